@@ -1,0 +1,1 @@
+"""Subcommands of ``bioformats-ext``; each module parses its own options and calls the public API."""

@@ -1,0 +1,64 @@
+"""Option parsing in the UCSC style (``-name=value``, ``-flag``) shared by the subcommands.
+
+UCSC tools (bedToBigBed, bigBedToBed, ...) take ``-option=value``; htslib tools take ``-c`` /
+``-m 14``. Subcommands mirroring UCSC use :func:`parse_ucsc`; htslib-style ones use argparse.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Callable
+
+from ..errors import BioformatsError
+
+
+class UsageError(BioformatsError):
+    """Bad command line."""
+
+
+def parse_ucsc(argv: list[str], options: dict[str, Callable[[str], Any] | None],
+               usage: str) -> tuple[list[str], dict[str, Any]]:
+    """Split ``argv`` into positionals and ``-name=value`` / ``-flag`` options.
+
+    ``options`` maps a lower-case option name to a converter (``int``, ``str``) or ``None`` for a
+    flag. Unknown options raise :class:`UsageError` with ``usage`` appended.
+    """
+    positional: list[str] = []
+    values: dict[str, Any] = {}
+    for arg in argv:
+        if arg in ("-h", "-help", "--help"):
+            print(usage)
+            raise SystemExit(0)
+        if arg.startswith("-") and len(arg) > 1 and not arg[1].isdigit():
+            name, eq, raw = arg.lstrip("-").partition("=")
+            key = name.lower()
+            matches = [k for k in options if k.lower() == key]
+            if not matches:
+                raise UsageError(f"unknown option {arg!r}\n{usage}")
+            key = matches[0]
+            convert = options[key]
+            if convert is None:
+                if eq:
+                    raise UsageError(f"option -{key} takes no value\n{usage}")
+                values[key] = True
+            else:
+                if not eq:
+                    raise UsageError(f"option -{key} needs a value (-{key}=...)\n{usage}")
+                try:
+                    values[key] = convert(raw)
+                except ValueError:
+                    raise UsageError(f"bad value for -{key}: {raw!r}\n{usage}") from None
+        else:
+            positional.append(arg)
+    return positional, values
+
+
+def progress(iterable, total: int | None = None, desc: str = "", unit: str = "rec"):
+    """Wrap ``iterable`` in a tqdm bar when stderr is a terminal and tqdm is installed."""
+    if not sys.stderr.isatty():
+        return iterable
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return iterable
+    return tqdm(iterable, total=total, desc=desc, unit=unit, unit_scale=True, leave=False)
