@@ -27,10 +27,16 @@ class SourceStats:
 
     requests: int = 0
     bytes_fetched: int = 0
+    #: Requests that were repeats of a failed attempt (already included in ``requests``).
+    retries: int = 0
+    #: ``read``/``read_many`` calls answered from a cache without any request.
+    cache_hits: int = 0
 
     def reset(self) -> None:
         self.requests = 0
         self.bytes_fetched = 0
+        self.retries = 0
+        self.cache_hits = 0
 
 
 class ByteSource:
