@@ -1,0 +1,271 @@
+"""Write BGZF2: zstd data frames, each preceded by a pzstd frame, plus index frame and seek table.
+
+The writer is fed like :class:`~bioformats_ext.bgzf.BgzfWriter`: ``write_record(data)`` then
+``push(tid, beg, end)`` per record, and it builds the genomic index as it goes (no second pass,
+no external ``.bai``/``.tbi``). Frames are compressed on threads via
+:class:`~bioformats_ext.compression.BlockCompressor`; every frame is compressed independently
+with the same parameters, so the output does not depend on the thread count.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+from bisect import bisect_right
+from typing import BinaryIO
+
+import numpy as np
+import zstandard
+
+from ..compression import BlockCompressor
+from ..errors import RecordError, SortOrderError, UnknownReferenceError
+from .frames import (EMPTY_CHECKSUM, MAX_FRAME_SIZE, PZSTD_FRAME_SIZE, build_seek_table,
+                     frame_checksum, header_frame, pzstd_frame)
+from .index import FrameIndexBuilder
+
+DEFAULT_LEVEL = 3
+DEFAULT_BLOCK_SIZE = 256_000
+CONTENT_HEAD_SIZE = 64
+
+
+class Bgzf2Writer:
+    """Write a BGZF2 file to ``target`` (a path, written atomically, or a binary file object).
+
+    ``references`` is a list of ``(name, length)`` for the index; ``metadata`` key/value pairs
+    go into the index frame's global metadata. ``content_head`` (default: the first 64 data
+    bytes) is copied into the leading header frame for file-type detection.
+    """
+
+    def __init__(self, target: str | os.PathLike[str] | BinaryIO, level: int = DEFAULT_LEVEL,
+                 block_size: int = DEFAULT_BLOCK_SIZE, threads: int = 1, checksums: bool = True,
+                 content_head: bytes | None = None,
+                 references: list[tuple[str, int]] | None = None, aligned: bool = True,
+                 sorted: bool = True, metadata: dict[str, str] | None = None):
+        if not 1 <= block_size <= MAX_FRAME_SIZE:
+            raise ValueError(f"block_size must be in 1..{MAX_FRAME_SIZE}")
+        self.level = level
+        self.block_size = block_size
+        self.checksums = checksums
+        self.content_head = None if content_head is None else bytes(content_head)
+        self.references = None if references is None else [(str(n), int(l))
+                                                           for n, l in references]
+        self.aligned = aligned
+        self.sorted = sorted
+        self.metadata = dict(metadata or {})
+        self._path: str | None = None
+        self._tmp: str | None = None
+        if isinstance(target, (str, os.PathLike)):
+            self._path = os.fspath(target)
+            directory, base = os.path.split(os.path.abspath(self._path))
+            self._tmp = os.path.join(directory, f".{base}.tmp-{secrets.token_hex(4)}")
+            self._handle: BinaryIO = open(self._tmp, "wb")
+        else:
+            self._handle = target
+        self._local = threading.local()
+        self._compressor = BlockCompressor(self._compress, threads)
+        self._buf = bytearray()
+        self._pos = 0                     # uncompressed bytes accepted so far
+        self._mark = 0                    # start of the record the next push describes
+        self._frame_starts: list[int] = []   # uncompressed start of every frame cut so far
+        self._cur_start = 0               # uncompressed start of the frame being filled
+        self._index = FrameIndexBuilder()
+        self._cur = self._index.frame(0)
+        self._sizes: list[tuple[int, int, int]] = []   # (compressed, decompressed, checksum)
+        self._header_written = False
+        self._last = (-1, -1)             # (tid, beg) of the previous push, for sort checks
+        self._n_records = 0
+        self.closed = False
+
+    # ------------------------------------------------------------------ compression
+    def _compress(self, data: bytes) -> tuple[bytes, int]:
+        cctx = getattr(self._local, "cctx", None)
+        if cctx is None:
+            cctx = self._local.cctx = zstandard.ZstdCompressor(
+                level=self.level, write_checksum=self.checksums, write_content_size=True)
+        return cctx.compress(data), len(data)
+
+    def _emit(self, results) -> None:
+        out = self._handle
+        for frame, size in results:
+            out.write(pzstd_frame(len(frame)))
+            out.write(frame)
+            check = frame_checksum(frame) if self.checksums else 0
+            self._sizes.append((len(frame), size, check))
+
+    def _write_header(self, head: bytes) -> None:
+        if self.content_head is None:
+            self.content_head = bytes(head[:CONTENT_HEAD_SIZE])
+        frame = header_frame(self.content_head)
+        self._handle.write(frame)
+        self._header_size = len(frame)
+        self._header_written = True
+
+    def _cut(self, data: bytes) -> None:
+        """Send one frame's worth of data to the compressor and start the next frame."""
+        if not self._header_written:
+            self._write_header(data)
+        self._compressor.submit(data)
+        self._emit(self._compressor.drain())
+        self._frame_starts.append(self._cur_start)
+        self._cur_start += len(data)
+        self._cur = self._index.frame(len(self._frame_starts))
+
+    def flush(self) -> None:
+        """End the current frame (if it holds data); the next byte starts a new frame."""
+        if self._buf:
+            data = bytes(self._buf)
+            self._buf.clear()
+            self._cut(data)
+
+    # ------------------------------------------------------------------ writing
+    def write(self, data: bytes) -> int:
+        """Append bytes as a stream: frames are cut every ``block_size`` bytes."""
+        self._check_open()
+        self._buf += data
+        self._pos += len(data)
+        size = self.block_size
+        while len(self._buf) >= size:
+            chunk = bytes(self._buf[:size])
+            del self._buf[:size]
+            self._cut(chunk)
+        return len(data)
+
+    def write_record(self, data: bytes) -> int:
+        """Append one record, kept whole inside a frame.
+
+        The current frame is ended first if the record would not fit; a record larger than
+        ``block_size`` gets a frame of its own (split only past the 1 GiB frame limit).
+        """
+        self._check_open()
+        n = len(data)
+        if self._buf and len(self._buf) + n > self.block_size:
+            self.flush()
+        self._mark = self._pos
+        if n > self.block_size and not self._buf:
+            self._pos += n
+            for i in range(0, n, MAX_FRAME_SIZE):
+                self._cut(bytes(data[i:i + MAX_FRAME_SIZE]))
+            return n
+        self._buf += data
+        self._pos += n
+        return n
+
+    def tell(self) -> int:
+        """Uncompressed offset of the next byte (BGZF2's equivalent of a virtual offset)."""
+        return self._pos
+
+    def push(self, tid: int, beg: int, end: int, voffset: int | None = None,
+             mapped: bool = True) -> None:
+        """Index the record that ends at ``voffset`` (default :meth:`tell`).
+
+        ``beg``/``end`` are 0-based, end exclusive; ``tid`` -1 means unplaced. The record is
+        taken to start where the previous push ended (or where the last ``write_record``
+        began), and is attributed to every frame its bytes touch.
+        """
+        stop = self._pos if voffset is None else int(voffset)
+        start = self._mark
+        self._mark = stop
+        self._n_records += 1
+        if tid >= 0:
+            if self.references is not None and tid >= len(self.references):
+                raise UnknownReferenceError(f"record {self._n_records}: reference id {tid} is "
+                                            f"not among the {len(self.references)} references")
+            if end <= beg:
+                end = beg + 1
+            if beg < 0:
+                raise RecordError(f"record {self._n_records}: negative start {beg}",
+                                  self._n_records)
+        if self.sorted:
+            last_tid, last_beg = self._last
+            key_tid = tid if tid >= 0 else 1 << 62
+            if key_tid < last_tid or (key_tid == last_tid and tid >= 0 and beg < last_beg):
+                raise SortOrderError(f"record {self._n_records}: ({tid}, {beg}) comes after "
+                                     f"({last_tid}, {last_beg}); pass sorted=False for unsorted "
+                                     "data", tid, beg, self._n_records)
+            self._last = (key_tid, beg)
+        if start >= self._cur_start:
+            self._add(self._cur, tid, beg, end, mapped)
+            return
+        # The record's bytes begin in an already-cut frame: attribute it to each frame touched.
+        first = bisect_right(self._frame_starts, start) - 1
+        last_byte = max(stop - 1, start)
+        last = (len(self._frame_starts) if last_byte >= self._cur_start
+                else bisect_right(self._frame_starts, last_byte) - 1)
+        for frame in range(max(first, 0), last + 1):
+            self._add(self._index.frame(frame), tid, beg, end, mapped)
+
+    @staticmethod
+    def _add(state: dict, tid: int, beg: int, end: int, mapped: bool) -> None:
+        entry = state.get(tid)
+        if entry is None:
+            state[tid] = [beg, end, 1, 0] if mapped else [beg, end, 0, 1]
+            return
+        if beg < entry[0]:
+            entry[0] = beg
+        if end > entry[1]:
+            entry[1] = end
+        entry[2 if mapped else 3] += 1
+
+    # ------------------------------------------------------------------ finishing
+    def _check_open(self) -> None:
+        if self.closed:
+            raise ValueError("I/O operation on closed Bgzf2Writer")
+
+    def close(self) -> None:
+        """Write the last frame, the index frame and the seek table; move the file into place."""
+        if self.closed:
+            return
+        try:
+            self.flush()
+            self._emit(self._compressor.drain(block=True))
+            if not self._header_written:
+                self._write_header(b"")
+            n_frames = len(self._frame_starts)
+            index = self._index.finish(n_frames, self.references, self.aligned, self.sorted,
+                                       self.metadata)
+            index_frame = index.to_frame(self.level)
+            self._handle.write(index_frame)
+            sizes = np.array(self._sizes, dtype=np.int64).reshape(-1, 3)
+            n = 2 + 2 * n_frames
+            comp = np.empty(n, dtype=np.int64)
+            decomp = np.zeros(n, dtype=np.int64)
+            check = np.full(n, EMPTY_CHECKSUM, dtype=np.int64)
+            comp[0] = self._header_size
+            comp[1:-1:2] = PZSTD_FRAME_SIZE
+            comp[2:-1:2] = sizes[:, 0]
+            decomp[2:-1:2] = sizes[:, 1]
+            check[2:-1:2] = sizes[:, 2]
+            comp[-1] = len(index_frame)
+            self._handle.write(build_seek_table(comp, decomp, check if self.checksums else None))
+            self._handle.flush()
+        except BaseException:
+            self.abort()
+            raise
+        self._compressor.close()
+        self.closed = True
+        if self._path is not None:
+            self._handle.close()
+            os.replace(self._tmp, self._path)
+
+    def abort(self) -> None:
+        """Stop writing; a file being written to a path is removed."""
+        if self.closed:
+            return
+        self.closed = True
+        self._compressor.close()
+        if self._path is not None:
+            self._handle.close()
+            try:
+                os.unlink(self._tmp)
+            except FileNotFoundError:
+                pass
+
+    def __enter__(self) -> "Bgzf2Writer":
+        return self
+
+    def __exit__(self, exc_type, *exc: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
