@@ -292,7 +292,7 @@ class SamEncoder:
                              quals[i], tags[i])))
             h += 36
             s += half
-        return EncodedBatch(records, tid.astype(np.int64), np.maximum(pos, 0), end,
+        return EncodedBatch(records, tid.astype(np.int64), np.maximum(pos, 0), np.maximum(end, 1),
                             ~unmapped)
 
 

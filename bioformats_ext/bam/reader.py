@@ -1,0 +1,177 @@
+"""``BamReader``: stream a BAM (BGZF or BGZF2), or fetch a region through its index.
+
+Region queries read only the chunks the BAI/CSI names (all of them in one ``read_many``), or
+for BGZF2 only the frames its embedded index names, then keep the records that overlap exactly
+as htslib's iterator does (``pos < end`` and ``bam_endpos > start``).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from typing import Any, Iterator
+
+from ..errors import FormatError, MissingIndexError, TruncatedFileError, UnknownReferenceError
+from ..io.source import ByteSource, open_source
+from .decode import record_span, record_to_sam, split_records
+from .header import BamHeader
+
+_BGZF = b"\x1f\x8b\x08\x04"
+
+
+def detect_container(source: ByteSource) -> str:
+    """``"bgzf"``, ``"bgzf2"``, or a FormatError."""
+    head = source.read_upto(0, 16)
+    if head[:4] == _BGZF:
+        return "bgzf"
+    from ..bgzf2 import is_bgzf2
+
+    if is_bgzf2(head):
+        return "bgzf2"
+    raise FormatError(f"{source.name}: neither BGZF nor BGZF2", 0)
+
+
+def _index_candidates(path: str) -> list[str]:
+    base = path[:-4] if path.endswith(".bam") else path
+    return [path + ".bai", path + ".csi", base + ".bai", base + ".csi"]
+
+
+class BamReader:
+    """Read BAM records as SAM text (``__iter__``, :meth:`fetch`) or raw bytes (:meth:`records`).
+
+    ``index``: path / source of a BAI or CSI; by default one is looked for next to the file
+    (``x.bam.bai``, ``x.bam.csi``, ``x.bai``) when a region is first fetched.
+    """
+
+    def __init__(self, source: Any, index: Any = None):
+        self._path = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
+        self.source = open_source(source)
+        self.container = detect_container(self.source)
+        if self.container == "bgzf":
+            from ..bgzf import BgzfReader
+
+            self._bgzf = BgzfReader(self.source)
+            self._bgzf2 = None
+        else:
+            from ..bgzf2 import Bgzf2Reader
+
+            self._bgzf2 = Bgzf2Reader(self.source)
+            self._bgzf = None
+        self._index_source = index
+        self._index = None
+        self.header, self._data_start = self._read_header()
+
+    # -- streaming ---------------------------------------------------------------------------
+    def _chunks(self) -> Iterator[bytes]:
+        if self._bgzf is not None:
+            for _address, data in self._bgzf.iter_blocks():
+                yield data
+        else:
+            yield from self._bgzf2.iter_frames()
+
+    def _read_header(self) -> tuple[BamHeader, int]:
+        buf = bytearray()
+        chunks = self._chunks()
+        pos = 0
+
+        def read(n: int) -> bytes:
+            nonlocal pos
+            while len(buf) - pos < n:
+                chunk = next(chunks, None)
+                if chunk is None:
+                    break
+                buf.extend(chunk)
+            out = bytes(buf[pos:pos + n])
+            pos += len(out)
+            return out
+
+        header = BamHeader.decode(read)
+        return header, pos
+
+    def records(self) -> Iterator[memoryview]:
+        """Every record's bytes (without the 4-byte length), in file order."""
+        pending = b""
+        skip = self._data_start
+        for chunk in self._chunks():
+            if skip:
+                if len(chunk) <= skip:
+                    skip -= len(chunk)
+                    continue
+                chunk = chunk[skip:]
+                skip = 0
+            data = pending + chunk if pending else chunk
+            view = memoryview(data)
+            stop = 0
+            for start, stop in split_records(data):
+                yield view[start:stop]
+            pending = data[stop:] if stop else data
+        if pending:
+            raise TruncatedFileError(f"{self.source.name}: BAM ends inside a record "
+                                     f"({len(pending)} bytes left)")
+
+    def __iter__(self) -> Iterator[str]:
+        """Every record as a SAM line (no newline)."""
+        names = self.header.names
+        for rec in self.records():
+            yield record_to_sam(rec, names)
+
+    # -- regions -----------------------------------------------------------------------------
+    def _load_index(self):
+        if self._index is not None:
+            return self._index
+        from ..index import read_index
+
+        index = self._index_source
+        if index is None:
+            if self._path is None:
+                raise MissingIndexError("no index given and the BAM is not a local path")
+            for candidate in _index_candidates(self._path):
+                if os.path.exists(candidate):
+                    index = candidate
+                    break
+            else:
+                raise MissingIndexError(f"no .bai or .csi index next to {self._path}")
+        self._index = read_index(index)
+        return self._index
+
+    def fetch_records(self, ref: str, start: int | None = None,
+                      end: int | None = None) -> Iterator[memoryview]:
+        """Raw records overlapping ``ref:[start, end)`` (0-based, half-open)."""
+        tid = self.header.get_tid(ref)
+        if tid is None:
+            raise UnknownReferenceError(f"reference {ref!r} is not in the BAM header")
+        beg = 0 if start is None else max(0, int(start))
+        stop = (1 << 62) if end is None else int(end)
+        if stop <= beg:
+            return
+        if self._bgzf2 is not None:
+            blobs = [data for _, data in self._bgzf2.fetch_runs(tid, beg, stop)]
+        else:
+            chunks = self._load_index().query(tid, beg, min(stop, 1 << 40))
+            if not chunks:
+                return
+            blobs = self._bgzf.read_ranges(list(chunks))
+        for blob in blobs:
+            view = memoryview(blob)
+            for a, b in split_records(blob):
+                rec = view[a:b]
+                rtid, pos, rend, _flag = record_span(rec)
+                if rtid != tid or pos >= stop:
+                    break
+                if rend > beg:
+                    yield rec
+
+    def fetch(self, ref: str, start: int | None = None, end: int | None = None) -> Iterator[str]:
+        """SAM lines of the records overlapping ``ref:[start, end)`` (0-based, half-open)."""
+        names = self.header.names
+        for rec in self.fetch_records(ref, start, end):
+            yield record_to_sam(rec, names)
+
+    def close(self) -> None:
+        self.source.close()
+
+    def __enter__(self) -> "BamReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,133 @@
+"""``BamWriter``: SAM records in, BAM out, with its BAI/CSI written in the same pass.
+
+Each record is encoded, written with BGZF ``write_record`` (never straddling blocks, as htslib),
+and its ``(tid, beg, end)`` pushed with the offset after it into the shared ``IndexBuilder`` —
+exactly what htslib does when indexing on the fly — so on ``close()`` the index is complete and
+equal to what ``samtools index`` would compute from the finished file.
+"""
+
+from __future__ import annotations
+
+import os
+from itertools import islice
+from typing import Any, BinaryIO, Iterable
+
+from ..tabix import IndexedOutput
+from .encode import SamEncoder, to_sam_bytes
+from .header import BamHeader
+
+_BATCH = 8192
+
+
+class BamWriter:
+    """Write a BAM file (and optionally ``file.bam.bai`` / ``file.bam.csi``) in one pass.
+
+    ``header``: SAM header text, a pysam-style dict, ``[(name, length), ...]`` or a pysam
+    ``AlignmentHeader``. ``index``: ``None``, ``"bai"`` or ``"csi"``. ``compression="bgzf2"``
+    writes one self-indexed BGZF2 file instead. Records: SAM lines (str or bytes), objects with
+    ``to_string()`` (pysam ``AlignedSegment``) or ``Bio.Align.Alignment`` objects.
+    """
+
+    def __init__(self, target: "str | os.PathLike[str] | BinaryIO", header: Any,
+                 index: str | None = None, min_shift: int = 14, level: int | None = None,
+                 threads: int = 1, compression: str = "bgzf",
+                 index_path: "str | os.PathLike[str] | BinaryIO | None" = None):
+        if index not in (None, "bai", "csi"):
+            raise ValueError(f"index must be None, 'bai' or 'csi', not {index!r}")
+        if compression not in ("bgzf", "bgzf2"):
+            raise ValueError(f"compression must be 'bgzf' or 'bgzf2', not {compression!r}")
+        self.header = BamHeader.from_any(header)
+        self.min_shift = min_shift
+        self._encoder = SamEncoder(self.header)
+        self._alignment_writer = None
+        n_refs = len(self.header.names)
+        max_len = self.header.max_length
+
+        def make_builder(kind: str, offset0: int):
+            from ..index import IndexBuilder
+
+            if kind == "bai":
+                return IndexBuilder.bai(n_refs, offset0=offset0)
+            return IndexBuilder.csi(min_shift=min_shift, max_ref_len=max_len, offset0=offset0,
+                                    n_refs=n_refs)
+
+        def save_index(builder, stream) -> None:
+            if index == "bai":
+                builder.write_bai(stream, n_refs)
+            else:
+                builder.write_csi(stream)
+
+        header_bytes = self.header.encode()
+        self._out = IndexedOutput(target, compression=compression, level=level, threads=threads,
+                                  index=index, index_path=index_path, make_builder=make_builder,
+                                  save_index=save_index, references=self.header.references,
+                                  content_head=header_bytes[:64])
+        try:
+            self._out.write_header(header_bytes)
+        except BaseException:
+            self._out.abort()
+            raise
+
+    @property
+    def path(self) -> str | None:
+        return self._out.path
+
+    @property
+    def index_path(self) -> Any:
+        return self._out._index_target
+
+    def write(self, record: Any) -> None:
+        """Write one record (SAM line, pysam ``AlignedSegment`` or ``Bio.Align.Alignment``)."""
+        self._write_lines([self._to_line(record)])
+
+    def write_many(self, records: Iterable[Any]) -> int:
+        """Write records in batches (the fast path); returns how many were written."""
+        count = 0
+        iterator = iter(records)
+        to_line = self._to_line
+        while True:
+            batch = [to_line(r) for r in islice(iterator, _BATCH)]
+            if not batch:
+                return count
+            self._write_lines(batch)
+            count += len(batch)
+
+    def _to_line(self, record: Any) -> bytes:
+        if isinstance(record, (bytes, str)):
+            return to_sam_bytes(record)
+        if hasattr(record, "to_string"):
+            return to_sam_bytes(record)
+        if hasattr(record, "coordinates") and hasattr(record, "sequences"):
+            if self._alignment_writer is None:
+                from Bio.Align.sam import AlignmentWriter  # only for Alignment objects
+
+                self._alignment_writer = AlignmentWriter(None)
+            return self._alignment_writer.format_alignment(record).encode()
+        return to_sam_bytes(record)
+
+    def _write_lines(self, lines: list[bytes]) -> None:
+        out = self._out
+        try:
+            batch = self._encoder.encode(lines, out.n_records)
+            out.write_batch(batch.records, batch.tid, batch.beg, batch.end, batch.mapped,
+                            lambda i: lines[i][:120].decode(errors="replace").rstrip())
+        except BaseException:
+            self.abort()
+            raise
+
+    def close(self) -> None:
+        """EOF block, then the index; both renamed into place only now."""
+        self._out.close()
+
+    def abort(self) -> None:
+        """Discard everything written; nothing is left at the target paths."""
+        self._out.abort()
+
+    def __enter__(self) -> "BamWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
