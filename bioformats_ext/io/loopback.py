@@ -42,6 +42,8 @@ class LoggedRequest:
     path: str
     range: str | None
     status: int | None = None
+    headers: dict | None = None
+    client_port: int | None = None
 
 
 class RangeServer:
@@ -123,7 +125,8 @@ class RangeServer:
 
     def _handle(self, h: http.server.BaseHTTPRequestHandler, body: bool) -> None:
         path = h.path.split("?", 1)[0].lstrip("/")
-        entry = LoggedRequest(h.command, path, h.headers.get("Range"))
+        entry = LoggedRequest(h.command, path, h.headers.get("Range"), None,
+                              dict(h.headers.items()), h.client_address[1])
         with self._lock:
             self.log.append(entry)
             fault = self._faults.pop(0) if self._faults else None
