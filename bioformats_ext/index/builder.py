@@ -1,0 +1,532 @@
+"""The single-pass index builder shared by every writer (and by the second-pass indexers).
+
+It is a faithful model of htslib's ``hts_idx_push`` / ``hts_idx_finish``: one call per record in
+file order with the virtual offset where the record *ends* (the previous call's offset is where it
+starts; ``offset0`` is where the first record starts). The same state machine feeds BAI, TBI and
+CSI; they differ only in serialisation (:mod:`bioformats_ext.index.serialize`).
+
+Content rules (see docs/index.md for the full list): chunks close when the bin or reference
+changes; each reference gets a pseudo-bin with ``(off_beg, off_end)`` and ``(mapped, unmapped)``;
+the linear index takes, per ``2**min_shift`` window, the start of the first record touching it and
+is back-filled right to left; ``compress_binning`` folds bins spanning < 64 KiB of compressed file
+into their parent and merges chunks meeting in one block; unplaced records (tid -1) only count in
+``n_no_coor``.
+
+:meth:`IndexBuilder.push` is the scalar reference; :meth:`IndexBuilder.push_many` does the same
+with numpy over whole batches. Both may be mixed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import BinaryIO, Sequence
+
+import numpy as np
+
+from ..errors import RecordError, SortOrderError
+from .binning import bin_bot, bin_first, bin_limit, n_bins, pseudo_bin, reg2bin, reg2bin_array
+from .tabix_conf import TabixConfig, get_config
+
+HTS_MIN_MARKER_DIST = 0x10000
+_NO_BIN = -1
+
+
+def csi_depth_for(max_ref_len: int, min_shift: int = 14) -> int:
+    """samtools' CSI depth: smallest n with ``max_ref_len + 256 <= 2**(min_shift + 3n)``."""
+    limit = max_ref_len + 256
+    depth, s = 0, 1 << min_shift
+    while limit > s:
+        depth += 1
+        s <<= 3
+    return depth
+
+
+def tabix_csi_depth(min_shift: int = 14, max_ref_len: int | None = None) -> int:
+    """tabix/bcftools' CSI depth: start at ``(31 - min_shift + 2) // 3`` and grow to fit
+    ``max_ref_len`` (from ``##contig`` / ``@SQ`` lengths; 100 Gbp when unknown)."""
+    depth = (31 - min_shift + 2) // 3
+    limit = (max_ref_len or 100 * 1024 ** 3) + 256
+    s = bin_limit(min_shift, depth)
+    while limit > s:
+        depth += 1
+        s <<= 3
+    return depth
+
+
+@dataclass
+class RefIndex:
+    """Finished index data of one reference (the comparison-friendly representation).
+
+    ``bins`` maps bin id -> list of ``(beg, end)`` virtual-offset chunks (the pseudo-bin included,
+    its second "chunk" being ``(n_mapped, n_unmapped)``); ``loffsets`` maps bin -> CSI loffset;
+    ``linear`` is the back-filled linear index (empty for CSI files read back).
+    """
+
+    bins: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    linear: list[int] = field(default_factory=list)
+    loffsets: dict[int, int] = field(default_factory=dict)
+
+
+class IndexBuilder:
+    """Accumulates (tid, beg, end, voffset) pushes; serialises BAI, TBI or CSI after :meth:`finish`."""
+
+    def __init__(self, fmt: str, min_shift: int = 14, depth: int = 5, offset0: int = 0,
+                 tabix: "TabixConfig | str | None" = None, n_refs: int | None = None):
+        self.fmt = fmt
+        self.min_shift = min_shift
+        self.depth = depth
+        self.tabix = get_config(tabix) if tabix is not None else None
+        self.n_refs = n_refs
+        self.n_bins = n_bins(depth)
+        self.pseudo_bin = pseudo_bin(depth)
+        self.max_pos = bin_limit(min_shift, depth)
+        self.offset0 = offset0
+        # htslib's ``z`` state
+        self._last_tid = -1
+        self._last_bin = _NO_BIN
+        self._save_tid = -1
+        self._save_bin = _NO_BIN
+        self._save_off = offset0
+        self._last_off = offset0
+        self._off_beg = offset0
+        self._last_coor = -1
+        self._n_mapped = 0
+        self._n_unmapped = 0
+        self.n_no_coor = 0
+        self.n_records = 0
+        # accumulated data
+        self._seen: set[int] = set()
+        self._chunk_batches: list[tuple[np.ndarray, ...]] = []   # (tid, bin, beg, end) arrays
+        self._ct: list[int] = []                                # scalar-push chunks, flushed into batches
+        self._cb: list[int] = []
+        self._cu: list[int] = []
+        self._cv: list[int] = []
+        self._meta: dict[int, tuple[int, int, int, int]] = {}  # tid -> off_beg, off_end, mapped, unmapped
+        self._linear: dict[int, list[int]] = {}                 # tid -> slots (-1 = unset)
+        self._names: list[str] = []
+        self._name_ids: dict[str, int] = {}
+        self.refs: dict[int, RefIndex] | None = None             # set by finish()
+        self.final_voffset: int | None = None
+
+    # -- constructors -------------------------------------------------------------------------
+    @classmethod
+    def bai(cls, n_refs: int, offset0: int = 0) -> "IndexBuilder":
+        return cls("bai", 14, 5, offset0, n_refs=n_refs)
+
+    @classmethod
+    def tbi(cls, preset: "str | TabixConfig" = "vcf", offset0: int = 0) -> "IndexBuilder":
+        return cls("tbi", 14, 5, offset0, tabix=preset)
+
+    @classmethod
+    def csi(cls, min_shift: int = 14, depth: int | None = None, max_ref_len: int | None = None,
+            offset0: int = 0, tabix: "TabixConfig | str | None" = None,
+            n_refs: int | None = None) -> "IndexBuilder":
+        """CSI builder. ``depth=None`` picks htslib's depth: samtools' rule from ``max_ref_len``
+        for BAM, tabix/bcftools' rule (start at 6 for min_shift 14) when ``tabix`` is given."""
+        if depth is None:
+            if tabix is not None:
+                depth = tabix_csi_depth(min_shift, max_ref_len)
+            elif max_ref_len is not None:
+                depth = csi_depth_for(max_ref_len, min_shift)
+            else:
+                depth = 5
+        return cls("csi", min_shift, depth, offset0, tabix=tabix, n_refs=n_refs)
+
+    # -- names for text formats ---------------------------------------------------------------
+    def tid_for(self, name: str) -> int:
+        """Tid of ``name``, assigning the next one on first appearance (tabix's convention)."""
+        tid = self._name_ids.get(name)
+        if tid is None:
+            tid = self._name_ids[name] = len(self._names)
+            self._names.append(name)
+        return tid
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._names)
+
+    # -- scalar push --------------------------------------------------------------------------
+    def push(self, tid: int, beg: int, end: int, voffset: int, mapped: bool = True) -> None:
+        """Record one record spanning ``[beg, end)`` that ends at virtual offset ``voffset``."""
+        if self.refs is not None:
+            raise RecordError("push() after finish()", self.n_records)
+        if tid < 0:
+            beg, end = -1, 0
+        elif beg > self.max_pos or end > self.max_pos:
+            raise RecordError(
+                f"record {self.n_records}: region {beg}..{end} cannot be stored in a "
+                f"{self.fmt.upper()} index with min_shift={self.min_shift}, depth={self.depth}"
+                + ("; use CSI" if self.fmt != "csi" else "; use a larger depth"), self.n_records)
+        if tid != self._last_tid:
+            if tid >= 0 and self.n_no_coor:
+                raise SortOrderError(f"record {self.n_records}: placed record (tid {tid}) after "
+                                     f"unplaced records", tid, beg, self.n_records)
+            if tid >= 0 and tid in self._seen:
+                raise SortOrderError(f"record {self.n_records}: reference {tid} appears again after "
+                                     f"another reference (not sorted)", tid, beg, self.n_records)
+            self._last_tid = tid
+            self._last_bin = _NO_BIN
+        elif tid >= 0 and self._last_coor > beg:
+            raise SortOrderError(f"record {self.n_records}: position {beg} after {self._last_coor} on "
+                                 f"reference {tid} (not sorted)", tid, beg, self.n_records)
+        if end < beg:
+            raise RecordError(f"record {self.n_records}: end {end} < begin {beg}", self.n_records)
+        last_off = self._last_off
+        if tid >= 0:
+            self._seen.add(tid)
+            if beg < 0:
+                beg = 0
+            if end <= 0:
+                end = 1
+            s = self.min_shift
+            w0, w1 = beg >> s, (end - 1) >> s
+            lin = self._linear.get(tid)
+            if lin is None:
+                lin = self._linear[tid] = []
+            n = len(lin)
+            if w1 >= n:
+                if w0 > n:
+                    lin.extend([-1] * (w0 - n))
+                    n = w0
+                lin.extend([last_off] * (w1 + 1 - n))
+        else:
+            self.n_no_coor += 1
+        b = reg2bin(beg, end, self.min_shift, self.depth)
+        if self._last_bin != b:
+            if self._save_bin != _NO_BIN:
+                self._ct.append(self._save_tid)
+                self._cb.append(self._save_bin)
+                self._cu.append(self._save_off)
+                self._cv.append(last_off)
+            if self._last_bin == _NO_BIN and self._save_bin != _NO_BIN:
+                self._meta[self._save_tid] = (self._off_beg, last_off, self._n_mapped, self._n_unmapped)
+                self._n_mapped = self._n_unmapped = 0
+                self._off_beg = last_off
+            self._save_off = last_off
+            self._save_bin = self._last_bin = b
+            self._save_tid = tid
+        if mapped:
+            self._n_mapped += 1
+        else:
+            self._n_unmapped += 1
+        self._last_off = voffset
+        self._last_coor = beg
+        self.n_records += 1
+
+    # -- vectorised push ----------------------------------------------------------------------
+    def push_many(self, tids, begs, ends, voffsets, mapped=None) -> None:
+        """:meth:`push` for whole arrays at once (numpy; same result as pushing one by one)."""
+        if self.refs is not None:
+            raise RecordError("push_many() after finish()", self.n_records)
+        tid = np.asarray(tids, dtype=np.int64)
+        n = len(tid)
+        if n == 0:
+            return
+        beg = np.array(begs, dtype=np.int64)
+        end = np.array(ends, dtype=np.int64)
+        voff = np.asarray(voffsets, dtype=np.int64)
+        if not (len(beg) == len(end) == len(voff) == n):
+            raise ValueError("push_many: arrays differ in length")
+        mapped_arr = np.ones(n, dtype=bool) if mapped is None else np.asarray(mapped, dtype=bool)
+        unplaced = tid < 0
+        any_unplaced = bool(unplaced.any())
+        if any_unplaced:
+            beg[unplaced] = -1
+            end[unplaced] = 0
+        rec0 = self.n_records
+        self._validate(tid, beg, end, unplaced, any_unplaced, rec0)
+        placed = ~unplaced
+        np.maximum(beg, 0, out=beg, where=placed)
+        end[placed & (end <= 0)] = 1
+        starts = np.empty(n, dtype=np.int64)
+        starts[0] = self._last_off
+        starts[1:] = voff[:-1]
+        bins = reg2bin_array(beg, end, self.min_shift, self.depth)
+        # tid runs and segments (runs of equal (tid, bin) restarted at every tid change)
+        tid_change = np.empty(n, dtype=bool)
+        tid_change[0] = tid[0] != self._last_tid
+        np.not_equal(tid[1:], tid[:-1], out=tid_change[1:])
+        seg = tid_change.copy()
+        seg[0] |= bins[0] != self._last_bin
+        seg[1:] |= bins[1:] != bins[:-1]
+        B = np.flatnonzero(seg)
+        if len(B):
+            # chunks closed at each segment start: the previous segment's (tid, bin, start) .. start[B]
+            prev_t = np.empty(len(B), dtype=np.int64)
+            prev_b = np.empty(len(B), dtype=np.int64)
+            prev_u = np.empty(len(B), dtype=np.int64)
+            prev_t[0], prev_b[0], prev_u[0] = self._save_tid, self._save_bin, self._save_off
+            prev_t[1:], prev_b[1:], prev_u[1:] = tid[B[:-1]], bins[B[:-1]], starts[B[:-1]]
+            keep = prev_b != _NO_BIN
+            self._flush_scalar_chunks()
+            self._chunk_batches.append((prev_t[keep], prev_b[keep], prev_u[keep], starts[B][keep]))
+            # pseudo-bin data at every reference change
+            T = np.flatnonzero(tid_change)
+            if len(T):
+                m_cum = np.concatenate(([0], np.cumsum(mapped_arr)))
+                bounds = np.concatenate(([0], T))
+                for k, t_at in enumerate(T):
+                    lo = bounds[k]
+                    nm = int(m_cum[t_at] - m_cum[lo])
+                    nu = int(t_at - lo) - nm
+                    if k == 0:
+                        if self._save_bin == _NO_BIN and t_at == 0:
+                            continue
+                        nm += self._n_mapped
+                        nu += self._n_unmapped
+                        prev_tid = self._save_tid if t_at == 0 else int(tid[t_at - 1])
+                        off_beg = self._off_beg
+                    else:
+                        prev_tid = int(tid[t_at - 1])
+                        off_beg = int(starts[T[k - 1]])
+                    self._meta[prev_tid] = (int(off_beg), int(starts[t_at]), nm, nu)
+                last_t = T[-1]
+                self._off_beg = int(starts[last_t])
+                tail = mapped_arr[last_t:]
+                self._n_mapped = int(tail.sum())
+                self._n_unmapped = len(tail) - self._n_mapped
+            else:
+                self._n_mapped += int(mapped_arr.sum())
+                self._n_unmapped += n - int(mapped_arr.sum())
+            lb = B[-1]
+            self._save_tid, self._save_bin, self._save_off = int(tid[lb]), int(bins[lb]), int(starts[lb])
+        else:
+            self._n_mapped += int(mapped_arr.sum())
+            self._n_unmapped += n - int(mapped_arr.sum())
+        # linear index, per run of one placed reference
+        run_starts = np.flatnonzero(tid_change)
+        if len(run_starts) == 0 or run_starts[0] != 0:
+            run_starts = np.concatenate(([0], run_starts))
+        run_ends = np.append(run_starts[1:], n)
+        s = self.min_shift
+        for lo, hi in zip(run_starts.tolist(), run_ends.tolist()):
+            t = int(tid[lo])
+            if t < 0:
+                continue
+            self._seen.add(t)
+            lin = self._linear.get(t)
+            if lin is None:
+                lin = self._linear[t] = []
+            w0 = beg[lo:hi] >> s
+            w1 = (end[lo:hi] - 1) >> s
+            cm = np.maximum.accumulate(w1)
+            top = int(cm[-1])
+            have = len(lin)
+            if top >= have:
+                W = np.arange(have, top + 1, dtype=np.int64)
+                i = np.searchsorted(cm, W, side="left")
+                vals = np.where(w0[i] <= W, starts[lo:hi][i], -1)
+                lin.extend(vals.tolist())
+        self.n_no_coor += int(np.count_nonzero(unplaced)) if any_unplaced else 0
+        self._last_tid = int(tid[-1])
+        self._last_bin = int(bins[-1])
+        self._last_off = int(voff[-1])
+        self._last_coor = int(beg[-1])
+        self.n_records += n
+
+    def _validate(self, tid, beg, end, unplaced, any_unplaced, rec0) -> None:
+        n = len(tid)
+        placed = ~unplaced
+        bad = placed & ((beg > self.max_pos) | (end > self.max_pos))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise RecordError(f"record {rec0 + i}: region {beg[i]}..{end[i]} cannot be stored in a "
+                              f"{self.fmt.upper()} index with min_shift={self.min_shift}, "
+                              f"depth={self.depth}", rec0 + i)
+        prev_tid = np.empty(n, dtype=np.int64)
+        prev_tid[0] = self._last_tid
+        prev_tid[1:] = tid[:-1]
+        change = tid != prev_tid
+        errors = []
+        # placed after unplaced
+        if any_unplaced or self.n_no_coor:
+            seen_unplaced = np.maximum.accumulate(unplaced)
+            before = np.empty(n, dtype=bool)
+            before[0] = self.n_no_coor > 0
+            before[1:] = seen_unplaced[:-1] | (self.n_no_coor > 0)
+            bad = placed & before
+            if bad.any():
+                i = int(np.argmax(bad))
+                errors.append((i, SortOrderError(f"record {rec0 + i}: placed record (tid {tid[i]}) after "
+                                                 f"unplaced records", int(tid[i]), int(beg[i]), rec0 + i)))
+        # reference blocks must be contiguous
+        ci = np.flatnonzero(change & placed)
+        if len(ci):
+            new = tid[ci]
+            dup = np.zeros(len(ci), dtype=bool)
+            if self._seen:
+                dup |= np.isin(new, np.fromiter(self._seen, dtype=np.int64))
+            order = np.argsort(new, kind="stable")
+            sn = new[order]
+            rep = np.zeros(len(ci), dtype=bool)
+            rep[order[1:]] = sn[1:] == sn[:-1]
+            dup |= rep
+            if dup.any():
+                j = int(np.argmax(dup))
+                i = int(ci[j])
+                errors.append((i, SortOrderError(f"record {rec0 + i}: reference {tid[i]} appears again after "
+                                                 f"another reference (not sorted)", int(tid[i]), int(beg[i]),
+                                                 rec0 + i)))
+        # positions within a reference
+        prev_beg = np.empty(n, dtype=np.int64)
+        prev_beg[0] = self._last_coor
+        prev_beg[1:] = np.maximum(beg[:-1], 0)  # htslib keeps the clamped begin as last_coor
+        bad = ~change & placed & (prev_beg > beg)
+        if bad.any():
+            i = int(np.argmax(bad))
+            errors.append((i, SortOrderError(f"record {rec0 + i}: position {beg[i]} after {prev_beg[i]} on "
+                                             f"reference {tid[i]} (not sorted)", int(tid[i]), int(beg[i]),
+                                             rec0 + i)))
+        bad = placed & (end < beg)
+        if bad.any():
+            i = int(np.argmax(bad))
+            errors.append((i, RecordError(f"record {rec0 + i}: end {end[i]} < begin {beg[i]}", rec0 + i)))
+        if errors:
+            raise min(errors, key=lambda e: e[0])[1]
+
+    def _flush_scalar_chunks(self) -> None:
+        if self._ct:
+            self._chunk_batches.append(tuple(np.array(x, dtype=np.int64)
+                                             for x in (self._ct, self._cb, self._cu, self._cv)))
+            self._ct, self._cb, self._cu, self._cv = [], [], [], []
+
+    # -- finish -------------------------------------------------------------------------------
+    def finish(self, final_voffset: int, block_addresses: "np.ndarray | None" = None) -> "IndexBuilder":
+        """Close the last chunk at ``final_voffset`` (the EOF block's offset) and build bins.
+
+        ``block_addresses``: when the pushed offsets are block-numbered (``BgzfWriter.tell_block``),
+        the array from ``BgzfWriter.block_addresses()`` that turns them into real offsets.
+        """
+        if self.refs is not None:
+            return self
+        if self._save_tid >= 0 and self._save_bin != _NO_BIN:
+            self._ct.append(self._save_tid)
+            self._cb.append(self._save_bin)
+            self._cu.append(self._save_off)
+            self._cv.append(final_voffset)
+            self._meta[self._save_tid] = (self._off_beg, final_voffset, self._n_mapped, self._n_unmapped)
+        self._flush_scalar_chunks()
+        if self._chunk_batches:
+            ct, cb, cu, cv = (np.concatenate(parts) for parts in zip(*self._chunk_batches))
+        else:
+            ct = cb = cu = cv = np.zeros(0, dtype=np.int64)
+        self._chunk_batches = []
+        translate = None
+        if block_addresses is not None:
+            addr = np.asarray(block_addresses, dtype=np.int64)
+
+            def translate(v):
+                v = np.asarray(v, dtype=np.int64)
+                return (addr[v >> 16] << 16) | (v & 0xFFFF)
+
+            cu, cv = translate(cu), translate(cv)
+            final_voffset = int(translate(final_voffset))
+        order = np.lexsort((cb, ct))  # stable: chunks of a bin stay in push order
+        ct, cb, cu, cv = ct[order], cb[order], cu[order], cv[order]
+        refs: dict[int, RefIndex] = {}
+        keys = ct * (1 << 32) + cb
+        cuts = np.flatnonzero(np.diff(keys)) + 1
+        starts = np.concatenate(([0], cuts)).tolist() if len(keys) else []
+        ends = np.append(cuts, len(keys)).tolist() if len(keys) else []
+        ct_l, cb_l, cu_l, cv_l = ct.tolist(), cb.tolist(), cu.tolist(), cv.tolist()
+        for lo, hi in zip(starts, ends):
+            ref = refs.get(ct_l[lo])
+            if ref is None:
+                ref = refs[ct_l[lo]] = RefIndex()
+            ref.bins[cb_l[lo]] = list(zip(cu_l[lo:hi], cv_l[lo:hi]))
+        for tid, (ob, oe, nm, nu) in self._meta.items():
+            if translate is not None:
+                ob, oe = int(translate(ob)), int(translate(oe))
+            refs.setdefault(tid, RefIndex()).bins[self.pseudo_bin] = [(ob, oe), (nm, nu)]
+        for tid, lin in self._linear.items():
+            arr = np.array(lin, dtype=np.int64)
+            if translate is not None and len(arr):
+                set_ = arr >= 0
+                arr[set_] = translate(arr[set_])
+            refs.setdefault(tid, RefIndex()).linear = _backfill(arr).tolist()
+        for tid, ref in refs.items():
+            _update_loff(ref, self.depth, self.n_bins)
+            _compress_binning(ref, self.depth, self.n_bins)
+        self.refs = dict(sorted(refs.items()))
+        self.final_voffset = final_voffset
+        return self
+
+    # -- serialisation (see serialize.py) ------------------------------------------------------
+    def _need_finished(self) -> dict[int, RefIndex]:
+        if self.refs is None:
+            raise RecordError("finish() must be called before writing the index")
+        return self.refs
+
+    def write_bai(self, stream: BinaryIO, n_refs: int | None = None) -> None:
+        from .serialize import write_bai
+
+        write_bai(self, stream, self.n_refs if n_refs is None else n_refs)
+
+    def write_tbi(self, stream: BinaryIO, names: Sequence[str] | None = None) -> None:
+        from .serialize import write_tbi
+
+        write_tbi(self, stream, names)
+
+    def write_csi(self, stream: BinaryIO, names: Sequence[str] | None = None,
+                  n_refs: int | None = None) -> None:
+        from .serialize import write_csi
+
+        write_csi(self, stream, names, self.n_refs if n_refs is None else n_refs)
+
+    def save(self, path: str, names: Sequence[str] | None = None, n_refs: int | None = None) -> str:
+        """Write the index to ``path`` atomically (temp file + rename) in this builder's format."""
+        from .serialize import save
+
+        return save(self, path, names, n_refs)
+
+
+def _backfill(arr: np.ndarray) -> np.ndarray:
+    """Unset slots (-1) take the value of the next set slot to their right."""
+    if len(arr) == 0:
+        return arr
+    idx = np.where(arr >= 0, np.arange(len(arr)), len(arr))
+    nxt = np.minimum.accumulate(idx[::-1])[::-1]
+    ok = nxt < len(arr)
+    out = arr.copy()
+    out[ok] = arr[nxt[ok]]
+    return out
+
+
+def _update_loff(ref: RefIndex, depth: int, nb: int) -> None:
+    lin = ref.linear
+    for b in ref.bins:
+        if b < nb:
+            bot = bin_bot(b, depth)
+            ref.loffsets[b] = lin[bot] if bot < len(lin) else 0
+        else:
+            ref.loffsets[b] = 0
+
+
+def _compress_binning(ref: RefIndex, depth: int, nb: int) -> None:
+    bins = ref.bins
+    for level in range(depth, 0, -1):
+        lo, hi = bin_first(level), bin_first(level + 1)
+        for b in sorted(k for k in bins if lo <= k < hi):
+            chunks = bins[b]
+            if level < depth and len(chunks) > 1:
+                chunks.sort(key=lambda c: c[0])
+            if (chunks[-1][1] >> 16) - (chunks[0][0] >> 16) < HTS_MIN_MARKER_DIST:
+                parent = (b - 1) >> 3
+                if parent in bins:
+                    bins[parent].extend(chunks)
+                    del bins[b]
+                    ref.loffsets.pop(b, None)
+    if 0 in bins:
+        bins[0].sort(key=lambda c: c[0])
+    for b, chunks in bins.items():
+        if b >= nb or len(chunks) < 2:
+            continue
+        merged = [list(chunks[0])]
+        for u, v in chunks[1:]:
+            last = merged[-1]
+            if last[1] >> 16 >= u >> 16:
+                if last[1] < v:
+                    last[1] = v
+            else:
+                merged.append([u, v])
+        bins[b] = [(u, v) for u, v in merged]

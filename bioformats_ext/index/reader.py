@@ -1,0 +1,314 @@
+"""Read BAI / TBI / CSI files and answer "which chunks may hold records in (ref, beg, end)?".
+
+:func:`read_index` validates every count against the bytes that remain before allocating, and
+raises typed errors for wrong magic, truncation and absurd values. :meth:`IndexFile.query` follows
+htslib's ``hts_itr_query``: candidate bins from ``reg2bins``, a minimum offset from the linear index
+(BAI/TBI) or the bins' loffsets (CSI), a maximum offset from the next bin to the right, then
+sorting and merging of the chunks.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass, field
+from typing import BinaryIO
+
+import numpy as np
+
+from ..bgzf.reader import BgzfReader
+from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
+from ..io.source import ByteSource, open_source
+from .binning import bin_bot, bin_first, n_bins, pseudo_bin, reg2bins
+from .builder import RefIndex
+from .tabix_conf import TabixConfig
+
+_U64_MAX = (1 << 64) - 1
+
+
+class _Cursor:
+    """Bounds-checked little-endian reads over the decompressed index bytes."""
+
+    def __init__(self, data: bytes, what: str):
+        self.data = memoryview(data)
+        self.pos = 0
+        self.what = what
+
+    def need(self, n: int) -> None:
+        if n < 0 or self.pos + n > len(self.data):
+            raise TruncatedFileError(f"{self.what}: truncated (needs {n} bytes, "
+                                     f"{len(self.data) - self.pos} left)", self.pos)
+
+    def unpack(self, fmt: struct.Struct) -> tuple:
+        self.need(fmt.size)
+        out = fmt.unpack_from(self.data, self.pos)
+        self.pos += fmt.size
+        return out
+
+    def count(self, fmt: struct.Struct, item_size: int, label: str) -> int:
+        (n,) = self.unpack(fmt)
+        if n < 0 or n * item_size > len(self.data) - self.pos:
+            raise FormatError(f"{self.what}: absurd {label} {n}", self.pos - fmt.size)
+        return n
+
+    def array_u64(self, n: int) -> np.ndarray:
+        self.need(8 * n)
+        out = np.frombuffer(self.data, dtype="<u8", count=n, offset=self.pos)
+        self.pos += 8 * n
+        return out
+
+    def take(self, n: int) -> bytes:
+        self.need(n)
+        out = bytes(self.data[self.pos:self.pos + n])
+        self.pos += n
+        return out
+
+
+_I32 = struct.Struct("<i")
+_U32 = struct.Struct("<I")
+_U64 = struct.Struct("<Q")
+_BIN = struct.Struct("<Ii")
+_CSI_BIN = struct.Struct("<IQi")
+
+
+@dataclass
+class IndexFile:
+    """A loaded BAI, TBI or CSI."""
+
+    format: str
+    min_shift: int
+    depth: int
+    refs: list[RefIndex]
+    n_no_coor: int = 0
+    names: list[str] = field(default_factory=list)
+    tabix: TabixConfig | None = None
+    aux: bytes = b""
+
+    @property
+    def n_refs(self) -> int:
+        return len(self.refs)
+
+    @property
+    def pseudo_bin(self) -> int:
+        return pseudo_bin(self.depth)
+
+    def tid(self, ref: "int | str") -> int:
+        if isinstance(ref, str):
+            try:
+                return self.names.index(ref)
+            except ValueError:
+                raise UnknownReferenceError(f"reference {ref!r} is not in the index") from None
+        return int(ref)
+
+    def _meta(self, tid: int):
+        if not 0 <= tid < len(self.refs):
+            return None
+        return self.refs[tid].bins.get(self.pseudo_bin)
+
+    def mapped(self, ref: "int | str") -> int:
+        meta = self._meta(self.tid(ref))
+        return meta[1][0] if meta and len(meta) > 1 else 0
+
+    def unmapped(self, ref: "int | str") -> int:
+        meta = self._meta(self.tid(ref))
+        return meta[1][1] if meta and len(meta) > 1 else 0
+
+    def query(self, ref: "int | str", beg: int = 0, end: int = 1 << 62) -> list[tuple[int, int]]:
+        """Merged ``(start_voffset, end_voffset)`` chunks that may hold records overlapping
+        ``[beg, end)`` on ``ref`` (tid or, for tabix indexes, name) — as htslib's iterator."""
+        tid = self.tid(ref)
+        if tid < 0 or tid >= len(self.refs):
+            return []
+        ref_ix = self.refs[tid]
+        bins = ref_ix.bins
+        if not bins:
+            return []
+        beg = max(beg, 0)
+        if end < beg:
+            return []
+        nb = n_bins(self.depth)
+        meta = bins.get(pseudo_bin(self.depth))
+        unmapped = meta[1][1] if meta and len(meta) > 1 else 1
+        loff = ref_ix.loffsets
+        s = self.min_shift
+        rel_off = beg >> s
+        b = bin_first(self.depth) + rel_off
+        while True:
+            if b in bins:
+                break
+            first = (((b - 1) >> 3) << 3) + 1
+            b = b - 1 if b > first else (b - 1) >> 3
+            if b == 0:
+                break
+        found = b in bins
+        min_off = loff.get(b, 0) if found else 0
+        lin = ref_ix.linear
+        if lin and rel_off < len(lin):
+            if min_off < lin[rel_off]:
+                min_off = lin[rel_off]
+            if unmapped:
+                tmp = rel_off - 1
+                while tmp >= 0:
+                    if lin[tmp] < min_off:
+                        min_off = lin[tmp]
+                        break
+                    tmp -= 1
+                if found and (min_off < loff.get(b, 0) or tmp < 0):
+                    min_off = loff.get(b, 0)
+        elif unmapped and found:
+            min_off = loff.get(b, 0)
+        b = bin_first(self.depth) + ((end - 1) >> s) + 1
+        if b >= nb:
+            b = 0
+        while True:
+            while b % 8 == 1:
+                b = (b - 1) >> 3
+            if b == 0:
+                max_off = _U64_MAX
+                break
+            chunks = bins.get(b)
+            if chunks:
+                max_off = chunks[0][0]
+                break
+            b += 1
+        offs = []
+        for qb in reg2bins(beg, end, s, self.depth):
+            for j, (u, v) in enumerate(bins.get(qb, ())):
+                if v > min_off and u < max_off:
+                    offs.append((max(u, min_off), min(v, max_off), j))
+        if not offs:
+            return []
+        offs.sort(key=lambda c: (c[0], c[2]))
+        out = [list(offs[0][:2])]
+        for u, v, _ in offs[1:]:          # drop chunks contained in the previous one
+            if out[-1][1] < v:
+                out.append([u, v])
+        for i in range(1, len(out)):       # resolve overlaps
+            if out[i - 1][1] >= out[i][0]:
+                out[i - 1][1] = out[i][0]
+        merged = [out[0]]
+        for u, v in out[1:]:               # merge chunks meeting in one block
+            if merged[-1][1] >> 16 == u >> 16:
+                merged[-1][1] = v
+            else:
+                merged.append([u, v])
+        return [(u, v) for u, v in merged]
+
+    def start_offset(self) -> int | None:
+        """Smallest off_beg over references (where placed records start)."""
+        offs = [m[0][0] for t in range(len(self.refs)) if (m := self._meta(t))]
+        return min(offs) if offs else None
+
+
+def _read_refs(cur: _Cursor, n_ref: int, csi: bool, depth: int) -> list[RefIndex]:
+    nb = n_bins(depth)
+    refs = []
+    min_bin_bytes = (16 if csi else 8)
+    for _ in range(n_ref):
+        ref = RefIndex()
+        n_bin = cur.count(_I32, min_bin_bytes, "bin count")
+        for _ in range(n_bin):
+            if csi:
+                b, loff, n_chunk = cur.unpack(_CSI_BIN)
+            else:
+                (b, n_chunk) = cur.unpack(_BIN)
+                loff = 0
+            if n_chunk < 0 or n_chunk * 16 > len(cur.data) - cur.pos:
+                raise FormatError(f"{cur.what}: absurd chunk count {n_chunk}", cur.pos - 4)
+            if b in ref.bins:
+                raise FormatError(f"{cur.what}: duplicate bin {b}", cur.pos)
+            arr = cur.array_u64(2 * n_chunk).reshape(-1, 2).tolist()
+            ref.bins[b] = [(u, v) for u, v in arr]
+            ref.loffsets[b] = loff
+        if not csi:
+            n_intv = cur.count(_I32, 8, "linear index size")
+            lin = cur.array_u64(n_intv).astype(np.uint64).tolist()
+            # htslib: fill zero entries (old samtools/tabix) from the right, after leading zeros
+            k = 0
+            while k < len(lin) and lin[k] == 0:
+                k += 1
+            for j in range(len(lin) - 1, k, -1):
+                if lin[j - 1] == 0:
+                    lin[j - 1] = lin[j]
+            ref.linear = lin
+            for b in ref.bins:
+                if b < nb:
+                    bot = bin_bot(b, depth)
+                    ref.loffsets[b] = lin[bot] if bot < len(lin) else 0
+        refs.append(ref)
+    return refs
+
+
+def _names(blob: bytes) -> list[str]:
+    parts = blob.split(b"\0")
+    if parts and parts[-1] == b"":
+        parts.pop()
+    return [p.decode("utf-8", "replace") for p in parts]
+
+
+def parse_index(data: bytes, name: str = "index") -> IndexFile:
+    """Parse index bytes (BAI raw, or TBI/CSI already BGZF-decompressed)."""
+    cur = _Cursor(data, name)
+    magic = cur.take(4) if len(data) >= 4 else b""
+    if magic == b"BAI\1":
+        n_ref = cur.count(_I32, 8, "reference count")
+        refs = _read_refs(cur, n_ref, False, 5)
+        return IndexFile("bai", 14, 5, refs, _tail(cur))
+    if magic == b"TBI\1":
+        n_ref = cur.count(_I32, 8, "reference count")
+        conf, l_nm = TabixConfig.unpack(cur.take(28))
+        if l_nm < 0:
+            raise FormatError(f"{name}: negative name length", cur.pos)
+        names = _names(cur.take(l_nm))
+        refs = _read_refs(cur, n_ref, False, 5)
+        return IndexFile("tbi", 14, 5, refs, _tail(cur), names, conf)
+    if magic == b"CSI\1":
+        min_shift, depth, l_aux = cur.unpack(struct.Struct("<iiI"))
+        if not (0 < min_shift < 64) or not (0 <= depth <= 20) or min_shift + 3 * depth > 64:
+            raise FormatError(f"{name}: absurd CSI parameters min_shift={min_shift} depth={depth}", 4)
+        aux = cur.take(l_aux)
+        names, conf = [], None
+        if l_aux >= 28:
+            conf, l_nm = TabixConfig.unpack(aux)
+            if 0 <= l_nm <= l_aux - 28:
+                names = _names(aux[28:28 + l_nm])
+            else:
+                conf = None
+        n_ref = cur.count(_I32, 4, "reference count")
+        refs = _read_refs(cur, n_ref, True, depth)
+        return IndexFile("csi", min_shift, depth, refs, _tail(cur), names, conf, aux)
+    raise FormatError(f"{name}: not a BAI/TBI/CSI index (magic {magic!r})", 0)
+
+
+def _tail(cur: _Cursor) -> int:
+    if len(cur.data) - cur.pos >= 8:
+        return cur.unpack(_U64)[0]
+    return 0  # optional in old files, like htslib
+
+
+def read_index(source: "str | os.PathLike[str] | BinaryIO | bytes | ByteSource") -> IndexFile:
+    """Load a BAI, TBI or CSI from a path, URL, file object, bytes or byte source."""
+    src = open_source(source)
+    name = getattr(src, "name", "index")
+    head = src.read_upto(0, 4)
+    if head == b"BAI\1":
+        data = src.read(0, src.size)
+    elif head[:2] == b"\x1f\x8b":
+        data = b"".join(d for _, d in BgzfReader(src).iter_blocks())
+    else:
+        raise FormatError(f"{name}: not a BAI/TBI/CSI index (magic {head!r})", 0)
+    return parse_index(data, name)
+
+
+def find_index(data_path: "str | os.PathLike[str]") -> str | None:
+    """The index htslib would pick for ``data_path`` (x.bam.bai, x.bai, x.bam.csi, x.gz.tbi, ...)."""
+    path = os.fspath(data_path)
+    root, _ = os.path.splitext(path)
+    if path.endswith(".bam"):
+        candidates = [path + ".bai", root + ".bai", path + ".csi", root + ".csi"]
+    else:
+        candidates = [path + ".tbi", path + ".csi"]
+    for c in candidates:
+        if os.path.exists(c):
+            return c
+    return None
