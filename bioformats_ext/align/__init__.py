@@ -1,0 +1,1 @@
+"""Bio.Align format modules (installed into Biopython's format table on ``import bioformats_ext``)."""

@@ -1,0 +1,323 @@
+"""The lazy bigBed reader: everything format-level, no Biopython objects.
+
+Opening costs (normally) one read: the first 64 KiB, which in files written by bedToBigBed,
+Biopython or this package hold the header, zoom headers, autoSql, total summary, extra-index
+headers and the chromosome tree. Whatever lies outside that buffer is fetched in one more read.
+R-tree nodes and data blocks are read only when a query needs them, each tree level and the data
+blocks of a query in one batched ``read_many``; both are kept in small LRU caches.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import BinaryIO, Iterator, Sequence
+
+import numpy as np
+
+from ..errors import FormatError, MissingIndexError, TruncatedFileError, UnknownReferenceError
+from ..io.source import ByteSource, open_source
+from ._lru import LRU
+from .autosql import AutoSqlTable, Field, bed_declaration
+from .blocks import Block, decompress, parse_block
+from .bptree import BPlusTree, read_chromosomes
+from .format import EXTRA_HEADER_SIZE, HEADER_SIZE, TOTAL_SUMMARY_SIZE, ZOOM_HEADER_SIZE, layouts
+from .header import ExtraHeader, ExtraIndex, Header, TotalSummary, ZoomLevel, parse_extra_indices
+from .rtree import RTree
+
+OPEN_READ = 65536
+MAX_META_SPAN = 64 << 20     # read a larger metadata area in one go only up to this size
+BATCH_BYTES = 16 << 20       # full scans fetch data blocks in batches of this many bytes
+MIN_INFLATE_LIMIT = 1 << 20
+
+Record = tuple[str, int, int, "str | None"]
+
+
+class BigBedReader:
+    """Format-level access to a bigBed file. See :class:`bioformats_ext.bigbed.BigBedFile`."""
+
+    def __init__(self, source: "str | os.PathLike[str] | BinaryIO | ByteSource",
+                 node_cache: int = 256, block_cache: int = 64):
+        self._owns_source = not isinstance(source, ByteSource)
+        self.source = open_source(source)
+        try:
+            self._open(node_cache, block_cache)
+        except BaseException:
+            self.close()
+            raise
+
+    # -- opening ---------------------------------------------------------------------------------
+    def _open(self, node_cache: int, block_cache: int) -> None:
+        src = self.source
+        self.file_size = size = src.size
+        head = src.read_upto(0, OPEN_READ)
+        self._chunks: list[tuple[int, bytes]] = [(0, head)]
+        self.header = header = Header.parse(head, size)
+        self.byteorder = bo = header.byteorder
+        self._lay = layouts(bo)
+        self.zoom_levels = ZoomLevel.parse_all(head, header, size)
+        # Normal layout: all metadata precedes the data count at fullDataOffset. Fetch what the
+        # first read missed in one go.
+        meta_end = header.fullDataOffset + 8
+        starts = [o for o in (header.autoSqlOffset, header.totalSummaryOffset,
+                              header.extensionOffset, header.chromosomeTreeOffset) if o]
+        if (meta_end > len(head) and meta_end <= size and meta_end - len(head) <= MAX_META_SPAN
+                and all(o < meta_end for o in starts)):
+            self._chunks.append((len(head), src.read(len(head), meta_end - len(head))))
+
+        self.autosql = self._read_autosql()
+        self.total_summary: TotalSummary | None = None
+        if header.totalSummaryOffset:
+            (data,) = self._fetch([(header.totalSummaryOffset, TOTAL_SUMMARY_SIZE)])
+            self.total_summary = TotalSummary.parse(data, 0, bo, header.totalSummaryOffset)
+        self.extra_indices: list[ExtraIndex] = []
+        if header.extensionOffset:
+            (data,) = self._fetch([(header.extensionOffset, EXTRA_HEADER_SIZE)])
+            ext = ExtraHeader.parse(data, 0, bo, header.extensionOffset)
+            if ext.extraIndexCount:
+                if ext.extraIndexCount * 20 > size or ext.extraIndexListOffset >= size:
+                    raise FormatError("bad extra index list", header.extensionOffset)
+                want = ext.extraIndexCount * (16 + 4 * 256)
+                (data,) = self._fetch([(ext.extraIndexListOffset,
+                                        min(want, size - ext.extraIndexListOffset))], exact=False)
+                self.extra_indices = parse_extra_indices(data, 0, ext.extraIndexCount, bo,
+                                                         ext.extraIndexListOffset, size)
+        self.chrom_names, self.chrom_sizes = read_chromosomes(
+            self._fetch, header.chromosomeTreeOffset, bo, size)
+        self.chrom_ids = {name: i for i, name in enumerate(self.chrom_names)}
+        (data,) = self._fetch([(header.fullDataOffset, 8)])
+        (self.item_count,) = self._lay.data_count.unpack(data)
+        if self.item_count * 12 > size:
+            raise FormatError(f"item count {self.item_count} cannot fit in the file",
+                              header.fullDataOffset)
+        self.rtree = RTree(self._fetch, header.fullIndexOffset, bo, size, node_cache)
+        self._blocks: LRU[Block] = LRU(block_cache)
+        self._inflate_limit = max(header.uncompressBufSize, MIN_INFLATE_LIMIT)
+        self._zoom_trees: dict[int, RTree] = {}
+
+    def _read_autosql(self) -> AutoSqlTable:
+        header = self.header
+        off = header.autoSqlOffset
+        if not off:
+            decl = bed_declaration(min(header.definedFieldCount, 12))
+            extra = [Field("string", f"field{i + 1}", "")
+                     for i in range(len(decl), header.fieldCount)]
+            return AutoSqlTable(decl.name, decl.comment, list(decl) + extra)
+        end = header.totalSummaryOffset
+        if end > off:
+            (data,) = self._fetch([(off, end - off)])
+        else:
+            (data,) = self._fetch([(off, min(OPEN_READ, self.file_size - off))], exact=False)
+        if b"\0" not in data:
+            raise FormatError("autoSql text is not NUL-terminated", off)
+        try:
+            table = AutoSqlTable.from_bytes(data)
+        except FormatError as exc:
+            raise FormatError(str(exc), off) from None
+        if len(table) != header.fieldCount:
+            raise FormatError(f"autoSql declares {len(table)} fields, header says "
+                              f"{header.fieldCount}", off)
+        return table
+
+    def _fetch(self, ranges: Sequence[tuple[int, int]], exact: bool = True) -> list[bytes]:
+        """Bytes for each range: from the buffers read at open when they cover it, else in one
+        batched read of the source."""
+        out: list[bytes | None] = []
+        missing: list[int] = []
+        for i, (off, length) in enumerate(ranges):
+            if off < 0 or length < 0 or off + length > self.file_size:
+                raise TruncatedFileError(f"needs bytes {off}..{off + length} of a "
+                                         f"{self.file_size}-byte file", off)
+            for start, data in self._chunks:
+                if start <= off and off + length <= start + len(data):
+                    out.append(data[off - start:off - start + length])
+                    break
+            else:
+                out.append(None)
+                missing.append(i)
+        if missing:
+            got = self.source.read_many([ranges[i] for i in missing])
+            for i, data in zip(missing, got):
+                out[i] = data
+        return out  # type: ignore[return-value]
+
+    # -- chromosomes -----------------------------------------------------------------------------
+    @property
+    def chroms(self) -> dict[str, int]:
+        return dict(zip(self.chrom_names, self.chrom_sizes))
+
+    def chrom_id(self, chrom: str) -> int:
+        try:
+            return self.chrom_ids[chrom]
+        except KeyError:
+            raise UnknownReferenceError(f"chromosome {chrom!r} is not in this bigBed") from None
+
+    def resolve(self, chrom: str | None, start: int | None, end: int | None
+                ) -> tuple[int | None, int, int]:
+        """(chromId, start, end) for a region; ``None`` chromosome means the whole file."""
+        if chrom is None:
+            if start is not None or end is not None:
+                raise ValueError("start and end must both be None if chromosome is None")
+            return None, 0, 0
+        cid = self.chrom_id(chrom)
+        if start is None:
+            if end is not None:
+                raise ValueError("end must be None if start is None")
+            start, end = 0, self.chrom_sizes[cid]
+        elif end is None:
+            end = start + 1
+        start = int(start)
+        end = int(end)
+        if start < 0 or end < start:
+            raise ValueError(f"invalid region {chrom}:{start}-{end}")
+        return cid, start, end
+
+    # -- blocks ----------------------------------------------------------------------------------
+    def _load_blocks(self, items: np.ndarray, use_cache: bool = True) -> list[Block]:
+        """Parsed blocks for R-tree leaf items; uncached ones are fetched in one batched read."""
+        offsets = items["offset"].tolist()
+        sizes = items["size"].tolist()
+        blocks: dict[int, Block] = {}
+        todo: list[tuple[int, int]] = []
+        for off, size in zip(offsets, sizes):
+            block = self._blocks.get(off) if use_cache else None
+            if block is None:
+                todo.append((off, size))
+            else:
+                blocks[off] = block
+        if todo:
+            todo = list(dict.fromkeys(todo))
+            compressed = self.header.compressed
+            for (off, _size), raw in zip(todo, self.source.read_many(todo)):
+                data = decompress(raw, self._inflate_limit, off) if compressed else raw
+                block = parse_block(data, self.byteorder, off)
+                if len(block) and int(block.chrom.max()) >= len(self.chrom_names):
+                    raise FormatError("record with an unknown chromosome id", off)
+                blocks[off] = block
+                if use_cache:
+                    self._blocks.put(off, block)
+        return [blocks[o] for o in offsets]
+
+    def iter_blocks(self, chrom: str | None = None, start: int | None = None,
+                    end: int | None = None) -> Iterator[tuple[Block, np.ndarray | None]]:
+        """(block, selected record indices or None for all) for a region, in file order."""
+        cid, start_, end_ = self.resolve(chrom, start, end)
+        items = self.rtree.blocks(cid, start_, end_)
+        if cid is None:
+            # A full scan: batches of blocks, not cached (it would only evict useful blocks).
+            sizes = items["size"].astype(np.int64)
+            i = 0
+            while i < len(items):
+                j = i + 1 + int(np.searchsorted(np.cumsum(sizes[i + 1:]), BATCH_BYTES))
+                for block in self._load_blocks(items[i:j], use_cache=False):
+                    yield block, None
+                i = j
+            return
+        seen: set[int] = set()
+        offsets = items["offset"].tolist()
+        for off, block in zip(offsets, self._load_blocks(items)):
+            if off in seen:
+                continue
+            seen.add(off)
+            sel = block.select(cid, start_, end_)
+            if len(sel):
+                yield block, sel
+
+    def records(self, chrom: str | None = None, start: int | None = None,
+                end: int | None = None) -> Iterator[Record]:
+        names = self.chrom_names
+        for block, sel in self.iter_blocks(chrom, start, end):
+            texts = block.texts()
+            if sel is None:
+                chroms = block.chrom.tolist()
+                starts = block.start.tolist()
+                ends = block.end.tolist()
+            else:
+                chroms = block.chrom[sel].tolist()
+                starts = block.start[sel].tolist()
+                ends = block.end[sel].tolist()
+                texts = [texts[i] for i in sel.tolist()]
+            first = chroms[0] if chroms else 0
+            if chroms and chroms[-1] == first and chroms.count(first) == len(chroms):
+                name = names[first]
+                for s, e, t in zip(starts, ends, texts):
+                    yield (name, s, e, t or None)
+            else:
+                for c, s, e, t in zip(chroms, starts, ends, texts):
+                    yield (names[c], s, e, t or None)
+
+    # -- extra indices ---------------------------------------------------------------------------
+    def find(self, field: str, value: str) -> Iterator[Record]:
+        """Records whose ``field`` equals ``value``, through the field's extraIndex."""
+        try:
+            column = self.autosql.index_of(field)
+        except KeyError:
+            raise MissingIndexError(f"no field {field!r} in this bigBed") from None
+        for index in self.extra_indices:
+            if index.field_id == column:
+                break
+        else:
+            raise MissingIndexError(f"field {field!r} has no extraIndex in this bigBed")
+        tree = BPlusTree(self._fetch, index.fileOffset, self.byteorder, self.file_size)
+        if tree.val_size != 16:
+            raise FormatError(f"extra index value size {tree.val_size}, expected 16",
+                              index.fileOffset)
+        hits = tree.find(value.encode())
+        if not len(hits):
+            return
+        items = np.zeros(len(hits), self._lay.rtree_leaf)
+        items["offset"] = hits["offset"]
+        items["size"] = hits["size"]
+        for off, size in zip(hits["offset"].tolist(), hits["size"].tolist()):
+            if off + size > self.file_size:
+                raise TruncatedFileError("extra index points past the end of the file", off)
+        items = np.unique(items)  # a block may be listed once per matching record
+        items = items[np.argsort(items["offset"], kind="stable")]
+        names = self.chrom_names
+        col = column - 3
+        for block in self._load_blocks(items):
+            texts = block.texts()
+            for i, text in enumerate(texts):
+                if column == 0:
+                    ok = names[block.chrom[i]] == value
+                else:
+                    parts = text.split("\t")
+                    ok = col < len(parts) and parts[col] == value
+                if ok:
+                    yield (names[int(block.chrom[i])], int(block.start[i]), int(block.end[i]),
+                           text or None)
+
+    # -- zoom levels -----------------------------------------------------------------------------
+    def zoom_tree(self, level: ZoomLevel) -> RTree:
+        tree = self._zoom_trees.get(level.indexOffset)
+        if tree is None:
+            tree = RTree(self._fetch, level.indexOffset, self.byteorder, self.file_size)
+            self._zoom_trees[level.indexOffset] = tree
+        return tree
+
+    def zoom_records(self, level: ZoomLevel, cid: int, start: int, end: int) -> np.ndarray:
+        """Zoom summary records (numpy structured array) overlapping ``cid:start-end``."""
+        items = self.zoom_tree(level).blocks(cid, start, end)
+        dtype = self._lay.zoom_record_dtype
+        if not len(items):
+            return np.zeros(0, dtype)
+        ranges = list(dict.fromkeys(zip(items["offset"].tolist(), items["size"].tolist())))
+        parts = []
+        for (off, _size), raw in zip(ranges, self.source.read_many(ranges)):
+            data = decompress(raw, self._inflate_limit, off) if self.header.compressed else raw
+            n = len(data) // dtype.itemsize
+            parts.append(np.frombuffer(data, dtype, n))
+        recs = np.concatenate(parts)
+        keep = (recs["chrom"] == cid) & (recs["start"] < end) & (recs["end"] > start)
+        return recs[keep]
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def close(self) -> None:
+        src = getattr(self, "source", None)
+        if src is not None and self._owns_source:
+            src.close()
+
+    def __enter__(self) -> "BigBedReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
