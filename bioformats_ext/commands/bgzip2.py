@@ -1,0 +1,299 @@
+"""``bioformats-ext bgzip2``: compress to / decompress from / query BGZF2, modelled on ``bgzip``.
+
+Compressing a tab-delimited text file (VCF, BED, GFF/GTF, SAM; chosen with ``-p`` or from the
+file name) also indexes its lines by coordinates inside the file, so ``-r chr1:100-200`` works
+with no ``.tbi``. Other input is compressed as a plain byte stream (``-r`` then has nothing to
+look up). Output is named ``FILE.zst``: a BGZF2 file is valid zstd, so ``zstd -d`` reads it too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from typing import BinaryIO, Callable, Iterator
+
+from ..bgzf2 import DEFAULT_BLOCK_SIZE, DEFAULT_LEVEL, Bgzf2Reader, Bgzf2Writer
+from ..errors import FormatError, RecordError, UnknownReferenceError
+from ._options import UsageError
+
+SUFFIX = ".zst"
+PRESETS = ("vcf", "bed", "gff", "sam")
+_CIGAR = re.compile(rb"(\d+)([MIDNSHP=X])")
+_REGION = re.compile(r"^(.*):([0-9,]*)(?:-([0-9,]*))?$")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="bioformats-ext bgzip2", add_help=True,
+                                description="Compress, decompress or query BGZF2 files.")
+    p.add_argument("file", nargs="?", default="-", help="input file ('-' for standard input)")
+    p.add_argument("-c", "--stdout", action="store_true", help="write on standard output")
+    p.add_argument("-d", "--decompress", action="store_true", help="decompress")
+    p.add_argument("-f", "--force", action="store_true", help="overwrite existing output")
+    p.add_argument("-k", "--keep", action="store_true", help="keep the input file")
+    p.add_argument("-l", "--compress-level", type=int, default=DEFAULT_LEVEL, metavar="INT",
+                   help=f"zstd level (default {DEFAULT_LEVEL})")
+    p.add_argument("-@", "--threads", type=int, default=1, metavar="INT",
+                   help="compression/decompression threads")
+    p.add_argument("-b", "--block-size", type=int, default=DEFAULT_BLOCK_SIZE, metavar="INT",
+                   help=f"uncompressed bytes per frame (default {DEFAULT_BLOCK_SIZE})")
+    p.add_argument("-p", "--preset", choices=PRESETS + ("none",),
+                   help="index text lines as this format (default: from the file name)")
+    p.add_argument("-r", "--region", action="append", metavar="REGION",
+                   help="print what overlaps chr, chr:beg or chr:beg-end (1-based)")
+    p.add_argument("-H", "--print-header", action="store_true",
+                   help="with -r on text, print the header lines first (like tabix -h)")
+    return p
+
+
+# --------------------------------------------------------------------------- text presets
+
+def _ref_span_sam(cigar: bytes) -> int:
+    return sum(int(n) for n, op in _CIGAR.findall(cigar) if op in b"MDN=X")
+
+
+def _coords(preset: str) -> Callable[[list[bytes]], tuple[bytes, int, int, bool]]:
+    """Per-preset ``fields -> (chrom, beg0, end, mapped)`` (raises on malformed lines)."""
+    if preset == "vcf":
+        def vcf(f):
+            beg = int(f[1]) - 1
+            end = beg + max(1, len(f[3]))
+            if len(f) > 7 and b"END=" in f[7]:
+                for kv in f[7].split(b";"):
+                    if kv.startswith(b"END="):
+                        end = max(end, int(kv[4:]))
+            return f[0], beg, end, True
+        return vcf
+    if preset == "bed":
+        return lambda f: (f[0], int(f[1]), int(f[2]), True)
+    if preset == "gff":
+        return lambda f: (f[0], int(f[3]) - 1, int(f[4]), True)
+
+    def sam(f):
+        flag, beg = int(f[1]), int(f[3]) - 1
+        mapped = not flag & 4 and f[2] != b"*"
+        span = _ref_span_sam(f[5]) if mapped and f[5] != b"*" else 1
+        return f[2], max(beg, 0), max(beg, 0) + max(span, 1), mapped
+    return sam
+
+
+def _is_header(preset: str, line: bytes) -> bool:
+    if preset == "sam":
+        return line.startswith(b"@")
+    if preset == "bed":
+        return line.startswith((b"#", b"track", b"browser")) or not line.strip()
+    return line.startswith(b"#") or not line.strip()
+
+
+def _header_lengths(preset: str, line: bytes) -> tuple[str, int] | None:
+    if preset == "vcf" and line.startswith(b"##contig=<"):
+        fields = dict(kv.split(b"=", 1) for kv in line[10:].rstrip(b">\r\n").split(b",")
+                      if b"=" in kv)
+        if b"ID" in fields and b"length" in fields:
+            return fields[b"ID"].decode(), int(fields[b"length"])
+    if preset == "sam" and line.startswith(b"@SQ"):
+        tags = dict(t.split(b":", 1) for t in line.rstrip(b"\r\n").split(b"\t")[1:] if b":" in t)
+        if b"SN" in tags and b"LN" in tags:
+            return tags[b"SN"].decode(), int(tags[b"LN"])
+    return None
+
+
+def _preset_for(name: str) -> str | None:
+    base = name.lower()
+    for suffix in (".gz", ".zst", ".txt"):
+        if base.endswith(suffix):
+            base = base[: -len(suffix)]
+    ext = base.rsplit(".", 1)[-1]
+    return {"vcf": "vcf", "bed": "bed", "gff": "gff", "gff3": "gff", "gtf": "gff",
+            "sam": "sam"}.get(ext)
+
+
+def _iter_lines(handle: BinaryIO, chunk: int = 1 << 22) -> Iterator[bytes]:
+    rest = b""
+    while True:
+        block = handle.read(chunk)
+        if not block:
+            break
+        lines = (rest + block).split(b"\n")
+        rest = lines.pop()
+        for line in lines:
+            yield line + b"\n"
+    if rest:
+        yield rest
+
+
+def _compress_text(handle: BinaryIO, writer: Bgzf2Writer, preset: str) -> None:
+    coords = _coords(preset)
+    tids: dict[bytes, int] = {}
+    lengths: dict[str, int] = {}
+    max_end: list[int] = []
+    last = (-1, -1)
+    is_sorted = True
+    in_header = True
+    for number, line in enumerate(_iter_lines(handle), 1):
+        if in_header and _is_header(preset, line):
+            known = _header_lengths(preset, line)
+            if known:
+                lengths[known[0]] = known[1]
+            writer.write_record(line)
+            continue
+        in_header = False
+        fields = line.rstrip(b"\r\n").split(b"\t")
+        try:
+            chrom, beg, end, mapped = coords(fields)
+        except (ValueError, IndexError):
+            raise RecordError(f"line {number}: not a {preset.upper()} record: "
+                              f"{line[:60]!r}", number) from None
+        if chrom == b"*":
+            tid = -1
+        else:
+            tid = tids.get(chrom)
+            if tid is None:
+                tid = tids[chrom] = len(tids)
+                max_end.append(0)
+            if end > max_end[tid]:
+                max_end[tid] = end
+        key = (tid if tid >= 0 else 1 << 62, beg)
+        if key < last:
+            is_sorted = False
+        last = key
+        writer.write_record(line)
+        writer.push(tid, beg, end, mapped=mapped)
+    names = [c.decode() for c in tids]
+    writer.references = [(n, max(lengths.get(n, 0), max_end[i])) for i, n in enumerate(names)]
+    writer.sorted = is_sorted
+    writer.metadata["format"] = preset
+
+
+# --------------------------------------------------------------------------- regions
+
+def parse_region(text: str, reader: Bgzf2Reader) -> tuple[str, int, int | None]:
+    """``chr`` / ``chr:beg`` / ``chr:beg-end`` (1-based, inclusive) -> 0-based half-open."""
+    names = {r.name for r in reader.references}
+    if text in names or text == "*":
+        return text, 0, None
+    m = _REGION.match(text)
+    if not m or m.group(1) not in names:
+        raise UnknownReferenceError(f"region {text!r}: unknown reference")
+    beg = int(m.group(2).replace(",", "") or 1)
+    end = m.group(3)
+    end = int(end.replace(",", "")) if end and end.replace(",", "") else None
+    if m.group(3) is None and m.group(2):
+        end = None
+    if beg < 1 or (end is not None and end < beg):
+        raise UsageError(f"bad region {text!r}")
+    return m.group(1), beg - 1, end
+
+
+def _query(reader: Bgzf2Reader, regions: list[str], out: BinaryIO, header: bool) -> None:
+    preset = reader.metadata.get("format")
+    if preset not in PRESETS:
+        for region in regions:
+            name, beg, end = parse_region(region, reader)
+            for _, data in reader.fetch_runs(name, beg, end):
+                out.write(data)
+        return
+    coords = _coords(preset)
+    if header:
+        reader.seek(0)
+        for line in reader:
+            if not _is_header(preset, line):
+                break
+            out.write(line)
+    for region in regions:
+        name, beg, end = parse_region(region, reader)
+        stop = (1 << 63) if end is None else end
+        want = name.encode()
+        for _, data in reader.fetch_runs(name, beg, end):
+            keep = []
+            for line in data.splitlines(keepends=True):
+                if _is_header(preset, line):
+                    continue
+                fields = line.rstrip(b"\r\n").split(b"\t")
+                try:
+                    chrom, b, e, _ = coords(fields)
+                except (ValueError, IndexError):
+                    raise FormatError(f"malformed {preset.upper()} line in BGZF2 data: "
+                                      f"{line[:60]!r}") from None
+                if chrom == want and (name == "*" or (b < stop and e > beg)):
+                    keep.append(line)
+            out.write(b"".join(keep))
+
+
+# --------------------------------------------------------------------------- main
+
+def _open_output(path: str, force: bool) -> None:
+    if os.path.exists(path) and not force:
+        raise UsageError(f"{path} already exists; use -f to overwrite")
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv)
+    stdout = sys.stdout.buffer
+    src = args.file
+    if args.region:
+        source = sys.stdin.buffer.read() if src == "-" else src
+        with Bgzf2Reader(source, threads=args.threads) as reader:
+            _query(reader, args.region, stdout, args.print_header)
+        stdout.flush()
+        return 0
+    if args.decompress:
+        source = sys.stdin.buffer.read() if src == "-" else src
+        to_stdout = args.stdout or src == "-"
+        if not to_stdout:
+            if not src.endswith(SUFFIX):
+                raise UsageError(f"{src}: unknown suffix (expected {SUFFIX}); use -c")
+            target = src[: -len(SUFFIX)]
+            _open_output(target, args.force)
+        with Bgzf2Reader(source, threads=args.threads) as reader:
+            if to_stdout:
+                for data in reader.iter_frames():
+                    stdout.write(data)
+                stdout.flush()
+            else:
+                tmp = f"{target}.tmp-{os.getpid()}"
+                try:
+                    with open(tmp, "wb") as out:
+                        for data in reader.iter_frames():
+                            out.write(data)
+                    os.replace(tmp, target)
+                except BaseException:
+                    if os.path.exists(tmp):
+                        os.unlink(tmp)
+                    raise
+        if not to_stdout and not args.keep:
+            os.unlink(src)
+        return 0
+    # compress
+    to_stdout = args.stdout or src == "-"
+    preset = args.preset or (None if src == "-" else _preset_for(src))
+    if preset == "none":
+        preset = None
+    if not to_stdout:
+        if src.endswith(SUFFIX) and not args.force:
+            raise UsageError(f"{src} already has {SUFFIX} suffix; use -f to compress anyway")
+        target = src + SUFFIX
+        _open_output(target, args.force)
+    handle = sys.stdin.buffer if src == "-" else open(src, "rb")
+    try:
+        options = dict(level=args.compress_level, block_size=args.block_size,
+                       threads=args.threads, aligned=preset is not None, sorted=False)
+        writer = Bgzf2Writer(stdout if to_stdout else target, **options)
+        with writer:
+            if preset:
+                _compress_text(handle, writer, preset)
+            else:
+                while True:
+                    block = handle.read(1 << 22)
+                    if not block:
+                        break
+                    writer.write(block)
+    finally:
+        if handle is not sys.stdin.buffer:
+            handle.close()
+    if to_stdout:
+        stdout.flush()
+    elif not args.keep:
+        os.unlink(src)
+    return 0

@@ -1,0 +1,127 @@
+"""``bioformats-ext bgzip2``: compress / decompress round trips and region queries, checked
+against htslib's tabix (via pysam) on the same text."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+
+import pytest
+
+from bioformats_ext.bgzf2 import Bgzf2Reader
+from bioformats_ext.cli import main
+
+pysam = pytest.importorskip("pysam")
+
+
+def make_vcf(path, seed=1, n=3000):
+    rng = random.Random(seed)
+    contigs = [("chr1", 2_000_000), ("chr2", 500_000), ("chrM", 16_569)] + \
+        [(f"un{i}", 3_000) for i in range(12)]
+    lines = ["##fileformat=VCFv4.2"]
+    lines += [f"##contig=<ID={c},length={l}>" for c, l in contigs]
+    lines.append('##INFO=<ID=END,Number=1,Type=Integer,Description="End">')
+    lines.append("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")
+    for name, length in contigs:
+        pos = 1
+        for _ in range(n if length > 100_000 else rng.randint(1, 20)):
+            pos += rng.randint(0, max(2, length // n * 2))
+            if pos > length:
+                break
+            ref = rng.choice(["A", "C", "AT", "GATTACA", "T"])
+            info = f"END={min(length, pos + rng.randint(100, 50_000))}" \
+                if rng.random() < 0.02 else "."
+            alt = "<DEL>" if info != "." else "G"
+            lines.append(f"{name}\t{pos}\t.\t{ref}\t{alt}\t50\tPASS\t{info}")
+    path.write_text("\n".join(lines) + "\n")
+    return contigs
+
+
+def tabix_copy(path, tmp_path, preset):
+    gz = str(tmp_path / (path.name + ".gz"))
+    pysam.tabix_compress(str(path), gz, force=True)
+    pysam.tabix_index(gz, preset=preset, force=True)
+    return pysam.TabixFile(gz)
+
+
+def test_vcf_compress_query_decompress(tmp_path, capsysbinary):
+    vcf = tmp_path / "calls.vcf"
+    contigs = make_vcf(vcf)
+    original = vcf.read_bytes()
+    assert main(["bgzip2", "-k", "-b", "8000", "-@", "2", str(vcf)]) == 0
+    packed = tmp_path / "calls.vcf.zst"
+    assert packed.exists() and vcf.exists()
+    reader = Bgzf2Reader(packed)
+    assert reader.read() == original
+    assert reader.metadata["format"] == "vcf"
+    assert dict((r.name, r.length) for r in reader.references) == dict(contigs)
+    assert reader.index.sorted
+    tabix = tabix_copy(vcf, tmp_path, "vcf")
+    rng = random.Random(4)
+    capsysbinary.readouterr()
+    for _ in range(60):
+        name, length = rng.choice(contigs[:4])
+        beg = rng.randint(1, length)
+        end = beg + rng.randint(0, 100_000)
+        assert main(["bgzip2", "-r", f"{name}:{beg:,}-{end}", str(packed)]) == 0
+        got = capsysbinary.readouterr().out.decode().splitlines()
+        want = list(tabix.fetch(name, beg - 1, end))
+        assert got == want
+    assert main(["bgzip2", "-r", "chrM", str(packed)]) == 0
+    assert capsysbinary.readouterr().out.decode().splitlines() == list(tabix.fetch("chrM"))
+    assert main(["bgzip2", "-H", "-r", "un3:1", str(packed)]) == 0
+    out = capsysbinary.readouterr().out.decode().splitlines()
+    header = [l for l in original.decode().splitlines() if l.startswith("#")]
+    assert out == header + list(tabix.fetch("un3", 0))
+    # decompress (removes the .zst unless -k) and refuse to overwrite without -f
+    assert main(["bgzip2", "-d", str(packed)]) == 1
+    assert b"already exists" in capsysbinary.readouterr().err
+    vcf.unlink()
+    assert main(["bgzip2", "-d", "-@", "2", str(packed)]) == 0
+    assert vcf.read_bytes() == original and not packed.exists()
+
+
+def test_bed_and_plain_streams(tmp_path, capsysbinary):
+    rng = random.Random(2)
+    bed = tmp_path / "x.bed"
+    rows = []
+    for chrom in ("a", "b"):
+        pos = 0
+        for _ in range(500):
+            pos += rng.randint(0, 300)
+            rows.append(f"{chrom}\t{pos}\t{pos + rng.randint(1, 5000)}\tname")
+    bed.write_text("# comment\n" + "\n".join(rows) + "\n")
+    assert main(["bgzip2", "-k", "-b", "2000", str(bed)]) == 0
+    tabix = tabix_copy(bed, tmp_path, "bed")
+    capsysbinary.readouterr()
+    for beg, end in ((1, 10), (5000, 9000), (70_000, 80_000)):
+        assert main(["bgzip2", "-r", f"b:{beg}-{end}", str(bed) + ".zst"]) == 0
+        assert capsysbinary.readouterr().out.decode().splitlines() == \
+            list(tabix.fetch("b", beg - 1, end))
+    # no preset: a plain byte stream, -c to stdout, -d -c back
+    blob = tmp_path / "blob.bin"
+    data = bytes(rng.randrange(256) for _ in range(50_000)) * 3
+    blob.write_bytes(data)
+    assert main(["bgzip2", "-c", "-l", "7", str(blob)]) == 0
+    packed = capsysbinary.readouterr().out
+    assert blob.exists()
+    (tmp_path / "blob.zst").write_bytes(packed)
+    assert main(["bgzip2", "-d", "-c", str(tmp_path / "blob.zst")]) == 0
+    assert capsysbinary.readouterr().out == data
+    if shutil.which("zstd"):
+        out = subprocess.run(["zstd", "-q", "-dc", str(tmp_path / "blob.zst")],
+                             capture_output=True, check=True).stdout
+        assert out == data
+
+
+def test_errors_are_reported(tmp_path, capsys):
+    bad = tmp_path / "bad.vcf"
+    bad.write_text("##fileformat=VCFv4.2\nchr1\tnotanumber\t.\tA\tG\n")
+    assert main(["bgzip2", str(bad)]) == 1
+    assert "line 2" in capsys.readouterr().err
+    assert not (tmp_path / "bad.vcf.zst").exists()
+    plain = tmp_path / "plain.zst"
+    plain.write_bytes(b"\x28\xb5\x2f\xfd" + b"\0" * 20)
+    assert main(["bgzip2", "-d", str(plain)]) == 1
+    assert "not BGZF2" in capsys.readouterr().err
