@@ -96,6 +96,7 @@ class IndexedOutput:
         self._save_index = save_index
         self._closed = False
         self._sort_state: tuple[int, int] | None = None
+        self._pending: tuple[int, int, int, int, bool] | None = None
         self._late_references: Callable[[], list[tuple[str, int]]] | None = None
         try:
             if _is_path(target):
@@ -162,18 +163,56 @@ class IndexedOutput:
                 push(int(tid[i]), int(beg[i]), int(end[i]), None, bool(m[i]))
         elif builder is not None:
             tell = self._tell
-            offsets = np.empty(len(records), np.int64)
+            n = len(records)
+            offsets = np.empty(n, np.int64)
             for i, rec in enumerate(records):
                 write(rec)
                 offsets[i] = tell()
-            try:
-                builder.push_many(tid, beg, end, offsets, mapped)
-            except SortOrderError as exc:
-                raise SortOrderError(f"{exc}", exc.tid, exc.pos, exc.record) from None
+            lengths = np.fromiter(map(len, records), np.int64, n)
+            mapped = np.ones(n, bool) if mapped is None else np.asarray(mapped, bool)
+            self._push_amended(np.asarray(tid, np.int64), np.asarray(beg, np.int64),
+                               np.asarray(end, np.int64), offsets, mapped, lengths)
         else:
             for rec in records:
                 write(rec)
         self.n_records += len(records)
+
+    def _push_amended(self, tid, beg, end, offsets, mapped, lengths) -> None:
+        """Push all but the last record, after amending end offsets as htslib does.
+
+        ``write_record`` flushes a block when the next record does not fit; the previous record
+        then ends at the *next* block's start (what a reader's ``tell()`` reports, and what
+        htslib's ``hts_idx_amend_last`` records). That is only known once the next record is
+        written, so the last record of each batch waits in ``_pending``.
+        """
+        from .bgzf import MAX_BLOCK_DATA
+
+        if self._pending is not None:
+            pt, pb, pe, po, pm = self._pending
+            tid = np.concatenate(([pt], tid))
+            beg = np.concatenate(([pb], beg))
+            end = np.concatenate(([pe], end))
+            offsets = np.concatenate(([po], offsets))
+            mapped = np.concatenate(([pm], mapped))
+            lengths = np.concatenate(([0], lengths))
+        within = offsets[:-1] & 0xFFFF
+        amend = (within > 0) & (within + lengths[1:] > MAX_BLOCK_DATA)
+        if amend.any():
+            head = offsets[:-1]
+            head[amend] = ((head[amend] >> 16) + 1) << 16
+        self._pending = (int(tid[-1]), int(beg[-1]), int(end[-1]), int(offsets[-1]),
+                         bool(mapped[-1]))
+        if len(tid) > 1:
+            self._builder.push_many(tid[:-1], beg[:-1], end[:-1], offsets[:-1], mapped[:-1])
+
+    def _push_pending(self, final: int) -> None:
+        if self._pending is None:
+            return
+        pt, pb, pe, po, pm = self._pending
+        if po & 0xFFFF:
+            po = final  # the closing flush ends the last block right after the last record
+        self._pending = None
+        self._builder.push(pt, pb, pe, po, pm)
 
     # -- closing -------------------------------------------------------------------------------
     def close(self) -> None:
@@ -187,6 +226,7 @@ class IndexedOutput:
                 addresses = container.block_addresses()
                 container.close()
                 if self._builder is not None:
+                    self._push_pending(final)
                     self._builder.finish(final, block_addresses=addresses)
                     if _is_path(self._index_target):
                         stream = self._files.open(self._index_target)
@@ -266,3 +306,323 @@ class _PlainWriter:
 
     def abort(self) -> None:
         pass
+
+
+# --------------------------------------------------------------------------------------------
+# tabix writer
+
+
+def _as_line(record: Any) -> bytes:
+    if isinstance(record, bytes):
+        line = record
+    elif isinstance(record, str):
+        line = record.encode()
+    elif isinstance(record, (bytearray, memoryview)):
+        line = bytes(record)
+    else:
+        line = str(record).encode()
+    return line if line.endswith(b"\n") else line + b"\n"
+
+
+class TabixWriter:
+    """Write bgzipped tab-separated text (BED, GFF, SAM, VCF, ...) and its TBI/CSI in one pass.
+
+    ``preset`` is a tabix preset name (``"bed"``, ``"gff"``, ``"sam"``, ``"vcf"``) or a
+    :class:`~bioformats_ext.index.tabix_conf.TabixConfig`. ``header``: text written first
+    (lines starting with the preset's meta character). ``references``: optional
+    ``(name, length)`` list, used for the CSI depth and BGZF2's reference table.
+    Reference ids follow first appearance, as tabix assigns them, so a chromosome that comes
+    back after another one is a :class:`~bioformats_ext.errors.SortOrderError` when indexing.
+    """
+
+    def __init__(self, target: Any, header: "str | bytes | None" = None, preset: Any = "bed",
+                 index: str | None = None, level: int | None = None, threads: int = 1,
+                 compression: str | None = "bgzf", index_path: Any = None, min_shift: int = 14,
+                 references: Sequence[tuple[str, int]] | None = None):
+        from .index.tabix_conf import get_config
+
+        if index not in (None, "tbi", "csi"):
+            raise ValueError(f"index must be None, 'tbi' or 'csi', not {index!r}")
+        self.config = get_config(preset)
+        self.references = [(str(n), int(l)) for n, l in (references or [])]
+        self._lengths = dict(self.references)
+        self._tids: dict[str, int] = {}
+        self._names: list[str] = []
+        config = self.config
+        max_len = max(self._lengths.values(), default=0) or None
+
+        def make_builder(kind: str, offset0: int):
+            from .index import IndexBuilder
+
+            if kind == "tbi":
+                return IndexBuilder.tbi(config, offset0=offset0)
+            return IndexBuilder.csi(min_shift=min_shift, max_ref_len=max_len, offset0=offset0,
+                                    tabix=config)
+
+        def save_index(builder, stream) -> None:
+            if index == "tbi":
+                builder.write_tbi(stream, self._names)
+            else:
+                builder.write_csi(stream, self._names)
+
+        if isinstance(header, str):
+            header = header.encode()
+        header = bytes(header or b"")
+        if header and not header.endswith(b"\n"):
+            header += b"\n"
+        self._check_header(header)
+        self.header = header.decode()
+        self._out = IndexedOutput(target, compression=compression, level=level, threads=threads,
+                                  index=index, index_path=index_path, make_builder=make_builder,
+                                  save_index=save_index, references=self.references,
+                                  content_head=header[:64] or None)
+        self._out._late_references = lambda: [(n, self._lengths.get(n, 0)) for n in self._names]
+        try:
+            self._out.write_header(header)
+        except BaseException:
+            self._out.abort()
+            raise
+
+    def _check_header(self, header: bytes) -> None:
+        meta = self.config.meta.encode()
+        for number, line in enumerate(header.splitlines(), 1):
+            if line and not line.startswith(meta):
+                raise ValueError(f"header line {number} does not start with {meta.decode()!r}")
+
+    @property
+    def path(self) -> str | None:
+        return self._out.path
+
+    @property
+    def index_path(self) -> Any:
+        return self._out._index_target
+
+    def _to_line(self, record: Any) -> bytes:
+        return _as_line(record)
+
+    def write(self, record: Any) -> None:
+        """Write one data line (str / bytes; a newline is added when missing)."""
+        self._write_lines([self._to_line(record)])
+
+    def write_many(self, records: Iterable[Any]) -> int:
+        """Write many lines in batches (the fast path); returns how many."""
+        from itertools import islice
+
+        count = 0
+        iterator = iter(records)
+        to_line = self._to_line
+        while True:
+            batch = [to_line(r) for r in islice(iterator, _BATCH)]
+            if not batch:
+                return count
+            self._write_lines(batch)
+            count += len(batch)
+
+    def _write_lines(self, lines: list[bytes]) -> None:
+        from .index.tabix_conf import parse_lines
+
+        out = self._out
+        try:
+            if out.compression is None:
+                out.write_batch(lines, None, None, None, None, None)
+                return
+            first = out.n_records
+            meta = self.config.meta.encode()
+            data = [ln for ln in lines if not ln.startswith(meta)]
+            if len(data) != len(lines):  # meta lines mid-file: written, never indexed
+                for ln in lines:
+                    self._write_lines([ln]) if not ln.startswith(meta) else out.container.write_record(ln)
+                return
+            names, begs, ends = parse_lines(self.config, [ln.rstrip(b"\r\n") for ln in lines],
+                                            first + 1)
+            tids = self._tids
+            get = tids.get
+            tid = np.empty(len(names), np.int64)
+            for i, name in enumerate(names):
+                t = get(name)
+                if t is None:
+                    t = tids[name] = len(self._names)
+                    self._names.append(name)
+                tid[i] = t
+            out.write_batch(lines, tid, np.asarray(begs, np.int64), np.asarray(ends, np.int64),
+                            None, lambda i: lines[i][:120].decode(errors="replace").rstrip())
+        except BaseException:
+            self.abort()
+            raise
+
+    def close(self) -> None:
+        """EOF block, then the index; both renamed into place only now."""
+        self._out.close()
+
+    def abort(self) -> None:
+        self._out.abort()
+
+    def __enter__(self) -> "TabixWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+
+# --------------------------------------------------------------------------------------------
+# tabix reader
+
+
+def _detect(source: ByteSource) -> str:
+    head = source.read_upto(0, 16)
+    if head[:4] == BGZF_MAGIC:
+        return "bgzf"
+    from .bgzf2 import is_bgzf2
+
+    if is_bgzf2(head):
+        return "bgzf2"
+    if head[:2] == b"\x1f\x8b":
+        raise FormatError(f"{source.name}: plain gzip, not BGZF (recompress with bgzip)", 0)
+    return "text"
+
+
+class TabixReader:
+    """Read bgzipped (or BGZF2, or plain) tab-separated text; fetch regions through its index.
+
+    ``index``: a TBI/CSI path or source; by default ``x.gz.tbi`` / ``x.gz.csi`` next to the file
+    is used when a region is first fetched (BGZF2 files need none). ``preset`` gives the column
+    rules when there is no index to take them from.
+    """
+
+    def __init__(self, source: Any, index: Any = None, preset: Any = None):
+        from .index.tabix_conf import get_config
+
+        self._path = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
+        self.source = open_source(source)
+        self.container = _detect(self.source)
+        self._index_source = index
+        self._index = None
+        self.config = get_config(preset) if preset is not None else None
+        if self.container == "bgzf":
+            from .bgzf import BgzfReader
+
+            self._bgzf = BgzfReader(self.source)
+        elif self.container == "bgzf2":
+            from .bgzf2 import Bgzf2Reader
+
+            self._bgzf2 = Bgzf2Reader(self.source)
+        self._header: str | None = None
+
+    @property
+    def meta(self) -> bytes:
+        return (self.config.meta if self.config is not None else "#").encode()
+
+    def _chunks(self) -> Iterator[bytes]:
+        if self.container == "bgzf":
+            for _address, data in self._bgzf.iter_blocks():
+                yield data
+        elif self.container == "bgzf2":
+            yield from self._bgzf2.iter_frames()
+        else:
+            from .io.source import iter_chunks
+
+            yield from iter_chunks(self.source)
+
+    def _lines(self) -> Iterator[bytes]:
+        pending = b""
+        for chunk in self._chunks():
+            data = pending + chunk if pending else chunk
+            lines = data.split(b"\n")
+            pending = lines.pop()
+            yield from lines
+        if pending:
+            yield pending
+
+    @property
+    def header(self) -> str:
+        """The leading meta lines (with newlines)."""
+        if self._header is None:
+            meta = self.meta
+            out = []
+            for line in self._lines():
+                if not line.startswith(meta):
+                    break
+                out.append(line.decode(errors="replace") + "\n")
+            self._header = "".join(out)
+        return self._header
+
+    def __iter__(self) -> Iterator[str]:
+        """Data lines (meta lines skipped), without newlines."""
+        meta = self.meta
+        for line in self._lines():
+            if line and not line.startswith(meta):
+                yield line.rstrip(b"\r").decode(errors="replace")
+
+    def _load_index(self):
+        if self._index is not None:
+            return self._index
+        from .index import read_index
+
+        index = self._index_source
+        if index is None:
+            if self._path is None:
+                raise MissingIndexError("no index given and the file is not a local path")
+            for suffix in (".tbi", ".csi"):
+                if os.path.exists(self._path + suffix):
+                    index = self._path + suffix
+                    break
+            else:
+                raise MissingIndexError(f"no .tbi or .csi index next to {self._path}")
+        self._index = read_index(index)
+        if self.config is None:
+            conf = getattr(self._index, "tabix", None) or getattr(self._index, "config", None)
+            if conf is not None:
+                self.config = conf
+        return self._index
+
+    def fetch(self, chrom: str, start: int | None = None, end: int | None = None) -> Iterator[str]:
+        """Data lines overlapping ``chrom:[start, end)`` (0-based, half-open)."""
+        from .index.tabix_conf import get_config, parse_line
+
+        beg = 0 if start is None else max(0, int(start))
+        stop = (1 << 62) if end is None else int(end)
+        if stop <= beg:
+            return
+        if self.container == "bgzf2":
+            if self.config is None:
+                self.config = get_config("vcf")
+            try:
+                blobs = [data for _, data in self._bgzf2.fetch_runs(chrom, beg, stop)]
+            except (KeyError, UnknownReferenceError):
+                return
+        elif self.container == "bgzf":
+            index = self._load_index()
+            names = list(getattr(index, "names", None) or [])
+            if names and chrom not in names:
+                return
+            chunks = index.query(chrom, beg, min(stop, 1 << 40))
+            if not chunks:
+                return
+            blobs = self._bgzf.read_ranges(list(chunks))
+        else:
+            raise MissingIndexError("plain text files cannot be fetched by region")
+        conf = self.config
+        meta = self.meta
+        for blob in blobs:
+            for line in blob.split(b"\n"):
+                if not line or line.startswith(meta):
+                    continue
+                name, b, e = parse_line(conf, line)
+                if name != chrom:
+                    continue
+                if b >= stop:
+                    break
+                if e > beg:
+                    yield line.rstrip(b"\r").decode(errors="replace")
+
+    def close(self) -> None:
+        self.source.close()
+
+    def __enter__(self) -> "TabixReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,121 @@
+"""VCF: a writer that co-produces its TBI/CSI, and a reader that fetches regions through it.
+
+Both are thin specialisations of :mod:`bioformats_ext.tabix` with the VCF preset (TBI end =
+POS-1 + len(REF), extended by INFO/END as htslib does); the VCF-specific parts are the header
+checks (``#CHROM`` line, ``##contig`` lengths for the CSI depth and BGZF2's reference table)
+and accepting records as tuples or pysam ``VariantRecord`` objects.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Any, BinaryIO, Iterator, Sequence
+
+from ..tabix import TabixReader, TabixWriter
+
+_CONTIG = re.compile(r"^##contig=<(.*)>\s*$")
+
+
+def parse_contigs(header: str) -> list[tuple[str, int]]:
+    """``(ID, length)`` of every ``##contig`` line (length 0 when not given)."""
+    out = []
+    for line in header.splitlines():
+        m = _CONTIG.match(line)
+        if not m:
+            continue
+        fields = dict(_split_structured(m.group(1)))
+        if "ID" in fields:
+            try:
+                length = int(fields.get("length", 0))
+            except ValueError:
+                length = 0
+            out.append((fields["ID"], length))
+    return out
+
+
+def _split_structured(body: str) -> Iterator[tuple[str, str]]:
+    """Key=value pairs of a ``##key=<...>`` line, honouring quoted commas."""
+    key, value, quoted, in_value = "", "", False, False
+    for ch in body + ",":
+        if ch == '"':
+            quoted = not quoted
+            value += ch
+        elif ch == "," and not quoted:
+            yield key.strip(), value.strip().strip('"')
+            key, value, in_value = "", "", False
+        elif ch == "=" and not in_value:
+            in_value = True
+        elif in_value:
+            value += ch
+        else:
+            key += ch
+
+
+def _field(value: Any) -> str:
+    if value is None:
+        return "."
+    if isinstance(value, (list, tuple)):
+        return ",".join(_field(v) for v in value) if value else "."
+    if isinstance(value, dict):  # INFO as a dict
+        if not value:
+            return "."
+        return ";".join(k if v is True else f"{k}={_field(v)}" for k, v in value.items())
+    return str(value)
+
+
+class VcfWriter(TabixWriter):
+    """Write ``.vcf.gz`` (BGZF; or BGZF2, or plain text with ``compression=None``) and its index.
+
+    ``header``: VCF header text ending with the ``#CHROM`` line. ``index``: ``None``,
+    ``"tbi"`` or ``"csi"`` (placed at ``x.vcf.gz.tbi`` / ``.csi`` unless ``index_path``).
+    ``write`` takes a VCF line, an object whose ``str()`` is one (pysam ``VariantRecord``), or a
+    tuple ``(CHROM, POS, ID, REF, ALT, QUAL, FILTER, INFO[, FORMAT, sample...])``.
+    """
+
+    def __init__(self, target: "str | os.PathLike[str] | BinaryIO", header: "str | bytes",
+                 index: str | None = None, level: int | None = None, threads: int = 1,
+                 compression: str | None = "bgzf", index_path: Any = None, min_shift: int = 14):
+        if isinstance(header, bytes):
+            header = header.decode()
+        header = str(header)
+        if not any(line.startswith("#CHROM") for line in header.splitlines()):
+            raise ValueError("a VCF header must end with the #CHROM line")
+        super().__init__(target, header, preset="vcf", index=index, level=level,
+                         threads=threads, compression=compression, index_path=index_path,
+                         min_shift=min_shift, references=parse_contigs(header))
+
+    def _to_line(self, record: Any) -> bytes:
+        if isinstance(record, tuple):
+            if len(record) < 8:
+                raise ValueError("a VCF record tuple needs the 8 fixed fields")
+            fixed = [_field(v) for v in record[:8]]
+            rest = record[8:]
+            if len(rest) == 1 and isinstance(rest[0], (list, tuple)):
+                rest = tuple(rest[0])
+            return ("\t".join(fixed + [_field(v) if not isinstance(v, str) else v
+                                       for v in rest]) + "\n").encode()
+        return super()._to_line(record)
+
+
+class VcfReader(TabixReader):
+    """Read a VCF (bgzipped, BGZF2 or plain): ``header``, iteration over record lines, and
+    ``fetch(chrom, start=None, end=None)`` through the TBI/CSI next to the file (or BGZF2's
+    embedded index)."""
+
+    def __init__(self, source: Any, index: Any = None):
+        super().__init__(source, index=index, preset="vcf")
+
+    @property
+    def contigs(self) -> list[tuple[str, int]]:
+        return parse_contigs(self.header)
+
+    @property
+    def samples(self) -> list[str]:
+        for line in self.header.splitlines():
+            if line.startswith("#CHROM"):
+                return line.split("\t")[9:]
+        return []
+
+
+__all__ = ["VcfWriter", "VcfReader", "parse_contigs"]
