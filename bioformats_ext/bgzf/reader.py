@@ -46,6 +46,12 @@ class BgzfReader:
 
     def iter_blocks(self, start: int = 0, end: int | None = None) -> Iterator[tuple[int, bytes]]:
         """Yield ``(block_address, uncompressed bytes)`` for blocks starting in ``[start, end)``."""
+        for address, _next, data in self.iter_block_spans(start, end):
+            yield address, data
+
+    def iter_block_spans(self, start: int = 0, end: int | None = None
+                         ) -> Iterator[tuple[int, int, bytes]]:
+        """Like :meth:`iter_blocks` but yields ``(address, next_address, data)``."""
         size_total = self.source.size
         end = size_total if end is None else min(end, size_total)
         address = start
@@ -63,7 +69,8 @@ class BgzfReader:
                     if address + n >= size_total:
                         raise TruncatedFileError("truncated BGZF block", address + pos)
                     break
-                yield address + pos, unpack_block(raw, pos, size, self.codec, address + pos)
+                yield (address + pos, address + pos + size,
+                       unpack_block(raw, pos, size, self.codec, address + pos))
                 pos += size
             address += pos
 
@@ -76,8 +83,8 @@ class BgzfReader:
         spans = []
         for beg, end in ranges:
             a, b = beg >> 16, end >> 16
-            last = b if (end & 0xFFFF) else b  # the block holding ``end`` is needed if end's in-block offset > 0
-            stop = min(size_total, last + (MAX_BLOCK_SIZE if end & 0xFFFF else 0))
+            # the block holding ``end`` is needed only if end's in-block offset is > 0
+            stop = min(size_total, b + (MAX_BLOCK_SIZE if end & 0xFFFF else 0))
             if stop < a:
                 raise FormatError("chunk ends before it starts", beg)
             spans.append((a, max(stop - a, 0)))

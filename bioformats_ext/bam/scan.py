@@ -1,0 +1,166 @@
+"""Vectorised scanning of BAM record bytes: boundaries, refID, pos, end, flag — no per-field Python.
+
+The BAM indexer (and the BAM reader) need, per record, where it starts/ends and its reference
+span. Only the chain of ``block_size`` fields is walked in Python (one ``unpack_from`` per
+record); every field after that is gathered with numpy over the whole batch, and the alignment end
+comes from summing the reference-consuming CIGAR operations (M, D, N, =, X) per record.
+
+Records with more than 65535 CIGAR operations store a two-operation placeholder ``<l_seq>S<ref_len>N``
+and the real CIGAR in the ``CG`` tag; the placeholder's N length *is* the reference length, so the
+end computed from it equals the end from the real CIGAR (htslib's ``bam_endpos`` after its
+``CG`` substitution). Unmapped reads and reads without reference-consuming operations end at
+``pos + 1``, as in htslib.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import FormatError, TruncatedFileError
+
+_I32 = struct.Struct("<i")
+#: CIGAR operations that consume the reference: M D N = X
+_REF_CONSUMING = np.zeros(16, dtype=np.int64)
+_REF_CONSUMING[[0, 2, 3, 7, 8]] = 1
+
+
+@dataclass
+class BamHeader:
+    text: str
+    names: list[str]
+    lengths: list[int]
+    end: int  # offset in the uncompressed stream where the first record starts
+
+
+def parse_header(data: "bytes | bytearray | memoryview") -> BamHeader:
+    """Parse the BAM header at the start of the uncompressed stream.
+
+    Raises :class:`TruncatedFileError` if ``data`` does not yet hold the whole header (callers
+    streaming blocks may catch it and retry with more data).
+    """
+    with memoryview(data) as mv:
+        return _parse_header(mv)
+
+
+def _parse_header(mv: memoryview) -> BamHeader:
+    if len(mv) < 12:
+        if len(mv) >= 4 and bytes(mv[:4]) != b"BAM\1":
+            raise FormatError("not a BAM file (bad magic)", 0)
+        raise TruncatedFileError("truncated BAM header", 0)
+    if bytes(mv[:4]) != b"BAM\1":
+        raise FormatError("not a BAM file (bad magic)", 0)
+    (l_text,) = _I32.unpack_from(mv, 4)
+    if l_text < 0:
+        raise FormatError(f"BAM header: negative l_text {l_text}", 4)
+    p = 8 + l_text
+    if len(mv) < p + 4:
+        raise TruncatedFileError("truncated BAM header text", 8)
+    text = bytes(mv[8:p]).split(b"\0", 1)[0].decode("utf-8", "replace")
+    (n_ref,) = _I32.unpack_from(mv, p)
+    if n_ref < 0:
+        raise FormatError(f"BAM header: negative n_ref {n_ref}", p)
+    p += 4
+    names, lengths = [], []
+    for _ in range(n_ref):
+        if len(mv) < p + 4:
+            raise TruncatedFileError("truncated BAM reference list", p)
+        (l_name,) = _I32.unpack_from(mv, p)
+        if l_name < 1:
+            raise FormatError(f"BAM header: bad reference name length {l_name}", p)
+        if len(mv) < p + 4 + l_name + 4:
+            raise TruncatedFileError("truncated BAM reference list", p)
+        names.append(bytes(mv[p + 4:p + 4 + l_name - 1]).decode("utf-8", "replace"))
+        (l_ref,) = _I32.unpack_from(mv, p + 4 + l_name)
+        lengths.append(l_ref)
+        p += 8 + l_name
+    return BamHeader(text, names, lengths, p)
+
+
+def record_starts(buf: "bytes | bytearray | memoryview", pos: int, limit: int | None = None
+                  ) -> tuple[np.ndarray, int]:
+    """Start offsets of the complete records in ``buf[pos:limit]`` and where the next one starts.
+
+    The ``block_size`` chain is inherently sequential; this is the only per-record Python.
+    """
+    limit = len(buf) if limit is None else limit
+    unpack = _I32.unpack_from
+    starts = []
+    append = starts.append
+    while pos + 4 <= limit:
+        (size,) = unpack(buf, pos)
+        if size < 32:
+            raise FormatError(f"BAM record with block_size {size}", pos)
+        nxt = pos + 4 + size
+        if nxt > limit:
+            break
+        append(pos)
+        pos = nxt
+    return np.array(starts, dtype=np.int64), pos
+
+
+def _gather_u32(u8: np.ndarray, offs: np.ndarray) -> np.ndarray:
+    return (u8[offs].astype(np.uint32) | (u8[offs + 1].astype(np.uint32) << 8)
+            | (u8[offs + 2].astype(np.uint32) << 16) | (u8[offs + 3].astype(np.uint32) << 24))
+
+
+def _gather_u16(u8: np.ndarray, offs: np.ndarray) -> np.ndarray:
+    return u8[offs].astype(np.int64) | (u8[offs + 1].astype(np.int64) << 8)
+
+
+@dataclass
+class RecordFields:
+    """Per-record arrays for one batch (offsets are into the scanned buffer)."""
+
+    start: np.ndarray      # offset of block_size
+    stop: np.ndarray       # offset just past the record
+    ref_id: np.ndarray
+    pos: np.ndarray
+    end: np.ndarray        # 0-based exclusive alignment end (pos + 1 when unmapped / no ref ops)
+    flag: np.ndarray
+    n_cigar: np.ndarray
+    l_read_name: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+
+def scan_fields(buf: "bytes | bytearray | memoryview", starts: np.ndarray, n_refs: int | None = None,
+                first_record: int = 0) -> RecordFields:
+    """Gather refID, pos, flag and the CIGAR-derived end for records starting at ``starts``."""
+    u8 = np.frombuffer(buf, dtype=np.uint8)
+    n = len(starts)
+    block_size = _gather_u32(u8, starts).view(np.int32).astype(np.int64)
+    ref_id = _gather_u32(u8, starts + 4).view(np.int32).astype(np.int64)
+    pos = _gather_u32(u8, starts + 8).view(np.int32).astype(np.int64)
+    l_read_name = u8[starts + 12].astype(np.int64)
+    n_cigar = _gather_u16(u8, starts + 16)
+    flag = _gather_u16(u8, starts + 18)
+    stop = starts + 4 + block_size
+    # structural checks, reported with the record number
+    bad = (32 + l_read_name + 4 * n_cigar > block_size) | (l_read_name < 1) | (ref_id < -1)
+    if n_refs is not None:
+        bad |= ref_id >= n_refs
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise FormatError(f"BAM record {first_record + i}: inconsistent fields (refID {ref_id[i]}, "
+                          f"l_read_name {l_read_name[i]}, n_cigar_op {n_cigar[i]}, block_size "
+                          f"{block_size[i]})", int(starts[i]))
+    # CIGAR: flatten all operations of the batch, then sum reference-consuming lengths per record
+    cig0 = starts + 36 + l_read_name
+    total = int(n_cigar.sum())
+    rlen = np.zeros(n, dtype=np.int64)
+    if total:
+        rec = np.repeat(np.arange(n), n_cigar)
+        first = np.cumsum(n_cigar) - n_cigar
+        within = np.arange(total, dtype=np.int64) - np.repeat(first, n_cigar)
+        ops = _gather_u32(u8, np.repeat(cig0, n_cigar) + 4 * within)
+        contrib = (ops >> 4).astype(np.int64) * _REF_CONSUMING[ops & 0xF]
+        rlen = np.bincount(rec, weights=contrib, minlength=n).astype(np.int64)
+    unmapped = (flag & 4) != 0
+    rlen[unmapped] = 0
+    rlen[rlen == 0] = 1
+    end = pos + rlen
+    return RecordFields(starts, stop, ref_id, pos, end, flag, n_cigar, l_read_name)

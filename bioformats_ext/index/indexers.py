@@ -1,0 +1,224 @@
+"""Second-pass indexers for existing files: ``samtools index`` and ``tabix`` equivalents.
+
+Both stream the BGZF file in large batches of blocks, find records with bulk operations (the
+BAM ``block_size`` chain; ``\\n`` positions with numpy for text), turn record ends into virtual
+offsets with one ``searchsorted`` per batch, and feed :meth:`IndexBuilder.push_many`. The
+offsets follow htslib's ``bgzf_tell`` (an end of block is the next block's start), so the index
+equals what samtools/tabix write for the same file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import Iterator
+
+import numpy as np
+
+from ..bam.scan import parse_header, record_starts, scan_fields
+from ..bgzf.reader import BgzfReader
+from ..errors import FormatError, RecordError, TruncatedFileError
+from .builder import IndexBuilder
+from .tabix_conf import TBX_SAM, TBX_VCF, get_config, parse_lines
+
+_BATCH = 8 << 20  # uncompressed bytes per batch
+
+
+class _Stream:
+    """Uncompressed bytes of consecutive blocks plus the map back to virtual offsets."""
+
+    def __init__(self, reader: BgzfReader):
+        self._blocks = reader.iter_block_spans()
+        self.buf = bytearray()
+        self.base = 0                 # stream offset of buf[0]
+        self.starts: list[int] = []   # stream offset of each non-empty block in buf
+        self.addrs: list[int] = []
+        self.nexts: list[int] = []    # address of the block that follows
+        self.eof = False
+        self.final_address: int | None = None  # first empty block after data, or file end
+        self._size = reader.source.size
+
+    def fill(self, want: int = _BATCH) -> bool:
+        """Append blocks until ``want`` new bytes are buffered or the file ends; False at EOF."""
+        got = 0
+        while got < want:
+            try:
+                addr, nxt, data = next(self._blocks)
+            except StopIteration:
+                self.eof = True
+                if self.final_address is None:
+                    self.final_address = self._size
+                return got > 0
+            if not data:
+                if self.final_address is None:
+                    self.final_address = addr
+                continue
+            if self.final_address is not None:
+                self.final_address = None  # an empty block in the middle: keep going
+            self.starts.append(self.base + len(self.buf))
+            self.addrs.append(addr)
+            self.nexts.append(nxt)
+            self.buf += data
+            got += len(data)
+        return True
+
+    def voffsets(self, ends: np.ndarray) -> np.ndarray:
+        """Virtual offsets of stream positions ``ends`` (htslib's normalisation at block ends)."""
+        starts = np.array(self.starts, dtype=np.int64)
+        lens = np.diff(np.append(starts, self.base + len(self.buf)))
+        block_end = starts + lens
+        k = np.searchsorted(block_end, ends, side="left")
+        addrs = np.array(self.addrs, dtype=np.int64)
+        nexts = np.array(self.nexts, dtype=np.int64)
+        at_end = ends == block_end[k]
+        return np.where(at_end, nexts[k] << 16, (addrs[k] << 16) | (ends - starts[k]))
+
+    def consume(self, upto: int) -> None:
+        """Drop buffered bytes before stream offset ``upto`` (keeping the block it falls in)."""
+        keep = 0
+        while keep + 1 < len(self.starts) and self.starts[keep + 1] <= upto:
+            keep += 1
+        if keep:
+            cut = self.starts[keep] - self.base
+            del self.buf[:cut]
+            self.base += cut
+            del self.starts[:keep], self.addrs[:keep], self.nexts[:keep]
+
+
+def _open(path) -> tuple[BgzfReader, _Stream]:
+    reader = BgzfReader(path)
+    return reader, _Stream(reader)
+
+
+def _index_path(path: str, ext: str, out: str | None) -> str:
+    return out if out is not None else f"{os.fspath(path)}.{ext}"
+
+
+def index_bam(path, csi: bool = False, min_shift: int = 14, out: str | None = None) -> str:
+    """Index a coordinate-sorted BAM like ``samtools index`` (``-c`` for CSI); returns the index path."""
+    reader, stream = _open(path)
+    try:
+        while True:
+            try:
+                header = parse_header(stream.buf)
+                break
+            except TruncatedFileError:
+                if not stream.fill():
+                    raise
+        offset0 = int(stream.voffsets(np.array([header.end]))[0])
+        n_refs = len(header.names)
+        if csi:
+            builder = IndexBuilder.csi(min_shift, max_ref_len=max(header.lengths, default=0),
+                                       offset0=offset0, n_refs=n_refs)
+        else:
+            builder = IndexBuilder.bai(n_refs, offset0=offset0)
+        pos = header.end  # stream offset
+        n_done = 0
+        while True:
+            local = pos - stream.base
+            starts, nxt = record_starts(stream.buf, local)
+            if len(starts):
+                f = scan_fields(stream.buf, starts, n_refs, n_done)
+                voffs = stream.voffsets(f.stop + stream.base)
+                builder.push_many(f.ref_id, f.pos, f.end, voffs, (f.flag & 4) == 0)
+                n_done += len(starts)
+            pos = nxt + stream.base
+            stream.consume(pos)
+            if stream.eof:
+                if pos != stream.base + len(stream.buf):
+                    raise TruncatedFileError(f"BAM ends inside record {n_done}", pos)
+                break
+            stream.fill()
+        builder.finish(stream.final_address << 16)
+        return builder.save(_index_path(path, "csi" if csi else "bai", out), n_refs=n_refs)
+    finally:
+        reader.close()
+
+
+_CONTIG_LEN = re.compile(rb"length[ =]*(\d+)")
+_SQ_LEN = re.compile(rb"\tLN:(\d+)")
+
+
+def _iter_lines(stream: _Stream) -> Iterator[tuple[list[bytes], np.ndarray]]:
+    """Batches of complete lines (without newline) with the virtual offset where each ends."""
+    pos = 0  # stream offset where the next line starts
+    while True:
+        stream.fill()
+        local = pos - stream.base
+        u8 = np.frombuffer(stream.buf, dtype=np.uint8)
+        ends = np.flatnonzero(u8[local:] == 10) + (local + 1)
+        del u8
+        if stream.eof and (not len(ends) or ends[-1] < len(stream.buf)) and local < len(stream.buf):
+            ends = np.append(ends, len(stream.buf))  # last line without a newline
+        if len(ends):
+            data = bytes(stream.buf[local:int(ends[-1])])
+            lines = data.split(b"\n")
+            if data.endswith(b"\n"):
+                lines.pop()
+            yield lines, stream.voffsets(ends + stream.base)
+            pos = int(ends[-1]) + stream.base
+            stream.consume(pos)
+        if stream.eof:
+            return
+
+
+def index_tabix(path, preset: str = "vcf", csi: bool = False, min_shift: int = 14,
+                out: str | None = None) -> str:
+    """Index a bgzipped, sorted text file like ``tabix -p PRESET`` (``-C`` for CSI)."""
+    conf = get_config(preset)
+    meta = ord(conf.meta)
+    reader, stream = _open(path)
+    builder: IndexBuilder | None = None
+    last_off = 0
+    lineno = 0
+    max_ref_len = 0
+    try:
+        for lines, voffs in _iter_lines(stream):
+            n = len(lines)
+            is_meta = np.fromiter((ln[:1] == conf.meta.encode() for ln in lines), dtype=bool, count=n)
+            linenos = np.arange(lineno + 1, lineno + n + 1)
+            skip = is_meta | (linenos <= conf.skip)
+            lineno += n
+            if builder is None:
+                data_idx = np.flatnonzero(~skip)
+                head = n if not len(data_idx) else int(data_idx[0])
+                if csi and conf.preset in (TBX_VCF, TBX_SAM):
+                    for ln in lines[:head]:
+                        if ln[:1] != conf.meta.encode():
+                            continue
+                        if conf.preset == TBX_VCF and ln.startswith(b"##contig"):
+                            m = _CONTIG_LEN.search(ln, 8)
+                        elif conf.preset == TBX_SAM and ln.startswith(b"@SQ"):
+                            m = _SQ_LEN.search(ln, 3)
+                        else:
+                            m = None
+                        if m:
+                            max_ref_len = max(max_ref_len, int(m.group(1)))
+                if head:
+                    last_off = int(voffs[head - 1])
+                if head == n:
+                    continue
+                if csi:
+                    builder = IndexBuilder.csi(min_shift, max_ref_len=max_ref_len or None,
+                                               offset0=last_off, tabix=conf)
+                else:
+                    builder = IndexBuilder.tbi(conf, offset0=last_off)
+            keep = np.flatnonzero(~skip)
+            if not len(keep):
+                continue
+            data_lines = [lines[i] for i in keep.tolist()]
+            first_no = lineno - n + 1
+            try:
+                names, begs, ends = parse_lines(conf, data_lines, first_no)
+            except RecordError:
+                raise
+            tid_of = {nm: builder.tid_for(nm) for nm in dict.fromkeys(names)}
+            tids = np.fromiter((tid_of[nm] for nm in names), dtype=np.int64, count=len(names))
+            builder.push_many(tids, begs, ends, voffs[keep])
+        if builder is None:  # no data lines
+            builder = (IndexBuilder.csi(min_shift, max_ref_len=max_ref_len or None, offset0=last_off, tabix=conf)
+                       if csi else IndexBuilder.tbi(conf, offset0=last_off))
+        builder.finish(stream.final_address << 16)
+        return builder.save(_index_path(path, "csi" if csi else "tbi", out))
+    finally:
+        reader.close()
