@@ -242,6 +242,23 @@ def test_threads_give_identical_output(tmp_path):
         assert reader.fetch(name) == Bgzf2Reader(one).fetch(name)
 
 
+@pytest.mark.parametrize("batch", [1, 7, 1000])
+def test_write_records_batch_equals_per_record(batch):
+    references, records = make_records(13, per_ref=200)
+    one = io.BytesIO()
+    write_records(one, references, records, block_size=3000)
+    two = io.BytesIO()
+    with Bgzf2Writer(two, references=references, block_size=3000) as w:
+        w.write(b"#header line\n")
+        for k in range(0, len(records), batch):
+            part = records[k:k + batch]
+            w.write_records([r[4] for r in part], [r[0] for r in part], [r[1] for r in part],
+                            [r[2] for r in part], [r[3] for r in part])
+    assert one.getvalue() == two.getvalue()
+    with pytest.raises(SortOrderError):
+        Bgzf2Writer(io.BytesIO()).write_records([b"a", b"b"], [0, 0], [5, 4], [6, 5])
+
+
 def test_stream_writes_and_records_spanning_frames(tmp_path):
     """Records written with write() may cross frame boundaries; push covers every frame."""
     rng = random.Random(9)

@@ -195,6 +195,106 @@ class Bgzf2Writer:
         for frame in range(max(first, 0), last + 1):
             self._add(self._index.frame(frame), tid, beg, end, mapped)
 
+    def write_records(self, records: "list[bytes]", tids, begs, ends, mapped=None) -> None:
+        """``write_record`` + ``push`` for a batch, with the index bookkeeping done in numpy.
+
+        Same file and index as calling the two per record; the per-record Python work is only
+        the buffer append.
+        """
+        self._check_open()
+        n = len(records)
+        if n == 0:
+            return
+        tid = np.asarray(tids, dtype=np.int64)
+        beg = np.asarray(begs, dtype=np.int64)
+        end = np.asarray(ends, dtype=np.int64)
+        ok = np.ones(n, dtype=bool) if mapped is None else np.asarray(mapped, dtype=bool)
+        if not len(tid) == len(beg) == len(end) == len(ok) == n:
+            raise ValueError("write_records: arrays differ in length")
+        placed = tid >= 0
+        if placed.any():
+            if self.references is not None and tid.max() >= len(self.references):
+                bad = int(np.flatnonzero(tid >= len(self.references))[0])
+                raise UnknownReferenceError(f"record {self._n_records + bad + 1}: reference id "
+                                            f"{int(tid[bad])} is not among the "
+                                            f"{len(self.references)} references")
+            if (beg[placed] < 0).any():
+                bad = int(np.flatnonzero(placed & (beg < 0))[0])
+                raise RecordError(f"record {self._n_records + bad + 1}: negative start",
+                                  self._n_records + bad + 1)
+            end = np.where(placed & (end <= beg), beg + 1, end)
+        if self.sorted:
+            key = np.where(placed, tid, 1 << 62)
+            prev_key = np.concatenate(([self._last[0]], key[:-1]))
+            prev_beg = np.concatenate(([self._last[1]], beg[:-1]))
+            bad = (key < prev_key) | ((key == prev_key) & placed & (beg < prev_beg))
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise SortOrderError(f"record {self._n_records + i + 1}: ({int(tid[i])}, "
+                                     f"{int(beg[i])}) is out of order; pass sorted=False for "
+                                     "unsorted data", int(tid[i]), int(beg[i]),
+                                     self._n_records + i + 1)
+        frame = np.empty(n, dtype=np.int64)
+        slow: list[int] = []
+        size = self.block_size
+        buf = self._buf
+        for i, rec in enumerate(records):
+            m = len(rec)
+            if buf and len(buf) + m > size:
+                self.flush()
+            if m > size and not buf:
+                self.write_record(rec)
+                self._mark = self._pos
+                slow.append(i)
+                frame[i] = -1
+                continue
+            buf += rec
+            self._pos += m
+            frame[i] = len(self._frame_starts)
+        self._mark = self._pos
+        self._n_records += n
+        if self.sorted:
+            self._last = (int(np.where(placed[-1], tid[-1], 1 << 62)), int(beg[-1]))
+        if slow:
+            self._attribute_slow(records, set(slow), tid, beg, end, ok)
+        keep = frame >= 0
+        if not keep.any():
+            return
+        f, t, b, e, o = frame[keep], tid[keep], beg[keep], end[keep], ok[keep]
+        order = np.lexsort((t, f))
+        f, t, b, e, o = f[order], t[order], b[order], e[order], o[order]
+        cut = np.flatnonzero((np.diff(f) != 0) | (np.diff(t) != 0)) + 1
+        starts = np.concatenate(([0], cut))
+        mins = np.minimum.reduceat(b, starts)
+        maxs = np.maximum.reduceat(e, starts)
+        aligned = np.add.reduceat(o.astype(np.int64), starts)
+        counts = np.diff(np.concatenate((starts, [len(f)])))
+        for fi, ti, lo, hi, a, c in zip(f[starts].tolist(), t[starts].tolist(), mins.tolist(),
+                                       maxs.tolist(), aligned.tolist(), counts.tolist()):
+            state = self._index.frame(fi)
+            entry = state.get(ti)
+            if entry is None:
+                state[ti] = [lo, hi, a, c - a]
+            else:
+                entry[0] = min(entry[0], lo)
+                entry[1] = max(entry[1], hi)
+                entry[2] += a
+                entry[3] += c - a
+
+    def _attribute_slow(self, records, slow, tid, beg, end, ok) -> None:
+        """Oversized records: recover which frames each one filled from the frame sizes."""
+        # Frames are cut in order, so walk the records again to know each one's byte range.
+        starts = self._frame_starts + [self._cur_start]
+        pos = self._pos - sum(len(r) for r in records)
+        for i, rec in enumerate(records):
+            if i in slow:
+                first = bisect_right(starts, pos) - 1
+                last = bisect_right(starts, pos + len(rec) - 1) - 1
+                for fr in range(first, last + 1):
+                    self._add(self._index.frame(fr), int(tid[i]), int(beg[i]), int(end[i]),
+                              bool(ok[i]))
+            pos += len(rec)
+
     @staticmethod
     def _add(state: dict, tid: int, beg: int, end: int, mapped: bool) -> None:
         entry = state.get(tid)
