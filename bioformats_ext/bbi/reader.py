@@ -10,6 +10,7 @@ blocks of a query in one batched ``read_many``; both are kept in small LRU cache
 from __future__ import annotations
 
 import os
+from itertools import repeat
 from typing import BinaryIO, Iterator, Sequence
 
 import numpy as np
@@ -236,14 +237,12 @@ class BigBedReader:
                 starts = block.start[sel].tolist()
                 ends = block.end[sel].tolist()
                 texts = [texts[i] for i in sel.tolist()]
-            first = chroms[0] if chroms else 0
-            if chroms and chroms[-1] == first and chroms.count(first) == len(chroms):
-                name = names[first]
-                for s, e, t in zip(starts, ends, texts):
-                    yield (name, s, e, t or None)
+            if not texts[0] or "" in texts:  # BED3: rest is None, as in pyBigWig's entries
+                texts = [t or None for t in texts]
+            if chroms and chroms[0] == chroms[-1] and chroms.count(chroms[0]) == len(chroms):
+                yield from zip(repeat(names[chroms[0]]), starts, ends, texts)
             else:
-                for c, s, e, t in zip(chroms, starts, ends, texts):
-                    yield (names[c], s, e, t or None)
+                yield from zip([names[c] for c in chroms], starts, ends, texts)
 
     # -- extra indices ---------------------------------------------------------------------------
     def find(self, field: str, value: str) -> Iterator[Record]:
