@@ -1,0 +1,879 @@
+"""Streaming bigBed writer: one pass over the input, bounded memory, bedToBigBed's output.
+
+Records ``(chrom, start, end, rest)`` arrive in batches. Each batch is validated with numpy
+(sort order, chromosome, coordinates, the standard BED columns), encoded into data blocks of
+``items_per_slot`` records, compressed on threads and appended to a temporary data file; the
+coverage depth goes to :class:`~.write_zoom.CoverageSpill`. Memory holds one batch, the block
+bounds, the chromosome list and (for ``extra_index``) the index keys.
+
+At the end the layout is written exactly as UCSC's bedToBigBed does - header, 10 zoom-header
+slots, autoSql, total summary, extension header, extra-index list, chromosome B+ tree, data,
+data R-tree, zoom levels, extra-index B+ trees, end magic - so the result matches a UCSC-made
+file byte for byte (given the same zlib). Because everything is written in order at the end,
+the target needs no seeking: a path, a seekable file, ``io.BytesIO`` or a pipe all work. The
+only thing the chromosome B+ tree needs that is not known up front is which chromosomes are
+used, which is why the data waits in a temporary file (next to a path target).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import shutil
+import struct
+import tempfile
+import zlib
+from collections.abc import Iterable, Iterator, Mapping
+from typing import BinaryIO, Union
+
+import numpy as np
+
+from ..compression import BlockCompressor
+from ..errors import RecordError, SortOrderError, UnknownReferenceError
+from .autosql import AutoSqlTable, bed_declaration
+from .format import (BIGBED_MAGIC, EXTRA_HEADER_SIZE, HEADER_SIZE, MAX_ZOOM_LEVELS,
+                     TOTAL_SUMMARY_SIZE, ZOOM_HEADER_SIZE, layouts)
+from .header import ExtraHeader, ExtraIndex, Header, TotalSummary, ZoomLevel, pack_zoom_headers
+from .write_trees import bptree_bytes, rtree_bytes
+from .write_zoom import CoverageSpill, choose_levels, summaries_to_disk, total_summary
+
+__all__ = ["write", "BigBedWriter", "read_chrom_sizes", "parse_bed_type", "iter_bed_batches"]
+
+_LAY = layouts("<")
+_PREFIX = struct.Struct("<III")
+_BATCH = 1 << 15
+_MAX_COORD = 0xFFFFFFFF
+_BED_NAMES = ("chrom", "chromStart", "chromEnd", "name", "score", "strand", "thickStart",
+              "thickEnd", "reserved", "blockCount", "blockSizes", "chromStarts",
+              "expCount", "expIds", "expScores")
+
+Target = Union[str, os.PathLike, BinaryIO]
+Record = tuple  # (chrom: str, start: int, end: int, rest: str | bytes | None)
+
+
+# -- inputs ----------------------------------------------------------------------------------------
+def read_chrom_sizes(source: Union[str, os.PathLike, Mapping[str, int]]) -> dict[str, int]:
+    """A chrom.sizes file (two whitespace-separated columns) or a mapping, as ``{name: size}``."""
+    if isinstance(source, Mapping):
+        return {str(k): int(v) for k, v in source.items()}
+    sizes: dict[str, int] = {}
+    with open(source, "rb") as handle:
+        for lineno, line in enumerate(handle, 1):
+            words = line.split()
+            if not words or words[0].startswith(b"#"):
+                continue
+            if len(words) < 2:
+                raise RecordError(f"{os.fspath(source)} line {lineno}: expected 'name size'", lineno)
+            try:
+                size = int(words[1])
+            except ValueError:
+                raise RecordError(f"{os.fspath(source)} line {lineno}: size {words[1]!r} is not "
+                                  "an integer", lineno) from None
+            if not 0 <= size <= _MAX_COORD:
+                raise RecordError(f"{os.fspath(source)} line {lineno}: size {size} out of range",
+                                  lineno)
+            sizes[words[0].decode()] = size
+    return sizes
+
+
+def parse_bed_type(bed_type: Union[str, int, None]) -> tuple[int | None, int | None]:
+    """``"bed6+3"`` -> (6, 3); ``"bed12+"`` -> (12, None); ``"bed6"`` / 6 -> (6, 0)."""
+    if bed_type is None:
+        return None, None
+    if isinstance(bed_type, int):
+        n, plus = bed_type, 0
+    else:
+        m = re.fullmatch(r"bed(\d+)(\+(\d*))?", bed_type.strip())
+        if not m:
+            raise ValueError(f"type must look like bedN, bedN+ or bedN+P, not {bed_type!r}")
+        n = int(m.group(1))
+        plus = None if m.group(2) and not m.group(3) else int(m.group(3) or 0)
+    if not 3 <= n <= 15:
+        raise ValueError(f"bedN must be between 3 and 15, not {n}")
+    return n, plus
+
+
+def iter_bed_batches(path: Union[str, os.PathLike, BinaryIO], tab: bool = False,
+                     batch: int = _BATCH) -> Iterator[tuple[list, list, list, list, list]]:
+    """Batches ``(chroms, starts, ends, rests, line_numbers)`` from a BED file, all as bytes.
+
+    Blank lines, ``#`` comments and leading ``track``/``browser`` lines are skipped (as UCSC's
+    line reader does). Without ``tab``, fields are split on any whitespace and re-joined with
+    tabs, as bedToBigBed stores them.
+    """
+    handle = open(path, "rb") if isinstance(path, (str, os.PathLike)) else path
+    try:
+        lineno = 0
+        header_done = False
+        leftover = b""
+        while True:
+            chunk = handle.read(1 << 22)
+            if not chunk:
+                lines = [leftover] if leftover else []
+                leftover = b""
+            else:
+                data = leftover + chunk
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    leftover = data
+                    continue
+                lines = data[:cut].split(b"\n")
+                leftover = data[cut + 1:]
+            if not lines:
+                break
+            chroms, starts, ends, rests, numbers = [], [], [], [], []
+            for line in lines:
+                lineno += 1
+                if line.endswith(b"\r"):
+                    line = line[:-1]
+                if not line or line[0] == 35 or line.isspace():  # '#'
+                    continue
+                if not header_done:
+                    if line.startswith((b"track", b"browser")):
+                        continue
+                    header_done = True
+                if tab:
+                    fields = line.split(b"\t", 3)
+                elif b" " in line:
+                    words = line.split()
+                    fields = words[:3] + [b"\t".join(words[3:])] if len(words) > 3 else words
+                else:
+                    fields = line.split(b"\t", 3)
+                if len(fields) < 3:
+                    raise RecordError(f"line {lineno}: expected at least 3 fields, got "
+                                      f"{len(fields)}", lineno)
+                chroms.append(fields[0])
+                starts.append(fields[1])
+                ends.append(fields[2])
+                rests.append(fields[3] if len(fields) > 3 else b"")
+                numbers.append(lineno)
+                if len(chroms) >= batch:
+                    yield chroms, starts, ends, rests, numbers
+                    chroms, starts, ends, rests, numbers = [], [], [], [], []
+            if chroms:
+                yield chroms, starts, ends, rests, numbers
+            if not chunk:
+                break
+    finally:
+        if handle is not path:
+            handle.close()
+
+
+def _to_int_array(values: list, numbers, what: str) -> np.ndarray:
+    try:
+        arr = np.array(values, dtype=np.int64) if values and isinstance(values[0], int) \
+            else np.array(values).astype(np.int64)
+    except (ValueError, TypeError, OverflowError):
+        for i, v in enumerate(values):
+            try:
+                int(v)
+            except (ValueError, TypeError):
+                raise RecordError(f"{_where(numbers, i)}: {what} {_show(v)} is not an integer",
+                                  numbers[i]) from None
+        raise RecordError(f"{what}: bad integer", None) from None
+    return arr
+
+
+def _show(v) -> str:
+    return repr(v.decode(errors="replace") if isinstance(v, bytes) else v)
+
+
+def _where(numbers, i: int) -> str:
+    return f"line {numbers[i]}" if numbers.is_lines else f"record {numbers[i]}"
+
+
+class _Numbers(list):
+    """Line numbers (BED file) or record indices (iterables), for error messages."""
+
+    is_lines = True
+
+
+# -- the writer ------------------------------------------------------------------------------------
+class BigBedWriter:
+    """Stream records into a bigBed file.
+
+    >>> with BigBedWriter("out.bb", {"chr1": 248956422}) as w:   # doctest: +SKIP
+    ...     w.write_records([("chr1", 100, 200, None)])
+
+    ``autosql`` is ``.as`` text or an :class:`AutoSqlTable` (default: standard BED of the width
+    of the records or of ``bed_type``); ``bed_type`` is ``"bedN[+[P]]"`` or N (the
+    ``definedFieldCount``). ``close()`` writes the file and returns the number of records.
+    """
+
+    def __init__(self, target: Target, chrom_sizes: Union[Mapping[str, int], str, os.PathLike],
+                 autosql: Union[str, AutoSqlTable, None] = None,
+                 bed_type: Union[str, int, None] = None, extra_index: Iterable[str] = (),
+                 compress: bool = True, block_size: int = 256, items_per_slot: int = 512,
+                 threads: int | None = None, validate: bool = True):
+        if block_size < 2 or items_per_slot < 1:
+            raise ValueError("block_size must be >= 2 and items_per_slot >= 1")
+        self.chrom_sizes = read_chrom_sizes(chrom_sizes)
+        self.block_size = int(block_size)
+        self.items_per_slot = int(items_per_slot)
+        self.compress = bool(compress)
+        self.validate = validate
+        if isinstance(extra_index, str):
+            extra_index = [name for name in extra_index.split(",") if name]
+        self._extra_names = list(extra_index)
+        self._bed_n, self._bed_plus = parse_bed_type(bed_type)
+        if isinstance(autosql, AutoSqlTable):
+            self._as_text = str(autosql)
+            self._table: AutoSqlTable | None = autosql
+        elif autosql is not None:
+            self._as_text = autosql if isinstance(autosql, str) else autosql.decode()
+            self._table = AutoSqlTable.from_string(self._as_text)
+        else:
+            self._as_text = None
+            self._table = None
+        if self._table is not None and self._bed_n is None:
+            self._bed_n = _count_bed_fields(self._table)
+        self._field_count: int | None = None
+        if self._table is not None:
+            self._setup_fields(len(self._table))
+        # target
+        self._target = target
+        self._own = isinstance(target, (str, os.PathLike))
+        if self._own:
+            path = os.fspath(target)
+            directory = os.path.dirname(os.path.abspath(path))
+            fd, self._tmp_path = tempfile.mkstemp(prefix=os.path.basename(path) + ".tmp-",
+                                                  dir=directory)
+            self._out: BinaryIO = os.fdopen(fd, "wb")
+            spill_dir = directory
+        else:
+            self._tmp_path = None
+            self._out = target  # type: ignore[assignment]
+            spill_dir = None
+        self._data = tempfile.TemporaryFile(dir=spill_dir)
+        self._coverage = CoverageSpill(spill_dir=spill_dir)
+        threads = threads if threads is not None else min(4, os.cpu_count() or 1)
+        self._compressor = BlockCompressor(zlib.compress, threads) if self.compress else None
+        # state
+        self._chroms: list[tuple[str, int]] = []  # (name, size) by chrom id
+        self._seen: set[str] = set()
+        self._chrom = None
+        self._chrom_id = -1
+        self._chrom_size = 0
+        self._last_start = -1
+        self._count = 0
+        self._total_bases = 0
+        self._pending: list[bytes] = []  # records of the open block
+        self._pending_first = 0
+        self._pending_end = 0
+        self._pending_keys: list[list[bytes]] = [[] for _ in self._extra_names]
+        self._block_chrom: list[int] = []
+        self._block_start: list[int] = []
+        self._block_end: list[int] = []
+        self._block_sizes: list[int] = []  # compressed sizes in order
+        self._queued_blocks = 0
+        self._max_block = 0
+        self._keys: list[list[tuple[list[bytes], int]]] = [[] for _ in self._extra_names]
+        self._max_key = [0 for _ in self._extra_names]
+        self._closed = False
+        self._failed = False
+
+    # -- setup ------------------------------------------------------------------------------------
+    def _setup_fields(self, field_count: int) -> None:
+        self._field_count = field_count
+        if self._bed_n is None:
+            self._bed_n = min(field_count, 12)
+        if self._bed_n > field_count:
+            raise ValueError(f"bed{self._bed_n} needs at least {self._bed_n} fields; the autoSql "
+                             f"declares {field_count}")
+        if self._table is None:
+            if field_count > self._bed_n or field_count > 12:
+                raise ValueError(f"records have {field_count} fields; give an autoSql "
+                                 f"declaration (autosql=/-as=) for the fields after bed"
+                                 f"{self._bed_n}")
+            self._table = bed_declaration(field_count)
+            self._as_text = str(self._table)
+        names = self._table.names
+        for i, name in enumerate(names[:self._bed_n]):
+            if name != _BED_NAMES[i] and not (i == 8 and name == "itemRgb"):
+                raise ValueError(f"autoSql field {i + 1} is {name!r}; bed{self._bed_n} needs "
+                                 f"{_BED_NAMES[i]!r}")
+        self._extra_fields = []
+        for name in self._extra_names:
+            if name not in names:
+                raise ValueError(f"extraIndex field {name} not a standard bed field or found in "
+                                 "the autoSql declaration")
+            index = names.index(name)
+            if self._table[index].base_type != "string":
+                raise ValueError(f"extraIndex field {name}: can only index string fields")
+            self._extra_fields.append(index)
+
+    # -- public API -------------------------------------------------------------------------------
+    def write_records(self, records: Iterable[Record]) -> int:
+        """Add ``(chrom, start, end, rest)`` tuples (``rest``: tab-separated str/bytes or None)."""
+        it = iter(records)
+        base = self._count
+        while True:
+            chunk = []
+            for rec in it:
+                chunk.append(rec)
+                if len(chunk) >= _BATCH:
+                    break
+            if not chunk:
+                break
+            try:
+                chroms, starts, ends, rests = zip(*chunk)
+            except ValueError:
+                for i, rec in enumerate(chunk):
+                    if len(rec) != 4:
+                        raise RecordError(f"record {base + i}: expected (chrom, start, end, "
+                                          f"rest), got {len(rec)} values", base + i) from None
+                raise
+            numbers = _Numbers(range(base, base + len(chunk)))
+            numbers.is_lines = False
+            rests = [r.encode() if isinstance(r, str) else (b"" if r is None else bytes(r))
+                     for r in rests]
+            self.write_batch(list(chroms), list(starts), list(ends), rests, numbers)
+            base += len(chunk)
+        return self._count
+
+    def write_batch(self, chroms: list, starts: list, ends: list, rests: list[bytes],
+                    numbers: list[int] | None = None) -> None:
+        """Add one batch of records (the fast path; ``rests`` as bytes without the NUL)."""
+        if self._closed:
+            raise ValueError("writer is closed")
+        n = len(chroms)
+        if n == 0:
+            return
+        if numbers is None:
+            numbers = _Numbers(range(self._count, self._count + n))
+            numbers.is_lines = False
+        elif not isinstance(numbers, _Numbers):
+            numbers = _Numbers(numbers)
+        try:
+            self._write_batch(chroms, starts, ends, rests, numbers)
+        except BaseException:
+            self._failed = True
+            raise
+
+    def close(self) -> int:
+        """Finish the file; returns the number of records written."""
+        if self._closed:
+            return self._count
+        self._closed = True
+        try:
+            if self._failed:
+                raise RuntimeError("write failed")
+            self._finish()
+        except BaseException:
+            self._abort()
+            raise
+        if self._own:
+            self._out.close()
+            os.replace(self._tmp_path, os.fspath(self._target))
+        else:
+            try:
+                self._out.flush()
+            except (AttributeError, ValueError):
+                pass
+        return self._count
+
+    def abort(self) -> None:
+        """Give up: remove the temporary output (path targets) and free resources."""
+        self._closed = True
+        self._abort()
+
+    def __enter__(self) -> "BigBedWriter":
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def __del__(self):  # an abandoned writer must not leave temp files
+        if not getattr(self, "_closed", True):
+            try:
+                self.abort()
+            except Exception:
+                pass
+
+    # -- internals --------------------------------------------------------------------------------
+    def _abort(self) -> None:
+        if self._compressor is not None:
+            self._compressor.close()
+        for handle in (self._data,):
+            try:
+                handle.close()
+            except Exception:
+                pass
+        self._coverage.close()
+        if self._own:
+            try:
+                self._out.close()
+            except Exception:
+                pass
+            try:
+                os.unlink(self._tmp_path)
+            except OSError:
+                pass
+
+    def _write_batch(self, chroms, starts, ends, rests, numbers) -> None:
+        n = len(chroms)
+        s = _to_int_array(starts, numbers, "chromStart")
+        e = _to_int_array(ends, numbers, "chromEnd")
+        if isinstance(chroms[0], bytes):
+            chroms = [c.decode() for c in chroms]
+        if self._field_count is None:
+            first = rests[0]
+            self._setup_fields(3 + (first.count(b"\t") + 1 if first else 0))
+        if self.validate:
+            self._validate(chroms, s, e, rests, numbers)
+        # Chromosome runs.
+        carr = np.array(chroms, dtype=object)
+        change = np.flatnonzero(carr[1:] != carr[:-1]) + 1
+        bounds = [0, *change.tolist(), n]
+        for lo, hi in zip(bounds[:-1], bounds[1:]):
+            self._write_run(chroms[lo], s[lo:hi], e[lo:hi], rests[lo:hi], numbers, lo)
+
+    def _validate(self, chroms, s, e, rests, numbers) -> None:
+        bad = np.flatnonzero((s < 0) | (e > _MAX_COORD) | (s > e))
+        if len(bad):
+            i = int(bad[0])
+            if s[i] > e[i]:
+                raise RecordError(f"{_where(numbers, i)}: end ({e[i]}) before start ({s[i]})",
+                                  numbers[i])
+            raise RecordError(f"{_where(numbers, i)}: coordinates {s[i]}-{e[i]} out of range",
+                              numbers[i])
+        extra = self._field_count - 3
+        if extra == 0:
+            nonempty = [i for i, r in enumerate(rests) if r]
+            if nonempty:
+                i = nonempty[0]
+                raise RecordError(f"{_where(numbers, i)}: expected 3 fields, got more", numbers[i])
+            return
+        counts = np.fromiter(map(bytes.count, rests, [b"\t"] * len(rests)), np.int64, len(rests))
+        bad = np.flatnonzero(counts != extra - 1)
+        if len(bad):
+            i = int(bad[0])
+            got = 3 + (counts[i] + 1 if rests[i] else 0)
+            raise RecordError(f"{_where(numbers, i)}: expected {self._field_count} fields, got "
+                              f"{got}", numbers[i])
+        if self._bed_n <= 3:
+            return
+        cols = list(zip(*[r.split(b"\t", self._bed_n - 3) for r in rests]))
+        _validate_bed_columns(self._bed_n, cols, s, e, numbers)
+
+    def _new_chrom(self, name: str, numbers, index: int) -> None:
+        if name in self._seen:
+            raise SortOrderError(f"{_where(numbers, index)}: input is not sorted: {name} appears "
+                                 "again after other chromosomes (sort -k1,1 -k2,2n)",
+                                 record=numbers[index])
+        try:
+            size = self.chrom_sizes[name]
+        except KeyError:
+            raise UnknownReferenceError(f"{_where(numbers, index)}: {name} is not found in the "
+                                        "chromosome sizes") from None
+        if not name or len(name.encode()) > 255:
+            raise RecordError(f"{_where(numbers, index)}: chromosome name must be 1-255 bytes",
+                              numbers[index])
+        if self._chrom is not None:
+            self._end_block()
+            self._coverage.end_chrom()
+        self._seen.add(name)
+        self._chrom = name
+        self._chrom_id = len(self._chroms)
+        self._chroms.append((name, size))
+        self._chrom_size = size
+        self._last_start = -1
+        self._coverage.start_chrom(self._chrom_id)
+
+    def _write_run(self, chrom: str, s: np.ndarray, e: np.ndarray, rests, numbers, offset: int):
+        if chrom != self._chrom:
+            self._new_chrom(chrom, numbers, offset)
+        if len(s) > 1:
+            bad = np.flatnonzero(s[1:] < s[:-1])
+            if len(bad):
+                i = offset + int(bad[0]) + 1
+                raise SortOrderError(f"{_where(numbers, i)}: input is not sorted by start "
+                                     f"({s[bad[0] + 1]} after {s[bad[0]]} on {chrom}; sort -k1,1 "
+                                     "-k2,2n)", tid=self._chrom_id, pos=int(s[bad[0] + 1]),
+                                     record=numbers[i])
+        if s[0] < self._last_start:
+            raise SortOrderError(f"{_where(numbers, offset)}: input is not sorted by start "
+                                 f"({s[0]} after {self._last_start} on {chrom})",
+                                 tid=self._chrom_id, pos=int(s[0]), record=numbers[offset])
+        over = np.flatnonzero(e > self._chrom_size)
+        if len(over):
+            i = offset + int(over[0])
+            raise RecordError(f"{_where(numbers, i)}: end coordinate {e[over[0]]} bigger than "
+                              f"{chrom} size of {self._chrom_size}", numbers[i])
+        self._last_start = int(s[-1])
+        self._count += len(s)
+        self._total_bases += int((e - s).sum())
+        self._coverage.add(s, e)
+        # Encode records: 12-byte prefix + rest + NUL.
+        cid = self._chrom_id
+        pack = _PREFIX.pack
+        recs = [pack(cid, a, b) + r + b"\0" for a, b, r in zip(s.tolist(), e.tolist(), rests)]
+        keys = None
+        if self._extra_names:
+            keys = [self._index_keys(chrom, rests, k) for k in self._extra_fields]
+        per = self.items_per_slot
+        i = 0
+        n = len(recs)
+        el = e.tolist()
+        while i < n:
+            if not self._pending:
+                self._pending_first = int(s[i])
+                self._pending_end = 0
+            take = min(per - len(self._pending), n - i)
+            self._pending.extend(recs[i:i + take])
+            top = max(el[i:i + take])
+            if top > self._pending_end:
+                self._pending_end = top
+            if keys is not None:
+                for store, col in zip(self._pending_keys, keys):
+                    store.extend(col[i:i + take])
+            i += take
+            if len(self._pending) >= per:
+                self._end_block()
+
+    def _index_keys(self, chrom: str, rests: list[bytes], field: int) -> list[bytes]:
+        if field == 0:
+            return [chrom.encode()] * len(rests)
+        j = field - 3
+        return [r.split(b"\t", j + 1)[j] for r in rests]
+
+    def _end_block(self) -> None:
+        if not self._pending:
+            return
+        data = b"".join(self._pending)
+        self._pending = []
+        if len(data) > self._max_block:
+            self._max_block = len(data)
+        block = len(self._block_chrom)
+        self._block_chrom.append(self._chrom_id)
+        self._block_start.append(self._pending_first)
+        self._block_end.append(self._pending_end)
+        for i, keys in enumerate(self._pending_keys):
+            if keys:
+                self._keys[i].append((keys, block))
+                longest = max(map(len, keys))
+                if longest > self._max_key[i]:
+                    self._max_key[i] = longest
+        self._pending_keys = [[] for _ in self._extra_names]
+        if self._compressor is None:
+            self._data.write(data)
+            self._block_sizes.append(len(data))
+        else:
+            self._compressor.submit(data)
+            self._drain(False)
+
+    def _drain(self, block: bool) -> None:
+        for comp in self._compressor.drain(block):
+            self._data.write(comp)
+            self._block_sizes.append(len(comp))
+
+    def _finish(self) -> None:
+        if self._chrom is not None:
+            self._end_block()
+            self._coverage.end_chrom()
+        if self._compressor is not None:
+            self._drain(True)
+            self._compressor.close()
+        if self._field_count is None:
+            self._setup_fields(self._bed_n or 3)
+        out = _Counter(self._out)
+        header = Header(byteorder="<", fieldCount=self._field_count,
+                        definedFieldCount=self._bed_n)
+        # Fixed part, zoom slots (filled at the end), autoSql, total summary, extension header.
+        prefix = bytearray(HEADER_SIZE + MAX_ZOOM_LEVELS * ZOOM_HEADER_SIZE)
+        header.autoSqlOffset = len(prefix)
+        as_bytes = self._as_text.encode() + b"\0"
+        header.totalSummaryOffset = header.autoSqlOffset + len(as_bytes)
+        header.extensionOffset = header.totalSummaryOffset + TOTAL_SUMMARY_SIZE
+        pos = header.extensionOffset + EXTRA_HEADER_SIZE
+        extra_list_offset = pos if self._extra_names else 0
+        pos += 20 * len(self._extra_names)
+        header.chromosomeTreeOffset = pos
+        chrom_tree = self._chrom_tree(pos)
+        header.fullDataOffset = pos + len(chrom_tree)
+        data_size = self._data.tell()
+        header.fullIndexOffset = header.fullDataOffset + 8 + data_size
+        # Everything after the data can be computed now; the zoom levels need the data size.
+        ave = self._total_bases / self._count if self._count else 0.0
+        sizes = [size for _, size in self._chroms]
+        levels = choose_levels(self._coverage, ave, header.fullIndexOffset - header.fullDataOffset,
+                               self.compress, sizes) if self._count else []
+        summary = TotalSummary(*total_summary(self._coverage))
+        # Data R-tree.
+        block_sizes = np.asarray(self._block_sizes, dtype=np.uint64)
+        offsets = header.fullDataOffset + 8 + np.concatenate(
+            [[0], np.cumsum(block_sizes)[:-1]]).astype(np.uint64) if len(block_sizes) else \
+            np.empty(0, np.uint64)
+        data_index = rtree_bytes(self._block_chrom, self._block_start, self._block_end, offsets,
+                                 header.fullIndexOffset, header.fullIndexOffset,
+                                 self.block_size, 1)
+        pos = header.fullIndexOffset + len(data_index)
+        zoom_parts = []
+        zoom_headers = []
+        for reduction, summ in levels:
+            part, level = self._zoom_level(summ, reduction, pos)
+            zoom_parts.append(part)
+            zoom_headers.append(level)
+            pos += len(part)
+        header.zoomLevels = len(levels)
+        extra_parts = []
+        extra_items = []
+        for i, field in enumerate(self._extra_fields):
+            tree = self._extra_tree(i, offsets, block_sizes, pos)
+            extra_items.append(ExtraIndex(0, pos, [field]))
+            extra_parts.append(tree)
+            pos += len(tree)
+        if self.compress:
+            header.uncompressBufSize = max(self._max_block,
+                                           self.items_per_slot * _LAY.zoom_record.size)
+        # Write it all, in file order.
+        prefix[:HEADER_SIZE] = header.pack()
+        prefix[HEADER_SIZE:] = pack_zoom_headers(zoom_headers, "<")
+        out.write(bytes(prefix))
+        out.write(as_bytes)
+        out.write(summary.pack("<"))
+        out.write(ExtraHeader(EXTRA_HEADER_SIZE, len(self._extra_names),
+                              extra_list_offset).pack("<"))
+        for item in extra_items:
+            out.write(item.pack("<"))
+        out.write(chrom_tree)
+        assert out.pos == header.fullDataOffset
+        out.write(_LAY.data_count.pack(self._count))
+        self._data.seek(0)
+        shutil.copyfileobj(self._data, out, 1 << 20)
+        self._data.close()
+        assert out.pos == header.fullIndexOffset
+        out.write(data_index)
+        for part in zoom_parts:
+            out.write(part)
+        for part in extra_parts:
+            out.write(part)
+        out.write(struct.pack("<I", BIGBED_MAGIC))
+        self._coverage.close()
+
+    def _chrom_tree(self, offset: int) -> bytes:
+        names = sorted((name.encode(), cid, size) for cid, (name, size) in enumerate(self._chroms))
+        key_size = max((len(n) for n, _, _ in names), default=0)
+        keys = np.array([n for n, _, _ in names], dtype=f"S{max(key_size, 1)}")
+        vals = np.array([(cid, size) for _, cid, size in names],
+                        dtype=[("id", "<u4"), ("size", "<u4")])
+        return bptree_bytes(keys, vals, min(self.block_size, len(names)), offset, key_size)
+
+    def _zoom_level(self, summ: np.ndarray, reduction: int, pos: int) -> tuple[bytes, ZoomLevel]:
+        disk = summaries_to_disk(summ)
+        per = self.items_per_slot
+        blocks = [disk[i:i + per].tobytes() for i in range(0, len(disk), per)]
+        if self.compress:
+            blocks = [zlib.compress(b) for b in blocks]
+        data_offset = pos
+        sizes = np.array([len(b) for b in blocks], dtype=np.uint64)
+        block_offsets = data_offset + 4 + np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(
+            np.uint64)
+        item_offsets = np.repeat(block_offsets, [min(per, len(disk) - i)
+                                                 for i in range(0, len(disk), per)])
+        index_offset = data_offset + 4 + int(sizes.sum())
+        tree = rtree_bytes(summ["chrom"], summ["start"], summ["end"], item_offsets,
+                           index_offset, index_offset, self.block_size, per)
+        part = _LAY.zoom_count.pack(len(disk)) + b"".join(blocks) + tree
+        return part, ZoomLevel(reduction, data_offset, index_offset)
+
+    def _extra_tree(self, i: int, offsets: np.ndarray, sizes: np.ndarray, pos: int) -> bytes:
+        entries = self._keys[i]
+        key_size = self._max_key[i]
+        keys = np.array([k for keys, _ in entries for k in keys], dtype=f"S{max(key_size, 1)}")
+        blocks = np.concatenate([np.full(len(keys_), b, dtype=np.int64)
+                                 for keys_, b in entries]) if entries else np.empty(0, np.int64)
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+        blocks = blocks[order]
+        vals = np.empty(len(keys), dtype=[("offset", "<u8"), ("size", "<u8")])
+        vals["offset"] = offsets[blocks] if len(blocks) else 0
+        vals["size"] = sizes[blocks] if len(blocks) else 0
+        return bptree_bytes(keys, vals, self.block_size, pos, key_size)
+
+
+class _Counter:
+    """Write-through wrapper that tracks the position, so the target needs no tell()/seek()."""
+
+    def __init__(self, handle: BinaryIO):
+        self._handle = handle
+        self.pos = 0
+
+    def write(self, data) -> int:
+        self._handle.write(data)
+        self.pos += len(data)
+        return len(data)
+
+
+def _count_bed_fields(table: AutoSqlTable) -> int:
+    n = 0
+    for f, name in zip(table.names, _BED_NAMES):
+        if f != name and not (n == 8 and f == "itemRgb"):
+            break
+        n += 1
+    return max(3, min(n, 12))
+
+
+# -- BED column validation ------------------------------------------------------------------------
+def _ints(col, numbers, what: str) -> np.ndarray:
+    return _to_int_array(list(col), numbers, what)
+
+
+def _validate_bed_columns(bed_n: int, cols, s: np.ndarray, e: np.ndarray, numbers) -> None:
+    """Check the standard columns 4..bed_n the way bedToBigBed does (vectorised per batch)."""
+    name = cols[0]
+    lengths = np.fromiter(map(len, name), np.int64, len(name))
+    bad = np.flatnonzero(lengths > 255)
+    if len(bad):
+        i = int(bad[0])
+        raise RecordError(f"{_where(numbers, i)}: name is too long ({lengths[i]} > 255 bytes)",
+                          numbers[i])
+    if bed_n >= 5:
+        score = _ints(cols[1], numbers, "score")
+        bad = np.flatnonzero((score < 0) | (score > 1000))
+        if len(bad):
+            i = int(bad[0])
+            raise RecordError(f"{_where(numbers, i)}: score ({score[i]}) must be between 0 and "
+                              "1000", numbers[i])
+    if bed_n >= 6:
+        strand = set(cols[2])
+        if not strand <= {b"+", b"-", b"."}:
+            bad_value = next(v for v in cols[2] if v not in (b"+", b"-", b"."))
+            i = list(cols[2]).index(bad_value)
+            raise RecordError(f"{_where(numbers, i)}: expecting + or - or . in strand, got "
+                              f"{_show(bad_value)}", numbers[i])
+    if bed_n >= 8:
+        thick_start = _ints(cols[3], numbers, "thickStart")
+        thick_end = _ints(cols[4], numbers, "thickEnd")
+        bad = np.flatnonzero((thick_start < s) & ~((thick_start == 0) & (thick_end == 0))
+                             | (thick_start > e))
+        if len(bad):
+            i = int(bad[0])
+            raise RecordError(f"{_where(numbers, i)}: thickStart out of range "
+                              f"({s[i]}-{e[i]}, thick: {thick_start[i]}-{thick_end[i]})",
+                              numbers[i])
+        bad = np.flatnonzero(((thick_end < s) & ~((thick_start == 0) & (thick_end == 0)))
+                             | (thick_end > e) | (thick_end < thick_start))
+        if len(bad):
+            i = int(bad[0])
+            raise RecordError(f"{_where(numbers, i)}: thickEnd out of range "
+                              f"({s[i]}-{e[i]}, thick: {thick_start[i]}-{thick_end[i]})",
+                              numbers[i])
+    elif bed_n == 7:
+        thick_start = _ints(cols[3], numbers, "thickStart")
+        bad = np.flatnonzero((thick_start > e) | ((thick_start < s) & (thick_start != 0)))
+        if len(bad):
+            i = int(bad[0])
+            raise RecordError(f"{_where(numbers, i)}: thickStart out of range", numbers[i])
+    if bed_n >= 9:
+        for color in set(cols[5]):
+            if not _valid_rgb(color):
+                i = list(cols[5]).index(color)
+                raise RecordError(f"{_where(numbers, i)}: expecting color to consist of r,g,b "
+                                  f"values from 0 to 255, got {_show(color)}", numbers[i])
+    if bed_n >= 10:
+        count = _ints(cols[6], numbers, "blockCount")
+        bad = np.flatnonzero(count < 1)
+        if len(bad):
+            i = int(bad[0])
+            raise RecordError(f"{_where(numbers, i)}: blockCount ({count[i]}) must be at least 1",
+                              numbers[i])
+    if bed_n >= 12:
+        _validate_blocks(count, cols[7], cols[8], s, e, numbers)
+
+
+def _valid_rgb(color: bytes) -> bool:
+    parts = color.rstrip(b",").split(b",")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        return False
+    if len(values) == 3:
+        return all(0 <= v <= 255 for v in values)
+    return len(values) == 1 and 0 <= values[0] <= 0xFFFFFFFF
+
+
+def _split_lists(col, counts: np.ndarray, numbers, what: str) -> np.ndarray:
+    texts = [c[:-1] if c.endswith(b",") else c for c in col]
+    got = np.fromiter((t.count(b",") + 1 if t else 0 for t in texts), np.int64, len(texts))
+    bad = np.flatnonzero(got != counts)
+    if len(bad):
+        i = int(bad[0])
+        raise RecordError(f"{_where(numbers, i)}: {what} has {got[i]} values, blockCount is "
+                          f"{counts[i]}", numbers[i])
+    joined = b",".join(t for t in texts if t)
+    try:
+        return np.array(joined.split(b",")).astype(np.int64) if joined else \
+            np.empty(0, np.int64)
+    except ValueError:
+        for i, t in enumerate(texts):
+            try:
+                [int(v) for v in t.split(b",")] if t else None
+            except ValueError:
+                raise RecordError(f"{_where(numbers, i)}: {what} {_show(col[i])} are not "
+                                  "integers", numbers[i]) from None
+        raise
+
+
+def _validate_blocks(counts, sizes_col, starts_col, s, e, numbers) -> None:
+    sizes = _split_lists(sizes_col, counts, numbers, "blockSizes")
+    starts = _split_lists(starts_col, counts, numbers, "chromStarts")
+    firsts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    lasts = firsts + counts - 1
+    rec = np.repeat(np.arange(len(counts)), counts)
+    problems = []
+    bad = np.flatnonzero(starts[firsts] != 0)
+    if len(bad):
+        problems.append((int(bad[0]), "first block must start at chromStart (chromStarts[0] "
+                                      "must be 0)"))
+    bad = np.flatnonzero(starts[lasts] + sizes[lasts] != e - s)
+    if len(bad):
+        problems.append((int(bad[0]), "last block must end at chromEnd"))
+    bad = np.flatnonzero(sizes < 0)
+    if len(bad):
+        problems.append((int(rec[bad[0]]), "negative block size"))
+    if len(starts) > 1:
+        same = rec[1:] == rec[:-1]
+        overlap = starts[1:] < starts[:-1] + sizes[:-1]
+        bad = np.flatnonzero(same & overlap)
+        if len(bad):
+            problems.append((int(rec[bad[0] + 1]), "blocks overlap or are not in ascending "
+                                                   "order"))
+    if problems:
+        i, text = min(problems)
+        raise RecordError(f"{_where(numbers, i)}: inconsistent blocks: {text}", numbers[i])
+
+
+# -- bulk entry point -------------------------------------------------------------------------------
+def write(records: Union[Iterable[Record], str, os.PathLike],
+          chrom_sizes: Union[Mapping[str, int], str, os.PathLike], target: Target,
+          autosql: Union[str, AutoSqlTable, None] = None, bed_type: Union[str, int, None] = None,
+          extra_index: Iterable[str] = (), compress: bool = True, block_size: int = 256,
+          items_per_slot: int = 512, *, tab: bool = False, threads: int | None = None,
+          progress=None) -> int:
+    """Write a bigBed from ``(chrom, start, end, rest)`` tuples or a BED file path, in one pass.
+
+    ``chrom_sizes``: ``{name: size}`` or a chrom.sizes path. ``autosql``: ``.as`` text (or an
+    :class:`AutoSqlTable`); ``bed_type``: ``"bedN[+[P]]"``. Returns the number of records. The
+    result is what UCSC ``bedToBigBed`` makes from the same input. ``progress`` (optional) is
+    called with the number of records added after each batch.
+    """
+    writer = BigBedWriter(target, chrom_sizes, autosql=autosql, bed_type=bed_type,
+                          extra_index=extra_index, compress=compress, block_size=block_size,
+                          items_per_slot=items_per_slot, threads=threads)
+    try:
+        if isinstance(records, (str, os.PathLike)):
+            for chroms, starts, ends, rests, numbers in iter_bed_batches(records, tab=tab):
+                writer.write_batch(chroms, starts, ends, rests, _Numbers(numbers))
+                if progress is not None:
+                    progress(len(chroms))
+        else:
+            writer.write_records(records)
+    except BaseException:
+        writer.abort()
+        raise
+    return writer.close()
