@@ -213,6 +213,11 @@ class IndexBuilder:
         self._last_coor = beg
         self.n_records += 1
 
+    def amend_last(self, voffset: int) -> None:
+        """Move the end of the last pushed record (htslib's ``hts_idx_amend_last``): a writer that
+        starts a new block before the next record calls this so offsets match a reader's view."""
+        self._last_off = voffset
+
     # -- vectorised push ----------------------------------------------------------------------
     def push_many(self, tids, begs, ends, voffsets, mapped=None) -> None:
         """:meth:`push` for whole arrays at once (numpy; same result as pushing one by one)."""

@@ -1,0 +1,233 @@
+"""BAI/CSI for BAM files: our index equals samtools' by content, and pysam fetches with it.
+
+Random BAMs are generated with pysam (several references, an empty one, placed and unplaced
+unmapped reads, long spliced reads spanning many bins, a record larger than a BGZF block, a read
+with > 65535 CIGAR operations (stored with the CG tag), and for CSI reads beyond 2**29).
+Each file is indexed three ways — ``pysam.samtools.index``, our :func:`index_bam`, and a pure
+``IndexBuilder.push`` replay of offsets read by pysam — and the three are compared.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import shutil
+
+import numpy as np
+import pytest
+
+pysam = pytest.importorskip("pysam")
+
+from bioformats_ext.bam.scan import parse_header, record_starts, scan_fields  # noqa: E402
+from bioformats_ext.bgzf import BgzfReader  # noqa: E402
+from bioformats_ext.errors import RecordError  # noqa: E402
+from bioformats_ext.index import IndexBuilder, index_bam, read_index  # noqa: E402
+from bioformats_ext.index.reader import find_index  # noqa: E402
+
+
+def make_bam(path, seed, lengths, n=2500, level=None, extra_big=False):
+    rng = random.Random(seed)
+    names = [f"chr{i + 1}" for i in range(len(lengths))]
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"},
+              "SQ": [{"SN": nm, "LN": ln} for nm, ln in zip(names, lengths)]}
+    used = [t for t, ln in enumerate(lengths) if ln > 10_000_000 or t != 2]  # ref 3 stays empty
+    recs = []
+    for i in range(n):
+        tid = rng.choice(used)
+        lo = lengths[tid] - 200_000 if lengths[tid] > (1 << 29) and rng.random() < 0.5 else 0
+        recs.append((tid, rng.randrange(lo, lengths[tid] - 100_000), rng.random(), i))
+    if extra_big:
+        recs.append((0, 5000, 2.0, n))      # > 64 KiB record
+        recs.append((0, 7000, 3.0, n + 1))  # > 65535 CIGAR operations (CG tag)
+    recs.sort()
+    mode = "wb" if level is None else f"wb{level}"
+    with pysam.AlignmentFile(path, mode, header=header) as out:
+        for tid, pos, kind, i in recs:
+            a = pysam.AlignedSegment(out.header)
+            a.query_name = f"r{i}"
+            a.reference_id, a.reference_start, a.mapping_quality = tid, pos, 30
+            seq = "".join(rng.choice("ACGT") for _ in range(60))
+            if kind == 2.0:
+                a.query_sequence = "ACGT" * 20000
+                a.cigarstring = "80000M"
+            elif kind == 3.0:
+                a.query_sequence = "A" * 66000
+                a.cigarstring = "1M1I" * 33000 + "10D"
+            elif kind < 0.05:
+                a.flag = 4                     # placed unmapped
+                a.query_sequence = seq
+            elif kind < 0.1:
+                a.query_sequence = seq
+                a.cigarstring = f"30M{rng.randrange(10_000, 300_000)}N30M"  # spans many bins
+            else:
+                a.flag = 16 if kind > 0.6 else 0
+                a.query_sequence = seq
+                a.cigarstring = "20M2I18M3D20M" if kind > 0.8 else "60M"
+            out.write(a)
+        for j in range(15):                    # unplaced unmapped at the end
+            a = pysam.AlignedSegment(out.header)
+            a.query_name, a.flag, a.reference_id, a.reference_start = f"u{j}", 4, -1, -1
+            a.query_sequence = "ACGTACGTAC"
+            out.write(a)
+    return path
+
+
+@pytest.fixture(scope="module")
+def bams(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bam")
+    return {
+        "plain": make_bam(str(d / "plain.bam"), 1, [3_000_000, 800_000, 500_000, 2_000_000], extra_big=True),
+        "level0": make_bam(str(d / "level0.bam"), 2, [1_500_000, 400_000, 300_000, 900_000], level=0),
+    }
+
+
+@pytest.fixture(scope="module")
+def big_bam(tmp_path_factory):
+    d = tmp_path_factory.mktemp("bigbam")
+    return make_bam(str(d / "big.bam"), 3, [(1 << 30) + 5_000_000, 1_000_000, 100_000, 600_000], n=800)
+
+
+def assert_same(ref, ours):
+    assert ours.format == ref.format
+    assert (ours.min_shift, ours.depth) == (ref.min_shift, ref.depth)
+    assert ours.n_refs == ref.n_refs
+    assert ours.n_no_coor == ref.n_no_coor
+    assert ours.names == ref.names
+    assert ours.aux == ref.aux
+    for tid, (r, o) in enumerate(zip(ref.refs, ours.refs)):
+        assert o.bins == r.bins, f"tid {tid}: bins differ"
+        assert o.linear == r.linear, f"tid {tid}: linear index differs"
+        assert o.loffsets == r.loffsets, f"tid {tid}: loffsets differ"
+
+
+def _end(r):
+    return r.reference_end if (r.reference_end and not r.is_unmapped) else r.reference_start + 1
+
+
+def replay(path, builder_factory):
+    """Pure push() replay with offsets from pysam's bgzf_tell (independent of our scanner)."""
+    f = pysam.AlignmentFile(path)
+    b = builder_factory(f)
+    for r in f:
+        end = r.reference_end if (r.reference_end and not r.is_unmapped) else r.reference_start + 1
+        b.push(r.reference_id, r.reference_start, end, f.tell(), not r.is_unmapped)
+    size = os.path.getsize(path)
+    b.finish((size - 28) << 16)
+    return b
+
+
+@pytest.mark.parametrize("name", ["plain", "level0"])
+def test_bai_matches_samtools(bams, name, tmp_path):
+    path = bams[name]
+    pysam.samtools.index(path, str(tmp_path / "ref.bai"))
+    ref = read_index(str(tmp_path / "ref.bai"))
+    assert sum(len(r.bins) for r in ref.refs) > 10  # the data exercise real binning
+    ours = read_index(index_bam(path, out=str(tmp_path / "ours.bai")))
+    assert_same(ref, ours)
+    b = replay(path, lambda f: IndexBuilder.bai(f.nreferences, offset0=f.tell()))
+    buf = io.BytesIO()
+    b.write_bai(buf)
+    assert_same(ref, read_index(buf.getvalue()))
+    assert ours.refs[2].bins == {} and ours.refs[2].linear == []  # the empty reference
+    meta = ref.refs[0].bins[37450]
+    assert ours.mapped(0) == meta[1][0] and ours.unmapped(0) == meta[1][1] > 0
+
+
+def test_csi_matches_samtools(bams, tmp_path):
+    path = bams["plain"]
+    pysam.samtools.index("-c", path, str(tmp_path / "ref.csi"))
+    ref = read_index(str(tmp_path / "ref.csi"))
+    ours = read_index(index_bam(path, csi=True, out=str(tmp_path / "ours.csi")))
+    assert_same(ref, ours)
+    lengths = pysam.AlignmentFile(path).lengths
+    b = replay(path, lambda f: IndexBuilder.csi(14, max_ref_len=max(lengths), offset0=f.tell(),
+                                                  n_refs=f.nreferences))
+    buf = io.BytesIO()
+    b.write_csi(buf)
+    assert_same(ref, read_index(buf.getvalue()))
+
+
+def test_csi_min_shift_and_big_positions(big_bam, tmp_path):
+    for m in (14, 12):
+        pysam.samtools.index("-c", "-m", str(m), big_bam, str(tmp_path / f"ref{m}.csi"))
+        ref = read_index(str(tmp_path / f"ref{m}.csi"))
+        ours = read_index(index_bam(big_bam, csi=True, min_shift=m, out=str(tmp_path / f"o{m}.csi")))
+        assert ref.depth > 5
+        assert_same(ref, ours)
+    with pytest.raises(RecordError, match="cannot be stored"):
+        index_bam(big_bam, out=str(tmp_path / "x.bai"))
+    assert not os.path.exists(tmp_path / "x.bai")
+    assert not [p for p in os.listdir(tmp_path) if ".tmp-" in p]
+
+
+def test_pysam_fetch_with_our_index(bams, tmp_path):
+    src = bams["plain"]
+    path = str(tmp_path / "copy.bam")
+    shutil.copy(src, path)
+    index_bam(path)
+    assert find_index(path) == path + ".bai"
+    pysam.samtools.index(src, str(tmp_path / "theirs.bai"))
+    ours_f = pysam.AlignmentFile(path)
+    theirs_f = pysam.AlignmentFile(src, index_filename=str(tmp_path / "theirs.bai"))
+    rng = random.Random(7)
+    checked = 0
+    for _ in range(25):
+        tid = rng.choice([0, 1, 3])
+        name, ln = ours_f.references[tid], ours_f.lengths[tid]
+        s = rng.randrange(0, ln)
+        e = s + rng.randrange(1, 300_000)
+        a = [r.query_name for r in ours_f.fetch(name, s, e)]
+        b = [r.query_name for r in theirs_f.fetch(name, s, e)]
+        assert a == b
+        checked += len(a)
+    assert checked > 0
+    assert ours_f.mapped == theirs_f.mapped and ours_f.unmapped == theirs_f.unmapped
+
+
+def test_query_matches_reader_view(bams, tmp_path):
+    """Our .query chunks hold exactly the records overlapping the region (checked with pysam)."""
+    path = bams["level0"]
+    idx = read_index(index_bam(path, out=str(tmp_path / "q.bai")))
+    f = pysam.AlignmentFile(path)
+    reader = BgzfReader(path)
+    header = parse_header(reader.read(1 << 20))
+    everything = list(f.fetch(until_eof=True))
+    rng = random.Random(3)
+    for _ in range(15):
+        tid = rng.choice([0, 1, 3])
+        s = rng.randrange(0, f.lengths[tid])
+        e = s + rng.randrange(1, 200_000)
+        chunks = idx.query(tid, s, e)
+        got = set()
+        for data in reader.read_ranges(chunks):
+            starts, stop = record_starts(data, 0)
+            assert stop == len(data)  # chunks begin and end on record boundaries
+            if len(starts):
+                fl = scan_fields(data, starts, len(header.names))
+                for i in np.flatnonzero((fl.ref_id == tid) & (fl.pos < e) & (fl.end > s)):
+                    st = int(fl.start[i])
+                    ln = int(fl.l_read_name[i])
+                    got.add(bytes(data[st + 36: st + 36 + ln - 1]).decode())
+        want = {r.query_name for r in everything if r.reference_id == tid
+                and r.reference_start < e and _end(r) > s}
+        assert got == want
+
+
+def test_scanner_fields_match_pysam(bams):
+    path = bams["plain"]
+    reader = BgzfReader(path)
+    data = reader.read()
+    header = parse_header(data)
+    starts, stop = record_starts(data, header.end)
+    assert stop == len(data)
+    fl = scan_fields(data, starts, len(header.names))
+    recs = list(pysam.AlignmentFile(path).fetch(until_eof=True))
+    assert len(recs) == len(starts)
+    assert fl.ref_id.tolist() == [r.reference_id for r in recs]
+    assert fl.pos.tolist() == [r.reference_start for r in recs]
+    assert fl.flag.tolist() == [r.flag for r in recs]
+    want_end = [r.reference_end if (r.reference_end and not r.is_unmapped) else r.reference_start + 1
+                for r in recs]
+    assert fl.end.tolist() == want_end
+    assert fl.n_cigar.max() <= 65535 and any(len(r.cigartuples or ()) > 65535 for r in recs)  # CG placeholder
