@@ -121,7 +121,9 @@ class BamHeader:
         parts = [BAM_MAGIC, _I32.pack(len(text)), text, _I32.pack(len(self.names))]
         for name, length in zip(self.names, self.lengths):
             raw = name.encode() + b"\0"
-            parts += [_I32.pack(len(raw)), raw, _I32.pack(length)]
+            if not 0 <= length < 1 << 32:
+                raise ValueError(f"reference {name!r}: length {length} does not fit a BAM header")
+            parts += [_I32.pack(len(raw)), raw, struct.pack("<I", length)]
         return b"".join(parts)
 
     @classmethod

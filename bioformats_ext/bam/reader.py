@@ -156,7 +156,11 @@ class BamReader:
             for a, b in split_records(blob):
                 rec = view[a:b]
                 rtid, pos, rend, _flag = record_span(rec)
-                if rtid != tid or pos >= stop:
+                if rtid != tid:
+                    if 0 <= rtid < tid:  # BGZF2 frames may start with earlier references
+                        continue
+                    break
+                if pos >= stop:
                     break
                 if rend > beg:
                     yield rec

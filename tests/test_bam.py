@@ -1,0 +1,303 @@
+"""BamWriter / BamReader against htslib (through pysam): encoding, round trips, co-produced
+BAI/CSI content, fetch, sort errors, BGZF2 mode."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import random
+import re
+import shutil
+
+import numpy as np
+import pytest
+
+pysam = pytest.importorskip("pysam")
+
+from bioformats_ext.bam import BamHeader, BamReader, BamWriter  # noqa: E402
+from bioformats_ext.bam.encode import SamEncoder  # noqa: E402
+from bioformats_ext.errors import FormatError, RecordError, SortOrderError, TruncatedFileError  # noqa: E402
+from bioformats_ext.index import read_index  # noqa: E402
+
+
+REFS = [("chr1", 3_000_000), ("chr2", 200_000), ("chrEmpty", 5000), ("chr3", 70_000_000)]
+
+def rand_tags(rng):
+    out = []
+    if rng.random() < 0.7:
+        out.append(f"NM:i:{rng.choice([0, 1, 200, 255, 256, 65535, 65536, 4294967295, -1, -128, -129, -32768, -32769, -2147483648])}")
+    if rng.random() < 0.3: out.append(f"XA:A:{rng.choice('ACGT=')}")
+    if rng.random() < 0.3: out.append(f"XF:f:{rng.choice(['1.5', '-0.25', '3.125', '0', '1e+10'])}")
+    if rng.random() < 0.3: out.append("XZ:Z:" + rng.choice(["hello world", "", "a:b:c"]))
+    if rng.random() < 0.2: out.append("XH:H:" + rng.choice(["1AE301", "", "FF"]))
+    if rng.random() < 0.3:
+        sub = rng.choice("cCsSiIf")
+        lo, hi = {"c": (-128, 127), "C": (0, 255), "s": (-32768, 32767), "S": (0, 65535), "i": (-2**31, 2**31-1), "I": (0, 2**32-1), "f": (0, 0)}[sub]
+        k = rng.randrange(0, 6)
+        vals = [rng.choice(["1.5", "-2", "0.125"]) for _ in range(k)] if sub == "f" else [str(rng.randint(lo, hi)) for _ in range(k)]
+        out.append("XB:B:" + sub + "".join("," + v for v in vals))
+    return out
+
+def rand_cigar(rng, huge=False):
+    if huge:
+        n = 70000
+        ops = [(1, "M") if i % 2 == 0 else (1, "I") for i in range(n)] + [(5, "M")]
+    else:
+        ops = []
+        if rng.random() < 0.2: ops.append((rng.randint(1, 5), "H"))
+        if rng.random() < 0.3: ops.append((rng.randint(1, 10), "S"))
+        ops.append((rng.randint(1, 60), rng.choice("M=X")))
+        for _ in range(rng.randrange(0, 4)):
+            op = rng.choice("IDNP")
+            length = rng.choice([1, 3, 50, 100_000]) if op in "DN" else rng.randint(1, 5)
+            ops.append((length, op))
+            ops.append((rng.randint(1, 40), rng.choice("M=X")))
+        if rng.random() < 0.3: ops.append((rng.randint(1, 10), "S"))
+        if rng.random() < 0.2: ops.append((rng.randint(1, 5), "H"))
+    qlen = sum(n for n, op in ops if op in "MIS=X")
+    rlen = sum(n for n, op in ops if op in "MDN=X")
+    return "".join(f"{n}{op}" for n, op in ops), qlen, rlen
+
+def random_sam(seed=1, n=400, refs=REFS, huge=True):
+    rng = random.Random(seed)
+    header = "@HD\tVN:1.6\tSO:coordinate\n" + "".join(f"@SQ\tSN:{r}\tLN:{l}\n" for r, l in refs) + "@RG\tID:g1\tSM:s\n@CO\tcomment here\n"
+    recs = []
+    used = [r for r in refs if r[0] != "chrEmpty"]
+    for i in range(n):
+        tid = rng.randrange(len(used))
+        name, length = used[tid]
+        pos = rng.randint(1, min(length, 2_000_000) - 1000)
+        huge_one = huge and i in (5, 7)
+        cig, qlen, rlen = rand_cigar(rng, huge_one)
+        flag = rng.choice([0, 16, 1 | 2 | 32 | 64, 1 | 16 | 128, 256, 2048])
+        seq = "".join(rng.choice("ACGTN") for _ in range(qlen)) if rng.random() < 0.9 or huge_one else "*"
+        qual = "".join(chr(rng.randint(33, 73)) for _ in range(qlen)) if seq != "*" and rng.random() < 0.9 else "*"
+        mapq = rng.choice([0, 30, 60, 255])
+        rnext, pnext = rng.choice([("*", 0), ("=", pos + 100), ("chr2", 5)])
+        if rnext == name: rnext = "="
+        tlen = rng.choice([0, 250, -250])
+        fields = [f"r{i}", str(flag), name, str(pos), str(mapq), cig, rnext, str(pnext), str(tlen), seq, qual] + rand_tags(rng)
+        recs.append(((refs.index(used[tid]), pos), fields))
+        if rng.random() < 0.1:  # placed unmapped mate
+            f2 = [f"u{i}", str(4 | 1 | 8 if rng.random() < 0.5 else 4), name, str(pos), "0", "*", "=", str(pos), "0", "ACGT", "IIII"] + rand_tags(rng)
+            recs.append(((refs.index(used[tid]), pos), f2))
+    recs.sort(key=lambda r: r[0])
+    lines = ["\t".join(f) for _, f in recs]
+    for i in range(20):
+        lines.append("\t".join([f"unplaced{i}", "4", "*", "0", "0", "*", "*", "0", "0", "ACGTN"[: 1 + i % 5], "*"] + rand_tags(rng)))
+    return header, lines
+
+
+@pytest.fixture(scope="module")
+def sam_data():
+    return random_sam(11, 1500)
+
+
+def _files(directory) -> list[str]:
+    return sorted(os.listdir(directory))
+
+
+def _index_content(path: str):
+    ix = read_index(path)
+    return (ix.n_no_coor, ix.min_shift, ix.depth,
+            [(r.bins, r.linear, r.loffsets) for r in ix.refs])
+
+
+def test_records_byte_identical_to_htslib(tmp_path, sam_data):
+    header, lines = sam_data
+    h = pysam.AlignmentHeader.from_text(header)
+    with pysam.AlignmentFile(str(tmp_path / "p.bam"), "wbu", header=h) as out:
+        for line in lines:
+            out.write(pysam.AlignedSegment.fromstring(line, h))
+    raw = gzip.open(tmp_path / "p.bam").read()
+    ours = BamHeader.from_text(header).encode()
+    assert raw.startswith(ours)
+    batch = SamEncoder(BamHeader.from_text(header)).encode([ln.encode() for ln in lines])
+    assert b"".join(batch.records) == raw[len(ours):]
+    # the huge records really exercise the CG tag and multi-block records
+    assert max(len(r) for r in batch.records) > 0x10000
+
+
+@pytest.mark.parametrize("index", [None, "bai", "csi"])
+def test_pysam_reads_back_identical(tmp_path, sam_data, index):
+    header, lines = sam_data
+    path = str(tmp_path / "out.bam")
+    with BamWriter(path, header, index=index) as writer:
+        writer.write_many(lines[:100])
+        for line in lines[100:110]:
+            writer.write(line)
+        writer.write_many(line.encode() for line in lines[110:])
+    with pysam.AlignmentFile(path, check_sq=False) as bam:
+        assert str(bam.header).rstrip("\n").split("\n") == header.rstrip("\n").split("\n")
+        got = [a.to_string() for a in bam.fetch(until_eof=True)]
+    assert got == lines
+    expected = [] if index is None else [f"out.bam.{index}"]
+    assert _files(tmp_path) == ["out.bam"] + expected
+    assert list(BamReader(path)) == lines
+
+
+@pytest.mark.parametrize("index,threads", [("bai", 1), ("csi", 1), ("bai", 2)])
+def test_index_equals_samtools_index(tmp_path, sam_data, index, threads):
+    header, lines = sam_data
+    ours = str(tmp_path / "ours.bam")
+    with BamWriter(ours, header, index=index, threads=threads) as writer:
+        writer.write_many(lines)
+    os.mkdir(tmp_path / "ref")
+    theirs = str(tmp_path / "ref" / "ours.bam")
+    shutil.copy(ours, theirs)
+    pysam.samtools.index(*(["-c"] if index == "csi" else []), theirs)
+    assert _index_content(f"{ours}.{index}") == _index_content(f"{theirs}.{index}")
+    # pysam with our index == pysam with its own; our reader == pysam
+    rng = random.Random(5)
+    mine = BamReader(ours)
+    with pysam.AlignmentFile(ours, index_filename=f"{ours}.{index}") as a, \
+            pysam.AlignmentFile(theirs, index_filename=f"{theirs}.{index}") as b:
+        for _ in range(60):
+            name, length = rng.choice(REFS)
+            start = rng.randrange(0, min(length, 2_100_000))
+            end = start + rng.choice([1, 50, 5000, 200_000])
+            expected = [x.to_string() for x in b.fetch(name, start, end)]
+            assert [x.to_string() for x in a.fetch(name, start, end)] == expected
+            assert list(mine.fetch(name, start, end)) == expected
+        assert list(mine.fetch("chrEmpty")) == []
+        assert list(mine.fetch("chr2")) == [x.to_string() for x in b.fetch("chr2")]
+
+
+def test_csi_depth_grows_for_long_references(tmp_path):
+    refs = [("big", 2_100_000_000), ("small", 1000)]
+    header = "".join(f"@SQ\tSN:{n}\tLN:{n_}\n" for n, n_ in refs)
+    lines = [f"r{i}\t0\tbig\t{p}\t60\t10M\t*\t0\t0\tACGTACGTAC\t*" for i, p in
+             enumerate([5, 1000, 600_000_000, 2_000_000_000])]
+    path = str(tmp_path / "x.bam")
+    with BamWriter(path, header, index="csi") as writer:
+        writer.write_many(lines)
+    shutil.copy(path, tmp_path / "y.bam")
+    pysam.samtools.index("-c", str(tmp_path / "y.bam"))
+    assert _index_content(path + ".csi") == _index_content(str(tmp_path / "y.bam.csi"))
+    assert read_index(path + ".csi").depth == 6
+    assert list(BamReader(path).fetch("big", 1_999_999_990, 2_000_000_001)) == [lines[3]]
+    with pytest.raises(RecordError):  # BAI cannot hold positions >= 2^29
+        with BamWriter(str(tmp_path / "z.bam"), header, index="bai") as writer:
+            writer.write_many(lines)
+
+
+@pytest.mark.parametrize("case", ["tid", "pos", "unplaced"])
+def test_sort_error_names_record_and_leaves_no_files(tmp_path, sam_data, case):
+    header, lines = sam_data
+    placed = [ln for ln in lines if ln.split("\t")[2] != "*"]
+    if case == "tid":
+        bad = placed[-1:] + placed[:3]
+        culprit = 1
+    elif case == "pos":
+        bad = [placed[10], placed[3]]
+        culprit = 1
+    else:
+        bad = [lines[-1], placed[0]]
+        culprit = 1
+    path = tmp_path / "bad.bam"
+    with pytest.raises(SortOrderError) as info:
+        with BamWriter(str(path), header, index="bai") as writer:
+            writer.write_many(bad[:culprit])
+            writer.write_many(bad[culprit:])
+    assert info.value.record == culprit
+    assert bad[culprit].split("\t")[0] in str(info.value)
+    assert _files(tmp_path) == []
+    # without an index, unsorted input is fine
+    with BamWriter(str(path), header) as writer:
+        writer.write_many(bad)
+    assert _files(tmp_path) == ["bad.bam"]
+
+
+def test_header_forms_and_record_objects(tmp_path, sam_data):
+    header, lines = sam_data
+    h = pysam.AlignmentHeader.from_text(header)
+    segments = [pysam.AlignedSegment.fromstring(ln, h) for ln in lines[:200]]
+    forms = [header, header.encode(), h, h.to_dict(), REFS]
+    for i, form in enumerate(forms):
+        path = str(tmp_path / f"h{i}.bam")
+        with BamWriter(path, form, index="bai") as writer:
+            writer.write_many(segments)
+        with pysam.AlignmentFile(path) as bam:
+            assert [(s["SN"], s["LN"]) for s in bam.header.to_dict()["SQ"]] == REFS
+            assert [a.to_string() for a in bam.fetch(until_eof=True)] == lines[:200]
+
+
+def test_file_object_target_with_index_path(tmp_path, sam_data):
+    header, lines = sam_data
+    buf, ibuf = io.BytesIO(), io.BytesIO()
+    with BamWriter(buf, header, index="bai", index_path=ibuf) as writer:
+        writer.write_many(lines)
+    (tmp_path / "f.bam").write_bytes(buf.getvalue())
+    (tmp_path / "f.bam.bai").write_bytes(ibuf.getvalue())
+    shutil.copy(tmp_path / "f.bam", tmp_path / "g.bam")
+    pysam.samtools.index(str(tmp_path / "g.bam"))
+    assert _index_content(str(tmp_path / "f.bam.bai")) == _index_content(str(tmp_path / "g.bam.bai"))
+    assert list(BamReader(buf.getvalue())) == lines
+
+
+@pytest.mark.parametrize("line,message", [
+    ("r\t0\tchrZ\t5\t0\t4M\t*\t0\t0\tACGT\t*", "not in the header"),
+    ("r\t0\tchr1\t5\t0\t4Q\t*\t0\t0\tACGT\t*", "CIGAR"),
+    ("r\t0\tchr1\t5\t0\t5M\t*\t0\t0\tACGT\t*", "lengths differ"),
+    ("r\t0\tchr1\t5\t0\t4M\t*\t0\t0\tACGT\tII", "lengths differ"),
+    ("r\t0\tchr1\t5\t0\t4M\t*\t0\t0\tACGT\t*\tXX:i:99999999999", "range"),
+    ("r\t0\tchr1\t5\t0\t4M\t*\t0\t0\tACGT\t*\tXX:q:1", "tag type"),
+    ("r\t0\tchr1\t5\t0\t4M", "columns"),
+])
+def test_bad_records_raise_typed_errors(tmp_path, line, message):
+    with pytest.raises(RecordError, match=message):
+        with BamWriter(str(tmp_path / "e.bam"), REFS, index="bai") as writer:
+            writer.write("r0\t0\tchr1\t1\t0\t4M\t*\t0\t0\tACGT\t*")
+            writer.write(line)
+    assert _files(tmp_path) == []
+
+
+def test_mapped_read_without_cigar_becomes_unmapped_like_htslib(tmp_path):
+    line = "r\t0\tchr1\t5\t0\t*\t*\t0\t0\tACGT\t*"
+    path = str(tmp_path / "u.bam")
+    with BamWriter(path, REFS) as writer:
+        writer.write(line)
+    h = pysam.AlignmentHeader.from_references([n for n, _ in REFS], [n for _, n in REFS])
+    expected = pysam.AlignedSegment.fromstring(line, h).to_string()
+    assert list(BamReader(path)) == [expected]
+
+
+def test_truncated_bam_raises(tmp_path, sam_data):
+    header, lines = sam_data
+    path = tmp_path / "t.bam"
+    with BamWriter(str(path), header) as writer:
+        writer.write_many(lines[:300])
+    data = path.read_bytes()
+    (tmp_path / "cut.bam").write_bytes(data[: len(data) // 2])
+    with pytest.raises(FormatError):
+        list(BamReader(str(tmp_path / "cut.bam")))
+    with pytest.raises(FormatError):
+        BamReader(b"not a bam file at all")
+
+
+def test_bgzf2_self_indexed_bam(tmp_path, sam_data):
+    header, lines = sam_data
+    path = str(tmp_path / "x.bam")
+    with BamWriter(path, header, compression="bgzf2") as writer:
+        writer.write_many(lines)
+    assert _files(tmp_path) == ["x.bam"]
+    reader = BamReader(path)
+    assert reader.container == "bgzf2"
+    assert list(reader) == lines
+    h = pysam.AlignmentHeader.from_text(header)
+    segments = [pysam.AlignedSegment.fromstring(ln, h) for ln in lines]
+    rng = random.Random(9)
+    for _ in range(40):
+        name, length = rng.choice(REFS)
+        start = rng.randrange(0, min(length, 2_100_000))
+        end = start + rng.choice([1, 500, 50_000, 500_000])
+        expected = [ln for ln, s in zip(lines, segments)
+                    if s.reference_name == name and s.reference_start < end
+                    and (s.reference_end if not s.is_unmapped and s.reference_end else
+                         s.reference_start + 1) > start]
+        assert list(reader.fetch(name, start, end)) == expected
+    with pytest.raises(SortOrderError):
+        with BamWriter(str(tmp_path / "y.bam"), header, compression="bgzf2") as writer:
+            writer.write_many(lines[::-1])
+    assert _files(tmp_path) == ["x.bam"]
