@@ -221,7 +221,11 @@ class BigBedWriter:
             self._as_text = str(autosql)
             self._table: AutoSqlTable | None = autosql
         elif autosql is not None:
-            self._as_text = autosql if isinstance(autosql, str) else autosql.decode()
+            if isinstance(autosql, (bytes, bytearray)):
+                autosql = bytes(autosql).split(b"\0", 1)[0].decode()
+            # Text is stored verbatim (as bedToBigBed does with -as); other declaration objects
+            # (e.g. Biopython's AutoSQLTable) by their str().
+            self._as_text = autosql if isinstance(autosql, str) else str(autosql)
             self._table = AutoSqlTable.from_string(self._as_text)
         else:
             self._as_text = None
@@ -777,10 +781,10 @@ def _validate_bed_columns(bed_n: int, cols, s: np.ndarray, e: np.ndarray, number
                                   f"values from 0 to 255, got {_show(color)}", numbers[i])
     if bed_n >= 10:
         count = _ints(cols[6], numbers, "blockCount")
-        bad = np.flatnonzero(count < 1)
+        bad = np.flatnonzero(count < 0)
         if len(bad):
             i = int(bad[0])
-            raise RecordError(f"{_where(numbers, i)}: blockCount ({count[i]}) must be at least 1",
+            raise RecordError(f"{_where(numbers, i)}: blockCount ({count[i]}) is negative",
                               numbers[i])
     if bed_n >= 12:
         _validate_blocks(count, cols[7], cols[8], s, e, numbers)
@@ -822,15 +826,16 @@ def _split_lists(col, counts: np.ndarray, numbers, what: str) -> np.ndarray:
 def _validate_blocks(counts, sizes_col, starts_col, s, e, numbers) -> None:
     sizes = _split_lists(sizes_col, counts, numbers, "blockSizes")
     starts = _split_lists(starts_col, counts, numbers, "chromStarts")
-    firsts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    firsts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     lasts = firsts + counts - 1
+    has = np.flatnonzero(counts > 0)
     rec = np.repeat(np.arange(len(counts)), counts)
     problems = []
-    bad = np.flatnonzero(starts[firsts] != 0)
+    bad = has[starts[firsts[has]] != 0]
     if len(bad):
         problems.append((int(bad[0]), "first block must start at chromStart (chromStarts[0] "
                                       "must be 0)"))
-    bad = np.flatnonzero(starts[lasts] + sizes[lasts] != e - s)
+    bad = has[starts[lasts[has]] + sizes[lasts[has]] != (e - s)[has]]
     if len(bad):
         problems.append((int(bad[0]), "last block must end at chromEnd"))
     bad = np.flatnonzero(sizes < 0)
