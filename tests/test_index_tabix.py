@@ -1,0 +1,216 @@
+"""TBI/CSI for bgzipped VCF, BED and GFF: equal by content to tabix / bcftools; pysam fetches with ours.
+
+Files are compressed with ``pysam.tabix_compress``; reference indexes come from
+``pysam.tabix_index`` (TBI and ``csi=True``) and ``pysam.bcftools.index`` (CSI, and ``-t`` TBI).
+Ours come from :func:`index_tabix` and from a pure ``IndexBuilder.push`` replay driven by
+:class:`BgzfReader` line offsets and :func:`tabix_conf.parse_line`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import shutil
+
+import pytest
+
+pysam = pytest.importorskip("pysam")
+import pysam.bcftools  # noqa: E402  (submodule, not imported by ``import pysam``)
+
+from bioformats_ext.bgzf import BgzfReader  # noqa: E402
+from bioformats_ext.errors import RecordError, SortOrderError  # noqa: E402
+from bioformats_ext.index import IndexBuilder, index_tabix, read_index  # noqa: E402
+from bioformats_ext.index.tabix_conf import PRESETS, parse_line, parse_lines  # noqa: E402
+from bioformats_ext.commands.index import tabix as tabix_cmd  # noqa: E402
+
+
+def _vcf(rng):
+    lines = ["##fileformat=VCFv4.2"]
+    contigs = [("c1", 3_000_000), ("c2", 250_000), ("c3", 2_000_000), ("c4", 100_000)]
+    lines += [f"##contig=<ID={c},length={ln}>" for c, ln in contigs]
+    lines.append('##INFO=<ID=END,Number=1,Type=Integer,Description="End">')
+    lines.append("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")
+    for c, ln in (contigs[0], contigs[2], contigs[1]):      # c4 has no records
+        for p in sorted(rng.randrange(1, ln - 60_000) for _ in range(3000 if c == "c2" else 700)):
+            ref = "ACGT"[rng.randrange(4)] * rng.randrange(1, 6)
+            r = rng.random()
+            info = f"END={p + rng.randrange(100, 50_000)}" if r < 0.05 else (
+                f"DP=3;END={p - 5}" if r < 0.07 else "DP=3")     # END < POS is ignored
+            pad = rng.randbytes(rng.randrange(0, 200)).hex()
+            lines.append(f"{c}\t{p}\tid{pad}\t{ref}\tG\t50\tPASS\t{info}")
+    return "\n".join(lines) + "\n"
+
+
+def _bed(rng):
+    lines = ["#track name=x"]
+    for c, ln, n in (("chrA", 2_000_000, 700), ("chrB", 200_000, 3000)):
+        for s in sorted(rng.randrange(0, ln) for _ in range(n)):
+            r = rng.random()
+            e = s + (0 if r < 0.02 else rng.randrange(1, 80_000) if r < 0.1 else rng.randrange(1, 2000))
+            lines.append(f"{c}\t{s}\t{e}\tname{rng.randbytes(rng.randrange(0, 200)).hex()}\t0\t+")
+    return "\n".join(lines) + "\n"
+
+
+def _gff(rng):
+    lines = ["##gff-version 3"]
+    for c, ln, n in (("s1", 200_000, 3000), ("s2", 2_500_000, 700)):
+        for s in sorted(rng.randrange(1, ln) for _ in range(n)):
+            e = s + (rng.randrange(0, 40_000) if rng.random() < 0.1 else rng.randrange(0, 1000))
+            lines.append(f"{c}\tsrc\tgene\t{s}\t{e}\t.\t+\t.\tID=g{s};Note={rng.randbytes(rng.randrange(0, 200)).hex()}")
+    return "\n".join(lines) + "\n"
+
+
+MAKERS = {"vcf": _vcf, "bed": _bed, "gff": _gff}
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tabix")
+    out = {}
+    for preset, make in MAKERS.items():
+        plain = d / f"data.{preset}"
+        plain.write_text(make(random.Random(hash(preset) % 1000)))
+        gz = str(plain) + ".gz"
+        pysam.tabix_compress(str(plain), gz, force=True)
+        out[preset] = gz
+    return out
+
+
+def assert_same(ref, ours):
+    assert ours.format == ref.format
+    assert (ours.min_shift, ours.depth) == (ref.min_shift, ref.depth)
+    assert ours.names == ref.names and ours.tabix == ref.tabix
+    assert ours.n_no_coor == ref.n_no_coor and ours.n_refs == ref.n_refs
+    for tid, (r, o) in enumerate(zip(ref.refs, ours.refs)):
+        assert o.bins == r.bins, f"tid {tid}: bins differ"
+        assert o.linear == r.linear, f"tid {tid}: linear differs"
+        assert o.loffsets == r.loffsets, f"tid {tid}: loffsets differ"
+
+
+def _reference(gz, preset, csi, tmp_path):
+    copy = str(tmp_path / os.path.basename(gz))
+    shutil.copy(gz, copy)
+    pysam.tabix_index(copy, preset=preset, csi=csi, force=True)
+    return read_index(copy + (".csi" if csi else ".tbi"))
+
+
+def _replay(gz, preset, csi, max_ref_len=None):
+    conf = PRESETS[preset]
+    r = BgzfReader(gz)
+    b = None
+    offset0 = 0
+    for line in r:
+        if line.startswith(conf.meta.encode()):
+            offset0 = r.tell()
+            if line.startswith(b"##contig"):
+                max_ref_len = max(max_ref_len or 0, int(line.split(b"length=")[1].split(b">")[0]))
+            continue
+        if b is None:
+            b = (IndexBuilder.csi(tabix=preset, max_ref_len=max_ref_len, offset0=offset0) if csi
+                 else IndexBuilder.tbi(preset, offset0=offset0))
+        name, beg, end = parse_line(conf, line)
+        b.push(b.tid_for(name), beg, end, r.tell())
+    b.finish((os.path.getsize(gz) - 28) << 16)
+    buf = io.BytesIO()
+    (b.write_csi if csi else b.write_tbi)(buf)
+    return read_index(buf.getvalue())
+
+
+@pytest.mark.parametrize("preset", ["vcf", "bed", "gff"])
+@pytest.mark.parametrize("csi", [False, True])
+def test_matches_tabix(files, preset, csi, tmp_path):
+    gz = files[preset]
+    ref = _reference(gz, preset, csi, tmp_path)
+    assert sum(len(x.bins) for x in ref.refs) >= 5  # several bins survive compress_binning
+    ours = read_index(index_tabix(gz, preset, csi=csi, out=str(tmp_path / "ours.idx")))
+    assert_same(ref, ours)
+    assert_same(ref, _replay(gz, preset, csi))
+
+
+@pytest.mark.parametrize("csi", [False, True])
+def test_matches_bcftools_index(files, csi, tmp_path):
+    gz = str(tmp_path / "b.vcf.gz")
+    shutil.copy(files["vcf"], gz)
+    if csi:
+        pysam.bcftools.index("-f", gz)
+    else:
+        pysam.bcftools.index("-t", "-f", gz)
+    ref = read_index(gz + (".csi" if csi else ".tbi"))
+    ours = read_index(index_tabix(gz, "vcf", csi=csi, out=str(tmp_path / "ours.idx")))
+    assert_same(ref, ours)
+    assert "c4" not in ours.names  # references without records are left out, as htslib does
+
+
+@pytest.mark.parametrize("preset", ["vcf", "bed"])
+def test_pysam_fetch_with_our_index(files, preset, tmp_path):
+    gz = str(tmp_path / f"f.{preset}.gz")
+    shutil.copy(files[preset], gz)
+    assert tabix_cmd(["-p", preset, gz]) == 0
+    assert tabix_cmd(["-p", preset, gz]) == 1          # exists: needs -f
+    assert tabix_cmd(["-f", "-p", preset, gz]) == 0
+    ref_idx = str(tmp_path / "theirs.tbi")
+    shutil.copy(files[preset], str(tmp_path / "t.gz"))
+    pysam.tabix_index(str(tmp_path / "t.gz"), preset=preset, force=True)
+    ours_f = pysam.TabixFile(gz)                            # finds our gz.tbi
+    theirs_f = pysam.TabixFile(str(tmp_path / "t.gz"))
+    rng = random.Random(5)
+    total = 0
+    for _ in range(25):
+        c = rng.choice(ours_f.contigs)
+        s = rng.randrange(0, 2_000_000)
+        e = s + rng.randrange(1, 200_000)
+        a = list(ours_f.fetch(c, s, e))
+        assert a == list(theirs_f.fetch(c, s, e))
+        total += len(a)
+    assert total > 0
+
+
+def test_query_chunks_cover_fetch(files, tmp_path):
+    gz = files["gff"]
+    idx = read_index(index_tabix(gz, "gff", out=str(tmp_path / "g.tbi")))
+    reader = BgzfReader(gz)
+    conf = PRESETS["gff"]
+    all_lines = [ln for ln in open(gz[:-3], "rb") if not ln.startswith(b"#")]
+    rng = random.Random(9)
+    for _ in range(20):
+        name = rng.choice(idx.names)
+        s = rng.randrange(0, 2_500_000)
+        e = s + rng.randrange(1, 100_000)
+        got = set()
+        for data in reader.read_ranges(idx.query(name, s, e)):
+            for ln in data.splitlines():
+                n, b, en = parse_line(conf, ln)
+                if n == name and b < e and en > s:
+                    got.add(ln)
+        want = set()
+        for ln in all_lines:
+            n, b, en = parse_line(conf, ln)
+            if n == name and b < e and en > s:
+                want.add(ln.rstrip(b"\n"))
+        assert got == want
+
+
+def test_parse_rules():
+    vcf = PRESETS["vcf"]
+    assert parse_line(vcf, b"1\t100\t.\tACG\tT\t.\t.\tDP=1") == ("1", 99, 102)
+    assert parse_line(vcf, b"1\t100\t.\tA\t<DEL>\t.\t.\tSVTYPE=DEL;END=500") == ("1", 99, 500)
+    assert parse_line(vcf, b"1\t100\t.\tACGT\tA\t.\t.\tEND=101") == ("1", 99, 103)
+    assert parse_line(vcf, b"1\t100\t.\tA\tT\t.\t.\tXEND=900") == ("1", 99, 100)
+    assert parse_line(PRESETS["bed"], "chr1\t0\t10\n") == ("chr1", 0, 10)
+    assert parse_line(PRESETS["gff"], b"c\ts\tf\t5\t9\t.\t+\t.\t.") == ("c", 4, 9)
+    assert parse_line(PRESETS["sam"], b"r\t0\tc\t10\t30\t5M2I3D4N1S\t*\t0\t0\tA\tI") == ("c", 9, 21)
+    lines = [b"chr1\t5\t9\tx", b"chr2\t0\t3"]
+    assert parse_lines(PRESETS["bed"], lines) == (["chr1", "chr2"], [5, 0], [9, 3])
+    with pytest.raises(RecordError):
+        parse_line(PRESETS["bed"], b"chr1\tabc\t5")
+
+
+def test_unsorted_text_raises(tmp_path):
+    plain = tmp_path / "u.bed"
+    plain.write_text("c1\t100\t200\nc1\t50\t60\n")
+    pysam.tabix_compress(str(plain), str(plain) + ".gz")
+    with pytest.raises(SortOrderError) as info:
+        index_tabix(str(plain) + ".gz", "bed")
+    assert info.value.record == 1 and info.value.pos == 50
+    assert not os.path.exists(str(plain) + ".gz.tbi")
