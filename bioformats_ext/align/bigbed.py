@@ -13,6 +13,7 @@ decoded a block at a time and Alignment objects built without the generic constr
 from __future__ import annotations
 
 import os
+import warnings
 from typing import BinaryIO, Callable, Iterator
 
 import numpy as np
@@ -73,6 +74,21 @@ def _score(word: str):
     except ValueError:
         return word
     return int(value) if value.is_integer() else value
+
+
+def _scores(column: tuple[str, ...]) -> list:
+    """A column of scores: ints where integral (also "135.0"), floats, or the text as is."""
+    try:
+        return list(map(int, column))
+    except ValueError:
+        pass
+    try:
+        values = np.array(list(map(float, column)))
+    except ValueError:
+        return list(map(_score, column))
+    if np.all(np.isfinite(values)) and np.all(values == np.floor(values)):
+        return values.astype(np.int64).tolist()
+    return [int(v) if v.is_integer() else v for v in values.tolist()]
 
 
 class AlignmentIterator(interfaces.AlignmentIterator):
@@ -148,6 +164,9 @@ class AlignmentIterator(interfaces.AlignmentIterator):
     def _read_next_alignment(self, stream):
         return next(self._data, None)
 
+    def __next__(self) -> Alignment:
+        return next(self._data)
+
     def search(self, chromosome: str | None = None, start: int | None = None,
                end: int | None = None) -> Iterator[Alignment]:
         """Alignments overlapping ``chromosome:start-end`` (all when ``chromosome`` is None).
@@ -174,6 +193,138 @@ class AlignmentIterator(interfaces.AlignmentIterator):
             starts = starts[sel]
             ends = ends[sel]
             texts = [texts[i] for i in sel.tolist()]
+        if not texts:
+            return []
+        fast = self._alignments_fast(chroms, starts, ends, texts)
+        if fast is not None:
+            return fast
+        return self._alignments_slow(chroms, starts, ends, texts)
+
+    def _alignments_fast(self, chroms: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                         texts: list[str]) -> list[Alignment] | None:
+        """Column-wise construction for a block whose records all have the same number of
+        columns: numbers are parsed a column at a time and the coordinates of every record are
+        computed in one vectorised pass. Returns None to fall back to the per-record path (which
+        also produces the precise error for inconsistent records)."""
+        bedN = self.bedN
+        n = len(texts)
+        rows = [t.split("\t") for t in texts] if texts[0] else None
+        if rows is None:
+            if any(texts):
+                return None
+            ncols = 0
+            cols: list = []
+        else:
+            ncols = len(rows[0])
+            if ncols < bedN - 3 or any(len(r) != ncols for r in rows):
+                return None
+            cols = list(zip(*rows))
+        cs = starts
+        ce = ends
+        try:
+            if bedN > 9:
+                got = _block_coordinates_vectorised(cols[6], cols[7], cols[8], cs, ce)
+                if got is None:
+                    return None
+                coords_all, bounds, qsizes = got
+            else:
+                qsizes = ce - cs
+                coords_all = np.empty((n, 2, 2), np.intp)
+                coords_all[:, 0, 0] = cs
+                coords_all[:, 0, 1] = ce
+                coords_all[:, 1, 0] = 0
+                coords_all[:, 1, 1] = qsizes
+                bounds = None
+            if bedN > 5:
+                minus = np.fromiter(map("-".__eq__, cols[2]), bool, n)
+                if minus.any():
+                    if bounds is None:
+                        q = coords_all[minus, 1, :]
+                        coords_all[minus, 1, :] = qsizes[minus][:, None] - q
+                    else:
+                        per_col = np.repeat(minus, np.diff(bounds))
+                        qrep = np.repeat(qsizes, np.diff(bounds))
+                        coords_all[per_col, 1] = qrep[per_col] - coords_all[per_col, 1]
+            if bedN > 4:
+                scores = _scores(cols[1])
+            if bedN > 6:
+                thick_starts = list(map(int, cols[3]))
+            if bedN > 7:
+                thick_ends = list(map(int, cols[4]))
+        except ValueError:
+            return None
+        ncustom = bedN - 3
+        annotations = None
+        if ncols > ncustom:
+            names_conv = self._custom[:ncols - ncustom]
+            try:
+                converted = [list(map(conv, cols[ncustom + j]))
+                             for j, (_name, conv) in enumerate(names_conv)]
+            except ValueError:
+                return None
+            keys = [name for name, _conv in names_conv]
+            annotations = [dict(zip(keys, values)) for values in zip(*converted)]
+        qnames = cols[0] if bedN > 3 else [None] * n
+        seqs = self._seqs
+        qlist = qsizes.tolist()
+        seq_objs = []
+        for q in qlist:
+            seq = seqs.get(q)
+            if seq is None:
+                seq = Seq(None, length=q)
+                if len(seqs) < 4096:
+                    seqs[q] = seq
+            seq_objs.append(seq)
+        if bounds is None:
+            coords = list(coords_all)
+        else:
+            b = bounds.tolist()
+            columns = coords_all.T  # (2, N): each record's coordinates are one column slice
+            coords = [columns[:, i:j] for i, j in zip(b[:-1], b[1:])]
+        targets = self.targets
+        tlist = [targets[c] for c in chroms.tolist()]
+        new_alignment = Alignment.__new__
+        new_record = SeqRecord.__new__
+        out = []
+        append = out.append
+        if bedN == 12 and annotations is None:  # the common case, without per-field branching
+            for target, qname, seq, coord, score, ts, te, rgb in zip(
+                    tlist, qnames, seq_objs, coords, scores, thick_starts, thick_ends, cols[5]):
+                query = new_record(SeqRecord)
+                query.__dict__ = {
+                    "_seq": seq, "id": qname, "name": "<unknown name>",
+                    "description": "<unknown description>", "dbxrefs": [], "annotations": {},
+                    "_per_letter_annotations": None, "features": []}
+                alignment = new_alignment(Alignment)
+                alignment.__dict__ = {"sequences": [target, query], "coordinates": coord,
+                                      "score": score, "thickStart": ts, "thickEnd": te,
+                                      "itemRgb": rgb}
+                append(alignment)
+            return out
+        for i in range(n):
+            query = new_record(SeqRecord)
+            query.__dict__ = {
+                "_seq": seq_objs[i], "id": qnames[i], "name": "<unknown name>",
+                "description": "<unknown description>", "dbxrefs": [], "annotations": {},
+                "_per_letter_annotations": None, "features": []}
+            alignment = new_alignment(Alignment)
+            d = {"sequences": [tlist[i], query], "coordinates": coords[i]}
+            if annotations is not None:
+                d["annotations"] = annotations[i]
+            if bedN > 4:
+                d["score"] = scores[i]
+                if bedN > 6:
+                    d["thickStart"] = thick_starts[i]
+                    if bedN > 7:
+                        d["thickEnd"] = thick_ends[i]
+                        if bedN > 8:
+                            d["itemRgb"] = cols[5][i]
+            alignment.__dict__ = d
+            append(alignment)
+        return out
+
+    def _alignments_slow(self, chroms: np.ndarray, starts: np.ndarray, ends: np.ndarray,
+                         texts: list[str]) -> list[Alignment]:
         targets = self.targets
         bedN = self.bedN
         custom = self._custom
@@ -219,6 +370,74 @@ class AlignmentIterator(interfaces.AlignmentIterator):
                             d["itemRgb"] = words[5]
             append(alignment)
         return out
+
+
+def _int_list(texts: tuple[str, ...]) -> np.ndarray:
+    """All comma-separated ints of a column (trailing commas allowed) as one array."""
+    joined = ",".join(texts).replace(",,", ",").rstrip(",")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            return np.fromstring(joined, dtype=np.int64, sep=",")
+        except (ValueError, DeprecationWarning):
+            raise ValueError("bad integer list") from None
+
+
+def _block_coordinates_vectorised(counts_col, sizes_col, starts_col, cs: np.ndarray,
+                                  ce: np.ndarray):
+    """Coordinates of all BED12 records of a block at once.
+
+    Returns ``(columns, bounds, qsizes)``: an ``(N, 2)`` array of (target, query) columns, where
+    record ``i`` owns rows ``bounds[i]:bounds[i+1]``, and each record's query size. A column
+    is emitted at the start, at every block end, and at a block start that is not where the
+    previous block ended (Biopython's layout). None if the columns are inconsistent.
+    """
+    n = len(cs)
+    counts = np.fromiter(map(int, counts_col), np.int64, n)
+    if n == 0 or counts.min() < 1:
+        return None
+    sizes = _int_list(sizes_col)
+    rel = _int_list(starts_col)
+    total = int(counts.sum())
+    if len(sizes) != total or len(rel) != total:
+        return None
+    first = np.cumsum(counts) - counts
+    record = np.repeat(np.arange(n), counts)
+    block_end = rel + sizes
+    prev_end = np.empty(total, np.int64)
+    prev_end[0] = 0
+    prev_end[1:] = block_end[:-1]
+    prev_end[first] = 0
+    gap = rel != prev_end
+    qcum = np.cumsum(sizes)
+    qstart = qcum - sizes - np.repeat((qcum - sizes)[first], counts)
+    last = first + counts - 1
+    if not np.array_equal(cs + block_end[last], ce):
+        return None
+    qsizes = qstart[last] + sizes[last]
+    # slots: record i -> [init, (gap?, end) per block]; positions in a 2*total + n array
+    slot_block_gap = 2 * np.arange(total) + record + 1
+    slot_block_end = slot_block_gap + 1
+    slot_init = 2 * first + np.arange(n)
+    m = 2 * total + n
+    tpos = np.empty(m, np.int64)
+    qpos = np.empty(m, np.int64)
+    keep = np.ones(m, bool)
+    offset = np.repeat(cs, counts)
+    tpos[slot_init] = cs
+    qpos[slot_init] = 0
+    tpos[slot_block_gap] = rel + offset
+    qpos[slot_block_gap] = qstart
+    keep[slot_block_gap] = gap
+    tpos[slot_block_end] = block_end + offset
+    qpos[slot_block_end] = qstart + sizes
+    columns = np.empty((int(keep.sum()), 2), np.intp)
+    columns[:, 0] = tpos[keep]
+    columns[:, 1] = qpos[keep]
+    per_record = counts + 1 + np.add.reduceat(gap, first)
+    bounds = np.zeros(n + 1, np.int64)
+    np.cumsum(per_record, out=bounds[1:])
+    return columns, bounds, qsizes
 
 
 def _blocks_coordinates(words: list[str], cs: int, ce: int) -> tuple[np.ndarray, int]:
