@@ -324,6 +324,16 @@ def _as_line(record: Any) -> bytes:
     return line if line.endswith(b"\n") else line + b"\n"
 
 
+def _sq_lengths(header: bytes) -> list[tuple[str, int]]:
+    out = []
+    for line in header.splitlines():
+        if line.startswith(b"@SQ\t"):
+            fields = dict(f.split(b":", 1) for f in line.split(b"\t")[1:] if b":" in f)
+            if b"SN" in fields and fields.get(b"LN", b"").isdigit():
+                out.append((fields[b"SN"].decode(), int(fields[b"LN"])))
+    return out
+
+
 class TabixWriter:
     """Write bgzipped tab-separated text (BED, GFF, SAM, VCF, ...) and its TBI/CSI in one pass.
 
@@ -344,12 +354,20 @@ class TabixWriter:
         if index not in (None, "tbi", "csi"):
             raise ValueError(f"index must be None, 'tbi' or 'csi', not {index!r}")
         self.config = get_config(preset)
+        if isinstance(header, str):
+            header = header.encode()
+        header = bytes(header or b"")
+        if header and not header.endswith(b"\n"):
+            header += b"\n"
+        if references is None and self.config.preset == 1:  # SAM text: lengths from @SQ
+            references = _sq_lengths(header)
         self.references = [(str(n), int(l)) for n, l in (references or [])]
         self._lengths = dict(self.references)
         self._tids: dict[str, int] = {}
         self._names: list[str] = []
         config = self.config
-        max_len = max(self._lengths.values(), default=0) or None
+        # like tabix / bcftools, only VCF (##contig) and SAM (@SQ) lengths choose the CSI depth
+        max_len = (max(self._lengths.values(), default=0) or None) if config.preset in (1, 2) else None
 
         def make_builder(kind: str, offset0: int):
             from .index import IndexBuilder
@@ -365,11 +383,6 @@ class TabixWriter:
             else:
                 builder.write_csi(stream, self._names)
 
-        if isinstance(header, str):
-            header = header.encode()
-        header = bytes(header or b"")
-        if header and not header.endswith(b"\n"):
-            header += b"\n"
         self._check_header(header)
         self.header = header.decode()
         self._out = IndexedOutput(target, compression=compression, level=level, threads=threads,
@@ -513,6 +526,12 @@ class TabixReader:
 
     @property
     def meta(self) -> bytes:
+        """The meta (header / comment) character: from ``preset``, else the index, else '#'."""
+        if self.config is None and self.container == "bgzf":
+            try:
+                self._load_index()
+            except MissingIndexError:
+                pass
         return (self.config.meta if self.config is not None else "#").encode()
 
     def _chunks(self) -> Iterator[bytes]:
