@@ -486,7 +486,7 @@ class BigBedWriter:
         self._chroms.append((name, size))
         self._chrom_size = size
         self._last_start = -1
-        self._coverage.start_chrom(self._chrom_id)
+        self._coverage.start_chrom(self._chrom_id, size)
 
     def _write_run(self, chrom: str, s: np.ndarray, e: np.ndarray, rests, numbers, offset: int):
         if chrom != self._chrom:

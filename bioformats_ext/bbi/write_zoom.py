@@ -14,8 +14,8 @@ so the zoom levels are chosen and computed from the spilled ranges exactly as UC
   consecutive summaries while ``end <= first.start + reduction``; levels stop when a level is
   no smaller than the previous one, or at 10.
 
-Zero-length items are kept as zero-size ranges (they can anchor summaries and set min/max) with
-the depth UCSC's range tree gives them. Sums are accumulated exactly (float64) and rounded to
+Zero-length items count as covering one base (as in bedToBigBed's output); only at the very
+end of a chromosome do they stay zero-size ranges (which can still anchor a summary). Sums are accumulated exactly (float64) and rounded to
 float32 once when written; UCSC rounds after every addition, so for summaries whose sums exceed
 2**24 the last bit may differ.
 """
@@ -61,13 +61,18 @@ class CoverageSpill:
         self._prev_boundary_starts = False  # a record started at _carry_start in an earlier flush
         self._chrom_id = -1
 
-    def start_chrom(self, chrom_id: int) -> None:
+    def start_chrom(self, chrom_id: int, size: int = 0xFFFFFFFF) -> None:
         self._chrom_id = chrom_id
+        self._chrom_size = size
         self._chrom_first = self._total
         self._carry_ends = _EMPTY_I64
         self._prev_boundary_starts = False
 
     def add(self, starts: np.ndarray, ends: np.ndarray) -> None:
+        # bedToBigBed counts a zero-length item (an insertion point) as covering one base.
+        zero = ends == starts
+        if zero.any():
+            ends = np.where(zero, np.minimum(starts + 1, self._chrom_size), ends)
         self._starts.append(starts)
         self._ends.append(ends)
         self._buffered += len(starts)
