@@ -52,7 +52,7 @@ def make_records(seed: int, n_refs: int = 6, per_ref: int = 400, unplaced: int =
             line = f"{name}\t{pos}\t{end}\t{int(mapped)}\t{'ACGT' * (size // 4)}\n".encode()
             records.append((tid, pos, end, mapped, line))
     for k in range(unplaced):
-        records.append((-1, 0, 0, False, f"*\t0\t0\t0\tunplaced{k}\n".encode()))
+        records.append((-1, -1, 0, False, f"*\t0\t0\t0\tunplaced{k}\n".encode()))
     return references, records
 
 

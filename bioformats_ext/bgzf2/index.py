@@ -216,7 +216,9 @@ class Bgzf2Index:
                     tid, s, e, a, u = (cols[0][m], cols[1][m], cols[2][m], cols[3][m],
                                        cols[4][m])
                     item = _ITEM8 if tid in long_tids else _ITEM4
-                    table += item.pack(UNPLACED if tid < 0 else tid, s, e - s, a, u)
+                    if tid < 0:
+                        tid, s, e = UNPLACED, 0, 0
+                    table += item.pack(tid, s, e - s, a, u)
             entry_end = len(table)
             if nir:
                 for m in range(k, j):

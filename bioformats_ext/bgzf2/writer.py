@@ -167,7 +167,9 @@ class Bgzf2Writer:
         start = self._mark
         self._mark = stop
         self._n_records += 1
-        if tid >= 0:
+        if tid < 0:
+            tid, beg, end = -1, 0, 0     # unplaced: coordinates mean nothing
+        else:
             if self.references is not None and tid >= len(self.references):
                 raise UnknownReferenceError(f"record {self._n_records}: reference id {tid} is "
                                             f"not among the {len(self.references)} references")
@@ -223,6 +225,10 @@ class Bgzf2Writer:
                 raise RecordError(f"record {self._n_records + bad + 1}: negative start",
                                   self._n_records + bad + 1)
             end = np.where(placed & (end <= beg), beg + 1, end)
+        if not placed.all():
+            tid = np.where(placed, tid, -1)
+            beg = np.where(placed, beg, 0)
+            end = np.where(placed, end, 0)
         if self.sorted:
             key = np.where(placed, tid, 1 << 62)
             prev_key = np.concatenate(([self._last[0]], key[:-1]))
