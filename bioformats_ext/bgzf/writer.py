@@ -53,7 +53,8 @@ class BgzfWriter:
         codec = self.codec
         self._compressor = BlockCompressor(lambda data: pack_block(data, codec), self.threads)
         self._closed = False
-        self.eof_voffset: int | None = None
+        self.eof_voffset: int | None = None   # set by close(): real offset of the EOF block
+        self.eof_block: int | None = None     # set by close(): its block-numbered offset
 
     # -- writing -------------------------------------------------------------------------------
     def write(self, data: bytes) -> int:
@@ -113,8 +114,12 @@ class BgzfWriter:
         return (self._n_blocks << 16) | len(self._buf)
 
     def block_addresses(self) -> np.ndarray:
-        """File address of each block by number, plus the next (EOF) block's address at the end."""
-        self._write_ready(block=True)
+        """File address of each block by number, plus the next block's address at the end.
+
+        After :meth:`close` the EOF block is included (its number is ``eof_block >> 16``).
+        """
+        if not self._closed:
+            self._write_ready(block=True)
         return np.array(self._addresses + [self._next_address], dtype=np.int64)
 
     def resolve(self, block_voffsets: "np.ndarray | int") -> "np.ndarray | int":
@@ -134,7 +139,10 @@ class BgzfWriter:
             self._write_ready(block=True)
             self._compressor.close()
             self.eof_voffset = self._next_address << 16
+            self.eof_block = self._n_blocks << 16
             self._fh.write(EOF_BLOCK)
+            self._addresses.append(self._next_address)
+            self._n_blocks += 1
             self._next_address += len(EOF_BLOCK)
             if self._path is not None:
                 self._fh.close()

@@ -1,0 +1,180 @@
+"""IndexBuilder state machine: push_many == push, block-numbered offsets, typed errors, reader checks."""
+
+from __future__ import annotations
+
+import io
+import struct
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from bioformats_ext.bgzf import BgzfWriter
+from bioformats_ext.errors import BioformatsError, FormatError, RecordError, SortOrderError, TruncatedFileError
+from bioformats_ext.index import IndexBuilder, read_index
+from bioformats_ext.index.builder import csi_depth_for, tabix_csi_depth
+
+
+def _stream(draw_tids, rng, n, unplaced):
+    """A sorted record stream: (tid, beg, end, voffset, mapped)."""
+    recs = []
+    off = 1 << 16
+    for tid in draw_tids:
+        pos = 0
+        for _ in range(n):
+            pos += int(rng.integers(0, 40_000))
+            length = int(rng.choice([0, 1, 100, 20_000, 300_000]))
+            off += int(rng.integers(1, 30_000))
+            recs.append((tid, pos, pos + length, off, bool(rng.random() > 0.1)))
+    for _ in range(unplaced):
+        off += 100
+        recs.append((-1, -1, 0, off, False))
+    return recs, off + 7
+
+
+def _build(recs, final, cuts, fmt="bai", scalar_first=0):
+    b = IndexBuilder.bai(10, offset0=1 << 16) if fmt == "bai" else IndexBuilder.csi(12, depth=6, offset0=1 << 16)
+    for r in recs[:scalar_first]:
+        b.push(*r)
+    rest = recs[scalar_first:]
+    bounds = [0] + sorted(set(c % (len(rest) + 1) for c in cuts)) + [len(rest)]
+    for lo, hi in zip(bounds, bounds[1:]):
+        if hi > lo:
+            cols = list(zip(*rest[lo:hi]))
+            b.push_many(*[np.array(c) for c in cols])
+    return b.finish(final)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 9), min_size=1, max_size=4, unique=True), st.integers(0, 2**31),
+       st.integers(1, 60), st.integers(0, 5), st.lists(st.integers(0, 10_000), max_size=5),
+       st.sampled_from(["bai", "csi"]))
+def test_push_many_equals_push(tids, seed, n, unplaced, cuts, fmt):
+    rng = np.random.default_rng(seed)
+    recs, final = _stream(sorted(tids), rng, n, unplaced)
+    one = _build(recs, final, [], fmt, scalar_first=len(recs))
+    many = _build(recs, final, cuts, fmt, scalar_first=int(rng.integers(0, len(recs) + 1)))
+    assert one.refs == many.refs
+    assert one.n_no_coor == many.n_no_coor == unplaced
+    a, b = io.BytesIO(), io.BytesIO()
+    (one.write_bai if fmt == "bai" else one.write_csi)(a)
+    (many.write_bai if fmt == "bai" else many.write_csi)(b)
+    assert a.getvalue() == b.getvalue() or read_index(a.getvalue()).refs == read_index(b.getvalue()).refs
+
+
+def test_block_numbered_offsets_resolve_at_finish():
+    """A threaded writer feeds tell_block() values; finish(block_addresses=...) gives real offsets."""
+    rng = np.random.default_rng(1)
+    bodies = [rng.bytes(int(rng.integers(50, 3000))) for _ in range(3000)]
+    pos = np.cumsum(rng.integers(0, 300, len(bodies)))
+    real = IndexBuilder.bai(1)
+    lazy = IndexBuilder.bai(1)
+    buf = io.BytesIO()
+    w = BgzfWriter(buf, threads=2, backend="zlib")
+    for body, p in zip(bodies, pos.tolist()):
+        w.write_record(body)
+        real.push(0, p, p + 100, w.tell())
+        lazy.push(0, p, p + 100, w.tell_block())
+    eof = w.close()
+    real.finish(eof)
+    lazy.finish(w.eof_block, block_addresses=w.block_addresses())
+    assert lazy.refs == real.refs and lazy.final_voffset == eof
+
+
+def test_sort_errors_are_typed():
+    b = IndexBuilder.bai(3)
+    b.push(0, 100, 200, 1 << 16)
+    with pytest.raises(SortOrderError) as e:
+        b.push(0, 50, 60, 2 << 16)
+    assert (e.value.tid, e.value.pos, e.value.record) == (0, 50, 1)
+    b = IndexBuilder.bai(3)
+    b.push_many([0, 0, 1, 1], [5, 9, 0, 3], [6, 10, 1, 4], [10, 20, 30, 40])
+    with pytest.raises(SortOrderError) as e:
+        b.push_many([1, 1, 0], [7, 8, 1], [9, 9, 2], [50, 60, 70])      # back to reference 0
+    assert (e.value.tid, e.value.record) == (0, 6)
+    with pytest.raises(SortOrderError):
+        b2 = IndexBuilder.bai(3)
+        b2.push_many([0, 0], [10, 3], [11, 4], [1, 2])
+    with pytest.raises(SortOrderError, match="unplaced"):
+        b3 = IndexBuilder.bai(3)
+        b3.push(-1, -1, 0, 5)
+        b3.push(0, 1, 2, 6)
+    with pytest.raises(RecordError, match="end"):
+        IndexBuilder.bai(1).push(0, 10, 5, 1)
+    with pytest.raises(RecordError, match="cannot be stored"):
+        IndexBuilder.bai(1).push_many([0], [1 << 29], [(1 << 29) + 5], [1])
+    b4 = IndexBuilder.bai(1)
+    with pytest.raises(RecordError, match="finish"):
+        b4.write_bai(io.BytesIO())
+    b4.finish(0)
+    with pytest.raises(RecordError):
+        b4.push(0, 1, 2, 3)
+    IndexBuilder.csi(14, depth=7).push(0, 1 << 33, (1 << 33) + 10, 1)  # CSI with depth fits
+
+
+def test_csi_depth_rules():
+    assert csi_depth_for(248_956_422) == 5       # samtools on hg38
+    assert csi_depth_for(4_000_000) == 3
+    assert csi_depth_for((1 << 29) - 256) == 5 and csi_depth_for((1 << 29) - 255) == 6
+    assert tabix_csi_depth(14, 5_000_000) == 6   # tabix/bcftools start at 6 ...
+    assert tabix_csi_depth(14) == 8              # ... and assume 100 Gbp without contig lengths
+
+
+def _sample_bai() -> bytes:
+    b = IndexBuilder.bai(2, offset0=100)
+    for i in range(50):
+        b.push(0, i * 1000, i * 1000 + 50, 100 + (i + 1) * 5000)
+    b.finish(1 << 30)
+    out = io.BytesIO()
+    b.write_bai(out)
+    return out.getvalue()
+
+
+def test_reader_rejects_bad_files():
+    good = _sample_bai()
+    idx = read_index(good)
+    assert idx.format == "bai" and idx.n_refs == 2 and idx.mapped(0) == 50
+    with pytest.raises(FormatError, match="magic"):
+        read_index(b"BAM\1" + good[4:])
+    for cut in (6, 12, 40, len(good) - 20):
+        with pytest.raises((TruncatedFileError, FormatError)):
+            read_index(good[:cut])
+    absurd = good[:4] + struct.pack("<i", 10**9) + good[8:]
+    with pytest.raises(FormatError, match="absurd"):
+        read_index(absurd)
+    neg = good[:8] + struct.pack("<i", -3) + good[12:]
+    with pytest.raises(FormatError, match="absurd"):
+        read_index(neg)
+    # absurd chunk count in the first bin
+    bad_chunks = good[:16] + struct.pack("<i", 10**8) + good[20:]
+    with pytest.raises(FormatError, match="absurd"):
+        read_index(bad_chunks)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=200), st.integers(0, 400))
+def test_reader_never_crashes_untyped(noise, at):
+    good = _sample_bai()
+    data = good[:at] + noise + good[at + len(noise):]
+    try:
+        read_index(data)
+    except BioformatsError:
+        pass
+
+
+def test_tabix_names_and_empty_refs():
+    b = IndexBuilder.tbi("bed")
+    for name, s in (("chrX", 5), ("chrX", 9), ("chr2", 1)):
+        b.push(b.tid_for(name), s, s + 10, s * 100)
+    b.finish(10 << 16)
+    out = io.BytesIO()
+    b.write_tbi(out)
+    idx = read_index(out.getvalue())
+    assert idx.names == ["chrX", "chr2"] and idx.tabix.col_end == 3
+    assert idx.query("chr2", 0, 100) and idx.query("chrX", 20_000, 30_000) == []
+    v = IndexBuilder.tbi("vcf")
+    v.push(1, 5, 6, 100)
+    v.finish(200)
+    out = io.BytesIO()
+    v.write_tbi(out, names=["a", "b", "c"])
+    assert read_index(out.getvalue()).names == ["b"]   # VCF: only references holding records
