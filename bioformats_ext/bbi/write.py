@@ -661,11 +661,13 @@ class BigBedWriter:
 
     def _chrom_tree(self, offset: int) -> bytes:
         names = sorted((name.encode(), cid, size) for cid, (name, size) in enumerate(self._chroms))
-        key_size = max((len(n) for n, _, _ in names), default=0)
+        # With no chromosomes, UCSC writes block and key size 0; 1 keeps strict readers happy.
+        key_size = max((len(n) for n, _, _ in names), default=1)
         keys = np.array([n for n, _, _ in names], dtype=f"S{max(key_size, 1)}")
         vals = np.array([(cid, size) for _, cid, size in names],
                         dtype=[("id", "<u4"), ("size", "<u4")])
-        return bptree_bytes(keys, vals, min(self.block_size, len(names)), offset, key_size)
+        return bptree_bytes(keys, vals, max(1, min(self.block_size, len(names))), offset,
+                            key_size)
 
     def _zoom_level(self, summ: np.ndarray, reduction: int, pos: int) -> tuple[bytes, ZoomLevel]:
         disk = summaries_to_disk(summ)
