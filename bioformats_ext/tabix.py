@@ -146,36 +146,89 @@ class IndexedOutput:
             if self.index_kind is not None:
                 self._builder = self._make_builder(self.index_kind, self.container.tell_block())
 
-    def write_batch(self, records: Sequence[bytes], tid: np.ndarray, beg: np.ndarray,
-                    end: np.ndarray, mapped: np.ndarray | None,
-                    describe: Callable[[int], str]) -> None:
-        """Write encoded records and push their positions; ``describe(i)`` names record i."""
+    def write_batch(self, data: bytes, sizes: np.ndarray, tid: np.ndarray | None,
+                    beg: np.ndarray | None, end: np.ndarray | None, mapped: np.ndarray | None,
+                    describe: Callable[[int], str] | None) -> None:
+        """Write a batch of records (``data`` = their concatenation, ``sizes`` = each length)
+        and push their positions; ``describe(i)`` names record i in errors."""
+        sizes = np.asarray(sizes, np.int64)
+        n = len(sizes)
         first = self.n_records
         builder = self._builder
         if builder is not None or self.compression == "bgzf2":
             self._sort_state = _check_sorted(self._sort_state, tid, beg, end, first, describe)
-        write = self.container.write_record
         if self.compression == "bgzf2":
+            write = self.container.write_record
             push = self.container.push
-            m = np.ones(len(records), bool) if mapped is None else mapped
-            for i, rec in enumerate(records):
-                write(rec)
-                push(int(tid[i]), int(beg[i]), int(end[i]), None, bool(m[i]))
-        elif builder is not None:
-            tell = self._tell
-            n = len(records)
-            offsets = np.empty(n, np.int64)
-            for i, rec in enumerate(records):
-                write(rec)
-                offsets[i] = tell()
-            lengths = np.fromiter(map(len, records), np.int64, n)
-            mapped = np.ones(n, bool) if mapped is None else np.asarray(mapped, bool)
-            self._push_amended(np.asarray(tid, np.int64), np.asarray(beg, np.int64),
-                               np.asarray(end, np.int64), offsets, mapped, lengths)
+            m = np.ones(n, bool) if mapped is None else mapped
+            cuts = np.concatenate(([0], np.cumsum(sizes))).tolist()
+            view = memoryview(data)
+            t, b_, e_, m_ = tid.tolist(), beg.tolist(), end.tolist(), np.asarray(m).tolist()
+            for i in range(n):
+                write(view[cuts[i]:cuts[i + 1]])
+                push(t[i], b_[i], e_[i], None, m_[i])
+        elif self.compression == "bgzf":
+            offsets = self._write_blocks(data, sizes)
+            if builder is not None:
+                mapped = np.ones(n, bool) if mapped is None else np.asarray(mapped, bool)
+                self._push_amended(np.asarray(tid, np.int64), np.asarray(beg, np.int64),
+                                   np.asarray(end, np.int64), offsets, mapped, sizes)
         else:
-            for rec in records:
-                write(rec)
-        self.n_records += len(records)
+            self.container.write(data)
+        self.n_records += n
+
+    def write_unindexed(self, record: bytes) -> None:
+        """A record the index skips (a comment line mid-file): written, not pushed."""
+        if self.compression == "bgzf" and self._builder is not None and self._pending is not None:
+            from .bgzf import MAX_BLOCK_DATA
+
+            pt, pb, pe, po, pm = self._pending
+            if po & 0xFFFF and (po & 0xFFFF) + len(record) > MAX_BLOCK_DATA:
+                self._pending = (pt, pb, pe, ((po >> 16) + 1) << 16, pm)
+        self.container.write_record(record)
+
+    def _write_blocks(self, data: bytes, sizes: np.ndarray) -> np.ndarray:
+        """Write records with BGZF's ``write_record`` layout, one call per block, not per record.
+
+        The layout rule is simple enough to compute for a whole batch: a record goes into the
+        current block if it fits, else the block is flushed first (unless empty), and a record
+        larger than a block spans several. With cumulative sizes, each block's run of records
+        is one ``searchsorted``; the block-numbered offset after every record
+        (``BgzfWriter.tell_block`` values) falls out of the same arithmetic.
+        """
+        from .bgzf import MAX_BLOCK_DATA as cap
+
+        container = self.container
+        n = len(sizes)
+        cum = np.zeros(n + 1, np.int64)
+        np.cumsum(sizes, out=cum[1:])
+        offsets = np.empty(n, np.int64)
+        view = memoryview(data)
+        start = container.tell_block()
+        block, fill = start >> 16, start & 0xFFFF
+        i = 0
+        while i < n:
+            j = int(np.searchsorted(cum, cum[i] + cap - fill, side="right")) - 1
+            if j > i:  # records i..j-1 fit in this block
+                offsets[i:j] = (block << 16) + fill + (cum[i + 1:j + 1] - cum[i])
+                container.write(view[cum[i]:cum[j]])
+                fill += int(cum[j] - cum[i])
+                if fill == cap:  # exactly full: the writer ships it, offset is next block's start
+                    block, fill = block + 1, 0
+                    offsets[j - 1] = block << 16
+                i = j
+            elif fill:
+                container.flush()
+                block, fill = block + 1, 0
+            else:  # a record larger than a block
+                size = int(sizes[i])
+                container.write(view[cum[i]:cum[i + 1]])
+                block, fill = block + size // cap, size % cap
+                offsets[i] = (block << 16) | fill
+                i += 1
+        if container.tell_block() != (block << 16) | fill:  # the layout rule changed under us
+            raise RuntimeError("BGZF block layout differs from the writer's; offsets unusable")
+        return offsets
 
     def _push_amended(self, tid, beg, end, offsets, mapped, lengths) -> None:
         """Push all but the last record, after amending end offsets as htslib does.
@@ -437,14 +490,24 @@ class TabixWriter:
         out = self._out
         try:
             if out.compression is None:
-                out.write_batch(lines, None, None, None, None, None)
+                out.write_batch(b"".join(lines), np.fromiter(map(len, lines), np.int64,
+                                                             len(lines)), None, None, None, None,
+                                None)
                 return
             first = out.n_records
             meta = self.config.meta.encode()
-            data = [ln for ln in lines if not ln.startswith(meta)]
-            if len(data) != len(lines):  # meta lines mid-file: written, never indexed
+            if any(ln.startswith(meta) for ln in lines):  # meta lines mid-file: never indexed
+                run: list[bytes] = []
                 for ln in lines:
-                    self._write_lines([ln]) if not ln.startswith(meta) else out.container.write_record(ln)
+                    if ln.startswith(meta):
+                        if run:
+                            self._write_lines(run)
+                            run = []
+                        out.write_unindexed(ln)
+                    else:
+                        run.append(ln)
+                if run:
+                    self._write_lines(run)
                 return
             names, begs, ends = parse_lines(self.config, [ln.rstrip(b"\r\n") for ln in lines],
                                             first + 1)
@@ -457,8 +520,9 @@ class TabixWriter:
                     t = tids[name] = len(self._names)
                     self._names.append(name)
                 tid[i] = t
-            out.write_batch(lines, tid, np.asarray(begs, np.int64), np.asarray(ends, np.int64),
-                            None, lambda i: lines[i][:120].decode(errors="replace").rstrip())
+            out.write_batch(b"".join(lines), np.fromiter(map(len, lines), np.int64, len(lines)),
+                            tid, np.asarray(begs, np.int64), np.asarray(ends, np.int64), None,
+                            lambda i: lines[i][:120].decode(errors="replace").rstrip())
         except BaseException:
             self.abort()
             raise

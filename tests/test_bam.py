@@ -239,8 +239,10 @@ def test_file_object_target_with_index_path(tmp_path, sam_data):
 @pytest.mark.parametrize("line,message", [
     ("r\t0\tchrZ\t5\t0\t4M\t*\t0\t0\tACGT\t*", "not in the header"),
     ("r\t0\tchr1\t5\t0\t4Q\t*\t0\t0\tACGT\t*", "CIGAR"),
-    ("r\t0\tchr1\t5\t0\t5M\t*\t0\t0\tACGT\t*", "lengths differ"),
-    ("r\t0\tchr1\t5\t0\t4M\t*\t0\t0\tACGT\tII", "lengths differ"),
+    ("r\t0\tchr1\t5\t0\t5M\t*\t0\t0\tACGT\t*", "lengths"),
+    ("r\t0\tchr1\t5\t0\t4M\t*\t0\t0\tACGT\tII", "lengths"),
+    ("r\t0\tchr1\t5\t256\t4M\t*\t0\t0\tACGT\tIIII", "range"),
+    ("r\t0\tchr1\tx\t0\t4M\t*\t0\t0\tACGT\tIIII", "invalid literal"),
     ("r\t0\tchr1\t5\t0\t4M\t*\t0\t0\tACGT\t*\tXX:i:99999999999", "range"),
     ("r\t0\tchr1\t5\t0\t4M\t*\t0\t0\tACGT\t*\tXX:q:1", "tag type"),
     ("r\t0\tchr1\t5\t0\t4M", "columns"),

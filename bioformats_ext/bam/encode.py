@@ -141,30 +141,47 @@ def encode_tag(field: bytes) -> bytes:
 
 
 class EncodedBatch:
-    """Encoded records plus the index keys of each (``tid``, ``beg``, ``end``, ``mapped``)."""
+    """Encoded records as one buffer plus per-record sizes and index keys.
 
-    __slots__ = ("records", "tid", "beg", "end", "mapped")
+    ``data`` is the concatenation of every record (each with its 4-byte ``block_size``);
+    ``sizes`` the byte length of each; ``tid``/``beg``/``end``/``mapped`` what the index needs.
+    """
 
-    def __init__(self, records: list[bytes], tid: np.ndarray, beg: np.ndarray, end: np.ndarray,
-                 mapped: np.ndarray):
-        self.records = records
+    __slots__ = ("data", "sizes", "tid", "beg", "end", "mapped")
+
+    def __init__(self, data: bytes, sizes: np.ndarray, tid: np.ndarray, beg: np.ndarray,
+                 end: np.ndarray, mapped: np.ndarray):
+        self.data = data
+        self.sizes = sizes
         self.tid = tid
         self.beg = beg
         self.end = end
         self.mapped = mapped
 
+    @property
+    def records(self) -> list[bytes]:
+        """The records as separate bytes objects (for tests and per-record callers)."""
+        cuts = np.concatenate(([0], np.cumsum(self.sizes))).tolist()
+        data = self.data
+        return [data[a:b] for a, b in zip(cuts, cuts[1:])]
+
     def __len__(self) -> int:
-        return len(self.records)
+        return len(self.sizes)
 
 
 class SamEncoder:
-    """Encodes SAM text lines against one header; keeps CIGAR / tag caches across batches."""
+    """Encodes SAM text lines against one header; keeps CIGAR / tag caches across batches.
+
+    :meth:`encode` works column by column over the whole batch (list comprehensions, ``map``,
+    numpy), not record by record; a line it cannot encode is then located and reported by
+    :meth:`encode_one`, which applies the same rules to one line.
+    """
 
     def __init__(self, header: BamHeader):
         self.header = header
         self._tids = {name.encode(): tid for tid, name in enumerate(header.names)}
         self._tids[b"*"] = -1
-        self._cigars: dict[bytes, tuple[bytes, int, int, int]] = {}
+        self._cigars: dict[bytes, tuple[bytes, int, int, int]] = {b"*": (b"", 0, 0, -1)}
         self._tags: dict[bytes, bytes] = {}
 
     def _cigar(self, text: bytes) -> tuple[bytes, int, int, int]:
@@ -173,103 +190,83 @@ class SamEncoder:
             hit = parse_cigar(text)
             if len(self._cigars) > _TAG_CACHE_LIMIT:
                 self._cigars.clear()
+                self._cigars[b"*"] = (b"", 0, 0, -1)
             self._cigars[text] = hit
         return hit
 
-    def _tag(self, field: bytes) -> bytes:
-        hit = self._tags.get(field)
+    def _tag_block(self, text: bytes) -> bytes:
+        """All tags of a record (the tab-joined tail of the line), cached as a whole."""
+        hit = self._tags.get(text)
         if hit is None:
-            hit = encode_tag(field)
+            hit = b"".join([encode_tag(t) for t in text.split(b"\t")]) if text else b""
             if len(self._tags) > _TAG_CACHE_LIMIT:
                 self._tags.clear()
-            self._tags[field] = hit
+            self._tags[text] = hit
         return hit
 
     def encode(self, lines: Sequence[bytes], first_record: int = 0) -> EncodedBatch:
         """Encode SAM lines (bytes, no header lines). ``first_record`` numbers error messages."""
-        n = len(lines)
-        ints = np.empty((n, 8), np.int64)  # refID pos mapq flag next_refID next_pos tlen rlen
-        names: list[bytes] = []
-        cigars: list[bytes] = []
-        ncig = np.empty(n, np.int64)
-        seqs: list[bytes] = []
-        quals: list[bytes] = []
-        tags: list[bytes] = []
-        tids = self._tids
-        cigar = self._cigar
-        tagenc = self._tag
-        qual_table = _QUAL_TABLE
-        row = 0
-        line = b""
         try:
-            for row, line in enumerate(lines):
-                f = line.rstrip(b"\r\n").split(b"\t")
-                if len(f) < 11:
-                    raise ValueError(f"{len(f)} columns; SAM needs at least 11")
-                qname, flag, rname, pos, mapq, cig, rnext, pnext, tlen, seq, qual = f[:11]
-                flag = int(flag)
-                tid = tids.get(rname)
-                if tid is None:
-                    raise ValueError(f"reference {rname.decode(errors='replace')!r} is not in the header")
-                if rnext == b"=":
-                    ntid = tid
-                else:
-                    ntid = tids.get(rnext)
-                    if ntid is None:
-                        raise ValueError(f"RNEXT {rnext.decode(errors='replace')!r} is not in the header")
-                aux = b"".join([tagenc(t) for t in f[11:]]) if len(f) > 11 else b""
-                if cig == b"*":
-                    if not flag & 4:
-                        flag |= 4  # htslib: a mapped read without CIGAR is treated as unmapped
-                    packed, nops, rlen, qlen = b"", 0, 0, -1
-                else:
-                    packed, nops, rlen, qlen = cigar(cig)
-                if seq == b"*":
-                    seq = b""
-                elif qlen >= 0 and len(seq) != qlen:
-                    raise ValueError(f"CIGAR and sequence lengths differ ({qlen} vs {len(seq)})")
-                if qual == b"*":
-                    qual = b"\xff" * len(seq)
-                elif len(qual) != len(seq):
-                    raise ValueError(f"SEQ and QUAL lengths differ ({len(seq)} vs {len(qual)})")
-                else:
-                    qual = qual.translate(qual_table)
-                if nops > _MAX_CIGAR_OPS:
-                    aux += b"CGBI" + struct.pack("<I", nops) + packed
-                    packed = struct.pack("<II", len(seq) << 4 | 4, rlen << 4 | 3)
-                    nops = 2
-                if len(qname) > 254 or not qname:
-                    raise ValueError("QNAME must be 1 to 254 characters")
-                ints[row] = (tid, int(pos) - 1, int(mapq), flag, ntid, int(pnext) - 1, int(tlen),
-                             rlen)
-                names.append(qname)
-                cigars.append(packed)
-                ncig[row] = nops
-                seqs.append(seq)
-                quals.append(qual)
-                tags.append(aux)
-        except (ValueError, struct.error, OverflowError) as exc:
-            number = first_record + row
-            text = line[:80].decode(errors="replace") if isinstance(line, bytes) else str(line)[:80]
-            raise RecordError(f"SAM record {number}: {exc}: {text!r}", number) from None
-        return self._assemble(ints, names, cigars, ncig, seqs, quals, tags, first_record)
+            return self._encode(lines)
+        except (ValueError, KeyError, IndexError, TypeError, struct.error, OverflowError) as exc:
+            for i, line in enumerate(lines):
+                self.encode_one(line, first_record + i)
+            raise RecordError(f"SAM records {first_record}..{first_record + len(lines) - 1}: "
+                              f"{exc}", first_record) from None
 
-    def _assemble(self, ints, names, cigars, ncig, seqs, quals, tags, first_record) -> EncodedBatch:
-        n = len(names)
-        tid, pos, mapq, flag, ntid, npos, tlen, rlen = ints.T
-        unmapped = (flag & 4) != 0
-        span = np.where(unmapped | (rlen == 0), 1, rlen)
-        end = pos + span
-        bad = (pos < -1) | (pos >= 1 << 31) | (mapq > 255) | (mapq < 0) | (flag < 0) | (flag > 0xFFFF)
-        if bad.any():
-            row = int(np.argmax(bad))
-            raise RecordError(f"SAM record {first_record + row}: POS, MAPQ or FLAG out of range",
-                              first_record + row)
+    def _encode(self, lines: Sequence[bytes]) -> EncodedBatch:
+        n = len(lines)
+        rows = [ln.rstrip(b"\r\n").split(b"\t", 11) for ln in lines]
+        if any(len(r) < 11 for r in rows):
+            raise ValueError("a line has fewer than 11 columns")
+        tids = self._tids
+        tid = np.fromiter(map(tids.__getitem__, [r[2] for r in rows]), np.int64, n)
+        rnext = [r[6] for r in rows]
+        ntid = np.fromiter(map(tids.__getitem__, [b"*" if x == b"=" else x for x in rnext]),
+                           np.int64, n)
+        same = np.fromiter(map(b"=".__eq__, rnext), bool, n)
+        ntid[same] = tid[same]
+        flag = np.fromiter(map(int, [r[1] for r in rows]), np.int64, n)
+        pos = np.fromiter(map(int, [r[3] for r in rows]), np.int64, n) - 1
+        mapq = np.fromiter(map(int, [r[4] for r in rows]), np.int64, n)
+        npos = np.fromiter(map(int, [r[7] for r in rows]), np.int64, n) - 1
+        tlen = np.fromiter(map(int, [r[8] for r in rows]), np.int64, n)
+        cig = list(map(self._cigar, [r[5] for r in rows]))
+        packed = [c[0] for c in cig]
+        ncig = np.fromiter([c[1] for c in cig], np.int64, n)
+        rlen = np.fromiter([c[2] for c in cig], np.int64, n)
+        qlen = np.fromiter([c[3] for c in cig], np.int64, n)
+        flag[qlen < 0] |= 4  # htslib: a mapped read without CIGAR is treated as unmapped
+        seqs = [b"" if r[9] == b"*" else r[9] for r in rows]
         lseq = np.fromiter(map(len, seqs), np.int64, n)
+        qual_table = _QUAL_TABLE
+        quals = [b"\xff" * len(s) if r[10] == b"*" else r[10].translate(qual_table)
+                 for r, s in zip(rows, seqs)]
+        lqual = np.fromiter(map(len, quals), np.int64, n)
+        tag_block = self._tag_block
+        tags = [tag_block(r[11]) if len(r) > 11 else b"" for r in rows]
+        names = [r[0] for r in rows]
         lname = np.fromiter(map(len, names), np.int64, n) + 1
+        if ((qlen >= 0) & (lseq > 0) & (lseq != qlen)).any() or (lqual != lseq).any():
+            raise ValueError("sequence, quality and CIGAR lengths disagree")
+        if ((lname < 2) | (lname > 255)).any():
+            raise ValueError("QNAME must be 1 to 254 characters")
+        if ((pos < -1) | (pos >= 1 << 31) | (mapq < 0) | (mapq > 255) | (flag < 0)
+                | (flag > 0xFFFF) | (npos < -1) | (npos >= 1 << 31)
+                | (tlen < -(1 << 31)) | (tlen >= 1 << 31)).any():
+            raise ValueError("POS, MAPQ, FLAG, PNEXT or TLEN out of range")
+        big = np.flatnonzero(ncig > _MAX_CIGAR_OPS)
+        for i in big.tolist():  # >65535 ops: real CIGAR in a CG tag, placeholder kSmN
+            tags[i] += b"CGBI" + struct.pack("<I", int(ncig[i])) + packed[i]
+            packed[i] = struct.pack("<II", int(lseq[i]) << 4 | 4, int(rlen[i]) << 4 | 3)
+            ncig[i] = 2
+        unmapped = (flag & 4) != 0
+        end = pos + np.where(unmapped | (rlen == 0), 1, rlen)
         ltag = np.fromiter(map(len, tags), np.int64, n)
+        half = (lseq + 1) >> 1
+        block_size = 32 + lname + 4 * ncig + half + lseq + ltag
         fixed = np.empty(n, FIXED)
-        fixed["block_size"] = 32 + lname + 4 * ncig + (lseq + 1) // 2 + lseq + ltag
+        fixed["block_size"] = block_size
         fixed["refID"] = tid
         fixed["pos"] = pos
         fixed["l_read_name"] = lname
@@ -282,18 +279,30 @@ class SamEncoder:
         fixed["next_pos"] = npos
         fixed["tlen"] = tlen
         heads = fixed.tobytes()
-        packed = pack_sequences(seqs, lseq)
-        records = []
-        append = records.append
-        h = s = 0
-        for i in range(n):
-            half = (int(lseq[i]) + 1) >> 1
-            append(b"".join((heads[h:h + 36], names[i], b"\0", cigars[i], packed[s:s + half],
-                             quals[i], tags[i])))
-            h += 36
-            s += half
-        return EncodedBatch(records, tid.astype(np.int64), np.maximum(pos, 0), np.maximum(end, 1),
-                            ~unmapped)
+        seq_packed = pack_sequences(seqs, lseq)
+        hcuts = range(0, 36 * n + 1, 36)
+        scuts = np.concatenate(([0], np.cumsum(half))).tolist()
+        pieces: list[bytes] = [b""] * (7 * n)
+        pieces[0::7] = [heads[a:a + 36] for a in hcuts[:-1]]
+        pieces[1::7] = names
+        pieces[2::7] = [b"\0"] * n
+        pieces[3::7] = packed
+        pieces[4::7] = [seq_packed[a:b] for a, b in zip(scuts, scuts[1:])]
+        pieces[5::7] = quals
+        pieces[6::7] = tags
+        return EncodedBatch(b"".join(pieces), block_size + 4, tid, np.maximum(pos, 0),
+                            np.maximum(end, 1), ~unmapped)
+
+    def encode_one(self, line: bytes, number: int = 0) -> bytes:
+        """Encode one line with full checks, raising :class:`RecordError` naming it."""
+        try:
+            return self._encode([line]).data
+        except (ValueError, KeyError, IndexError, TypeError, struct.error, OverflowError) as exc:
+            text = line[:80].decode(errors="replace").rstrip()
+            if isinstance(exc, KeyError):
+                what = exc.args[0].decode(errors="replace") if exc.args else "?"
+                exc = f"reference {what!r} is not in the header"
+            raise RecordError(f"SAM record {number}: {exc}: {text!r}", number) from None
 
 
 def pack_sequences(seqs: list[bytes], lengths: np.ndarray) -> bytes:

@@ -109,7 +109,7 @@ class BamWriter:
         out = self._out
         try:
             batch = self._encoder.encode(lines, out.n_records)
-            out.write_batch(batch.records, batch.tid, batch.beg, batch.end, batch.mapped,
+            out.write_batch(batch.data, batch.sizes, batch.tid, batch.beg, batch.end, batch.mapped,
                             lambda i: lines[i][:120].decode(errors="replace").rstrip())
         except BaseException:
             self.abort()
