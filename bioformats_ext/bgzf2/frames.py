@@ -230,5 +230,5 @@ def zstd_frame_info(buf: bytes | memoryview, offset: int = 0) -> ZstdFrameInfo:
 
 
 def frame_checksum(frame: bytes) -> int:
-    """The content checksum a zstd frame written with the checksum flag stores in its last 4 bytes."""
+    """The content checksum a zstd frame with the checksum flag stores in its last 4 bytes."""
     return _U32.unpack_from(frame, len(frame) - 4)[0]

@@ -17,7 +17,7 @@ import numpy as np
 import zstandard
 
 from ..compression import ordered_map
-from ..errors import FormatError, TruncatedFileError
+from ..errors import FormatError
 from ..io.source import ByteSource, open_source
 from .frames import (BGZF2_MAGIC, EMPTY_CHECKSUM, INDEX_FOOTER_MAGIC, MAX_FRAME_SIZE,
                      PZSTD_FRAME_SIZE, SEEK_FOOTER_MAGIC, ZSTD_MAGIC, SeekTable,
@@ -245,7 +245,7 @@ class Bgzf2Reader:
     # ------------------------------------------------------------------ regions
     def frames_for(self, ref: str | int, start: int | None = None,
                    end: int | None = None) -> list[int]:
-        """Data frames holding records that overlap ``ref:[start, end)`` (0-based, from the index)."""
+        """Data frames with records overlapping ``ref:[start, end)`` (0-based), from the index."""
         return self.index.frames_for(ref, start, end)
 
     def fetch_runs(self, ref: str | int, start: int | None = None,
