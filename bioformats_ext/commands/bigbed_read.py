@@ -1,0 +1,295 @@
+"""UCSC-compatible bigBed reading commands: bigBedToBed, bigBedInfo, bigBedSummary,
+bigBedNamedItems. Options and output follow the UCSC tools (``-opt=value``; ``stdout`` or ``-``
+as the output file writes to standard output)."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+from typing import Iterable, TextIO
+
+from .. import bigbed
+from ..errors import BioformatsError
+from ._options import UsageError, parse_ucsc, progress
+
+BIGBEDTOBED_USAGE = """\
+bigBedToBed - Convert from bigBed to ascii bed format.
+usage:
+   bioformats-ext bigbedtobed input.bb output.bed
+options:
+   -chrom=chr1 - if set restrict output to given chromosome
+   -start=N - if set, restrict output to only that over start
+   -end=N - if set, restict output to only that under end
+   -maxItems=N - if set, restrict output to first N items
+   -bed=in.bed - restrict output to all regions in a BED file
+   -header - output a autoSql-style header (starts with '#').
+output.bed may be 'stdout' or '-'."""
+
+BIGBEDINFO_USAGE = """\
+bigBedInfo - Show information about a bigBed file.
+usage:
+   bioformats-ext bigbedinfo file.bb
+options:
+   -chroms - list all chromosomes and their sizes
+   -zooms - list all zoom levels and their sizes
+   -as - get autoSql spec
+   -extraIndex - list all the extra indexes"""
+
+BIGBEDSUMMARY_USAGE = """\
+bigBedSummary - Extract summary information from a bigBed file.
+usage:
+   bioformats-ext bigbedsummary file.bb chrom start end dataPoints
+Get summary data from bigBed for indicated region, broken into
+dataPoints equal parts.  (Use dataPoints=1 for simple summary.)
+options:
+   -type=X where X is one of:
+         coverage - % of region that is covered (default)
+         mean - average depth of covered regions
+         min - minimum depth of covered regions
+         max - maximum depth of covered regions
+         std - standard deviation of depth of covered regions
+   -exact - compute from the items, not from the zoom levels
+   -fields - print out information on fields in file.
+      If fields option is used, the chrom, start, end, dataPoints
+      parameters may be omitted"""
+
+BIGBEDNAMEDITEMS_USAGE = """\
+bigBedNamedItems - Extract item of given name from bigBed
+usage:
+   bioformats-ext bigbednameditems file.bb name output.bed
+options:
+   -nameFile - if set, treat name parameter as file full of space delimited names
+   -field=fieldName - use index on field name, default is "name"
+   -header - output a autoSql-style header (starts with '#')."""
+
+
+@contextlib.contextmanager
+def _output(path: str):
+    """A text output: stdout for UCSC's ``stdout`` / ``-``; otherwise a temporary file
+    renamed into place on success (a failed run never leaves a partial file)."""
+    if path in ("stdout", "-", "/dev/stdout"):
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    import os
+    import secrets
+
+    tmp = f"{path}.tmp-{secrets.token_hex(4)}"
+    try:
+        with open(tmp, "w", newline="\n") as handle:
+            yield handle
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _write_records(out: TextIO, records: Iterable[tuple[str, int, int, str | None]]) -> int:
+    lines = []
+    n = 0
+    for chrom, start, end, rest in records:
+        lines.append(f"{chrom}\t{start}\t{end}\t{rest}\n" if rest is not None
+                     else f"{chrom}\t{start}\t{end}\n")
+        n += 1
+        if len(lines) >= 65536:
+            out.write("".join(lines))
+            lines.clear()
+    out.write("".join(lines))
+    return n
+
+
+def _header_line(bb: bigbed.BigBedFile) -> str:
+    return "#" + "\t".join(bb.autosql.names) + "\n"
+
+
+def _commas(n: int) -> str:
+    return f"{n:,}"
+
+
+def bigbedtobed(argv: list[str]) -> int:
+    args, opts = parse_ucsc(argv, {"chrom": str, "start": int, "end": int, "maxItems": int,
+                                   "bed": str, "header": None, "udcDir": str},
+                            BIGBEDTOBED_USAGE)
+    if len(args) != 2:
+        raise UsageError(BIGBEDTOBED_USAGE)
+    source, target = args
+    with bigbed.open(source) as bb:
+        if "bed" in opts:
+            regions = _read_regions(opts["bed"])
+        elif "chrom" in opts:
+            chrom = opts["chrom"]
+            if chrom not in bb.chroms:  # bigBedToBed prints nothing for an absent chromosome
+                regions = []
+            else:
+                regions = [(chrom, opts.get("start", 0), opts.get("end", bb.chroms[chrom]))]
+        else:
+            if "start" in opts or "end" in opts:
+                raise UsageError("-start and -end need -chrom\n" + BIGBEDTOBED_USAGE)
+            regions = [(chrom, 0, size) for chrom, size in bb.chroms.items()]
+        max_items = opts.get("maxItems", 0)
+
+        def records():
+            n = 0
+            for chrom, start, end in regions:
+                if chrom not in bb.chroms:
+                    continue
+                for rec in bb.records(chrom, start, end):
+                    yield rec
+                    n += 1
+                    if max_items and n >= max_items:
+                        return
+
+        with _output(target) as out:
+            if "header" in opts:
+                out.write(_header_line(bb))
+            _write_records(out, progress(records(), total=len(bb), desc="bigBedToBed"))
+    return 0
+
+
+def _read_regions(path: str) -> list[tuple[str, int, int]]:
+    regions = []
+    with open(path) as handle:
+        for lineno, line in enumerate(handle, 1):
+            if not line.strip() or line.startswith(("#", "track", "browser")):
+                continue
+            words = line.split()
+            try:
+                regions.append((words[0], int(words[1]), int(words[2])))
+            except (IndexError, ValueError):
+                raise UsageError(f"{path}:{lineno}: expected chrom start end") from None
+    return regions
+
+
+def bigbedinfo(argv: list[str]) -> int:
+    args, opts = parse_ucsc(argv, {"chroms": None, "zooms": None, "as": None,
+                                   "extraIndex": None, "udcDir": str}, BIGBEDINFO_USAGE)
+    if len(args) != 1:
+        raise UsageError(BIGBEDINFO_USAGE)
+    with bigbed.open(args[0]) as bb:
+        h = bb.header
+        lines = [f"version: {h.version}", f"fieldCount: {h.fieldCount}",
+                 f"hasHeaderExtension: {'yes' if h.extensionOffset else 'no'}",
+                 f"isCompressed: {'yes' if h.compressed else 'no'}",
+                 f"isSwapped: {int(h.byteorder != ('<' if sys.byteorder == 'little' else '>'))}",
+                 f"extraIndexCount: {len(bb._reader.extra_indices)}"]
+        if "extraIndex" in opts:
+            names = bb.autosql.names
+            for index in bb._reader.extra_indices:
+                name = names[index.field_id] if index.field_id < len(names) else "?"
+                lines.append(f"\t{name}")
+        lines.append(f"itemCount: {_commas(len(bb))}")
+        lines.append(f"primaryDataSize: {_commas(h.fullIndexOffset - h.fullDataOffset)}")
+        zooms = bb.zoom_levels
+        if zooms:
+            lines.append(f"primaryIndexSize: {_commas(zooms[0].dataOffset - h.fullIndexOffset)}")
+        lines.append(f"zoomLevels: {len(zooms)}")
+        if "zooms" in opts:
+            for z in zooms:
+                lines.append(f"\t{z.reductionLevel}\t{z.indexOffset - z.dataOffset}")
+        chroms = bb.chroms
+        lines.append(f"chromCount: {len(chroms)}")
+        if "chroms" in opts:
+            for i, (name, size) in enumerate(chroms.items()):
+                lines.append(f"\t{name} {i} {size}")
+        if "as" in opts:
+            if h.autoSqlOffset:
+                lines.append("as:")
+                lines.append(_raw_autosql(bb).rstrip("\n"))
+            else:
+                lines.append("as:  n/a")
+        total = bb.total_summary
+        if total is not None:
+            n = total["covered"]
+            mean = total["mean"] if n else math.nan
+            lines.append(f"basesCovered: {_commas(n)}")
+            lines.append(f"meanDepth (of bases covered): {_f(mean)}")
+            lines.append(f"minDepth: {_f(total['min'])}")
+            lines.append(f"maxDepth: {_f(total['max'])}")
+            lines.append(f"std of depth: {_f(total['std'])}")
+        print("\n".join(lines))
+    return 0
+
+
+def _f(value: float) -> str:
+    """C printf ``%f`` (``-nan``/``inf`` spelled the way glibc does)."""
+    if math.isnan(value):
+        return "-nan"
+    return f"{value:f}"
+
+
+def _raw_autosql(bb: bigbed.BigBedFile) -> str:
+    """The autoSql text exactly as stored in the file (bigBedInfo -as prints it verbatim)."""
+    reader = bb._reader
+    h = reader.header
+    end = h.totalSummaryOffset if h.totalSummaryOffset > h.autoSqlOffset else reader.file_size
+    (data,) = reader._fetch([(h.autoSqlOffset, min(end - h.autoSqlOffset, 1 << 20))])
+    return data.split(b"\0", 1)[0].decode()
+
+
+def _g(value: float) -> str:
+    """C printf ``%g``."""
+    return "%g" % value
+
+
+def bigbedsummary(argv: list[str]) -> int:
+    args, opts = parse_ucsc(argv, {"type": str, "fields": None, "exact": None, "udcDir": str},
+                            BIGBEDSUMMARY_USAGE)
+    if "fields" in opts:
+        if not args:
+            raise UsageError(BIGBEDSUMMARY_USAGE)
+        with bigbed.open(args[0]) as bb:
+            print(f"{bb.header.definedFieldCount} bed definition fields, "
+                  f"{bb.header.fieldCount} total fields")
+            for field in bb.autosql:
+                print(f"\t{field.name}\t{field.comment}")
+        if len(args) == 1:
+            return 0
+    if len(args) != 5:
+        raise UsageError(BIGBEDSUMMARY_USAGE)
+    path, chrom, start_s, end_s, points_s = args
+    try:
+        start, end, points = int(start_s), int(end_s), int(points_s)
+    except ValueError:
+        raise UsageError(BIGBEDSUMMARY_USAGE) from None
+    kind = opts.get("type", "coverage")
+    if kind not in ("coverage", "mean", "min", "max", "std"):
+        raise UsageError(f"Unknown -type={kind}\n{BIGBEDSUMMARY_USAGE}")
+    with bigbed.open(path) as bb:
+        if chrom not in bb.chroms:
+            raise BioformatsError(f"no data in region {chrom}:{start}-{end} in {path}")
+        bins = bb.summary(chrom, start, end, bins=points, exact="exact" in opts)
+    if all(b["covered"] == 0 for b in bins):
+        raise BioformatsError(f"no data in region {chrom}:{start}-{end} in {path}")
+    per_bin = (end - start) / points
+    values = []
+    for b in bins:
+        if not b["covered"]:
+            values.append("n/a")
+        elif kind == "coverage":
+            values.append(_g(b["covered"] / per_bin))
+        else:
+            values.append(_g(b[kind]))
+    print("\t".join(values))
+    return 0
+
+
+def bigbednameditems(argv: list[str]) -> int:
+    args, opts = parse_ucsc(argv, {"nameFile": None, "field": str, "header": None,
+                                   "udcDir": str}, BIGBEDNAMEDITEMS_USAGE)
+    if len(args) != 3:
+        raise UsageError(BIGBEDNAMEDITEMS_USAGE)
+    path, name, target = args
+    field = opts.get("field", "name")
+    if "nameFile" in opts:
+        with open(name) as handle:
+            names = handle.read().split()
+    else:
+        names = [name]
+    with bigbed.open(path) as bb:
+        with _output(target) as out:
+            if "header" in opts:
+                out.write(_header_line(bb))
+            for value in names:
+                _write_records(out, bb.find(field, value))
+    return 0
