@@ -369,3 +369,47 @@ def test_unsupported_content_encoding(server):
     finally:
         srv.clear()
         srv.stop()
+
+
+def test_open_first_finds_companion_files(server, tmp_path):
+    from bioformats_ext.io import open_first
+
+    server.files["data.bin.csi"] = SMALL
+    found = open_first([server.url("data.bin.bai"), server.url("data.bin.csi"),
+                        server.url("data.bai")], **FAST)
+    assert found is not None and found.read(0, len(SMALL)) == SMALL
+    assert [(r.path, r.status) for r in server.requests()] == [("data.bin.bai", 404),
+                                                               ("data.bin.csi", 206)]
+    assert found.stats.requests == 1  # the probe fetched the whole small index
+    assert open_first([server.url("nope.bai")]) is None
+    local = tmp_path / "x.csi"
+    local.write_bytes(SMALL)
+    assert open_first([tmp_path / "x.bai", local]).read(0, 5) == SMALL[:5]
+    server.fail(*["500"] * 10)
+    with pytest.raises(RemoteError):
+        open_first([server.url("data.bin.csi")], **FAST)
+
+
+def test_unknown_total_falls_back_to_head():
+    from pytest_httpserver import HTTPServer
+    from werkzeug import Response
+
+    def handler(request):
+        if request.method == "HEAD":
+            return Response(DATA)  # werkzeug sends the headers only
+        first, last = request.headers["Range"][6:].split("-")
+        first, last = int(first), min(int(last), len(DATA) - 1)
+        return Response(DATA[first : last + 1], status=206,
+                        headers={"Content-Range": f"bytes {first}-{last}/*"})
+
+    srv = HTTPServer(host="127.0.0.1", port=0)
+    srv.expect_request("/d").respond_with_handler(handler)
+    srv.start()
+    try:
+        with open_source(srv.url_for("/d")) as remote:
+            assert remote.size == len(DATA)
+            assert [req.method for req, _ in srv.log] == ["GET", "HEAD"]
+            assert remote.read_many(RANGES) == [DATA[o : o + n] for o, n in RANGES]
+    finally:
+        srv.clear()
+        srv.stop()

@@ -7,6 +7,7 @@ from .source import (
     LocalFileSource,
     SourceStats,
     is_url,
+    open_first,
     open_source,
 )
 
@@ -17,5 +18,6 @@ __all__ = [
     "LocalFileSource",
     "SourceStats",
     "is_url",
+    "open_first",
     "open_source",
 ]

@@ -63,6 +63,7 @@ class RangeServer:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else headers+body writes meet delayed ACKs (40 ms)
             timeout = idle_timeout  # idle keep-alive connections end by themselves
 
             def do_GET(self) -> None:

@@ -173,6 +173,28 @@ def open_source(source: "str | os.PathLike[str] | BinaryIO | ByteSource", **opti
     raise TypeError(f"cannot read from {type(source).__name__}: give a path, URL or binary file object")
 
 
+def open_first(candidates: Iterable["str | os.PathLike[str]"], **options) -> ByteSource | None:
+    """Open the first candidate path or URL that exists (e.g. ``x.bam.bai``, ``x.bai``, ...).
+
+    For a URL, finding out costs the same request that fetches its first block, so an index found
+    this way costs no extra round trip. "Missing" is a 404/410 (or 403, which object stores send
+    for absent keys without list permission); any other failure is raised.
+    """
+    from ..errors import RemoteError
+
+    for candidate in candidates:
+        if is_url(candidate):
+            try:
+                return open_source(candidate, **options)
+            except RemoteError as exc:
+                if getattr(exc, "status", None) in (403, 404, 410):
+                    continue
+                raise
+        elif os.path.exists(candidate):
+            return open_source(candidate)
+    return None
+
+
 def iter_chunks(source: ByteSource, offset: int = 0, chunk_size: int = 1 << 20) -> Iterable[bytes]:
     """Stream a source from ``offset`` to its end in large pieces."""
     end = source.size
