@@ -23,6 +23,7 @@ import re
 import shutil
 import struct
 import tempfile
+import warnings
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import BinaryIO, Union
@@ -122,6 +123,15 @@ def iter_bed_batches(path: Union[str, os.PathLike, BinaryIO], tab: bool = False,
                 leftover = data[cut + 1:]
             if not lines:
                 break
+            if header_done and (tab or b" " not in data_view(lines)):
+                fast = _split_fast(lines, lineno)
+                if fast is not None:
+                    lineno += len(lines)
+                    for i in range(0, len(fast[0]), batch):
+                        yield tuple(col[i:i + batch] for col in fast)  # type: ignore[misc]
+                    if not chunk:
+                        break
+                    continue
             chroms, starts, ends, rests, numbers = [], [], [], [], []
             for line in lines:
                 lineno += 1
@@ -160,18 +170,59 @@ def iter_bed_batches(path: Union[str, os.PathLike, BinaryIO], tab: bool = False,
             handle.close()
 
 
-def _to_int_array(values: list, numbers, what: str) -> np.ndarray:
+def data_view(lines: list[bytes]) -> bytes:
+    """The chunk's lines joined (for cheap whole-chunk checks)."""
+    return b"\n".join(lines)
+
+
+def _split_fast(lines: list[bytes], lineno: int):
+    """Split a chunk of plain tab-separated BED lines at C speed; None if any line needs care
+    (blank, comment, CR, fewer than 4 fields)."""
+    text = data_view(lines)
+    if not lines or b"\r" in text or b"\n\n" in text or b"\n#" in text or not lines[0] \
+            or lines[0][:1] == b"#" or not lines[-1]:
+        return None
+    parts = [line.split(b"\t", 3) for line in lines]
+    if set(map(len, parts)) != {4}:
+        return None
+    chroms, starts, ends, rests = (list(col) for col in zip(*parts))
+    numbers = _Numbers(range(lineno + 1, lineno + 1 + len(lines)))
+    return chroms, starts, ends, rests, numbers
+
+
+def _parse_ints(values: list) -> np.ndarray | None:
+    """Decimal integers (bytes/str/int) as int64, or None if any is not one."""
+    if not values:
+        return np.empty(0, np.int64)
+    first = values[0]
     try:
-        arr = np.array(values, dtype=np.int64) if values and isinstance(values[0], int) \
-            else np.array(values).astype(np.int64)
-    except (ValueError, TypeError, OverflowError):
+        if isinstance(first, int):
+            return np.array(values, dtype=np.int64)
+        if isinstance(first, bytes):
+            text = b" ".join(values)
+            if len(text) != sum(map(len, values)) + len(values) - 1 or b"." in text:
+                return None
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                arr = np.fromstring(text.decode("ascii"), dtype=np.int64, sep=" ")
+            if len(arr) != len(values):
+                return None
+            return arr
+        return np.array(values).astype(np.int64)
+    except (ValueError, TypeError, OverflowError, UnicodeDecodeError):
+        return None
+
+
+def _to_int_array(values: list, numbers, what: str) -> np.ndarray:
+    arr = _parse_ints(values)
+    if arr is None:
         for i, v in enumerate(values):
             try:
                 int(v)
             except (ValueError, TypeError):
                 raise RecordError(f"{_where(numbers, i)}: {what} {_show(v)} is not an integer",
                                   numbers[i]) from None
-        raise RecordError(f"{what}: bad integer", None) from None
+        raise RecordError(f"{what}: bad integer", None)
     return arr
 
 
@@ -804,25 +855,44 @@ def _valid_rgb(color: bytes) -> bool:
 
 
 def _split_lists(col, counts: np.ndarray, numbers, what: str) -> np.ndarray:
-    texts = [c[:-1] if c.endswith(b",") else c for c in col]
-    got = np.fromiter((t.count(b",") + 1 if t else 0 for t in texts), np.int64, len(texts))
+    """All comma-separated integer lists of a column, concatenated; checks the counts."""
+    joined = b"".join(col)
+    lengths = np.fromiter(map(len, col), np.int64, len(col))
+    ends = np.cumsum(lengths)
+    raw = np.frombuffer(joined, np.uint8)
+    commas = np.flatnonzero(raw == 44)
+    per = np.bincount(np.searchsorted(ends, commas, side="right"), minlength=len(col))[:len(col)]
+    trailing = np.zeros(len(col), bool)
+    nonempty = lengths > 0
+    trailing[nonempty] = raw[ends[nonempty] - 1] == 44
+    got = per + (nonempty & ~trailing)
     bad = np.flatnonzero(got != counts)
     if len(bad):
         i = int(bad[0])
         raise RecordError(f"{_where(numbers, i)}: {what} has {got[i]} values, blockCount is "
                           f"{counts[i]}", numbers[i])
-    joined = b",".join(t for t in texts if t)
-    try:
-        return np.array(joined.split(b",")).astype(np.int64) if joined else \
-            np.empty(0, np.int64)
-    except ValueError:
-        for i, t in enumerate(texts):
+    total = int(counts.sum())
+    if not total:
+        return np.empty(0, np.int64)
+    if not trailing[nonempty].all():
+        joined = b"".join(c if c.endswith(b",") or not c else c + b"," for c in col)
+    arr = None
+    if b" " not in joined and b"." not in joined:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             try:
-                [int(v) for v in t.split(b",")] if t else None
-            except ValueError:
-                raise RecordError(f"{_where(numbers, i)}: {what} {_show(col[i])} are not "
-                                  "integers", numbers[i]) from None
-        raise
+                arr = np.fromstring(joined.decode("ascii"), dtype=np.int64, sep=",")
+            except (ValueError, UnicodeDecodeError):
+                arr = None
+    if arr is not None and len(arr) == total:
+        return arr
+    for i, t in enumerate(col):  # slow path: find the offending record
+        try:
+            [int(v) for v in t.rstrip(b",").split(b",")] if t else None
+        except ValueError:
+            raise RecordError(f"{_where(numbers, i)}: {what} {_show(col[i])} are not "
+                              "integers", numbers[i]) from None
+    raise RecordError(f"{what}: cannot parse", None)
 
 
 def _validate_blocks(counts, sizes_col, starts_col, s, e, numbers) -> None:
