@@ -83,31 +83,37 @@ def record_starts(buf: "bytes | bytearray | memoryview", pos: int, limit: int | 
                   ) -> tuple[np.ndarray, int]:
     """Start offsets of the complete records in ``buf[pos:limit]`` and where the next one starts.
 
-    The ``block_size`` chain is inherently sequential; this is the only per-record Python.
+    The ``block_size`` chain is inherently sequential; this loop is the only per-record Python,
+    kept to one unpack and one append (sizes are read unsigned so the walk always advances; they
+    are validated afterwards, vectorised, by :func:`scan_fields`).
     """
     limit = len(buf) if limit is None else limit
-    unpack = _I32.unpack_from
-    starts = []
+    starts: list[int] = []
     append = starts.append
-    while pos + 4 <= limit:
-        (size,) = unpack(buf, pos)
-        if size < 32:
-            raise FormatError(f"BAM record with block_size {size}", pos)
-        nxt = pos + 4 + size
-        if nxt > limit:
-            break
-        append(pos)
-        pos = nxt
-    return np.array(starts, dtype=np.int64), pos
+    unpack = _U32.unpack_from
+    with memoryview(buf) as whole, whole[:limit] as mv:
+        try:
+            while True:
+                append(pos)
+                pos += unpack(mv, pos)[0] + 4
+        except struct.error:
+            pass
+    failed = starts.pop()          # the position where no 4-byte size was left
+    if failed > limit:             # the last record runs past the data: not complete yet
+        failed = starts.pop()
+    return np.array(starts, dtype=np.int64), failed
 
 
-def _gather_u32(u8: np.ndarray, offs: np.ndarray) -> np.ndarray:
-    return (u8[offs].astype(np.uint32) | (u8[offs + 1].astype(np.uint32) << 8)
-            | (u8[offs + 2].astype(np.uint32) << 16) | (u8[offs + 3].astype(np.uint32) << 24))
+_U32 = struct.Struct("<I")
+_CORE = np.dtype([("block_size", "<i4"), ("ref_id", "<i4"), ("pos", "<i4"), ("l_read_name", "u1"),
+                  ("mapq", "u1"), ("bin", "<u2"), ("n_cigar", "<u2"), ("flag", "<u2"),
+                  ("l_seq", "<i4"), ("next_ref_id", "<i4"), ("next_pos", "<i4"), ("tlen", "<i4")])
 
 
-def _gather_u16(u8: np.ndarray, offs: np.ndarray) -> np.ndarray:
-    return u8[offs].astype(np.int64) | (u8[offs + 1].astype(np.int64) << 8)
+def _windows(u8: np.ndarray, width: int) -> np.ndarray:
+    """Overlapping ``width``-byte rows starting at every offset (a view, no copy)."""
+    n = max(len(u8) - width + 1, 0)
+    return np.lib.stride_tricks.as_strided(u8, shape=(n, width), strides=(1, 1), writeable=False)
 
 
 @dataclass
@@ -132,15 +138,19 @@ def scan_fields(buf: "bytes | bytearray | memoryview", starts: np.ndarray, n_ref
     """Gather refID, pos, flag and the CIGAR-derived end for records starting at ``starts``."""
     u8 = np.frombuffer(buf, dtype=np.uint8)
     n = len(starts)
-    block_size = _gather_u32(u8, starts).view(np.int32).astype(np.int64)
-    ref_id = _gather_u32(u8, starts + 4).view(np.int32).astype(np.int64)
-    pos = _gather_u32(u8, starts + 8).view(np.int32).astype(np.int64)
-    l_read_name = u8[starts + 12].astype(np.int64)
-    n_cigar = _gather_u16(u8, starts + 16)
-    flag = _gather_u16(u8, starts + 18)
+    if n and int(starts[-1]) + 36 > len(u8):
+        raise TruncatedFileError("BAM record shorter than its fixed fields", int(starts[-1]))
+    core = np.ascontiguousarray(_windows(u8, 36)[starts]).view(_CORE).ravel()
+    block_size = core["block_size"].astype(np.int64)
+    ref_id = core["ref_id"].astype(np.int64)
+    pos = core["pos"].astype(np.int64)
+    l_read_name = core["l_read_name"].astype(np.int64)
+    n_cigar = core["n_cigar"].astype(np.int64)
+    flag = core["flag"].astype(np.int64)
     stop = starts + 4 + block_size
     # structural checks, reported with the record number
-    bad = (32 + l_read_name + 4 * n_cigar > block_size) | (l_read_name < 1) | (ref_id < -1)
+    bad = ((block_size < 32) | (32 + l_read_name + 4 * n_cigar > block_size) | (l_read_name < 1)
+           | (ref_id < -1))
     if n_refs is not None:
         bad |= ref_id >= n_refs
     if bad.any():
@@ -156,7 +166,8 @@ def scan_fields(buf: "bytes | bytearray | memoryview", starts: np.ndarray, n_ref
         rec = np.repeat(np.arange(n), n_cigar)
         first = np.cumsum(n_cigar) - n_cigar
         within = np.arange(total, dtype=np.int64) - np.repeat(first, n_cigar)
-        ops = _gather_u32(u8, np.repeat(cig0, n_cigar) + 4 * within)
+        where = np.repeat(cig0, n_cigar) + 4 * within
+        ops = np.ascontiguousarray(_windows(u8, 4)[where]).view("<u4").ravel()
         contrib = (ops >> 4).astype(np.int64) * _REF_CONSUMING[ops & 0xF]
         rlen = np.bincount(rec, weights=contrib, minlength=n).astype(np.int64)
     unmapped = (flag & 4) != 0

@@ -83,16 +83,22 @@ def reg2bins(beg: int, end: int, min_shift: int = 14, depth: int = 5) -> list[in
 
 def reg2bin_array(beg: np.ndarray, end: np.ndarray, min_shift: int = 14,
                   depth: int = 5) -> np.ndarray:
-    """Vectorised :func:`reg2bin` over int64 arrays."""
+    """Vectorised :func:`reg2bin` over int64 arrays.
+
+    The level is read off the highest bit where ``beg`` and ``end - 1`` differ (``frexp`` gives
+    the bit length exactly for values below 2**53), instead of testing level by level.
+    """
     beg = np.asarray(beg, dtype=np.int64)
     last = np.asarray(end, dtype=np.int64) - 1
-    out = np.zeros(beg.shape, dtype=np.int64)
-    done = np.zeros(beg.shape, dtype=bool)
-    s = min_shift
-    for level in range(depth, 0, -1):
-        b = beg >> s
-        hit = (b == (last >> s)) & ~done
-        out[hit] = bin_first(level) + b[hit]
-        done |= hit
-        s += 3
+    # (zero-length intervals have end - 1 < beg; the xor handles them like htslib's shifts)
+    bitlen = np.frexp(np.bitwise_xor(beg, last).astype(np.float64))[1].astype(np.int64)
+    up = np.maximum(bitlen - min_shift, 0)
+    up = (up + 2) // 3
+    level = depth - up
+    firsts = np.array([((1 << (3 * lv)) - 1) // 7 for lv in range(depth + 1)], dtype=np.int64)
+    root = level <= 0
+    level = np.maximum(level, 0)
+    shift = min_shift + 3 * (depth - level)
+    out = firsts[level] + (beg >> shift)
+    out[root] = 0
     return out

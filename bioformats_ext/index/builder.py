@@ -426,32 +426,26 @@ class IndexBuilder:
 
             cu, cv = translate(cu), translate(cv)
             final_voffset = int(translate(final_voffset))
-        order = np.lexsort((cb, ct))  # stable: chunks of a bin stay in push order
+        order = np.lexsort((cu, cb, ct))  # per reference, per bin, by start (push order)
         ct, cb, cu, cv = ct[order], cb[order], cu[order], cv[order]
+        tids = sorted(set(np.unique(ct).tolist()) | set(self._meta) | set(self._linear))
+        cuts = np.searchsorted(ct, tids + [1 << 62])
         refs: dict[int, RefIndex] = {}
-        keys = ct * (1 << 32) + cb
-        cuts = np.flatnonzero(np.diff(keys)) + 1
-        starts = np.concatenate(([0], cuts)).tolist() if len(keys) else []
-        ends = np.append(cuts, len(keys)).tolist() if len(keys) else []
-        ct_l, cb_l, cu_l, cv_l = ct.tolist(), cb.tolist(), cu.tolist(), cv.tolist()
-        for lo, hi in zip(starts, ends):
-            ref = refs.get(ct_l[lo])
-            if ref is None:
-                ref = refs[ct_l[lo]] = RefIndex()
-            ref.bins[cb_l[lo]] = list(zip(cu_l[lo:hi], cv_l[lo:hi]))
-        for tid, (ob, oe, nm, nu) in self._meta.items():
-            if translate is not None:
-                ob, oe = int(translate(ob)), int(translate(oe))
-            refs.setdefault(tid, RefIndex()).bins[self.pseudo_bin] = [(ob, oe), (nm, nu)]
-        for tid, lin in self._linear.items():
-            arr = np.array(lin, dtype=np.int64)
-            if translate is not None and len(arr):
-                set_ = arr >= 0
-                arr[set_] = translate(arr[set_])
-            refs.setdefault(tid, RefIndex()).linear = _backfill(arr).tolist()
-        for tid, ref in refs.items():
-            _update_loff(ref, self.depth, self.n_bins)
-            _compress_binning(ref, self.depth, self.n_bins)
+        for k, tid in enumerate(tids):
+            lo, hi = int(cuts[k]), int(cuts[k + 1])
+            lin = np.array(self._linear.get(tid, []), dtype=np.int64)
+            if translate is not None and len(lin):
+                set_ = lin >= 0
+                lin[set_] = translate(lin[set_])
+            lin = _backfill(lin)
+            refs[tid] = _finish_ref(cb[lo:hi], cu[lo:hi], cv[lo:hi], lin, self.depth, self.n_bins)
+            meta = self._meta.get(tid)
+            if meta is not None:
+                ob, oe, nm, nu = meta
+                if translate is not None:
+                    ob, oe = int(translate(ob)), int(translate(oe))
+                refs[tid].bins[self.pseudo_bin] = [(ob, oe), (nm, nu)]
+                refs[tid].loffsets[self.pseudo_bin] = 0
         self.refs = dict(sorted(refs.items()))
         self.final_voffset = final_voffset
         return self
@@ -497,41 +491,73 @@ def _backfill(arr: np.ndarray) -> np.ndarray:
     return out
 
 
-def _update_loff(ref: RefIndex, depth: int, nb: int) -> None:
-    lin = ref.linear
-    for b in ref.bins:
-        if b < nb:
-            bot = bin_bot(b, depth)
-            ref.loffsets[b] = lin[bot] if bot < len(lin) else 0
-        else:
-            ref.loffsets[b] = 0
+def _bin_bot_array(bins: np.ndarray, depth: int) -> np.ndarray:
+    firsts = np.array([bin_first(level) for level in range(depth + 2)], dtype=np.int64)
+    level = np.searchsorted(firsts, bins, side="right") - 1
+    return (bins - firsts[level]) << (3 * (depth - level))
 
 
-def _compress_binning(ref: RefIndex, depth: int, nb: int) -> None:
-    bins = ref.bins
+def _segmented_cummax(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Running maximum of ``values`` restarted wherever ``keys`` (sorted) changes."""
+    if len(values) == 0:
+        return values
+    uniq, rank = np.unique(values, return_inverse=True)
+    seg = np.concatenate(([0], np.cumsum(keys[1:] != keys[:-1])))
+    combined = np.maximum.accumulate(seg * len(uniq) + rank)
+    return uniq[combined - seg * len(uniq)]
+
+
+def _finish_ref(cb: np.ndarray, cu: np.ndarray, cv: np.ndarray, lin: np.ndarray, depth: int,
+                nb: int) -> RefIndex:
+    """htslib's update_loff + compress_binning for one reference, vectorised.
+
+    ``cb, cu, cv`` are the reference's chunks sorted by (bin, start). Levels are processed from the
+    deepest up: a bin whose chunks span < 64 KiB of compressed file and whose parent bin exists
+    moves its chunks to the parent. Then chunks meeting in one BGZF block are merged per bin.
+    """
+    ref = RefIndex(linear=lin.tolist())
+    if len(cb) == 0:
+        return ref
+    # loffsets, from the linear index, for every bin present before compression
+    present = np.unique(cb)
+    bots = _bin_bot_array(present, depth)
+    safe = np.minimum(bots, max(len(lin) - 1, 0))
+    loffs = np.where(bots < len(lin), lin[safe] if len(lin) else 0, 0)
+    loff_of = dict(zip(present.tolist(), loffs.tolist()))
+    firsts = [bin_first(level) for level in range(depth + 2)]
     for level in range(depth, 0, -1):
-        lo, hi = bin_first(level), bin_first(level + 1)
-        for b in sorted(k for k in bins if lo <= k < hi):
-            chunks = bins[b]
-            if level < depth and len(chunks) > 1:
-                chunks.sort(key=lambda c: c[0])
-            if (chunks[-1][1] >> 16) - (chunks[0][0] >> 16) < HTS_MIN_MARKER_DIST:
-                parent = (b - 1) >> 3
-                if parent in bins:
-                    bins[parent].extend(chunks)
-                    del bins[b]
-                    ref.loffsets.pop(b, None)
-    if 0 in bins:
-        bins[0].sort(key=lambda c: c[0])
-    for b, chunks in bins.items():
-        if b >= nb or len(chunks) < 2:
+        starts = np.flatnonzero(np.concatenate(([True], cb[1:] != cb[:-1])))
+        ends = np.append(starts[1:], len(cb)) - 1
+        bins = cb[starts]
+        at_level = (bins >= firsts[level]) & (bins < firsts[level + 1])
+        if not at_level.any():
             continue
-        merged = [list(chunks[0])]
-        for u, v in chunks[1:]:
-            last = merged[-1]
-            if last[1] >> 16 >= u >> 16:
-                if last[1] < v:
-                    last[1] = v
-            else:
-                merged.append([u, v])
-        bins[b] = [(u, v) for u, v in merged]
+        span = (cv[ends] >> 16) - (cu[starts] >> 16)
+        parents = (bins - 1) >> 3
+        has_parent = np.isin(parents, bins)
+        move = at_level & (span < HTS_MIN_MARKER_DIST) & has_parent
+        if move.any():
+            counts = ends - starts + 1
+            per_chunk = np.repeat(move, counts)
+            cb = cb.copy()
+            cb[per_chunk] = np.repeat(parents[move], counts[move])
+            order = np.lexsort((cu, cb))
+            cb, cu, cv = cb[order], cu[order], cv[order]
+    # merge adjacent chunks that meet in one BGZF block
+    cm = _segmented_cummax(cb, cv)
+    new_bin = np.concatenate(([True], cb[1:] != cb[:-1]))
+    starts_group = new_bin.copy()
+    starts_group[1:] |= (cm[:-1] >> 16) < (cu[1:] >> 16)
+    g = np.flatnonzero(starts_group)
+    g_end = np.append(g[1:], len(cb)) - 1
+    mb, mu, mv = cb[g].tolist(), cu[g].tolist(), cm[g_end].tolist()
+    bins_d: dict[int, list[tuple[int, int]]] = {}
+    for b, u, v in zip(mb, mu, mv):
+        lst = bins_d.get(b)
+        if lst is None:
+            bins_d[b] = [(u, v)]
+        else:
+            lst.append((u, v))
+    ref.bins = bins_d
+    ref.loffsets = {b: loff_of[b] for b in bins_d}
+    return ref
