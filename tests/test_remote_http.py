@@ -88,7 +88,7 @@ def test_werkzeug_server_equal_to_local(werkzeug_server, local):
 
 
 def test_open_is_one_request_and_reads_match(server, local):
-    with open_source(server.url("data.bin")) as remote:
+    with open_source(server.url("data.bin"), max_connections=1) as remote:
         assert isinstance(remote, CachedSource)
         assert remote.size == len(DATA)
         assert gets(server) == ["bytes=0-65535"] and remote.stats.requests == 1
@@ -413,3 +413,29 @@ def test_unknown_total_falls_back_to_head():
     finally:
         srv.clear()
         srv.stop()
+
+
+def test_disjoint_runs_are_fetched_on_parallel_connections(local):
+    with RangeServer({"data.bin": DATA}, latency=0.05) as srv:
+        with open_source(srv.url("data.bin"), block_size=4096, merge_gap=0) as remote:
+            srv.clear_log()
+            wanted = [(100_000, 10), (300_000, 10), (500_000, 10), (700_000, 10), (900_000, 10)]
+            assert remote.read_many(wanted) == local.read_many(wanted)
+            assert remote.stats.requests == 1 + 5 == 1 + len(srv.requests())
+            assert len({r.client_port for r in srv.requests()}) == 4  # max_connections
+            assert sorted(r.range for r in srv.requests()) == sorted(
+                f"bytes={o // 4096 * 4096}-{o // 4096 * 4096 + 4095}" for o, _ in wanted)
+        with open_source(srv.url("data.bin"), block_size=4096, merge_gap=0,
+                         max_connections=1) as remote:
+            srv.clear_log()
+            assert remote.read_many(wanted) == local.read_many(wanted)
+            assert len({r.client_port for r in srv.requests()}) == 1
+
+
+def test_parallel_fetch_failure_is_reported(server):
+    with open_source(server.url("data.bin"), block_size=4096, merge_gap=0, **FAST) as remote:
+        server.fail(*["404"] * 3)
+        with pytest.raises(RemoteError, match="404"):
+            remote.read_many([(100_000, 10), (300_000, 10), (500_000, 10)])
+        assert remote.read_many([(100_000, 10), (300_000, 10)]) == [DATA[100_000:100_010],
+                                                                   DATA[300_000:300_010]]

@@ -253,7 +253,7 @@ def test_bam_over_http(server, bam_file):
 
 
 @pytest.mark.xfail(strict=True, reason="BamReader looks for the index with os.path.exists, so "
-                   "a URL never finds url + '.bai' (needs open_source(url + suffix) probing)")
+                   "a URL never finds url + '.bai'; use bioformats_ext.io.open_first(candidates)")
 def test_bam_url_finds_its_index(server, bam_file):
     from bioformats_ext.bam import BamReader
 
@@ -327,7 +327,7 @@ def test_vcf_over_http(server, vcf_file):
 
 
 @pytest.mark.xfail(strict=True, reason="TabixReader looks for the index with os.path.exists, so "
-                   "a URL never finds url + '.tbi' (needs open_source(url + suffix) probing)")
+                   "a URL never finds url + '.tbi'; use bioformats_ext.io.open_first(candidates)")
 def test_vcf_url_finds_its_index(server, vcf_file):
     from bioformats_ext.vcf import VcfReader
 

@@ -111,6 +111,7 @@ class HttpBackend(RangeBackend):
         allow_full_download: bool = False,
         max_full_download: int = 16 * 1024 * 1024,
         ssl_context: ssl.SSLContext | None = None,
+        max_connections: int = 4,
     ):
         super().__init__()
         parts = urlsplit(url)
@@ -145,6 +146,12 @@ class HttpBackend(RangeBackend):
         self._etag: str | None = None
         self._last_modified: str | None = None
         self._whole: bytes | None = None  # set only by the allowed whole-file fallback
+        self.max_connections = max(1, int(max_connections))
+        self._options = dict(timeout=timeout, retries=retries, backoff=backoff,
+                             max_backoff=max_backoff, max_retry_time=max_retry_time,
+                             headers=headers, max_redirects=max_redirects,
+                             ssl_context=ssl_context, max_connections=1)
+        self._siblings: list[HttpBackend] = []
 
     # -- RangeBackend --------------------------------------------------------------------------
 
@@ -187,9 +194,59 @@ class HttpBackend(RangeBackend):
                 pos += len(data)
             return bytes(out)
 
+    def fetch_many(self, spans) -> list[bytes]:
+        """Disjoint spans of one read: up to ``max_connections`` requests in flight at once, so
+        a query whose blocks lie in several places waits for one round trip, not several."""
+        if len(spans) < 2 or self.max_connections < 2 or self._whole is not None:
+            return [self.fetch(start, end) for start, end in spans]
+        with self._lock:
+            workers = [self, *self._sibling_backends(min(len(spans), self.max_connections) - 1)]
+            shares = [list(range(k, len(spans), len(workers))) for k in range(len(workers))]
+            results: list[bytes | None] = [None] * len(spans)
+            errors: list[BaseException] = []
+
+            def run(worker: "HttpBackend", share: list[int]) -> None:
+                try:
+                    for i in share:
+                        results[i] = worker.fetch(*spans[i])
+                except BaseException as exc:  # re-raised in the calling thread
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=run, args=(w, share), daemon=True)
+                       for w, share in zip(workers[1:], shares[1:])]
+            for thread in threads:
+                thread.start()
+            run(self, shares[0])
+            for thread in threads:
+                thread.join()
+            for sibling in workers[1:]:  # one set of counters for the source
+                self.stats.requests += sibling.stats.requests
+                self.stats.bytes_fetched += sibling.stats.bytes_fetched
+                self.stats.retries += sibling.stats.retries
+                sibling.stats.reset()
+            if errors:
+                raise errors[0]
+            return results  # type: ignore[return-value]
+
+    def _sibling_backends(self, n: int) -> list["HttpBackend"]:
+        """Extra keep-alive connections for parallel requests, sharing what we know of the file."""
+        while len(self._siblings) < n:
+            self._siblings.append(HttpBackend(self.url, **self._options))
+        siblings = self._siblings[:n]
+        for sibling in siblings:
+            sibling._url = self._url
+            sibling._size = self._size
+            sibling._etag = self._etag
+            sibling._last_modified = self._last_modified
+            sibling.name = self.name
+        return siblings
+
     def close(self) -> None:
         with self._lock:
             self._drop()
+            for sibling in self._siblings:
+                sibling.close()
+            self._siblings.clear()
 
     # -- one request ---------------------------------------------------------------------------
 
