@@ -20,7 +20,7 @@ from .errors import FormatError, MissingIndexError, RecordError, SortOrderError,
 from .io.source import ByteSource, open_source
 
 BGZF_MAGIC = b"\x1f\x8b\x08\x04"
-_BATCH = 4096
+_BATCH = 16384
 
 
 # --------------------------------------------------------------------------------------------
@@ -377,6 +377,46 @@ def _as_line(record: Any) -> bytes:
     return line if line.endswith(b"\n") else line + b"\n"
 
 
+def _vcf_intervals(conf: Any, lines: list[bytes], first_lineno: int):
+    """Vectorised VCF intervals: ``beg = POS-1``, ``end = beg + len(REF)``; the few lines with
+    ``END=`` in INFO (or too few columns) go through the exact per-line rule."""
+    from .index.tabix_conf import parse_line
+
+    n = len(lines)
+    rows = [ln.split(b"\t", 8) for ln in lines]
+    special = [i for i, r in enumerate(rows) if len(r) < 8 or b"END=" in r[7]]
+    if special:
+        for i in special:
+            rows[i] = [b"", b"1", b"", b"N", b"", b"", b"", b""]
+    try:
+        pos = np.fromiter(map(int, [r[1] for r in rows]), np.int64, n)
+    except ValueError:
+        for i, line in enumerate(lines):
+            parse_line(conf, line, first_lineno + i)  # raises the typed, numbered error
+        raise
+    reflen = np.fromiter(map(len, [r[3] for r in rows]), np.int64, n)
+    beg = np.maximum(pos - 1, 0)
+    end = np.where(reflen > 0, beg + reflen, np.maximum(pos, 1))
+    names = [r[0] for r in rows]
+    for i in special:
+        name, b, e = parse_line(conf, lines[i], first_lineno + i)
+        names[i] = name.encode()
+        beg[i] = b
+        end[i] = e
+    return [x.decode() for x in names] if n < 64 else _decode_names(names), beg, end
+
+
+def _decode_names(names: list[bytes]) -> list[str]:
+    cache: dict[bytes, str] = {}
+    out = []
+    for x in names:
+        s = cache.get(x)
+        if s is None:
+            s = cache[x] = x.decode()
+        out.append(s)
+    return out
+
+
 def _sq_lengths(header: bytes) -> list[tuple[str, int]]:
     out = []
     for line in header.splitlines():
@@ -478,9 +518,16 @@ class TabixWriter:
         iterator = iter(records)
         to_line = self._to_line
         while True:
-            batch = [to_line(r) for r in islice(iterator, _BATCH)]
+            batch = list(islice(iterator, _BATCH))
             if not batch:
                 return count
+            kinds = set(map(type, batch))
+            if kinds == {bytes} and all(line.endswith(b"\n") for line in batch):
+                pass
+            elif kinds == {str} and all(line.endswith("\n") for line in batch):
+                batch = [line.encode() for line in batch]
+            else:
+                batch = [to_line(r) for r in batch]
             self._write_lines(batch)
             count += len(batch)
 
@@ -509,8 +556,16 @@ class TabixWriter:
                 if run:
                     self._write_lines(run)
                 return
-            names, begs, ends = parse_lines(self.config, [ln.rstrip(b"\r\n") for ln in lines],
-                                            first + 1)
+            if out.compression == "bgzf" and out.index_kind is None:  # nothing to index
+                out.write_batch(b"".join(lines), np.fromiter(map(len, lines), np.int64,
+                                                             len(lines)), None, None, None,
+                                None, None)
+                return
+            stripped = [ln.rstrip(b"\r\n") for ln in lines]
+            if self.config.preset == 2:
+                names, begs, ends = _vcf_intervals(self.config, stripped, first + 1)
+            else:
+                names, begs, ends = parse_lines(self.config, stripped, first + 1)
             tids = self._tids
             get = tids.get
             tid = np.empty(len(names), np.int64)

@@ -86,9 +86,14 @@ class BamWriter:
         iterator = iter(records)
         to_line = self._to_line
         while True:
-            batch = [to_line(r) for r in islice(iterator, _BATCH)]
+            batch = list(islice(iterator, _BATCH))
             if not batch:
                 return count
+            kinds = set(map(type, batch))
+            if kinds == {str}:
+                batch = [line.encode() for line in batch]
+            elif kinds != {bytes}:
+                batch = [to_line(r) for r in batch]
             self._write_lines(batch)
             count += len(batch)
 
