@@ -149,6 +149,18 @@ def parse_lines(conf: TabixConfig, lines: "list[bytes]", first_lineno: int = 1
             begs = [b - 1 if b > 1 else 0 for b in begs]
         ends = [e if e > 0 else 1 for e in ends]
         return names, begs, ends
+    if preset == TBX_VCF and (sc, bc) == (0, 1):
+        try:
+            rows = [ln.split(b"\t", 8) for ln in lines]
+            names = [r[0].decode() for r in rows]
+            begs = [int(r[1]) - 1 for r in rows]
+            ends = [b + len(r[3]) for b, r in zip(begs, rows)]
+        except (IndexError, ValueError, UnicodeDecodeError):
+            return _slow(conf, lines, first_lineno)
+        for i, r in enumerate(rows):  # rare cases take the exact per-line rules
+            if begs[i] < 0 or not r[3] or (len(r) > 7 and b"END=" in r[7]):
+                names[i], begs[i], ends[i] = parse_line(conf, lines[i], first_lineno + i)
+        return names, begs, ends
     return _slow(conf, lines, first_lineno)
 
 
