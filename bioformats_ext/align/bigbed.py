@@ -198,7 +198,12 @@ class AlignmentIterator(interfaces.AlignmentIterator):
         fast = self._alignments_fast(chroms, starts, ends, texts)
         if fast is not None:
             return fast
-        return self._alignments_slow(chroms, starts, ends, texts)
+        try:
+            return self._alignments_slow(chroms, starts, ends, texts)
+        except FormatError:
+            raise
+        except (ValueError, IndexError) as exc:
+            raise FormatError(f"bad bigBed record ({exc})") from None
 
     def _alignments_fast(self, chroms: np.ndarray, starts: np.ndarray, ends: np.ndarray,
                          texts: list[str]) -> list[Alignment] | None:

@@ -69,14 +69,14 @@ class Header:
             raise FormatError(f"absurd number of zoom levels ({self.zoomLevels})", 6)
         if not 3 <= self.definedFieldCount <= 15:
             raise FormatError(
-                f"definedFieldCount {self.definedFieldCount} outside 3..15", 42)
+                f"definedFieldCount {self.definedFieldCount} outside 3..15", 34)
         if self.fieldCount < self.definedFieldCount:
             raise FormatError(
-                f"fieldCount {self.fieldCount} < definedFieldCount {self.definedFieldCount}", 40)
+                f"fieldCount {self.fieldCount} < definedFieldCount {self.definedFieldCount}", 32)
         if file_size is not None:
             for name, pos in (("chromosomeTreeOffset", 8), ("fullDataOffset", 16),
-                              ("fullIndexOffset", 24), ("autoSqlOffset", 44),
-                              ("totalSummaryOffset", 52), ("extensionOffset", 64 - 8)):
+                              ("fullIndexOffset", 24), ("autoSqlOffset", 36),
+                              ("totalSummaryOffset", 44), ("extensionOffset", 56)):
                 value = getattr(self, name)
                 if value >= file_size:
                     raise TruncatedFileError(f"{name} {value} is past the end of the file "
