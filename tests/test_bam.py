@@ -303,3 +303,22 @@ def test_bgzf2_self_indexed_bam(tmp_path, sam_data):
         with BamWriter(str(tmp_path / "y.bam"), header, compression="bgzf2") as writer:
             writer.write_many(lines[::-1])
     assert _files(tmp_path) == ["x.bam"]
+
+
+def test_write_alignment_objects(tmp_path, sam_data):
+    from Bio import Align
+
+    header = "".join(f"@SQ\tSN:{n}\tLN:{n_}\n" for n, n_ in REFS)
+    lines = ["a\t0\tchr1\t100\t60\t5M2D5M\t*\t0\t0\tACGTAACGTA\tIIIIIIIIII",
+             "b\t16\tchr2\t7\t60\t3S4M\t*\t0\t0\tTTTACGT\t*"]
+    (tmp_path / "in.sam").write_text(header + "".join(ln + "\n" for ln in lines))
+    alignments = list(Align.parse(str(tmp_path / "in.sam"), "sam"))
+    path = str(tmp_path / "x.bam")
+    with BamWriter(path, header, index="bai") as writer:
+        for alignment in alignments:
+            writer.write(alignment)
+    formatted = [Align.sam.AlignmentWriter(None).format_alignment(a).rstrip("\n") for a in alignments]
+    with pysam.AlignmentFile(path) as bam:
+        h = bam.header
+        assert [a.to_string() for a in bam.fetch(until_eof=True)] == \
+            [pysam.AlignedSegment.fromstring(f, h).to_string() for f in formatted]

@@ -117,3 +117,39 @@ def test_bgzf2_bed(tmp_path):
         expected = [ln for ln, r in zip(lines, rows)
                     if r[0] == name and int(r[1]) < end and int(r[2]) > start]
         assert list(reader.fetch(name, start, end)) == expected
+
+
+def test_comment_lines_mid_file_are_written_not_indexed(tmp_path):
+    header, lines = _bed(seed=7, n=4000)
+    mixed = []
+    for i, line in enumerate(lines):
+        mixed.append(line)
+        if i % 97 == 0:
+            mixed.append("#" + "c" * (i % 300))
+    ours = str(tmp_path / "m.bed.gz")
+    with TabixWriter(ours, header, preset="bed", index="tbi") as writer:
+        writer.write_many(mixed[:1500])
+        for line in mixed[1500:1600]:
+            writer.write(line)
+        writer.write_many(mixed[1600:])
+    os.mkdir(tmp_path / "ref")
+    theirs = str(tmp_path / "ref" / "m.bed.gz")
+    shutil.copy(ours, theirs)
+    pysam.tabix_index(theirs, preset="bed", force=True)
+    assert _content(ours + ".tbi") == _content(theirs + ".tbi")
+    assert list(TabixReader(ours)) == lines
+
+
+def test_plain_and_file_object_targets(tmp_path):
+    import io
+
+    header, lines = _gff(n=500)
+    buf, ibuf = io.BytesIO(), io.BytesIO()
+    with TabixWriter(buf, header, preset="gff", index="tbi", index_path=ibuf) as writer:
+        writer.write_many(lines)
+    (tmp_path / "g.gff.gz").write_bytes(buf.getvalue())
+    (tmp_path / "g.gff.gz.tbi").write_bytes(ibuf.getvalue())
+    with pysam.TabixFile(str(tmp_path / "g.gff.gz")) as tf:
+        assert list(tf.fetch("chr2")) == [ln for ln in lines if ln.startswith("chr2\t")]
+    with pytest.raises(ValueError, match="index_path"):
+        TabixWriter(io.BytesIO(), header, preset="gff", index="tbi")
