@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +12,7 @@ from bioformats_ext.errors import RemoteError, TruncatedFileError
 from bioformats_ext.io import open_source
 
 DATA = os.urandom(700_001)
+BIGBED = Path(__file__).parent / "data" / "ucsc-bigbed" / "bed12.bb"
 RANGES = [(0, 10), (123_456, 70_000), (699_990, 11), (350_000, 1), (65_530, 20)]
 
 
@@ -56,6 +58,7 @@ def s3():
             client.create_bucket(Bucket="bucket")
             client.put_object(Bucket="bucket", Key="dir/data.bin", Body=DATA)
             client.put_object(Bucket="bucket", Key="empty.bin", Body=b"")
+            client.put_object(Bucket="bucket", Key="bed12.bb", Body=BIGBED.read_bytes())
             yield endpoint, log
         finally:
             server.stop()
@@ -129,3 +132,19 @@ def test_without_fsspec_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "fsspec", None)
     with pytest.raises(RemoteError, match="needs fsspec"):
         open_source("s3://bucket/x.bb")
+
+
+def test_bigbed_on_s3(s3):
+    bigbed = pytest.importorskip("bioformats_ext.bigbed")
+    endpoint, _ = s3
+    with bigbed.open(BIGBED) as local:
+        expected = list(local.records())
+        chrom, size = next(iter(local.chroms.items()))
+        region = list(local.records(chrom, 0, size))
+    source = open_source("s3://bucket/bed12.bb", **s3_options(endpoint))
+    with bigbed.open(source) as remote:
+        assert source.stats.requests <= 2  # HEAD + first block
+        opened = source.stats.requests
+        assert list(remote.records(chrom, 0, size)) == region
+        assert source.stats.requests - opened <= 3
+        assert list(remote.records()) == expected
