@@ -439,3 +439,30 @@ def test_parallel_fetch_failure_is_reported(server):
             remote.read_many([(100_000, 10), (300_000, 10), (500_000, 10)])
         assert remote.read_many([(100_000, 10), (300_000, 10)]) == [DATA[100_000:100_010],
                                                                    DATA[300_000:300_010]]
+
+
+def test_random_faults_never_give_wrong_bytes(server, local):
+    """A seeded soak: random reads under random faults give the right bytes or a RemoteError."""
+    import random
+
+    rng = random.Random(1234)
+    faults = ["500", "503", "reset", "truncate", "short", "wrongrange", "416", "norange", "etag"]
+    outcomes = {"ok": 0, "error": 0}
+    for _ in range(40):
+        with open_source(server.url("data.bin"), block_size=rng.choice([4096, 65536]),
+                         merge_gap=rng.choice([0, 100_000]), retries=2, backoff=0.001,
+                         max_backoff=0.002, timeout=5) as remote:
+            server.fail(*rng.choices(faults, k=rng.randrange(0, 4)))
+            wanted = []
+            for _ in range(rng.randrange(1, 6)):
+                offset = rng.randrange(0, len(DATA))
+                wanted.append((offset, rng.randrange(0, min(200_000, len(DATA) - offset) + 1)))
+            try:
+                got = remote.read_many(wanted)
+            except RemoteError:
+                outcomes["error"] += 1
+            else:
+                assert got == local.read_many(wanted)
+                outcomes["ok"] += 1
+            server.clear_faults()
+    assert outcomes["ok"] > 10 and outcomes["error"] > 0

@@ -93,6 +93,10 @@ class RangeServer:
         with self._lock:
             self._faults.extend(faults)
 
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
     def redirect(self, path: str, location: str, status: int = 302) -> None:
         self.redirects[path.lstrip("/")] = (status, location)
 
