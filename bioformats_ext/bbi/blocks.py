@@ -66,6 +66,17 @@ class Block:
                     raise FormatError("record text is not UTF-8", offset) from None
         return self._texts
 
+    def texts_at(self, indices: np.ndarray, offset: int = 0) -> list[str]:
+        """The rests of some records as str; decodes only those unless the block is done."""
+        if self._texts is not None or 4 * len(indices) > len(self.rests):
+            texts = self.texts(offset)
+            return [texts[i] for i in indices.tolist()]
+        rests = self.rests
+        try:
+            return [rests[i].decode() for i in indices.tolist()]
+        except UnicodeDecodeError:
+            raise FormatError("record text is not UTF-8", offset) from None
+
     def select(self, chrom: int, start: int, end: int) -> np.ndarray:
         """Indices of records overlapping ``chrom:start-end`` (UCSC / Biopython semantics:
         zero-length records touching either edge count as overlapping)."""

@@ -227,8 +227,8 @@ class BigBedReader:
                 end: int | None = None) -> Iterator[Record]:
         names = self.chrom_names
         for block, sel in self.iter_blocks(chrom, start, end):
-            texts = block.texts()
             if sel is None:
+                texts = block.texts()
                 chroms = block.chrom.tolist()
                 starts = block.start.tolist()
                 ends = block.end.tolist()
@@ -236,7 +236,7 @@ class BigBedReader:
                 chroms = block.chrom[sel].tolist()
                 starts = block.start[sel].tolist()
                 ends = block.end[sel].tolist()
-                texts = [texts[i] for i in sel.tolist()]
+                texts = block.texts_at(sel)
             if not texts[0] or "" in texts:  # BED3: rest is None, as in pyBigWig's entries
                 texts = [t or None for t in texts]
             if chroms and chroms[0] == chroms[-1] and chroms.count(chroms[0]) == len(chroms):

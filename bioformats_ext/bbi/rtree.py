@@ -32,7 +32,7 @@ class RTree:
         self.byteorder = byteorder
         self.file_size = file_size
         self._lay = layouts(byteorder)
-        self._nodes: LRU[tuple[bool, np.ndarray]] = LRU(cache_nodes)
+        self._nodes: LRU[tuple] = LRU(cache_nodes)
         self._loaded = False
         self.block_size = 0
         self.item_count = 0
@@ -61,7 +61,8 @@ class RTree:
         self._loaded = True
         root = off + RTREE_HEADER_SIZE
         if self.item_count == 0:
-            self._nodes.put(root, (True, np.zeros(0, self._lay.rtree_leaf)))
+            empty = np.zeros(0, np.int64)
+            self._nodes.put(root, (True, np.zeros(0, self._lay.rtree_leaf), empty, empty))
             return
         node_data = data[RTREE_HEADER_SIZE:]
         if len(node_data) >= NODE_HEADER_SIZE:
@@ -77,7 +78,7 @@ class RTree:
     def _node_len(self, off: int) -> int:
         return min(NODE_HEADER_SIZE + self.block_size * RTREE_LEAF_ITEM_SIZE, self.file_size - off)
 
-    def _parse(self, data: bytes, off: int) -> tuple[bool, np.ndarray]:
+    def _parse(self, data: bytes, off: int) -> tuple:
         if len(data) < NODE_HEADER_SIZE:
             raise TruncatedFileError("R-tree node past the end of the file", off)
         flag = data[0]
@@ -95,9 +96,12 @@ class RTree:
             raise TruncatedFileError("R-tree item points past the end of the file", off)
         if flag and count and int((items["offset"] + items["size"]).max()) > self.file_size:
             raise TruncatedFileError("R-tree leaf block runs past the end of the file", off)
-        return bool(flag), items
+        # (chrom, base) pairs as one sortable int64 each, computed once per node
+        start_key = (items["start_chrom"].astype(np.int64) << 32) | items["start_base"]
+        end_key = (items["end_chrom"].astype(np.int64) << 32) | items["end_base"]
+        return bool(flag), items, start_key, end_key
 
-    def _get_nodes(self, offsets: list[int]) -> list[tuple[bool, np.ndarray]]:
+    def _get_nodes(self, offsets: list[int]) -> list[tuple]:
         """Nodes at ``offsets``; the ones not cached are fetched in one batched read."""
         missing = [o for o in dict.fromkeys(offsets) if o not in self._nodes]
         if missing:
@@ -137,14 +141,12 @@ class RTree:
             if not level:
                 break
             nxt: list[int] = []
-            for off, (leaf, items) in zip(level, self._get_nodes(level)):
+            for off, (leaf, items, start_key, end_key) in zip(level, self._get_nodes(level)):
                 if off in seen:
                     raise FormatError("R-tree has a cycle", off)
                 seen.add(off)
                 if lo is not None and len(items):
-                    s = (items["start_chrom"].astype(np.int64) << 32) | items["start_base"]
-                    e = (items["end_chrom"].astype(np.int64) << 32) | items["end_base"]
-                    items = items[(e >= lo) & (s <= hi)]
+                    items = items[(end_key >= lo) & (start_key <= hi)]
                 if leaf:
                     found.append(items)
                 else:

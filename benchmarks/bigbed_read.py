@@ -1,0 +1,184 @@
+"""bigBed reading: bioformats_ext against Biopython, pyBigWig and pybigtools, in one process.
+
+    python benchmarks/bigbed_read.py            # 200,000 BED12 records, 1,000 queries
+    python benchmarks/bigbed_read.py --quick    # 20,000 records, 200 queries
+
+The input (fixed seed, see ``bigbed_data.py``) is written once with Biopython's bigBed writer
+(and with pybigtools when installed) and cached in ``benchmarks/_work``. Every number is the best
+of ``--repeat`` runs. "speed-up" is competitor time / our time (> 1 means we are faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bigbed_data  # noqa: E402
+
+
+def best(func, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=200_000)
+    parser.add_argument("--queries", type=int, default=1000)
+    parser.add_argument("--biopython-queries", type=int, default=20,
+                        help="Biopython's search scans to the end of the file: time fewer")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--quick", action="store_true", help="20,000 records, 200 queries")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.records, args.queries, args.biopython_queries, args.repeat = 20_000, 200, 10, 2
+
+    from Bio.Align import bigbed as bio_bigbed
+
+    from bioformats_ext import bigbed
+    from bioformats_ext.align.bigbed import AlignmentIterator
+
+    try:
+        import pyBigWig
+    except ImportError:  # pragma: no cover
+        pyBigWig = None
+    try:
+        import pybigtools
+    except ImportError:  # pragma: no cover
+        pybigtools = None
+
+    t = time.perf_counter()
+    path = str(bigbed_data.cached_bigbed(args.records, args.seed, "biopython"))
+    print(f"input: {path} ({Path(path).stat().st_size / 1e6:.1f} MB, "
+          f"ready in {time.perf_counter() - t:.1f} s)")
+    pbt_path = None
+    if pybigtools is not None:
+        pbt_path = str(bigbed_data.cached_bigbed(args.records, args.seed, "pybigtools"))
+
+    chroms = bigbed_data.chrom_sizes()
+    rng = random.Random(args.seed)
+    names = [c for c in chroms]
+    regions = []
+    for _ in range(args.queries):
+        c = rng.choice(names)
+        s = rng.randrange(chroms[c] - 100_000)
+        regions.append((c, s, s + 100_000))
+
+    rows: list[tuple[str, str, float, float, int, int]] = []
+
+    def row(task, rival, ours_t, rival_t, n_ours, n_rival):
+        rows.append((task, rival, ours_t, rival_t, n_ours, n_rival))
+        print(f"  {task:<38} {rival:<10} ours {ours_t:8.3f} s  {rival:<10} {rival_t:8.3f} s  "
+              f"speed-up {rival_t / ours_t:6.2f}x", flush=True)
+
+    # 1. read everything as Alignment objects
+    n_ours = n_bio = 0
+
+    def ours_all():
+        nonlocal n_ours
+        n_ours = sum(1 for _ in AlignmentIterator(path))
+
+    def bio_all():
+        nonlocal n_bio
+        n_bio = sum(1 for _ in bio_bigbed.AlignmentIterator(path))
+
+    row("read all as Alignments", "Biopython", best(ours_all, args.repeat),
+        best(bio_all, 1), n_ours, n_bio)
+
+    # 2. read everything as raw tuples
+    def ours_raw(p=path):
+        nonlocal n_ours
+        with bigbed.open(p) as bb:
+            n_ours = sum(1 for _ in bb.records())
+
+    ours_raw_t = best(ours_raw, args.repeat)
+    if pyBigWig is not None:
+        def pbw_raw():
+            nonlocal n_bio
+            bw = pyBigWig.open(path)
+            n_bio = 0
+            for c, size in bw.chroms().items():
+                n_bio += len(bw.entries(c, 0, size) or ())
+            bw.close()
+
+        row("read all as raw tuples", "pyBigWig", ours_raw_t, best(pbw_raw, args.repeat),
+            n_ours, n_bio)
+    if pybigtools is not None:
+        def pbt_raw(p=path):
+            nonlocal n_bio
+            bb = pybigtools.open(p)
+            n_bio = sum(sum(1 for _ in bb.records(c)) for c in bb.chroms())
+            bb.close()
+
+        row("read all as raw tuples", "pybigtools", ours_raw_t, best(pbt_raw, args.repeat),
+            n_ours, n_bio)
+        row("read all raw (pybigtools-built file)", "pybigtools",
+            best(lambda: ours_raw(pbt_path), args.repeat),
+            best(lambda: pbt_raw(pbt_path), args.repeat), n_ours, n_bio)
+
+    # 3. random 100 kb region queries, raw
+    def ours_queries():
+        nonlocal n_ours
+        with bigbed.open(path) as bb:
+            n_ours = sum(sum(1 for _ in bb.records(c, s, e)) for c, s, e in regions)
+
+    ours_q = best(ours_queries, args.repeat)
+    if pybigtools is not None:
+        def pbt_queries():
+            nonlocal n_bio
+            bb = pybigtools.open(path)
+            n_bio = sum(sum(1 for _ in bb.records(c, s, e)) for c, s, e in regions)
+            bb.close()
+
+        row(f"{len(regions)} random 100 kb queries, raw", "pybigtools", ours_q,
+            best(pbt_queries, args.repeat), n_ours, n_bio)
+    if pyBigWig is not None:
+        def pbw_queries():
+            nonlocal n_bio
+            bw = pyBigWig.open(path)
+            n_bio = sum(len(bw.entries(c, s, e) or ()) for c, s, e in regions)
+            bw.close()
+
+        row(f"{len(regions)} random 100 kb queries, raw", "pyBigWig", ours_q,
+            best(pbw_queries, args.repeat), n_ours, n_bio)
+
+    # 4. the same queries as Alignment objects (Biopython: a subset, scaled per query)
+    def ours_aln_queries():
+        nonlocal n_ours
+        alignments = AlignmentIterator(path)
+        n_ours = sum(sum(1 for _ in alignments.search(c, s, e)) for c, s, e in regions)
+
+    ours_aq = best(ours_aln_queries, args.repeat) / len(regions)
+    subset = regions[:args.biopython_queries]
+
+    def bio_aln_queries():
+        nonlocal n_bio
+        alignments = bio_bigbed.AlignmentIterator(path)
+        n_bio = sum(sum(1 for _ in alignments.search(c, s, e)) for c, s, e in subset)
+
+    bio_aq = best(bio_aln_queries, 1) / len(subset)
+    row("100 kb query as Alignments (per query)", "Biopython", ours_aq, bio_aq, n_ours, n_bio)
+
+    print()
+    print(f"bigBed read benchmark: {args.records:,} BED12 records, {len(regions):,} queries "
+          f"(Biopython: {len(subset)} queries), best of {args.repeat}")
+    print()
+    print("| task | competitor | bioformats_ext (s) | competitor (s) | speed-up |")
+    print("|---|---|---:|---:|---:|")
+    for task, rival, a, b, _, _ in rows:
+        print(f"| {task} | {rival} | {a:.4f} | {b:.4f} | {b / a:.2f}x |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
