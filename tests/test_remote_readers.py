@@ -252,15 +252,21 @@ def test_bam_over_http(server, bam_file):
     assert reader.source.stats.requests == count(server, "reads.bam")
 
 
-@pytest.mark.xfail(strict=True, reason="BamReader looks for the index with os.path.exists, so "
-                   "a URL never finds url + '.bai'; use bioformats_ext.io.open_first(candidates)")
 def test_bam_url_finds_its_index(server, bam_file):
+    """``BamReader(url)`` finds ``url + ".bai"`` itself: one request for the index."""
     from bioformats_ext.bam import BamReader
 
-    url = serve(server, "reads.bam", bam_file.read_bytes())
-    serve(server, "reads.bam.bai", Path(str(bam_file) + ".bai").read_bytes())
-    assert list(BamReader(url).fetch("chrA", 1000, 5000)) == list(
-        BamReader(bam_file).fetch("chrA", 1000, 5000))
+    url = serve(server, "found.bam", bam_file.read_bytes())
+    serve(server, "found.bam.bai", Path(str(bam_file) + ".bai").read_bytes())
+    server.clear_log()
+    reader = BamReader(url)
+    local = BamReader(bam_file)
+    for region in BAM_REGIONS:
+        before = reader.source.stats.requests
+        assert list(reader.fetch(*region)) == list(local.fetch(*region))
+        assert reader.source.stats.requests - before <= 2, region
+    assert count(server, "found.bam.bai") == 1
+    assert reader.source.stats.requests == count(server, "found.bam")
 
 
 def test_bio_align_parse_bam_url(server, bam_file):
@@ -326,15 +332,21 @@ def test_vcf_over_http(server, vcf_file):
     assert reader.source.stats.requests == count(server, "calls.vcf.gz")
 
 
-@pytest.mark.xfail(strict=True, reason="TabixReader looks for the index with os.path.exists, so "
-                   "a URL never finds url + '.tbi'; use bioformats_ext.io.open_first(candidates)")
 def test_vcf_url_finds_its_index(server, vcf_file):
+    """``VcfReader(url)`` finds ``url + ".tbi"`` itself: one request for the index."""
     from bioformats_ext.vcf import VcfReader
 
-    url = serve(server, "calls.vcf.gz", vcf_file.read_bytes())
-    serve(server, "calls.vcf.gz.tbi", Path(str(vcf_file) + ".tbi").read_bytes())
-    assert list(VcfReader(url).fetch("1", 100, 5000)) == list(
-        VcfReader(vcf_file).fetch("1", 100, 5000))
+    url = serve(server, "found.vcf.gz", vcf_file.read_bytes())
+    serve(server, "found.vcf.gz.tbi", Path(str(vcf_file) + ".tbi").read_bytes())
+    server.clear_log()
+    reader = VcfReader(url)
+    local = VcfReader(vcf_file)
+    for region in VCF_REGIONS:
+        before = reader.source.stats.requests
+        assert list(reader.fetch(*region)) == list(local.fetch(*region))
+        assert reader.source.stats.requests - before <= 2, region
+    assert count(server, "found.vcf.gz.tbi") == 1
+    assert reader.source.stats.requests == count(server, "found.vcf.gz")
 
 
 # -- BGZF2 -------------------------------------------------------------------------------------
