@@ -60,6 +60,21 @@ class AtomicFiles:
         self._files = []
 
 
+def load_index_near(location: str | None, candidates: Sequence[str], what: str):
+    """Read the first index among ``candidates`` that exists (local paths or URLs; a missing
+    URL is a 403/404/410, any other failure is raised)."""
+    from .index import read_index
+    from .io.source import open_first
+
+    if location is None:
+        raise MissingIndexError(f"no index given and the {what} is not a path or URL")
+    source = open_first(candidates)
+    if source is None:
+        raise MissingIndexError(f"no index ({', '.join(c.rsplit('.', 1)[-1] for c in candidates)}) "
+                                f"next to {location}")
+    return read_index(source)
+
+
 def _is_path(target: Any) -> bool:
     return isinstance(target, (str, os.PathLike))
 
@@ -699,17 +714,11 @@ class TabixReader:
             return self._index
         from .index import read_index
 
-        index = self._index_source
-        if index is None:
-            if self._path is None:
-                raise MissingIndexError("no index given and the file is not a local path")
-            for suffix in (".tbi", ".csi"):
-                if os.path.exists(self._path + suffix):
-                    index = self._path + suffix
-                    break
-            else:
-                raise MissingIndexError(f"no .tbi or .csi index next to {self._path}")
-        self._index = read_index(index)
+        if self._index_source is None:
+            self._index = load_index_near(self._path, [self._path + ".tbi", self._path + ".csi"]
+                                          if self._path else [], "file")
+        else:
+            self._index = read_index(self._index_source)
         if self.config is None:
             conf = getattr(self._index, "tabix", None) or getattr(self._index, "config", None)
             if conf is not None:

@@ -11,7 +11,7 @@ import os
 import struct
 from typing import Any, Iterator
 
-from ..errors import FormatError, MissingIndexError, TruncatedFileError, UnknownReferenceError
+from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
 from ..io.source import ByteSource, open_source
 from .decode import record_span, record_to_sam, split_records
 from .header import BamHeader
@@ -120,18 +120,13 @@ class BamReader:
         if self._index is not None:
             return self._index
         from ..index import read_index
+        from ..tabix import load_index_near
 
-        index = self._index_source
-        if index is None:
-            if self._path is None:
-                raise MissingIndexError("no index given and the BAM is not a local path")
-            for candidate in _index_candidates(self._path):
-                if os.path.exists(candidate):
-                    index = candidate
-                    break
-            else:
-                raise MissingIndexError(f"no .bai or .csi index next to {self._path}")
-        self._index = read_index(index)
+        if self._index_source is None:
+            self._index = load_index_near(self._path, _index_candidates(self._path)
+                                          if self._path else [], "BAM")
+        else:
+            self._index = read_index(self._index_source)
         return self._index
 
     def fetch_records(self, ref: str, start: int | None = None,
