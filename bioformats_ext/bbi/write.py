@@ -192,6 +192,8 @@ def _split_fast(lines: list[bytes], lineno: int):
 
 def _parse_ints(values: list) -> np.ndarray | None:
     """Decimal integers (bytes/str/int) as int64, or None if any is not one."""
+    if isinstance(values, np.ndarray):
+        return values.astype(np.int64, copy=False)
     if not values:
         return np.empty(0, np.int64)
     first = values[0]
@@ -865,7 +867,8 @@ def _split_lists(col, counts: np.ndarray, numbers, what: str) -> np.ndarray:
     trailing = np.zeros(len(col), bool)
     nonempty = lengths > 0
     trailing[nonempty] = raw[ends[nonempty] - 1] == 44
-    got = per + (nonempty & ~trailing)
+    stripped = lengths - trailing
+    got = np.where(stripped > 0, per - trailing + 1, 0)
     bad = np.flatnonzero(got != counts)
     if len(bad):
         i = int(bad[0])
@@ -874,8 +877,8 @@ def _split_lists(col, counts: np.ndarray, numbers, what: str) -> np.ndarray:
     total = int(counts.sum())
     if not total:
         return np.empty(0, np.int64)
-    if not trailing[nonempty].all():
-        joined = b"".join(c if c.endswith(b",") or not c else c + b"," for c in col)
+    if not trailing[nonempty].all() or (nonempty & (stripped == 0)).any():
+        joined = b"".join(c.rstrip(b",") + b"," for c in col if c.rstrip(b","))
     arr = None
     if b" " not in joined and b"." not in joined:
         with warnings.catch_warnings():
