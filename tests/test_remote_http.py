@@ -466,3 +466,46 @@ def test_random_faults_never_give_wrong_bytes(server, local):
                 outcomes["ok"] += 1
             server.clear_faults()
     assert outcomes["ok"] > 10 and outcomes["error"] > 0
+
+
+def test_https_with_a_trusted_self_signed_certificate(tmp_path, local):
+    """The https:// path: TLS on loopback with a certificate made here (IP SAN 127.0.0.1)."""
+    import datetime
+    import ipaddress
+    import ssl
+
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert_file, key_file)
+    with RangeServer({"data.bin": DATA}, ssl_context=server_context) as srv:
+        url = srv.url("data.bin")
+        assert url.startswith("https://")
+        client_context = ssl.create_default_context(cafile=str(cert_file))
+        with open_source(url, ssl_context=client_context) as remote:
+            assert remote.read_many(RANGES) == local.read_many(RANGES)
+            assert remote.stats.requests == len(srv.requests())
+        # without trusting the certificate: a typed error, not an ssl exception
+        srv.clear_log()
+        with pytest.raises(RemoteError, match="certificate verification failed"):
+            open_source(url, retries=3)
+        assert srv.requests() == []  # not retried (and the handshake never reached HTTP)

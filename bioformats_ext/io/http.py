@@ -351,6 +351,9 @@ class HttpBackend(RangeBackend):
                 if reused and attempt == 0:
                     continue  # an idle keep-alive connection the server had closed: reconnect once
                 raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+            except ssl.SSLCertVerificationError as exc:  # retrying cannot fix a certificate
+                self._drop()
+                raise _error(f"{self.name}: TLS certificate verification failed: {exc}") from exc
             except (OSError, http.client.HTTPException) as exc:  # timeouts, refused, bad status
                 self._drop()
                 raise _Transient(f"{type(exc).__name__}: {exc}") from exc

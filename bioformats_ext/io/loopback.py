@@ -50,7 +50,8 @@ class RangeServer:
     """Serve in-memory files over HTTP/1.1 on ``127.0.0.1`` (port chosen by the OS)."""
 
     def __init__(self, files: dict[str, bytes] | None = None, *, latency: float = 0.0,
-                 ranges: bool = True, slow_seconds: float = 2.0, idle_timeout: float = 5.0):
+                 ranges: bool = True, slow_seconds: float = 2.0, idle_timeout: float = 5.0,
+                 ssl_context=None):
         self.files: dict[str, bytes] = dict(files or {})
         self.redirects: dict[str, tuple[int, str]] = {}
         self.latency = latency
@@ -77,6 +78,10 @@ class RangeServer:
 
         self._httpd = _QuietServer(("127.0.0.1", 0), Handler)
         self._httpd.daemon_threads = True
+        self.scheme = "http"
+        if ssl_context is not None:  # an ssl.SSLContext with the server's certificate loaded
+            self._httpd.socket = ssl_context.wrap_socket(self._httpd.socket, server_side=True)
+            self.scheme = "https"
         self._thread: threading.Thread | None = None
 
     # -- control -------------------------------------------------------------------------------
@@ -86,7 +91,7 @@ class RangeServer:
         return self._httpd.server_address[1]
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}"
+        return f"{self.scheme}://127.0.0.1:{self.port}/{path.lstrip('/')}"
 
     def fail(self, *faults: str) -> None:
         """Queue faults for the next requests (one per request)."""
