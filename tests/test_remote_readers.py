@@ -39,7 +39,9 @@ def count(server: RangeServer, name: str) -> int:
 
 # -- bigBed ------------------------------------------------------------------------------------
 
-bigbed = pytest.importorskip("bioformats_ext.bigbed")
+def _bigbed():
+    return pytest.importorskip("bioformats_ext.bigbed")
+
 
 UCSC_FILES = sorted(p.name for p in UCSC.glob("*.bb"))
 
@@ -50,6 +52,7 @@ def chrom_regions(bb) -> list[tuple[str, int, int]]:
 
 @pytest.mark.parametrize("name", UCSC_FILES)
 def test_ucsc_bigbed_over_http(server, name):
+    bigbed = _bigbed()
     data = (UCSC / name).read_bytes()
     url = serve(server, name, data)
     with bigbed.open(UCSC / name) as local:
@@ -128,6 +131,7 @@ def _regions(chroms: dict[str, int], n: int, seed: int) -> list[tuple[str, int, 
 
 
 def test_deep_bigbed_budgets_default_options(server, deep_bigbed):
+    bigbed = _bigbed()
     data = deep_bigbed.read_bytes()
     url = serve(server, "deep.bb", data)
     with bigbed.open(deep_bigbed) as local:
@@ -151,6 +155,7 @@ def test_deep_bigbed_budgets_default_options(server, deep_bigbed):
 def test_deep_bigbed_each_tree_level_is_one_request(server, deep_bigbed):
     """With tiny cache blocks nothing is shared by accident: a cold query costs at most one
     request per R-tree level plus one for the data blocks (the reader batches each level)."""
+    bigbed = _bigbed()
     data = deep_bigbed.read_bytes()
     levels = _rtree_levels(data)
     url = serve(server, "deep.bb", data)
@@ -169,6 +174,7 @@ def test_deep_bigbed_each_tree_level_is_one_request(server, deep_bigbed):
 
 def test_pybigtools_layout_bigbed(server, tmp_path):
     """pybigtools puts the chromosome tree after the data: a different layout, same budgets."""
+    bigbed = _bigbed()
     pybigtools = pytest.importorskip("pybigtools")
     records, sizes = _bed12(6000, seed=4)
     path = tmp_path / "pbt.bb"
