@@ -509,3 +509,37 @@ def test_https_with_a_trusted_self_signed_certificate(tmp_path, local):
         with pytest.raises(RemoteError, match="certificate verification failed"):
             open_source(url, retries=3)
         assert srv.requests() == []  # not retried (and the handshake never reached HTTP)
+
+
+def test_streaming_whole_file_uses_readahead(server):
+    from bioformats_ext.io.source import iter_chunks
+
+    with open_source(server.url("data.bin"), block_size=16384, max_readahead=1 << 20) as remote:
+        assert b"".join(iter_chunks(remote, 0, 20_000)) == DATA
+        # 1,000,003 bytes in 20 KB reads: read-ahead doubles up to 1 MiB per request
+        assert remote.stats.requests == len(server.requests()) <= 10
+
+
+def test_random_reads_equal_local_property(local):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    with RangeServer({"data.bin": DATA}) as srv:
+
+        @settings(max_examples=40, deadline=None)
+        @given(
+            ranges=st.lists(st.tuples(st.integers(0, len(DATA)), st.integers(0, 150_000)),
+                            min_size=1, max_size=8),
+            block_size=st.sampled_from([1000, 4096, 65536]),
+            merge_gap=st.sampled_from([0, 50_000]),
+        )
+        def check(ranges, block_size, merge_gap):
+            ranges = [(o, min(n, len(DATA) - o)) for o, n in ranges]
+            with open_source(srv.url("data.bin"), block_size=block_size,
+                             merge_gap=merge_gap) as remote:
+                assert remote.read_many(ranges) == local.read_many(ranges)
+                before = remote.stats.requests
+                assert remote.read_many(ranges[::-1]) == local.read_many(ranges[::-1])
+                assert remote.stats.requests == before
+
+        check()

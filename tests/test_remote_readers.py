@@ -39,6 +39,7 @@ def count(server: RangeServer, name: str) -> int:
 
 # -- bigBed ------------------------------------------------------------------------------------
 
+
 def _bigbed():
     return pytest.importorskip("bioformats_ext.bigbed")
 
