@@ -148,3 +148,16 @@ def test_bigbed_on_s3(s3):
         assert list(remote.records(chrom, 0, size)) == region
         assert source.stats.requests - opened <= 3
         assert list(remote.records()) == expected
+
+
+def test_fsspec_http_backend_against_loopback():
+    pytest.importorskip("aiohttp")
+    from bioformats_ext.io.loopback import RangeServer
+
+    with RangeServer({"d.bin": DATA}) as server:
+        with open_source(server.url("d.bin"), backend="fsspec", block_size=4096,
+                         merge_gap=0) as remote:
+            assert remote.size == len(DATA)
+            assert remote.read_many(RANGES) == [DATA[o : o + n] for o, n in RANGES]
+            assert remote.stats.requests == len(server.requests())
+            assert all(r.range for r in server.requests() if r.method == "GET")
