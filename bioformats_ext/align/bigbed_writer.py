@@ -99,7 +99,7 @@ def _bed_rows(alignments: Iterable[Alignment], bedN: int,
     """``(chrom, start, end, rest)`` for each alignment, with the BED text Biopython writes."""
     extra = [field.name for field in list(declaration)[bedN:]]
     for index, alignment in enumerate(alignments):
-        coordinates = alignment.coordinates
+        coordinates = np.asarray(alignment.coordinates)
         t = coordinates[0].tolist()
         chrom = alignment.sequences[0].id
         start = t[0]
@@ -174,12 +174,14 @@ def _bed_batches(alignments: Iterable[Alignment], bedN: int, declaration: AutoSq
     array instead of a Python loop per alignment.
     """
     extra = [field.name for field in list(declaration)[bedN:]]
-    it = iter(alignments)
+    # A generator, because Biopython's iterators rewind whenever iter() is called on them.
+    it = (alignment for alignment in alignments)
     while True:
         batch = list(islice(it, _BATCH))
         if not batch:
             return
         coords = [a.coordinates for a in batch]
+        coords = [c if isinstance(c, np.ndarray) else np.asarray(c) for c in coords]
         if bedN <= 5 or extra or any(c.shape[0] != 2 or c.shape[1] < 2 for c in coords):
             rows = list(_bed_rows(batch, bedN, declaration))
             chroms, starts, ends, rests = (list(col) for col in zip(*rows))

@@ -846,6 +846,8 @@ def _validate_bed_columns(bed_n: int, cols, s: np.ndarray, e: np.ndarray, number
 
 
 def _valid_rgb(color: bytes) -> bool:
+    if color == b".":  # what Biopython writes for "no color"
+        return True
     parts = color.rstrip(b",").split(b",")
     try:
         values = [int(p) for p in parts]
