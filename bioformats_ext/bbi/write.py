@@ -183,9 +183,14 @@ def _split_fast(lines: list[bytes], lineno: int):
             or lines[0][:1] == b"#" or not lines[-1]:
         return None
     parts = [line.split(b"\t", 3) for line in lines]
-    if set(map(len, parts)) != {4}:
+    widths = set(map(len, parts))
+    if widths == {3}:  # BED3
+        chroms, starts, ends = (list(col) for col in zip(*parts))
+        rests = [b""] * len(parts)
+    elif widths == {4}:
+        chroms, starts, ends, rests = (list(col) for col in zip(*parts))
+    else:
         return None
-    chroms, starts, ends, rests = (list(col) for col in zip(*parts))
     numbers = _Numbers(range(lineno + 1, lineno + 1 + len(lines)))
     return chroms, starts, ends, rests, numbers
 
