@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from itertools import repeat
 from typing import BinaryIO, Callable, Iterator
 
 import numpy as np
@@ -28,6 +29,8 @@ from ..errors import FormatError
 from ..io.source import ByteSource
 
 __all__ = ["AlignmentIterator", "AutoSQLTable", "AutoSqlTable", "Field"]
+
+_BATCH_RECORDS = 4096
 
 _BED_NAMES = ("chrom", "chromStart", "chromEnd", "name", "score", "strand", "thickStart",
               "thickEnd", "reserved", "blockCount", "blockSizes", "chromStarts")
@@ -76,15 +79,28 @@ def _score(word: str):
     return int(value) if value.is_integer() else value
 
 
-def _scores(column: tuple[str, ...]) -> list:
-    """A column of scores: ints where integral (also "135.0"), floats, or the text as is."""
-    try:
+def _parse_column(column: list[str], dtype) -> np.ndarray | None:
+    """A whole column of numbers parsed in C (None if any value is not a plain number)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        try:
+            values = np.fromstring(",".join(column), dtype=dtype, sep=",")
+        except (ValueError, DeprecationWarning):
+            return None
+    return values if len(values) == len(column) else None
+
+
+def _ints(column: list[str]) -> list[int]:
+    values = _parse_column(column, np.int64)
+    if values is None:
         return list(map(int, column))
-    except ValueError:
-        pass
-    try:
-        values = np.array(list(map(float, column)))
-    except ValueError:
+    return values.tolist()
+
+
+def _scores(column: list[str]) -> list:
+    """A column of scores: ints where integral (also "135.0"), floats, or the text as is."""
+    values = _parse_column(column, np.float64)
+    if values is None:
         return list(map(_score, column))
     if np.all(np.isfinite(values)) and np.all(values == np.floor(values)):
         return values.astype(np.int64).tolist()
@@ -179,8 +195,44 @@ class AlignmentIterator(interfaces.AlignmentIterator):
         return self._generate(chromosome, start, end)
 
     def _generate(self, chrom, start, end) -> Iterator[Alignment]:
+        # Blocks are grouped into batches of a few thousand records so that the column-wise
+        # work (numpy calls, one split per batch) is amortised over many records.
+        pending: list[tuple[Block, np.ndarray | None]] = []
+        count = 0
         for block, sel in self._reader.iter_blocks(chrom, start, end):
-            yield from self._alignments(block, sel)
+            pending.append((block, sel))
+            count += len(block) if sel is None else len(sel)
+            if count >= _BATCH_RECORDS:
+                yield from self._alignments_batch(pending)
+                pending = []
+                count = 0
+        if pending:
+            yield from self._alignments_batch(pending)
+
+    def _alignments_batch(self, pending: list[tuple[Block, np.ndarray | None]]
+                          ) -> list[Alignment]:
+        if len(pending) == 1:
+            return self._alignments(*pending[0])
+        chroms, starts, ends, texts = [], [], [], []
+        for block, sel in pending:
+            if sel is None:
+                chroms.append(block.chrom)
+                starts.append(block.start)
+                ends.append(block.end)
+                texts.extend(block.texts())
+            else:
+                chroms.append(block.chrom[sel])
+                starts.append(block.start[sel])
+                ends.append(block.end[sel])
+                texts.extend(block.texts_at(sel))
+        fast = self._alignments_fast(np.concatenate(chroms), np.concatenate(starts),
+                                     np.concatenate(ends), texts)
+        if fast is not None:
+            return fast
+        out: list[Alignment] = []
+        for block, sel in pending:
+            out.extend(self._alignments(block, sel))
+        return out
 
     # -- building Alignment objects --------------------------------------------------------------
     def _alignments(self, block: Block, sel: np.ndarray | None) -> list[Alignment]:
@@ -213,17 +265,22 @@ class AlignmentIterator(interfaces.AlignmentIterator):
         also produces the precise error for inconsistent records)."""
         bedN = self.bedN
         n = len(texts)
-        rows = [t.split("\t") for t in texts] if texts[0] else None
-        if rows is None:
+        if not texts[0]:
             if any(texts):
                 return None
             ncols = 0
             cols: list = []
         else:
-            ncols = len(rows[0])
-            if ncols < bedN - 3 or any(len(r) != ncols for r in rows):
+            # One split of the whole block, then every column is a slice: needs the same
+            # number of fields in every record (checked with one C-level count per record).
+            tabs = set(map(str.count, texts, repeat("\t")))
+            if len(tabs) != 1:
                 return None
-            cols = list(zip(*rows))
+            ncols = tabs.pop() + 1
+            if ncols < bedN - 3:
+                return None
+            fields = "\t".join(texts).split("\t")
+            cols = [fields[j::ncols] for j in range(ncols)]
         cs = starts
         ce = ends
         try:
@@ -253,9 +310,9 @@ class AlignmentIterator(interfaces.AlignmentIterator):
             if bedN > 4:
                 scores = _scores(cols[1])
             if bedN > 6:
-                thick_starts = list(map(int, cols[3]))
+                thick_starts = _ints(cols[3])
             if bedN > 7:
-                thick_ends = list(map(int, cols[4]))
+                thick_ends = _ints(cols[4])
         except ValueError:
             return None
         ncustom = bedN - 3
@@ -377,15 +434,22 @@ class AlignmentIterator(interfaces.AlignmentIterator):
         return out
 
 
-def _int_list(texts: tuple[str, ...]) -> np.ndarray:
-    """All comma-separated ints of a column (trailing commas allowed) as one array."""
-    joined = ",".join(texts).replace(",,", ",").rstrip(",")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        try:
-            return np.fromstring(joined, dtype=np.int64, sep=",")
-        except (ValueError, DeprecationWarning):
-            raise ValueError("bad integer list") from None
+def _int_list(texts: list[str], total: int) -> np.ndarray:
+    """All comma-separated ints of a column as one array of ``total`` values.
+
+    UCSC and Biopython end every list with a comma, so plain concatenation usually works; a
+    list without its trailing comma would merge two numbers, which the count reveals, and then
+    the lists are joined with explicit separators. Call under ``warnings.simplefilter("error")``
+    so that numpy's partial parses raise.
+    """
+    try:
+        values = np.fromstring("".join(texts).rstrip(","), dtype=np.int64, sep=",")
+        if len(values) != total:
+            joined = ",".join(texts).replace(",,", ",").rstrip(",")
+            values = np.fromstring(joined, dtype=np.int64, sep=",")
+    except DeprecationWarning:
+        raise ValueError("bad integer list") from None
+    return values
 
 
 def _block_coordinates_vectorised(counts_col, sizes_col, starts_col, cs: np.ndarray,
@@ -398,29 +462,44 @@ def _block_coordinates_vectorised(counts_col, sizes_col, starts_col, cs: np.ndar
     previous block ended (Biopython's layout). None if the columns are inconsistent.
     """
     n = len(cs)
-    counts = np.fromiter(map(int, counts_col), np.int64, n)
-    if n == 0 or counts.min() < 1:
+    counts = _parse_column(counts_col, np.int64)
+    if n == 0 or counts is None or counts.min() < 1:
         return None
-    sizes = _int_list(sizes_col)
-    rel = _int_list(starts_col)
     total = int(counts.sum())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sizes = _int_list(sizes_col, total)
+        rel = _int_list(starts_col, total)
     if len(sizes) != total or len(rel) != total:
         return None
-    first = np.cumsum(counts) - counts
-    record = np.repeat(np.arange(n), counts)
+    ends_cum = np.cumsum(counts)
+    first = ends_cum - counts
+    last = ends_cum - 1
     block_end = rel + sizes
+    if not np.array_equal(cs + block_end[last], ce):
+        return None
+    qcum = np.cumsum(sizes)
+    qbase = qcum - sizes                       # query offset of each block, file-wide
+    qstart = qbase - np.repeat(qbase[first], counts)
+    qsizes = qstart[last] + sizes[last]
+    offset = np.repeat(cs, counts)
+    # A block start needs its own column unless it is where the previous block ended (or 0).
     prev_end = np.empty(total, np.int64)
-    prev_end[0] = 0
     prev_end[1:] = block_end[:-1]
     prev_end[first] = 0
     gap = rel != prev_end
-    qcum = np.cumsum(sizes)
-    qstart = qcum - sizes - np.repeat((qcum - sizes)[first], counts)
-    last = first + counts - 1
-    if not np.array_equal(cs + block_end[last], ce):
-        return None
-    qsizes = qstart[last] + sizes[last]
-    # slots: record i -> [init, (gap?, end) per block]; positions in a 2*total + n array
+    if not gap[first].any() and gap.sum() == total - n:
+        # Usual case: blocks start at 0 and are separated by introns -> 2 columns per block.
+        columns = np.empty((2 * total, 2), np.intp)
+        columns[0::2, 0] = rel + offset
+        columns[1::2, 0] = block_end + offset
+        columns[0::2, 1] = qstart
+        columns[1::2, 1] = qstart + sizes
+        bounds = np.zeros(n + 1, np.int64)
+        np.cumsum(2 * counts, out=bounds[1:])
+        return columns, bounds, qsizes
+    # General case: per record [start column, (gap column?, end column) per block].
+    record = np.repeat(np.arange(n), counts)
     slot_block_gap = 2 * np.arange(total) + record + 1
     slot_block_end = slot_block_gap + 1
     slot_init = 2 * first + np.arange(n)
@@ -428,7 +507,6 @@ def _block_coordinates_vectorised(counts_col, sizes_col, starts_col, cs: np.ndar
     tpos = np.empty(m, np.int64)
     qpos = np.empty(m, np.int64)
     keep = np.ones(m, bool)
-    offset = np.repeat(cs, counts)
     tpos[slot_init] = cs
     qpos[slot_init] = 0
     tpos[slot_block_gap] = rel + offset
