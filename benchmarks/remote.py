@@ -9,6 +9,8 @@ region queries with ``bioformats_ext.bigbed``:
 * http cold   a fresh source and reader per query (every query pays open + tree + data)
 * http again  the same queries once more on the warm source (should cost 0 requests)
 
+"wait floor" is requests x latency: the time a client spends just waiting on round trips.
+
 Request counts come from the server's log and from ``source.stats`` (checked to agree).  With
 ``--raw`` (or when the bigBed reader is not importable) it benchmarks raw ``read_many`` patterns
 instead.  ``--quick`` runs a small file and 20 queries.
@@ -99,10 +101,12 @@ def run_queries(bb, regions) -> tuple[list[int], list[list], float]:
     return per_query, results, time.perf_counter() - t0
 
 
-def row(name, open_requests, per_query, seconds, n_records, baseline):
+def row(name, open_requests, per_query, seconds, n_records, baseline, floor=None):
+    """One table row; ``floor`` is the pure waiting time (all requests x injected latency)."""
     mean = statistics.mean(per_query) if per_query else 0.0
     return (name, str(open_requests), f"{mean:.2f}", str(max(per_query, default=0)),
-            str(sum(per_query)), f"{seconds:.3f}", f"{seconds / baseline:.1f}x", str(n_records))
+            str(sum(per_query)), f"{seconds:.3f}", "-" if floor is None else f"{floor:.2f}",
+            f"{seconds / baseline:.1f}x", str(n_records))
 
 
 def bench_bigbed(args) -> list[tuple]:
@@ -135,7 +139,7 @@ def bench_bigbed(args) -> list[tuple]:
             got += len(bw.entries(chrom, start, end) or [])
         seconds = time.perf_counter() - t0
         bw.close()
-        rows.append(("local (pyBigWig)", "-", "-", "-", "-", f"{seconds:.3f}",
+        rows.append(("local (pyBigWig)", "-", "-", "-", "-", f"{seconds:.3f}", "-",
                      f"{seconds / base:.1f}x", str(got)))
     except ImportError:
         pass
@@ -150,11 +154,12 @@ def bench_bigbed(args) -> list[tuple]:
         per_query, results, seconds = run_queries(bb, regions)
         assert results == expected, "remote results differ from local"
         rows.append(row("http warm", open_requests, per_query, seconds + open_seconds,
-                        sum(map(len, results)), base))
+                        sum(map(len, results)), base,
+                        (open_requests + sum(per_query)) * args.latency))
         per_query, results, seconds = run_queries(bb, regions)
         assert results == expected
         rows.append(row("http again (same queries)", "-", per_query, seconds,
-                        sum(map(len, results)), base))
+                        sum(map(len, results)), base, sum(per_query) * args.latency))
         assert bb.source.stats.requests == len(server.requests()), "stats disagree with server log"
         bb.close()
         # cold: a fresh reader per query
@@ -172,7 +177,7 @@ def bench_bigbed(args) -> list[tuple]:
         assert found_cold == found
         assert sum(opens) + sum(per_query) == len(server.requests())
         rows.append(row(f"http cold (open {max(opens)} + query)", max(opens), per_query, total,
-                        found_cold, base))
+                        found_cold, base, (sum(opens) + sum(per_query)) * args.latency))
     return rows
 
 
@@ -214,7 +219,9 @@ def bench_raw(args) -> list[tuple]:
                 per_query.append(src.stats.requests - before)
             seconds = time.perf_counter() - t0
             base = base or max(seconds, 1e-9)
-            rows.append(row(name, opened, per_query, seconds, 0, base))
+            rows.append(row(name, opened, per_query, seconds, 0, base,
+                            None if target is not None else
+                            (opened + sum(per_query)) * args.latency))
             src.close()
     return rows
 
@@ -238,7 +245,8 @@ def main(argv: list[str] | None = None) -> int:
                   file=sys.stderr)
     if rows is None:
         rows = bench_raw(args)
-    header = ("mode", "open req", "req/query", "max", "total req", "seconds", "vs local", "records")
+    header = ("mode", "open req", "req/query", "max", "total req", "seconds", "wait floor",
+              "vs local", "records")
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = lambda r: "| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths)) + " |"  # noqa: E731
     print(line(header))
