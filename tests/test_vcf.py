@@ -181,3 +181,28 @@ def test_bgzf2_vcf(tmp_path, vcf_data):
             start = rng.randrange(length)
             end = start + rng.choice([1, 1000, 300_000])
             assert list(reader.fetch(name, start, end)) == list(tf.fetch(name, start, end))
+
+
+def test_vectorised_intervals_equal_per_line_rule():
+    import numpy as np
+
+    from bioformats_ext.index.tabix_conf import get_config, parse_line
+    from bioformats_ext.tabix import _vcf_intervals
+
+    rng = random.Random(12)
+    conf = get_config("vcf")
+    lines = []
+    for i in range(3000):
+        pos = rng.choice(["1", "0", "17", "123456789", "4294967296", "+5", "007"])
+        ref = rng.choice(["A", "ACGT", "N" * rng.randint(1, 400), "."])
+        info = rng.choice([".", "DP=3", f"END={rng.randint(0, 10**6)}", "SVEND=5;DP=1",
+                           "A=1;END=.", "END=12x", "XEND=9;END=40"])
+        tail = rng.choice(["", "\tGT\t0/1"])
+        eol = rng.choice(["\n", "\r\n"])
+        lines.append(f"chr{rng.randint(1, 3)}\t{pos}\tid\t{ref}\tT\t.\tPASS\t{info}{tail}{eol}".encode())
+    data = b"".join(lines)
+    sizes = np.fromiter(map(len, lines), np.int64, len(lines))
+    names, beg, end = _vcf_intervals(conf, data, sizes, lines, 1)
+    for i, line in enumerate(lines):
+        name, b, e = parse_line(conf, line.rstrip(b"\r\n"), i + 1)
+        assert (names[i].decode(), int(beg[i]), int(end[i])) == (name, b, e), line
