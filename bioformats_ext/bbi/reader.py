@@ -37,7 +37,7 @@ class BigBedReader:
     """Format-level access to a bigBed file. See :class:`bioformats_ext.bigbed.BigBedFile`."""
 
     def __init__(self, source: "str | os.PathLike[str] | BinaryIO | ByteSource",
-                 node_cache: int = 256, block_cache: int = 64):
+                 node_cache: int = 256, block_cache: int = 32 << 20):
         self._owns_source = not isinstance(source, ByteSource)
         self.source = open_source(source)
         try:
@@ -48,6 +48,8 @@ class BigBedReader:
 
     # -- opening ---------------------------------------------------------------------------------
     def _open(self, node_cache: int, block_cache: int) -> None:
+        """``block_cache``: bytes of decoded blocks kept (LRU) so that nearby or repeated
+        queries do not inflate and parse a block again; 0 disables it."""
         src = self.source
         self.file_size = size = src.size
         head = src.read_upto(0, OPEN_READ)
@@ -91,7 +93,7 @@ class BigBedReader:
             raise FormatError(f"item count {self.item_count} cannot fit in the file",
                               header.fullDataOffset)
         self.rtree = RTree(self._fetch, header.fullIndexOffset, bo, size, node_cache)
-        self._blocks: LRU[Block] = LRU(block_cache)
+        self._blocks: LRU[Block] = LRU(1 << 20, block_cache)
         self._inflate_limit = max(header.uncompressBufSize, MIN_INFLATE_LIMIT)
         self._zoom_trees: dict[int, RTree] = {}
 
@@ -195,7 +197,7 @@ class BigBedReader:
                     raise FormatError("record with an unknown chromosome id", off)
                 blocks[off] = block
                 if use_cache:
-                    self._blocks.put(off, block)
+                    self._blocks.put(off, block, 2 * len(data) + 64 * len(block))
         return [blocks[o] for o in offsets]
 
     def iter_blocks(self, chrom: str | None = None, start: int | None = None,
