@@ -65,7 +65,7 @@ def test_read_many_equals_slices(ranges, block, cache_size, merge_gap):
 
 
 def test_open_primes_first_block_and_reads_are_aligned():
-    source, backend = cached(block_size=4096)
+    source, backend = cached(block_size=4096, max_readahead=0)
     assert source.size == len(DATA)
     assert source.stats.requests == 1
     assert source.read(100, 50) == DATA[100:150]  # inside the first block: free
@@ -165,3 +165,9 @@ def test_local_sources_unchanged(tmp_path):
     assert isinstance(open_source(DATA), BytesSource)
     existing = open_source(DATA)
     assert open_source(existing) is existing
+
+
+def test_reading_on_from_the_prefetched_head_counts_as_sequential():
+    source, backend = cached(block_size=4096, max_readahead=65536)
+    source.read(4096, 10)
+    assert backend.spans[-1] == (4096, 12288)  # block 1 plus one block of read-ahead

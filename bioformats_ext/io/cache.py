@@ -89,6 +89,7 @@ class CachedSource(ByteSource):
         self._nblocks = -(-size // block_size)
         if head:
             self._store(self._split(0, head))
+            self._next_block = len(head) // block_size  # reading on from the head is sequential
 
     # -- ByteSource protocol -------------------------------------------------------------------
 
