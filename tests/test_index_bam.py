@@ -231,3 +231,19 @@ def test_scanner_fields_match_pysam(bams):
                 for r in recs]
     assert fl.end.tolist() == want_end
     assert fl.n_cigar.max() <= 65535 and any(len(r.cigartuples or ()) > 65535 for r in recs)  # CG placeholder
+
+
+def test_cli_index(bams, tmp_path):
+    from bioformats_ext.cli import main
+
+    path = str(tmp_path / "c.bam")
+    shutil.copy(bams["plain"], path)
+    assert main(["index", "-c", path]) == 0
+    pysam.samtools.index("-c", path, str(tmp_path / "ref.csi"))
+    assert_same(read_index(str(tmp_path / "ref.csi")), read_index(path + ".csi"))
+    assert main(["index", path, str(tmp_path / "named.bai")]) == 0
+    assert read_index(str(tmp_path / "named.bai")).format == "bai"
+    bad = tmp_path / "bad.bam"
+    bad.write_bytes(open(path, "rb").read()[:5000])   # truncated: typed error, exit code 1
+    assert main(["index", str(bad)]) == 1
+    assert not os.path.exists(str(bad) + ".bai")

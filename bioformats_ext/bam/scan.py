@@ -23,6 +23,8 @@ from ..errors import FormatError, TruncatedFileError
 
 _I32 = struct.Struct("<i")
 #: CIGAR operations that consume the reference: M D N = X
+#: Larger block_size values are treated as corruption (bounds memory use on bad input).
+MAX_RECORD_SIZE = 1 << 28
 _REF_CONSUMING = np.zeros(16, dtype=np.int64)
 _REF_CONSUMING[[0, 2, 3, 7, 8]] = 1
 
@@ -101,6 +103,9 @@ def record_starts(buf: "bytes | bytearray | memoryview", pos: int, limit: int | 
     failed = starts.pop()          # the position where no 4-byte size was left
     if failed > limit:             # the last record runs past the data: not complete yet
         failed = starts.pop()
+        (size,) = _U32.unpack_from(buf, failed)
+        if size > MAX_RECORD_SIZE:  # do not buffer the rest of the file for a corrupt size
+            raise FormatError(f"BAM record with block_size {size}", failed)
     return np.array(starts, dtype=np.int64), failed
 
 

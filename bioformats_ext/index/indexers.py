@@ -10,7 +10,9 @@ equals what samtools/tabix write for the same file.
 from __future__ import annotations
 
 import os
+import queue
 import re
+import threading
 from typing import Iterator
 
 import numpy as np
@@ -28,7 +30,7 @@ class _Stream:
     """Uncompressed bytes of consecutive blocks plus the map back to virtual offsets."""
 
     def __init__(self, reader: BgzfReader):
-        self._blocks = reader.iter_block_spans()
+        self._blocks = _prefetch(reader.iter_block_spans())
         self.buf = bytearray()
         self.base = 0                 # stream offset of buf[0]
         self.starts: list[int] = []   # stream offset of each non-empty block in buf
@@ -83,6 +85,51 @@ class _Stream:
             del self.buf[:cut]
             self.base += cut
             del self.starts[:keep], self.addrs[:keep], self.nexts[:keep]
+
+
+def _prefetch(blocks: Iterator, batch: int = 64, depth: int = 4) -> Iterator:
+    """Run ``blocks`` (reading + inflating) on a helper thread, ``batch`` items at a time.
+
+    Inflating and CRC release the GIL, so this overlaps decompression with the Python record walk.
+    Exceptions are re-raised in the consumer; the thread stops when the consumer goes away.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            chunk = []
+            for item in blocks:
+                chunk.append(item)
+                if len(chunk) >= batch:
+                    if not put(chunk):
+                        return
+                    chunk = []
+            put(chunk) and put(None)
+        except BaseException as exc:  # handed to the consumer
+            put(exc)
+
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield from item
+    finally:
+        stop.set()
 
 
 def _open(path) -> tuple[BgzfReader, _Stream]:
