@@ -61,7 +61,17 @@ def _gff(rng):
     return "\n".join(lines) + "\n"
 
 
-MAKERS = {"vcf": _vcf, "bed": _bed, "gff": _gff}
+def _sam(rng):
+    lines = ["@HD\tVN:1.6\tSO:coordinate", "@SQ\tSN:q1\tLN:300000", "@SQ\tSN:q2\tLN:9000000"]
+    for c, ln, n in (("q1", 300_000, 2500), ("q2", 9_000_000, 600)):
+        for s in sorted(rng.randrange(1, ln - 100_000) for _ in range(n)):
+            cigar = rng.choice(["50M", "10M2I30M5D10M", f"20M{rng.randrange(100, 90_000)}N30M", "5S40M"])
+            seq = "".join(rng.choice("ACGT") for _ in range(50))
+            lines.append(f"r{s}\t0\t{c}\t{s}\t60\t{cigar}\t*\t0\t0\t{seq}\t*\tXX:Z:{rng.randbytes(40).hex()}")
+    return "\n".join(lines) + "\n"
+
+
+MAKERS = {"vcf": _vcf, "bed": _bed, "gff": _gff, "sam": _sam}
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +115,8 @@ def _replay(gz, preset, csi, max_ref_len=None):
             offset0 = r.tell()
             if line.startswith(b"##contig"):
                 max_ref_len = max(max_ref_len or 0, int(line.split(b"length=")[1].split(b">")[0]))
+            if line.startswith(b"@SQ"):
+                max_ref_len = max(max_ref_len or 0, int(line.split(b"LN:")[1].split()[0]))
             continue
         if b is None:
             b = (IndexBuilder.csi(tabix=preset, max_ref_len=max_ref_len, offset0=offset0) if csi
@@ -117,7 +129,7 @@ def _replay(gz, preset, csi, max_ref_len=None):
     return read_index(buf.getvalue())
 
 
-@pytest.mark.parametrize("preset", ["vcf", "bed", "gff"])
+@pytest.mark.parametrize("preset", ["vcf", "bed", "gff", "sam"])
 @pytest.mark.parametrize("csi", [False, True])
 def test_matches_tabix(files, preset, csi, tmp_path):
     gz = files[preset]
