@@ -105,6 +105,33 @@ def _end(r):
     return r.reference_end if (r.reference_end and not r.is_unmapped) else r.reference_start + 1
 
 
+def replay_bgzf(path, builder):
+    """push() replay with offsets from OUR BgzfReader.tell() and a per-record struct decode."""
+    import struct
+
+    r = BgzfReader(path)
+    head = r.read(12)
+    l_text = struct.unpack_from("<i", head, 4)[0]
+    r.read(l_text - 4)
+    (n_ref,) = struct.unpack("<i", r.read(4))
+    for _ in range(n_ref):
+        (l_name,) = struct.unpack("<i", r.read(4))
+        r.read(l_name + 4)
+    builder.offset0 = builder._last_off = builder._save_off = builder._off_beg = r.tell()
+    while True:
+        size = r.read(4)
+        if not size:
+            break
+        body = r.read(struct.unpack("<i", size)[0])
+        tid, pos, l_name, _, _, n_cigar, flag = struct.unpack_from("<iiBBHHH", body)
+        cigar = struct.unpack_from(f"<{n_cigar}I", body, 32 + l_name)
+        rlen = sum(c >> 4 for c in cigar if (c & 15) in (0, 2, 3, 7, 8))
+        end = pos + (rlen if rlen and not flag & 4 else 1)
+        builder.push(tid, pos, end, r.tell(), not flag & 4)
+    builder.finish((os.path.getsize(path) - 28) << 16)
+    return builder
+
+
 def replay(path, builder_factory):
     """Pure push() replay with offsets from pysam's bgzf_tell (independent of our scanner)."""
     f = pysam.AlignmentFile(path)
@@ -128,6 +155,9 @@ def test_bai_matches_samtools(bams, name, tmp_path):
     b = replay(path, lambda f: IndexBuilder.bai(f.nreferences, offset0=f.tell()))
     buf = io.BytesIO()
     b.write_bai(buf)
+    assert_same(ref, read_index(buf.getvalue()))
+    buf = io.BytesIO()
+    replay_bgzf(path, IndexBuilder.bai(4)).write_bai(buf)
     assert_same(ref, read_index(buf.getvalue()))
     assert ours.refs[2].bins == {} and ours.refs[2].linear == []  # the empty reference
     meta = ref.refs[0].bins[37450]
@@ -155,6 +185,17 @@ def test_csi_min_shift_and_big_positions(big_bam, tmp_path):
         ours = read_index(index_bam(big_bam, csi=True, min_shift=m, out=str(tmp_path / f"o{m}.csi")))
         assert ref.depth > 5
         assert_same(ref, ours)
+    # pysam fetches beyond 2**29 through our CSI
+    copy = str(tmp_path / "big.bam")
+    shutil.copy(big_bam, copy)
+    index_bam(copy, csi=True)
+    f = pysam.AlignmentFile(copy)
+    everything = list(pysam.AlignmentFile(big_bam).fetch(until_eof=True))
+    for s, e in (((1 << 30) + 4_700_000, (1 << 30) + 4_850_000), (1000, 200_000)):
+        got = [r.query_name for r in f.fetch("chr1", s, e)]
+        want = [r.query_name for r in everything if r.reference_id == 0
+                and r.reference_start < e and _end(r) > s]
+        assert got == want and (s < 1 << 29 or got)
     with pytest.raises(RecordError, match="cannot be stored"):
         index_bam(big_bam, out=str(tmp_path / "x.bai"))
     assert not os.path.exists(tmp_path / "x.bai")
