@@ -79,6 +79,7 @@ class IndexBuilder:
         self.n_refs = n_refs
         self.n_bins = n_bins(depth)
         self.pseudo_bin = pseudo_bin(depth)
+        self._leaf_first = bin_first(depth)
         self.max_pos = bin_limit(min_shift, depth)
         self.offset0 = offset0
         # htslib's ``z`` state
@@ -191,7 +192,11 @@ class IndexBuilder:
                 lin.extend([last_off] * (w1 + 1 - n))
         else:
             self.n_no_coor += 1
-        b = reg2bin(beg, end, self.min_shift, self.depth)
+        s = self.min_shift
+        if beg >> s == (end - 1) >> s:   # leaf bin: the common case, without the level loop
+            b = self._leaf_first + (beg >> s)
+        else:
+            b = reg2bin(beg, end, s, self.depth)
         if self._last_bin != b:
             if self._save_bin != _NO_BIN:
                 self._ct.append(self._save_tid)
