@@ -263,3 +263,37 @@ def test_summary_arguments():
             bb.summary("chr1", 0, 10, bins=0)
         (empty,) = bb.summary("chr1", 500, 600)
         assert empty == {"covered": 0, "min": None, "max": None, "mean": None, "std": None}
+
+
+def test_utf8_text_and_invalid_utf8(tmp_path):
+    """Non-ASCII names survive (blocks are split as latin-1, then UTF-8 text re-decoded)."""
+    import io as _io
+
+    from Bio import Align
+    from Bio.Align import bigbed as bio_bigbed
+    from Bio.Seq import Seq
+    from Bio.SeqRecord import SeqRecord
+
+    from bioformats_ext.align.bigbed import AlignmentIterator
+    from bioformats_ext.errors import FormatError
+
+    bed = "chr1\t10\t20\tgène_α\t5\t+\nchr1\t30\t40\tplain\t6\t-\n"
+    alignments = list(Align.parse(_io.StringIO(bed), "bed"))
+
+    class _List(list):
+        pass
+
+    data = _List(alignments)
+    data.targets = [SeqRecord(Seq(None, length=1000), id="chr1")]
+    path = tmp_path / "utf8.bb"
+    with open(path, "wb") as out:
+        bio_bigbed.AlignmentWriter(out, bedN=6, targets=data.targets, compress=False).write(data)
+    with bigbed.open(path) as bb:
+        assert [r[3].split("\t")[0] for r in bb.records()] == ["gène_α", "plain"]
+        assert [r[3].split("\t")[0] for r in bb.records("chr1", 0, 25)] == ["gène_α"]
+    assert [a.query.id for a in AlignmentIterator(path)] == ["gène_α", "plain"]
+    # the same file with the UTF-8 bytes broken (uncompressed, so patch in place)
+    raw = path.read_bytes()
+    broken = raw.replace("gène".encode(), b"g\xe8\xffne")
+    with pytest.raises(FormatError, match="UTF-8"):
+        list(bigbed.open(broken).records())

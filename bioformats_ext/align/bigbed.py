@@ -213,20 +213,20 @@ class AlignmentIterator(interfaces.AlignmentIterator):
                           ) -> list[Alignment]:
         if len(pending) == 1:
             return self._alignments(*pending[0])
-        chroms, starts, ends, texts = [], [], [], []
+        chroms, starts, ends, rests = [], [], [], []
         for block, sel in pending:
             if sel is None:
                 chroms.append(block.chrom)
                 starts.append(block.start)
                 ends.append(block.end)
-                texts.extend(block.texts())
+                rests.extend(block.rests)
             else:
                 chroms.append(block.chrom[sel])
                 starts.append(block.start[sel])
                 ends.append(block.end[sel])
-                texts.extend(block.texts_at(sel))
+                rests.extend([block.rests[i] for i in sel.tolist()])
         fast = self._alignments_fast(np.concatenate(chroms), np.concatenate(starts),
-                                     np.concatenate(ends), texts)
+                                     np.concatenate(ends), rests)
         if fast is not None:
             return fast
         out: list[Alignment] = []
@@ -236,7 +236,7 @@ class AlignmentIterator(interfaces.AlignmentIterator):
 
     # -- building Alignment objects --------------------------------------------------------------
     def _alignments(self, block: Block, sel: np.ndarray | None) -> list[Alignment]:
-        texts = block.texts()
+        rests = block.rests
         chroms = block.chrom
         starts = block.start
         ends = block.end
@@ -244,42 +244,42 @@ class AlignmentIterator(interfaces.AlignmentIterator):
             chroms = chroms[sel]
             starts = starts[sel]
             ends = ends[sel]
-            texts = [texts[i] for i in sel.tolist()]
-        if not texts:
+            rests = [rests[i] for i in sel.tolist()]
+        if not rests:
             return []
-        fast = self._alignments_fast(chroms, starts, ends, texts)
+        fast = self._alignments_fast(chroms, starts, ends, rests)
         if fast is not None:
             return fast
         try:
-            return self._alignments_slow(chroms, starts, ends, texts)
+            return self._alignments_slow(chroms, starts, ends, rests)
         except FormatError:
             raise
         except (ValueError, IndexError) as exc:
             raise FormatError(f"bad bigBed record ({exc})") from None
 
     def _alignments_fast(self, chroms: np.ndarray, starts: np.ndarray, ends: np.ndarray,
-                         texts: list[str]) -> list[Alignment] | None:
+                         rests: list[str]) -> list[Alignment] | None:
         """Column-wise construction for a block whose records all have the same number of
         columns: numbers are parsed a column at a time and the coordinates of every record are
         computed in one vectorised pass. Returns None to fall back to the per-record path (which
         also produces the precise error for inconsistent records)."""
         bedN = self.bedN
-        n = len(texts)
-        if not texts[0]:
-            if any(texts):
+        n = len(rests)
+        if not rests[0]:
+            if any(rests):
                 return None
             ncols = 0
             cols: list = []
         else:
-            # One split of the whole block, then every column is a slice: needs the same
-            # number of fields in every record (checked with one C-level count per record).
-            tabs = set(map(str.count, texts, repeat("\t")))
+            # One split for all records, then every column is a slice: needs
+            # the same number of fields in every record (one C-level count per record).
+            tabs = set(map(str.count, rests, repeat("\t")))
             if len(tabs) != 1:
                 return None
             ncols = tabs.pop() + 1
             if ncols < bedN - 3:
                 return None
-            fields = "\t".join(texts).split("\t")
+            fields = "\t".join(rests).split("\t")
             cols = [fields[j::ncols] for j in range(ncols)]
         cs = starts
         ce = ends
@@ -328,15 +328,16 @@ class AlignmentIterator(interfaces.AlignmentIterator):
             annotations = [dict(zip(keys, values)) for values in zip(*converted)]
         qnames = cols[0] if bedN > 3 else [None] * n
         seqs = self._seqs
-        qlist = qsizes.tolist()
-        seq_objs = []
-        for q in qlist:
+        lengths, which = np.unique(qsizes, return_inverse=True)
+        distinct = []
+        for q in lengths.tolist():
             seq = seqs.get(q)
             if seq is None:
                 seq = Seq(None, length=q)
                 if len(seqs) < 4096:
                     seqs[q] = seq
-            seq_objs.append(seq)
+            distinct.append(seq)
+        seq_objs = [distinct[i] for i in which.tolist()]
         if bounds is None:
             coords = list(coords_all)
         else:

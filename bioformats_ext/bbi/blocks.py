@@ -2,9 +2,8 @@
 
 A bigBed block is a run of records ``chromId, start, end`` (12 bytes) followed by the rest of the
 BED line, NUL-terminated. The 12-byte prefix may itself contain NULs, so a plain split cannot find
-the records; one compiled regex ``findall`` (12 bytes, then up to a NUL) walks the whole block in
-C, the rests' lengths locate every prefix, all prefixes are read with one numpy gather, and all rests are decoded with a single
-``decode``/``split`` (rests cannot contain NUL).
+the records; one compiled regex ``findall`` (12 characters, then up to a NUL) walks the whole
+latin-1-decoded block in C, and the rests' lengths locate every prefix for one numpy gather.
 """
 
 from __future__ import annotations
@@ -40,42 +39,26 @@ def decompress(data: bytes, limit: int, offset: int) -> bytes:
 
 
 class Block:
-    """The records of one block: numpy ``chrom``/``start``/``end`` arrays and the raw rests."""
+    """The records of one block: numpy ``chrom``/``start``/``end`` arrays and the rests (str)."""
 
-    __slots__ = ("chrom", "start", "end", "rests", "_texts")
+    __slots__ = ("chrom", "start", "end", "rests")
 
-    def __init__(self, chrom: np.ndarray, start: np.ndarray, end: np.ndarray, rests: list[bytes]):
+    def __init__(self, chrom: np.ndarray, start: np.ndarray, end: np.ndarray, rests: list[str]):
         self.chrom = chrom
         self.start = start
         self.end = end
         self.rests = rests
-        self._texts: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.rests)
 
     def texts(self, offset: int = 0) -> list[str]:
-        """The rests as str (decoded once per block, cached)."""
-        if self._texts is None:
-            if not self.rests:
-                self._texts = []
-            else:
-                try:
-                    self._texts = b"\0".join(self.rests).decode().split("\0")
-                except UnicodeDecodeError:
-                    raise FormatError("record text is not UTF-8", offset) from None
-        return self._texts
+        """The rest of every record (the BED columns after the third, tab-separated)."""
+        return self.rests
 
     def texts_at(self, indices: np.ndarray, offset: int = 0) -> list[str]:
-        """The rests of some records as str; decodes only those unless the block is done."""
-        if self._texts is not None or 4 * len(indices) > len(self.rests):
-            texts = self.texts(offset)
-            return [texts[i] for i in indices.tolist()]
         rests = self.rests
-        try:
-            return [rests[i].decode() for i in indices.tolist()]
-        except UnicodeDecodeError:
-            raise FormatError("record text is not UTF-8", offset) from None
+        return [rests[i] for i in indices.tolist()]
 
     def select(self, chrom: int, start: int, end: int) -> np.ndarray:
         """Indices of records overlapping ``chrom:start-end`` (UCSC / Biopython semantics:
@@ -87,14 +70,19 @@ class Block:
         return np.flatnonzero(mask)
 
 
-_REST = re.compile(rb"(?s).{12}([^\0]*)\0")
+_REST = re.compile(r"(?s).{12}([^\0]*)\0")
 _PREFIX_COLUMNS = np.arange(12, dtype=np.int64)
 
 
 def parse_block(data: bytes, byteorder: str, offset: int = 0) -> Block:
-    """Split a decompressed block into records: one regex pass in C finds the rests, their
-    lengths give every record's position, and one numpy gather reads all 12-byte prefixes."""
-    rests = _REST.findall(data)
+    """Split a decompressed block into records.
+
+    The block is decoded as latin-1 (one byte per character, so positions stay byte offsets and
+    the binary prefixes cannot fail to decode); one regex pass in C then yields every record's
+    text directly, their lengths give every record's position, and one numpy gather reads all
+    12-byte prefixes. Non-ASCII text (UTF-8) is re-decoded, only in the blocks that have it.
+    """
+    rests = _REST.findall(data.decode("latin-1"))
     dtype = layouts(byteorder).bed_prefix_dtype
     n = len(rests)
     lengths = np.fromiter(map(len, rests), np.int64, n) + 13
@@ -105,6 +93,11 @@ def parse_block(data: bytes, byteorder: str, offset: int = 0) -> Block:
             raise TruncatedFileError("block ends inside a record", offset + used)
         raise FormatError("malformed records in block", offset + used)
     if n:
+        if not "".join(rests).isascii():
+            try:
+                rests = [r.encode("latin-1").decode() for r in rests]
+            except UnicodeDecodeError:
+                raise FormatError("record text is not UTF-8", offset) from None
         raw = np.frombuffer(data, np.uint8)
         prefix = raw[(ends - lengths)[:, None] + _PREFIX_COLUMNS].view(dtype).reshape(-1)
     else:

@@ -15,6 +15,7 @@ from typing import BinaryIO, Iterator, Sequence
 
 import numpy as np
 
+from ..compression import ordered_map
 from ..errors import FormatError, MissingIndexError, TruncatedFileError, UnknownReferenceError
 from ..io.source import ByteSource, open_source
 from ._lru import LRU
@@ -189,9 +190,19 @@ class BigBedReader:
                 blocks[off] = block
         if todo:
             todo = list(dict.fromkeys(todo))
-            compressed = self.header.compressed
-            for (off, _size), raw in zip(todo, self.source.read_many(todo)):
-                data = decompress(raw, self._inflate_limit, off) if compressed else raw
+            raws = self.source.read_many(todo)
+            if self.header.compressed:
+                limit = self._inflate_limit
+
+                def inflate(item: tuple[int, bytes]) -> bytes:
+                    return decompress(item[1], limit, item[0])
+
+                # ISA-L / zlib release the GIL: inflate on a second thread while parsing here
+                threads = 2 if len(todo) >= 8 else 1
+                datas = ordered_map(inflate, zip([o for o, _ in todo], raws), threads)
+            else:
+                datas = iter(raws)
+            for (off, _size), data in zip(todo, datas):
                 block = parse_block(data, self.byteorder, off)
                 if len(block) and int(block.chrom.max()) >= len(self.chrom_names):
                     raise FormatError("record with an unknown chromosome id", off)
