@@ -19,7 +19,7 @@ import numpy as np
 
 from ..bam.scan import parse_header, record_starts, scan_fields
 from ..bgzf.reader import BgzfReader
-from ..errors import FormatError, RecordError, TruncatedFileError
+from ..errors import TruncatedFileError
 from .builder import IndexBuilder
 from .tabix_conf import TBX_SAM, TBX_VCF, get_config, parse_lines
 
@@ -255,10 +255,7 @@ def index_tabix(path, preset: str = "vcf", csi: bool = False, min_shift: int = 1
                 continue
             data_lines = [lines[i] for i in keep.tolist()]
             first_no = lineno - n + 1
-            try:
-                names, begs, ends = parse_lines(conf, data_lines, first_no)
-            except RecordError:
-                raise
+            names, begs, ends = parse_lines(conf, data_lines, first_no)
             tid_of = {nm: builder.tid_for(nm) for nm in dict.fromkeys(names)}
             tids = np.fromiter((tid_of[nm] for nm in names), dtype=np.int64, count=len(names))
             builder.push_many(tids, begs, ends, voffs[keep])
