@@ -16,7 +16,7 @@ from typing import Any, BinaryIO, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
-from .errors import FormatError, MissingIndexError, RecordError, SortOrderError, UnknownReferenceError
+from .errors import FormatError, MissingIndexError, SortOrderError, UnknownReferenceError
 from .io.source import ByteSource, open_source
 
 BGZF_MAGIC = b"\x1f\x8b\x08\x04"

@@ -8,7 +8,6 @@ as htslib's iterator does (``pos < end`` and ``bam_endpos > start``).
 from __future__ import annotations
 
 import os
-import struct
 from typing import Any, Iterator
 
 from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
