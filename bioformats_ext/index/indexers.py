@@ -64,6 +64,10 @@ class _Stream:
             got += len(data)
         return True
 
+    def close(self) -> None:
+        """Stop the prefetch thread (also on errors, before the source is closed)."""
+        self._blocks.close()
+
     def voffsets(self, ends: np.ndarray) -> np.ndarray:
         """Virtual offsets of stream positions ``ends`` (htslib's normalisation at block ends)."""
         starts = np.array(self.starts, dtype=np.int64)
@@ -179,6 +183,7 @@ def index_bam(path, csi: bool = False, min_shift: int = 14, out: str | None = No
         builder.finish(stream.final_address << 16)
         return builder.save(_index_path(path, "csi" if csi else "bai", out), n_refs=n_refs)
     finally:
+        stream.close()
         reader.close()
 
 
@@ -265,4 +270,5 @@ def index_tabix(path, preset: str = "vcf", csi: bool = False, min_shift: int = 1
         builder.finish(stream.final_address << 16)
         return builder.save(_index_path(path, "csi" if csi else "tbi", out))
     finally:
+        stream.close()
         reader.close()
