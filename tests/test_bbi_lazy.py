@@ -86,7 +86,7 @@ def _depth(reader):
     off = tree.offset + RTREE_HEADER_SIZE
     depth = 1
     while True:
-        (leaf, items, _, _), = tree._get_nodes([off])
+        (leaf, items, *_), = tree._get_nodes([off])
         if leaf:
             return depth
         off = int(items["offset"][0])

@@ -24,8 +24,20 @@ except ImportError:  # pragma: no cover
     _zlib = zlib
 
 
+_MAX_RATIO = 1032          # deflate cannot expand data more than this
+_ONE_SHOT_BOUND = 64 << 20  # one-shot inflate (faster) when the worst case stays below this
+
+
 def decompress(data: bytes, limit: int, offset: int) -> bytes:
     """zlib-inflate one block, refusing to produce more than ``limit`` bytes (zip bombs)."""
+    if len(data) * _MAX_RATIO <= _ONE_SHOT_BOUND:
+        try:
+            out = _zlib.decompress(data)
+        except (zlib.error, _zlib.error) as exc:
+            raise FormatError(f"corrupt compressed block ({exc})", offset) from None
+        if len(out) > limit:
+            raise FormatError(f"block inflates beyond {limit} bytes", offset)
+        return out
     d = _zlib.decompressobj()
     try:
         out = d.decompress(data, limit)
@@ -41,13 +53,14 @@ def decompress(data: bytes, limit: int, offset: int) -> bytes:
 class Block:
     """The records of one block: numpy ``chrom``/``start``/``end`` arrays and the rests (str)."""
 
-    __slots__ = ("chrom", "start", "end", "rests")
+    __slots__ = ("chrom", "start", "end", "rests", "_reach")
 
     def __init__(self, chrom: np.ndarray, start: np.ndarray, end: np.ndarray, rests: list[str]):
         self.chrom = chrom
         self.start = start
         self.end = end
         self.rests = rests
+        self._reach: np.ndarray | None | bool = False  # computed on the first query
 
     def __len__(self) -> int:
         return len(self.rests)
@@ -63,11 +76,31 @@ class Block:
     def select(self, chrom: int, start: int, end: int) -> np.ndarray:
         """Indices of records overlapping ``chrom:start-end`` (UCSC / Biopython semantics:
         zero-length records touching either edge count as overlapping)."""
+        reach = self._reach
+        if reach is False:
+            reach = self._reach = self._running_max_end()
         s = self.start
         e = self.end
+        if reach is not None and len(s) and self.chrom[0] == chrom:
+            # one chromosome, sorted by start: only records in [first, last) can overlap
+            first = int(reach.searchsorted(start))
+            last = int(s.searchsorted(end, "right"))
+            s = s[first:last]
+            e = e[first:last]
+            mask = ((s < end) & (e > start)) | ((s == e) & ((s == end) | (e == start)))
+            return np.flatnonzero(mask) + first
         mask = (self.chrom == chrom) & (((s < end) & (e > start)) |
                                         ((s == e) & ((s == end) | (e == start))))
         return np.flatnonzero(mask)
+
+    def _running_max_end(self) -> np.ndarray | None:
+        """Running maximum of the ends, if the block is one chromosome sorted by start."""
+        c = self.chrom
+        s = self.start
+        if not len(c) or c[0] != c[-1] or not bool(np.all(c == c[0])) \
+                or not bool(np.all(s[1:] >= s[:-1])):
+            return None
+        return np.maximum.accumulate(self.end)
 
 
 _REST = re.compile(r"(?s).{12}([^\0]*)\0")

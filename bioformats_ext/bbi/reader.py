@@ -38,7 +38,7 @@ class BigBedReader:
     """Format-level access to a bigBed file. See :class:`bioformats_ext.bigbed.BigBedFile`."""
 
     def __init__(self, source: "str | os.PathLike[str] | BinaryIO | ByteSource",
-                 node_cache: int = 256, block_cache: int = 32 << 20):
+                 node_cache: int = 256, block_cache: int = 64 << 20):
         self._owns_source = not isinstance(source, ByteSource)
         self.source = open_source(source)
         try:
@@ -208,7 +208,7 @@ class BigBedReader:
                     raise FormatError("record with an unknown chromosome id", off)
                 blocks[off] = block
                 if use_cache:
-                    self._blocks.put(off, block, 2 * len(data) + 64 * len(block))
+                    self._blocks.put(off, block, len(data) + 96 * len(block))
         return [blocks[o] for o in offsets]
 
     def iter_blocks(self, chrom: str | None = None, start: int | None = None,

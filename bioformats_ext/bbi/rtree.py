@@ -62,7 +62,7 @@ class RTree:
         root = off + RTREE_HEADER_SIZE
         if self.item_count == 0:
             empty = np.zeros(0, np.int64)
-            self._nodes.put(root, (True, np.zeros(0, self._lay.rtree_leaf), empty, empty))
+            self._nodes.put(root, (True, np.zeros(0, self._lay.rtree_leaf), empty, empty, None))
             return
         node_data = data[RTREE_HEADER_SIZE:]
         if len(node_data) >= NODE_HEADER_SIZE:
@@ -96,10 +96,16 @@ class RTree:
             raise TruncatedFileError("R-tree item points past the end of the file", off)
         if flag and count and int((items["offset"] + items["size"]).max()) > self.file_size:
             raise TruncatedFileError("R-tree leaf block runs past the end of the file", off)
-        # (chrom, base) pairs as one sortable int64 each, computed once per node
+        # (chrom, base) pairs as one sortable int64 each, computed once per node. Children are
+        # sorted by start, so with the running maximum of the ends two binary searches bound
+        # the overlapping children (when a writer did not sort them, ``reach`` is None and
+        # every child is tested).
         start_key = (items["start_chrom"].astype(np.int64) << 32) | items["start_base"]
         end_key = (items["end_chrom"].astype(np.int64) << 32) | items["end_base"]
-        return bool(flag), items, start_key, end_key
+        reach = None
+        if count and bool(np.all(start_key[1:] >= start_key[:-1])):
+            reach = np.maximum.accumulate(end_key)
+        return bool(flag), items, start_key, end_key, reach
 
     def _get_nodes(self, offsets: list[int]) -> list[tuple]:
         """Nodes at ``offsets``; the ones not cached are fetched in one batched read."""
@@ -141,12 +147,18 @@ class RTree:
             if not level:
                 break
             nxt: list[int] = []
-            for off, (leaf, items, start_key, end_key) in zip(level, self._get_nodes(level)):
+            for off, (leaf, items, start_key, end_key, reach) in zip(level,
+                                                                      self._get_nodes(level)):
                 if off in seen:
                     raise FormatError("R-tree has a cycle", off)
                 seen.add(off)
                 if lo is not None and len(items):
-                    items = items[(end_key >= lo) & (start_key <= hi)]
+                    if reach is not None:
+                        first = int(reach.searchsorted(lo))
+                        last = int(start_key.searchsorted(hi, "right"))
+                        items = items[first:last][end_key[first:last] >= lo]
+                    else:
+                        items = items[(end_key >= lo) & (start_key <= hi)]
                 if leaf:
                     found.append(items)
                 else:
