@@ -481,8 +481,9 @@ class TabixWriter:
             references = _sq_lengths(header)
         self.references = [(str(n), int(l)) for n, l in (references or [])]
         self._lengths = dict(self.references)
-        self._tids: dict[str, int] = {}
+        self._tids: dict[Any, int] = {}
         self._names: list[str] = []
+        self._buffer: list[bytes] = []
         config = self.config
         # like tabix / bcftools, only VCF (##contig) and SAM (@SQ) lengths choose the CSI depth
         max_len = (max(self._lengths.values(), default=0) or None) if config.preset in (1, 2) else None
@@ -532,13 +533,26 @@ class TabixWriter:
         return _as_line(record)
 
     def write(self, record: Any) -> None:
-        """Write one data line (str / bytes; a newline is added when missing)."""
-        self._write_lines([self._to_line(record)])
+        """Write one data line (str / bytes; a newline is added when missing).
+
+        Lines are buffered and processed in batches, so a bad or unsorted line is reported at
+        the next flush (buffer full, :meth:`write_many` or :meth:`close`), naming it.
+        """
+        buffer = self._buffer
+        buffer.append(self._to_line(record))
+        if len(buffer) >= _BATCH:
+            self._flush_buffer()
+
+    def _flush_buffer(self) -> None:
+        if self._buffer:
+            lines, self._buffer = self._buffer, []
+            self._write_lines(lines)
 
     def write_many(self, records: Iterable[Any]) -> int:
         """Write many lines in batches (the fast path); returns how many."""
         from itertools import islice
 
+        self._flush_buffer()
         count = 0
         iterator = iter(records)
         to_line = self._to_line
@@ -608,9 +622,11 @@ class TabixWriter:
 
     def close(self) -> None:
         """EOF block, then the index; both renamed into place only now."""
+        self._flush_buffer()
         self._out.close()
 
     def abort(self) -> None:
+        self._buffer = []
         self._out.abort()
 
     def __enter__(self) -> "TabixWriter":

@@ -40,6 +40,7 @@ class BamWriter:
         self.min_shift = min_shift
         self._encoder = SamEncoder(self.header)
         self._alignment_writer = None
+        self._buffer: list[bytes] = []
         n_refs = len(self.header.names)
         max_len = self.header.max_length
 
@@ -77,11 +78,25 @@ class BamWriter:
         return self._out._index_target
 
     def write(self, record: Any) -> None:
-        """Write one record (SAM line, pysam ``AlignedSegment`` or ``Bio.Align.Alignment``)."""
-        self._write_lines([self._to_line(record)])
+        """Write one record (SAM line, pysam ``AlignedSegment`` or ``Bio.Align.Alignment``).
+
+        Records are buffered and encoded in batches (per-record encoding would cost ~100x
+        more), so an invalid or unsorted record is reported at the next flush — when the
+        buffer fills, at :meth:`write_many` or at :meth:`close` — naming its number and text.
+        """
+        buffer = self._buffer
+        buffer.append(self._to_line(record))
+        if len(buffer) >= _BATCH:
+            self._flush_buffer()
+
+    def _flush_buffer(self) -> None:
+        if self._buffer:
+            lines, self._buffer = self._buffer, []
+            self._write_lines(lines)
 
     def write_many(self, records: Iterable[Any]) -> int:
         """Write records in batches (the fast path); returns how many were written."""
+        self._flush_buffer()
         count = 0
         iterator = iter(records)
         to_line = self._to_line
@@ -122,10 +137,12 @@ class BamWriter:
 
     def close(self) -> None:
         """EOF block, then the index; both renamed into place only now."""
+        self._flush_buffer()
         self._out.close()
 
     def abort(self) -> None:
         """Discard everything written; nothing is left at the target paths."""
+        self._buffer = []
         self._out.abort()
 
     def __enter__(self) -> "BamWriter":
