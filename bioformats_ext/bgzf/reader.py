@@ -56,7 +56,8 @@ class BgzfReader:
         end = size_total if end is None else min(end, size_total)
         address = start
         while address < end:
-            raw = self.source.read_upto(address, max(_CHUNK, MAX_BLOCK_SIZE))
+            # never fetch much past ``end`` (remote sources pay for every byte)
+            raw = self.source.read_upto(address, min(_CHUNK, end - address + MAX_BLOCK_SIZE))
             pos = 0
             n = len(raw)
             while address + pos < end:
