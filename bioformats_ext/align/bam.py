@@ -113,12 +113,14 @@ class AlignmentWriter(interfaces.AlignmentWriter):
         self._options = options
 
     def write_file(self, stream: Any, alignments: Any) -> int:
+        """Write all alignments (``stream`` is unused: BamWriter owns the file and its index)."""
+        if not isinstance(alignments, _Buffer):
+            alignments = _Buffer(alignments)
         text = io.StringIO()
         self._sam.write_header(text, alignments)
         header = text.getvalue()
         if "@SQ\t" not in header:
             header += _targets_from_alignments(alignments)
-            alignments = self._buffered
         fmt = self._sam.format_alignment
         with BamWriter(self._target, header, **self._options) as writer:
             return writer.write_many(fmt(a) for a in alignments)
@@ -126,19 +128,18 @@ class AlignmentWriter(interfaces.AlignmentWriter):
     def write(self, alignments: Any) -> int:
         if isinstance(alignments, Alignment):
             alignments = [alignments]
-        return self.write_file(None, _Buffer(self, alignments))
+        return self.write_file(None, alignments)
 
 
 class _Buffer:
     """Alignments with their ``metadata``/``targets``; materialised only when the header needs
     targets that only the alignments themselves can tell."""
 
-    def __init__(self, writer: AlignmentWriter, alignments: Any):
+    def __init__(self, alignments: Any):
         self._alignments = alignments
         for attr in ("metadata", "targets"):
             if hasattr(alignments, attr):
                 setattr(self, attr, getattr(alignments, attr))
-        writer._buffered = self
 
     def __iter__(self):
         return iter(self._alignments)
