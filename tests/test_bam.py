@@ -322,3 +322,19 @@ def test_write_alignment_objects(tmp_path, sam_data):
         h = bam.header
         assert [a.to_string() for a in bam.fetch(until_eof=True)] == \
             [pysam.AlignedSegment.fromstring(f, h).to_string() for f in formatted]
+
+
+@pytest.mark.parametrize("line", [
+    "e1\t0\tchr1\t10\t60\t8M\t*\t0\t0\tacgtnRYK\t*",            # lower case, IUPAC
+    "e2\t0\tchr1\t10\t60\t4M\t*\t0\t0\t=A=C\t!!!!",              # '=' bases, quality 0
+    "e3\t0\tchr1\t10\t60\t5H4M5H\t*\t0\t0\t*\t*",                # no SEQ with hard clips
+    "e4\t4\tchr1\t10\t0\t*\t=\t10\t0\t*\t*\tXB:B:S\tXf:B:f,1e-05,3.5",  # empty B array, float B
+    "e5\t0\tchr1\t1\t60\t3P4M\t*\t0\t0\tACGT\t*\tXi:i:-2147483648\tXI:i:4294967295",
+])
+def test_edge_records_byte_identical_to_htslib(tmp_path, line):
+    h = pysam.AlignmentHeader.from_references([n for n, _ in REFS], [n for _, n in REFS])
+    with pysam.AlignmentFile(str(tmp_path / "p.bam"), "wbu", header=h) as out:
+        out.write(pysam.AlignedSegment.fromstring(line, h))
+    raw = gzip.open(tmp_path / "p.bam").read()
+    header = BamHeader.from_text(str(h))
+    assert SamEncoder(header).encode([line.encode()]).data == raw[len(header.encode()):]
