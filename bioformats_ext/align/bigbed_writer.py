@@ -202,16 +202,16 @@ def _fast_batch(batch, coords, bedN: int):
     ends = t[last]
     chroms = [a.sequences[0].id for a in batch]
     names = [a.sequences[1].id or "." for a in batch]
-    scores = []
-    for a in batch:
-        try:
-            score = a.score
-        except AttributeError:
-            scores.append(".")
-            continue
-        if isinstance(score, float) and score.is_integer():
-            score = int(score)
-        scores.append(str(score))
+    raw_scores = [getattr(a, "score", None) for a in batch]
+    try:
+        values = np.array(raw_scores, dtype=np.float64)
+    except (TypeError, ValueError):
+        values = None
+    if values is not None and np.array_equal(values, np.floor(values)) \
+            and np.abs(values).max(initial=0) < 2**53:
+        scores = list(map(str, values.astype(np.int64).tolist()))
+    else:
+        scores = [_score_text(x) for x in raw_scores]
     columns = [names, scores, np.where(q[first] <= q[last], "+", "-").tolist()]
     if bedN > 6:
         columns.append([str(getattr(a, "thickStart", s)) for a, s in zip(batch, starts.tolist())])
@@ -237,3 +237,11 @@ def _fast_batch(batch, coords, bedN: int):
             columns.append([",".join(tokens[a:b]) + "," for a, b in zip(bounds, bounds[1:])])
     rests = ["\t".join(row).encode() for row in zip(*columns)]
     return chroms, starts, ends, rests
+
+
+def _score_text(score) -> str:
+    if score is None:
+        return "."
+    if isinstance(score, float) and score.is_integer():
+        return str(int(score))
+    return str(score)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import tempfile
+from bisect import bisect_right
 
 import numpy as np
 
@@ -114,7 +115,7 @@ class CoverageSpill:
             return
         data = ranges.tobytes()
         self._total += len(ranges)
-        if self._file is None and self._mem_size + len(data) <= (32 << 20):
+        if self._file is None and self._mem_size + len(data) <= (8 << 20):
             self._mem.append(data)
             self._mem_size += len(data)
             return
@@ -353,11 +354,12 @@ def reduce_summaries(summ: np.ndarray, reduction: int) -> np.ndarray:
     firsts = []
     g = 0
     n = len(summ)
+    keys = key_end.tolist()
+    limits = ((chrom << 33) + starts + reduction).tolist()
     while g < n:
         firsts.append(g)
-        limit = (int(chrom[g]) << 33) + int(starts[g]) + reduction
-        nxt = int(np.searchsorted(key_end, limit, side="right"))
-        g = max(nxt, g + 1)
+        nxt = bisect_right(keys, limits[g], g + 1)
+        g = nxt
     idx = np.asarray(firsts)
     out = np.empty(len(idx), dtype=SUMMARY_DTYPE)
     out["chrom"] = summ["chrom"][idx]
