@@ -6,7 +6,7 @@
 The input (fixed seed, see ``bigbed_data.py``) is written once with Biopython's bigBed writer
 (and with pybigtools when installed) and cached in ``benchmarks/_work``. Every number is the best
 of ``--repeat`` runs. "speed-up" is competitor time / our time (> 1 means we are faster).
-Each timed run opens the file afresh, so caches start empty; our reader keeps up to 32 MiB of
+Each timed run opens the file afresh, so caches start empty; our reader keeps up to 64 MiB of
 decoded blocks (``block_cache``), and a second query row shows it switched off.
 """
 

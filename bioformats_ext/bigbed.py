@@ -48,6 +48,11 @@ class BigBedFile:
         return self._reader.autosql
 
     @property
+    def autosql_text(self) -> str | None:
+        """The autoSql text exactly as stored in the file (None if the file has none)."""
+        return self._reader.autosql_text
+
+    @property
     def zoom_levels(self) -> list[ZoomLevel]:
         return list(self._reader.zoom_levels)
 
@@ -131,5 +136,9 @@ class BigBedFile:
 
 
 def open(source: "str | os.PathLike[str] | BinaryIO | ByteSource", **options) -> BigBedFile:  # noqa: A001
-    """Open a bigBed from a path, a seekable binary file object, a URL or a ByteSource."""
+    """Open a bigBed from a path, a seekable binary file object, a URL or a ByteSource.
+
+    ``options``: ``node_cache`` (R-tree nodes kept, default 256) and ``block_cache`` (bytes of
+    decoded data blocks kept, default 64 MiB; 0 disables caching).
+    """
     return BigBedFile(source, **options)

@@ -21,8 +21,19 @@ def _biopython(path):
         pytest.skip(f"Biopython cannot read {path.name}: {exc!r}")
 
 
+@pytest.fixture(params=["column-wise", "per-record"])
+def build_path(request, monkeypatch):
+    """Run a test with each way of building Alignment objects (column-wise for batches, per
+    record for a few hits), whatever the size of the fixture."""
+    if request.param == "column-wise":
+        monkeypatch.setattr(our_bigbed, "_FAST_MIN_RECORDS", 1)
+    else:
+        monkeypatch.setattr(our_bigbed, "_FAST_MIN_RECORDS", 10**9)
+    return request.param
+
+
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
-def test_full_iteration_matches_biopython(path):
+def test_full_iteration_matches_biopython(path, build_path):
     theirs = _biopython(path)
     ours = our_bigbed.AlignmentIterator(path)
     assert ours.byteorder == theirs.byteorder
@@ -62,7 +73,7 @@ def _regions(alignments, targets, rng):
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
-def test_searches_match_biopython(path):
+def test_searches_match_biopython(path, build_path):
     theirs = _biopython(path)
     ours = our_bigbed.AlignmentIterator(path)
     everything = list(ours)
@@ -144,3 +155,57 @@ def test_context_manager_closes():
     with our_bigbed.AlignmentIterator(UCSC / "bed12.bb") as alignments:
         assert len(list(alignments)) == 2
     assert alignments._reader.source._handle.closed
+
+
+@pytest.fixture(scope="module")
+def bed12_file(tmp_path_factory):
+    """3,000 BED12 records written by Biopython: many blocks per batch, both strands, adjacent
+    blocks (no gap column), float scores, several chromosomes."""
+    from Bio import Align
+    from Bio.Seq import Seq
+    from Bio.SeqRecord import SeqRecord
+
+    rng = random.Random(12)
+    sizes = {"chr1": 3_000_000, "chr2": 2_000_000, "chrM": 200_000}
+    lines = []
+    for chrom, size in sizes.items():
+        for start in sorted(rng.randrange(size - 50_000) for _ in range(1000)):
+            n = rng.randrange(1, 8)
+            blocks = [rng.randrange(1, 300) for _ in range(n)]
+            rel, pos = [], 0
+            for b in blocks:
+                rel.append(pos)
+                pos += b + rng.choice([0, rng.randrange(1, 5000)])  # some adjacent blocks
+            end = start + rel[-1] + blocks[-1]
+            lines.append("\t".join(map(str, [
+                chrom, start, end, f"tx{len(lines)}", rng.randrange(1001), rng.choice("+-"),
+                start, end, "0", n, ",".join(map(str, blocks)) + ",",
+                ",".join(map(str, rel)) + ","])) + "\n")
+    alignments = list(Align.parse(io.StringIO("".join(lines)), "bed"))
+
+    class _List(list):
+        pass
+
+    data = _List(alignments)
+    data.targets = [SeqRecord(Seq(None, length=n), id=c) for c, n in sizes.items()]
+    path = tmp_path_factory.mktemp("bed12") / "many.bb"
+    with open(path, "wb") as out:
+        bio_bigbed.AlignmentWriter(out, bedN=12, targets=data.targets).write(data)
+    return path
+
+
+def test_many_records_match_biopython(bed12_file, build_path):
+    theirs = list(bio_bigbed.AlignmentIterator(str(bed12_file)))
+    ours = list(our_bigbed.AlignmentIterator(bed12_file))
+    assert len(ours) == len(theirs) == 3000
+    for i, (a, b) in enumerate(zip(ours, theirs)):
+        assert_same_alignment(a, b, f"[{i}]")
+    ours_it = our_bigbed.AlignmentIterator(bed12_file)
+    theirs_it = bio_bigbed.AlignmentIterator(str(bed12_file))
+    for chrom, start, end in [("chr1", 0, 3_000_000), ("chr2", 500_000, 900_000),
+                              ("chrM", 0, 200_000), ("chr1", 1_234_567, 1_244_567)]:
+        got = list(ours_it.search(chrom, start, end))
+        expected = list(theirs_it.search(chrom, start, end))
+        assert len(got) == len(expected)
+        for a, b in zip(got, expected):
+            assert_same_alignment(a, b, f"{chrom}:{start}-{end}")

@@ -22,13 +22,13 @@ from ._lru import LRU
 from .autosql import AutoSqlTable, Field, bed_declaration
 from .blocks import Block, decompress, parse_block
 from .bptree import BPlusTree, read_chromosomes
-from .format import EXTRA_HEADER_SIZE, HEADER_SIZE, TOTAL_SUMMARY_SIZE, ZOOM_HEADER_SIZE, layouts
+from .format import EXTRA_HEADER_SIZE, TOTAL_SUMMARY_SIZE, layouts
 from .header import ExtraHeader, ExtraIndex, Header, TotalSummary, ZoomLevel, parse_extra_indices
 from .rtree import RTree
 
 OPEN_READ = 65536
 MAX_META_SPAN = 64 << 20     # read a larger metadata area in one go only up to this size
-BATCH_BYTES = 16 << 20       # full scans fetch data blocks in batches of this many bytes
+BATCH_BYTES = 2 << 20        # full scans fetch data blocks in batches of this many bytes
 MIN_INFLATE_LIMIT = 1 << 20
 
 Record = tuple[str, int, int, "str | None"]
@@ -82,7 +82,7 @@ class BigBedReader:
                     raise FormatError("bad extra index list", header.extensionOffset)
                 want = ext.extraIndexCount * (16 + 4 * 256)
                 (data,) = self._fetch([(ext.extraIndexListOffset,
-                                        min(want, size - ext.extraIndexListOffset))], exact=False)
+                                        min(want, size - ext.extraIndexListOffset))])
                 self.extra_indices = parse_extra_indices(data, 0, ext.extraIndexCount, bo,
                                                          ext.extraIndexListOffset, size)
         self.chrom_names, self.chrom_sizes = read_chromosomes(
@@ -101,6 +101,7 @@ class BigBedReader:
     def _read_autosql(self) -> AutoSqlTable:
         header = self.header
         off = header.autoSqlOffset
+        self.autosql_text: str | None = None
         if not off:
             decl = bed_declaration(min(header.definedFieldCount, 12))
             extra = [Field("string", f"field{i + 1}", "")
@@ -110,11 +111,14 @@ class BigBedReader:
         if end > off:
             (data,) = self._fetch([(off, end - off)])
         else:
-            (data,) = self._fetch([(off, min(OPEN_READ, self.file_size - off))], exact=False)
+            (data,) = self._fetch([(off, min(OPEN_READ, self.file_size - off))])
         if b"\0" not in data:
             raise FormatError("autoSql text is not NUL-terminated", off)
         try:
+            self.autosql_text = data.split(b"\0", 1)[0].decode()
             table = AutoSqlTable.from_bytes(data)
+        except UnicodeDecodeError:
+            raise FormatError("autoSql text is not UTF-8", off) from None
         except FormatError as exc:
             raise FormatError(str(exc), off) from None
         if len(table) != header.fieldCount:
@@ -122,7 +126,7 @@ class BigBedReader:
                               f"{header.fieldCount}", off)
         return table
 
-    def _fetch(self, ranges: Sequence[tuple[int, int]], exact: bool = True) -> list[bytes]:
+    def _fetch(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
         """Bytes for each range: from the buffers read at open when they cover it, else in one
         batched read of the source."""
         out: list[bytes | None] = []

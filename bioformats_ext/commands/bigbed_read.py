@@ -172,11 +172,9 @@ def bigbedinfo(argv: list[str]) -> int:
                  f"hasHeaderExtension: {'yes' if h.extensionOffset else 'no'}",
                  f"isCompressed: {'yes' if h.compressed else 'no'}",
                  f"isSwapped: {int(h.byteorder != ('<' if sys.byteorder == 'little' else '>'))}",
-                 f"extraIndexCount: {len(bb._reader.extra_indices)}"]
+                 f"extraIndexCount: {len(bb.extra_index_fields)}"]
         if "extraIndex" in opts:
-            names = bb.autosql.names
-            for index in bb._reader.extra_indices:
-                name = names[index.field_id] if index.field_id < len(names) else "?"
+            for name in bb.extra_index_fields:
                 lines.append(f"\t{name}")
         lines.append(f"itemCount: {_commas(len(bb))}")
         lines.append(f"primaryDataSize: {_commas(h.fullIndexOffset - h.fullDataOffset)}")
@@ -193,9 +191,9 @@ def bigbedinfo(argv: list[str]) -> int:
             for i, (name, size) in enumerate(chroms.items()):
                 lines.append(f"\t{name} {i} {size}")
         if "as" in opts:
-            if h.autoSqlOffset:
+            if bb.autosql_text is not None:
                 lines.append("as:")
-                lines.append(_raw_autosql(bb).rstrip("\n"))
+                lines.append(bb.autosql_text.rstrip("\n"))
             else:
                 lines.append("as:  n/a")
         total = bb.total_summary
@@ -216,15 +214,6 @@ def _f(value: float) -> str:
     if math.isnan(value):
         return "-nan"
     return f"{value:f}"
-
-
-def _raw_autosql(bb: bigbed.BigBedFile) -> str:
-    """The autoSql text exactly as stored in the file (bigBedInfo -as prints it verbatim)."""
-    reader = bb._reader
-    h = reader.header
-    end = h.totalSummaryOffset if h.totalSummaryOffset > h.autoSqlOffset else reader.file_size
-    (data,) = reader._fetch([(h.autoSqlOffset, min(end - h.autoSqlOffset, 1 << 20))])
-    return data.split(b"\0", 1)[0].decode()
 
 
 def _g(value: float) -> str:
