@@ -153,3 +153,34 @@ def test_plain_and_file_object_targets(tmp_path):
         assert list(tf.fetch("chr2")) == [ln for ln in lines if ln.startswith("chr2\t")]
     with pytest.raises(ValueError, match="index_path"):
         TabixWriter(io.BytesIO(), header, preset="gff", index="tbi")
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_block_layout_equals_per_record_write_record(seed):
+    """IndexedOutput computes BGZF offsets per block; they must equal write_record + tell_block."""
+    import io
+
+    import numpy as np
+
+    from bioformats_ext.bgzf import BgzfWriter
+    from bioformats_ext.tabix import IndexedOutput
+
+    rng = random.Random(seed)
+    sizes = [rng.choice([1, 7, 300, 5000, 0xFF00 - 1, 0xFF00, 0xFF01, 70_000, 200_000])
+             for _ in range(300)]
+    records = [bytes([65 + i % 26]) * n for i, n in enumerate(sizes)]
+    reference = BgzfWriter(io.BytesIO(), level=1)
+    reference.write(b"header")
+    reference.flush()
+    expected = []
+    for rec in records:
+        reference.write_record(rec)
+        expected.append(reference.tell_block())
+    out = IndexedOutput(io.BytesIO(), compression="bgzf", level=1, threads=1, index=None,
+                        index_path=None, make_builder=None, save_index=None)
+    out.write_header(b"header")
+    got = []
+    for lo in range(0, len(records), 37):
+        chunk = records[lo:lo + 37]
+        got += out._write_blocks(b"".join(chunk), np.array([len(r) for r in chunk])).tolist()
+    assert got == expected
