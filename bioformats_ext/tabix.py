@@ -95,7 +95,8 @@ class IndexedOutput:
     def __init__(self, target: Any, *, compression: str | None, level: int | None, threads: int,
                  index: str | None, index_path: Any, make_builder: Callable[[str, int], Any] | None,
                  save_index: Callable[[Any, BinaryIO], None] | None,
-                 references: Sequence[tuple[str, int]] = (), content_head: bytes | None = None):
+                 references: Sequence[tuple[str, int]] = (), content_head: bytes | None = None,
+                 metadata: dict[str, str] | None = None):
         if compression not in ("bgzf", "bgzf2", None):
             raise ValueError(f"compression must be 'bgzf', 'bgzf2' or None, not {compression!r}")
         if compression != "bgzf" and index is not None:
@@ -142,6 +143,8 @@ class IndexedOutput:
                     kwargs["level"] = level
                 if content_head is not None:
                     kwargs["content_head"] = content_head
+                if metadata:
+                    kwargs["metadata"] = dict(metadata)
                 self.container = Bgzf2Writer(handle, **kwargs)
                 self._tell = None
             else:
@@ -442,6 +445,19 @@ def _vcf_intervals(conf: Any, data: bytes, sizes: np.ndarray, lines: list[bytes]
     return names, beg, end
 
 
+def _conf_text(conf: Any) -> str:
+    """A tabix configuration as text, kept in BGZF2 metadata so readers need no preset."""
+    return ",".join(map(str, (conf.format, conf.col_seq, conf.col_beg, conf.col_end,
+                              ord(conf.meta), conf.skip)))
+
+
+def _conf_from_text(text: str) -> Any:
+    from .index.tabix_conf import TabixConfig
+
+    fmt, seq, beg, end, meta, skip = (int(x) for x in text.split(","))
+    return TabixConfig(fmt, seq, beg, end, chr(meta), skip)
+
+
 def _sq_lengths(header: bytes) -> list[tuple[str, int]]:
     out = []
     for line in header.splitlines():
@@ -507,7 +523,8 @@ class TabixWriter:
         self._out = IndexedOutput(target, compression=compression, level=level, threads=threads,
                                   index=index, index_path=index_path, make_builder=make_builder,
                                   save_index=save_index, references=self.references,
-                                  content_head=header[:64] or None)
+                                  content_head=header[:64] or None,
+                                  metadata={"tabix": _conf_text(config)})
         self._out._late_references = lambda: [(n, self._lengths.get(n, 0)) for n in self._names]
         try:
             self._out.write_header(header)
@@ -681,6 +698,12 @@ class TabixReader:
             from .bgzf2 import Bgzf2Reader
 
             self._bgzf2 = Bgzf2Reader(self.source)
+            stored = (self._bgzf2.metadata or {}).get("tabix")
+            if self.config is None and stored:
+                try:
+                    self.config = _conf_from_text(stored)
+                except ValueError:
+                    raise FormatError(f"{self.source.name}: bad tabix metadata {stored!r}") from None
         self._header: str | None = None
 
     @property
@@ -752,7 +775,7 @@ class TabixReader:
 
     def fetch(self, chrom: str, start: int | None = None, end: int | None = None) -> Iterator[str]:
         """Data lines overlapping ``chrom:[start, end)`` (0-based, half-open)."""
-        from .index.tabix_conf import get_config, parse_line
+        from .index.tabix_conf import parse_line
 
         beg = 0 if start is None else max(0, int(start))
         stop = (1 << 62) if end is None else int(end)
@@ -760,7 +783,8 @@ class TabixReader:
             return
         if self.container == "bgzf2":
             if self.config is None:
-                self.config = get_config("vcf")
+                raise MissingIndexError("this BGZF2 file does not say which columns hold "
+                                        "positions; pass preset=")
             try:
                 blobs = [data for _, data in self._bgzf2.fetch_runs(chrom, beg, stop)]
             except (KeyError, UnknownReferenceError):

@@ -108,8 +108,9 @@ def test_bgzf2_bed(tmp_path):
     path = str(tmp_path / "x.bed.gz")
     with TabixWriter(path, header, preset="bed", compression="bgzf2") as writer:
         writer.write_many(lines)
-    reader = TabixReader(path, preset="bed")
+    reader = TabixReader(path)  # the preset travels in the BGZF2 metadata
     assert reader.container == "bgzf2"
+    assert reader.config.zero_based and reader.meta == b"#"
     assert list(reader) == lines
     rows = [ln.split("\t") for ln in lines]
     for name, start, end in [("chr1", 0, 100), ("chr2", 10_000, 20_000), ("chrM", 0, 16_000),
