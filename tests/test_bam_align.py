@@ -187,3 +187,14 @@ def test_bgzf2_bam_parses_and_searches(files, tmp_path):
     got = [_key(a) for a in iterator.search("chr2", 1000, 200_000)]
     bai_iter = Align.parse(str(files[1]), "bam")
     assert got == [_key(a) for a in bai_iter.search("chr2", 1000, 200_000)]
+
+
+def test_full_slice_and_rewind(files):
+    sam, bam = files
+    iterator = Align.parse(str(bam), "bam")
+    first = [_key(next(iterator)) for _ in range(3)]
+    everything = iterator[:]  # Biopython's base class: rewinds, reads all, returns to position
+    assert [_key(a) for a in everything] == [_key(a) for a in Align.parse(str(sam), "sam")]
+    assert everything.metadata == iterator.metadata
+    assert [_key(a) for a in everything[:3]] == first
+    assert _key(next(iterator)) == _key(everything[3])
