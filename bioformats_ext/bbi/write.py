@@ -17,7 +17,6 @@ used, which is why the data waits in a temporary file (next to a path target).
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import shutil
