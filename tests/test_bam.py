@@ -338,3 +338,24 @@ def test_edge_records_byte_identical_to_htslib(tmp_path, line):
     raw = gzip.open(tmp_path / "p.bam").read()
     header = BamHeader.from_text(str(h))
     assert SamEncoder(header).encode([line.encode()]).data == raw[len(header.encode()):]
+
+
+def test_corrupt_records_raise_format_errors_only(sam_data):
+    from bioformats_ext.bam.decode import record_span, record_to_sam
+
+    header, lines = sam_data
+    bh = BamHeader.from_text(header)
+    records = [r[4:] for r in SamEncoder(bh).encode([ln.encode() for ln in lines[:200]]).records]
+    rng = random.Random(3)
+    for _ in range(3000):
+        rec = bytearray(rng.choice(records))
+        for _ in range(rng.randint(1, 4)):
+            i = rng.randrange(len(rec))
+            rec[i] = rng.randrange(256)
+        if rng.random() < 0.3:
+            del rec[rng.randrange(len(rec)):]
+        for func in (lambda r: record_to_sam(r, bh.names), record_span):
+            try:
+                func(bytes(rec))
+            except FormatError:
+                pass

@@ -38,10 +38,15 @@ def _g(value: float) -> str:
 
 def record_span(rec: bytes | memoryview) -> tuple[int, int, int, int]:
     """``(tid, pos, end, flag)`` of a record (without its block_size prefix); end as bam_endpos."""
-    tid, pos, l_name, _mapq, _bin, n_cigar, flag, l_seq = struct.unpack_from("<iiBBHHHi", rec, 0)
-    if flag & 4:
-        return tid, pos, pos + 1, flag
-    cigar = _cigar_array(rec, l_name, n_cigar, l_seq)
+    try:
+        tid, pos, l_name, _mapq, _bin, n_cigar, flag, l_seq = struct.unpack_from("<iiBBHHHi", rec, 0)
+        if flag & 4:
+            return tid, pos, pos + 1, flag
+        cigar = _cigar_array(rec, l_name, n_cigar, l_seq)
+    except (struct.error, ValueError, IndexError) as exc:
+        if isinstance(exc, FormatError):
+            raise
+        raise FormatError(f"corrupt BAM record: {exc}") from None
     rlen = int((cigar >> 4)[_REF_OPS[cigar & 15] == 1].sum()) if len(cigar) else 0
     return tid, pos, pos + (rlen or 1), flag
 
@@ -147,6 +152,9 @@ def record_to_sam(rec: bytes | memoryview, names: Sequence[str]) -> str:
             real = _find_cg(rec, off)
             if real is not None:
                 cigar, restored = real, True
+        if not -1 <= tid < len(names) or not -1 <= ntid < len(names):
+            raise FormatError(f"BAM record refers to reference {tid} / {ntid}; "
+                              f"the header has {len(names)}")
         rname = names[tid] if tid >= 0 else "*"
         if ntid < 0:
             rnext = "*"
