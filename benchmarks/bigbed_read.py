@@ -36,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--queries", type=int, default=1000)
-    parser.add_argument("--biopython-queries", type=int, default=20,
+    parser.add_argument("--biopython-queries", type=int, default=50,
                         help="Biopython's search scans to the end of the file: time fewer")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)

@@ -297,3 +297,92 @@ def test_utf8_text_and_invalid_utf8(tmp_path):
     broken = raw.replace("gène".encode(), b"g\xe8\xffne")
     with pytest.raises(FormatError, match="UTF-8"):
         list(bigbed.open(broken).records())
+
+
+def _write_with_biopython(path, bed_text, bedN=6, compress=True, sizes=None):
+    import io as _io
+
+    from Bio import Align
+    from Bio.Align import bigbed as bio_bigbed
+    from Bio.Seq import Seq
+    from Bio.SeqRecord import SeqRecord
+
+    alignments = list(Align.parse(_io.StringIO(bed_text), "bed")) if bed_text else []
+
+    class _List(list):
+        pass
+
+    data = _List(alignments)
+    sizes = sizes or {"chr1": 10_000, "chr2": 5_000}
+    data.targets = [SeqRecord(Seq(None, length=n), id=c) for c, n in sizes.items()]
+    with open(path, "wb") as out:
+        bio_bigbed.AlignmentWriter(out, bedN=bedN, targets=data.targets,
+                                   compress=compress).write(data)
+    return path
+
+
+def _empty_bigbed(byteorder: str = "<") -> bytes:
+    """An item-less bigBed laid out as bedToBigBed writes one for empty input: no zoom levels,
+    an empty chromosome B+ tree (block size 0, no nodes), item count 0, an empty R-tree."""
+    from bioformats_ext.bbi.autosql import bed_declaration
+    from bioformats_ext.bbi.format import BPT_MAGIC, RTREE_MAGIC, layouts
+    from bioformats_ext.bbi.header import ExtraHeader, Header, TotalSummary, pack_zoom_headers
+
+    lay = layouts(byteorder)
+    h = Header(byteorder=byteorder, fieldCount=6, definedFieldCount=6, uncompressBufSize=16384)
+    body = bytearray(64)
+    body += pack_zoom_headers([], byteorder)
+    h.autoSqlOffset = len(body)
+    body += bytes(bed_declaration(6))
+    h.totalSummaryOffset = len(body)
+    body += TotalSummary().pack(byteorder)
+    h.extensionOffset = len(body)
+    body += ExtraHeader().pack(byteorder)
+    h.chromosomeTreeOffset = len(body)
+    body += lay.bpt_header.pack(BPT_MAGIC, 0, 1, 8, 0)
+    h.fullDataOffset = len(body)
+    body += lay.data_count.pack(0)
+    h.fullIndexOffset = len(body)
+    body += lay.rtree_header.pack(RTREE_MAGIC, 256, 0, 0, 0, 0, 0, len(body) + 48, 512)
+    body += lay.bpt_header.pack(BPT_MAGIC, 0, 1, 8, 0)[:4]  # bedToBigBed's trailing magic
+    body[:64] = h.pack()
+    return bytes(body)
+
+
+@pytest.mark.parametrize("byteorder", "<>")
+def test_empty_file(byteorder):
+    from bioformats_ext.align.bigbed import AlignmentIterator
+
+    data = _empty_bigbed(byteorder)
+    with bigbed.open(data) as bb:
+        assert len(bb) == 0
+        assert list(bb.records()) == []
+        assert bb.zoom_levels == []
+        assert bb.chroms == {}
+        assert bb.total_summary["covered"] == 0
+    alignments = AlignmentIterator(data)
+    assert len(alignments) == 0 and list(alignments) == [] and list(alignments.search()) == []
+    assert alignments.byteorder == byteorder
+
+def test_empty_file_layout_is_accepted_by_pybigtools(tmp_path):
+    path = tmp_path / "empty.bb"
+    path.write_bytes(_empty_bigbed())
+    theirs = pybigtools.open(str(path))
+    assert dict(theirs.chroms()) == {}
+
+
+def test_uncompressed_equals_compressed(tmp_path):
+    bed = "".join(f"chr1\t{i * 10}\t{i * 10 + 25}\tn{i}\t{i % 1000}\t{'+-'[i % 2]}\n"
+                  for i in range(900))
+    a = _write_with_biopython(tmp_path / "z.bb", bed, compress=True)
+    b = _write_with_biopython(tmp_path / "u.bb", bed, compress=False)
+    with bigbed.open(a) as za, bigbed.open(b) as ub:
+        assert za.header.uncompressBufSize > 0 and ub.header.uncompressBufSize == 0
+        assert list(za.records()) == list(ub.records())
+        for region in [("chr1", 0, 100), ("chr1", 4000, 4100), ("chr1", 8990, 9000)]:
+            assert list(za.records(*region)) == list(ub.records(*region))
+            assert za.summary(*region, bins=3, exact=True) == \
+                ub.summary(*region, bins=3, exact=True)
+        theirs = pyBigWig.open(str(b))
+        assert [(s, e) for _, s, e, _ in ub.records("chr1", 1000, 2000)] == \
+            [(s, e) for s, e, _ in theirs.entries("chr1", 1000, 2000)]

@@ -34,7 +34,7 @@ class BPlusTree:
             lay.bpt_header.unpack_from(data, 0)
         if magic != BPT_MAGIC:
             raise FormatError(f"bad B+ tree magic {magic:#x}", offset)
-        if self.block_size < 1:
+        if self.block_size < 1 and self.item_count:
             raise FormatError("B+ tree block size 0", offset)
         if not 1 <= self.key_size <= 65536 or self.val_size not in (8, 16):
             raise FormatError(f"bad B+ tree key/value sizes {self.key_size}/{self.val_size}",
@@ -72,6 +72,8 @@ class BPlusTree:
     def _walk(self, choose: Callable[[np.ndarray], np.ndarray] | None) -> list[np.ndarray]:
         """Leaf item arrays reached by following, at each non-leaf node, the children ``choose``
         selects (all children when ``choose`` is None), in key order."""
+        if not self.item_count:  # bedToBigBed writes no node at all for an empty tree
+            return []
         level = [self.offset + BPT_HEADER_SIZE]
         leaves: list[np.ndarray] = []
         seen: set[int] = set()

@@ -53,7 +53,7 @@ class RTree:
          self.items_per_slot) = self._lay.rtree_header.unpack_from(data, 0)
         if magic != RTREE_MAGIC:
             raise FormatError(f"bad R-tree magic {magic:#x}", off)
-        if self.block_size < 1:
+        if self.block_size < 1 and self.item_count:
             raise FormatError("R-tree block size 0", off)
         if self.item_count * 12 > self.file_size:
             raise FormatError(f"R-tree claims {self.item_count} items, more than the file holds",
