@@ -386,3 +386,43 @@ def test_uncompressed_equals_compressed(tmp_path):
         theirs = pyBigWig.open(str(b))
         assert [(s, e) for _, s, e, _ in ub.records("chr1", 1000, 2000)] == \
             [(s, e) for s, e, _ in theirs.entries("chr1", 1000, 2000)]
+
+
+def test_find_multilevel_index_with_duplicates(tmp_path):
+    """An extraIndex B+ tree of several levels whose keys repeat across leaves."""
+    rng = random.Random(5)
+    names = [f"g{i:03d}" for i in range(300)]
+    lines = []
+    for chrom in ("chr1", "chr2"):
+        for start in sorted(rng.randrange(9_000) for _ in range(1500)):
+            lines.append(f"{chrom}\t{start}\t{start + rng.randrange(1, 500)}\t"
+                         f"{rng.choice(names)}\t{rng.randrange(1000)}\t+\n")
+    import io as _io
+
+    from Bio import Align
+    from Bio.Align import bigbed as bio_bigbed
+    from Bio.Seq import Seq
+    from Bio.SeqRecord import SeqRecord
+
+    alignments = list(Align.parse(_io.StringIO("".join(lines)), "bed"))
+
+    class _List(list):
+        pass
+
+    data = _List(alignments)
+    data.targets = [SeqRecord(Seq(None, length=10_000), id=c) for c in ("chr1", "chr2")]
+    path = tmp_path / "dups.bb"
+    with open(path, "wb") as out:
+        bio_bigbed.AlignmentWriter(out, bedN=6, targets=data.targets, extraIndex=["name"],
+                                   itemsPerSlot=16, blockSize=16).write(data)
+    from bioformats_ext.bbi.bptree import BPlusTree
+
+    with bigbed.open(path) as bb:
+        reader = bb._reader
+        (index,) = reader.extra_indices
+        tree = BPlusTree(reader._fetch, index.fileOffset, reader.byteorder, reader.file_size)
+        assert tree.item_count == 3000 and tree.block_size == 16  # 3000 keys: 3 levels
+        everything = list(bb.records())
+        for name in names + ["g", "g0000", "zzz"]:
+            expected = [r for r in everything if r[3].split("\t")[0] == name]
+            assert list(bb.find("name", name)) == expected, name
