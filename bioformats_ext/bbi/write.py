@@ -25,6 +25,7 @@ import tempfile
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
+from itertools import islice
 from typing import BinaryIO, Union
 
 import numpy as np
@@ -370,11 +371,7 @@ class BigBedWriter:
         it = iter(records)
         base = self._count
         while True:
-            chunk = []
-            for rec in it:
-                chunk.append(rec)
-                if len(chunk) >= _BATCH:
-                    break
+            chunk = list(islice(it, _BATCH))
             if not chunk:
                 break
             try:
@@ -387,8 +384,11 @@ class BigBedWriter:
                 raise
             numbers = _Numbers(range(base, base + len(chunk)))
             numbers.is_lines = False
-            rests = [r.encode() if isinstance(r, str) else (b"" if r is None else bytes(r))
-                     for r in rests]
+            try:
+                rests = list(map(str.encode, rests))
+            except TypeError:
+                rests = [r.encode() if isinstance(r, str) else (b"" if r is None else bytes(r))
+                         for r in rests]
             self.write_batch(list(chroms), list(starts), list(ends), rests, numbers)
             base += len(chunk)
         return self._count
@@ -509,7 +509,11 @@ class BigBedWriter:
                 i = nonempty[0]
                 raise RecordError(f"{_where(numbers, i)}: expected 3 fields, got more", numbers[i])
             return
-        counts = np.fromiter(map(bytes.count, rests, [b"\t"] * len(rests)), np.int64, len(rests))
+        # Tabs per record, counted over the joined batch with numpy.
+        lengths = np.fromiter(map(len, rests), np.int64, len(rests))
+        tab_at = np.flatnonzero(np.frombuffer(b"".join(rests), np.uint8) == 9)
+        bounds = np.concatenate([[0], np.cumsum(lengths)])
+        counts = np.diff(np.searchsorted(tab_at, bounds))
         bad = np.flatnonzero(counts != extra - 1)
         if len(bad):
             i = int(bad[0])
@@ -518,7 +522,9 @@ class BigBedWriter:
                               f"{got}", numbers[i])
         if self._bed_n <= 3:
             return
-        cols = list(zip(*[r.split(b"\t", self._bed_n - 3) for r in rests]))
+        # Every record has exactly `extra` fields now: one split of the joined batch.
+        flat = b"\t".join(rests).split(b"\t")
+        cols = [flat[k::extra] for k in range(self._bed_n - 3)]
         _validate_bed_columns(self._bed_n, cols, s, e, numbers)
 
     def _new_chrom(self, name: str, numbers, index: int) -> None:
