@@ -209,7 +209,7 @@ class AlignmentIterator(interfaces.AlignmentIterator):
     def _generate(self, chrom, start, end) -> Iterator[Alignment]:
         # Blocks are grouped into batches of a few thousand records so that the column-wise
         # work (numpy calls, one split per batch) is amortised over many records.
-        pending: list[tuple[Block, np.ndarray | None]] = []
+        pending: list[tuple[Block, list[int] | None]] = []
         count = 0
         for block, sel in self._reader.iter_blocks(chrom, start, end):
             pending.append((block, sel))
@@ -221,14 +221,14 @@ class AlignmentIterator(interfaces.AlignmentIterator):
         if pending:
             yield from self._alignments_batch(pending)
 
-    def _alignments_batch(self, pending: list[tuple[Block, np.ndarray | None]]
+    def _alignments_batch(self, pending: list[tuple[Block, list[int] | None]]
                           ) -> list[Alignment]:
         # The objects built here cannot form reference cycles, so the cyclic garbage collector
         # has nothing to find; pausing it while a batch is built saves a third of the time.
         with _gc_paused():
             return self._build_batch(pending)
 
-    def _build_batch(self, pending: list[tuple[Block, np.ndarray | None]]) -> list[Alignment]:
+    def _build_batch(self, pending: list[tuple[Block, list[int] | None]]) -> list[Alignment]:
         total = sum(len(b) if s is None else len(s) for b, s in pending)
         if len(pending) == 1 or total < _FAST_MIN_RECORDS:
             out: list[Alignment] = []
@@ -246,7 +246,7 @@ class AlignmentIterator(interfaces.AlignmentIterator):
                 chroms.append(block.chrom[sel])
                 starts.append(block.start[sel])
                 ends.append(block.end[sel])
-                rests.extend([block.rests[i] for i in sel.tolist()])
+                rests.extend([block.rests[i] for i in sel])
         fast = self._alignments_fast(np.concatenate(chroms), np.concatenate(starts),
                                      np.concatenate(ends), rests)
         if fast is not None:
@@ -257,7 +257,7 @@ class AlignmentIterator(interfaces.AlignmentIterator):
         return out
 
     # -- building Alignment objects --------------------------------------------------------------
-    def _alignments(self, block: Block, sel: np.ndarray | None) -> list[Alignment]:
+    def _alignments(self, block: Block, sel: list[int] | None) -> list[Alignment]:
         rests = block.rests
         chroms = block.chrom
         starts = block.start
@@ -266,7 +266,7 @@ class AlignmentIterator(interfaces.AlignmentIterator):
             chroms = chroms[sel]
             starts = starts[sel]
             ends = ends[sel]
-            rests = [rests[i] for i in sel.tolist()]
+            rests = [rests[i] for i in sel]
         if not rests:
             return []
         if len(rests) >= _FAST_MIN_RECORDS:

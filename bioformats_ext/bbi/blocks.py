@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from bisect import bisect_left, bisect_right
 
 import numpy as np
 
@@ -53,14 +54,14 @@ def decompress(data: bytes, limit: int, offset: int) -> bytes:
 class Block:
     """The records of one block: numpy ``chrom``/``start``/``end`` arrays and the rests (str)."""
 
-    __slots__ = ("chrom", "start", "end", "rests", "_reach")
+    __slots__ = ("chrom", "start", "end", "rests", "_index")
 
     def __init__(self, chrom: np.ndarray, start: np.ndarray, end: np.ndarray, rests: list[str]):
         self.chrom = chrom
         self.start = start
         self.end = end
         self.rests = rests
-        self._reach: np.ndarray | None | bool = False  # computed on the first query
+        self._index: tuple | None = None  # Python lists for queries, built on the first one
 
     def __len__(self) -> int:
         return len(self.rests)
@@ -69,38 +70,42 @@ class Block:
         """The rest of every record (the BED columns after the third, tab-separated)."""
         return self.rests
 
-    def texts_at(self, indices: np.ndarray, offset: int = 0) -> list[str]:
+    def texts_at(self, indices: list[int], offset: int = 0) -> list[str]:
         rests = self.rests
-        return [rests[i] for i in indices.tolist()]
+        return [rests[i] for i in indices]
 
-    def select(self, chrom: int, start: int, end: int) -> np.ndarray:
+    def lists(self) -> tuple[list[int], list[int], list[int], list[int] | None]:
+        """chrom, start, end as Python lists, and the running maximum of the ends when the
+        block is one chromosome sorted by start (None otherwise). Built once, on demand."""
+        if self._index is None:
+            chroms = self.chrom.tolist()
+            starts = self.start.tolist()
+            ends = self.end.tolist()
+            reach = None
+            if chroms and chroms.count(chroms[0]) == len(chroms) and \
+                    bool(np.all(self.start[1:] >= self.start[:-1])):
+                reach = np.maximum.accumulate(self.end).tolist()
+            self._index = (chroms, starts, ends, reach)
+        return self._index
+
+    def select(self, chrom: int, start: int, end: int) -> list[int]:
         """Indices of records overlapping ``chrom:start-end`` (UCSC / Biopython semantics:
         zero-length records touching either edge count as overlapping)."""
-        reach = self._reach
-        if reach is False:
-            reach = self._reach = self._running_max_end()
-        s = self.start
-        e = self.end
-        if reach is not None and len(s) and self.chrom[0] == chrom:
-            # one chromosome, sorted by start: only records in [first, last) can overlap
-            first = int(reach.searchsorted(start))
-            last = int(s.searchsorted(end, "right"))
-            s = s[first:last]
-            e = e[first:last]
-            mask = ((s < end) & (e > start)) | ((s == e) & ((s == end) | (e == start)))
-            return np.flatnonzero(mask) + first
-        mask = (self.chrom == chrom) & (((s < end) & (e > start)) |
-                                        ((s == e) & ((s == end) | (e == start))))
-        return np.flatnonzero(mask)
-
-    def _running_max_end(self) -> np.ndarray | None:
-        """Running maximum of the ends, if the block is one chromosome sorted by start."""
-        c = self.chrom
-        s = self.start
-        if not len(c) or c[0] != c[-1] or not bool(np.all(c == c[0])) \
-                or not bool(np.all(s[1:] >= s[:-1])):
-            return None
-        return np.maximum.accumulate(self.end)
+        chroms, starts, ends, reach = self.lists()
+        if reach is not None:
+            if not chroms or chroms[0] != chrom:
+                return []
+            # sorted by start: only records in [first, last) can overlap
+            candidates = range(bisect_left(reach, start), bisect_right(starts, end))
+        else:
+            candidates = [i for i, c in enumerate(chroms) if c == chrom]
+        out = []
+        for i in candidates:
+            s = starts[i]
+            e = ends[i]
+            if (s < end and e > start) or (s == e and (s == end or e == start)):
+                out.append(i)
+        return out
 
 
 _REST = re.compile(r"(?s).{12}([^\0]*)\0")

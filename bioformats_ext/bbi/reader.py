@@ -180,13 +180,13 @@ class BigBedReader:
         return cid, start, end
 
     # -- blocks ----------------------------------------------------------------------------------
-    def _load_blocks(self, items: np.ndarray, use_cache: bool = True) -> list[Block]:
-        """Parsed blocks for R-tree leaf items; uncached ones are fetched in one batched read."""
-        offsets = items["offset"].tolist()
-        sizes = items["size"].tolist()
+    def _load_blocks(self, ranges: list[tuple[int, int]], use_cache: bool = True
+                     ) -> list[Block]:
+        """Parsed blocks at ``(offset, size)``; uncached ones are fetched in one batched read."""
+        offsets = [off for off, _ in ranges]
         blocks: dict[int, Block] = {}
         todo: list[tuple[int, int]] = []
-        for off, size in zip(offsets, sizes):
+        for off, size in ranges:
             block = self._blocks.get(off) if use_cache else None
             if block is None:
                 todo.append((off, size))
@@ -216,28 +216,28 @@ class BigBedReader:
         return [blocks[o] for o in offsets]
 
     def iter_blocks(self, chrom: str | None = None, start: int | None = None,
-                    end: int | None = None) -> Iterator[tuple[Block, np.ndarray | None]]:
+                    end: int | None = None) -> Iterator[tuple[Block, list[int] | None]]:
         """(block, selected record indices or None for all) for a region, in file order."""
         cid, start_, end_ = self.resolve(chrom, start, end)
-        items = self.rtree.blocks(cid, start_, end_)
         if cid is None:
             # A full scan: batches of blocks, not cached (it would only evict useful blocks).
-            sizes = items["size"].astype(np.int64)
+            items = self.rtree.blocks(None)
+            ranges = list(zip(items["offset"].tolist(), items["size"].tolist()))
             i = 0
-            while i < len(items):
-                j = i + 1 + int(np.searchsorted(np.cumsum(sizes[i + 1:]), BATCH_BYTES))
-                for block in self._load_blocks(items[i:j], use_cache=False):
+            while i < len(ranges):
+                j = i + 1
+                total = ranges[i][1]
+                while j < len(ranges) and total + ranges[j][1] <= BATCH_BYTES:
+                    total += ranges[j][1]
+                    j += 1
+                for block in self._load_blocks(ranges[i:j], use_cache=False):
                     yield block, None
                 i = j
             return
-        seen: set[int] = set()
-        offsets = items["offset"].tolist()
-        for off, block in zip(offsets, self._load_blocks(items)):
-            if off in seen:
-                continue
-            seen.add(off)
+        ranges = list(dict.fromkeys(self.rtree.ranges(cid, start_, end_)))
+        for block in self._load_blocks(ranges):
             sel = block.select(cid, start_, end_)
-            if len(sel):
+            if sel:
                 yield block, sel
 
     def records(self, chrom: str | None = None, start: int | None = None,
@@ -250,9 +250,10 @@ class BigBedReader:
                 starts = block.start.tolist()
                 ends = block.end.tolist()
             else:
-                chroms = block.chrom[sel].tolist()
-                starts = block.start[sel].tolist()
-                ends = block.end[sel].tolist()
+                all_chroms, all_starts, all_ends, _ = block.lists()
+                chroms = [all_chroms[i] for i in sel]
+                starts = [all_starts[i] for i in sel]
+                ends = [all_ends[i] for i in sel]
                 texts = block.texts_at(sel)
             if not texts[0] or "" in texts:  # BED3: rest is None, as in pyBigWig's entries
                 texts = [t or None for t in texts]
@@ -280,17 +281,14 @@ class BigBedReader:
         hits = tree.find(value.encode())
         if not len(hits):
             return
-        items = np.zeros(len(hits), self._lay.rtree_leaf)
-        items["offset"] = hits["offset"]
-        items["size"] = hits["size"]
-        for off, size in zip(hits["offset"].tolist(), hits["size"].tolist()):
+        # a block is listed once per matching record: each block once, in file order
+        ranges = sorted(set(zip(hits["offset"].tolist(), hits["size"].tolist())))
+        for off, size in ranges:
             if off + size > self.file_size:
                 raise TruncatedFileError("extra index points past the end of the file", off)
-        items = np.unique(items)  # a block may be listed once per matching record
-        items = items[np.argsort(items["offset"], kind="stable")]
         names = self.chrom_names
         col = column - 3
-        for block in self._load_blocks(items):
+        for block in self._load_blocks(ranges):
             texts = block.texts()
             for i, text in enumerate(texts):
                 if column == 0:

@@ -9,6 +9,7 @@ nothing.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from typing import Callable, Sequence
 
 import numpy as np
@@ -62,7 +63,8 @@ class RTree:
         root = off + RTREE_HEADER_SIZE
         if self.item_count == 0:
             empty = np.zeros(0, np.int64)
-            self._nodes.put(root, (True, np.zeros(0, self._lay.rtree_leaf), empty, empty, None))
+            self._nodes.put(root, (True, np.zeros(0, self._lay.rtree_leaf), empty, empty, None,
+                                   ([], [], None, [], [])))
             return
         node_data = data[RTREE_HEADER_SIZE:]
         if len(node_data) >= NODE_HEADER_SIZE:
@@ -105,10 +107,18 @@ class RTree:
         reach = None
         if count and bool(np.all(start_key[1:] >= start_key[:-1])):
             reach = np.maximum.accumulate(end_key)
-        return bool(flag), items, start_key, end_key, reach
+        # Python lists of the same, for region queries: a node has at most a few hundred
+        # children, where bisect on lists beats numpy's per-call overhead.
+        lists = (start_key.tolist(), end_key.tolist(),
+                 None if reach is None else reach.tolist(), items["offset"].tolist(),
+                 items["size"].tolist() if flag else None)
+        return bool(flag), items, start_key, end_key, reach, lists
 
     def _get_nodes(self, offsets: list[int]) -> list[tuple]:
         """Nodes at ``offsets``; the ones not cached are fetched in one batched read."""
+        cached = [self._nodes.get(o) for o in offsets]
+        if None not in cached:
+            return cached
         missing = [o for o in dict.fromkeys(offsets) if o not in self._nodes]
         if missing:
             for o in missing:
@@ -147,8 +157,8 @@ class RTree:
             if not level:
                 break
             nxt: list[int] = []
-            for off, (leaf, items, start_key, end_key, reach) in zip(level,
-                                                                      self._get_nodes(level)):
+            for off, (leaf, items, start_key, end_key, reach, _) in zip(level,
+                                                                         self._get_nodes(level)):
                 if off in seen:
                     raise FormatError("R-tree has a cycle", off)
                 seen.add(off)
@@ -172,3 +182,40 @@ class RTree:
         if len(out) > 1:
             out = out[np.argsort(out["offset"], kind="stable")]
         return out
+
+    def ranges(self, chrom: int, start: int, end: int) -> list[tuple[int, int]]:
+        """``(offset, size)`` of the blocks that may hold records overlapping
+        ``chrom:start-end``, in file order: :meth:`blocks` for one region, on Python lists."""
+        self._load()
+        lo = (chrom << 32) + start - 1
+        hi = (chrom << 32) + end + 1
+        level = [self.offset + RTREE_HEADER_SIZE]
+        found: list[tuple[int, int]] = []
+        seen: set[int] = set()
+        for _depth in range(MAX_DEPTH):
+            if not level:
+                break
+            nxt: list[int] = []
+            for off, node in zip(level, self._get_nodes(level)):
+                if off in seen:
+                    raise FormatError("R-tree has a cycle", off)
+                seen.add(off)
+                leaf = node[0]
+                start_keys, end_keys, reach, offsets, sizes = node[5]
+                if reach is not None:
+                    hits = [i for i in range(bisect_left(reach, lo),
+                                             bisect_right(start_keys, hi))
+                            if end_keys[i] >= lo]
+                else:
+                    hits = [i for i, (s, e) in enumerate(zip(start_keys, end_keys))
+                            if e >= lo and s <= hi]
+                if leaf:
+                    found.extend([(offsets[i], sizes[i]) for i in hits])
+                else:
+                    nxt.extend([offsets[i] for i in hits])
+            level = nxt
+        else:
+            raise FormatError("R-tree deeper than 32 levels", self.offset)
+        if len(found) > 1:
+            found.sort()
+        return found
