@@ -17,6 +17,7 @@ used, which is why the data waits in a temporary file (next to a path target).
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import shutil
@@ -710,8 +711,7 @@ class BigBedWriter:
         out.write(chrom_tree)
         assert out.pos == header.fullDataOffset
         out.write(_LAY.data_count.pack(self._count))
-        self._data.seek(0)
-        shutil.copyfileobj(self._data, out, 1 << 20)
+        out.copy_from(self._data, data_size)
         self._data.close()
         assert out.pos == header.fullIndexOffset
         out.write(data_index)
@@ -776,6 +776,32 @@ class _Counter:
         self._handle.write(data)
         self.pos += len(data)
         return len(data)
+
+    def copy_from(self, source: BinaryIO, size: int) -> None:
+        """Append ``size`` bytes of ``source`` (from its start); in the kernel when both are
+        real files."""
+        source.flush()
+        source.seek(0)
+        try:
+            dst = self._handle.fileno()
+            src = source.fileno()
+            self._handle.flush()
+        except (AttributeError, OSError, io.UnsupportedOperation):
+            shutil.copyfileobj(source, self, 1 << 20)
+            return
+        done = 0
+        while done < size:
+            try:
+                sent = os.sendfile(dst, src, done, size - done)
+            except OSError:
+                if done:
+                    raise
+                shutil.copyfileobj(source, self, 1 << 20)  # fd types sendfile refuses
+                return
+            if sent == 0:
+                raise OSError("short copy of the data section")
+            done += sent
+        self.pos += done
 
 
 def _count_bed_fields(table: AutoSqlTable) -> int:
