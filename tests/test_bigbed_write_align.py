@@ -216,3 +216,19 @@ def test_bedtobigbed_interrupted_leaves_nothing(tmp_path):
         assert leftovers == ["o.bb"] and len(bigbed.open(out)) == 300_000
     else:
         assert leftovers == []
+
+
+def test_bedtobigbed_bed_plus_with_extra_indices_matches_ucsc(tmp_path):
+    ucsc = UCSC / "bigbed_extended.littleendian.bb"
+    f = bigbed.open(ucsc)
+    raw = ucsc.read_bytes()
+    h = f.header
+    as_file = tmp_path / "ext.as"
+    as_file.write_bytes(raw[h.autoSqlOffset:h.totalSummaryOffset - 1])
+    bed = tmp_path / "ext.bed"
+    bed.write_text("".join(f"{c}\t{s}\t{e}\t{r}\n" for c, s, e, r in f.records()))
+    out = tmp_path / "ext.bb"
+    rc = cli_main(["bedtobigbed", "-type=bed9+", f"-as={as_file}", "-tab",
+                   "-extraIndex=name,geneSymbol", str(bed), str(_sizes_of(ucsc, tmp_path)),
+                   str(out)])
+    assert rc == 0 and out.read_bytes() == raw
