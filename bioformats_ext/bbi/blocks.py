@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import zlib
-from bisect import bisect_left, bisect_right
 
 import numpy as np
 
@@ -61,7 +60,7 @@ class Block:
         self.start = start
         self.end = end
         self.rests = rests
-        self._index: tuple | None = None  # Python lists for queries, built on the first one
+        self._index: tuple | None = None  # (running max of ends,) built on the first query
 
     def __len__(self) -> int:
         return len(self.rests)
@@ -74,38 +73,42 @@ class Block:
         rests = self.rests
         return [rests[i] for i in indices]
 
-    def lists(self) -> tuple[list[int], list[int], list[int], list[int] | None]:
-        """chrom, start, end as Python lists, and the running maximum of the ends when the
-        block is one chromosome sorted by start (None otherwise). Built once, on demand."""
-        if self._index is None:
-            chroms = self.chrom.tolist()
-            starts = self.start.tolist()
-            ends = self.end.tolist()
-            reach = None
-            if chroms and chroms.count(chroms[0]) == len(chroms) and \
-                    bool(np.all(self.start[1:] >= self.start[:-1])):
-                reach = np.maximum.accumulate(self.end).tolist()
-            self._index = (chroms, starts, ends, reach)
-        return self._index
+    def _sorted_reach(self) -> np.ndarray | None:
+        """Running maximum of the ends when the block is one chromosome sorted by start (as
+        bigBed writers produce), else None. Computed once, on the first query."""
+        reach = self._index
+        if reach is None:
+            c = self.chrom
+            s = self.start
+            ok = len(c) and c[0] == c[-1] and bool(np.all(c == c[0])) and \
+                bool(np.all(s[1:] >= s[:-1]))
+            reach = self._index = (np.maximum.accumulate(self.end),) if ok else (None,)
+        return reach[0]
 
     def select(self, chrom: int, start: int, end: int) -> list[int]:
         """Indices of records overlapping ``chrom:start-end`` (UCSC / Biopython semantics:
         zero-length records touching either edge count as overlapping)."""
-        chroms, starts, ends, reach = self.lists()
+        reach = self._sorted_reach()
         if reach is not None:
-            if not chroms or chroms[0] != chrom:
+            if self.chrom[0] != chrom:
                 return []
             # sorted by start: only records in [first, last) can overlap
-            candidates = range(bisect_left(reach, start), bisect_right(starts, end))
+            first = int(reach.searchsorted(start))
+            last = int(self.start.searchsorted(end, "right"))
+            if first >= last:
+                return []
+            starts = self.start[first:last].tolist()
+            ends = self.end[first:last].tolist()
         else:
-            candidates = [i for i, c in enumerate(chroms) if c == chrom]
-        out = []
-        for i in candidates:
-            s = starts[i]
-            e = ends[i]
-            if (s < end and e > start) or (s == e and (s == end or e == start)):
-                out.append(i)
-        return out
+            first = 0
+            starts = self.start.tolist()
+            ends = self.end.tolist()
+            chroms = self.chrom.tolist()
+            return [i for i, (c, s, e) in enumerate(zip(chroms, starts, ends))
+                    if c == chrom and ((s < end and e > start) or
+                                       (s == e and (s == end or e == start)))]
+        return [first + i for i, (s, e) in enumerate(zip(starts, ends))
+                if (s < end and e > start) or (s == e and (s == end or e == start))]
 
 
 _REST = re.compile(r"(?s).{12}([^\0]*)\0")

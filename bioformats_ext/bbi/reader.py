@@ -250,10 +250,9 @@ class BigBedReader:
                 starts = block.start.tolist()
                 ends = block.end.tolist()
             else:
-                all_chroms, all_starts, all_ends, _ = block.lists()
-                chroms = [all_chroms[i] for i in sel]
-                starts = [all_starts[i] for i in sel]
-                ends = [all_ends[i] for i in sel]
+                chroms = block.chrom[sel].tolist()
+                starts = block.start[sel].tolist()
+                ends = block.end[sel].tolist()
                 texts = block.texts_at(sel)
             if not texts[0] or "" in texts:  # BED3: rest is None, as in pyBigWig's entries
                 texts = [t or None for t in texts]
