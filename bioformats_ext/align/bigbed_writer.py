@@ -18,7 +18,7 @@ import numpy as np
 from Bio.Align import Alignment, interfaces
 
 from ..bbi.autosql import AutoSqlTable, bed_declaration
-from ..bbi.write import BigBedWriter, _Numbers
+from ..bbi.write import BigBedWriter, _Numbers, gc_paused
 
 __all__ = ["AlignmentWriter"]
 
@@ -83,7 +83,8 @@ class AlignmentWriter(interfaces.AlignmentWriter):
                               block_size=self.blockSize, items_per_slot=self.itemsPerSlot)
         try:
             count = 0
-            for chroms, starts, ends, rests in _bed_batches(alignments, self.bedN, declaration):
+            for chroms, starts, ends, rests in _paused(_bed_batches(alignments, self.bedN,
+                                                                   declaration)):
                 numbers = _Numbers(range(count, count + len(chroms)))
                 numbers.is_lines = False
                 writer.write_batch(chroms, starts, ends, rests, numbers)
@@ -245,3 +246,14 @@ def _score_text(score) -> str:
     if isinstance(score, float) and score.is_integer():
         return str(int(score))
     return str(score)
+
+
+def _paused(batches):
+    """Run each batch's conversion with the garbage collector paused (see ``gc_paused``)."""
+    it = iter(batches)
+    while True:
+        with gc_paused():
+            batch = next(it, None)
+        if batch is None:
+            return
+        yield batch

@@ -17,6 +17,7 @@ used, which is why the data waits in a temporary file (next to a path target).
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import re
@@ -26,6 +27,7 @@ import tempfile
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from itertools import islice
 from typing import BinaryIO, Union
 
@@ -242,6 +244,19 @@ def _where(numbers, i: int) -> str:
     return f"line {numbers[i]}" if numbers.is_lines else f"record {numbers[i]}"
 
 
+@contextmanager
+def gc_paused():
+    """Pause the cyclic garbage collector: batches allocate many small acyclic objects, and
+    with a large heap (e.g. a list of Alignments) every collection would walk all of it."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class _Numbers(list):
     """Line numbers (BED file) or record indices (iterables), for error messages."""
 
@@ -408,7 +423,8 @@ class BigBedWriter:
         elif not isinstance(numbers, _Numbers):
             numbers = _Numbers(numbers)
         try:
-            self._write_batch(chroms, starts, ends, rests, numbers)
+            with gc_paused():
+                self._write_batch(chroms, starts, ends, rests, numbers)
         except BaseException:
             self._failed = True
             raise
@@ -421,7 +437,8 @@ class BigBedWriter:
         try:
             if self._failed:
                 raise RuntimeError("write failed")
-            self._finish()
+            with gc_paused():
+                self._finish()
         except BaseException:
             self._abort()
             raise
