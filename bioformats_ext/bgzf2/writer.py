@@ -246,19 +246,29 @@ class Bgzf2Writer:
         slow: list[int] = []
         size = self.block_size
         buf = self._buf
-        for i, rec in enumerate(records):
-            m = len(rec)
-            if buf and len(buf) + m > size:
-                self.flush()
-            if m > size and not buf:
-                self.write_record(rec)
-                self._mark = self._pos
+        lens = np.fromiter(map(len, records), np.int64, n)
+        cum = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(lens, out=cum[1:])
+        i = 0
+        # Same cuts as write_record per record, found per frame with a binary search.
+        while i < n:
+            if lens[i] > size:
+                if buf:
+                    self.flush()
+                self.write_record(records[i])
                 slow.append(i)
                 frame[i] = -1
+                i += 1
                 continue
-            buf += rec
-            self._pos += m
-            frame[i] = len(self._frame_starts)
+            # records i..j-1 fit in the room left (none of them is oversized, as room <= size)
+            j = int(np.searchsorted(cum, cum[i] + (size - len(buf)), side="right")) - 1
+            if j <= i:
+                self.flush()
+                continue
+            buf += b"".join(records[i:j])
+            self._pos += int(cum[j] - cum[i])
+            frame[i:j] = len(self._frame_starts)
+            i = j
         self._mark = self._pos
         self._n_records += n
         if self.sorted:
