@@ -125,3 +125,47 @@ def test_errors_are_reported(tmp_path, capsys):
     plain.write_bytes(b"\x28\xb5\x2f\xfd" + b"\0" * 20)
     assert main(["bgzip2", "-d", str(plain)]) == 1
     assert "not BGZF2" in capsys.readouterr().err
+
+
+def test_sam_lines_match_htslib_fetch(tmp_path, capsysbinary):
+    """SAM text indexed by CIGAR span: `-r` equals htslib's fetch on the same reads as BAM."""
+    rng = random.Random(8)
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"},
+              "SQ": [{"SN": "c1", "LN": 200_000}, {"SN": "c2", "LN": 50_000}]}
+    bam = tmp_path / "r.bam"
+    reads = []
+    with pysam.AlignmentFile(str(bam), "wb", header=header) as out:
+        for tid, length in ((0, 200_000), (1, 50_000)):
+            pos = 0
+            for k in range(800):
+                pos += rng.randint(0, length // 900)
+                a = pysam.AlignedSegment(out.header)
+                a.query_name = f"r{tid}_{k}"
+                a.reference_id = tid
+                a.reference_start = pos
+                a.query_sequence = "A" * 50
+                if rng.random() < 0.05:
+                    a.flag = 4 | 1 | 8           # unmapped, placed at its mate's position
+                else:
+                    a.flag = 0
+                    a.cigarstring = rng.choice(["50M", "20M3000N30M", "10S40M", "25M5D25M"])
+                    a.mapping_quality = 60
+                out.write(a)
+                reads.append(a)
+    pysam.index(str(bam))
+    sam = tmp_path / "r.sam"
+    with pysam.AlignmentFile(str(bam)) as f:
+        sam.write_text(str(f.header) + "".join(r.to_string() + "\n" for r in f))
+    assert main(["bgzip2", "-k", "-b", "3000", str(sam)]) == 0
+    reader = Bgzf2Reader(tmp_path / "r.sam.zst")
+    assert [(r.name, r.length) for r in reader.references] == [("c1", 200_000), ("c2", 50_000)]
+    assert int(reader.metadata["nrec_unmapped"]) > 0
+    capsysbinary.readouterr()
+    with pysam.AlignmentFile(str(bam)) as f:
+        for _ in range(40):
+            name, length = rng.choice([("c1", 200_000), ("c2", 50_000)])
+            beg = rng.randint(1, length)
+            end = beg + rng.randint(0, 8000)
+            assert main(["bgzip2", "-r", f"{name}:{beg}-{end}", str(tmp_path / "r.sam.zst")]) == 0
+            got = capsysbinary.readouterr().out.decode().splitlines()
+            assert got == [r.to_string() for r in f.fetch(name, beg - 1, end)]
