@@ -208,6 +208,26 @@ class BigBedReader:
                     self._blocks.put(off, block, len(data) + 96 * len(block))
         return [blocks[o] for o in offsets]
 
+    def _load_run(self, ranges: list[tuple[int, int]]) -> Block:
+        """Consecutive blocks of a full scan decoded as one: blocks end at record boundaries,
+        so their concatenation is itself a valid block, and the per-block fixed costs (numpy
+        calls, allocations) are paid once per batch."""
+        raws = self.source.read_many(ranges)
+        if self.header.compressed:
+            limit = self._inflate_limit
+            datas = [decompress(raw, limit, off) for (off, _), raw in zip(ranges, raws)]
+        else:
+            datas = raws
+        try:
+            block = parse_block(b"".join(datas), self.byteorder, ranges[0][0])
+        except FormatError:
+            for (off, _), data in zip(ranges, datas):  # find the block at fault, for its offset
+                parse_block(data, self.byteorder, off)
+            raise
+        if len(block) and int(block.chrom.max()) >= len(self.chrom_names):
+            raise FormatError("record with an unknown chromosome id", ranges[0][0])
+        return block
+
     def iter_blocks(self, chrom: str | None = None, start: int | None = None,
                     end: int | None = None) -> Iterator[tuple[Block, list[int] | None]]:
         """(block, selected record indices or None for all) for a region, in file order."""
@@ -223,8 +243,7 @@ class BigBedReader:
                 while j < len(ranges) and total + ranges[j][1] <= BATCH_BYTES:
                     total += ranges[j][1]
                     j += 1
-                for block in self._load_blocks(ranges[i:j], use_cache=False):
-                    yield block, None
+                yield self._load_run(ranges[i:j]), None
                 i = j
             return
         ranges = list(dict.fromkeys(self.rtree.ranges(cid, start_, end_)))
@@ -257,8 +276,11 @@ class BigBedReader:
                 texts = [t or None for t in texts]
             if c[0] == c[-1] and bool((c == c[0]).all()):
                 yield zip(repeat(names[int(c[0])]), starts, ends, texts)
-            else:
-                yield zip([names[i] for i in c.tolist()], starts, ends, texts)
+                continue
+            # several chromosomes (a batch of a full scan): one run per chromosome
+            cuts = [0, *(np.flatnonzero(c[1:] != c[:-1]) + 1).tolist(), len(c)]
+            for a, b, cid in zip(cuts, cuts[1:], c[cuts[:-1]].tolist()):
+                yield zip(repeat(names[cid], b - a), starts[a:b], ends[a:b], texts[a:b])
 
     # -- extra indices ---------------------------------------------------------------------------
     def find(self, field: str, value: str) -> Iterator[Record]:
