@@ -244,6 +244,26 @@ def _where(numbers, i: int) -> str:
     return f"line {numbers[i]}" if numbers.is_lines else f"record {numbers[i]}"
 
 
+def zlib_compressor(compress: Union[bool, str]):
+    """The block compressor for ``compress``: ``True``/``"zlib"`` (zlib level 6, as UCSC -
+    identical bytes), ``"libdeflate"`` (same format, ~3x faster, slightly different bytes),
+    ``"isal"`` (~10x faster, ~2% larger); ``False`` for none."""
+    if compress is False or compress is None:
+        return None
+    if compress is True or compress == "zlib":
+        return zlib.compress
+    if compress == "libdeflate":
+        import deflate
+
+        return lambda data: deflate.zlib_compress(data, 6)
+    if compress == "isal":
+        from isal import isal_zlib
+
+        return lambda data: isal_zlib.compress(data, 1)
+    raise ValueError(f"compress must be True, False, 'zlib', 'libdeflate' or 'isal', "
+                     f"not {compress!r}")
+
+
 @contextmanager
 def gc_paused():
     """Pause the cyclic garbage collector: batches allocate many small acyclic objects, and
@@ -278,14 +298,16 @@ class BigBedWriter:
     def __init__(self, target: Target, chrom_sizes: Union[Mapping[str, int], str, os.PathLike],
                  autosql: Union[str, AutoSqlTable, None] = None,
                  bed_type: Union[str, int, None] = None, extra_index: Iterable[str] = (),
-                 compress: bool = True, block_size: int = 256, items_per_slot: int = 512,
+                 compress: Union[bool, str] = True, block_size: int = 256,
+                 items_per_slot: int = 512,
                  threads: int | None = None, validate: bool = True):
         if block_size < 2 or items_per_slot < 1:
             raise ValueError("block_size must be >= 2 and items_per_slot >= 1")
         self.chrom_sizes = read_chrom_sizes(chrom_sizes)
         self.block_size = int(block_size)
         self.items_per_slot = int(items_per_slot)
-        self.compress = bool(compress)
+        self._zcompress = zlib_compressor(compress)
+        self.compress = self._zcompress is not None
         self.validate = validate
         if isinstance(extra_index, str):
             extra_index = [name for name in extra_index.split(",") if name]
@@ -326,7 +348,7 @@ class BigBedWriter:
         self._data = tempfile.TemporaryFile(dir=spill_dir)
         self._coverage = CoverageSpill(spill_dir=spill_dir)
         threads = threads if threads is not None else min(4, os.cpu_count() or 1)
-        self._compressor = BlockCompressor(zlib.compress, threads) if self.compress else None
+        self._compressor = BlockCompressor(self._zcompress, threads) if self.compress else None
         # state
         self._chroms: list[tuple[str, int]] = []  # (name, size) by chrom id
         self._seen: set[str] = set()
@@ -754,7 +776,7 @@ class BigBedWriter:
         per = self.items_per_slot
         blocks = [disk[i:i + per].tobytes() for i in range(0, len(disk), per)]
         if self.compress:
-            blocks = [zlib.compress(b) for b in blocks]
+            blocks = [self._zcompress(b) for b in blocks]
         data_offset = pos
         sizes = np.array([len(b) for b in blocks], dtype=np.uint64)
         block_offsets = data_offset + 4 + np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(
@@ -987,14 +1009,17 @@ def _validate_blocks(counts, sizes_col, starts_col, s, e, numbers) -> None:
 def write(records: Union[Iterable[Record], str, os.PathLike],
           chrom_sizes: Union[Mapping[str, int], str, os.PathLike], target: Target,
           autosql: Union[str, AutoSqlTable, None] = None, bed_type: Union[str, int, None] = None,
-          extra_index: Iterable[str] = (), compress: bool = True, block_size: int = 256,
+          extra_index: Iterable[str] = (), compress: Union[bool, str] = True,
+          block_size: int = 256,
           items_per_slot: int = 512, *, tab: bool = False, threads: int | None = None,
           progress=None) -> int:
     """Write a bigBed from ``(chrom, start, end, rest)`` tuples or a BED file path, in one pass.
 
     ``chrom_sizes``: ``{name: size}`` or a chrom.sizes path. ``autosql``: ``.as`` text (or an
     :class:`AutoSqlTable`); ``bed_type``: ``"bedN[+[P]]"``. Returns the number of records. The
-    result is what UCSC ``bedToBigBed`` makes from the same input. ``progress`` (optional) is
+    result is what UCSC ``bedToBigBed`` makes from the same input (byte for byte with the default
+    ``compress=True``; ``"libdeflate"`` / ``"isal"`` trade that for speed, see
+    :func:`zlib_compressor`). ``progress`` (optional) is
     called with the number of records added after each batch.
     """
     writer = BigBedWriter(target, chrom_sizes, autosql=autosql, bed_type=bed_type,
