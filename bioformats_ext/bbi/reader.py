@@ -27,7 +27,7 @@ from .rtree import RTree
 
 OPEN_READ = 65536
 MAX_META_SPAN = 64 << 20     # read a larger metadata area in one go only up to this size
-BATCH_BYTES = 2 << 20        # full scans fetch data blocks in batches of this many bytes
+BATCH_BYTES = 256 << 10      # full scans decode blocks in batches of this many (compressed) bytes
 MIN_INFLATE_LIMIT = 1 << 20
 
 Record = tuple[str, int, int, "str | None"]
