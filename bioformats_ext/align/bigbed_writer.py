@@ -182,18 +182,28 @@ def _bed_batches(alignments: Iterable[Alignment], bedN: int, declaration: AutoSq
         if not batch:
             return
         coords = [a.coordinates for a in batch]
-        coords = [c if isinstance(c, np.ndarray) else np.asarray(c) for c in coords]
-        if bedN <= 5 or extra or any(c.shape[0] != 2 or c.shape[1] < 2 for c in coords):
+        shapes = _shapes(coords)
+        if shapes is None:  # coordinates given as nested lists
+            coords = [np.asarray(c) for c in coords]
+            shapes = _shapes(coords)
+        if bedN <= 5 or extra or shapes is None or shapes.ndim != 2 or shapes.shape[1] != 2 \
+                or (shapes[:, 0] != 2).any() or (shapes[:, 1] < 2).any():
             rows = list(_bed_rows(batch, bedN, declaration))
             chroms, starts, ends, rests = (list(col) for col in zip(*rows))
             yield chroms, starts, ends, rests
             continue
-        yield _fast_batch(batch, coords, bedN)
+        yield _fast_batch(batch, coords, shapes[:, 1], bedN)
 
 
-def _fast_batch(batch, coords, bedN: int):
+def _shapes(coords) -> np.ndarray | None:
+    try:
+        return np.array([c.shape for c in coords], dtype=np.int64)
+    except (AttributeError, ValueError):  # lists, or arrays of different dimensions
+        return None
+
+
+def _fast_batch(batch, coords, lens: np.ndarray, bedN: int):
     n = len(batch)
-    lens = np.fromiter((c.shape[1] for c in coords), np.int64, n)
     big = np.concatenate(coords, axis=1).astype(np.int64, copy=False)
     t = big[0]
     q = big[1]
