@@ -454,3 +454,27 @@ def test_fast_codecs_give_same_content(codec):
     assert all(b == 4 * a for a, b in zip(reductions, reductions[1:]))
     with pytest.raises(ValueError):
         write(records, sizes, io.BytesIO(), compress="lz4")
+
+
+def test_multilevel_trees_read_by_independent_readers(tmp_path):
+    # 30 chromosomes and block_size 4: a 3-level chromosome B+ tree and a deep R-tree.
+    sizes = {f"chr{i}": 50_000 + i for i in range(30)}
+    records = [(c, s, s + 100 + (s % 7), f"{c}_{s}") for c in sorted(sizes)
+               for s in range(0, 40_000, 350)]
+    path = tmp_path / "deep.bb"
+    write(records, sizes, path, block_size=4, items_per_slot=8, extra_index=["name"])
+    pyBigWig = pytest.importorskip("pyBigWig")
+    bw = pyBigWig.open(str(path))
+    assert bw.chroms() == sizes
+    got = [(c, s, e, r) for c in sorted(sizes) for s, e, r in bw.entries(c, 0, sizes[c])]
+    assert got == records
+    assert bw.entries("chr7", 10_000, 10_400) == [
+        (s, e, r) for c, s, e, r in records if c == "chr7" and s < 10_400 and e > 10_000]
+    bw.close()
+    pybigtools = pytest.importorskip("pybigtools")
+    bb = pybigtools.open(str(path))
+    assert [(c, *r[:2]) for c in sorted(sizes) for r in bb.records(c)] == \
+        [r[:3] for r in records]
+    f = bigbed.open(path)
+    assert list(f.find("name", "chr29_35350")) == [("chr29", 35350, 35350 + 100 + 35350 % 7,
+                                                     "chr29_35350")]
