@@ -478,3 +478,22 @@ def test_multilevel_trees_read_by_independent_readers(tmp_path):
     f = bigbed.open(path)
     assert list(f.find("name", "chr29_35350")) == [("chr29", 35350, 35350 + 100 + 35350 % 7,
                                                      "chr29_35350")]
+
+
+def test_chromosome_ids_follow_input_order_like_bedtobigbed():
+    # bedToBigBed only needs each chromosome contiguous: ids in order of appearance, the
+    # chromosome tree sorted by name.
+    records = [("chr2", 5, 10, None), ("chr10", 1, 4, None), ("chr1", 2, 3, None)]
+    out = io.BytesIO()
+    write(records, {"chr1": 100, "chr2": 100, "chr10": 100}, out)
+    data = out.getvalue()
+    f = bigbed.open(io.BytesIO(data))
+    assert [r[:3] for r in f.records()] == [r[:3] for r in records]
+    h = Header.parse(data)
+    lay = layouts("<")
+    magic, block, key_size, val_size, count = lay.bpt_header.unpack_from(data,
+                                                                        h.chromosomeTreeOffset)
+    leaf = np.frombuffer(data, lay.bpt_leaf_dtype(key_size), count,
+                         h.chromosomeTreeOffset + 32 + 4)
+    assert leaf["key"].tolist() == [b"chr1", b"chr10", b"chr2"]
+    assert leaf["id"].tolist() == [2, 1, 0]
