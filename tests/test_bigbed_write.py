@@ -497,3 +497,42 @@ def test_chromosome_ids_follow_input_order_like_bedtobigbed():
                          h.chromosomeTreeOffset + 32 + 4)
     assert leaf["key"].tolist() == [b"chr1", b"chr10", b"chr2"]
     assert leaf["id"].tolist() == [2, 1, 0]
+
+
+def _check_against_coverage(records, sizes, data):
+    depth = _per_base_depth(records, sizes)
+    covered = np.concatenate([d[d > 0] for d in depth.values()]) if depth else np.empty(0)
+    h = Header.parse(data)
+    summary = TotalSummary.parse(data, h.totalSummaryOffset)
+    assert summary.basesCovered == len(covered)
+    assert summary.sumData == covered.sum()
+    names = sorted(sizes)  # records come in sorted chromosome order here
+    used = [c for c in names if any(r[0] == c for r in records)]
+    for reduction, recs in _zoom_records(data):
+        assert sum(r[3] for r in recs) == len(covered)
+        for chrom, start, end, valid, lo, hi, total, squares in recs:
+            d = depth[used[chrom]][start:end]
+            assert end - start <= reduction
+            assert valid == int((d > 0).sum())
+            assert total == np.float32(d.sum())
+
+
+def test_random_inputs_against_per_base_coverage():
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+
+    @hypothesis.settings(max_examples=40, deadline=None)
+    @hypothesis.given(st.lists(st.tuples(st.sampled_from(["a", "b"]), st.integers(0, 300),
+                                         st.integers(0, 60)), min_size=1, max_size=60),
+                      st.integers(300, 400))
+    def check(items, size):
+        sizes = {"a": size, "b": size}
+        records = sorted((c, s, min(s + ln, size), None) for c, s, ln in items)
+        out = io.BytesIO()
+        write(records, sizes, out)
+        data = out.getvalue()
+        assert [r[:3] for r in bigbed.open(io.BytesIO(data)).records()] == \
+            [r[:3] for r in records]
+        _check_against_coverage(records, sizes, data)
+
+    check()
