@@ -661,8 +661,9 @@ class BigBedWriter:
         self._block_end.append(self._pending_end)
         for i, keys in enumerate(self._pending_keys):
             if keys:
-                self._keys[i].append((keys, block))
                 longest = max(map(len, keys))
+                # A compact fixed-width array per block (not a list of bytes objects).
+                self._keys[i].append((np.array(keys, dtype=f"S{max(longest, 1)}"), block))
                 if longest > self._max_key[i]:
                     self._max_key[i] = longest
         self._pending_keys = [[] for _ in self._extra_names]
@@ -792,9 +793,11 @@ class BigBedWriter:
     def _extra_tree(self, i: int, offsets: np.ndarray, sizes: np.ndarray, pos: int) -> bytes:
         entries = self._keys[i]
         key_size = self._max_key[i]
-        keys = np.array([k for keys, _ in entries for k in keys], dtype=f"S{max(key_size, 1)}")
-        blocks = np.concatenate([np.full(len(keys_), b, dtype=np.int64)
-                                 for keys_, b in entries]) if entries else np.empty(0, np.int64)
+        width = f"S{max(key_size, 1)}"
+        keys = np.concatenate([k.astype(width) for k, _ in entries]) if entries else \
+            np.empty(0, dtype=width)
+        blocks = np.repeat(np.array([b for _, b in entries], dtype=np.int64),
+                           [len(k) for k, _ in entries]) if entries else np.empty(0, np.int64)
         order = np.argsort(keys, kind="stable")
         keys = keys[order]
         blocks = blocks[order]
