@@ -114,7 +114,7 @@ def iter_bed_batches(path: Union[str, os.PathLike, BinaryIO], tab: bool = False,
         while True:
             chunk = handle.read(1 << 22)
             if not chunk:
-                lines = [leftover] if leftover else []
+                body = leftover
                 leftover = b""
             else:
                 data = leftover + chunk
@@ -122,12 +122,13 @@ def iter_bed_batches(path: Union[str, os.PathLike, BinaryIO], tab: bool = False,
                 if cut < 0:
                     leftover = data
                     continue
-                lines = data[:cut].split(b"\n")
+                body = data[:cut]
                 leftover = data[cut + 1:]
+            lines = body.split(b"\n") if body else []
             if not lines:
                 break
-            if header_done and (tab or b" " not in data_view(lines)):
-                fast = _split_fast(lines, lineno)
+            if header_done and (tab or b" " not in body):
+                fast = _split_fast(body, lines, lineno)
                 if fast is not None:
                     lineno += len(lines)
                     for i in range(0, len(fast[0]), batch):
@@ -173,15 +174,9 @@ def iter_bed_batches(path: Union[str, os.PathLike, BinaryIO], tab: bool = False,
             handle.close()
 
 
-def data_view(lines: list[bytes]) -> bytes:
-    """The chunk's lines joined (for cheap whole-chunk checks)."""
-    return b"\n".join(lines)
-
-
-def _split_fast(lines: list[bytes], lineno: int):
-    """Split a chunk of plain tab-separated BED lines at C speed; None if any line needs care
-    (blank, comment, CR, fewer than 4 fields)."""
-    text = data_view(lines)
+def _split_fast(text: bytes, lines: list[bytes], lineno: int):
+    """Split a chunk (``text``, already split into ``lines``) of plain tab-separated BED lines
+    at C speed; None if any line needs care (blank, comment, CR, mixed field counts)."""
     if not lines or b"\r" in text or b"\n\n" in text or b"\n#" in text or not lines[0] \
             or lines[0][:1] == b"#" or not lines[-1]:
         return None
