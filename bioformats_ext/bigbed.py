@@ -20,10 +20,11 @@ import numpy as np
 from .bbi.autosql import AutoSqlTable
 from .bbi.header import Header, TotalSummary, ZoomLevel
 from .bbi.reader import BigBedReader, Record
+from .bbi.write import BigBedWriter, write
 from .bbi.zoom import best_zoom, exact_summary, zoom_summary
 from .io.source import ByteSource
 
-__all__ = ["open", "BigBedFile"]
+__all__ = ["open", "BigBedFile", "write", "BigBedWriter"]
 
 
 class BigBedFile:

@@ -12,10 +12,8 @@ decoded a block at a time and Alignment objects built without the generic constr
 
 from __future__ import annotations
 
-import gc
 import os
 import warnings
-from contextlib import contextmanager
 from itertools import repeat
 from typing import BinaryIO, Callable, Iterator
 
@@ -24,13 +22,15 @@ from Bio.Align import Alignment, Alignments, interfaces
 from Bio.Seq import Seq
 from Bio.SeqRecord import SeqRecord
 
+from .._gc import gc_paused
 from ..bbi.autosql import INT_TYPES, AutoSqlTable, AutoSQLTable, Field  # noqa: F401
 from ..bbi.blocks import Block
 from ..bbi.reader import BigBedReader
 from ..errors import FormatError
 from ..io.source import ByteSource
+from .bigbed_writer import AlignmentWriter
 
-__all__ = ["AlignmentIterator", "AutoSQLTable", "AutoSqlTable", "Field"]
+__all__ = ["AlignmentIterator", "AlignmentWriter", "AutoSQLTable", "AutoSqlTable", "Field"]
 
 _BATCH_RECORDS = 4096     # records built per column-wise pass
 _FAST_MIN_RECORDS = 48    # below this the per-record path is cheaper
@@ -77,18 +77,6 @@ def _score(word: str):
     except ValueError:
         return word
     return int(value) if value.is_integer() else value
-
-
-@contextmanager
-def _gc_paused():
-    if gc.isenabled():
-        gc.disable()
-        try:
-            yield
-        finally:
-            gc.enable()
-    else:
-        yield
 
 
 def _parse_column(column: list[str], dtype) -> np.ndarray | None:
@@ -225,7 +213,7 @@ class AlignmentIterator(interfaces.AlignmentIterator):
                           ) -> list[Alignment]:
         # The objects built here cannot form reference cycles, so the cyclic garbage collector
         # has nothing to find; pausing it while a batch is built saves a third of the time.
-        with _gc_paused():
+        with gc_paused():
             return self._build_batch(pending)
 
     def _build_batch(self, pending: list[tuple[Block, list[int] | None]]) -> list[Alignment]:

@@ -18,7 +18,8 @@ import numpy as np
 from Bio.Align import Alignment, interfaces
 
 from ..bbi.autosql import AutoSqlTable, bed_declaration
-from ..bbi.write import BigBedWriter, _Numbers, gc_paused
+from .._gc import gc_paused
+from ..bbi.write import BigBedWriter, _Numbers
 
 __all__ = ["AlignmentWriter"]
 

@@ -36,7 +36,9 @@ class BPlusTree:
             raise FormatError(f"bad B+ tree magic {magic:#x}", offset)
         if self.block_size < 1 and self.item_count:
             raise FormatError("B+ tree block size 0", offset)
-        if not 1 <= self.key_size <= 65536 or self.val_size not in (8, 16):
+        # bedToBigBed writes key size 0 for an empty tree.
+        if not (1 if self.item_count else 0) <= self.key_size <= 65536 \
+                or self.val_size not in (8, 16):
             raise FormatError(f"bad B+ tree key/value sizes {self.key_size}/{self.val_size}",
                               offset)
         if self.item_count * (self.key_size + self.val_size) > file_size:

@@ -17,7 +17,6 @@ used, which is why the data waits in a temporary file (next to a path target).
 
 from __future__ import annotations
 
-import gc
 import io
 import os
 import re
@@ -27,12 +26,12 @@ import tempfile
 import warnings
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from itertools import islice
 from typing import BinaryIO, Union
 
 import numpy as np
 
+from .._gc import gc_paused
 from ..compression import BlockCompressor
 from ..errors import RecordError, SortOrderError, UnknownReferenceError
 from .autosql import AutoSqlTable, bed_declaration
@@ -257,19 +256,6 @@ def zlib_compressor(compress: Union[bool, str]):
         return lambda data: isal_zlib.compress(data, 1)
     raise ValueError(f"compress must be True, False, 'zlib', 'libdeflate' or 'isal', "
                      f"not {compress!r}")
-
-
-@contextmanager
-def gc_paused():
-    """Pause the cyclic garbage collector: batches allocate many small acyclic objects, and
-    with a large heap (e.g. a list of Alignments) every collection would walk all of it."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 class _Numbers(list):

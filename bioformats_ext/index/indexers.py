@@ -218,7 +218,6 @@ def index_tabix(path, preset: str = "vcf", csi: bool = False, min_shift: int = 1
                 out: str | None = None) -> str:
     """Index a bgzipped, sorted text file like ``tabix -p PRESET`` (``-C`` for CSI)."""
     conf = get_config(preset)
-    meta = ord(conf.meta)
     reader, stream = _open(path)
     builder: IndexBuilder | None = None
     last_off = 0
