@@ -11,53 +11,16 @@ and SAM text with the tabix presets.
 from __future__ import annotations
 
 import os
-import secrets
 from typing import Any, BinaryIO, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
 from .errors import FormatError, MissingIndexError, SortOrderError, UnknownReferenceError
+from .io.atomic import AtomicFiles, CloseOrAbort
 from .io.source import ByteSource, open_source
 
 BGZF_MAGIC = b"\x1f\x8b\x08\x04"
 _BATCH = 16384
-
-
-# --------------------------------------------------------------------------------------------
-# atomic placement of several files
-
-
-class AtomicFiles:
-    """Temporary files that all replace their targets on :meth:`commit`, or vanish on :meth:`abort`."""
-
-    def __init__(self) -> None:
-        self._files: list[tuple[str, str, BinaryIO]] = []
-
-    def open(self, path: "str | os.PathLike[str]") -> BinaryIO:
-        final = os.fspath(path)
-        tmp = f"{final}.tmp-{secrets.token_hex(6)}"
-        handle = open(tmp, "wb")
-        self._files.append((tmp, final, handle))
-        return handle
-
-    def commit(self) -> None:
-        """Close and rename in the order opened (data before index, so the index is newer)."""
-        for _tmp, _final, handle in self._files:
-            handle.close()
-        for tmp, final, _handle in self._files:
-            os.replace(tmp, final)
-        self._files = []
-
-    def abort(self) -> None:
-        for tmp, _final, handle in self._files:
-            try:
-                handle.close()
-            finally:
-                try:
-                    os.unlink(tmp)
-                except FileNotFoundError:
-                    pass
-        self._files = []
 
 
 def load_index_near(location: str | None, candidates: Sequence[str], what: str):
@@ -468,7 +431,7 @@ def _sq_lengths(header: bytes) -> list[tuple[str, int]]:
     return out
 
 
-class TabixWriter:
+class TabixWriter(CloseOrAbort):
     """Write bgzipped tab-separated text (BED, GFF, SAM, VCF, ...) and its TBI/CSI in one pass.
 
     ``preset`` is a tabix preset name (``"bed"``, ``"gff"``, ``"sam"``, ``"vcf"``) or a
@@ -646,14 +609,6 @@ class TabixWriter:
         self._buffer = []
         self._out.abort()
 
-    def __enter__(self) -> "TabixWriter":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
 
 # --------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import os
 from itertools import islice
 from typing import Any, BinaryIO, Iterable
 
+from ..io.atomic import CloseOrAbort
 from ..tabix import IndexedOutput
 from .encode import SamEncoder, to_sam_bytes
 from .header import BamHeader
@@ -19,7 +20,7 @@ from .header import BamHeader
 _BATCH = 8192
 
 
-class BamWriter:
+class BamWriter(CloseOrAbort):
     """Write a BAM file (and optionally ``file.bam.bai`` / ``file.bam.csi``) in one pass.
 
     ``header``: SAM header text, a pysam-style dict, ``[(name, length), ...]`` or a pysam
@@ -145,11 +146,3 @@ class BamWriter:
         self._buffer = []
         self._out.abort()
 
-    def __enter__(self) -> "BamWriter":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()

@@ -33,6 +33,7 @@ import numpy as np
 
 from .._gc import gc_paused
 from ..compression import BlockCompressor
+from ..io.atomic import AtomicFile, CloseOrAbort
 from ..errors import RecordError, SortOrderError, UnknownReferenceError
 from .autosql import AutoSqlTable, bed_declaration
 from .format import (BIGBED_MAGIC, EXTRA_HEADER_SIZE, HEADER_SIZE, MAX_ZOOM_LEVELS,
@@ -265,7 +266,7 @@ class _Numbers(list):
 
 
 # -- the writer ------------------------------------------------------------------------------------
-class BigBedWriter:
+class BigBedWriter(CloseOrAbort):
     """Stream records into a bigBed file.
 
     >>> with BigBedWriter("out.bb", {"chr1": 248956422}) as w:   # doctest: +SKIP
@@ -313,17 +314,12 @@ class BigBedWriter:
         if self._table is not None:
             self._setup_fields(len(self._table))
         # target
-        self._target = target
-        self._own = isinstance(target, (str, os.PathLike))
-        if self._own:
-            path = os.fspath(target)
-            directory = os.path.dirname(os.path.abspath(path))
-            fd, self._tmp_path = tempfile.mkstemp(prefix=os.path.basename(path) + ".tmp-",
-                                                  dir=directory)
-            self._out: BinaryIO = os.fdopen(fd, "wb")
-            spill_dir = directory
+        if isinstance(target, (str, os.PathLike)):
+            self._atomic: AtomicFile | None = AtomicFile(target)
+            self._out: BinaryIO = self._atomic.handle
+            spill_dir = os.path.dirname(os.path.abspath(self._atomic.path))
         else:
-            self._tmp_path = None
+            self._atomic = None
             self._out = target  # type: ignore[assignment]
             spill_dir = None
         self._data = tempfile.TemporaryFile(dir=spill_dir)
@@ -445,9 +441,8 @@ class BigBedWriter:
         except BaseException:
             self._abort()
             raise
-        if self._own:
-            self._out.close()
-            os.replace(self._tmp_path, os.fspath(self._target))
+        if self._atomic is not None:
+            self._atomic.commit()
         else:
             try:
                 self._out.flush()
@@ -460,14 +455,6 @@ class BigBedWriter:
         self._closed = True
         self._abort()
 
-    def __enter__(self) -> "BigBedWriter":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
     def __del__(self):  # an abandoned writer must not leave temp files
         if not getattr(self, "_closed", True):
@@ -486,15 +473,8 @@ class BigBedWriter:
             except Exception:
                 pass
         self._coverage.close()
-        if self._own:
-            try:
-                self._out.close()
-            except Exception:
-                pass
-            try:
-                os.unlink(self._tmp_path)
-            except OSError:
-                pass
+        if self._atomic is not None:
+            self._atomic.discard()
 
     def _write_batch(self, chroms, starts, ends, rests, numbers) -> None:
         n = len(chroms)

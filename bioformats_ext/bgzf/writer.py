@@ -16,16 +16,16 @@ does this), exactly like htslib's multi-threaded indexing.
 from __future__ import annotations
 
 import os
-import secrets
 from typing import BinaryIO
 
 import numpy as np
 
 from ..compression import BlockCompressor, deflate_codec
+from ..io.atomic import AtomicFile, CloseOrAbort
 from .blocks import EOF_BLOCK, MAX_BLOCK_DATA, pack_block
 
 
-class BgzfWriter:
+class BgzfWriter(CloseOrAbort):
     """Write BGZF to a path (atomically: temp file + rename) or to a binary file object."""
 
     def __init__(self, target: "str | os.PathLike[str] | BinaryIO", level: int = 6,
@@ -33,12 +33,10 @@ class BgzfWriter:
         self.codec = deflate_codec(backend, level)
         self.level = level
         self.threads = max(1, int(threads))
-        self._path: str | None = None
-        self._tmp: str | None = None
+        self._atomic: AtomicFile | None = None
         if isinstance(target, (str, os.PathLike)):
-            self._path = os.fspath(target)
-            self._tmp = f"{self._path}.tmp-{secrets.token_hex(6)}"
-            self._fh: BinaryIO = open(self._tmp, "wb")
+            self._atomic = AtomicFile(target)
+            self._fh: BinaryIO = self._atomic.handle
             base = 0
         else:
             self._fh = target
@@ -144,9 +142,8 @@ class BgzfWriter:
             self._addresses.append(self._next_address)
             self._n_blocks += 1
             self._next_address += len(EOF_BLOCK)
-            if self._path is not None:
-                self._fh.close()
-                os.replace(self._tmp, self._path)  # type: ignore[arg-type]
+            if self._atomic is not None:
+                self._atomic.commit()
             else:
                 self._fh.flush()
         except BaseException:
@@ -161,24 +158,10 @@ class BgzfWriter:
             return
         self._closed = True
         self._compressor.close()
-        if self._path is not None:
-            try:
-                self._fh.close()
-            finally:
-                try:
-                    os.unlink(self._tmp)  # type: ignore[arg-type]
-                except FileNotFoundError:
-                    pass
+        if self._atomic is not None:
+            self._atomic.discard()
 
     @property
     def closed(self) -> bool:
         return self._closed
 
-    def __enter__(self) -> "BgzfWriter":
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()

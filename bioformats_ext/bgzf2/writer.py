@@ -10,7 +10,6 @@ with the same parameters, so the output does not depend on the thread count.
 from __future__ import annotations
 
 import os
-import secrets
 import threading
 from bisect import bisect_right
 from typing import BinaryIO
@@ -20,6 +19,7 @@ import zstandard
 
 from ..compression import BlockCompressor
 from ..errors import RecordError, SortOrderError, UnknownReferenceError
+from ..io.atomic import AtomicFile, CloseOrAbort
 from .frames import (EMPTY_CHECKSUM, MAX_FRAME_SIZE, PZSTD_FRAME_SIZE, build_seek_table,
                      frame_checksum, header_frame, pzstd_frame)
 from .index import FrameIndexBuilder
@@ -31,7 +31,7 @@ DEFAULT_BLOCK_SIZE = 256_000
 CONTENT_HEAD_SIZE = 64
 
 
-class Bgzf2Writer:
+class Bgzf2Writer(CloseOrAbort):
     """Write a BGZF2 file to ``target`` (a path, written atomically, or a binary file object).
 
     ``references`` is a list of ``(name, length)`` for the index; ``metadata`` key/value pairs
@@ -55,13 +55,10 @@ class Bgzf2Writer:
         self.aligned = aligned
         self.sorted = sorted
         self.metadata = dict(metadata or {})
-        self._path: str | None = None
-        self._tmp: str | None = None
+        self._atomic: AtomicFile | None = None
         if isinstance(target, (str, os.PathLike)):
-            self._path = os.fspath(target)
-            directory, base = os.path.split(os.path.abspath(self._path))
-            self._tmp = os.path.join(directory, f".{base}.tmp-{secrets.token_hex(4)}")
-            self._handle: BinaryIO = open(self._tmp, "wb")
+            self._atomic = AtomicFile(target)
+            self._handle: BinaryIO = self._atomic.handle
         else:
             self._handle = target
         self._local = threading.local()
@@ -362,9 +359,8 @@ class Bgzf2Writer:
             raise
         self._compressor.close()
         self.closed = True
-        if self._path is not None:
-            self._handle.close()
-            os.replace(self._tmp, self._path)
+        if self._atomic is not None:
+            self._atomic.commit()
 
     def abort(self) -> None:
         """Stop writing; a file being written to a path is removed."""
@@ -372,18 +368,5 @@ class Bgzf2Writer:
             return
         self.closed = True
         self._compressor.close()
-        if self._path is not None:
-            self._handle.close()
-            try:
-                os.unlink(self._tmp)
-            except FileNotFoundError:
-                pass
-
-    def __enter__(self) -> "Bgzf2Writer":
-        return self
-
-    def __exit__(self, exc_type, *exc: object) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
+        if self._atomic is not None:
+            self._atomic.discard()

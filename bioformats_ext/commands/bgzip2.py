@@ -16,6 +16,7 @@ from typing import BinaryIO, Callable, Iterator
 
 from ..bgzf2 import DEFAULT_BLOCK_SIZE, DEFAULT_LEVEL, Bgzf2Reader, Bgzf2Writer
 from ..errors import FormatError, RecordError, UnknownReferenceError
+from ..io.atomic import atomic_open
 from ._options import UsageError
 
 SUFFIX = ".zst"
@@ -252,16 +253,9 @@ def main(argv: list[str]) -> int:
                     stdout.write(data)
                 stdout.flush()
             else:
-                tmp = f"{target}.tmp-{os.getpid()}"
-                try:
-                    with open(tmp, "wb") as out:
-                        for data in reader.iter_frames():
-                            out.write(data)
-                    os.replace(tmp, target)
-                except BaseException:
-                    if os.path.exists(tmp):
-                        os.unlink(tmp)
-                    raise
+                with atomic_open(target) as out:
+                    for data in reader.iter_frames():
+                        out.write(data)
         if not to_stdout and not args.keep:
             os.unlink(src)
         return 0

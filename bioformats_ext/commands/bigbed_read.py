@@ -72,17 +72,10 @@ def _output(path: str):
         yield sys.stdout
         sys.stdout.flush()
         return
-    import os
-    import secrets
+    from ..io.atomic import atomic_open
 
-    tmp = f"{path}.tmp-{secrets.token_hex(4)}"
-    try:
-        with open(tmp, "w", newline="\n") as handle:
-            yield handle
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_open(path, "w", newline="\n") as handle:
+        yield handle
 
 
 def _write_records(out: TextIO, records: Iterable[tuple[str, int, int, str | None]]) -> int:

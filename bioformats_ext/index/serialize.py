@@ -9,7 +9,6 @@ every reference of the header, empty ones as ``n_bin = 0`` (and ``n_intv = 0``).
 from __future__ import annotations
 
 import os
-import secrets
 import struct
 from typing import BinaryIO, Sequence
 
@@ -17,6 +16,7 @@ import numpy as np
 
 from ..bgzf.writer import BgzfWriter
 from ..errors import RecordError
+from ..io.atomic import atomic_open
 from .tabix_conf import TBX_VCF
 
 _I32 = struct.Struct("<i")
@@ -108,20 +108,11 @@ def _bgzf(stream: BinaryIO, payload: bytes) -> None:
 def save(builder, path: str, names=None, n_refs=None) -> str:
     """Write ``path`` atomically in the builder's format; returns ``path``."""
     path = os.fspath(path)
-    tmp = f"{path}.tmp-{secrets.token_hex(6)}"
-    try:
-        with open(tmp, "wb") as fh:
-            if builder.fmt == "bai":
-                write_bai(builder, fh, n_refs if n_refs is not None else builder.n_refs)
-            elif builder.fmt == "tbi":
-                write_tbi(builder, fh, names)
-            else:
-                write_csi(builder, fh, names, n_refs if n_refs is not None else builder.n_refs)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    with atomic_open(path) as fh:
+        if builder.fmt == "bai":
+            write_bai(builder, fh, n_refs if n_refs is not None else builder.n_refs)
+        elif builder.fmt == "tbi":
+            write_tbi(builder, fh, names)
+        else:
+            write_csi(builder, fh, names, n_refs if n_refs is not None else builder.n_refs)
     return path
