@@ -139,15 +139,10 @@ class IndexedOutput:
         if builder is not None or self.compression == "bgzf2":
             self._sort_state = _check_sorted(self._sort_state, tid, beg, end, first, describe)
         if self.compression == "bgzf2":
-            write = self.container.write_record
-            push = self.container.push
-            m = np.ones(n, bool) if mapped is None else mapped
             cuts = np.concatenate(([0], np.cumsum(sizes))).tolist()
             view = memoryview(data)
-            t, b_, e_, m_ = tid.tolist(), beg.tolist(), end.tolist(), np.asarray(m).tolist()
-            for i in range(n):
-                write(view[cuts[i]:cuts[i + 1]])
-                push(t[i], b_[i], e_[i], None, m_[i])
+            records = [view[cuts[i]:cuts[i + 1]] for i in range(n)]
+            self.container.write_records(records, tid, beg, end, mapped)
         elif self.compression == "bgzf":
             offsets = self._write_blocks(data, sizes)
             if builder is not None:
