@@ -1,22 +1,18 @@
-"""Data blocks: decompress, and split a block into records in one pass.
+"""Data blocks: decompress, and locate a block's records in a few vectorised passes.
 
 A bigBed block is a run of records ``chromId, start, end`` (12 bytes) followed by the rest of the
 BED line, NUL-terminated. The 12-byte prefix may itself contain NULs, so a plain split cannot find
-the records; one compiled regex ``findall`` (12 characters, then up to a NUL) walks the whole
-latin-1-decoded block in C, and the rests' lengths locate every prefix for one numpy gather.
+the records; the terminators are found with numpy (see ``_terminators``), the prefixes read with
+one gather per field, and the texts decoded lazily: a query decodes only the records it returns.
 """
 
 from __future__ import annotations
 
-import re
 import zlib
 
 import numpy as np
 
 from ..errors import FormatError, TruncatedFileError
-from .format import layouts
-
-
 
 try:  # ISA-L inflates about twice as fast as zlib; same format, optional dependency
     from isal import isal_zlib as _zlib
@@ -51,27 +47,60 @@ def decompress(data: bytes, limit: int, offset: int) -> bytes:
 
 
 class Block:
-    """The records of one block: numpy ``chrom``/``start``/``end`` arrays and the rests (str)."""
+    """The records of one block: numpy ``chrom``/``start``/``end`` arrays, and the decompressed
+    bytes with each record's rest located (``rest_start``/``rest_end``) but decoded only when
+    asked for, so that a query decodes just the records it returns."""
 
-    __slots__ = ("chrom", "start", "end", "rests", "_index")
+    __slots__ = ("chrom", "start", "end", "data", "rest_start", "rest_end", "offset",
+                 "_rests", "_index")
 
-    def __init__(self, chrom: np.ndarray, start: np.ndarray, end: np.ndarray, rests: list[str]):
+    def __init__(self, chrom: np.ndarray, start: np.ndarray, end: np.ndarray, data: bytes,
+                 rest_start: np.ndarray, rest_end: np.ndarray, offset: int = 0):
         self.chrom = chrom
         self.start = start
         self.end = end
-        self.rests = rests
+        self.data = data
+        self.rest_start = rest_start
+        self.rest_end = rest_end
+        self.offset = offset
+        self._rests: list[str] | None = None
         self._index: tuple | None = None  # (running max of ends,) built on the first query
 
     def __len__(self) -> int:
-        return len(self.rests)
+        return len(self.start)
 
-    def texts(self, offset: int = 0) -> list[str]:
-        """The rest of every record (the BED columns after the third, tab-separated)."""
-        return self.rests
+    @property
+    def rests(self) -> list[str]:
+        return self.texts()
 
-    def texts_at(self, indices: list[int], offset: int = 0) -> list[str]:
-        rests = self.rests
-        return [rests[i] for i in indices]
+    def texts(self) -> list[str]:
+        """The rest of every record (the BED columns after the third, tab-separated), decoded
+        in one pass: the prefixes are zeroed in a copy, so that the records' texts are exactly
+        the runs separated by 13 NULs (12 zeroed prefix bytes + the terminator)."""
+        rests = self._rests
+        if rests is None:
+            n = len(self.start)
+            if not n:
+                rests = []
+            else:
+                buf = np.frombuffer(self.data, np.uint8).copy()
+                buf[(self.rest_start[:, None] - _PREFIX_BACK).ravel()] = 0
+                rests = _decode(buf.tobytes(), self.offset)[12:-1].split("\0" * 13)
+            self._rests = rests
+        return rests
+
+    def texts_at(self, indices: list[int]) -> list[str]:
+        """The rests of the records at ``indices`` (decoding only those)."""
+        if self._rests is not None:
+            rests = self._rests
+            return [rests[i] for i in indices]
+        data = self.data
+        offset = self.offset
+        if len(indices) == 1:
+            i = indices[0]
+            return [_decode(data[int(self.rest_start[i]):int(self.rest_end[i])], offset)]
+        return [_decode(data[a:b], offset) for a, b in zip(self.rest_start[indices].tolist(),
+                                                           self.rest_end[indices].tolist())]
 
     def _sorted_reach(self) -> np.ndarray | None:
         """Running maximum of the ends when the block is one chromosome sorted by start (as
@@ -111,37 +140,68 @@ class Block:
                 if (s < end and e > start) or (s == e and (s == end or e == start))]
 
 
-_REST = re.compile(r"(?s).{12}([^\0]*)\0")
-_PREFIX_COLUMNS = np.arange(12, dtype=np.int64)
+_PREFIX_BACK = np.arange(12, 0, -1, dtype=np.int64)  # a rest starts 12 bytes after its record
+
+
+def _decode(data: bytes, offset: int) -> str:
+    try:
+        return data.decode()
+    except UnicodeDecodeError:
+        raise FormatError("record text is not UTF-8", offset) from None
+
+
+def _terminators(data: bytes, offset: int) -> np.ndarray:
+    """Positions of the NULs that end records.
+
+    A record is a 12-byte prefix (which may hold NULs), its text (no NULs) and a NUL; so the
+    terminators are found by walking: the first NUL at least 12 bytes after a record's start.
+    Vectorised: every NUL more than 12 bytes after the previous NUL must be a terminator (it
+    cannot lie in a prefix); the walk is then checked in one pass (each terminator's previous
+    NUL lies within the previous record's prefix, the last one ends the block). Records with
+    texts shorter than 12 bytes can defeat that guess; then the walk is done in Python.
+    """
+    size = len(data)
+    raw = np.frombuffer(data, np.uint8)
+    nuls = np.flatnonzero(raw == 0)
+    if len(nuls) and nuls[-1] == size - 1:
+        is_term = np.empty(len(nuls), bool)
+        is_term[0] = nuls[0] >= 12
+        np.greater_equal(nuls[1:] - nuls[:-1], 13, out=is_term[1:])
+        idx = np.flatnonzero(is_term)
+        if len(idx) and idx[-1] == len(nuls) - 1:
+            term = nuls[idx]
+            first = int(idx[0])
+            if (first == 0 or nuls[first - 1] < 12) and bool(
+                    (nuls[idx[1:] - 1] < term[:-1] + 13).all()):
+                return term
+    ends = []
+    append = ends.append
+    find = data.find
+    pos = 0
+    while pos < size:
+        z = find(b"\0", pos + 12)
+        if z < 0:
+            raise TruncatedFileError("block ends inside a record", offset + pos)
+        append(z)
+        pos = z + 1
+    return np.array(ends, np.int64)
 
 
 def parse_block(data: bytes, byteorder: str, offset: int = 0) -> Block:
-    """Split a decompressed block into records.
+    """Locate the records of a decompressed block and read their binary prefixes.
 
-    The block is decoded as latin-1 (one byte per character, so positions stay byte offsets and
-    the binary prefixes cannot fail to decode); one regex pass in C then yields every record's
-    text directly, their lengths give every record's position, and one numpy gather reads all
-    12-byte prefixes. Non-ASCII text (UTF-8) is re-decoded, only in the blocks that have it.
+    The record ends come from :func:`_terminators` (vectorised); the three uint32 fields of all
+    prefixes are then gathered through one unaligned, byte-strided uint32 view of the block.
+    Texts are not decoded here (see :meth:`Block.texts`).
     """
-    rests = _REST.findall(data.decode("latin-1"))
-    dtype = layouts(byteorder).bed_prefix_dtype
-    n = len(rests)
-    lengths = np.fromiter(map(len, rests), np.int64, n) + 13
-    ends = np.cumsum(lengths)
-    used = int(ends[-1]) if n else 0
-    if used != len(data):  # every byte must belong to a record: prefix + rest + NUL
-        if data.find(b"\0", used + 12) < 0:
-            raise TruncatedFileError("block ends inside a record", offset + used)
-        raise FormatError("malformed records in block", offset + used)
-    if n:
-        if not "".join(rests).isascii():
-            try:
-                rests = [r.encode("latin-1").decode() for r in rests]
-            except UnicodeDecodeError:
-                raise FormatError("record text is not UTF-8", offset) from None
-        raw = np.frombuffer(data, np.uint8)
-        prefix = raw[(ends - lengths)[:, None] + _PREFIX_COLUMNS].view(dtype).reshape(-1)
-    else:
-        prefix = np.zeros(0, dtype)
-    return Block(prefix["chrom"].astype(np.int64), prefix["start"].astype(np.int64),
-                 prefix["end"].astype(np.int64), rests)
+    term = _terminators(data, offset)
+    n = len(term)
+    if not n:
+        empty = np.zeros(0, np.int64)
+        return Block(empty, empty, empty, data, empty, empty, offset)
+    rec = np.empty(n, np.int64)
+    rec[0] = 0
+    np.add(term[:-1], 1, out=rec[1:])
+    words = np.ndarray((len(data) - 3,), np.dtype(byteorder + "u4"), data, 0, (1,))
+    return Block(words[rec].astype(np.int64), words[rec + 4].astype(np.int64),
+                 words[rec + 8].astype(np.int64), data, rec + 12, term, offset)
