@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import FormatError, TruncatedFileError
 
 _I32 = struct.Struct("<i")
+_U32 = struct.Struct("<I")
 #: CIGAR operations that consume the reference: M D N = X
 #: Larger block_size values are treated as corruption (bounds memory use on bad input).
 MAX_RECORD_SIZE = 1 << 28
@@ -109,16 +110,106 @@ def record_starts(buf: "bytes | bytearray | memoryview", pos: int, limit: int | 
     return np.array(starts, dtype=np.int64), failed
 
 
-_U32 = struct.Struct("<I")
-_CORE = np.dtype([("block_size", "<i4"), ("ref_id", "<i4"), ("pos", "<i4"), ("l_read_name", "u1"),
-                  ("mapq", "u1"), ("bin", "<u2"), ("n_cigar", "<u2"), ("flag", "<u2"),
-                  ("l_seq", "<i4"), ("next_ref_id", "<i4"), ("next_pos", "<i4"), ("tlen", "<i4")])
 
 
-def _windows(u8: np.ndarray, width: int) -> np.ndarray:
-    """Overlapping ``width``-byte rows starting at every offset (a view, no copy)."""
-    n = max(len(u8) - width + 1, 0)
-    return np.lib.stride_tricks.as_strided(u8, shape=(n, width), strides=(1, 1), writeable=False)
+def _u32_view(buf: "bytes | bytearray | memoryview", limit: int | None = None) -> np.ndarray:
+    """Little-endian u32 starting at every byte offset below ``limit - 3`` (an unaligned view, no
+    copy): one fancy index then gathers a 4-byte field for a whole batch of records."""
+    limit = len(buf) if limit is None else limit
+    return np.ndarray((max(limit - 3, 0),), dtype="<u4", buffer=buf, strides=(1,))
+
+
+#: Fewer speculative segments than this: the lockstep walk costs more than it saves.
+_MIN_SEGMENTS = 24
+_MAX_SEGMENT = 1 << 18
+
+
+def walk_records(buf: "bytes | bytearray", pos: int, hints: "np.ndarray | list[int]",
+                 limit: int | None = None) -> tuple[np.ndarray, int]:
+    """:func:`record_starts` that walks many stretches of the chain at once, with numpy.
+
+    ``hints`` are offsets that probably start a record: BGZF block starts (htslib, and so
+    samtools, flushes a block rather than split a record that fits in the next one). The chain
+    is walked in lockstep from ``pos`` and from every hint, each up to the next hint, one
+    vectorised gather per step. Then the true chain is followed across the stretches: a stretch
+    is taken whole when the chain lands exactly on its hint (from a true start the speculative
+    walk *is* the true walk); otherwise (a record spans the block boundary, or another writer
+    splits records) that stretch is walked record by record. The result is always exactly
+    :func:`record_starts`' result; only the speed depends on how good the hints are.
+    """
+    limit = len(buf) if limit is None else limit
+    hints = np.asarray(hints, dtype=np.int64)
+    hints = hints[(hints > pos) & (hints < limit)]
+    bounds = np.concatenate(([pos], hints, [limit]))
+    if len(hints) + 1 < _MIN_SEGMENTS or pos >= limit or (np.diff(bounds) > _MAX_SEGMENT).any():
+        return record_starts(buf, pos, limit)
+    lo_b, hi_b = bounds[:-1], bounds[1:]
+    k_all = len(lo_b)
+    u32 = _u32_view(buf, limit)
+    readable_below = len(u32)
+    exit_at = np.zeros(k_all, dtype=np.int64)   # where each stretch's chain leaves it
+    sane = np.ones(k_all, dtype=bool)           # no impossible block_size (< 32) met
+    seg = np.arange(k_all)
+    p = lo_b.copy()
+    hi = hi_b.copy()
+    got_p: list[np.ndarray] = []
+    got_k: list[np.ndarray] = []
+    while len(seg):
+        readable = p < readable_below
+        if not readable.all():                 # the size itself is cut off at ``limit``
+            exit_at[seg[~readable]] = p[~readable]
+            seg, p, hi = seg[readable], p[readable], hi[readable]
+        got_p.append(p)
+        got_k.append(seg)
+        size = u32[p].astype(np.int64)
+        nxt = p + 4 + size
+        cont = nxt < hi
+        small = size < 32
+        if small.any():
+            sane[seg[small]] = False
+            cont &= ~small
+        done = ~cont
+        exit_at[seg[done]] = nxt[done]
+        seg, p, hi = seg[cont], nxt[cont], hi[cont]
+    # follow the true chain across the stretches
+    accepted = np.zeros(k_all, dtype=bool)
+    slow: list[np.ndarray] = []
+    cur = pos
+    lo_l, hi_l, ex_l, ok_l = lo_b.tolist(), hi_b.tolist(), exit_at.tolist(), sane.tolist()
+    for k in range(k_all):
+        if cur >= hi_l[k]:
+            continue                           # one record covers this whole stretch
+        if cur == lo_l[k] and ok_l[k]:
+            accepted[k] = True
+            cur = ex_l[k]
+        else:
+            part, cur = _walk_until(buf, cur, hi_l[k], limit)
+            slow.append(part)
+    fast = np.concatenate(got_p)[accepted[np.concatenate(got_k)]]
+    starts = np.sort(np.concatenate([fast] + slow)) if slow else np.sort(fast)
+    if len(starts):
+        last = int(starts[-1])
+        if last + 4 > limit or last + 4 + int(u32[last]) > limit:  # last record not complete
+            starts = starts[:-1]
+            if last + 4 <= limit and int(u32[last]) > MAX_RECORD_SIZE:
+                raise FormatError(f"BAM record with block_size {int(u32[last])}", last)
+            cur = last
+    return starts, cur
+
+
+def _walk_until(buf, pos: int, stop: int, limit: int) -> tuple[np.ndarray, int]:
+    """Record starts from ``pos`` until the chain reaches ``stop`` (or runs out of ``limit``)."""
+    starts: list[int] = []
+    append = starts.append
+    unpack = _U32.unpack_from
+    with memoryview(buf) as whole, whole[:limit] as mv:
+        try:
+            while pos < stop:
+                append(pos)
+                pos += unpack(mv, pos)[0] + 4
+        except struct.error:
+            pos = starts.pop()
+    return np.array(starts, dtype=np.int64), pos
 
 
 @dataclass
@@ -141,21 +232,23 @@ class RecordFields:
 def scan_fields(buf: "bytes | bytearray | memoryview", starts: np.ndarray, n_refs: int | None = None,
                 first_record: int = 0) -> RecordFields:
     """Gather refID, pos, flag and the CIGAR-derived end for records starting at ``starts``."""
-    u8 = np.frombuffer(buf, dtype=np.uint8)
     n = len(starts)
-    if n and int(starts[-1]) + 36 > len(u8):
+    starts = np.asarray(starts, dtype=np.int64)
+    if n and int(starts[-1]) + 36 > len(buf):
         raise TruncatedFileError("BAM record shorter than its fixed fields", int(starts[-1]))
-    core = np.ascontiguousarray(_windows(u8, 36)[starts]).view(_CORE).ravel()
-    block_size = core["block_size"].astype(np.int64)
-    ref_id = core["ref_id"].astype(np.int64)
-    pos = core["pos"].astype(np.int64)
-    l_read_name = core["l_read_name"].astype(np.int64)
-    n_cigar = core["n_cigar"].astype(np.int64)
-    flag = core["flag"].astype(np.int64)
+    u32 = _u32_view(buf)
+    block_size = u32[starts].view("<i4").astype(np.int64)
+    ref_id = u32[starts + 4].view("<i4").astype(np.int64)
+    pos = u32[starts + 8].view("<i4").astype(np.int64)
+    w = u32[starts + 12]                       # l_read_name, mapq, bin
+    l_read_name = (w & 0xFF).astype(np.int64)
+    w = u32[starts + 16]                       # n_cigar_op, flag
+    n_cigar = (w & 0xFFFF).astype(np.int64)
+    flag = (w >> 16).astype(np.int64)
     stop = starts + 4 + block_size
     # structural checks, reported with the record number
     bad = ((block_size < 32) | (32 + l_read_name + 4 * n_cigar > block_size) | (l_read_name < 1)
-           | (ref_id < -1))
+           | (ref_id < -1) | (stop > len(buf)))
     if n_refs is not None:
         bad |= ref_id >= n_refs
     if bad.any():
@@ -163,20 +256,25 @@ def scan_fields(buf: "bytes | bytearray | memoryview", starts: np.ndarray, n_ref
         raise FormatError(f"BAM record {first_record + i}: inconsistent fields (refID {ref_id[i]}, "
                           f"l_read_name {l_read_name[i]}, n_cigar_op {n_cigar[i]}, block_size "
                           f"{block_size[i]})", int(starts[i]))
-    # CIGAR: flatten all operations of the batch, then sum reference-consuming lengths per record
+    # reference length from the CIGAR: one gather for single-operation records (most short
+    # reads), a flattened gather + bincount over all operations for the others
     cig0 = starts + 36 + l_read_name
-    total = int(n_cigar.sum())
+    mapped = (flag & 4) == 0
     rlen = np.zeros(n, dtype=np.int64)
-    if total:
-        rec = np.repeat(np.arange(n), n_cigar)
-        first = np.cumsum(n_cigar) - n_cigar
-        within = np.arange(total, dtype=np.int64) - np.repeat(first, n_cigar)
-        where = np.repeat(cig0, n_cigar) + 4 * within
-        ops = np.ascontiguousarray(_windows(u8, 4)[where]).view("<u4").ravel()
+    one = np.flatnonzero(mapped & (n_cigar == 1))
+    if len(one):
+        ops = u32[cig0[one]]
+        rlen[one] = (ops >> 4).astype(np.int64) * _REF_CONSUMING[ops & 0xF]
+    many = np.flatnonzero(mapped & (n_cigar > 1))
+    if len(many):
+        nc = n_cigar[many]
+        total = int(nc.sum())
+        rec = np.repeat(np.arange(len(many)), nc)
+        first = np.cumsum(nc) - nc
+        within = np.arange(total, dtype=np.int64) - np.repeat(first, nc)
+        ops = u32[np.repeat(cig0[many], nc) + 4 * within]
         contrib = (ops >> 4).astype(np.int64) * _REF_CONSUMING[ops & 0xF]
-        rlen = np.bincount(rec, weights=contrib, minlength=n).astype(np.int64)
-    unmapped = (flag & 4) != 0
-    rlen[unmapped] = 0
+        rlen[many] = np.bincount(rec, weights=contrib, minlength=len(many)).astype(np.int64)
     rlen[rlen == 0] = 1
     end = pos + rlen
     return RecordFields(starts, stop, ref_id, pos, end, flag, n_cigar, l_read_name)

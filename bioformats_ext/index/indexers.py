@@ -13,24 +13,31 @@ import os
 import queue
 import re
 import threading
+from functools import partial
 from typing import Iterator
 
 import numpy as np
 
-from ..bam.scan import parse_header, record_starts, scan_fields
+from ..bam.scan import parse_header, scan_fields, walk_records
+from ..bgzf.blocks import HEADER_SIZE, unpack_block
+from ..bgzf.blocks import parse_header as parse_block_header
 from ..bgzf.reader import BgzfReader
+from ..compression import ordered_map
 from ..errors import TruncatedFileError
 from .builder import IndexBuilder
 from .tabix_conf import TBX_SAM, TBX_VCF, get_config, parse_lines
 
 _BATCH = 8 << 20  # uncompressed bytes per batch
+_CHUNK = 4 << 20  # compressed bytes per read
+_GROUP = 16       # blocks inflated per thread task
 
 
 class _Stream:
     """Uncompressed bytes of consecutive blocks plus the map back to virtual offsets."""
 
-    def __init__(self, reader: BgzfReader):
-        self._blocks = _prefetch(reader.iter_block_spans())
+    def __init__(self, reader: BgzfReader, threads: int = 2):
+        self._groups = _prefetch(ordered_map(partial(_inflate_group, reader.codec),
+                                             _raw_groups(reader.source), threads), batch=1, depth=8)
         self.buf = bytearray()
         self.base = 0                 # stream offset of buf[0]
         self.starts: list[int] = []   # stream offset of each non-empty block in buf
@@ -45,28 +52,34 @@ class _Stream:
         got = 0
         while got < want:
             try:
-                addr, nxt, data = next(self._blocks)
+                addrs, nexts, lens, data = next(self._groups)
             except StopIteration:
                 self.eof = True
                 if self.final_address is None:
                     self.final_address = self._size
                 return got > 0
-            if not data:
-                if self.final_address is None:
-                    self.final_address = addr
-                continue
-            if self.final_address is not None:
-                self.final_address = None  # an empty block in the middle: keep going
-            self.starts.append(self.base + len(self.buf))
-            self.addrs.append(addr)
-            self.nexts.append(nxt)
+            at = self.base + len(self.buf)
+            for addr, nxt, n in zip(addrs, nexts, lens):
+                if not n:
+                    if self.final_address is None:
+                        self.final_address = addr
+                    continue
+                self.final_address = None  # data after an empty block: keep going
+                self.starts.append(at)
+                self.addrs.append(addr)
+                self.nexts.append(nxt)
+                at += n
             self.buf += data
             got += len(data)
         return True
 
     def close(self) -> None:
         """Stop the prefetch thread (also on errors, before the source is closed)."""
-        self._blocks.close()
+        self._groups.close()
+
+    def hints(self) -> np.ndarray:
+        """Buffer offsets of the buffered blocks' starts (likely BAM record starts)."""
+        return np.array(self.starts, dtype=np.int64) - self.base
 
     def voffsets(self, ends: np.ndarray) -> np.ndarray:
         """Virtual offsets of stream positions ``ends`` (htslib's normalisation at block ends)."""
@@ -91,8 +104,51 @@ class _Stream:
             del self.starts[:keep], self.addrs[:keep], self.nexts[:keep]
 
 
-def _prefetch(blocks: Iterator, batch: int = 64, depth: int = 4) -> Iterator:
-    """Run ``blocks`` (reading + inflating) on a helper thread, ``batch`` items at a time.
+def _raw_groups(source, group: int = _GROUP) -> Iterator[tuple[int, bytes, list[tuple[int, int]]]]:
+    """``(address, raw, [(offset, size), ...])``: up to ``group`` complete BGZF blocks of ``raw``
+    (compressed bytes read in large pieces from ``address``), validated like
+    :meth:`BgzfReader.iter_block_spans`."""
+    size_total = source.size
+    address = 0
+    while address < size_total:
+        raw = source.read_upto(address, _CHUNK)
+        n = len(raw)
+        pos = 0
+        spans: list[tuple[int, int]] = []
+        while address + pos < size_total:
+            if n - pos < HEADER_SIZE:
+                if address + n >= size_total:
+                    raise TruncatedFileError("truncated BGZF block header", address + pos)
+                break
+            size = parse_block_header(raw, pos, address + pos)
+            if pos + size > n:
+                if address + n >= size_total:
+                    raise TruncatedFileError("truncated BGZF block", address + pos)
+                break
+            spans.append((pos, size))
+            pos += size
+            if len(spans) == group:
+                yield address, raw, spans
+                spans = []
+        if spans:
+            yield address, raw, spans
+        if pos == 0:  # a source returning less than one block: cannot advance
+            raise TruncatedFileError("truncated BGZF block", address)
+        address += pos
+
+
+def _inflate_group(codec, item: tuple[int, bytes, list[tuple[int, int]]]
+                   ) -> tuple[list[int], list[int], list[int], bytes]:
+    """Inflate (CRC-checked) one group of blocks on a worker thread: the codecs release the GIL."""
+    address, raw, spans = item
+    datas = [unpack_block(raw, p, size, codec, address + p) for p, size in spans]
+    addrs = [address + p for p, _ in spans]
+    nexts = [address + p + size for p, size in spans]
+    return addrs, nexts, [len(d) for d in datas], b"".join(datas)
+
+
+def _prefetch(items: Iterator, batch: int = 64, depth: int = 4) -> Iterator:
+    """Run ``items`` (reading + inflating) on a helper thread, ``batch`` items at a time.
 
     Inflating and CRC release the GIL, so this overlaps decompression with the Python record walk.
     Exceptions are re-raised in the consumer; the thread stops when the consumer goes away.
@@ -112,7 +168,7 @@ def _prefetch(blocks: Iterator, batch: int = 64, depth: int = 4) -> Iterator:
     def work() -> None:
         try:
             chunk = []
-            for item in blocks:
+            for item in items:
                 chunk.append(item)
                 if len(chunk) >= batch:
                     if not put(chunk):
@@ -121,6 +177,10 @@ def _prefetch(blocks: Iterator, batch: int = 64, depth: int = 4) -> Iterator:
             put(chunk) and put(None)
         except BaseException as exc:  # handed to the consumer
             put(exc)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()  # e.g. shut down ordered_map's pool
 
     thread = threading.Thread(target=work, daemon=True)
     thread.start()
@@ -136,18 +196,22 @@ def _prefetch(blocks: Iterator, batch: int = 64, depth: int = 4) -> Iterator:
         stop.set()
 
 
-def _open(path) -> tuple[BgzfReader, _Stream]:
+def _open(path, threads: int = 2) -> tuple[BgzfReader, _Stream]:
     reader = BgzfReader(path)
-    return reader, _Stream(reader)
+    return reader, _Stream(reader, threads)
 
 
 def _index_path(path: str, ext: str, out: str | None) -> str:
     return out if out is not None else f"{os.fspath(path)}.{ext}"
 
 
-def index_bam(path, csi: bool = False, min_shift: int = 14, out: str | None = None) -> str:
-    """Index a coordinate-sorted BAM like ``samtools index`` (``-c`` for CSI); returns the index path."""
-    reader, stream = _open(path)
+def index_bam(path, csi: bool = False, min_shift: int = 14, out: str | None = None,
+              threads: int = 2) -> str:
+    """Index a coordinate-sorted BAM like ``samtools index`` (``-c`` for CSI); returns the index path.
+
+    ``threads`` inflate blocks while the calling thread walks records (1: one helper thread).
+    """
+    reader, stream = _open(path, threads)
     try:
         while True:
             try:
@@ -167,7 +231,7 @@ def index_bam(path, csi: bool = False, min_shift: int = 14, out: str | None = No
         n_done = 0
         while True:
             local = pos - stream.base
-            starts, nxt = record_starts(stream.buf, local)
+            starts, nxt = walk_records(stream.buf, local, stream.hints())
             if len(starts):
                 f = scan_fields(stream.buf, starts, n_refs, n_done)
                 voffs = stream.voffsets(f.stop + stream.base)
