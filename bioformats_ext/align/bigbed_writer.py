@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from itertools import islice
+from operator import attrgetter, itemgetter
 from typing import Iterable, Iterator
 
 import numpy as np
@@ -84,11 +85,11 @@ class AlignmentWriter(interfaces.AlignmentWriter):
                               block_size=self.blockSize, items_per_slot=self.itemsPerSlot)
         try:
             count = 0
-            for chroms, starts, ends, rests in _paused(_bed_batches(alignments, self.bedN,
-                                                                   declaration)):
+            for chroms, starts, ends, rests, values in _paused(
+                    _bed_batches(alignments, self.bedN, declaration)):
                 numbers = _Numbers(range(count, count + len(chroms)))
                 numbers.is_lines = False
-                writer.write_batch(chroms, starts, ends, rests, numbers)
+                writer.write_batch(chroms, starts, ends, rests, numbers, values=values)
                 count += len(chroms)
         except BaseException:
             writer.abort()
@@ -116,16 +117,9 @@ def _bed_rows(alignments: Iterable[Alignment], bedN: int,
                 name = "."
             row.append(name)
         if bedN > 4:
-            try:
-                score = alignment.score
-            except AttributeError:
-                row.append(".")
-            else:
-                # Biopython's BED parser gives float scores; BED (and bedToBigBed) need an
-                # integer, so an integral float is written as one ("463", not "463.0").
-                if isinstance(score, float) and score.is_integer():
-                    score = int(score)
-                row.append(str(score))
+            # Biopython's BED parser gives float scores; BED (and bedToBigBed) need an
+            # integer, so an integral float is written as one ("463", not "463.0").
+            row.append(_score_text(getattr(alignment, "score", None)))
         q = coordinates[1].tolist() if bedN > 5 else None
         if bedN > 5:
             row.append("+" if q[0] <= q[-1] else "-")
@@ -169,7 +163,7 @@ _BATCH = 4096
 
 
 def _bed_batches(alignments: Iterable[Alignment], bedN: int, declaration: AutoSqlTable):
-    """Batches ``(chroms, starts, ends, rests)`` of BED text, computed with numpy per batch.
+    """Batches ``(chroms, starts, ends, rests, values)`` of BED text, computed with numpy.
 
     Gives the same text as :func:`_bed_rows` (which handles alignments of more than two
     sequences); block sizes / starts of a whole batch come from one concatenated coordinate
@@ -187,13 +181,17 @@ def _bed_batches(alignments: Iterable[Alignment], bedN: int, declaration: AutoSq
         if shapes is None:  # coordinates given as nested lists
             coords = [np.asarray(c) for c in coords]
             shapes = _shapes(coords)
-        if bedN <= 5 or extra or shapes is None or shapes.ndim != 2 or shapes.shape[1] != 2 \
-                or (shapes[:, 0] != 2).any() or (shapes[:, 1] < 2).any():
+        fast = None
+        if not (bedN <= 5 or extra or shapes is None or shapes.ndim != 2
+                or shapes.shape[1] != 2 or (shapes[:, 0] != 2).any()
+                or (shapes[:, 1] < 2).any()):
+            fast = _fast_batch(batch, coords, shapes[:, 1], bedN)
+        if fast is None:
             rows = list(_bed_rows(batch, bedN, declaration))
             chroms, starts, ends, rests = (list(col) for col in zip(*rows))
-            yield chroms, starts, ends, rests
+            yield chroms, starts, ends, rests, None
             continue
-        yield _fast_batch(batch, coords, shapes[:, 1], bedN)
+        yield fast
 
 
 def _shapes(coords) -> np.ndarray | None:
@@ -204,6 +202,15 @@ def _shapes(coords) -> np.ndarray | None:
 
 
 def _fast_batch(batch, coords, lens: np.ndarray, bedN: int):
+    """One batch of pairwise alignments (bedN 6-12, no extra fields) as BED text, vectorised.
+
+    Attributes are gathered with one ``map`` per attribute; all numbers (score, thick, block
+    lists) are formatted by :func:`_format_rows` straight into one byte buffer. Returns
+    ``(chroms, starts, ends, rests, values)`` - ``values`` are the numeric columns the core
+    writer validates instead of re-parsing the text - or None when a value needs the general
+    path (:func:`_bed_rows`'s text and the writer's full text validation), e.g. a non-integral
+    score, a non-integer thickStart, a tab or newline inside a name.
+    """
     n = len(batch)
     big = np.concatenate(coords, axis=1).astype(np.int64, copy=False)
     t = big[0]
@@ -212,43 +219,206 @@ def _fast_batch(batch, coords, lens: np.ndarray, bedN: int):
     last = first + lens - 1
     starts = t[first]
     ends = t[last]
-    chroms = [a.sequences[0].id for a in batch]
-    names = [a.sequences[1].id or "." for a in batch]
+    sequences = list(map(_get_sequences, batch))
+    chroms = list(map(_get_id, map(_first, sequences)))
+    names = [name or "." for name in map(_get_id, map(_second, sequences))]
     raw_scores = [getattr(a, "score", None) for a in batch]
     try:
         values = np.array(raw_scores, dtype=np.float64)
     except (TypeError, ValueError):
-        values = None
-    if values is not None and np.array_equal(values, np.floor(values)) \
-            and np.abs(values).max(initial=0) < 2**53:
-        scores = list(map(str, values.astype(np.int64).tolist()))
-    else:
-        scores = [_score_text(x) for x in raw_scores]
-    columns = [names, scores, np.where(q[first] <= q[last], "+", "-").tolist()]
+        return None
+    if not (np.array_equal(values, np.floor(values))
+            and np.abs(values).max(initial=0) < 2**53):
+        return None
+    scores = values.astype(np.int64)
+    fields: list = []
+    name_field = _text_field(names)
+    if name_field is None:
+        return None
+    fields.append(name_field)
+    fields.append(("i", scores))
+    strand = np.where(q[first] <= q[last], 43, 45).astype(np.uint8)  # '+' / '-'
+    fields.append(("c", strand))
+    out = {"fields": bedN - 3, "name_lengths": name_field[2], "score": scores,
+           "strand": strand}
     if bedN > 6:
-        columns.append([str(getattr(a, "thickStart", s)) for a, s in zip(batch, starts.tolist())])
+        thick_start = _int_attribute(batch, "thickStart", starts)
+        if thick_start is None:
+            return None
+        fields.append(("i", thick_start))
+        out["thickStart"] = thick_start
     if bedN > 7:
-        columns.append([str(getattr(a, "thickEnd", e)) for a, e in zip(batch, ends.tolist())])
+        thick_end = _int_attribute(batch, "thickEnd", ends)
+        if thick_end is None:
+            return None
+        fields.append(("i", thick_end))
+        out["thickEnd"] = thick_end
     if bedN > 8:
-        columns.append([getattr(a, "itemRgb", ".") for a in batch])
+        colors = [getattr(a, "itemRgb", ".") for a in batch]
+        color_field = _text_field(colors)
+        if color_field is None:
+            return None
+        fields.append(color_field)
+        out["itemRgb"] = colors
     if bedN > 9:
         dt = np.diff(t)
         dq = np.diff(q)
         aligned = (dt != 0) & (dq != 0)
         aligned[last[:-1]] = False  # steps between two alignments
         record = np.repeat(np.arange(n), lens)[:-1][aligned]
-        counts = np.bincount(record, minlength=n)
-        columns.append(list(map(str, counts.tolist())))
-        bounds = np.concatenate([[0], np.cumsum(counts)]).tolist()
+        counts = np.bincount(record, minlength=n).astype(np.int64)
+        fields.append(("i", counts))
+        out["blockCount"] = counts
         if bedN > 10:
-            tokens = list(map(str, np.maximum(dt, dq)[aligned].tolist()))
-            columns.append([",".join(tokens[a:b]) + "," for a, b in zip(bounds, bounds[1:])])
+            sizes = np.maximum(dt, dq)[aligned]
+            fields.append(("l", sizes, counts))
+            out["blockSizes"] = sizes
         if bedN > 11:
             rel = (t[:-1] - np.repeat(starts, lens)[:-1])[aligned]
-            tokens = list(map(str, rel.tolist()))
-            columns.append([",".join(tokens[a:b]) + "," for a, b in zip(bounds, bounds[1:])])
-    rests = ["\t".join(row).encode() for row in zip(*columns)]
-    return chroms, starts, ends, rests
+            fields.append(("l", rel, counts))
+            out["chromStarts"] = rel
+    rests = _format_rows(n, fields)
+    return chroms, starts, ends, rests, out
+
+
+_get_sequences = attrgetter("sequences")
+_get_id = attrgetter("id")
+_first = itemgetter(0)
+_second = itemgetter(1)
+
+
+def _int_attribute(batch, name: str, default: np.ndarray) -> np.ndarray | None:
+    """``getattr(a, name, default[i])`` of each alignment as int64, or None if any is not an
+    integer (those take the general path, whose text the writer then rejects or accepts)."""
+    try:
+        raw = list(map(attrgetter(name), batch))
+    except AttributeError:
+        marker = object()
+        raw = [getattr(a, name, marker) for a in batch]
+        missing = [i for i, v in enumerate(raw) if v is marker]
+        fill = default[missing].tolist()
+        for i, v in zip(missing, fill):
+            raw[i] = v
+    try:
+        arr = np.array(raw)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    if arr.dtype.kind not in "iu" or arr.shape != (len(batch),):
+        return None
+    if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+        return None
+    return arr.astype(np.int64, copy=False)
+
+
+def _text_field(values: list):
+    """A text column as ``("s", bytes as uint8, byte lengths)``; None if a value is not a str
+    or holds a tab or newline (the general path handles - and reports - those)."""
+    try:
+        joined = "".join(values)
+    except TypeError:
+        return None
+    if joined.isascii():
+        blob = joined.encode()
+        lengths = np.fromiter(map(len, values), np.int64, len(values))
+    else:
+        encoded = [v.encode() for v in values]
+        blob = b"".join(encoded)
+        lengths = np.fromiter(map(len, encoded), np.int64, len(encoded))
+    raw = np.frombuffer(blob, np.uint8)
+    if b"\t" in blob or b"\n" in blob:
+        return None
+    return ("s", raw, lengths)
+
+
+_POW10 = 10 ** np.arange(1, 19, dtype=np.int64)
+
+
+def _digit_counts(v: np.ndarray) -> np.ndarray:
+    """Characters of each integer in decimal (with the '-' of negatives)."""
+    return np.searchsorted(_POW10, np.abs(v), side="right") + 1 + (v < 0)
+
+
+def _put_integers(buf: np.ndarray, v: np.ndarray, ends: np.ndarray, widths: np.ndarray) -> None:
+    """Write ``v`` in decimal into ``buf`` so that each number ends just before ``ends``."""
+    a = np.abs(v)
+    pos = ends - 1
+    while len(a):
+        buf[pos] = 48 + a % 10
+        a = a // 10
+        keep = a > 0
+        if not keep.all():
+            a = a[keep]
+            pos = pos[keep]
+        pos = pos - 1
+    negative = v < 0
+    if negative.any():
+        buf[(ends - widths)[negative]] = 45
+
+
+def _format_rows(n: int, fields: list) -> list[bytes]:
+    """Tab-separated rows from columns, built in one uint8 buffer and split once.
+
+    Column kinds: ``("s", blob, lengths)`` text, ``("c", codes)`` one character,
+    ``("i", ints)`` an integer, ``("l", values, counts)`` a list written ``"v1,v2,...,"``
+    (``","`` when empty, as ``",".join([]) + ","``).
+    """
+    widths = []
+    extra = []
+    for field in fields:
+        kind = field[0]
+        if kind == "s":
+            widths.append(field[2])
+        elif kind == "c":
+            widths.append(np.ones(n, np.int64))
+        elif kind == "i":
+            w = _digit_counts(field[1])
+            widths.append(w)
+            extra.append(w)
+            continue
+        else:
+            values, counts = field[1], field[2]
+            w = _digit_counts(values)
+            cs = np.zeros(len(values) + 1, np.int64)
+            np.cumsum(w + 1, out=cs[1:])
+            bounds = np.zeros(n + 1, np.int64)
+            np.cumsum(counts, out=bounds[1:])
+            total = cs[bounds[1:]] - cs[bounds[:-1]]
+            widths.append(np.where(counts == 0, 1, total))
+            extra.append((w, cs, bounds))
+            continue
+        extra.append(None)
+    width = np.stack(widths, axis=1)  # n x F
+    cells = width + 1  # each field is followed by a tab (a newline after the last)
+    row_end = np.cumsum(cells.sum(axis=1))
+    row_start = row_end - cells.sum(axis=1)
+    field_start = row_start[:, None] + np.cumsum(cells, axis=1) - cells
+    buf = np.empty(int(row_end[-1]) if n else 0, np.uint8)
+    seps = field_start + width
+    buf[seps[:, :-1].ravel()] = 9
+    buf[seps[:, -1]] = 10
+    for k, (field, info) in enumerate(zip(fields, extra)):
+        at = field_start[:, k]
+        kind = field[0]
+        if kind == "s":
+            blob, lengths = field[1], field[2]
+            if len(blob):
+                src = np.cumsum(lengths) - lengths
+                buf[np.repeat(at - src, lengths) + np.arange(len(blob))] = blob
+        elif kind == "c":
+            buf[at] = field[1]
+        elif kind == "i":
+            _put_integers(buf, field[1], at + info, info)
+        else:
+            values, counts = field[1], field[2]
+            w, cs, bounds = info
+            value_start = np.repeat(at - cs[bounds[:-1]], counts) + cs[:-1]
+            value_end = value_start + w
+            _put_integers(buf, values, value_end, w)
+            buf[value_end] = 44
+            buf[at[counts == 0]] = 44
+    rows = buf.tobytes().split(b"\n")
+    rows.pop()
+    return rows
 
 
 def _score_text(score) -> str:

@@ -409,8 +409,15 @@ class BigBedWriter(CloseOrAbort):
         return self._count
 
     def write_batch(self, chroms: list, starts: list, ends: list, rests: list[bytes],
-                    numbers: list[int] | None = None) -> None:
-        """Add one batch of records (the fast path; ``rests`` as bytes without the NUL)."""
+                    numbers: list[int] | None = None, values: dict | None = None) -> None:
+        """Add one batch of records (the fast path; ``rests`` as bytes without the NUL).
+
+        ``values`` (optional): the numbers ``rests`` were formatted from, for a caller that
+        made the text itself - ``{"fields": count, "name_lengths", "score", "strand" (byte
+        codes), "thickStart", "thickEnd", "itemRgb" (str list), "blockCount", "blockSizes",
+        "chromStarts" (flat)}`` up to the BED width. They are validated exactly as the parsed
+        text would be, without parsing it again; the caller guarantees they match ``rests``.
+        """
         if self._closed:
             raise ValueError("writer is closed")
         n = len(chroms)
@@ -423,7 +430,7 @@ class BigBedWriter(CloseOrAbort):
             numbers = _Numbers(numbers)
         try:
             with gc_paused():
-                self._write_batch(chroms, starts, ends, rests, numbers)
+                self._write_batch(chroms, starts, ends, rests, numbers, values)
         except BaseException:
             self._failed = True
             raise
@@ -476,7 +483,7 @@ class BigBedWriter(CloseOrAbort):
         if self._atomic is not None:
             self._atomic.discard()
 
-    def _write_batch(self, chroms, starts, ends, rests, numbers) -> None:
+    def _write_batch(self, chroms, starts, ends, rests, numbers, values=None) -> None:
         n = len(chroms)
         s = _to_int_array(starts, numbers, "chromStart")
         e = _to_int_array(ends, numbers, "chromEnd")
@@ -486,7 +493,7 @@ class BigBedWriter(CloseOrAbort):
             first = rests[0]
             self._setup_fields(3 + (first.count(b"\t") + 1 if first else 0))
         if self.validate:
-            self._validate(chroms, s, e, rests, numbers)
+            self._validate(chroms, s, e, rests, numbers, values)
         # Chromosome runs.
         carr = np.array(chroms, dtype=object)
         change = np.flatnonzero(carr[1:] != carr[:-1]) + 1
@@ -494,7 +501,7 @@ class BigBedWriter(CloseOrAbort):
         for lo, hi in zip(bounds[:-1], bounds[1:]):
             self._write_run(chroms[lo], s[lo:hi], e[lo:hi], rests[lo:hi], numbers, lo)
 
-    def _validate(self, chroms, s, e, rests, numbers) -> None:
+    def _validate(self, chroms, s, e, rests, numbers, values=None) -> None:
         bad = np.flatnonzero((s < 0) | (e > _MAX_COORD) | (s > e))
         if len(bad):
             i = int(bad[0])
@@ -509,6 +516,11 @@ class BigBedWriter(CloseOrAbort):
             if nonempty:
                 i = nonempty[0]
                 raise RecordError(f"{_where(numbers, i)}: expected 3 fields, got more", numbers[i])
+            return
+        if values is not None and values.get("fields") == extra and self._bed_n > 3 \
+                and self._bed_n - 3 == extra:
+            # The caller formatted rests from these numbers (no tab inside a text field).
+            _validate_bed_columns(self._bed_n, None, s, e, numbers, values)
             return
         # Tabs per record, counted over the joined batch with numpy.
         lengths = np.fromiter(map(len, rests), np.int64, len(rests))
@@ -821,23 +833,38 @@ def _ints(col, numbers, what: str) -> np.ndarray:
     return _to_int_array(list(col), numbers, what)
 
 
-def _validate_bed_columns(bed_n: int, cols, s: np.ndarray, e: np.ndarray, numbers) -> None:
-    """Check the standard columns 4..bed_n the way bedToBigBed does (vectorised per batch)."""
-    name = cols[0]
-    lengths = np.fromiter(map(len, name), np.int64, len(name))
+def _validate_bed_columns(bed_n: int, cols, s: np.ndarray, e: np.ndarray, numbers,
+                          values: dict | None = None) -> None:
+    """Check the standard columns 4..bed_n the way bedToBigBed does (vectorised per batch).
+
+    ``cols``: the text columns; or ``values``: the same columns as numbers (see
+    :meth:`BigBedWriter.write_batch`), checked in the same order with the same messages.
+    """
+    if values is not None:
+        lengths = values["name_lengths"]
+    else:
+        name = cols[0]
+        lengths = np.fromiter(map(len, name), np.int64, len(name))
     bad = np.flatnonzero(lengths > 255)
     if len(bad):
         i = int(bad[0])
         raise RecordError(f"{_where(numbers, i)}: name is too long ({lengths[i]} > 255 bytes)",
                           numbers[i])
     if bed_n >= 5:
-        score = _ints(cols[1], numbers, "score")
+        score = values["score"] if values is not None else _ints(cols[1], numbers, "score")
         bad = np.flatnonzero((score < 0) | (score > 1000))
         if len(bad):
             i = int(bad[0])
             raise RecordError(f"{_where(numbers, i)}: score ({score[i]}) must be between 0 and "
                               "1000", numbers[i])
-    if bed_n >= 6:
+    if bed_n >= 6 and values is not None:
+        bad = np.flatnonzero((values["strand"] != 43) & (values["strand"] != 45)
+                             & (values["strand"] != 46))
+        if len(bad):
+            i = int(bad[0])
+            raise RecordError(f"{_where(numbers, i)}: expecting + or - or . in strand, got "
+                              f"{_show(bytes([values['strand'][i]]))}", numbers[i])
+    elif bed_n >= 6:
         strand = set(cols[2])
         if not strand <= {b"+", b"-", b"."}:
             bad_value = next(v for v in cols[2] if v not in (b"+", b"-", b"."))
@@ -845,8 +872,11 @@ def _validate_bed_columns(bed_n: int, cols, s: np.ndarray, e: np.ndarray, number
             raise RecordError(f"{_where(numbers, i)}: expecting + or - or . in strand, got "
                               f"{_show(bad_value)}", numbers[i])
     if bed_n >= 8:
-        thick_start = _ints(cols[3], numbers, "thickStart")
-        thick_end = _ints(cols[4], numbers, "thickEnd")
+        if values is not None:
+            thick_start, thick_end = values["thickStart"], values["thickEnd"]
+        else:
+            thick_start = _ints(cols[3], numbers, "thickStart")
+            thick_end = _ints(cols[4], numbers, "thickEnd")
         bad = np.flatnonzero((thick_start < s) & ~((thick_start == 0) & (thick_end == 0))
                              | (thick_start > e))
         if len(bad):
@@ -862,26 +892,32 @@ def _validate_bed_columns(bed_n: int, cols, s: np.ndarray, e: np.ndarray, number
                               f"({s[i]}-{e[i]}, thick: {thick_start[i]}-{thick_end[i]})",
                               numbers[i])
     elif bed_n == 7:
-        thick_start = _ints(cols[3], numbers, "thickStart")
+        thick_start = values["thickStart"] if values is not None else \
+            _ints(cols[3], numbers, "thickStart")
         bad = np.flatnonzero((thick_start > e) | ((thick_start < s) & (thick_start != 0)))
         if len(bad):
             i = int(bad[0])
             raise RecordError(f"{_where(numbers, i)}: thickStart out of range", numbers[i])
     if bed_n >= 9:
-        for color in set(cols[5]):
-            if not _valid_rgb(color):
-                i = list(cols[5]).index(color)
+        colors = cols[5] if values is None else values["itemRgb"]
+        for color in set(colors):
+            if not _valid_rgb(color if isinstance(color, bytes) else color.encode()):
+                i = list(colors).index(color)
                 raise RecordError(f"{_where(numbers, i)}: expecting color to consist of r,g,b "
                                   f"values from 0 to 255, got {_show(color)}", numbers[i])
     if bed_n >= 10:
-        count = _ints(cols[6], numbers, "blockCount")
+        count = values["blockCount"] if values is not None else \
+            _ints(cols[6], numbers, "blockCount")
         bad = np.flatnonzero(count < 0)
         if len(bad):
             i = int(bad[0])
             raise RecordError(f"{_where(numbers, i)}: blockCount ({count[i]}) is negative",
                               numbers[i])
     if bed_n >= 12:
-        _validate_blocks(count, cols[7], cols[8], s, e, numbers)
+        if values is not None:
+            _check_blocks(count, values["blockSizes"], values["chromStarts"], s, e, numbers)
+        else:
+            _validate_blocks(count, cols[7], cols[8], s, e, numbers)
 
 
 def _valid_rgb(color: bytes) -> bool:
@@ -942,6 +978,10 @@ def _split_lists(col, counts: np.ndarray, numbers, what: str) -> np.ndarray:
 def _validate_blocks(counts, sizes_col, starts_col, s, e, numbers) -> None:
     sizes = _split_lists(sizes_col, counts, numbers, "blockSizes")
     starts = _split_lists(starts_col, counts, numbers, "chromStarts")
+    _check_blocks(counts, sizes, starts, s, e, numbers)
+
+
+def _check_blocks(counts, sizes, starts, s, e, numbers) -> None:
     firsts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     lasts = firsts + counts - 1
     has = np.flatnonzero(counts > 0)
