@@ -23,11 +23,15 @@ from ..errors import FormatError, TruncatedFileError
 
 _I32 = struct.Struct("<i")
 _U32 = struct.Struct("<I")
-#: CIGAR operations that consume the reference: M D N = X
 #: Larger block_size values are treated as corruption (bounds memory use on bad input).
 MAX_RECORD_SIZE = 1 << 28
-_REF_CONSUMING = np.zeros(16, dtype=np.int64)
-_REF_CONSUMING[[0, 2, 3, 7, 8]] = 1
+#: CIGAR operations that consume the reference (M D N = X), as a bit set over op codes
+_REF_CONSUMING_BITS = np.uint32((1 << 0) | (1 << 2) | (1 << 3) | (1 << 7) | (1 << 8))
+
+
+def _ref_length(ops: np.ndarray) -> np.ndarray:
+    """Reference length of each CIGAR operation (u32 ``len << 4 | op``): len for M D N = X, else 0."""
+    return ((ops >> 4) * ((_REF_CONSUMING_BITS >> (ops & 0xF)) & 1)).astype(np.int64)
 
 
 @dataclass
@@ -139,37 +143,37 @@ def walk_records(buf: "bytes | bytearray", pos: int, hints: "np.ndarray | list[i
     """
     limit = len(buf) if limit is None else limit
     hints = np.asarray(hints, dtype=np.int64)
-    hints = hints[(hints > pos) & (hints < limit)]
+    hints = hints[(hints > pos) & (hints < limit - 3)]
     bounds = np.concatenate(([pos], hints, [limit]))
-    if len(hints) + 1 < _MIN_SEGMENTS or pos >= limit or (np.diff(bounds) > _MAX_SEGMENT).any():
+    if (len(hints) + 1 < _MIN_SEGMENTS or pos >= limit - 3
+            or (np.diff(bounds) > _MAX_SEGMENT).any()):
         return record_starts(buf, pos, limit)
     lo_b, hi_b = bounds[:-1], bounds[1:]
     k_all = len(lo_b)
     u32 = _u32_view(buf, limit)
-    readable_below = len(u32)
     exit_at = np.zeros(k_all, dtype=np.int64)   # where each stretch's chain leaves it
     sane = np.ones(k_all, dtype=bool)           # no impossible block_size (< 32) met
     seg = np.arange(k_all)
     p = lo_b.copy()
-    hi = hi_b.copy()
+    # a chain also stops in the last 3 bytes (no size to read there; no complete record either)
+    hi = np.minimum(hi_b, limit - 3)
     got_p: list[np.ndarray] = []
     got_k: list[np.ndarray] = []
     while len(seg):
-        readable = p < readable_below
-        if not readable.all():                 # the size itself is cut off at ``limit``
-            exit_at[seg[~readable]] = p[~readable]
-            seg, p, hi = seg[readable], p[readable], hi[readable]
         got_p.append(p)
         got_k.append(seg)
-        size = u32[p].astype(np.int64)
-        nxt = p + 4 + size
+        size = u32[p]
+        nxt = p + size
+        nxt += 4
         cont = nxt < hi
-        small = size < 32
-        if small.any():
-            sane[seg[small]] = False
-            cont &= ~small
+        cont &= size >= 32
+        if cont.all():
+            p = nxt
+            continue
         done = ~cont
-        exit_at[seg[done]] = nxt[done]
+        ended = seg[done]
+        exit_at[ended] = nxt[done]
+        sane[ended] = size[done] >= 32
         seg, p, hi = seg[cont], nxt[cont], hi[cont]
     # follow the true chain across the stretches
     accepted = np.zeros(k_all, dtype=bool)
@@ -236,15 +240,19 @@ def scan_fields(buf: "bytes | bytearray | memoryview", starts: np.ndarray, n_ref
     starts = np.asarray(starts, dtype=np.int64)
     if n and int(starts[-1]) + 36 > len(buf):
         raise TruncatedFileError("BAM record shorter than its fixed fields", int(starts[-1]))
+    # the first 20 bytes of every record as five u32 in one fancy index (rows of an overlapping,
+    # unaligned view): block_size, refID, pos, bin|mapq|l_read_name, flag|n_cigar_op
+    rows = np.ndarray((max(len(buf) - 19, 0), 5), dtype="<u4", buffer=buf, strides=(1, 4))
+    core = rows[starts]
+    del rows
+    signed = core[:, :3].view("<i4")
+    block_size = signed[:, 0].astype(np.int64)
+    ref_id = signed[:, 1].astype(np.int64)
+    pos = signed[:, 2].astype(np.int64)
+    l_read_name = (core[:, 3] & 0xFF).astype(np.int64)
+    n_cigar = (core[:, 4] & 0xFFFF).astype(np.int64)
+    flag = (core[:, 4] >> 16).astype(np.int64)
     u32 = _u32_view(buf)
-    block_size = u32[starts].view("<i4").astype(np.int64)
-    ref_id = u32[starts + 4].view("<i4").astype(np.int64)
-    pos = u32[starts + 8].view("<i4").astype(np.int64)
-    w = u32[starts + 12]                       # l_read_name, mapq, bin
-    l_read_name = (w & 0xFF).astype(np.int64)
-    w = u32[starts + 16]                       # n_cigar_op, flag
-    n_cigar = (w & 0xFFFF).astype(np.int64)
-    flag = (w >> 16).astype(np.int64)
     stop = starts + 4 + block_size
     # structural checks, reported with the record number
     bad = ((block_size < 32) | (32 + l_read_name + 4 * n_cigar > block_size) | (l_read_name < 1)
@@ -263,8 +271,7 @@ def scan_fields(buf: "bytes | bytearray | memoryview", starts: np.ndarray, n_ref
     rlen = np.zeros(n, dtype=np.int64)
     one = np.flatnonzero(mapped & (n_cigar == 1))
     if len(one):
-        ops = u32[cig0[one]]
-        rlen[one] = (ops >> 4).astype(np.int64) * _REF_CONSUMING[ops & 0xF]
+        rlen[one] = _ref_length(u32[cig0[one]])
     many = np.flatnonzero(mapped & (n_cigar > 1))
     if len(many):
         nc = n_cigar[many]
@@ -273,7 +280,7 @@ def scan_fields(buf: "bytes | bytearray | memoryview", starts: np.ndarray, n_ref
         first = np.cumsum(nc) - nc
         within = np.arange(total, dtype=np.int64) - np.repeat(first, nc)
         ops = u32[np.repeat(cig0[many], nc) + 4 * within]
-        contrib = (ops >> 4).astype(np.int64) * _REF_CONSUMING[ops & 0xF]
+        contrib = _ref_length(ops)
         rlen[many] = np.bincount(rec, weights=contrib, minlength=len(many)).astype(np.int64)
     rlen[rlen == 0] = 1
     end = pos + rlen
