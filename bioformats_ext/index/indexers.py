@@ -28,6 +28,7 @@ from .builder import IndexBuilder
 from .tabix_conf import TBX_SAM, TBX_VCF, get_config, parse_lines
 
 _BATCH = 8 << 20  # uncompressed bytes per batch
+_BAM_BATCH = 16 << 20  # BAM: the lockstep walk costs per record *per block*, so bigger is cheaper
 _CHUNK = 4 << 20  # compressed bytes per read
 _GROUP = 16       # blocks inflated per thread task
 
@@ -38,7 +39,9 @@ class _Stream:
     def __init__(self, reader: BgzfReader, threads: int = 2):
         self._groups = _prefetch(ordered_map(partial(_inflate_group, reader.codec),
                                              _raw_groups(reader.source), threads), batch=1, depth=8)
-        self.buf = bytearray()
+        # one reused buffer (no fresh pages, no reallocation per batch); ``buf`` views its data
+        self._arr = np.empty(_BAM_BATCH + (2 << 20), dtype=np.uint8)
+        self._n = 0
         self.base = 0                 # stream offset of buf[0]
         self.starts: list[int] = []   # stream offset of each non-empty block in buf
         self.addrs: list[int] = []
@@ -58,7 +61,7 @@ class _Stream:
                 if self.final_address is None:
                     self.final_address = self._size
                 return got > 0
-            at = self.base + len(self.buf)
+            at = self.base + self._n
             for addr, nxt, n in zip(addrs, nexts, lens):
                 if not n:
                     if self.final_address is None:
@@ -69,9 +72,23 @@ class _Stream:
                 self.addrs.append(addr)
                 self.nexts.append(nxt)
                 at += n
-            self.buf += data
+            self._append(data)
             got += len(data)
         return True
+
+    @property
+    def buf(self) -> np.ndarray:
+        """The buffered uncompressed bytes (a view, valid until the next fill/consume)."""
+        return self._arr[:self._n]
+
+    def _append(self, data: bytes) -> None:
+        end = self._n + len(data)
+        if end > len(self._arr):
+            grown = np.empty(max(end, 2 * len(self._arr)), dtype=np.uint8)
+            grown[:self._n] = self._arr[:self._n]
+            self._arr = grown
+        self._arr[self._n:end] = np.frombuffer(data, dtype=np.uint8)
+        self._n = end
 
     def close(self) -> None:
         """Stop the prefetch thread (also on errors, before the source is closed)."""
@@ -84,7 +101,7 @@ class _Stream:
     def voffsets(self, ends: np.ndarray) -> np.ndarray:
         """Virtual offsets of stream positions ``ends`` (htslib's normalisation at block ends)."""
         starts = np.array(self.starts, dtype=np.int64)
-        lens = np.diff(np.append(starts, self.base + len(self.buf)))
+        lens = np.diff(np.append(starts, self.base + self._n))
         block_end = starts + lens
         k = np.searchsorted(block_end, ends, side="left")
         addrs = np.array(self.addrs, dtype=np.int64)
@@ -99,7 +116,9 @@ class _Stream:
             keep += 1
         if keep:
             cut = self.starts[keep] - self.base
-            del self.buf[:cut]
+            rest = self._n - cut
+            self._arr[:rest] = self._arr[cut:self._n]  # numpy copes with the overlap
+            self._n = rest
             self.base += cut
             del self.starts[:keep], self.addrs[:keep], self.nexts[:keep]
 
@@ -218,7 +237,7 @@ def index_bam(path, csi: bool = False, min_shift: int = 14, out: str | None = No
                 header = parse_header(stream.buf)
                 break
             except TruncatedFileError:
-                if not stream.fill():
+                if not stream.fill(_BAM_BATCH):
                     raise
         offset0 = int(stream.voffsets(np.array([header.end]))[0])
         n_refs = len(header.names)
@@ -243,7 +262,7 @@ def index_bam(path, csi: bool = False, min_shift: int = 14, out: str | None = No
                 if pos != stream.base + len(stream.buf):
                     raise TruncatedFileError(f"BAM ends inside record {n_done}", pos)
                 break
-            stream.fill()
+            stream.fill(_BAM_BATCH)
         builder.finish(stream.final_address << 16)
         return builder.save(_index_path(path, "csi" if csi else "bai", out), n_refs=n_refs)
     finally:
