@@ -126,6 +126,8 @@ def _u32_view(buf: "bytes | bytearray | memoryview", limit: int | None = None) -
 #: Fewer speculative segments than this: the lockstep walk costs more than it saves.
 _MIN_SEGMENTS = 24
 _MAX_SEGMENT = 1 << 18
+#: Fewer chains than this left: one numpy step costs more than walking them in Python.
+_SCALAR_TAIL = 32
 
 
 def walk_records(buf: "bytes | bytearray", pos: int, hints: "np.ndarray | list[int]",
@@ -159,15 +161,18 @@ def walk_records(buf: "bytes | bytearray", pos: int, hints: "np.ndarray | list[i
     hi = np.minimum(hi_b, limit - 3)
     got_p: list[np.ndarray] = []
     got_k: list[np.ndarray] = []
-    while len(seg):
+    step = 0
+    while len(seg) >= _SCALAR_TAIL:
         got_p.append(p)
         got_k.append(seg)
         size = u32[p]
         nxt = p + size
         nxt += 4
         cont = nxt < hi
-        cont &= size >= 32
-        if cont.all():
+        step += 1
+        if not step & 7:   # now and then: stop chains that met an impossible size (garbage)
+            cont &= size >= 32
+        if np.count_nonzero(cont) == len(cont):
             p = nxt
             continue
         done = ~cont
@@ -175,6 +180,11 @@ def walk_records(buf: "bytes | bytearray", pos: int, hints: "np.ndarray | list[i
         exit_at[ended] = nxt[done]
         sane[ended] = size[done] >= 32
         seg, p, hi = seg[cont], nxt[cont], hi[cont]
+    # the few longest stretches (many small records) are cheaper record by record
+    for k, at in zip(seg.tolist(), p.tolist()):
+        part, exit_at[k] = _walk_until(buf, at, int(hi_b[k]), limit)
+        got_p.append(part)
+        got_k.append(np.full(len(part), k))
     # follow the true chain across the stretches
     accepted = np.zeros(k_all, dtype=bool)
     slow: list[np.ndarray] = []

@@ -38,7 +38,7 @@ class _Stream:
 
     def __init__(self, reader: BgzfReader, threads: int = 2):
         self._groups = _prefetch(ordered_map(partial(_inflate_group, reader.codec),
-                                             _raw_groups(reader.source), threads), batch=1, depth=8)
+                                             _raw_groups(reader.source), threads), batch=1, depth=16)
         # one reused buffer (no fresh pages, no reallocation per batch); ``buf`` views its data
         self._arr = np.empty(_BAM_BATCH + (2 << 20), dtype=np.uint8)
         self._n = 0
@@ -237,7 +237,7 @@ def index_bam(path, csi: bool = False, min_shift: int = 14, out: str | None = No
                 header = parse_header(stream.buf)
                 break
             except TruncatedFileError:
-                if not stream.fill(_BAM_BATCH):
+                if not stream.fill(1 << 20):  # a small first batch: start walking early
                     raise
         offset0 = int(stream.voffsets(np.array([header.end]))[0])
         n_refs = len(header.names)
@@ -248,9 +248,12 @@ def index_bam(path, csi: bool = False, min_shift: int = 14, out: str | None = No
             builder = IndexBuilder.bai(n_refs, offset0=offset0)
         pos = header.end  # stream offset
         n_done = 0
+        speculate = True  # do records start blocks (htslib)? re-checked on every batch
         while True:
             local = pos - stream.base
-            starts, nxt = walk_records(stream.buf, local, stream.hints())
+            hints = stream.hints()
+            starts, nxt = walk_records(stream.buf, local, hints if speculate else ())
+            speculate = _mostly_starts(hints[(hints > local) & (hints < nxt)], starts)
             if len(starts):
                 f = scan_fields(stream.buf, starts, n_refs, n_done)
                 voffs = stream.voffsets(f.stop + stream.base)
@@ -268,6 +271,14 @@ def index_bam(path, csi: bool = False, min_shift: int = 14, out: str | None = No
     finally:
         stream.close()
         reader.close()
+
+
+def _mostly_starts(hints: np.ndarray, starts: np.ndarray) -> bool:
+    """True when at least half of ``hints`` are record starts (else speculation does not pay)."""
+    if not len(hints) or not len(starts):
+        return True
+    i = np.minimum(np.searchsorted(starts, hints), len(starts) - 1)
+    return bool(np.count_nonzero(starts[i] == hints) * 2 >= len(hints))
 
 
 _CONTIG_LEN = re.compile(rb"length[ =]*(\d+)")
