@@ -6,8 +6,10 @@ UCSC tools (bedToBigBed, bigBedToBed, ...) take ``-option=value``; htslib tools 
 
 from __future__ import annotations
 
+import os
 import sys
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, BinaryIO, Callable, Iterator
 
 from ..errors import BioformatsError
 
@@ -62,3 +64,38 @@ def progress(iterable, total: int | None = None, desc: str = "", unit: str = "re
     except ImportError:
         return iterable
     return tqdm(iterable, total=total, desc=desc, unit=unit, unit_scale=True, leave=False)
+
+
+class _CountingReader:
+    """A binary handle whose reads advance a progress bar by the bytes read."""
+
+    def __init__(self, handle: BinaryIO, bar) -> None:
+        self._handle = handle
+        self._bar = bar
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._handle.read(size)
+        self._bar.update(len(data))
+        return data
+
+    def __getattr__(self, name: str):
+        return getattr(self._handle, name)
+
+
+@contextmanager
+def progress_bytes(handle: BinaryIO, desc: str = "") -> Iterator[BinaryIO]:
+    """Yield ``handle``, wrapped so that reading it moves a byte-based tqdm bar (terminal only)."""
+    if not sys.stderr.isatty():
+        yield handle
+        return
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        yield handle
+        return
+    try:
+        total = os.fstat(handle.fileno()).st_size or None
+    except (AttributeError, OSError, ValueError):
+        total = None
+    with tqdm(total=total, desc=desc, unit="B", unit_scale=True, leave=False) as bar:
+        yield _CountingReader(handle, bar)

@@ -17,7 +17,7 @@ from typing import BinaryIO, Callable, Iterator
 from ..bgzf2 import DEFAULT_BLOCK_SIZE, DEFAULT_LEVEL, Bgzf2Reader, Bgzf2Writer
 from ..errors import FormatError, RecordError, UnknownReferenceError
 from ..io.atomic import atomic_open
-from ._options import UsageError
+from ._options import UsageError, progress_bytes
 
 SUFFIX = ".zst"
 PRESETS = ("vcf", "bed", "gff", "sam")
@@ -274,12 +274,12 @@ def main(argv: list[str]) -> int:
         options = dict(level=args.compress_level, block_size=args.block_size,
                        threads=args.threads, aligned=preset is not None, sorted=False)
         writer = Bgzf2Writer(stdout if to_stdout else target, **options)
-        with writer:
+        with writer, progress_bytes(handle, desc="bgzip2") as counted:
             if preset:
-                _compress_text(handle, writer, preset)
+                _compress_text(counted, writer, preset)
             else:
                 while True:
-                    block = handle.read(1 << 22)
+                    block = counted.read(1 << 22)
                     if not block:
                         break
                     writer.write(block)
