@@ -8,6 +8,7 @@ one gather per field, and the texts decoded lazily: a query decodes only the rec
 
 from __future__ import annotations
 
+import re
 import zlib
 
 import numpy as np
@@ -89,18 +90,22 @@ class Block:
             self._rests = rests
         return rests
 
-    def texts_at(self, indices: list[int]) -> list[str]:
+    def texts_at(self, indices: "list[int] | range") -> list[str]:
         """The rests of the records at ``indices`` (decoding only those)."""
         if self._rests is not None:
             rests = self._rests
             return [rests[i] for i in indices]
+        if isinstance(indices, range):
+            rs = self.rest_start[indices.start:indices.stop].tolist()
+            re_ = self.rest_end[indices.start:indices.stop].tolist()
+        else:
+            rs = self.rest_start[indices].tolist()
+            re_ = self.rest_end[indices].tolist()
         data = self.data
-        offset = self.offset
-        if len(indices) == 1:
-            i = indices[0]
-            return [_decode(data[int(self.rest_start[i]):int(self.rest_end[i])], offset)]
-        return [_decode(data[a:b], offset) for a, b in zip(self.rest_start[indices].tolist(),
-                                                           self.rest_end[indices].tolist())]
+        try:
+            return [data[a:b].decode() for a, b in zip(rs, re_)]
+        except UnicodeDecodeError:
+            raise FormatError("record text is not UTF-8", self.offset) from None
 
     def _sorted_reach(self) -> np.ndarray | None:
         """Running maximum of the ends when the block is one chromosome sorted by start (as
@@ -111,33 +116,60 @@ class Block:
             s = self.start
             ok = len(c) and c[0] == c[-1] and bool(np.all(c == c[0])) and \
                 bool(np.all(s[1:] >= s[:-1]))
-            reach = self._index = (np.maximum.accumulate(self.end),) if ok else (None,)
+            reach = self._index = (np.maximum.accumulate(self.end) if ok else None,
+                                   int(c[0]) if ok else None)
         return reach[0]
+
+    def _candidates(self, chrom: int, start: int, end: int) -> tuple[int, list, list] | None:
+        """``(first, starts, ends)`` of the records that may overlap (sorted blocks: only
+        records in ``[first, last)``, two binary searches), or None when none can."""
+        reach = self._sorted_reach()
+        if reach is None:
+            return None
+        if self._index[1] != chrom:
+            return 0, [], []
+        first = int(reach.searchsorted(start))
+        last = int(self.start.searchsorted(end, "right"))
+        if first >= last:
+            return first, [], []
+        return first, self.start[first:last].tolist(), self.end[first:last].tolist()
 
     def select(self, chrom: int, start: int, end: int) -> list[int]:
         """Indices of records overlapping ``chrom:start-end`` (UCSC / Biopython semantics:
         zero-length records touching either edge count as overlapping)."""
-        reach = self._sorted_reach()
-        if reach is not None:
-            if self.chrom[0] != chrom:
-                return []
-            # sorted by start: only records in [first, last) can overlap
-            first = int(reach.searchsorted(start))
-            last = int(self.start.searchsorted(end, "right"))
-            if first >= last:
-                return []
-            starts = self.start[first:last].tolist()
-            ends = self.end[first:last].tolist()
-        else:
-            first = 0
-            starts = self.start.tolist()
-            ends = self.end.tolist()
+        cand = self._candidates(chrom, start, end)
+        if cand is None:
             chroms = self.chrom.tolist()
-            return [i for i, (c, s, e) in enumerate(zip(chroms, starts, ends))
+            return [i for i, (c, s, e) in enumerate(zip(chroms, self.start.tolist(),
+                                                         self.end.tolist()))
                     if c == chrom and ((s < end and e > start) or
                                        (s == e and (s == end or e == start)))]
+        first, starts, ends = cand
         return [first + i for i, (s, e) in enumerate(zip(starts, ends))
                 if (s < end and e > start) or (s == e and (s == end or e == start))]
+
+    def query(self, chrom: int, start: int, end: int
+              ) -> tuple[list[int], list[int], list[str]] | None:
+        """Starts, ends and texts of the records overlapping ``chrom:start-end`` (None if
+        there are none): :meth:`select` and the gathers, with plain slices in the usual case
+        where every candidate overlaps."""
+        cand = self._candidates(chrom, start, end)
+        if cand is not None:
+            first, starts, ends = cand
+            if not starts:
+                return None
+            keep = [i for i, (s, e) in enumerate(zip(starts, ends))
+                    if (s < end and e > start) or (s == e and (s == end or e == start))]
+            if len(keep) == len(starts):
+                return starts, ends, self.texts_at(range(first, first + len(starts)))
+            if not keep:
+                return None
+            return ([starts[i] for i in keep], [ends[i] for i in keep],
+                    self.texts_at([first + i for i in keep]))
+        hits = self.select(chrom, start, end)
+        if not hits:
+            return None
+        return (self.start[hits].tolist(), self.end[hits].tolist(), self.texts_at(hits))
 
 
 _PREFIX_BACK = np.arange(12, 0, -1, dtype=np.int64)  # a rest starts 12 bytes after its record
@@ -205,3 +237,33 @@ def parse_block(data: bytes, byteorder: str, offset: int = 0) -> Block:
     words = np.ndarray((len(data) - 3,), np.dtype(byteorder + "u4"), data, 0, (1,))
     return Block(words[rec].astype(np.int64), words[rec + 4].astype(np.int64),
                  words[rec + 8].astype(np.int64), data, rec + 12, term, offset)
+
+
+_REST = re.compile(r"(?s).{12}([^\0]*)\0")
+
+
+def parse_run(data: bytes, byteorder: str, offset: int = 0) -> Block:
+    """:func:`parse_block` for full scans, where every text is wanted: one regex ``findall``
+    over the latin-1-decoded block (one character per byte) yields all texts in C, and their
+    lengths locate the records; measured cheaper than locating first and decoding after."""
+    rests = _REST.findall(data.decode("latin-1"))
+    n = len(rests)
+    lengths = np.fromiter(map(len, rests), np.int64, n)
+    term = np.cumsum(lengths + 13) - 1
+    if (int(term[-1]) + 1 if n else 0) != len(data):  # bytes outside records: find the fault
+        return parse_block(data, byteorder, offset)
+    if not n:
+        empty = np.zeros(0, np.int64)
+        return Block(empty, empty, empty, data, empty, empty, offset)
+    if not "".join(rests).isascii():
+        try:
+            rests = [r.encode("latin-1").decode() for r in rests]
+        except UnicodeDecodeError:
+            raise FormatError("record text is not UTF-8", offset) from None
+    rest_start = term - lengths
+    words = np.ndarray((len(data) - 3,), np.dtype(byteorder + "u4"), data, 0, (1,))
+    rec = rest_start - 12
+    block = Block(words[rec].astype(np.int64), words[rec + 4].astype(np.int64),
+                  words[rec + 8].astype(np.int64), data, rest_start, term, offset)
+    block._rests = rests
+    return block

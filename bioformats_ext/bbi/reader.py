@@ -19,7 +19,7 @@ from ..errors import FormatError, MissingIndexError, TruncatedFileError, Unknown
 from ..io.source import ByteSource, open_source
 from ._lru import LRU
 from .autosql import AutoSqlTable, Field, bed_declaration
-from .blocks import Block, decompress, parse_block
+from .blocks import Block, decompress, parse_block, parse_run
 from .bptree import BPlusTree, read_chromosomes
 from .format import EXTRA_HEADER_SIZE, TOTAL_SUMMARY_SIZE, layouts
 from .header import ExtraHeader, ExtraIndex, Header, TotalSummary, ZoomLevel, parse_extra_indices
@@ -222,7 +222,7 @@ class BigBedReader:
         else:
             datas = raws
         try:
-            block = parse_block(b"".join(datas), self.byteorder, ranges[0][0])
+            block = parse_run(b"".join(datas), self.byteorder, ranges[0][0])
         except FormatError:
             for (off, _), data in zip(ranges, datas):  # find the block at fault, for its offset
                 parse_block(data, self.byteorder, off)
@@ -258,7 +258,24 @@ class BigBedReader:
     def records(self, chrom: str | None = None, start: int | None = None,
                 end: int | None = None) -> Iterator[Record]:
         # chain.from_iterable walks each block's zip in C: no Python frame per record
-        return chain.from_iterable(self._record_runs(chrom, start, end))
+        if chrom is None:
+            return chain.from_iterable(self._record_runs(chrom, start, end))
+        return chain.from_iterable(self._query_runs(*self.resolve(chrom, start, end)))
+
+    def _query_runs(self, cid: int, start: int, end: int) -> Iterator[Iterator[Record]]:
+        """One iterator of record tuples per block with hits, for a region: the blocks' cached
+        Python lists make a query on cached blocks two bisects and a few slices."""
+        name = self.chrom_names[cid]
+        ranges = self.rtree.ranges(cid, start, end)
+        if len(ranges) > 1:
+            ranges = list(dict.fromkeys(ranges))
+        for block in self._load_blocks(ranges):
+            hit = block.query(cid, start, end)
+            if hit is not None:
+                starts, ends, texts = hit
+                if not texts[0] or "" in texts:  # BED3: rest is None, as in pyBigWig's entries
+                    texts = [t or None for t in texts]
+                yield zip(repeat(name), starts, ends, texts)
 
     def _record_runs(self, chrom: str | None, start: int | None, end: int | None
                      ) -> Iterator[Iterator[Record]]:
