@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import struct
+from itertools import chain
 from typing import BinaryIO, Sequence
 
 import numpy as np
@@ -24,19 +25,40 @@ _U64 = struct.Struct("<Q")
 
 
 def _ref_bytes(ref, csi: bool) -> bytes:
+    """One reference's bins (and BAI/TBI linear index), written as one array of u64 words.
+
+    After ``n_bin`` every field pair lines up on 8 bytes: a BAI/TBI bin header is
+    ``bin | n_chunk << 32`` (one word), a CSI one ``bin | loffset << 32`` and
+    ``loffset >> 32 | n_chunk << 32`` (two words), each chunk two words. So the bins are
+    gathered into numpy once and laid out with two scatters: no per-bin array, bytes or pack.
+    """
     if ref is None:
         return _I32.pack(0) if csi else b"\0" * 8
-    parts = [_I32.pack(len(ref.bins))]
-    for b in sorted(ref.bins):
-        chunks = ref.bins[b]
-        if csi:
-            parts.append(struct.pack("<IQi", b, ref.loffsets.get(b, 0) & 0xFFFFFFFFFFFFFFFF, len(chunks)))
-        else:
-            parts.append(struct.pack("<Ii", b, len(chunks)))
-        parts.append(np.array(chunks, dtype=np.uint64).reshape(-1).astype("<u8").tobytes())
+    items = sorted(ref.bins.items())
+    nb = len(items)
+    bins = np.fromiter((b for b, _ in items), dtype=np.uint64, count=nb)
+    counts = np.fromiter((len(c) for _, c in items), dtype=np.int64, count=nb)
+    flat = np.fromiter(chain.from_iterable(chain.from_iterable(c for _, c in items)),
+                       dtype=np.uint64, count=2 * int(counts.sum()))
+    head = 2 if csi else 1
+    size = head + 2 * counts                   # words per bin
+    at = np.cumsum(size) - size                # first word of each bin
+    words = np.empty(int(size.sum()), dtype="<u8")
+    is_chunk = np.ones(len(words), dtype=bool)
+    n32 = counts.astype(np.uint64) << np.uint64(32)
+    if csi:
+        loff = np.fromiter((ref.loffsets.get(b, 0) & 0xFFFFFFFFFFFFFFFF for b, _ in items),
+                           dtype=np.uint64, count=nb)
+        words[at] = bins | (loff << np.uint64(32))
+        words[at + 1] = (loff >> np.uint64(32)) | n32
+        is_chunk[at + 1] = False
+    else:
+        words[at] = bins | n32
+    is_chunk[at] = False
+    words[is_chunk] = flat
+    parts = [_I32.pack(nb), words.tobytes()]
     if not csi:
-        parts.append(_I32.pack(len(ref.linear)))
-        parts.append(np.array(ref.linear, dtype=np.int64).astype("<i8").tobytes())
+        parts += (_I32.pack(len(ref.linear)), np.asarray(ref.linear, dtype="<i8").tobytes())
     return b"".join(parts)
 
 
