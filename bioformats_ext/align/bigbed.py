@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from itertools import repeat
+from itertools import chain, repeat
 from typing import BinaryIO, Callable, Iterable, Iterator
 
 import numpy as np
@@ -198,6 +198,11 @@ class AlignmentIterator(interfaces.AlignmentIterator):
         return self._generate(chromosome, start, end)
 
     def _generate(self, chrom, start, end) -> Iterator[Alignment]:
+        # chain.from_iterable hands out each batch's Alignments in C: no generator frame is
+        # resumed per Alignment
+        return chain.from_iterable(self._batches(chrom, start, end))
+
+    def _batches(self, chrom, start, end) -> Iterator[list[Alignment]]:
         # Blocks are grouped into batches of a few thousand records so that the column-wise
         # work (numpy calls, one split per batch) is amortised over many records.
         pending: list[tuple[Block, list[int] | None]] = []
@@ -206,11 +211,11 @@ class AlignmentIterator(interfaces.AlignmentIterator):
             pending.append((block, sel))
             count += len(block) if sel is None else len(sel)
             if count >= _BATCH_RECORDS:
-                yield from self._alignments_batch(pending)
+                yield self._alignments_batch(pending)
                 pending = []
                 count = 0
         if pending:
-            yield from self._alignments_batch(pending)
+            yield self._alignments_batch(pending)
 
     def _alignments_batch(self, pending: list[tuple[Block, list[int] | None]]
                           ) -> list[Alignment]:
