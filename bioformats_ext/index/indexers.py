@@ -41,6 +41,7 @@ class _Stream:
                                              _raw_groups(reader.source), threads), batch=1, depth=16)
         # one reused buffer (no fresh pages, no reallocation per batch); ``buf`` views its data
         self._arr = np.empty(_BAM_BATCH + (2 << 20), dtype=np.uint8)
+        self._mv = memoryview(self._arr)
         self._n = 0
         self.base = 0                 # stream offset of buf[0]
         self.starts: list[int] = []   # stream offset of each non-empty block in buf
@@ -55,7 +56,7 @@ class _Stream:
         got = 0
         while got < want:
             try:
-                addrs, nexts, lens, data = next(self._groups)
+                addrs, nexts, lens, datas = next(self._groups)
             except StopIteration:
                 self.eof = True
                 if self.final_address is None:
@@ -72,8 +73,7 @@ class _Stream:
                 self.addrs.append(addr)
                 self.nexts.append(nxt)
                 at += n
-            self._append(data)
-            got += len(data)
+            got += self._append(datas, at - self.base - self._n)
         return True
 
     @property
@@ -81,14 +81,20 @@ class _Stream:
         """The buffered uncompressed bytes (a view, valid until the next fill/consume)."""
         return self._arr[:self._n]
 
-    def _append(self, data: bytes) -> None:
-        end = self._n + len(data)
+    def _append(self, datas: list, total: int) -> int:
+        """Copy blocks (``total`` bytes) behind the buffered data, straight from each block."""
+        end = self._n + total
         if end > len(self._arr):
             grown = np.empty(max(end, 2 * len(self._arr)), dtype=np.uint8)
             grown[:self._n] = self._arr[:self._n]
             self._arr = grown
-        self._arr[self._n:end] = np.frombuffer(data, dtype=np.uint8)
+            self._mv = memoryview(grown)
+        mv, at = self._mv, self._n
+        for d in datas:
+            mv[at:at + len(d)] = d
+            at += len(d)
         self._n = end
+        return total
 
     def close(self) -> None:
         """Stop the prefetch thread (also on errors, before the source is closed)."""
@@ -157,13 +163,13 @@ def _raw_groups(source, group: int = _GROUP) -> Iterator[tuple[int, bytes, list[
 
 
 def _inflate_group(codec, item: tuple[int, bytes, list[tuple[int, int]]]
-                   ) -> tuple[list[int], list[int], list[int], bytes]:
+                   ) -> tuple[list[int], list[int], list[int], list[bytes]]:
     """Inflate (CRC-checked) one group of blocks on a worker thread: the codecs release the GIL."""
     address, raw, spans = item
     datas = [unpack_block(raw, p, size, codec, address + p) for p, size in spans]
     addrs = [address + p for p, _ in spans]
     nexts = [address + p + size for p, size in spans]
-    return addrs, nexts, [len(d) for d in datas], b"".join(datas)
+    return addrs, nexts, [len(d) for d in datas], datas
 
 
 def _prefetch(items: Iterator, batch: int = 64, depth: int = 4) -> Iterator:
