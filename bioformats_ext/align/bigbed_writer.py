@@ -20,7 +20,7 @@ from Bio.Align import Alignment, interfaces
 
 from ..bbi.autosql import AutoSqlTable, bed_declaration
 from .._gc import gc_paused
-from ..bbi.write import BigBedWriter, _Numbers
+from ..bbi.write import BigBedWriter, EncodedRecords, _Numbers
 
 __all__ = ["AlignmentWriter"]
 
@@ -312,7 +312,7 @@ def _int_attribute(batch, name: str, default: np.ndarray) -> np.ndarray | None:
 
 def _text_field(values: list):
     """A text column as ``("s", bytes as uint8, byte lengths)``; None if a value is not a str
-    or holds a tab or newline (the general path handles - and reports - those)."""
+    or holds a tab, newline or NUL (the general path handles - and reports - those)."""
     try:
         joined = "".join(values)
     except TypeError:
@@ -325,7 +325,7 @@ def _text_field(values: list):
         blob = b"".join(encoded)
         lengths = np.fromiter(map(len, encoded), np.int64, len(encoded))
     raw = np.frombuffer(blob, np.uint8)
-    if b"\t" in blob or b"\n" in blob:
+    if b"\t" in blob or b"\n" in blob or b"\0" in blob:
         return None
     return ("s", raw, lengths)
 
@@ -355,8 +355,9 @@ def _put_integers(buf: np.ndarray, v: np.ndarray, ends: np.ndarray, widths: np.n
         buf[(ends - widths)[negative]] = 45
 
 
-def _format_rows(n: int, fields: list) -> list[bytes]:
-    """Tab-separated rows from columns, built in one uint8 buffer and split once.
+def _format_rows(n: int, fields: list) -> EncodedRecords:
+    """Tab-separated rows from columns, built in one uint8 buffer as bigBed stores records:
+    12 bytes left for the writer's (chromId, start, end), the text, a NUL.
 
     Column kinds: ``("s", blob, lengths)`` text, ``("c", codes)`` one character,
     ``("i", ints)`` an integer, ``("l", values, counts)`` a list written ``"v1,v2,...,"``
@@ -388,14 +389,14 @@ def _format_rows(n: int, fields: list) -> list[bytes]:
             continue
         extra.append(None)
     width = np.stack(widths, axis=1)  # n x F
-    cells = width + 1  # each field is followed by a tab (a newline after the last)
-    row_end = np.cumsum(cells.sum(axis=1))
-    row_start = row_end - cells.sum(axis=1)
-    field_start = row_start[:, None] + np.cumsum(cells, axis=1) - cells
-    buf = np.empty(int(row_end[-1]) if n else 0, np.uint8)
+    cells = width + 1  # each field is followed by a tab (a NUL after the last)
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(cells.sum(axis=1) + 12, out=offsets[1:])
+    field_start = (offsets[:-1] + 12)[:, None] + np.cumsum(cells, axis=1) - cells
+    buf = np.empty(int(offsets[-1]), np.uint8)
     seps = field_start + width
     buf[seps[:, :-1].ravel()] = 9
-    buf[seps[:, -1]] = 10
+    buf[seps[:, -1]] = 0
     for k, (field, info) in enumerate(zip(fields, extra)):
         at = field_start[:, k]
         kind = field[0]
@@ -416,9 +417,7 @@ def _format_rows(n: int, fields: list) -> list[bytes]:
             _put_integers(buf, values, value_end, w)
             buf[value_end] = 44
             buf[at[counts == 0]] = 44
-    rows = buf.tobytes().split(b"\n")
-    rows.pop()
-    return rows
+    return EncodedRecords(buf, offsets)
 
 
 def _score_text(score) -> str:

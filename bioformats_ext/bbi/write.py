@@ -43,7 +43,8 @@ from .header import ExtraHeader, ExtraIndex, Header, TotalSummary, ZoomLevel, pa
 from .write_trees import bptree_bytes, rtree_bytes
 from .write_zoom import CoverageSpill, choose_levels, summaries_to_disk, total_summary
 
-__all__ = ["write", "BigBedWriter", "read_chrom_sizes", "parse_bed_type", "iter_bed_batches"]
+__all__ = ["write", "BigBedWriter", "EncodedRecords", "read_chrom_sizes", "parse_bed_type",
+           "iter_bed_batches"]
 
 _LAY = layouts("<")
 _PREFIX = struct.Struct("<III")
@@ -260,6 +261,40 @@ def zlib_compressor(compress: Union[bool, str]):
                      f"not {compress!r}")
 
 
+class EncodedRecords:
+    """A batch of records already laid out as a bigBed data block stores them.
+
+    Record ``i`` is ``buf[offsets[i]:offsets[i + 1]]``: 12 bytes left for the writer's
+    ``(chromId, start, end)`` prefix, the rest text (tab-separated fields), a NUL. A caller
+    that formats the text itself (e.g. the Alignment writer, with numpy) hands this to
+    :meth:`BigBedWriter.write_batch` instead of a list of ``rests``, so no per-record bytes
+    objects are made or joined.
+    """
+
+    __slots__ = ("buf", "offsets")
+
+    def __init__(self, buf: np.ndarray, offsets: np.ndarray):
+        self.buf = buf  # writable uint8
+        self.offsets = offsets  # int64, len(records) + 1
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, item):
+        if isinstance(item, slice):
+            lo, hi, _ = item.indices(len(self))
+            return EncodedRecords(self.buf, self.offsets[lo:hi + 1])
+        return self.rests()[item]
+
+    def rests(self) -> list[bytes]:
+        """The rest texts as bytes (for the general validation and index-key paths)."""
+        off = self.offsets
+        raw = self.buf[off[0]:off[-1]].tobytes()
+        starts = (off[:-1] - off[0] + 12).tolist()
+        ends = (off[1:] - off[0] - 1).tolist()
+        return [raw[a:b] for a, b in zip(starts, ends)]
+
+
 class _Numbers(list):
     """Line numbers (BED file) or record indices (iterables), for error messages."""
 
@@ -336,7 +371,8 @@ class BigBedWriter(CloseOrAbort):
         self._last_start = -1
         self._count = 0
         self._total_bases = 0
-        self._pending: list[bytes] = []  # records of the open block
+        self._pending: list[bytes] = []  # encoded records of the open block, in chunks
+        self._pending_n = 0  # records in it
         self._pending_first = 0
         self._pending_end = 0
         self._pending_keys: list[list[bytes]] = [[] for _ in self._extra_names]
@@ -490,6 +526,10 @@ class BigBedWriter(CloseOrAbort):
         e = _to_int_array(ends, numbers, "chromEnd")
         if isinstance(chroms[0], bytes):
             chroms = [c.decode() for c in chroms]
+        if isinstance(rests, EncodedRecords) and (
+                values is None or self._field_count is None or self._extra_names
+                or values.get("fields") != self._field_count - 3):
+            rests = rests.rests()  # the general paths need the text
         if self._field_count is None:
             first = rests[0]
             self._setup_fields(3 + (first.count(b"\t") + 1 if first else 0))
@@ -591,21 +631,38 @@ class BigBedWriter(CloseOrAbort):
         self._coverage.add(s, e)
         # Encode records: 12-byte prefix + rest + NUL.
         cid = self._chrom_id
-        pack = _PREFIX.pack
-        recs = [pack(cid, a, b) + r + b"\0" for a, b, r in zip(s.tolist(), e.tolist(), rests)]
+        if isinstance(rests, EncodedRecords):
+            off = rests.offsets
+            prefix = np.empty((len(s), 3), "<u4")
+            prefix[:, 0] = cid
+            prefix[:, 1] = s
+            prefix[:, 2] = e
+            rests.buf[off[:-1, None] + np.arange(12)] = prefix.view(np.uint8).reshape(-1, 12)
+            raw = rests.buf[off[0]:off[-1]].tobytes()
+            cut = (off - off[0]).tolist()
+
+            def chunk(i: int, j: int) -> bytes:
+                return raw[cut[i]:cut[j]]
+        else:
+            pack = _PREFIX.pack
+            recs = [pack(cid, a, b) + r + b"\0" for a, b, r in zip(s.tolist(), e.tolist(), rests)]
+
+            def chunk(i: int, j: int) -> bytes:
+                return b"".join(recs[i:j])
         keys = None
         if self._extra_names:
             keys = [self._index_keys(chrom, rests, k) for k in self._extra_fields]
         per = self.items_per_slot
         i = 0
-        n = len(recs)
+        n = len(s)
         el = e.tolist()
         while i < n:
-            if not self._pending:
+            if not self._pending_n:
                 self._pending_first = int(s[i])
                 self._pending_end = 0
-            take = min(per - len(self._pending), n - i)
-            self._pending.extend(recs[i:i + take])
+            take = min(per - self._pending_n, n - i)
+            self._pending.append(chunk(i, i + take))
+            self._pending_n += take
             top = max(el[i:i + take])
             if top > self._pending_end:
                 self._pending_end = top
@@ -613,7 +670,7 @@ class BigBedWriter(CloseOrAbort):
                 for store, col in zip(self._pending_keys, keys):
                     store.extend(col[i:i + take])
             i += take
-            if len(self._pending) >= per:
+            if self._pending_n >= per:
                 self._end_block()
 
     def _index_keys(self, chrom: str, rests: list[bytes], field: int) -> list[bytes]:
@@ -623,10 +680,11 @@ class BigBedWriter(CloseOrAbort):
         return [r.split(b"\t", j + 1)[j] for r in rests]
 
     def _end_block(self) -> None:
-        if not self._pending:
+        if not self._pending_n:
             return
         data = b"".join(self._pending)
         self._pending = []
+        self._pending_n = 0
         if len(data) > self._max_block:
             self._max_block = len(data)
         block = len(self._block_chrom)
