@@ -176,16 +176,11 @@ def _bed_batches(alignments: Iterable[Alignment], bedN: int, declaration: AutoSq
         batch = list(islice(it, _BATCH))
         if not batch:
             return
-        coords = [a.coordinates for a in batch]
-        shapes = _shapes(coords)
-        if shapes is None:  # coordinates given as nested lists
-            coords = [np.asarray(c) for c in coords]
-            shapes = _shapes(coords)
         fast = None
-        if not (bedN <= 5 or extra or shapes is None or shapes.ndim != 2
-                or shapes.shape[1] != 2 or (shapes[:, 0] != 2).any()
-                or (shapes[:, 1] < 2).any()):
-            fast = _fast_batch(batch, coords, shapes[:, 1], bedN)
+        if bedN > 5 and not extra:
+            stacked = _stack(list(map(_get_coordinates, batch)))
+            if stacked is not None:
+                fast = _fast_batch(batch, *stacked, bedN)
         if fast is None:
             rows = list(_bed_rows(batch, bedN, declaration))
             chroms, starts, ends, rests = (list(col) for col in zip(*rows))
@@ -194,14 +189,31 @@ def _bed_batches(alignments: Iterable[Alignment], bedN: int, declaration: AutoSq
         yield fast
 
 
-def _shapes(coords) -> np.ndarray | None:
+def _stack(coords: list) -> tuple[np.ndarray, np.ndarray] | None:
+    """The coordinates of a batch side by side (``2 x total``, int64) and each alignment's
+    column count; None unless every alignment is pairwise with at least two columns."""
     try:
-        return np.array([c.shape for c in coords], dtype=np.int64)
-    except (AttributeError, ValueError):  # lists, or arrays of different dimensions
+        sizes = np.fromiter(map(_get_size, coords), np.int64, len(coords))
+    except AttributeError:  # coordinates given as nested lists
+        coords = [np.asarray(c) for c in coords]
+        sizes = np.fromiter(map(_get_size, coords), np.int64, len(coords))
+    try:
+        big = np.concatenate(coords, axis=1)
+    except (ValueError, TypeError):  # different numbers of rows, or 1-D
         return None
+    if big.ndim != 2 or big.shape[0] != 2:
+        return None
+    lens = sizes // 2
+    if (lens < 2).any():
+        return None
+    return big.astype(np.int64, copy=False), lens
 
 
-def _fast_batch(batch, coords, lens: np.ndarray, bedN: int):
+_get_coordinates = attrgetter("coordinates")
+_get_size = attrgetter("size")
+
+
+def _fast_batch(batch, big: np.ndarray, lens: np.ndarray, bedN: int):
     """One batch of pairwise alignments (bedN 6-12, no extra fields) as BED text, vectorised.
 
     Attributes are gathered with one ``map`` per attribute; all numbers (score, thick, block
@@ -212,7 +224,6 @@ def _fast_batch(batch, coords, lens: np.ndarray, bedN: int):
     score, a non-integer thickStart, a tab or newline inside a name.
     """
     n = len(batch)
-    big = np.concatenate(coords, axis=1).astype(np.int64, copy=False)
     t = big[0]
     q = big[1]
     first = np.cumsum(lens) - lens

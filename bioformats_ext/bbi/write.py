@@ -716,8 +716,7 @@ class BigBedWriter(CloseOrAbort):
             self._end_block()
             self._coverage.end_chrom()
         if self._compressor is not None:
-            self._drain(True)
-            self._compressor.close()
+            self._drain(True)  # the pool stays up for the zoom blocks
         if self._field_count is None:
             self._setup_fields(self._bed_n or 3)
         out = _Counter(self._out)
@@ -793,6 +792,8 @@ class BigBedWriter(CloseOrAbort):
             out.write(part)
         out.write(struct.pack("<I", BIGBED_MAGIC))
         self._coverage.close()
+        if self._compressor is not None:
+            self._compressor.close()
 
     def _chrom_tree(self, offset: int) -> bytes:
         names = sorted((name.encode(), cid, size) for cid, (name, size) in enumerate(self._chroms))
@@ -809,7 +810,7 @@ class BigBedWriter(CloseOrAbort):
         per = self.items_per_slot
         blocks = [disk[i:i + per].tobytes() for i in range(0, len(disk), per)]
         if self.compress:
-            blocks = [self._zcompress(b) for b in blocks]
+            blocks = self._compressor.map(blocks)
         data_offset = pos
         sizes = np.array([len(b) for b in blocks], dtype=np.uint64)
         block_offsets = data_offset + 4 + np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(
@@ -870,6 +871,12 @@ class _Compressor:
             return
         while pending and (block or len(pending) > self._window or pending[0].done()):
             yield pending.popleft().result()
+
+    def map(self, blocks: list[bytes]) -> list[bytes]:
+        """Compress all ``blocks`` (in order), on the pool."""
+        if self._pool is None:
+            return list(map(self._func, blocks))
+        return list(self._pool.map(self._func, blocks))
 
     def close(self) -> None:
         if self._pool is not None:
