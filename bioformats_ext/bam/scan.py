@@ -1,9 +1,11 @@
 """Vectorised scanning of BAM record bytes: boundaries, refID, pos, end, flag — no per-field Python.
 
 The BAM indexer (and the BAM reader) need, per record, where it starts/ends and its reference
-span. Only the chain of ``block_size`` fields is walked in Python (one ``unpack_from`` per
-record); every field after that is gathered with numpy over the whole batch, and the alignment end
-comes from summing the reference-consuming CIGAR operations (M, D, N, =, X) per record.
+span. The chain of ``block_size`` fields is sequential: :func:`record_starts` walks it with one
+``unpack_from`` per record, :func:`walk_records` walks many stretches of it at once with numpy,
+speculating that BGZF block starts are record starts (exact either way). Every field after that is
+gathered with numpy over the whole batch, and the alignment end comes from summing the
+reference-consuming CIGAR operations (M, D, N, =, X) per record.
 
 Records with more than 65535 CIGAR operations store a two-operation placeholder ``<l_seq>S<ref_len>N``
 and the real CIGAR in the ``CG`` tag; the placeholder's N length *is* the reference length, so the

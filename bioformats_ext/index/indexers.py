@@ -1,9 +1,10 @@
 """Second-pass indexers for existing files: ``samtools index`` and ``tabix`` equivalents.
 
-Both stream the BGZF file in large batches of blocks, find records with bulk operations (the
-BAM ``block_size`` chain; ``\\n`` positions with numpy for text), turn record ends into virtual
-offsets with one ``searchsorted`` per batch, and feed :meth:`IndexBuilder.push_many`. The
-offsets follow htslib's ``bgzf_tell`` (an end of block is the next block's start), so the index
+Both stream the BGZF file in large batches of blocks (inflated on a thread pool while this
+thread works), find records with bulk operations (the BAM ``block_size`` chain, walked in numpy
+lockstep from every block start; ``\\n`` positions with numpy for text), turn record ends into
+virtual offsets with one ``searchsorted`` per batch, and feed :meth:`IndexBuilder.push_many`.
+The offsets follow htslib's ``bgzf_tell`` (an end of block is the next block's start), so the index
 equals what samtools/tabix write for the same file.
 """
 
