@@ -292,23 +292,24 @@ _CONTIG_LEN = re.compile(rb"length[ =]*(\d+)")
 _SQ_LEN = re.compile(rb"\tLN:(\d+)")
 
 
-def _iter_lines(stream: _Stream) -> Iterator[tuple[list[bytes], np.ndarray]]:
-    """Batches of complete lines (without newline) with the virtual offset where each ends."""
+def _iter_lines(stream: _Stream) -> Iterator[tuple[list[bytes], np.ndarray, np.ndarray]]:
+    """Batches of complete lines (without newline) with the virtual offset where each ends and
+    each line's first byte (newline for an empty line)."""
     pos = 0  # stream offset where the next line starts
     while True:
         stream.fill()
         local = pos - stream.base
-        u8 = np.frombuffer(stream.buf, dtype=np.uint8)
+        u8 = stream.buf
         ends = np.flatnonzero(u8[local:] == 10) + (local + 1)
-        del u8
-        if stream.eof and (not len(ends) or ends[-1] < len(stream.buf)) and local < len(stream.buf):
-            ends = np.append(ends, len(stream.buf))  # last line without a newline
+        if stream.eof and (not len(ends) or ends[-1] < len(u8)) and local < len(u8):
+            ends = np.append(ends, len(u8))  # last line without a newline
         if len(ends):
-            data = bytes(stream.buf[local:int(ends[-1])])
+            first = u8[np.concatenate(([local], ends[:-1]))]
+            data = bytes(u8[local:int(ends[-1])])
             lines = data.split(b"\n")
             if data.endswith(b"\n"):
                 lines.pop()
-            yield lines, stream.voffsets(ends + stream.base)
+            yield lines, stream.voffsets(ends + stream.base), first
             pos = int(ends[-1]) + stream.base
             stream.consume(pos)
         if stream.eof:
@@ -325,9 +326,13 @@ def index_tabix(path, preset: str = "vcf", csi: bool = False, min_shift: int = 1
     lineno = 0
     max_ref_len = 0
     try:
-        for lines, voffs in _iter_lines(stream):
+        meta = conf.meta.encode()
+        for lines, voffs, first in _iter_lines(stream):
             n = len(lines)
-            is_meta = np.fromiter((ln[:1] == conf.meta.encode() for ln in lines), dtype=bool, count=n)
+            if len(meta) == 1 and meta != b"\n":
+                is_meta = first == meta[0]
+            else:
+                is_meta = np.fromiter((ln[:1] == meta for ln in lines), dtype=bool, count=n)
             linenos = np.arange(lineno + 1, lineno + n + 1)
             skip = is_meta | (linenos <= conf.skip)
             lineno += n
@@ -362,7 +367,7 @@ def index_tabix(path, preset: str = "vcf", csi: bool = False, min_shift: int = 1
             first_no = lineno - n + 1
             names, begs, ends = parse_lines(conf, data_lines, first_no)
             tid_of = {nm: builder.tid_for(nm) for nm in dict.fromkeys(names)}
-            tids = np.fromiter((tid_of[nm] for nm in names), dtype=np.int64, count=len(names))
+            tids = np.array(list(map(tid_of.__getitem__, names)), dtype=np.int64)
             builder.push_many(tids, begs, ends, voffs[keep])
         if builder is None:  # no data lines
             builder = (IndexBuilder.csi(min_shift, max_ref_len=max_ref_len or None, offset0=last_off, tabix=conf)
