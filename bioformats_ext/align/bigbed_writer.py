@@ -171,7 +171,10 @@ def _bed_batches(alignments: Iterable[Alignment], bedN: int, declaration: AutoSq
     """
     extra = [field.name for field in list(declaration)[bedN:]]
     # A generator, because Biopython's iterators rewind whenever iter() is called on them.
-    it = (alignment for alignment in alignments)
+    if isinstance(alignments, (list, tuple)):
+        it = iter(alignments)
+    else:
+        it = (alignment for alignment in alignments)
     while True:
         batch = list(islice(it, _BATCH))
         if not batch:
@@ -232,8 +235,13 @@ def _fast_batch(batch, big: np.ndarray, lens: np.ndarray, bedN: int):
     ends = t[last]
     sequences = list(map(_get_sequences, batch))
     chroms = list(map(_get_id, map(_first, sequences)))
-    names = [name or "." for name in map(_get_id, map(_second, sequences))]
-    raw_scores = [getattr(a, "score", None) for a in batch]
+    names = list(map(_get_id, map(_second, sequences)))
+    if not all(names):
+        names = [name or "." for name in names]
+    try:
+        raw_scores = list(map(_get_score, batch))
+    except AttributeError:
+        raw_scores = [getattr(a, "score", None) for a in batch]
     try:
         values = np.array(raw_scores, dtype=np.float64)
     except (TypeError, ValueError):
@@ -265,7 +273,10 @@ def _fast_batch(batch, big: np.ndarray, lens: np.ndarray, bedN: int):
         fields.append(("i", thick_end))
         out["thickEnd"] = thick_end
     if bedN > 8:
-        colors = [getattr(a, "itemRgb", ".") for a in batch]
+        try:
+            colors = list(map(_get_item_rgb, batch))
+        except AttributeError:
+            colors = [getattr(a, "itemRgb", ".") for a in batch]
         color_field = _text_field(colors)
         if color_field is None:
             return None
@@ -293,6 +304,8 @@ def _fast_batch(batch, big: np.ndarray, lens: np.ndarray, bedN: int):
 
 
 _get_sequences = attrgetter("sequences")
+_get_item_rgb = attrgetter("itemRgb")
+_get_score = attrgetter("score")
 _get_id = attrgetter("id")
 _first = itemgetter(0)
 _second = itemgetter(1)
@@ -353,6 +366,19 @@ def _put_integers(buf: np.ndarray, v: np.ndarray, ends: np.ndarray, widths: np.n
     """Write ``v`` in decimal into ``buf`` so that each number ends just before ``ends``."""
     a = np.abs(v)
     pos = ends - 1
+    if len(a) and a.max() < 2**50:
+        # float64 floor(a * 0.1) is exact here and much faster than int64 division
+        a = a.astype(np.float64)
+        while len(a):
+            q = np.floor(a * 0.1)
+            buf[pos] = (a - q * 10).astype(np.uint8) + 48
+            keep = q > 0
+            if keep.all():
+                a = q
+            else:
+                a = q[keep]
+                pos = pos[keep]
+            pos = pos - 1
     while len(a):
         buf[pos] = 48 + a % 10
         a = a // 10
