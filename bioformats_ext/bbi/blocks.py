@@ -172,6 +172,7 @@ class Block:
         return (self.start[hits].tolist(), self.end[hits].tolist(), self.texts_at(hits))
 
 
+_U4 = {"<": np.dtype("<u4"), ">": np.dtype(">u4")}
 _PREFIX_BACK = np.arange(12, 0, -1, dtype=np.int64)  # a rest starts 12 bytes after its record
 
 
@@ -194,12 +195,12 @@ def _terminators(data: bytes, offset: int) -> np.ndarray:
     """
     size = len(data)
     raw = np.frombuffer(data, np.uint8)
-    nuls = np.flatnonzero(raw == 0)
+    nuls = (raw == 0).nonzero()[0]
     if len(nuls) and nuls[-1] == size - 1:
         is_term = np.empty(len(nuls), bool)
         is_term[0] = nuls[0] >= 12
         np.greater_equal(nuls[1:] - nuls[:-1], 13, out=is_term[1:])
-        idx = np.flatnonzero(is_term)
+        idx = is_term.nonzero()[0]
         if len(idx) and idx[-1] == len(nuls) - 1:
             term = nuls[idx]
             first = int(idx[0])
@@ -234,7 +235,7 @@ def parse_block(data: bytes, byteorder: str, offset: int = 0) -> Block:
     rec = np.empty(n, np.int64)
     rec[0] = 0
     np.add(term[:-1], 1, out=rec[1:])
-    words = np.ndarray((len(data) - 3,), np.dtype(byteorder + "u4"), data, 0, (1,))
+    words = np.ndarray((len(data) - 3,), _U4[byteorder], data, 0, (1,))
     return Block(words[rec].astype(np.int64), words[rec + 4].astype(np.int64),
                  words[rec + 8].astype(np.int64), data, rec + 12, term, offset)
 
@@ -261,7 +262,7 @@ def parse_run(data: bytes, byteorder: str, offset: int = 0) -> Block:
         except UnicodeDecodeError:
             raise FormatError("record text is not UTF-8", offset) from None
     rest_start = term - lengths
-    words = np.ndarray((len(data) - 3,), np.dtype(byteorder + "u4"), data, 0, (1,))
+    words = np.ndarray((len(data) - 3,), _U4[byteorder], data, 0, (1,))
     rec = rest_start - 12
     block = Block(words[rec].astype(np.int64), words[rec + 4].astype(np.int64),
                   words[rec + 8].astype(np.int64), data, rest_start, term, offset)
