@@ -171,7 +171,7 @@ def _bed_batches(alignments: Iterable[Alignment], bedN: int, declaration: AutoSq
     """
     extra = [field.name for field in list(declaration)[bedN:]]
     # A generator, because Biopython's iterators rewind whenever iter() is called on them.
-    if isinstance(alignments, (list, tuple)):
+    if type(alignments) in (list, tuple):  # not subclasses such as Alignments
         it = iter(alignments)
     else:
         it = (alignment for alignment in alignments)
