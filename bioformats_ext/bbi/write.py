@@ -41,7 +41,8 @@ from .format import (BIGBED_MAGIC, EXTRA_HEADER_SIZE, HEADER_SIZE, MAX_ZOOM_LEVE
                      TOTAL_SUMMARY_SIZE, ZOOM_HEADER_SIZE, layouts)
 from .header import ExtraHeader, ExtraIndex, Header, TotalSummary, ZoomLevel, pack_zoom_headers
 from .write_trees import bptree_bytes, rtree_bytes
-from .write_zoom import CoverageSpill, choose_levels, summaries_to_disk, total_summary
+from .write_zoom import (CoverageSpill, choose_levels, first_level, summaries_to_disk,
+                         total_summary)
 
 __all__ = ["write", "BigBedWriter", "EncodedRecords", "read_chrom_sizes", "parse_bed_type",
            "iter_bed_batches"]
@@ -715,6 +716,10 @@ class BigBedWriter(CloseOrAbort):
         if self._chrom is not None:
             self._end_block()
             self._coverage.end_chrom()
+        sizes = [size for _, size in self._chroms]
+        ave = self._total_bases / self._count if self._count else 0.0
+        # While the pool finishes the last blocks: the likely zoom level 0 (needs no sizes).
+        early = first_level(self._coverage, ave, sizes) if self._count else {}
         if self._compressor is not None:
             self._drain(True)  # the pool stays up for the zoom blocks
         if self._field_count is None:
@@ -737,10 +742,8 @@ class BigBedWriter(CloseOrAbort):
         data_size = self._data.tell()
         header.fullIndexOffset = header.fullDataOffset + 8 + data_size
         # Everything after the data can be computed now; the zoom levels need the data size.
-        ave = self._total_bases / self._count if self._count else 0.0
-        sizes = [size for _, size in self._chroms]
         levels = choose_levels(self._coverage, ave, header.fullIndexOffset - header.fullDataOffset,
-                               self.compress, sizes) if self._count else []
+                               self.compress, sizes, early) if self._count else []
         summary = TotalSummary(*total_summary(self._coverage))
         # Data R-tree.
         block_sizes = np.asarray(self._block_sizes, dtype=np.uint64)

@@ -374,16 +374,32 @@ def reduce_summaries(summ: np.ndarray, reduction: int) -> np.ndarray:
     return out
 
 
+def first_level(spill: CoverageSpill, ave_size: float,
+                chrom_sizes: list[int]) -> dict[int, tuple[int, np.ndarray]]:
+    """``{scale: (count, level-0 summaries)}`` for the first candidate scale (the one
+    usually chosen), for :func:`choose_levels`' ``early``. Needs only the coverage, so the
+    writer computes it while the last data blocks are still being compressed."""
+    if not spill.chroms:
+        return {}
+    scale = res_scales(ave_size)[0]
+    return {scale: (count_summaries(spill, scale), level0_summaries(spill, scale, chrom_sizes))}
+
+
 def choose_levels(spill: CoverageSpill, ave_size: float, data_size: int, compress: bool,
-                  chrom_sizes: list[int]) -> list[tuple[int, np.ndarray]]:
-    """The zoom levels bedToBigBed would write: ``[(reduction, summaries), ...]``."""
+                  chrom_sizes: list[int], early: dict | None = None
+                  ) -> list[tuple[int, np.ndarray]]:
+    """The zoom levels bedToBigBed would write: ``[(reduction, summaries), ...]``.
+
+    ``early``: counts and summaries already computed by :func:`first_level`.
+    """
+    early = early or {}
     if not spill.chroms:
         return []
     scales = res_scales(ave_size)
     max_reduced = data_size // 2
     chosen = None
     for scale in scales:
-        count = count_summaries(spill, scale)
+        count = early[scale][0] if scale in early else count_summaries(spill, scale)
         reduced = count * _LAY.zoom_record.size
         if compress:
             reduced //= 2
@@ -391,9 +407,10 @@ def choose_levels(spill: CoverageSpill, ave_size: float, data_size: int, compres
             chosen = (scale, count)
             break
     if chosen is None:
-        chosen = (scales[0], count_summaries(spill, scales[0]))
+        chosen = (scales[0], early[scales[0]][0] if scales[0] in early
+                  else count_summaries(spill, scales[0]))
     scale, zoom_count = chosen
-    level0 = level0_summaries(spill, scale, chrom_sizes)
+    level0 = early[scale][1] if scale in early else level0_summaries(spill, scale, chrom_sizes)
     levels = [(scale, level0)]
     reduction = scale * ZOOM_RES_INCREMENT
     rezoomed = reduce_summaries(level0, reduction)
