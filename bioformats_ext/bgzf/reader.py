@@ -15,7 +15,10 @@ from ..errors import FormatError, TruncatedFileError
 from ..io.source import ByteSource, open_source
 from .blocks import EOF_BLOCK, MAX_BLOCK_SIZE, parse_header, unpack_block
 
-_CHUNK = 1 << 22  # compressed bytes fetched per read when streaming
+# Streaming reads start small and double up to _CHUNK: reading just a header (BAM, VCF) over the
+# network then costs one small request, while a full scan soon reads 4 MiB at a time.
+_FIRST_CHUNK = 1 << 16
+_CHUNK = 1 << 22
 
 
 class BgzfReader:
@@ -55,9 +58,11 @@ class BgzfReader:
         size_total = self.source.size
         end = size_total if end is None else min(end, size_total)
         address = start
+        chunk = _FIRST_CHUNK
         while address < end:
             # never fetch much past ``end`` (remote sources pay for every byte)
-            raw = self.source.read_upto(address, min(_CHUNK, end - address + MAX_BLOCK_SIZE))
+            raw = self.source.read_upto(address, min(chunk, end - address + MAX_BLOCK_SIZE))
+            chunk = min(2 * chunk, _CHUNK)
             pos = 0
             n = len(raw)
             while address + pos < end:
