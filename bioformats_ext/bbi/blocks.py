@@ -151,25 +151,39 @@ class Block:
     def query(self, chrom: int, start: int, end: int
               ) -> tuple[list[int], list[int], list[str]] | None:
         """Starts, ends and texts of the records overlapping ``chrom:start-end`` (None if
-        there are none): :meth:`select` and the gathers, with plain slices in the usual case
-        where every candidate overlaps."""
-        cand = self._candidates(chrom, start, end)
-        if cand is not None:
-            first, starts, ends = cand
-            if not starts:
+        there are none): :meth:`select` and the gathers, on small lists."""
+        reach = self._sorted_reach()
+        if reach is None or self._index[1] != chrom:
+            hits = self.select(chrom, start, end)
+            if not hits:
                 return None
-            keep = [i for i, (s, e) in enumerate(zip(starts, ends))
-                    if (s < end and e > start) or (s == e and (s == end or e == start))]
-            if len(keep) == len(starts):
-                return starts, ends, self.texts_at(range(first, first + len(starts)))
-            if not keep:
-                return None
-            return ([starts[i] for i in keep], [ends[i] for i in keep],
-                    self.texts_at([first + i for i in keep]))
-        hits = self.select(chrom, start, end)
-        if not hits:
+            return (self.start[hits].tolist(), self.end[hits].tolist(), self.texts_at(hits))
+        first = int(reach.searchsorted(start))
+        last = int(self.start.searchsorted(end, "right"))
+        if first >= last:
             return None
-        return (self.start[hits].tolist(), self.end[hits].tolist(), self.texts_at(hits))
+        if last - first > 16:
+            # A long record early in the block keeps ``reach`` high: many candidates may end
+            # before the region. ``end >= start`` (necessary for overlap) drops them in C.
+            idx = (self.end[first:last] >= start).nonzero()[0]
+            if not len(idx):
+                return None
+            idx += first
+            starts = self.start[idx].tolist()
+            ends = self.end[idx].tolist()
+            indices: "list[int] | range" = idx.tolist()
+        else:
+            starts = self.start[first:last].tolist()
+            ends = self.end[first:last].tolist()
+            indices = range(first, last)
+        keep = [i for i, (s, e) in enumerate(zip(starts, ends))
+                if (s < end and e > start) or (s == e and (s == end or e == start))]
+        if len(keep) == len(starts):
+            return starts, ends, self.texts_at(indices)
+        if not keep:
+            return None
+        return ([starts[i] for i in keep], [ends[i] for i in keep],
+                self.texts_at([indices[i] for i in keep]))
 
 
 _U4 = {"<": np.dtype("<u4"), ">": np.dtype(">u4")}
