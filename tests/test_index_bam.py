@@ -288,3 +288,59 @@ def test_cli_index(bams, tmp_path):
     bad.write_bytes(open(path, "rb").read()[:5000])   # truncated: typed error, exit code 1
     assert main(["index", str(bad)]) == 1
     assert not os.path.exists(str(bad) + ".bai")
+
+
+def _reblock(src: str, dst: str, seed: int) -> None:
+    """Rewrite a BAM's BGZF stream in random-size blocks, so records straddle block boundaries
+    (as some writers do): the record walk can no longer assume blocks start records."""
+    from bioformats_ext.bgzf import EOF_BLOCK, MAX_BLOCK_DATA, pack_block
+    from bioformats_ext.compression import deflate_codec
+
+    data = b"".join(d for _, d in BgzfReader(src).iter_blocks())
+    rng = random.Random(seed)
+    codec = deflate_codec("zlib", 1)
+    with open(dst, "wb") as out:
+        pos = 0
+        while pos < len(data):
+            n = rng.choice([rng.randint(1, 300), rng.randint(300, MAX_BLOCK_DATA)])
+            out.write(pack_block(data[pos:pos + n], codec))
+            pos += n
+        out.write(EOF_BLOCK)
+
+
+@pytest.mark.parametrize("csi", [False, True])
+def test_records_straddling_blocks_match_samtools(bams, tmp_path, csi):
+    path = str(tmp_path / "reblocked.bam")
+    _reblock(bams["plain"], path, seed=11)
+    ext = "csi" if csi else "bai"
+    args = ["-c"] if csi else []
+    pysam.samtools.index(*args, path, str(tmp_path / f"ref.{ext}"))
+    ref = read_index(str(tmp_path / f"ref.{ext}"))
+    for threads in (1, 2):
+        ours = read_index(index_bam(path, csi=csi, out=str(tmp_path / f"ours{threads}.{ext}"),
+                                    threads=threads))
+        assert_same(ref, ours)
+
+
+def test_walk_records_equals_sequential_walk_for_any_hints(bams):
+    from bioformats_ext.bam.scan import walk_records
+
+    data = b"".join(d for _, d in BgzfReader(bams["plain"]).iter_blocks())
+    first = parse_header(data).end
+    expected, expected_next = record_starts(data, first)
+    rng = random.Random(5)
+    true_starts = expected.tolist()
+    for trial in range(20):
+        kind = trial % 3
+        if kind == 0:      # good hints: a sample of true starts
+            hints = sorted(rng.sample(true_starts, 50))
+        elif kind == 1:    # bad hints: random offsets
+            hints = sorted(rng.sample(range(first + 1, len(data)), 50))
+        else:              # mixed
+            hints = sorted(set(rng.sample(true_starts, 25))
+                           | set(rng.sample(range(first + 1, len(data)), 25)))
+        limit = len(data) - rng.randint(0, 5000)
+        got, got_next = walk_records(bytearray(data), first, np.array(hints, dtype=np.int64), limit)
+        want, want_next = record_starts(data, first, limit)
+        assert got.tolist() == want.tolist() and got_next == want_next
+    assert expected_next <= len(data)
