@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import sys
 
 from bioformats_ext.commands._options import progress, progress_bytes
@@ -35,3 +36,32 @@ def test_no_bar_when_not_a_terminal(monkeypatch):
         assert counted is handle
     items = [1, 2, 3]
     assert progress(items) is items
+
+
+def test_progress_position_follows_the_offset(monkeypatch):
+    from bioformats_ext.commands._options import progress_position
+
+    monkeypatch.setattr(sys, "stderr", _Tty())
+    with progress_position(1000, desc="idx") as update:
+        update(250)
+        update(1000)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    with progress_position(1000) as update:
+        assert update is None
+
+
+def test_index_bam_reports_progress_to_the_end(tmp_path):
+    pysam = __import__("pytest").importorskip("pysam")
+    from bioformats_ext.index import index_bam
+
+    path = str(tmp_path / "x.bam")
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": "chr1", "LN": 100000}]}
+    with pysam.AlignmentFile(path, "wb", header=header) as out:
+        for i in range(3000):
+            seg = pysam.AlignedSegment(out.header)
+            seg.query_name, seg.reference_id, seg.reference_start = f"r{i}", 0, i * 10
+            seg.cigarstring, seg.query_sequence = "50M", "A" * 50
+            out.write(seg)
+    seen = []
+    index_bam(path, progress=seen.append)
+    assert seen and seen == sorted(seen) and seen[-1] == os.path.getsize(path)

@@ -99,3 +99,22 @@ def progress_bytes(handle: BinaryIO, desc: str = "") -> Iterator[BinaryIO]:
         total = None
     with tqdm(total=total, desc=desc, unit="B", unit_scale=True, leave=False) as bar:
         yield _CountingReader(handle, bar)
+
+
+@contextmanager
+def progress_position(total: int, desc: str = "") -> Iterator["Callable[[int], None] | None"]:
+    """Yield a callback ``update(position)`` driving a byte-based tqdm bar (terminal only),
+    or None when there is no terminal / tqdm, so callers skip the calls entirely."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        yield None
+        return
+    with tqdm(total=total, desc=desc, unit="B", unit_scale=True, leave=False) as bar:
+        def update(position: int) -> None:
+            bar.update(position - bar.n)
+
+        yield update

@@ -9,6 +9,7 @@ import sys
 from ..errors import BioformatsError
 from ..index.indexers import index_bam, index_tabix
 from ..index.tabix_conf import PRESETS, TBX_GENERIC, TBX_UCSC, TabixConfig
+from ._options import progress_position
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,7 +28,8 @@ def samtools_index(argv: list[str]) -> int:
                    help="set minimum interval size for CSI indices to 2^INT [14]")
     p.add_argument("-o", "--output", metavar="FILE", help="write index to FILE")
     p.add_argument("-M", action="store_true", help="interpret all positional arguments as BAM files")
-    p.add_argument("-@", "--threads", type=int, default=0, help="accepted for compatibility (ignored)")
+    p.add_argument("-@", "--threads", type=int, default=None, metavar="INT",
+                   help="threads inflating blocks besides the main one [1]")
     p.add_argument("files", nargs="+")
     args = p.parse_args(argv)
     csi = args.csi or args.min_shift is not None
@@ -40,8 +42,11 @@ def samtools_index(argv: list[str]) -> int:
         files, out = files[:1], files[1]
     if out is not None and len(files) > 1:
         p.error("-o can only be used with a single input file")
+    threads = 2 if args.threads is None else max(1, args.threads + 1)
     for path in files:
-        index_bam(path, csi=csi, min_shift=min_shift, out=out)
+        with progress_position(os.path.getsize(path), desc=os.path.basename(path)) as update:
+            index_bam(path, csi=csi, min_shift=min_shift, out=out, threads=threads,
+                      progress=update)
     return 0
 
 
@@ -68,7 +73,8 @@ def tabix(argv: list[str]) -> int:
     if os.path.exists(out) and not args.force:
         print(f"[tabix] the index file exists; use option '-f' to overwrite: {out}", file=sys.stderr)
         return 1
-    index_tabix(args.file, conf, csi=csi, min_shift=min_shift, out=out)
+    with progress_position(os.path.getsize(args.file), desc=os.path.basename(args.file)) as update:
+        index_tabix(args.file, conf, csi=csi, min_shift=min_shift, out=out, progress=update)
     return 0
 
 

@@ -15,7 +15,7 @@ import queue
 import re
 import threading
 from functools import partial
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -37,7 +37,8 @@ _GROUP = 16       # blocks inflated per thread task
 class _Stream:
     """Uncompressed bytes of consecutive blocks plus the map back to virtual offsets."""
 
-    def __init__(self, reader: BgzfReader, threads: int = 2):
+    def __init__(self, reader: BgzfReader, threads: int = 2,
+                 progress: "Callable[[int], None] | None" = None):
         self._groups = _prefetch(ordered_map(partial(_inflate_group, reader.codec),
                                              _raw_groups(reader.source), threads), batch=1, depth=16)
         # one reused buffer (no fresh pages, no reallocation per batch); ``buf`` views its data
@@ -51,6 +52,7 @@ class _Stream:
         self.eof = False
         self.final_address: int | None = None  # first empty block after data, or file end
         self._size = reader.source.size
+        self._progress = progress     # called with the compressed offset reached
 
     def fill(self, want: int = _BATCH) -> bool:
         """Append blocks until ``want`` new bytes are buffered or the file ends; False at EOF."""
@@ -75,6 +77,8 @@ class _Stream:
                 self.nexts.append(nxt)
                 at += n
             got += self._append(datas, at - self.base - self._n)
+            if self._progress is not None and nexts:
+                self._progress(nexts[-1])
         return True
 
     @property
@@ -222,9 +226,9 @@ def _prefetch(items: Iterator, batch: int = 64, depth: int = 4) -> Iterator:
         stop.set()
 
 
-def _open(path, threads: int = 2) -> tuple[BgzfReader, _Stream]:
+def _open(path, threads: int = 2, progress=None) -> tuple[BgzfReader, _Stream]:
     reader = BgzfReader(path)
-    return reader, _Stream(reader, threads)
+    return reader, _Stream(reader, threads, progress)
 
 
 def _index_path(path: str, ext: str, out: str | None) -> str:
@@ -232,12 +236,13 @@ def _index_path(path: str, ext: str, out: str | None) -> str:
 
 
 def index_bam(path, csi: bool = False, min_shift: int = 14, out: str | None = None,
-              threads: int = 2) -> str:
+              threads: int = 2, progress: "Callable[[int], None] | None" = None) -> str:
     """Index a coordinate-sorted BAM like ``samtools index`` (``-c`` for CSI); returns the index path.
 
     ``threads`` inflate blocks while the calling thread walks records (1: one helper thread).
+    ``progress``, if given, is called with the compressed byte offset reached (for a progress bar).
     """
-    reader, stream = _open(path, threads)
+    reader, stream = _open(path, threads, progress)
     try:
         while True:
             try:
@@ -317,10 +322,14 @@ def _iter_lines(stream: _Stream) -> Iterator[tuple[list[bytes], np.ndarray, np.n
 
 
 def index_tabix(path, preset: str = "vcf", csi: bool = False, min_shift: int = 14,
-                out: str | None = None) -> str:
-    """Index a bgzipped, sorted text file like ``tabix -p PRESET`` (``-C`` for CSI)."""
+                out: str | None = None,
+                progress: "Callable[[int], None] | None" = None) -> str:
+    """Index a bgzipped, sorted text file like ``tabix -p PRESET`` (``-C`` for CSI).
+
+    ``progress``, if given, is called with the compressed byte offset reached (for a progress bar).
+    """
     conf = get_config(preset)
-    reader, stream = _open(path)
+    reader, stream = _open(path, progress=progress)
     builder: IndexBuilder | None = None
     last_off = 0
     lineno = 0
