@@ -11,6 +11,7 @@ and SAM text with the tabix presets.
 from __future__ import annotations
 
 import os
+from itertools import islice
 from typing import Any, BinaryIO, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
@@ -20,7 +21,6 @@ from .io.atomic import AtomicFiles, CloseOrAbort
 from .io.source import ByteSource, open_source
 
 BGZF_MAGIC = b"\x1f\x8b\x08\x04"
-_BATCH = 16384
 
 
 def load_index_near(location: str | None, candidates: Sequence[str], what: str):
@@ -426,7 +426,76 @@ def _sq_lengths(header: bytes) -> list[tuple[str, int]]:
     return out
 
 
-class TabixWriter(CloseOrAbort):
+class BatchedRecordWriter(CloseOrAbort):
+    """What every co-indexing record writer shares: buffering records into batches for
+    ``_write_lines`` (per-record encoding would cost ~100x more), and closing or aborting the
+    :class:`IndexedOutput` in ``self._out``.
+
+    Subclasses implement ``_to_line(record) -> bytes`` and ``_write_lines(lines)`` and may
+    override ``_fast_batch(batch)``, which returns the batch as ready ``bytes`` lines when that
+    needs no per-record conversion (else None). A bad or unsorted record is reported at the next
+    flush (buffer full, :meth:`write_many` or :meth:`close`), naming its number and text.
+    """
+
+    batch_size = 16384
+    _out: "IndexedOutput"
+    _buffer: list
+
+    @property
+    def path(self) -> str | None:
+        return self._out.path
+
+    @property
+    def index_path(self) -> Any:
+        return self._out._index_target
+
+    def _to_line(self, record: Any) -> bytes:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _write_lines(self, lines: list[bytes]) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _fast_batch(self, batch: list) -> "list[bytes] | None":
+        return None
+
+    def write(self, record: Any) -> None:
+        """Write one record (buffered; see the class docstring for when errors surface)."""
+        buffer = self._buffer
+        buffer.append(self._to_line(record))
+        if len(buffer) >= self.batch_size:
+            self._flush_buffer()
+
+    def _flush_buffer(self) -> None:
+        if self._buffer:
+            lines, self._buffer = self._buffer, []
+            self._write_lines(lines)
+
+    def write_many(self, records: Iterable[Any]) -> int:
+        """Write records in batches (the fast path); returns how many were written."""
+        self._flush_buffer()
+        count = 0
+        iterator = iter(records)
+        to_line = self._to_line
+        while True:
+            batch = list(islice(iterator, self.batch_size))
+            if not batch:
+                return count
+            lines = self._fast_batch(batch)
+            self._write_lines(lines if lines is not None else [to_line(r) for r in batch])
+            count += len(batch)
+
+    def close(self) -> None:
+        """EOF block, then the index; both renamed into place only now."""
+        self._flush_buffer()
+        self._out.close()
+
+    def abort(self) -> None:
+        """Discard everything written; nothing is left at the target paths."""
+        self._buffer = []
+        self._out.abort()
+
+
+class TabixWriter(BatchedRecordWriter):
     """Write bgzipped tab-separated text (BED, GFF, SAM, VCF, ...) and its TBI/CSI in one pass.
 
     ``preset`` is a tabix preset name (``"bed"``, ``"gff"``, ``"sam"``, ``"vcf"``) or a
@@ -496,54 +565,16 @@ class TabixWriter(CloseOrAbort):
             if line and not line.startswith(meta):
                 raise ValueError(f"header line {number} does not start with {meta.decode()!r}")
 
-    @property
-    def path(self) -> str | None:
-        return self._out.path
-
-    @property
-    def index_path(self) -> Any:
-        return self._out._index_target
-
     def _to_line(self, record: Any) -> bytes:
         return _as_line(record)
 
-    def write(self, record: Any) -> None:
-        """Write one data line (str / bytes; a newline is added when missing).
-
-        Lines are buffered and processed in batches, so a bad or unsorted line is reported at
-        the next flush (buffer full, :meth:`write_many` or :meth:`close`), naming it.
-        """
-        buffer = self._buffer
-        buffer.append(self._to_line(record))
-        if len(buffer) >= _BATCH:
-            self._flush_buffer()
-
-    def _flush_buffer(self) -> None:
-        if self._buffer:
-            lines, self._buffer = self._buffer, []
-            self._write_lines(lines)
-
-    def write_many(self, records: Iterable[Any]) -> int:
-        """Write many lines in batches (the fast path); returns how many."""
-        from itertools import islice
-
-        self._flush_buffer()
-        count = 0
-        iterator = iter(records)
-        to_line = self._to_line
-        while True:
-            batch = list(islice(iterator, _BATCH))
-            if not batch:
-                return count
-            kinds = set(map(type, batch))
-            if kinds == {bytes} and all(line.endswith(b"\n") for line in batch):
-                pass
-            elif kinds == {str} and all(line.endswith("\n") for line in batch):
-                batch = [line.encode() for line in batch]
-            else:
-                batch = [to_line(r) for r in batch]
-            self._write_lines(batch)
-            count += len(batch)
+    def _fast_batch(self, batch: list) -> "list[bytes] | None":
+        kinds = set(map(type, batch))
+        if kinds == {bytes} and all(line.endswith(b"\n") for line in batch):
+            return batch
+        if kinds == {str} and all(line.endswith("\n") for line in batch):
+            return [line.encode() for line in batch]
+        return None
 
     def _write_lines(self, lines: list[bytes]) -> None:
         from .index.tabix_conf import parse_lines
@@ -595,14 +626,6 @@ class TabixWriter(CloseOrAbort):
             self.abort()
             raise
 
-    def close(self) -> None:
-        """EOF block, then the index; both renamed into place only now."""
-        self._flush_buffer()
-        self._out.close()
-
-    def abort(self) -> None:
-        self._buffer = []
-        self._out.abort()
 
 
 

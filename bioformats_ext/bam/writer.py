@@ -9,18 +9,14 @@ equal to what ``samtools index`` would compute from the finished file.
 from __future__ import annotations
 
 import os
-from itertools import islice
-from typing import Any, BinaryIO, Iterable
+from typing import Any, BinaryIO
 
-from ..io.atomic import CloseOrAbort
-from ..tabix import IndexedOutput
+from ..tabix import BatchedRecordWriter, IndexedOutput
 from .encode import SamEncoder, to_sam_bytes
 from .header import BamHeader
 
-_BATCH = 8192
 
-
-class BamWriter(CloseOrAbort):
+class BamWriter(BatchedRecordWriter):
     """Write a BAM file (and optionally ``file.bam.bai`` / ``file.bam.csi``) in one pass.
 
     ``header``: SAM header text, a pysam-style dict, ``[(name, length), ...]`` or a pysam
@@ -28,6 +24,8 @@ class BamWriter(CloseOrAbort):
     writes one self-indexed BGZF2 file instead. Records: SAM lines (str or bytes), objects with
     ``to_string()`` (pysam ``AlignedSegment``) or ``Bio.Align.Alignment`` objects.
     """
+
+    batch_size = 8192
 
     def __init__(self, target: "str | os.PathLike[str] | BinaryIO", header: Any,
                  index: str | None = None, min_shift: int = 14, level: int | None = None,
@@ -70,48 +68,13 @@ class BamWriter(CloseOrAbort):
             self._out.abort()
             raise
 
-    @property
-    def path(self) -> str | None:
-        return self._out.path
-
-    @property
-    def index_path(self) -> Any:
-        return self._out._index_target
-
-    def write(self, record: Any) -> None:
-        """Write one record (SAM line, pysam ``AlignedSegment`` or ``Bio.Align.Alignment``).
-
-        Records are buffered and encoded in batches (per-record encoding would cost ~100x
-        more), so an invalid or unsorted record is reported at the next flush — when the
-        buffer fills, at :meth:`write_many` or at :meth:`close` — naming its number and text.
-        """
-        buffer = self._buffer
-        buffer.append(self._to_line(record))
-        if len(buffer) >= _BATCH:
-            self._flush_buffer()
-
-    def _flush_buffer(self) -> None:
-        if self._buffer:
-            lines, self._buffer = self._buffer, []
-            self._write_lines(lines)
-
-    def write_many(self, records: Iterable[Any]) -> int:
-        """Write records in batches (the fast path); returns how many were written."""
-        self._flush_buffer()
-        count = 0
-        iterator = iter(records)
-        to_line = self._to_line
-        while True:
-            batch = list(islice(iterator, _BATCH))
-            if not batch:
-                return count
-            kinds = set(map(type, batch))
-            if kinds == {str}:
-                batch = [line.encode() for line in batch]
-            elif kinds != {bytes}:
-                batch = [to_line(r) for r in batch]
-            self._write_lines(batch)
-            count += len(batch)
+    def _fast_batch(self, batch: list) -> "list[bytes] | None":
+        kinds = set(map(type, batch))
+        if kinds == {bytes}:
+            return batch
+        if kinds == {str}:
+            return [line.encode() for line in batch]
+        return None
 
     def _to_line(self, record: Any) -> bytes:
         if isinstance(record, (bytes, str)):
@@ -135,14 +98,4 @@ class BamWriter(CloseOrAbort):
         except BaseException:
             self.abort()
             raise
-
-    def close(self) -> None:
-        """EOF block, then the index; both renamed into place only now."""
-        self._flush_buffer()
-        self._out.close()
-
-    def abort(self) -> None:
-        """Discard everything written; nothing is left at the target paths."""
-        self._buffer = []
-        self._out.abort()
 
