@@ -120,15 +120,20 @@ def ordered_map(func: Callable[[T], R], items: Iterable[T], threads: int = 1,
 class BlockCompressor:
     """Push-style companion of :func:`ordered_map` for writers that produce blocks one at a time.
 
-    ``submit(data)`` queues a block; ``drain(block=False)`` yields finished results in order
-    (all of them when ``block`` is true). With one thread it compresses inline.
+    ``submit(data)`` queues a block; ``drain(block=False)`` yields finished results in order:
+    all of them when ``block`` is true, otherwise those already done plus as many as needed to
+    bring the in-flight count back to ``window`` (default ``2 * threads``). Collecting finished
+    blocks without waiting lets the caller (holding the GIL while it prepares the next blocks)
+    and the compressing threads (which release it) overlap; the window bounds memory to about
+    ``window`` blocks. With one thread it compresses inline.
     """
 
-    def __init__(self, func: Callable[[bytes], R], threads: int = 1):
+    def __init__(self, func: Callable[[bytes], R], threads: int = 1, window: int | None = None):
         self._func = func
         self._threads = max(1, threads)
         self._pool = ThreadPoolExecutor(self._threads) if self._threads > 1 else None
         self._pending: deque = deque()
+        self._window = max(window or 0, 2 * self._threads)
 
     def submit(self, data: bytes) -> None:
         if self._pool is None:
@@ -137,12 +142,22 @@ class BlockCompressor:
             self._pending.append(self._pool.submit(self._func, data))
 
     def drain(self, block: bool = False) -> Iterator[R]:
-        limit = 0 if block else (2 * self._threads if self._pool else 0)
-        while len(self._pending) > limit:
-            item = self._pending.popleft()
-            yield item if self._pool is None else item.result()
+        pending = self._pending
+        if self._pool is None:
+            while pending:
+                yield pending.popleft()
+            return
+        while pending and (block or len(pending) > self._window or pending[0].done()):
+            yield pending.popleft().result()
+
+    def map(self, blocks: list[bytes]) -> list[R]:
+        """Compress all ``blocks`` in order (on the pool), independently of the queue."""
+        if self._pool is None:
+            return list(map(self._func, blocks))
+        return list(self._pool.map(self._func, blocks))
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        self._pending.clear()

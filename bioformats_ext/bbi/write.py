@@ -25,15 +25,14 @@ import struct
 import tempfile
 import warnings
 import zlib
-from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
 from typing import BinaryIO, Union
 
 import numpy as np
 
 from .._gc import gc_paused
+from ..compression import BlockCompressor
 from ..io.atomic import AtomicFile, CloseOrAbort
 from ..errors import RecordError, SortOrderError, UnknownReferenceError
 from .autosql import AutoSqlTable, bed_declaration
@@ -362,7 +361,8 @@ class BigBedWriter(CloseOrAbort):
         self._data = tempfile.TemporaryFile(dir=spill_dir)
         self._coverage = CoverageSpill(spill_dir=spill_dir)
         threads = threads if threads is not None else min(4, os.cpu_count() or 1)
-        self._compressor = _Compressor(self._zcompress, threads) if self.compress else None
+        self._compressor = (BlockCompressor(self._zcompress, threads, window=32)
+                            if self.compress else None)
         # state
         self._chroms: list[tuple[str, int]] = []  # (name, size) by chrom id
         self._seen: set[str] = set()
@@ -841,51 +841,6 @@ class BigBedWriter(CloseOrAbort):
         vals["offset"] = offsets[blocks] if len(blocks) else 0
         vals["size"] = sizes[blocks] if len(blocks) else 0
         return bptree_bytes(keys, vals, self.block_size, pos, key_size)
-
-
-class _Compressor:
-    """Compress blocks on a thread pool while the caller prepares the next ones.
-
-    Unlike a fixed small lookahead, up to ``window`` blocks may be in flight and finished
-    blocks are collected without waiting, so the main thread (converting/validating the next
-    batch, holding the GIL) and the compressing threads (zlib releases the GIL) overlap. The
-    window bounds memory: about ``window`` x uncompressed block size.
-    """
-
-    def __init__(self, func, threads: int, window: int = 32):
-        self._func = func
-        self._pool = ThreadPoolExecutor(threads) if threads > 1 else None
-        self._pending: deque = deque()
-        self._window = max(window, 2 * threads)
-
-    def submit(self, data: bytes) -> None:
-        if self._pool is None:
-            self._pending.append(self._func(data))
-        else:
-            self._pending.append(self._pool.submit(self._func, data))
-
-    def drain(self, block: bool = False) -> Iterator[bytes]:
-        """Finished blocks in order; all of them if ``block``, else those already done (and
-        as many as needed to bring the window back to size)."""
-        pending = self._pending
-        if self._pool is None:
-            while pending:
-                yield pending.popleft()
-            return
-        while pending and (block or len(pending) > self._window or pending[0].done()):
-            yield pending.popleft().result()
-
-    def map(self, blocks: list[bytes]) -> list[bytes]:
-        """Compress all ``blocks`` (in order), on the pool."""
-        if self._pool is None:
-            return list(map(self._func, blocks))
-        return list(self._pool.map(self._func, blocks))
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
-        self._pending.clear()
 
 
 class _Counter:
