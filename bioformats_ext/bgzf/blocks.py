@@ -64,6 +64,32 @@ def parse_header(buf: bytes | memoryview, pos: int, address: int) -> int:
     raise FormatError("gzip block without a BGZF 'BC' extra field", address)
 
 
+def block_spans(raw: bytes | memoryview, address: int, limit: int,
+                file_size: int) -> list[tuple[int, int]]:
+    """``(offset, size)`` of the complete blocks at the start of ``raw`` (read from file offset
+    ``address``) that start before ``limit``.
+
+    A block cut off by the end of ``raw`` ends the list (the caller reads on from there), unless
+    the file itself ends there: then the file is truncated.
+    """
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    n = len(raw)
+    while address + pos < limit:
+        if n - pos < HEADER_SIZE:
+            if address + n >= file_size:
+                raise TruncatedFileError("truncated BGZF block header", address + pos)
+            break
+        size = parse_header(raw, pos, address + pos)
+        if pos + size > n:
+            if address + n >= file_size:
+                raise TruncatedFileError("truncated BGZF block", address + pos)
+            break
+        spans.append((pos, size))
+        pos += size
+    return spans
+
+
 def header_length(buf: bytes | memoryview, pos: int) -> int:
     """Bytes before the deflate data (18 for every block written by htslib or us)."""
     xlen = struct.unpack_from("<H", buf, pos + 10)[0]

@@ -13,7 +13,7 @@ from typing import Iterable, Iterator, Sequence
 from ..compression import deflate_codec
 from ..errors import FormatError, TruncatedFileError
 from ..io.source import ByteSource, open_source
-from .blocks import EOF_BLOCK, MAX_BLOCK_SIZE, parse_header, unpack_block
+from .blocks import EOF_BLOCK, MAX_BLOCK_SIZE, block_spans, parse_header, unpack_block
 
 # Streaming reads start small and double up to _CHUNK: reading just a header (BAM, VCF) over the
 # network then costs one small request, while a full scan soon reads 4 MiB at a time.
@@ -62,23 +62,15 @@ class BgzfReader:
         while address < end:
             # never fetch much past ``end`` (remote sources pay for every byte)
             raw = self.source.read_upto(address, min(chunk, end - address + MAX_BLOCK_SIZE))
+            spans = block_spans(raw, address, end, size_total)
+            if not spans and chunk >= _CHUNK:  # a source returning less than one block
+                raise TruncatedFileError("truncated BGZF block", address)
             chunk = min(2 * chunk, _CHUNK)
-            pos = 0
-            n = len(raw)
-            while address + pos < end:
-                if n - pos < 18:
-                    if address + n >= size_total:
-                        raise TruncatedFileError("truncated BGZF block header", address + pos)
-                    break
-                size = parse_header(raw, pos, address + pos)
-                if pos + size > n:
-                    if address + n >= size_total:
-                        raise TruncatedFileError("truncated BGZF block", address + pos)
-                    break
+            for pos, size in spans:
                 yield (address + pos, address + pos + size,
                        unpack_block(raw, pos, size, self.codec, address + pos))
-                pos += size
-            address += pos
+            if spans:
+                address += spans[-1][0] + spans[-1][1]
 
     def read_ranges(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
         """Uncompressed bytes for each ``(start_voffset, end_voffset)``, with one ``read_many``.

@@ -20,8 +20,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..bam.scan import parse_header, scan_fields, walk_records
-from ..bgzf.blocks import HEADER_SIZE, unpack_block
-from ..bgzf.blocks import parse_header as parse_block_header
+from ..bgzf.blocks import block_spans, unpack_block
 from ..bgzf.reader import BgzfReader
 from ..compression import ordered_map
 from ..errors import TruncatedFileError
@@ -142,29 +141,12 @@ def _raw_groups(source, group: int = _GROUP) -> Iterator[tuple[int, bytes, list[
     address = 0
     while address < size_total:
         raw = source.read_upto(address, _CHUNK)
-        n = len(raw)
-        pos = 0
-        spans: list[tuple[int, int]] = []
-        while address + pos < size_total:
-            if n - pos < HEADER_SIZE:
-                if address + n >= size_total:
-                    raise TruncatedFileError("truncated BGZF block header", address + pos)
-                break
-            size = parse_block_header(raw, pos, address + pos)
-            if pos + size > n:
-                if address + n >= size_total:
-                    raise TruncatedFileError("truncated BGZF block", address + pos)
-                break
-            spans.append((pos, size))
-            pos += size
-            if len(spans) == group:
-                yield address, raw, spans
-                spans = []
-        if spans:
-            yield address, raw, spans
-        if pos == 0:  # a source returning less than one block: cannot advance
+        spans = block_spans(raw, address, size_total, size_total)
+        if not spans:  # a source returning less than one block: cannot advance
             raise TruncatedFileError("truncated BGZF block", address)
-        address += pos
+        for i in range(0, len(spans), group):
+            yield address, raw, spans[i:i + group]
+        address += spans[-1][0] + spans[-1][1]
 
 
 def _inflate_group(codec, item: tuple[int, bytes, list[tuple[int, int]]]
