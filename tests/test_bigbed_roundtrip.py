@@ -44,3 +44,16 @@ def test_empty_bulk_write_with_chromosomes_reads_back():
         assert bb.chroms == {}
         with pytest.raises(UnknownReferenceError):
             list(bb.records("chr1", 0, 1000))
+
+
+def test_close_after_a_failed_batch_is_a_typed_error_and_leaves_no_file(tmp_path):
+    from bioformats_ext.bbi.write import BigBedWriter
+    from bioformats_ext.errors import BioformatsError, SortOrderError
+
+    target = tmp_path / "out.bb"
+    writer = BigBedWriter(target, {"chr1": 1000}, bed_type="bed3")
+    with pytest.raises(SortOrderError):
+        writer.write_records([("chr1", 500, 600, None), ("chr1", 100, 200, None)])
+    with pytest.raises(BioformatsError, match="earlier write_batch failed"):
+        writer.close()
+    assert list(tmp_path.iterdir()) == []

@@ -34,7 +34,7 @@ import numpy as np
 from .._gc import gc_paused
 from ..compression import BlockCompressor
 from ..io.atomic import AtomicFile, CloseOrAbort
-from ..errors import RecordError, SortOrderError, UnknownReferenceError
+from ..errors import BioformatsError, RecordError, SortOrderError, UnknownReferenceError
 from .autosql import AutoSqlTable, bed_declaration
 from .format import (BIGBED_MAGIC, EXTRA_HEADER_SIZE, HEADER_SIZE, MAX_ZOOM_LEVELS,
                      TOTAL_SUMMARY_SIZE, ZOOM_HEADER_SIZE, layouts)
@@ -480,7 +480,8 @@ class BigBedWriter(CloseOrAbort):
         self._closed = True
         try:
             if self._failed:
-                raise RuntimeError("write failed")
+                raise BioformatsError("an earlier write_batch failed; the output was discarded "
+                                      "and nothing was written to the target")
             with gc_paused():
                 self._finish()
         except BaseException:
