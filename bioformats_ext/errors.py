@@ -57,6 +57,10 @@ class UnknownReferenceError(BioformatsError):
     """A chromosome / reference name is not in the file or header."""
 
 
+class RegionError(BioformatsError):
+    """A region is malformed or impossible: negative coordinates, stop before start, bad syntax."""
+
+
 class MissingIndexError(BioformatsError):
     """A region query needs an index (BAI/TBI/CSI/extraIndex) that does not exist."""
 
@@ -72,6 +76,7 @@ __all__ = [
     "RecordError",
     "SortOrderError",
     "UnknownReferenceError",
+    "RegionError",
     "MissingIndexError",
     "RemoteError",
 ]
