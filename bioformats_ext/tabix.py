@@ -266,11 +266,20 @@ class IndexedOutput:
                 if self.compression == "bgzf2" and self._late_references is not None:
                     self.container.references = self._late_references()
                 self.container.close()
-            self._files.commit()
+            self._files.commit(obsolete=self._stale_indexes())
         except BaseException:
             self.abort()
             raise
         self._closed = True
+
+    def _stale_indexes(self) -> list[str]:
+        """Index files beside the data path that this write does not produce (stale after it)."""
+        from .io.atomic import sibling_indexes
+
+        if self.path is None or self.compression is None or not self._files._files:
+            return []
+        keep = self._index_target if _is_path(self._index_target) else None
+        return sibling_indexes(self.path, None if keep is None else os.fspath(keep))
 
     def abort(self) -> None:
         if self._closed:
