@@ -365,6 +365,8 @@ class AlignmentIterator(interfaces.AlignmentIterator):
         qnames = cols[0] if bedN > 3 else [None] * n
         seqs = self._seqs
         lengths, which = np.unique(qsizes, return_inverse=True)
+        if len(lengths) and int(lengths[0]) < 0:  # impossible record: the per-record path
+            return None                            # raises the typed error naming it
         distinct = []
         for q in lengths.tolist():
             seq = seqs.get(q)

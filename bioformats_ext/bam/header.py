@@ -150,7 +150,12 @@ class BamHeader:
             (l_name,) = _I32.unpack(need(4, "l_name"))
             if l_name <= 0 or l_name > 1 << 16:
                 raise FormatError(f"BAM reference name length {l_name} is absurd")
-            names.append(need(l_name, "name").rstrip(b"\0").decode())
+            raw = need(l_name, "name").rstrip(b"\0")
+            try:
+                names.append(raw.decode())
+            except UnicodeDecodeError:
+                raise FormatError(f"BAM reference {len(names)}: name {raw[:60]!r} is not "
+                                  "UTF-8") from None
             lengths.append(_I32.unpack(need(4, "l_ref"))[0])
         return cls(text, names, lengths)
 

@@ -131,6 +131,15 @@ class Bgzf2Reader:
         if (data < 9).any() or (decomp[2:-1:2] > MAX_FRAME_SIZE).any():
             raise FormatError("seek table has an impossible data frame size",
                               self._source.size - table.size)
+        empty = decomp[2:-1:2] == 0
+        if empty.any():
+            # Writers never cut an empty frame (BGZF2 has no EOF frame), and a reader seeking by
+            # uncompressed offset would step over a frame the table says is empty: its bytes
+            # would silently vanish from read(). So an empty data frame is corruption.
+            bad = int(np.flatnonzero(empty)[0])
+            raise FormatError(f"seek table gives data frame {bad} a decompressed size of 0 "
+                              f"(its zstd frame is {int(data[bad])} bytes)",
+                              int(table.offsets[2 + 2 * bad]))
         if table.checksums is not None:
             if (table.checksums[skippable] != EMPTY_CHECKSUM).any():
                 raise FormatError("seek table checksum of a skippable frame is not that of "

@@ -232,8 +232,16 @@ class IndexBuilder:
         n = len(tid)
         if n == 0:
             return
-        beg = np.array(begs, dtype=np.int64)
-        end = np.array(ends, dtype=np.int64)
+        try:
+            beg = np.array(begs, dtype=np.int64)
+            end = np.array(ends, dtype=np.int64)
+        except OverflowError:  # a text coordinate beyond 64 bits: name the record
+            bad = next(i for i, (b, e) in enumerate(zip(begs, ends))
+                       if not (-(1 << 63) <= int(b) < 1 << 63 and -(1 << 63) <= int(e) < 1 << 63))
+            raise RecordError(f"record {self.n_records + bad}: region {int(begs[bad])}.."
+                              f"{int(ends[bad])} cannot be stored in a {self.fmt.upper()} index "
+                              f"(positions must be below {self.max_pos})",
+                              self.n_records + bad) from None
         voff = np.asarray(voffsets, dtype=np.int64)
         if not (len(beg) == len(end) == len(voff) == n):
             raise ValueError("push_many: arrays differ in length")
