@@ -162,6 +162,8 @@ class IndexedOutput:
             if po & 0xFFFF and (po & 0xFFFF) + len(record) > MAX_BLOCK_DATA:
                 self._pending = (pt, pb, pe, ((po >> 16) + 1) << 16, pm)
         self.container.write_record(record)
+        if self._builder is not None and self._pending is None and not self._builder.n_records:
+            self._builder.restart_at(self.container.tell_block())  # as tabix: after meta lines
 
     def _write_blocks(self, data: bytes, sizes: np.ndarray) -> np.ndarray:
         """Write records with BGZF's ``write_record`` layout, one call per block, not per record.

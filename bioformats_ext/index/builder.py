@@ -218,6 +218,13 @@ class IndexBuilder:
         self._last_coor = beg
         self.n_records += 1
 
+    def restart_at(self, voffset: int) -> None:
+        """Move the start of the indexed data to ``voffset`` (before the first push only): tabix
+        starts its first chunk after the last meta line preceding the first record."""
+        if self.n_records or self.refs is not None:
+            raise RecordError("restart_at() after records were pushed", self.n_records)
+        self.offset0 = self._save_off = self._last_off = self._off_beg = voffset
+
     def amend_last(self, voffset: int) -> None:
         """Move the end of the last pushed record (htslib's ``hts_idx_amend_last``): a writer that
         starts a new block before the next record calls this so offsets match a reader's view."""
