@@ -37,7 +37,10 @@ class BamHeader:
         if isinstance(header, BamHeader):
             return header
         if isinstance(header, (bytes, bytearray, memoryview)):
-            header = bytes(header).decode()
+            try:
+                header = bytes(header).decode()
+            except UnicodeDecodeError as exc:
+                raise FormatError(f"SAM header is not UTF-8 (byte {exc.start})") from None
         if isinstance(header, str):
             return cls.from_text(header)
         if hasattr(header, "to_dict") and not isinstance(header, Mapping):
@@ -122,7 +125,8 @@ class BamHeader:
         for name, length in zip(self.names, self.lengths):
             raw = name.encode() + b"\0"
             if not 0 <= length < 1 << 32:
-                raise ValueError(f"reference {name!r}: length {length} does not fit a BAM header")
+                raise FormatError(f"reference {name!r}: length {length} does not fit a BAM "
+                                  "header")
             parts += [_I32.pack(len(raw)), raw, struct.pack("<I", length)]
         return b"".join(parts)
 

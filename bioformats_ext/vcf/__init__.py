@@ -12,6 +12,7 @@ import os
 import re
 from typing import Any, BinaryIO, Iterator
 
+from ..errors import FormatError
 from ..tabix import TabixReader, TabixWriter
 
 _CONTIG = re.compile(r"^##contig=<(.*)>\s*$")
@@ -77,7 +78,10 @@ class VcfWriter(TabixWriter):
                  index: str | None = None, level: int | None = None, threads: int = 1,
                  compression: str | None = "bgzf", index_path: Any = None, min_shift: int = 14):
         if isinstance(header, bytes):
-            header = header.decode()
+            try:
+                header = header.decode()
+            except UnicodeDecodeError as exc:
+                raise FormatError(f"VCF header is not UTF-8 (byte {exc.start})") from None
         header = str(header)
         if not any(line.startswith("#CHROM") for line in header.splitlines()):
             raise ValueError("a VCF header must end with the #CHROM line")
