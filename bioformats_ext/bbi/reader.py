@@ -19,7 +19,8 @@ from ..errors import FormatError, MissingIndexError, TruncatedFileError, Unknown
 from ..io.source import ByteSource, open_source
 from ._lru import LRU
 from .autosql import AutoSqlTable, Field, bed_declaration
-from .blocks import MAX_BLOCK_INFLATE, Block, decompress, parse_block, parse_run
+from .blocks import (MAX_BLOCK_INFLATE, Block, check_count, decompress, parse_block,
+                     parse_run)
 from .bptree import BPlusTree, read_chromosomes
 from .format import EXTRA_HEADER_SIZE, TOTAL_SUMMARY_SIZE, layouts
 from .header import ExtraHeader, ExtraIndex, Header, TotalSummary, ZoomLevel, parse_extra_indices
@@ -210,9 +211,13 @@ class BigBedReader:
                 # (Inflating on a second thread was measured slower: blocks are small, and the
                 # hand-off costs more than the overlap gains.)
                 data = decompress(raw, limit, off) if compressed else raw
+                check_count(data, self.item_count, off)
                 block = parse_block(data, self.byteorder, off)
                 if len(block) and int(block.chrom.max()) >= len(self.chrom_names):
                     raise FormatError("record with an unknown chromosome id", off)
+                if len(block) > self.item_count:
+                    raise FormatError(f"block holds {len(block)} records, the file "
+                                      f"{self.item_count}", off)
                 if use_cache:
                     self._blocks.put(off, block, len(data) + 96 * len(block))
             yield block
@@ -228,6 +233,7 @@ class BigBedReader:
         total = 0
         for rng, raw in zip(ranges, raws):
             data = decompress(raw, limit, rng[0]) if compressed else raw
+            check_count(data, self.item_count, rng[0])
             if datas and total + len(data) > RUN_BYTES:
                 yield self._load_run(run, datas)
                 run, datas, total = [], [], 0

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..bam.scan import parse_header, scan_fields, walk_records
 from ..bgzf.blocks import block_spans, unpack_block
-from ..bgzf.reader import BgzfReader
+from ..bgzf.reader import BgzfReader, missing_eof
 from ..compression import ordered_map
 from ..errors import TruncatedFileError
 from .builder import IndexBuilder
@@ -51,6 +51,7 @@ class _Stream:
         self.eof = False
         self.final_address: int | None = None  # first empty block after data, or file end
         self._size = reader.source.size
+        self._source = reader.source
         self._progress = progress     # called with the compressed offset reached
 
     def fill(self, want: int = _BATCH) -> bool:
@@ -61,7 +62,8 @@ class _Stream:
                 addrs, nexts, lens, datas = next(self._groups)
             except StopIteration:
                 self.eof = True
-                if self.final_address is None:
+                if self.final_address is None:  # no empty block at the end: no EOF marker
+                    missing_eof(getattr(self._source, "name", None) or "BGZF file")
                     self.final_address = self._size
                 return got > 0
             at = self.base + self._n

@@ -94,17 +94,21 @@ class AtomicFile:
         self.handle: IO = open(self.tmp_path, mode, **open_args)
         self._done = False
 
-    def commit(self) -> None:
+    def commit(self, _steps: bool = True) -> None:
         """Close the temporary file and rename it onto the target."""
         if self._done:
             return
         try:
             self.handle.close()
+            if _steps:
+                _step("closed")
             os.replace(self.tmp_path, self.path)
         except BaseException:
             self.discard()
             raise
         self._done = True
+        if _steps:
+            _step("data-renamed")
 
     def discard(self) -> None:
         """Close and remove the temporary file; the target is not touched. Idempotent."""
@@ -151,10 +155,10 @@ class AtomicFiles:
                 for old in [a.path for a in indexes] + [os.fspath(p) for p in obsolete]:
                     _unlink_quiet(old)
                 _step("old-removed")
-                data.commit()
+                data.commit(_steps=False)
                 _step("data-renamed")
                 for atomic in indexes:
-                    atomic.commit()
+                    atomic.commit(_steps=False)
                 _step("index-renamed")
         except BaseException:
             self.abort()
