@@ -574,7 +574,8 @@ class TabixWriter(BatchedRecordWriter):
         meta = self.config.meta.encode()
         for number, line in enumerate(header.splitlines(), 1):
             if line and not line.startswith(meta):
-                raise ValueError(f"header line {number} does not start with {meta.decode()!r}")
+                raise FormatError(f"header line {number} does not start with "
+                                  f"{meta.decode()!r}")
 
     def _to_line(self, record: Any) -> bytes:
         return _as_line(record)

@@ -84,7 +84,7 @@ class VcfWriter(TabixWriter):
                 raise FormatError(f"VCF header is not UTF-8 (byte {exc.start})") from None
         header = str(header)
         if not any(line.startswith("#CHROM") for line in header.splitlines()):
-            raise ValueError("a VCF header must end with the #CHROM line")
+            raise FormatError("a VCF header must end with the #CHROM line")
         contigs = parse_contigs(header)
         self._contig_names = {name.encode() for name, _ in contigs}
         self._next_line = header.count("\n") + (0 if header.endswith("\n") else 1) + 1
