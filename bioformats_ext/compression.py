@@ -12,7 +12,7 @@ import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -34,9 +34,18 @@ def _zlib_codec(level: int) -> DeflateCodec:
         return c.compress(data) + c.flush()
 
     def decompress(data: bytes, size_hint: int) -> bytes:
-        return zlib.decompress(data, -15, max(size_hint, 1))
+        return _bounded(zlib.decompressobj(-15), data, size_hint, zlib.error)
 
     return DeflateCodec("zlib", compress, decompress, zlib.crc32)
+
+
+def _bounded(d: Any, data: bytes, size: int, error: type) -> bytes:
+    """Inflate at most ``size`` bytes (a BGZF block's ISIZE): a stream that would inflate to
+    more is an error, never a larger allocation (libdeflate behaves so by design)."""
+    out = d.decompress(data, max(size, 1))
+    if d.unconsumed_tail or not d.eof:
+        raise error("deflate stream does not end at the declared size")
+    return out
 
 
 def _isal_codec(level: int) -> DeflateCodec:
@@ -48,7 +57,7 @@ def _isal_codec(level: int) -> DeflateCodec:
         return isal_zlib.compress(data, isal_level, wbits=-15)
 
     def decompress(data: bytes, size_hint: int) -> bytes:
-        return isal_zlib.decompress(data, wbits=-15, bufsize=max(size_hint, 1))
+        return _bounded(isal_zlib.decompressobj(-15), data, size_hint, isal_zlib.error)
 
     return DeflateCodec("isal", compress, decompress, isal_zlib.crc32)
 

@@ -13,9 +13,10 @@ import functools
 import random
 import struct
 import zlib
-from typing import Callable
+from typing import Callable, Literal
 
 Mutator = Callable[[random.Random, bytes], bytes]
+Order = Literal["little", "big"]
 
 INTERESTING32 = [0, 1, 2, 7, 8, 12, 255, 256, 0x7FFF, 0xFFFF, 0x10000, 0x7FFFFFFF, 0x80000000,
                  0xFFFFFFFE, 0xFFFFFFFF]
@@ -53,7 +54,7 @@ def set_int(rng: random.Random, data: bytes) -> bytes:
         pos -= pos % width
     values = INTERESTING64 if width == 8 else INTERESTING32
     value = rng.choice(values + [len(data), len(data) + 1, pos]) % (1 << (8 * width))
-    order = "little" if rng.random() < 0.8 else "big"
+    order: Order = "little" if rng.random() < 0.8 else "big"
     return data[:pos] + value.to_bytes(width, order) + data[pos + width:]
 
 
@@ -401,13 +402,13 @@ VCF_GZ: list[Mutator] = [in_payload(text_line_edit), in_payload(text_line_edit),
 
 # ----------------------------------------------------------------------------- bigBed
 
-def bigbed_fields(data: bytes) -> list[tuple[int, int, str]]:
+def bigbed_fields(data: bytes) -> list[tuple[int, int, Order]]:
     """(offset, width, byte order) of header, zoom, R-tree and B+ tree count/offset fields."""
     if len(data) < 64:
         return []
     magic = struct.unpack_from("<I", data, 0)[0]
     bo = "<" if magic == 0x8789F2EB else ">"
-    order = "little" if bo == "<" else "big"
+    order: Order = "little" if bo == "<" else "big"
     out = [(4, 2, order), (6, 2, order), (8, 8, order), (16, 8, order), (24, 8, order),
            (32, 2, order), (34, 2, order), (36, 8, order), (44, 8, order), (52, 4, order),
            (56, 8, order)]
@@ -471,7 +472,7 @@ def bigbed_bomb(rng: random.Random, data: bytes) -> bytes:
     if len(data) < 64:
         return data
     bo = "<" if struct.unpack_from("<I", data, 0)[0] == 0x8789F2EB else ">"
-    order = "little" if bo == "<" else "big"
+    order: Order = "little" if bo == "<" else "big"
     bomb = _bomb(rng.choice([1, 16, 64, 300]), rng.random() < 0.5, bo)
     buf = bytearray(data)
     buf[52:56] = (0xFFFFFFFF).to_bytes(4, order)
@@ -485,11 +486,11 @@ def bigbed_bomb(rng: random.Random, data: bytes) -> bytes:
 
 def bigbed_block_edit(rng: random.Random, data: bytes) -> bytes:
     """Inflate a data block the root leaf points at, edit its records (start > end, bad chromId,
-    missing NUL), deflate it again and patch the leaf's size."""
+    missing NUL), deflate it again, append it and point the leaf item at it."""
     if len(data) < 64:
         return data
     bo = "<" if struct.unpack_from("<I", data, 0)[0] == 0x8789F2EB else ">"
-    order = "little" if bo == "<" else "big"
+    order: Order = "little" if bo == "<" else "big"
     rtree = struct.unpack_from(bo + "Q", data, 24)[0]
     node = rtree + 48
     if node + 4 + 32 > len(data) or data[node] != 1:
@@ -519,9 +520,10 @@ def bigbed_block_edit(rng: random.Random, data: bytes) -> bytes:
     elif kind == 2:  # lose the terminator
         block = block[:-1] + b"x"
     else:
-        block = bytes(block) + bytes(block)
+        block = bytearray(bytes(block) + bytes(block))
     new = zlib.compress(bytes(block)) if compressed else bytes(block)
-    buf = bytearray(data[:off]) + new + data[off + size:]
+    buf = bytearray(data) + bytearray(new)  # appended: nothing after the old block moves
+    buf[item + 16:item + 24] = len(data).to_bytes(8, order)
     buf[item + 24:item + 32] = len(new).to_bytes(8, order)
     return bytes(buf)
 

@@ -127,7 +127,7 @@ def run(count: int, seed: int, names: list[str], jobs: int = 1, timeout: float =
             if len(entry["inputs"]) < 5:
                 entry["inputs"].append(job_id)
             if keep and w.job is not None:
-                dest = Path(keep) / f"{job_id}-{outcome}"
+                dest = Path(keep) / f"{job_id}-{target}-{outcome}"
                 shutil.copytree(Path(w.job["files"][member]).parent, dest, dirs_exist_ok=True)
         if progress and finished % 1000 == 0:
             rate = finished / (time.monotonic() - t0)

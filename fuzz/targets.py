@@ -256,7 +256,7 @@ def _vcf_steps(files: Files) -> list[Step]:
 
 def _index_tabix() -> Callable[..., Any]:
     try:
-        from bioformats_ext.tabix import index_tabix  # after the architecture split
+        from bioformats_ext.tabix import index_tabix  # type: ignore[attr-defined]  # arch split
     except ImportError:
         from bioformats_ext.index.indexers import index_tabix
     return index_tabix

@@ -37,8 +37,11 @@ def site_of(exc: BaseException) -> str:
     """Where an exception was raised: the innermost frame in our package (else the innermost)."""
     frames = traceback.extract_tb(exc.__traceback__)
     ours = [f for f in frames if "bioformats_ext" in f.filename]
-    f = (ours or frames or [None])[-1]
-    where = "?" if f is None else f"{f.filename.split('bioformats_ext/')[-1]}:{f.lineno}"
+    chosen = ours or frames
+    where = "?"
+    if chosen:
+        f = chosen[-1]
+        where = f"{f.filename.split('bioformats_ext/')[-1]}:{f.lineno}"
     return f"{type(exc).__name__} at {where}"
 
 
@@ -58,7 +61,7 @@ def run_one(job: dict, cpu: float) -> dict:
     from fuzz.targets import TARGETS
 
     target = TARGETS[job["target"]]
-    worst = {"outcome": "accepted", "step": None, "site": None, "error": None}
+    worst: dict = {"outcome": "accepted", "step": None, "site": None, "error": None}
     steps = None
     signal.setitimer(signal.ITIMER_PROF, cpu)
     try:

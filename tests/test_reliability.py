@@ -41,11 +41,14 @@ def zero_bomb(mib: int) -> bytes:
     return first + again * (mib - 1) + tail[:-4] + adler.to_bytes(4, "big")
 
 
-def bomb_bigbed(path: Path, stream: bytes) -> None:
-    """Issue 11's file: uncompressBufSize = 0xFFFFFFFF, first R-tree leaf item -> ``stream``."""
+def bomb_bigbed(path: Path, stream: bytes, item_count: int | None = None) -> None:
+    """Issue 11's file: uncompressBufSize = 0xFFFFFFFF, first R-tree leaf item -> ``stream``
+    (and the data section's record count set to ``item_count`` if given)."""
     data = bytearray((UCSC / "bed3.bb").read_bytes())
     assert struct.unpack_from("<I", data, 0)[0] == 0x8789F2EB
     data[52:56] = (0xFFFFFFFF).to_bytes(4, "little")
+    if item_count is not None:
+        struct.pack_into("<Q", data, struct.unpack_from("<Q", data, 16)[0], item_count)
     node = struct.unpack_from("<Q", data, 24)[0] + 48
     assert data[node] == 1  # the root is a leaf in this small file
     struct.pack_into("<QQ", data, node + 4 + 16, len(data), len(stream))
@@ -66,6 +69,16 @@ def run_limited(code: str, mem_gib: float = 2.0, timeout: float = 120) -> str:
 
 
 # ----------------------------------------------------------------------------- defect 1
+
+def test_block_with_more_records_than_the_file_is_refused_before_parsing(tmp_path):
+    unit = struct.pack("<III", 0, 10, 50) + b"\0"
+    path = tmp_path / "many.bb"
+    bomb_bigbed(path, zlib.compress(unit * 400_000, 9))
+    from bioformats_ext.bigbed import BigBedFile
+
+    with pytest.raises(FormatError, match="more records than the file"):
+        list(BigBedFile(path).records())
+
 
 def test_bigbed_memory_bomb_is_a_typed_error_under_2gib(tmp_path):
     stream = zero_bomb(340)
@@ -99,7 +112,7 @@ def test_bigbed_block_of_many_tiny_records_stays_within_limits(tmp_path):
     unit = struct.pack("<III", 0, 5000, 50) + b"\0"  # 13-byte records, start > end
     raw = unit * ((15 << 20) // len(unit))
     path = tmp_path / "many.bb"
-    bomb_bigbed(path, zlib.compress(raw, 9))
+    bomb_bigbed(path, zlib.compress(raw, 9), item_count=len(raw) // 13)
     out = run_limited(f"""
         from bioformats_ext.bigbed import BigBedFile
         from bioformats_ext.errors import FormatError

@@ -28,6 +28,9 @@ _U64_MAX = (1 << 64) - 1
 #: fit; positions must fit a signed 64-bit integer (htslib's hts_pos_t), hence min_shift + 3*depth
 #: <= 63. Depth 0 would make the bin walk of a query run below bin 0 forever.
 MAX_CSI_DEPTH = 10
+#: Largest (decompressed) index we load: real BAI/TBI/CSI files are a few MiB even for
+#: terabyte BAMs, and the parsed chunk lists cost ~8x the bytes in Python objects.
+MAX_INDEX_BYTES = 128 << 20
 
 
 class _Cursor:
@@ -320,9 +323,20 @@ def read_index(source: "str | os.PathLike[str] | BinaryIO | bytes | ByteSource")
     name = getattr(src, "name", "index")
     head = src.read_upto(0, 4)
     if head == b"BAI\1":
+        if src.size > MAX_INDEX_BYTES:
+            raise FormatError(f"{name}: {src.size}-byte index is larger than the "
+                              f"{MAX_INDEX_BYTES >> 20} MiB limit", 0)
         data = src.read(0, src.size)
     elif head[:2] == b"\x1f\x8b":
-        data = b"".join(d for _, d in BgzfReader(src).iter_blocks())
+        parts = []
+        total = 0
+        for _, block in BgzfReader(src).iter_blocks():  # each block <= 64 KiB (BGZF)
+            total += len(block)
+            if total > MAX_INDEX_BYTES:
+                raise FormatError(f"{name}: index inflates beyond the "
+                                  f"{MAX_INDEX_BYTES >> 20} MiB limit", 0)
+            parts.append(block)
+        data = b"".join(parts)
     else:
         raise FormatError(f"{name}: not a BAI/TBI/CSI index (magic {head!r})", 0)
     return parse_index(data, name)
