@@ -20,7 +20,8 @@ import pysam.bcftools  # noqa: E402  (submodule, not imported by ``import pysam`
 
 from bioformats_ext.bgzf import BgzfReader  # noqa: E402
 from bioformats_ext.errors import RecordError, SortOrderError  # noqa: E402
-from bioformats_ext.index import IndexBuilder, index_tabix, read_index  # noqa: E402
+from bioformats_ext.index import IndexBuilder, read_index  # noqa: E402
+from bioformats_ext.tabix import index_tabix  # noqa: E402
 from bioformats_ext.index.tabix_conf import PRESETS, parse_line, parse_lines  # noqa: E402
 from bioformats_ext.commands.index import tabix as tabix_cmd  # noqa: E402
 
