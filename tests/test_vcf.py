@@ -140,7 +140,7 @@ def test_sort_errors_leave_no_files(tmp_path, vcf_data, case):
         culprit = 5
     with pytest.raises(SortOrderError) as info:
         _write(tmp_path / "bad.vcf.gz", header, bad, index="tbi")
-    assert info.value.record == culprit
+    assert info.value.record == culprit + 1  # 1-based
     assert bad[culprit].split("\t")[2] in str(info.value)
     assert os.listdir(tmp_path) == []
 

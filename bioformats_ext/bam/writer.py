@@ -46,9 +46,9 @@ class BamWriter(BatchedRecordWriter):
 
         def make_builder(kind: str, offset0: int):
             if kind == "bai":
-                return IndexBuilder.bai(n_refs, offset0=offset0)
+                return IndexBuilder.bai(n_refs, offset0=offset0, strict=True)
             return IndexBuilder.csi(min_shift=min_shift, max_ref_len=max_len, offset0=offset0,
-                                    n_refs=n_refs)
+                                    n_refs=n_refs, strict=True)
 
         def save_index(builder, stream) -> None:
             if index == "bai":

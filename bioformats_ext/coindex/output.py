@@ -13,7 +13,7 @@ from typing import Any, BinaryIO, Callable, Sequence
 import numpy as np
 
 from ..bgzf import MAX_BLOCK_DATA
-from ..errors import SortOrderError
+from ..index.builder import ReferenceNames
 from ..io.atomic import AtomicFiles
 from .discovery import default_index_path
 
@@ -50,7 +50,7 @@ class IndexedOutput:
         self._make_builder = make_builder
         self._save_index = save_index
         self._closed = False
-        self._sort_state: tuple[int, int] | None = None
+        self._names = ReferenceNames()   # reference ids by first appearance when no builder
         self._pending: tuple[int, int, int, int, bool] | None = None
         # BGZF2: called at close for the reference table when names are learnt while writing
         self.late_references: Callable[[], list[tuple[str, int]]] | None = None
@@ -113,13 +113,13 @@ class IndexedOutput:
         n = len(sizes)
         first = self.n_records
         builder = self._builder
-        if builder is not None or self.compression == "bgzf2":
-            self._sort_state = _check_sorted(self._sort_state, tid, beg, end, first, describe)
+        if builder is not None:  # check before write: a bad batch leaves nothing half-written
+            builder.check(tid, beg, end, describe)
         if self.compression == "bgzf2":
             cuts = np.concatenate(([0], np.cumsum(sizes))).tolist()
             view = memoryview(data)
             records = [view[cuts[i]:cuts[i + 1]] for i in range(n)]
-            self.container.write_records(records, tid, beg, end, mapped)
+            self.container.write_records(records, tid, beg, end, mapped, describe=describe)
         elif self.compression == "bgzf":
             offsets = self._write_blocks(data, sizes)
             if builder is not None:
@@ -129,6 +129,18 @@ class IndexedOutput:
         else:
             self.container.write(data)
         self.n_records += n
+
+    def tids_for(self, names: "Sequence[str | bytes]") -> np.ndarray:
+        """Reference ids of a batch's names for text formats (next id on first appearance):
+        the index builder's when there is one, so ids and the index's name list agree."""
+        if self._builder is not None:
+            return self._builder.tids_for(names)
+        return self._names.tids_for(names)
+
+    @property
+    def reference_names(self) -> list[str]:
+        """Names in id order, as assigned by :meth:`tids_for`."""
+        return self._builder.names if self._builder is not None else self._names.names
 
     def write_unindexed(self, record: bytes) -> None:
         """A record the index skips (a comment line mid-file): written, not pushed."""
@@ -255,37 +267,6 @@ class IndexedOutput:
         except Exception:
             pass
         self._files.abort()
-
-
-def _check_sorted(state: tuple[int, int] | None, tid: np.ndarray, beg: np.ndarray,
-                  end: np.ndarray, first: int, describe: Callable[[int], str]) -> tuple[int, int] | None:
-    """Find the first out-of-order record of a batch *before* anything is written, to name it.
-
-    Returns the new ``(last tid, last beg)`` state.
-    """
-    prev_tid, prev_beg = state if state is not None else (None, None)
-    t = np.asarray(tid, np.int64)
-    b = np.asarray(beg, np.int64)
-    e = np.asarray(end, np.int64)
-    if not len(t):
-        return state
-    placed = t >= 0
-    pt = np.concatenate(([-2 if prev_tid is None else prev_tid], t[:-1]))
-    pb = np.concatenate(([-1 if prev_beg is None else prev_beg], b[:-1]))
-    after_unplaced = placed & (pt == -1)
-    # a placed record after an unplaced one, a lower tid, or a lower start on the same tid
-    bad = after_unplaced | (placed & (t < pt)) | (placed & (t == pt) & (b < pb))
-    bad |= placed & (e < b)
-    if bad.any():
-        i = int(np.argmax(bad))
-        number = first + i
-        if e[i] < b[i]:
-            why = "ends before it starts"
-        else:
-            why = "is not sorted by reference and position"
-        raise SortOrderError(f"record {number} {why} (indexing needs coordinate-sorted input): "
-                             f"{describe(i)}", int(t[i]), int(b[i]), number)
-    return int(t[-1]), int(b[-1])
 
 
 class _PlainWriter:

@@ -17,6 +17,7 @@ from ..bgzf.stream import BlockStream, open_stream
 from ..coindex.discovery import default_index_path
 from ..index import IndexBuilder
 from ..index.tabix_conf import TBX_SAM, TBX_VCF, get_config, parse_lines
+from ..sortorder import RecordNumbers
 
 
 _CONTIG_LEN = re.compile(rb"length[ =]*(\d+)")
@@ -101,9 +102,8 @@ def index_tabix(path: "str | os.PathLike[str]", preset: str = "vcf", csi: bool =
             data_lines = [lines[i] for i in keep.tolist()]
             first_no = lineno - n + 1
             names, begs, ends = parse_lines(conf, data_lines, first_no)
-            tid_of = {nm: builder.tid_for(nm) for nm in dict.fromkeys(names)}
-            tids = np.array(list(map(tid_of.__getitem__, names)), dtype=np.int64)
-            builder.push_many(tids, begs, ends, voffs[keep])
+            builder.push_many(builder.tids_for(names), begs, ends, voffs[keep],
+                              numbers=RecordNumbers(linenos[keep], "line"))
         if builder is None:  # no data lines
             builder = (IndexBuilder.csi(min_shift, max_ref_len=max_ref_len or None, offset0=last_off, tabix=conf)
                        if csi else IndexBuilder.tbi(conf, offset0=last_off))

@@ -53,8 +53,6 @@ class TabixWriter(BatchedRecordWriter):
             references = sq_lengths(header)
         self.references = [(str(n), int(l)) for n, l in (references or [])]
         self._lengths = dict(self.references)
-        self._tids: dict[Any, int] = {}
-        self._names: list[str] = []
         self._buffer: list[bytes] = []
         config = self.config
         # like tabix / bcftools, only VCF (##contig) and SAM (@SQ) lengths choose the CSI depth
@@ -68,9 +66,9 @@ class TabixWriter(BatchedRecordWriter):
 
         def save_index(builder, stream) -> None:
             if index == "tbi":
-                builder.write_tbi(stream, self._names)
+                builder.write_tbi(stream, builder.names)
             else:
-                builder.write_csi(stream, self._names)
+                builder.write_csi(stream, builder.names)
 
         self._check_header(header)
         self.header = header.decode()
@@ -79,7 +77,8 @@ class TabixWriter(BatchedRecordWriter):
                                   save_index=save_index, references=self.references,
                                   content_head=header[:64] or None,
                                   metadata={METADATA_KEY: config_to_text(config)})
-        self._out.late_references = lambda: [(n, self._lengths.get(n, 0)) for n in self._names]
+        self._out.late_references = lambda: [(n, self._lengths.get(n, 0))
+                                             for n in self._out.reference_names]
         try:
             self._out.write_header(header)
         except BaseException:
@@ -140,13 +139,7 @@ class TabixWriter(BatchedRecordWriter):
             data = b"".join(lines)
             sizes = np.fromiter(map(len, lines), np.int64, len(lines))
             names, begs, ends = self._intervals(data, sizes, lines, first + 1)
-            tids = self._tids
-            for name in dict.fromkeys(names):
-                if name not in tids:
-                    tids[name] = len(self._names)
-                    self._names.append(name.decode() if isinstance(name, bytes) else name)
-            tid = np.fromiter(map(tids.__getitem__, names), np.int64, len(names))
-            out.write_batch(data, sizes, tid, np.asarray(begs, np.int64),
+            out.write_batch(data, sizes, out.tids_for(names), np.asarray(begs, np.int64),
                             np.asarray(ends, np.int64), None,
                             lambda i: lines[i][:120].decode(errors="replace").rstrip())
         except BaseException:
