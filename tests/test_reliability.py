@@ -372,3 +372,55 @@ def test_tbi_with_meta_line_after_header_equals_tabix(tmp_path):
 
 def test_numpy_is_available():  # the memory tests rely on numpy in the child
     assert np.__version__
+
+
+def test_xxh64_matches_zstd_frame_checksums():
+    import zstandard
+
+    from bioformats_ext.bgzf2.checksum import xxh64, xxh64_python
+
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 5, 8, 31, 32, 33, 200, 4099):
+        data = rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+        frame = zstandard.ZstdCompressor(write_checksum=True).compress(data)
+        want = struct.unpack("<I", frame[-4:])[0]
+        assert xxh64_python(data) & 0xFFFFFFFF == want
+        assert xxh64(data) & 0xFFFFFFFF == want
+
+
+def test_bgzf2_seek_table_checksum_is_verified_without_frame_checksums(tmp_path):
+    """A third-party seekable file whose frames carry no checksum: the seek table's is checked
+    against the data itself."""
+    import zstandard
+
+    from bioformats_ext.bgzf2 import Bgzf2Reader, Bgzf2Writer
+    from bioformats_ext.bgzf2.checksum import xxh64
+
+    path = tmp_path / "x.bgz2"
+    payload = b"".join(b"line %d\n" % i for i in range(2000))
+    with Bgzf2Writer(path, block_size=4000) as w:
+        w.write(payload)
+    data = bytearray(path.read_bytes())
+    n, desc = struct.unpack_from("<IB", data, len(data) - 9)
+    assert desc & 0x80
+    width = 12
+    start = len(data) - 9 - n * width
+    comp = [struct.unpack_from("<I", data, start + k * width)[0] for k in range(n)]
+    offs = np.concatenate(([0], np.cumsum(comp))).tolist()
+    # re-compress data frame 0 without a checksum (same content size), keeping the seek table
+    frame0 = bytes(data[offs[2]:offs[3]])
+    plain = zstandard.ZstdDecompressor().decompress(frame0)
+    bare = zstandard.ZstdCompressor(write_checksum=False, write_content_size=True).compress(plain)
+    pz = struct.pack("<III", 0x184D2A50, 4, len(bare))
+    body = bytes(data[:offs[1]]) + pz + bare + bytes(data[offs[3]:start - 8])
+    table = bytearray(data[start - 8:])
+    struct.pack_into("<I", table, 8 + 2 * width, len(bare))
+    assert struct.unpack_from("<I", table, 8 + 2 * width + 8)[0] == xxh64(plain) & 0xFFFFFFFF
+    rebuilt = body + bytes(table)
+    # the index footer's distance back is unchanged (frames before it changed size only)
+    path.write_bytes(rebuilt)
+    assert Bgzf2Reader(path).read() == payload
+    struct.pack_into("<I", table, 8 + 2 * width + 8, (xxh64(plain) + 1) & 0xFFFFFFFF)
+    path.write_bytes(body + bytes(table))
+    with pytest.raises(FormatError, match="seek-table checksum"):
+        Bgzf2Reader(path).read()

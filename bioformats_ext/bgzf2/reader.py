@@ -197,6 +197,13 @@ class Bgzf2Reader:
             raise FormatError(f"frame {i}: corrupt zstd data ({exc})", offset) from None
         if len(data) != usize:
             raise FormatError(f"frame {i}: decoded {len(data)} bytes, expected {usize}", offset)
+        if self._checks is not None and info.checksum is None:
+            # no frame checksum for libzstd to verify: hash the data against the seek table
+            from .checksum import xxh64
+
+            if xxh64(data) & 0xFFFFFFFF != int(self._checks[i]):
+                raise FormatError(f"frame {i}: data does not match the seek-table checksum "
+                                  f"0x{int(self._checks[i]):08X}", offset)
         return data
 
     def _extent(self, first: int, last: int) -> tuple[int, int]:
