@@ -13,12 +13,10 @@ import zlib
 
 import numpy as np
 
+from ..codec import zlib_module
 from ..errors import FormatError, TruncatedFileError
 
-try:  # ISA-L inflates about twice as fast as zlib; same format, optional dependency
-    from isal import isal_zlib as _zlib
-except ImportError:  # pragma: no cover
-    _zlib = zlib
+_zlib = zlib_module()  # ISA-L when installed: same format, about twice as fast
 
 
 _MAX_RATIO = 1032          # deflate cannot expand data more than this

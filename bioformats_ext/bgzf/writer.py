@@ -20,7 +20,8 @@ from typing import BinaryIO, Callable, Sequence
 
 import numpy as np
 
-from ..compression import BlockCompressor, deflate_codec
+from ..codec import deflate_codec
+from ..compression import BlockCompressor
 from ..io.atomic import AtomicFile, CloseOrAbort
 from .blocks import EOF_BLOCK, MAX_BLOCK_DATA, pack_block
 
