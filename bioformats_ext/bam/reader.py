@@ -15,21 +15,15 @@ from ..coindex.discovery import INDEX_KINDS
 from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
 from ..index.reader import read_index
 from ..io.source import ByteSource, open_source
+from ..sniff import sniff_container
 from .decode import record_span, record_to_sam, split_records
 from .header import BamHeader
 
-_BGZF = b"\x1f\x8b\x08\x04"
-
-
 def detect_container(source: ByteSource) -> str:
     """``"bgzf"``, ``"bgzf2"``, or a FormatError."""
-    head = source.read_upto(0, 16)
-    if head[:4] == _BGZF:
-        return "bgzf"
-    from ..bgzf2 import is_bgzf2
-
-    if is_bgzf2(head):
-        return "bgzf2"
+    container = sniff_container(source.read_upto(0, 18))
+    if container in ("bgzf", "bgzf2"):
+        return container
     raise FormatError(f"{source.name}: neither BGZF nor BGZF2", 0)
 
 

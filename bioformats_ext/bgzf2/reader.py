@@ -19,6 +19,7 @@ import zstandard
 from ..compression import ordered_map
 from ..errors import FormatError
 from ..io.source import ByteSource, open_source
+from ..sniff import sniff_container
 from .frames import (BGZF2_MAGIC, EMPTY_CHECKSUM, INDEX_FOOTER_MAGIC, MAX_FRAME_SIZE,
                      PZSTD_FRAME_SIZE, SEEK_FOOTER_MAGIC, ZSTD_MAGIC, SeekTable,
                      parse_header_frame, parse_pzstd_frame, parse_seek_table, seek_table_size,
@@ -30,14 +31,16 @@ STREAM_CHUNK = 8 << 20   # compressed bytes fetched per read while streaming
 
 
 def _sniff(head: bytes) -> str:
-    if head[:4] == ZSTD_MAGIC.to_bytes(4, "little"):
-        return "a plain zstd stream"
-    if head[:2] == b"\x1f\x8b":
-        return "gzip/BGZF (use the BGZF reader)"
-    if head[:4] == BGZF2_MAGIC.to_bytes(4, "little") and head[8:12] == b"BGZ2":
-        return "a BGZF2 file without a valid seek table (truncated?)"
-    if head[:4] and 0x184D2A50 <= int.from_bytes(head[:4].ljust(4, b"\0"), "little") <= 0x184D2A5F:
+    """What a file that is not a valid BGZF2 file looks like (for the error message)."""
+    container = sniff_container(head)
+    if container == "zstd":
+        if head[:4] == ZSTD_MAGIC.to_bytes(4, "little"):
+            return "a plain zstd stream"
         return "a zstd stream starting with a skippable frame"
+    if container in ("gzip", "bgzf"):
+        return "gzip/BGZF (use the BGZF reader)"
+    if container == "bgzf2":
+        return "a BGZF2 file without a valid seek table (truncated?)"
     return "not zstd"
 
 

@@ -6,25 +6,22 @@ import os
 from typing import Any, Iterator
 
 from ..bgzf import BgzfReader
-from ..bgzf2 import Bgzf2Reader, is_bgzf2
+from ..bgzf2 import Bgzf2Reader
 from ..coindex import load_index_near, region_blobs
 from ..coindex.discovery import INDEX_KINDS
 from ..errors import FormatError, MissingIndexError, UnknownReferenceError
 from ..index.reader import read_index
 from ..index.tabix_conf import get_config, parse_line
 from ..io.source import ByteSource, iter_chunks, open_source
+from ..sniff import sniff_container
 from .metadata import METADATA_KEY, config_from_text
 
-BGZF_MAGIC = b"\x1f\x8b\x08\x04"
-
-
 def _detect(source: ByteSource) -> str:
-    head = source.read_upto(0, 16)
-    if head[:4] == BGZF_MAGIC:
-        return "bgzf"
-    if is_bgzf2(head):
-        return "bgzf2"
-    if head[:2] == b"\x1f\x8b":
+    """``bgzf``, ``bgzf2`` or ``text``; plain gzip is refused (it cannot be indexed)."""
+    container = sniff_container(source.read_upto(0, 18))
+    if container in ("bgzf", "bgzf2"):
+        return container
+    if container == "gzip":
         raise FormatError(f"{source.name}: plain gzip, not BGZF (recompress with bgzip)", 0)
     return "text"
 
