@@ -72,7 +72,11 @@ class MissingIndexError(BioformatsError):
 
 
 class RemoteError(BioformatsError):
-    """A remote source failed after retries, or a server cannot serve byte ranges."""
+    """A remote source failed after retries, or a server cannot serve byte ranges.
+
+    ``status``: the HTTP status when there was one (404/410/403 mean "missing")."""
+
+    status: int | None = None
 
 
 __all__ = [

@@ -24,7 +24,7 @@ from Bio.Seq import Seq
 from Bio.SeqRecord import SeqRecord
 
 from .._gc import gc_paused
-from ..bbi.autosql import INT_TYPES, AutoSqlTable, AutoSQLTable, Field  # noqa: F401
+from ..bbi.autosql import BED_FIELD_NAMES, INT_TYPES, AutoSqlTable, AutoSQLTable, Field  # noqa: F401
 from ..bbi.blocks import Block
 from ..bbi.reader import BigBedReader
 from ..errors import FormatError
@@ -36,8 +36,6 @@ __all__ = ["AlignmentIterator", "AlignmentWriter", "AutoSQLTable", "AutoSqlTable
 _BATCH_RECORDS = 4096     # records built per column-wise pass
 _FAST_MIN_RECORDS = 48    # below this the per-record path is cheaper
 
-_BED_NAMES = ("chrom", "chromStart", "chromEnd", "name", "score", "strand", "thickStart",
-              "thickEnd", "reserved", "blockCount", "blockSizes", "chromStarts")
 
 
 def _annotation_converter(field: Field) -> Callable[[str], object]:
@@ -145,8 +143,8 @@ class AlignmentIterator(interfaces.AlignmentIterator):
         if bedN > 12:
             raise FormatError(f"bigBed with {bedN} standard BED fields is not supported")
         for i in range(bedN):
-            if decl[i].name != _BED_NAMES[i]:
-                raise FormatError(f"Expected field name '{_BED_NAMES[i]}'; found '{decl[i].name}'")
+            if decl[i].name != BED_FIELD_NAMES[i]:
+                raise FormatError(f"Expected field name '{BED_FIELD_NAMES[i]}'; found '{decl[i].name}'")
         self._custom = [(f.name, _annotation_converter(f)) for f in decl[bedN:]]
         self._seqs: dict[int, Seq] = {}
 

@@ -15,8 +15,10 @@ from typing import BinaryIO, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import FormatError, MissingIndexError, TruncatedFileError, UnknownReferenceError
+from ..errors import (FormatError, MissingIndexError, RegionError, TruncatedFileError,
+                      UnknownReferenceError)
 from ..io.source import ByteSource, open_source
+from ..reader_base import RegionReader
 from ._lru import LRU
 from .autosql import AutoSqlTable, Field, bed_declaration
 from .blocks import (MAX_BLOCK_INFLATE, Block, check_count, decompress, parse_block,
@@ -35,7 +37,7 @@ MIN_INFLATE_LIMIT = 1 << 20
 Record = tuple[str, int, int, "str | None"]
 
 
-class BigBedReader:
+class BigBedReader(RegionReader):
     """Format-level access to a bigBed file. See :class:`bioformats_ext.bigbed.BigBedFile`."""
 
     def __init__(self, source: "str | os.PathLike[str] | BinaryIO | ByteSource",
@@ -166,25 +168,25 @@ class BigBedReader:
         except KeyError:
             raise UnknownReferenceError(f"chromosome {chrom!r} is not in this bigBed") from None
 
-    def resolve(self, chrom: str | None, start: int | None, end: int | None
-                ) -> tuple[int | None, int, int]:
-        """(chromId, start, end) for a region; ``None`` chromosome means the whole file."""
-        if chrom is None:
+    def reference_lengths(self) -> dict[str, int | None]:
+        return dict(self.chroms)
+
+    def resolve(self, chrom: str | None, start: int | None, end: int | None,
+                region: str | None = None) -> tuple[int | None, int, int]:
+        """(chromId, start, end) for a region; ``None`` chromosome (and no ``region``) means the
+        whole file. As in UCSC and Biopython, ``start`` alone means the single base
+        ``[start, start + 1)``; otherwise the shared rule of :mod:`bioformats_ext.reader_base`."""
+        if chrom is None and region is None:
             if start is not None or end is not None:
-                raise ValueError("start and end must both be None if chromosome is None")
+                raise RegionError("start and end must both be None if chromosome is None")
             return None, 0, 0
-        cid = self.chrom_id(chrom)
-        if start is None:
-            if end is not None:
-                raise ValueError("end must be None if start is None")
-            start, end = 0, self.chrom_sizes[cid]
-        elif end is None:
-            end = start + 1
-        start = int(start)
-        end = int(end)
-        if start < 0 or end < start:
-            raise ValueError(f"invalid region {chrom}:{start}-{end}")
-        return cid, start, end
+        if start is None and end is not None:
+            raise RegionError("end must be None if start is None")
+        if start is not None and end is None and region is None:
+            end = int(start) + 1
+        r = self.region(chrom, start, end, region)
+        cid = self.chrom_ids[r.contig]
+        return cid, r.start, self.chrom_sizes[cid] if r.stop is None else r.stop
 
     # -- blocks ----------------------------------------------------------------------------------
     def _load_blocks(self, ranges: list[tuple[int, int]], use_cache: bool = True
@@ -283,11 +285,12 @@ class BigBedReader:
                 yield block, sel
 
     def records(self, chrom: str | None = None, start: int | None = None,
-                end: int | None = None) -> Iterator[Record]:
+                end: int | None = None, region: str | None = None) -> Iterator[Record]:
         # chain.from_iterable walks each block's zip in C: no Python frame per record
-        if chrom is None:
-            return chain.from_iterable(self._record_runs(chrom, start, end))
-        return chain.from_iterable(self._query_runs(*self.resolve(chrom, start, end)))
+        cid, start_, end_ = self.resolve(chrom, start, end, region)
+        if cid is None:
+            return chain.from_iterable(self._record_runs(None, None, None))
+        return chain.from_iterable(self._query_runs(cid, start_, end_))
 
     def _query_runs(self, cid: int, start: int, end: int) -> Iterator[Iterator[Record]]:
         """One iterator of record tuples per block with hits, for a region: the blocks' cached
@@ -394,11 +397,6 @@ class BigBedReader:
     # -- lifecycle -------------------------------------------------------------------------------
     def close(self) -> None:
         src = getattr(self, "source", None)
+        self._closed = True
         if src is not None and self._owns_source:
             src.close()
-
-    def __enter__(self) -> "BigBedReader":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

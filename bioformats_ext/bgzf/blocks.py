@@ -11,7 +11,7 @@ from __future__ import annotations
 import struct
 import zlib
 
-from ..compression import DeflateCodec
+from ..codec import DeflateCodec
 from ..errors import FormatError, TruncatedFileError
 
 #: Most uncompressed bytes htslib puts in one block (leaves room for incompressible data).

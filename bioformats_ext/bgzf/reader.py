@@ -13,7 +13,7 @@ import warnings
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Sequence
 
-from ..compression import deflate_codec
+from ..codec import deflate_codec
 from ..errors import FormatError, TruncatedFileError, TruncatedFileWarning
 from ..io.source import ByteSource, open_source
 from .blocks import EOF_BLOCK, MAX_BLOCK_SIZE, block_spans, parse_header, unpack_block

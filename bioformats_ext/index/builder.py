@@ -457,7 +457,8 @@ class IndexBuilder:
         return self
 
     # -- serialisation (see serialize.py) ------------------------------------------------------
-    def _need_finished(self) -> dict[int, RefIndex]:
+    def require_finished(self) -> dict[int, RefIndex]:
+        """The finished references; a RecordError before :meth:`finish`."""
         if self.refs is None:
             raise RecordError("finish() must be called before writing the index")
         return self.refs

@@ -19,6 +19,7 @@ import numpy as np
 from ..bgzf.reader import BgzfReader
 from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
 from ..io.source import ByteSource, open_source
+from ..sniff import sniff_container
 from .binning import bin_bot, bin_first, n_bins, pseudo_bin
 from .builder import RefIndex
 from .tabix_conf import TabixConfig
@@ -327,7 +328,7 @@ def read_index(source: "str | os.PathLike[str] | BinaryIO | bytes | ByteSource")
             raise FormatError(f"{name}: {src.size}-byte index is larger than the "
                               f"{MAX_INDEX_BYTES >> 20} MiB limit", 0)
         data = src.read(0, src.size)
-    elif head[:2] == b"\x1f\x8b":
+    elif sniff_container(src.read_upto(0, 18)) in ("bgzf", "gzip"):
         parts = []
         total = 0
         for _, block in BgzfReader(src).iter_blocks():  # each block <= 64 KiB (BGZF)

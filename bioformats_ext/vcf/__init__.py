@@ -143,6 +143,15 @@ class VcfReader(TabixReader):
     def contigs(self) -> list[tuple[str, int]]:
         return parse_contigs(self.header)
 
+    def reference_lengths(self) -> dict[str, int | None] | None:  # type: ignore[override]
+        """The ``##contig`` lines plus the contigs the index knows (a declared contig without
+        records fetches nothing; one the file never mentions is an UnknownReferenceError)."""
+        known = super().reference_lengths()
+        declared = {name: (length or None) for name, length in self.contigs}
+        if known is None:
+            return declared or None
+        return {**declared, **{k: v for k, v in known.items() if k not in declared}}
+
     @property
     def samples(self) -> list[str]:
         for line in self.header.splitlines():
