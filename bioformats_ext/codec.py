@@ -35,15 +35,6 @@ class DeflateCodec:
     zlib_compress: Callable[[bytes], bytes]
 
 
-def _bounded(d: Any, data: bytes, size: int, error: type) -> bytes:
-    """Inflate at most ``size`` bytes (a BGZF block's ISIZE): a stream that would inflate to
-    more is an error, never a larger allocation (libdeflate behaves so by design)."""
-    out = d.decompress(data, max(size, 1))
-    if d.unconsumed_tail or not d.eof:
-        raise error("deflate stream does not end at the declared size")
-    return out
-
-
 def _zlib_codec(level: int) -> DeflateCodec:
     def compress(data: bytes) -> bytes:
         c = zlib.compressobj(level, zlib.DEFLATED, -15)
@@ -54,6 +45,15 @@ def _zlib_codec(level: int) -> DeflateCodec:
 
     return DeflateCodec("zlib", compress, decompress, zlib.crc32,
                         lambda data: zlib.compress(data, level))
+
+
+def _bounded(d: Any, data: bytes, size: int, error: type) -> bytes:
+    """Inflate at most ``size`` bytes (a BGZF block's ISIZE): a stream that would inflate to
+    more is an error, never a larger allocation (libdeflate behaves so by design)."""
+    out = d.decompress(data, max(size, 1))
+    if d.unconsumed_tail or not d.eof:
+        raise error("deflate stream does not end at the declared size")
+    return out
 
 
 def _isal_codec(level: int) -> DeflateCodec:
