@@ -255,18 +255,14 @@ def _vcf_steps(files: Files) -> list[Step]:
 
 
 def _index_tabix() -> Callable[..., Any]:
-    try:
-        from bioformats_ext.tabix import index_tabix  # type: ignore[attr-defined]  # arch split
-    except ImportError:
-        from bioformats_ext.index.indexers import index_tabix
+    from bioformats_ext.tabix import index_tabix
+
     return index_tabix
 
 
 def _index_bam() -> Callable[..., Any]:
-    try:
-        from bioformats_ext.bam import index_bam  # type: ignore[attr-defined]
-    except ImportError:
-        from bioformats_ext.index.indexers import index_bam
+    from bioformats_ext.bam import index_bam
+
     return index_bam
 
 

@@ -220,10 +220,7 @@ def test_huge_pos_is_a_record_error_in_index_tabix_and_vcf_writer(tmp_path):
     plain = tmp_path / "x.vcf"
     plain.write_text(HEADER + line)
     pysam.tabix_compress(str(plain), str(plain) + ".gz")
-    try:
-        from bioformats_ext.tabix import index_tabix  # type: ignore[attr-defined]
-    except ImportError:
-        from bioformats_ext.index.indexers import index_tabix
+    from bioformats_ext.tabix import index_tabix
     with pytest.raises(RecordError):
         index_tabix(str(plain) + ".gz", "vcf")
     with pytest.raises(RecordError, match="line 4"):
