@@ -84,9 +84,9 @@ def test_failed_conversion_leaves_no_file(capsys, tmp_path):
 
 def test_bad_usage(capsys):
     code, _, err = run(capsys, "bigbedtobed", UCSC / "bed3.bb")
-    assert code == 1 and "usage" in err
+    assert code == 2 and "usage" in err  # usage errors exit 2, as argparse
     code, _, err = run(capsys, "bigbedinfo", UCSC / "bed3.bb", "-nosuch")
-    assert code == 1 and "unknown option" in err
+    assert code == 2 and "unknown option" in err
 
 
 @pytest.mark.parametrize("name", ["bigPsl.bb", "bigbed_extended.littleendian.bb", "bed3.bb"])

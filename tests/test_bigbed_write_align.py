@@ -194,8 +194,8 @@ def test_bedtobigbed_errors(tmp_path, capsys):
     assert cli_main(["bedtobigbed", str(bed), str(sizes), str(out)]) == 1
     assert "line 2" in capsys.readouterr().err
     assert not out.exists() and sorted(os.listdir(tmp_path)) == ["chrom.sizes", "in.bed"]
-    assert cli_main(["bedtobigbed", "-bogus", str(bed), str(sizes), str(out)]) == 1
-    assert cli_main(["bedtobigbed", str(bed)]) == 1
+    assert cli_main(["bedtobigbed", "-bogus", str(bed), str(sizes), str(out)]) == 2  # usage
+    assert cli_main(["bedtobigbed", str(bed)]) == 2
 
 
 def test_bedtobigbed_interrupted_leaves_nothing(tmp_path):

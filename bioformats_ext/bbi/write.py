@@ -92,11 +92,11 @@ def parse_bed_type(bed_type: Union[str, int, None]) -> tuple[int | None, int | N
     else:
         m = re.fullmatch(r"bed(\d+)(\+(\d*))?", bed_type.strip())
         if not m:
-            raise ValueError(f"type must look like bedN, bedN+ or bedN+P, not {bed_type!r}")
+            raise BioformatsError(f"type must look like bedN, bedN+ or bedN+P, not {bed_type!r}")
         n = int(m.group(1))
         plus = None if m.group(2) and not m.group(3) else int(m.group(3) or 0)
     if not 3 <= n <= 15:
-        raise ValueError(f"bedN must be between 3 and 15, not {n}")
+        raise BioformatsError(f"bedN must be between 3 and 15, not {n}")
     return n, plus
 
 
@@ -389,33 +389,36 @@ class BigBedWriter(CloseOrAbort):
         self._failed = False
 
     # -- setup ------------------------------------------------------------------------------------
-    def _setup_fields(self, field_count: int) -> None:
+    def _setup_fields(self, field_count: int, where: str | None = None) -> None:
         self._field_count = field_count
         if self._bed_n is None:
             self._bed_n = min(field_count, 12)
         if self._bed_n > field_count:
-            raise ValueError(f"bed{self._bed_n} needs at least {self._bed_n} fields; the autoSql "
-                             f"declares {field_count}")
+            if where is None:  # the count comes from the autoSql the caller gave
+                raise BioformatsError(f"bed{self._bed_n} needs at least {self._bed_n} fields; "
+                                      f"the autoSql declares {field_count}")
+            raise RecordError(f"{where}: type bed{self._bed_n} needs at least {self._bed_n} "
+                              f"fields, the record has {field_count}")
         if self._table is None:
             if field_count > self._bed_n or field_count > 12:
-                raise ValueError(f"records have {field_count} fields; give an autoSql "
-                                 f"declaration (autosql=/-as=) for the fields after bed"
-                                 f"{self._bed_n}")
+                raise RecordError(f"{where or 'records'}: {field_count} fields; give an autoSql "
+                                  f"declaration (autosql=/-as=) for the fields after bed"
+                                  f"{self._bed_n}")
             self._table = bed_declaration(field_count)
             self._as_text = str(self._table)
         names = self._table.names
         for i, name in enumerate(names[:self._bed_n]):
             if name != _BED_NAMES[i] and not (i == 8 and name == "itemRgb"):
-                raise ValueError(f"autoSql field {i + 1} is {name!r}; bed{self._bed_n} needs "
+                raise BioformatsError(f"autoSql field {i + 1} is {name!r}; bed{self._bed_n} needs "
                                  f"{_BED_NAMES[i]!r}")
         self._extra_fields = []
         for name in self._extra_names:
             if name not in names:
-                raise ValueError(f"extraIndex field {name} not a standard bed field or found in "
+                raise BioformatsError(f"extraIndex field {name} not a standard bed field or found in "
                                  "the autoSql declaration")
             index = names.index(name)
             if self._table[index].base_type != "string":
-                raise ValueError(f"extraIndex field {name}: can only index string fields")
+                raise BioformatsError(f"extraIndex field {name}: can only index string fields")
             self._extra_fields.append(index)
 
     # -- public API -------------------------------------------------------------------------------
@@ -534,7 +537,7 @@ class BigBedWriter(CloseOrAbort):
             rests = rests.rests()  # the general paths need the text
         if self._field_count is None:
             first = rests[0]
-            self._setup_fields(3 + (first.count(b"\t") + 1 if first else 0))
+            self._setup_fields(3 + (first.count(b"\t") + 1 if first else 0), _where(numbers, 0))
         if self.validate:
             self._validate(chroms, s, e, rests, numbers, values)
         # Chromosome runs.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..bbi.write import BigBedWriter, _Numbers, iter_bed_batches
-from ._options import UsageError, parse_ucsc, progress
+from ..errors import BioformatsError
+from ._options import parse_ucsc, progress, wrong_arguments
 
 USAGE = """\
 bedtobigbed - convert a BED file to bigBed (like UCSC bedToBigBed; same output)
@@ -37,7 +38,7 @@ def bedtobigbed(argv: list[str]) -> int:
     """Run the subcommand; returns the exit code."""
     args, opts = parse_ucsc(argv, OPTIONS, USAGE)
     if len(args) != 3:
-        raise UsageError(f"expected in.bed chrom.sizes out.bb\n{USAGE}")
+        raise wrong_arguments(USAGE)
     bed, sizes_path, out = args
     sizes = _sizes_from_bigbed(sizes_path) if opts.get("sizesIsBb") else sizes_path
     autosql = None
@@ -56,8 +57,10 @@ def bedtobigbed(argv: list[str]) -> int:
             if bar is not None:
                 bar.update(len(chroms))
         writer.close()
-    except BaseException:
+    except BaseException as exc:
         writer.abort()
+        if isinstance(exc, BioformatsError) and exc.args and bed not in str(exc):
+            exc.args = (f"{bed}: {exc.args[0]}", *exc.args[1:])  # name the file in the message
         raise
     finally:
         if bar is not None:
