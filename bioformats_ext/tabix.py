@@ -35,7 +35,10 @@ def load_index_near(location: str | None, candidates: Sequence[str], what: str):
     if source is None:
         raise MissingIndexError(f"no index ({', '.join(c.rsplit('.', 1)[-1] for c in candidates)}) "
                                 f"next to {location}")
-    return read_index(source)
+    try:
+        return read_index(source)
+    finally:
+        source.close()
 
 
 def _is_path(target: Any) -> bool:

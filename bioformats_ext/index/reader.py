@@ -290,13 +290,17 @@ def read_index(source: "str | os.PathLike[str] | BinaryIO | bytes | ByteSource")
     """Load a BAI, TBI or CSI from a path, URL, file object, bytes or byte source."""
     src = open_source(source)
     name = getattr(src, "name", "index")
-    head = src.read_upto(0, 4)
-    if head == b"BAI\1":
-        data = src.read(0, src.size)
-    elif head[:2] == b"\x1f\x8b":
-        data = b"".join(d for _, d in BgzfReader(src).iter_blocks())
-    else:
-        raise FormatError(f"{name}: not a BAI/TBI/CSI index (magic {head!r})", 0)
+    try:
+        head = src.read_upto(0, 4)
+        if head == b"BAI\1":
+            data = src.read(0, src.size)
+        elif head[:2] == b"\x1f\x8b":
+            data = b"".join(d for _, d in BgzfReader(src).iter_blocks())
+        else:
+            raise FormatError(f"{name}: not a BAI/TBI/CSI index (magic {head!r})", 0)
+    finally:
+        if src is not source:  # we opened it: the whole index is in memory now
+            src.close()
     return parse_index(data, name)
 
 
