@@ -505,13 +505,6 @@ class BigBedWriter(CloseOrAbort):
         self._abort()
 
 
-    def __del__(self):  # an abandoned writer must not leave temp files
-        if not getattr(self, "_closed", True):
-            try:
-                self.abort()
-            except Exception:
-                pass
-
     # -- internals --------------------------------------------------------------------------------
     def _abort(self) -> None:
         if self._compressor is not None:

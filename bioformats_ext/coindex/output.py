@@ -14,6 +14,7 @@ import numpy as np
 
 from ..bgzf import MAX_BLOCK_DATA
 from ..index.builder import ReferenceNames
+from ..errors import BioformatsError
 from ..io.atomic import AtomicFiles
 from .discovery import default_index_path
 
@@ -63,8 +64,11 @@ class IndexedOutput:
                 handle = target
             if index is not None:
                 if index_path is None:
-                    if self.path is None:
-                        raise ValueError("index_path is needed when writing to a file object")
+                    if not _is_path(target):  # e.g. sys.stdout.buffer: no "<stdout>.bai"
+                        raise BioformatsError(
+                            f"index={index!r} for a file-object target "
+                            f"({self.path or type(target).__name__}) needs index_path= "
+                            f"(a path or binary file object for the index)")
                     index_path = default_index_path(self.path, index)
                 self.index_target = index_path
             self._handle = handle
