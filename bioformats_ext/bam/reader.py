@@ -15,6 +15,7 @@ from ..coindex.discovery import INDEX_KINDS
 from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
 from ..index.reader import read_index
 from ..io.source import ByteSource, open_source
+from ..sniff import expect
 from .decode import record_span, record_to_sam, split_records
 from .header import BamHeader
 
@@ -43,6 +44,7 @@ class BamReader:
     def __init__(self, source: Any, index: Any = None):
         self._path = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
         self.source = open_source(source)
+        expect(self.source, ("bam",), "a BAM file", containers=("bgzf", "bgzf2"))
         self.container = detect_container(self.source)
         if self.container == "bgzf":
             from ..bgzf import BgzfReader

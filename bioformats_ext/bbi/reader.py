@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import FormatError, MissingIndexError, TruncatedFileError, UnknownReferenceError
 from ..io.source import ByteSource, open_source
+from ..sniff import expect, sniff
 from ._lru import LRU
 from .autosql import AutoSqlTable, Field, bed_declaration
 from .blocks import Block, decompress, parse_block, parse_run
@@ -42,6 +43,15 @@ class BigBedReader:
         self.source = open_source(source)
         try:
             self._open(node_cache, block_cache)
+        except FormatError:
+            try:  # name what the file is instead ("x.bw is a bigWig file, not a bigBed file")
+                found = sniff(self.source)
+                if found.format not in ("bigbed", "empty", "binary", "text") or (
+                        found.format == "text" and self.source.size >= 64):
+                    expect(self.source, ("bigbed",), "a bigBed file")
+            finally:
+                self.close()
+            raise
         except BaseException:
             self.close()
             raise
