@@ -32,7 +32,8 @@ class AlignmentWriter(interfaces.AlignmentWriter):
     mode = "b"
 
     def __init__(self, target, bedN: int | None = None, declaration: AutoSqlTable | None = None,
-                 targets=None, compress: bool = True, extraIndex=None):
+                 targets=None, compress: bool = True, extraIndex=None,
+                 zero_length_bases: int = 0):
         """Create the writer (``target``: path or binary file object).
 
         ``bedN``: number of standard BED columns (3-12); ``declaration``: autoSql table (needed
@@ -62,6 +63,9 @@ class AlignmentWriter(interfaces.AlignmentWriter):
         self.targets = targets
         self.compress = compress
         self.extraIndexNames = None if extraIndex is None else list(extraIndex)
+        # 0: zero-length items cover nothing in zoom levels / total summary (bedToBigBed);
+        # 1: they cover one base (Biopython's writer)
+        self.zero_length_bases = zero_length_bases
         self.itemsPerSlot = 512
         self.blockSize = 256
 
@@ -91,7 +95,8 @@ class AlignmentWriter(interfaces.AlignmentWriter):
             self.extraIndexNames = [n for n in inherited if n in names]
         writer = BigBedWriter(stream, sizes, autosql=declaration, bed_type=self.bedN,
                               extra_index=self.extraIndexNames, compress=self.compress,
-                              block_size=self.blockSize, items_per_slot=self.itemsPerSlot)
+                              block_size=self.blockSize, items_per_slot=self.itemsPerSlot,
+                              zero_length_bases=self.zero_length_bases)
         try:
             count = 0
             for chroms, starts, ends, rests, values in _paused(

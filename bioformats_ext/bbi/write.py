@@ -318,7 +318,7 @@ class BigBedWriter(CloseOrAbort):
                  bed_type: Union[str, int, None] = None, extra_index: Iterable[str] = (),
                  compress: Union[bool, str] = True, block_size: int = 256,
                  items_per_slot: int = 512,
-                 threads: int | None = None, validate: bool = True):
+                 threads: int | None = None, validate: bool = True, zero_length_bases: int = 0):
         if block_size < 2 or items_per_slot < 1:
             raise ValueError("block_size must be >= 2 and items_per_slot >= 1")
         self.chrom_sizes = read_chrom_sizes(chrom_sizes)
@@ -359,7 +359,8 @@ class BigBedWriter(CloseOrAbort):
             self._out = target  # type: ignore[assignment]
             spill_dir = None
         self._data = tempfile.TemporaryFile(dir=spill_dir)
-        self._coverage = CoverageSpill(spill_dir=spill_dir)
+        # zero_length_bases: 0 = bedToBigBed (an insertion point covers nothing), 1 = Biopython
+        self._coverage = CoverageSpill(spill_dir=spill_dir, zero_length_bases=zero_length_bases)
         threads = threads if threads is not None else min(4, os.cpu_count() or 1)
         self._compressor = (BlockCompressor(self._zcompress, threads, window=32)
                             if self.compress else None)
@@ -1076,7 +1077,7 @@ def write(records: Union[Iterable[Record], str, os.PathLike],
           extra_index: Iterable[str] = (), compress: Union[bool, str] = True,
           block_size: int = 256,
           items_per_slot: int = 512, *, tab: bool = False, threads: int | None = None,
-          progress=None) -> int:
+          progress=None, zero_length_bases: int = 0) -> int:
     """Write a bigBed from ``(chrom, start, end, rest)`` tuples or a BED file path, in one pass.
 
     ``chrom_sizes``: ``{name: size}`` or a chrom.sizes path. ``autosql``: ``.as`` text (or an
@@ -1088,7 +1089,8 @@ def write(records: Union[Iterable[Record], str, os.PathLike],
     """
     writer = BigBedWriter(target, chrom_sizes, autosql=autosql, bed_type=bed_type,
                           extra_index=extra_index, compress=compress, block_size=block_size,
-                          items_per_slot=items_per_slot, threads=threads)
+                          items_per_slot=items_per_slot, threads=threads,
+                          zero_length_bases=zero_length_bases)
     try:
         if isinstance(records, (str, os.PathLike)):
             for chroms, starts, ends, rests, numbers in iter_bed_batches(records, tab=tab):
