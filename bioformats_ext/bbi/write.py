@@ -318,7 +318,8 @@ class BigBedWriter(CloseOrAbort):
                  bed_type: Union[str, int, None] = None, extra_index: Iterable[str] = (),
                  compress: Union[bool, str] = True, block_size: int = 256,
                  items_per_slot: int = 512,
-                 threads: int | None = None, validate: bool = True, zero_length_bases: int = 0):
+                 threads: int | None = None, validate: bool = True, zero_length_bases: int = 0,
+                 allow_1bp_overlap: bool = False):
         if block_size < 2 or items_per_slot < 1:
             raise ValueError("block_size must be >= 2 and items_per_slot >= 1")
         self.chrom_sizes = read_chrom_sizes(chrom_sizes)
@@ -327,6 +328,7 @@ class BigBedWriter(CloseOrAbort):
         self._zcompress = zlib_compressor(compress)
         self.compress = self._zcompress is not None
         self.validate = validate
+        self._overlap_slack = 1 if allow_1bp_overlap else 0  # bedToBigBed -allow1bpOverlap
         if isinstance(extra_index, str):
             extra_index = [name for name in extra_index.split(",") if name]
         self._extra_names = list(extra_index)
@@ -560,7 +562,7 @@ class BigBedWriter(CloseOrAbort):
         if values is not None and values.get("fields") == extra and self._bed_n > 3 \
                 and self._bed_n - 3 == extra:
             # The caller formatted rests from these numbers (no tab inside a text field).
-            _validate_bed_columns(self._bed_n, None, s, e, numbers, values)
+            _validate_bed_columns(self._bed_n, None, s, e, numbers, values, self._overlap_slack)
             return
         # Tabs per record, counted over the joined batch with numpy.
         lengths = np.fromiter(map(len, rests), np.int64, len(rests))
@@ -578,7 +580,7 @@ class BigBedWriter(CloseOrAbort):
         # Every record has exactly `extra` fields now: one split of the joined batch.
         flat = b"\t".join(rests).split(b"\t")
         cols = [flat[k::extra] for k in range(self._bed_n - 3)]
-        _validate_bed_columns(self._bed_n, cols, s, e, numbers)
+        _validate_bed_columns(self._bed_n, cols, s, e, numbers, slack=self._overlap_slack)
 
     def _new_chrom(self, name: str, numbers, index: int) -> None:
         if name in self._seen:
@@ -895,7 +897,7 @@ def _ints(col, numbers, what: str) -> np.ndarray:
 
 
 def _validate_bed_columns(bed_n: int, cols, s: np.ndarray, e: np.ndarray, numbers,
-                          values: dict | None = None) -> None:
+                          values: dict | None = None, slack: int = 0) -> None:
     """Check the standard columns 4..bed_n the way bedToBigBed does (vectorised per batch).
 
     ``cols``: the text columns; or ``values``: the same columns as numbers (see
@@ -976,9 +978,9 @@ def _validate_bed_columns(bed_n: int, cols, s: np.ndarray, e: np.ndarray, number
                               numbers[i])
     if bed_n >= 12:
         if values is not None:
-            _check_blocks(count, values["blockSizes"], values["chromStarts"], s, e, numbers)
+            _check_blocks(count, values["blockSizes"], values["chromStarts"], s, e, numbers, slack)
         else:
-            _validate_blocks(count, cols[7], cols[8], s, e, numbers)
+            _validate_blocks(count, cols[7], cols[8], s, e, numbers, slack)
 
 
 def _valid_rgb(color: bytes) -> bool:
@@ -1036,13 +1038,14 @@ def _split_lists(col, counts: np.ndarray, numbers, what: str) -> np.ndarray:
     raise RecordError(f"{what}: cannot parse", None)
 
 
-def _validate_blocks(counts, sizes_col, starts_col, s, e, numbers) -> None:
+def _validate_blocks(counts, sizes_col, starts_col, s, e, numbers, slack: int = 0) -> None:
     sizes = _split_lists(sizes_col, counts, numbers, "blockSizes")
     starts = _split_lists(starts_col, counts, numbers, "chromStarts")
-    _check_blocks(counts, sizes, starts, s, e, numbers)
+    _check_blocks(counts, sizes, starts, s, e, numbers, slack)
 
 
-def _check_blocks(counts, sizes, starts, s, e, numbers) -> None:
+def _check_blocks(counts, sizes, starts, s, e, numbers, slack: int = 0) -> None:
+    """``slack`` = 1 lets consecutive blocks overlap by one base (bedToBigBed -allow1bpOverlap)."""
     firsts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     lasts = firsts + counts - 1
     has = np.flatnonzero(counts > 0)
@@ -1060,7 +1063,7 @@ def _check_blocks(counts, sizes, starts, s, e, numbers) -> None:
         problems.append((int(rec[bad[0]]), "negative block size"))
     if len(starts) > 1:
         same = rec[1:] == rec[:-1]
-        overlap = starts[1:] < starts[:-1] + sizes[:-1]
+        overlap = starts[1:] < starts[:-1] + sizes[:-1] - slack
         bad = np.flatnonzero(same & overlap)
         if len(bad):
             problems.append((int(rec[bad[0] + 1]), "blocks overlap or are not in ascending "
