@@ -16,7 +16,7 @@ import os
 import sys
 from typing import BinaryIO, Iterator
 
-from ..errors import BioformatsError, RecordError
+from ..errors import BioformatsError, RecordError, UnknownReferenceError
 from ..regions import parse_region
 from ._options import ArgumentParser
 
@@ -146,8 +146,13 @@ def query(argv: list[str]) -> int:
         else:
             reader._load_index()
         for chrom, start, stop in regions:
-            lines = iter(reader) if chrom == "." else reader.fetch(chrom, start, stop)
-            _write_lines(lines, out)
+            if chrom == ".":
+                _write_lines(iter(reader), out)
+                continue
+            try:
+                _write_lines(reader.fetch(chrom, start, stop), out)
+            except UnknownReferenceError:  # tabix prints nothing for an absent sequence
+                continue
     out.flush()
     return 0
 
