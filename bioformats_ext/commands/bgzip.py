@@ -278,7 +278,11 @@ def _stdin_copy() -> str:
             handle.write(data)
     import atexit
 
-    atexit.register(lambda: os.path.exists(handle.name) and os.unlink(handle.name))
+    def _remove(name: str = handle.name) -> None:
+        if os.path.exists(name):
+            os.unlink(name)
+
+    atexit.register(_remove)
     return handle.name
 
 

@@ -73,7 +73,7 @@ def _parser() -> ArgumentParser:
 def read_regions_file(path: str) -> list[tuple[str, int, int | None]]:
     """tabix ``-R``: ``(chrom, 0-based start, stop)``, sorted per chromosome by position."""
     bed = path.lower().endswith((".bed", ".bed.gz"))
-    by_chrom: dict[str, list[tuple[int, int | None]]] = {}
+    by_chrom: dict[str, list[tuple[int, int]]] = {}
     opener = _open_text(path)
     with opener as handle:
         for lineno, line in enumerate(handle, 1):
@@ -97,8 +97,8 @@ def read_regions_file(path: str) -> list[tuple[str, int, int | None]]:
             by_chrom.setdefault(chrom, []).append((start, stop))
     out: list[tuple[str, int, int | None]] = []
     for chrom, spans in by_chrom.items():
-        for start, stop in sorted(spans, key=lambda s: (s[0], s[1])):
-            out.append((chrom, start, stop))
+        for beg, end in sorted(spans, key=lambda s: (s[0], s[1] or 0)):
+            out.append((chrom, beg, end))
     return out
 
 
@@ -119,7 +119,8 @@ def query(argv: list[str]) -> int:
     if not os.path.exists(args.file):
         open(args.file, "rb").close()  # the OSError names the file
     out = sys.stdout.buffer
-    with TabixReader(args.file, preset=args.preset) as reader:
+    reader = TabixReader(args.file, preset=args.preset)
+    try:
         if args.list_chroms:
             index = reader._load_index()
             for name in getattr(index, "names", None) or []:
@@ -153,6 +154,8 @@ def query(argv: list[str]) -> int:
                 _write_lines(reader.fetch(chrom, start, stop), out)
             except UnknownReferenceError:  # tabix prints nothing for an absent sequence
                 continue
+    finally:
+        reader.close()
     out.flush()
     return 0
 
