@@ -96,6 +96,7 @@ def test_bgzip_vs_tabix_compress_and_offsets(tmp_path, capsysbinary):
     ends = [sum(sizes[:i + 1]) for i in range(len(sizes))]
     assert all(text[e - 1:e] == b"\n" for e in ends)
     assert max(sizes) <= BLOCK and gzip.decompress(ours.read_bytes()) == text
+    assert build_gzi(ours).tolist() == [list(e) for e in _gzi_entries(str(ours) + ".gzi")]
     # htslib reads our file, and tabix indexes it identically
     pysam.tabix_index(str(ours), preset="vcf", force=True, keep_original=True)
     assert list(pysam.TabixFile(str(ours)).fetch("chr2", 1000, 200_000))

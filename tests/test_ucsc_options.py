@@ -119,3 +119,11 @@ def test_bigbedtobed_tsv_header_range(tmp_path, capsys):
         want = "".join(f"{c}\t{s}\t{e}\t{r}\n" for c, s, e, r in bb.records("chr7", 500000, 520000))
     assert zero_based == want and want
     assert main(["bigbedtobed", str(genes), "stdout", "-range=chr7:1-2", "-chrom=chr7"]) == 2
+
+
+def test_bigbedtobed_unknown_chrom_as_current_kent(capsys):
+    genes = str(examples.path("genes.bb"))
+    assert main(["bigbedtobed", genes, "stdout", "-chrom=chrZ"]) == 1
+    assert "specified chrom chrZ not found" in capsys.readouterr().err
+    assert main(["bigbedtobed", genes, "stdout", "-chrom=chrZ", "-skipChromCheck"]) == 0
+    assert capsys.readouterr().out == ""

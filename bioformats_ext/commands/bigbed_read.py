@@ -10,7 +10,8 @@ import sys
 from typing import Iterable, TextIO
 
 from .. import bigbed
-from ..errors import BioformatsError, FormatError, RecordError, RegionError
+from ..errors import (BioformatsError, FormatError, RecordError, RegionError,
+                      UnknownReferenceError)
 from ._options import UsageError, parse_ucsc, progress, wrong_arguments
 
 BIGBEDTOBED_USAGE = """\
@@ -27,6 +28,7 @@ options:
    -bed=in.bed - restrict output to all regions in a BED file
    -header - output a autoSql-style header (starts with '#').
    -tsv - output a TSV header (without '#').
+   -skipChromCheck - an unknown -chrom prints nothing instead of failing
 output.bed may be 'stdout' or '-'."""
 
 BIGBEDINFO_USAGE = """\
@@ -128,7 +130,7 @@ def _parse_range(text: str) -> tuple[str, int, int]:
 def bigbedtobed(argv: list[str]) -> int:
     args, opts = parse_ucsc(argv, {"chrom": str, "start": int, "end": int, "maxItems": int,
                                    "bed": str, "range": _Multi(str), "header": None,
-                                   "tsv": None, "udcDir": str},
+                                   "tsv": None, "udcDir": str, "skipChromCheck": None},
                             BIGBEDTOBED_USAGE)
     if len(args) != 2:
         raise wrong_arguments(BIGBEDTOBED_USAGE)
@@ -149,7 +151,10 @@ def bigbedtobed(argv: list[str]) -> int:
             regions = [_parse_range(text) for text in opts["range"]]
         elif "chrom" in opts:
             chrom = opts["chrom"]
-            if chrom not in bb.chroms:  # bigBedToBed prints nothing for an absent chromosome
+            if chrom not in bb.chroms:  # as current bigBedToBed (older ones printed nothing)
+                if "skipChromCheck" not in opts:
+                    raise UnknownReferenceError(f"specified chrom {chrom} not found in {source} "
+                                                f"(-skipChromCheck to print nothing instead)")
                 regions = []
             else:
                 start = opts.get("start", 0)
