@@ -246,6 +246,8 @@ def main(argv: list[str]) -> int:
     if args.output == "-":
         args.output, to_stdout = None, True
     files = args.files or ["-"]
+    if "-" in files and sys.stdin.isatty():  # bgzip: no data is coming from a terminal
+        raise UsageError("no input file and standard input is a terminal (see -h)")
     if args.index_name and (args.index or args.reindex) and len(files) > 1 and not args.output:
         raise UsageError("cannot specify index filename with multiple data files")
     stdout = sys.stdout.buffer

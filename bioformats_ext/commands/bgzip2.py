@@ -256,6 +256,8 @@ def main(argv: list[str]) -> int:
     if (args.offset or 0) < 0 or (args.size or 0) < 0:
         raise UsageError(f"illegal range: offset {args.offset} size {args.size}")
     files = args.files or ["-"]
+    if "-" in files and sys.stdin.isatty():  # as bgzip: no data is coming from a terminal
+        raise UsageError("no input file and standard input is a terminal (see -h)")
     for src in files:
         _run_one(src, args)
     return 0
