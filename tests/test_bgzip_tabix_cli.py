@@ -227,3 +227,22 @@ def test_bgzip2_vcf_accepts_pos_zero_like_tabix(tmp_path, capsysbinary):
     for region, (beg, end) in [("chr1:1-1", (0, 1)), ("chr1:1-10", (0, 10)), ("chr1:2-10", (1, 10))]:
         assert main(["bgzip2", "-Q", region, str(vcf) + ".zst"]) == 0
         assert capsysbinary.readouterr().out.decode().splitlines() == list(ref.fetch("chr1", beg, end))
+
+
+def test_bgzip_pipes_through_standard_streams(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    data = make_vcf(tmp_path / "p.vcf", n=2000).read_bytes()
+    cmd = [sys.executable, "-m", "bioformats_ext.cli"]
+    packed = subprocess.run(cmd + ["bgzip"], input=data, capture_output=True, env=env, check=True)
+    assert gzip.decompress(packed.stdout) == data
+    (tmp_path / "s.gz").write_bytes(packed.stdout)
+    with libcbgzf.BGZFile(str(tmp_path / "s.gz"), "rb") as handle:  # htslib reads it
+        assert handle.read() == data
+    back = subprocess.run(cmd + ["bgzip", "-d"], input=packed.stdout, capture_output=True,
+                          env=env, check=True)
+    assert back.stdout == data and not back.stderr
