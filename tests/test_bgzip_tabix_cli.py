@@ -120,6 +120,24 @@ def test_bgzip_vs_tabix_compress_and_offsets(tmp_path, capsysbinary):
     assert len(capsysbinary.readouterr().err.decode().strip().splitlines()) == 1
 
 
+def test_bgzip_several_files_into_one_output(tmp_path):
+    parts = []
+    for i in range(3):
+        p = tmp_path / f"part{i}.txt"
+        p.write_bytes(f"line {i}\n".encode() * (20_000 * (i + 1)))
+        parts.append(p)
+    out = tmp_path / "all.gz"
+    assert main(["bgzip", "-i", "-o", str(out), *map(str, parts)]) == 0
+    assert all(p.exists() for p in parts)                  # -o keeps the inputs
+    whole = b"".join(p.read_bytes() for p in parts)
+    with libcbgzf.BGZFile(str(out), "rb") as handle:
+        assert handle.read() == whole
+    assert build_gzi(out).tolist() == [list(e) for e in _gzi_entries(str(out) + ".gzi")]
+    back = tmp_path / "back.txt"
+    assert main(["bgzip", "-d", "-o", str(back), str(out), str(out)]) == 0
+    assert back.read_bytes() == whole + whole
+
+
 def test_bgzip_several_files_and_levels(tmp_path):
     names = []
     for i in range(3):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import zlib
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, Protocol
 
 from ..bgzf import BgzfWriter
 from ..bgzf.blocks import MAX_BLOCK_DATA
@@ -25,6 +25,10 @@ from ..sniff import describe, sniff_bytes
 from ._options import ArgumentParser, UsageError
 
 WINDOW = MAX_BLOCK_DATA  # bgzip reads its input in windows of one block
+
+
+class _Readable(Protocol):
+    def read(self, n: int, /) -> bytes: ...
 SUFFIXES = (".gz", ".bgz", ".bgzf")
 _TEXT = ("vcf", "sam", "text", "empty")
 
@@ -105,7 +109,7 @@ def _is_text(path: str | None, head: bytes) -> bool:
     return found.container == "none" and found.format in _TEXT
 
 
-def compress(handle: BinaryIO, target, *, level: int, threads: int, binary: bool,
+def compress(handle: "BinaryIO | _Readable", target, *, level: int, threads: int, binary: bool,
              head: bytes = b"") -> list[tuple[int, int]]:
     """Compress ``head + handle`` into ``target``; returns the .gzi entries."""
     text = not binary and _is_text(None, head)
@@ -251,6 +255,9 @@ def main(argv: list[str]) -> int:
     if args.index_name and (args.index or args.reindex) and len(files) > 1 and not args.output:
         raise UsageError("cannot specify index filename with multiple data files")
     stdout = sys.stdout.buffer
+    if args.output and len(files) > 1 and not (args.test or args.reindex):
+        _many_to_one(files, args, start, decompress)  # bgzip -o: one output for all inputs
+        return 0
     for path in files:
         stdin = path == "-"
         if args.test:
@@ -286,6 +293,54 @@ def _stdin_copy() -> str:
 
     atexit.register(_remove)
     return handle.name
+
+
+class _Chain:
+    """The inputs one after another, as one stream (``bgzip -o OUT a b c``)."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self._paths = list(paths)
+        self._handle: BinaryIO | None = None
+
+    def read(self, n: int) -> bytes:
+        out = b""
+        while len(out) < n and (self._handle is not None or self._paths):
+            if self._handle is None:
+                path = self._paths.pop(0)
+                self._handle = sys.stdin.buffer if path == "-" else open(path, "rb")
+            data = self._handle.read(n - len(out))
+            if not data:
+                if self._handle is not sys.stdin.buffer:
+                    self._handle.close()
+                self._handle = None
+                continue
+            out += data
+        return out
+
+    def close(self) -> None:
+        if self._handle is not None and self._handle is not sys.stdin.buffer:
+            self._handle.close()
+
+
+def _many_to_one(files: list[str], args, start: int, decompress: bool) -> None:
+    for path in files:
+        if path != "-" and not os.path.exists(path):
+            open(path, "rb").close()  # the OSError names the file
+    if decompress:
+        with atomic_open(args.output) as out:
+            for path in files:
+                for data in _inflate(_stdin_copy() if path == "-" else path, start, args.size,
+                                     args.index_name):
+                    out.write(data)
+        return
+    chain = _Chain(files)
+    try:
+        entries = compress(chain, args.output, level=args.compress_level, threads=args.threads,
+                           binary=args.binary, head=chain.read(1 << 16))
+    finally:
+        chain.close()
+    if args.index:
+        write_gzi(args.index_name or f"{args.output}.gzi", entries)
 
 
 def _compress(path: str, args, to_stdout: bool, stdout: BinaryIO) -> None:
