@@ -20,7 +20,7 @@ from ..bgzf.reader import BgzfReader
 from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
 from ..io.source import ByteSource, open_source
 from ..sniff import sniff_container
-from .binning import bin_bot, bin_first, n_bins, pseudo_bin, reg2bins
+from .binning import bin_bot, bin_first, n_bins, pseudo_bin
 from .builder import RefIndex
 from .tabix_conf import TabixConfig
 
