@@ -363,8 +363,6 @@ def _vcf_intervals(conf: Any, data: bytes, sizes: np.ndarray, lines: list[bytes]
     the exact per-line rule, which also raises the typed, numbered error for bad lines.
     Names come back as bytes (the caller maps them to tids without decoding every line).
     """
-    from .index.tabix_conf import parse_line
-
     n = len(sizes)
     buf = np.frombuffer(data, np.uint8)
     cum = np.zeros(n + 1, np.int64)
@@ -388,15 +386,17 @@ def _vcf_intervals(conf: Any, data: bytes, sizes: np.ndarray, lines: list[bytes]
     beg = np.maximum(pos - 1, 0)
     end = np.where(reflen > 0, beg + reflen, np.maximum(pos, 1))
     special = set(np.flatnonzero(~ok).tolist())
-    if b"END=" in data:
-        at = data.find(b"END=")
+    for marker in (b"END=", b"SVLEN=", b"<*>", b"<NON_REF>"):  # END=, SVLEN=, gVCF LEN: the full end rule
+        at = data.find(marker)
         while at >= 0:
             special.add(int(np.searchsorted(starts, at, side="right")) - 1)
-            at = data.find(b"END=", at + 4)
+            at = data.find(marker, at + len(marker))
     t0 = np.where(ok, t[0], starts).tolist()
     names = [data[a:b] for a, b in zip(starts.tolist(), t0)]
+    from .vcf.end_rule import tabix_interval
+
     for i in sorted(special):
-        name, b, e = parse_line(conf, lines[i].rstrip(b"\r\n"), first_lineno + i)
+        name, b, e = tabix_interval(lines[i].rstrip(b"\r\n"), first_lineno + i)
         names[i] = name.encode()
         beg[i] = b
         end[i] = e
@@ -749,6 +749,7 @@ class TabixReader:
     def fetch(self, chrom: str, start: int | None = None, end: int | None = None) -> Iterator[str]:
         """Data lines overlapping ``chrom:[start, end)`` (0-based, half-open)."""
         from .index.tabix_conf import parse_line
+        from .vcf.end_rule import tabix_interval as vcf_interval
 
         beg = 0 if start is None else max(0, int(start))
         stop = (1 << 62) if end is None else int(end)
@@ -779,7 +780,7 @@ class TabixReader:
             for line in blob.split(b"\n"):
                 if not line or line.startswith(meta):
                     continue
-                name, b, e = parse_line(conf, line)
+                name, b, e = vcf_interval(line) if conf.preset == 2 else parse_line(conf, line)
                 if name != chrom:
                     continue
                 if b >= stop:
