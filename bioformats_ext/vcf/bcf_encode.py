@@ -175,7 +175,7 @@ class BcfEncoder:
         if not raw_pos.isdigit():
             raise RecordError(f"line {lineno}: POS {raw_pos[:40]!r} is not a position", lineno)
         pos0 = int(raw_pos) - 1
-        if pos0 >= 0x7FFFFFFF - 1:
+        if pos0 >= 0x7FFFFFFF:
             raise RecordError(f"line {lineno}: POS {raw_pos.decode()} is too large for BCF", lineno)
         parts = []
         ident = f[2]

@@ -55,8 +55,8 @@ def _blocks(path: str):
     ustart = 0
     last_next = 0
     for address, next_address, data in reader.iter_block_spans():
-        last_next = next_address
-        if data:
+        if data:  # the stream ends where the last non-empty block ends (at the EOF marker)
+            last_next = next_address
             yield ustart, address, data
             ustart += len(data)
     yield ustart, last_next, b""

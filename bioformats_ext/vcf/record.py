@@ -92,6 +92,14 @@ def _text_number(raw: str, d: FieldDef, ctx: RecordContext, where: str) -> Any:
         return None
 
 
+def _str_value(text: str, number: Any) -> Any:
+    """pysam's rule: a string is a tuple of its comma-separated parts unless Number=1 and
+    it has no comma."""
+    if number == 1 and "," not in text:
+        return text
+    return tuple(text.split(","))
+
+
 def _shape(values: list, d: FieldDef, ctx: RecordContext, where: str, n_alts: int) -> Any:
     number = d.number
     if number == 1:
@@ -119,9 +127,7 @@ def _text_value(raw: str | None, d: FieldDef, ctx: RecordContext, where: str, n_
         ctx.problem(f"noval:{d.id}", f"{d.id} has no value but is {t}", where)
         return None
     if t in ("String", "Character"):
-        if d.number == 1 or fmt:
-            return raw
-        return tuple(raw.split(","))
+        return _str_value(raw, d.number)
     return _shape([_text_number(v, d, ctx, where) for v in raw.split(",")], d, ctx, where, n_alts)
 
 
@@ -427,11 +433,15 @@ class TextRecord(VariantRecord):
             return tuple(None if a == "." else int(a)
                          for a in re.split(r"[/|]", raw.lstrip("/|")) if a != "")
         d = self._ctx.definition(self._ctx.header.formats, "FORMAT", key, self._where)
-        if raw is None:
-            return None if d.number == 1 or d.type in ("String", "Character") and \
-                d.number == 1 else (None if d.number == 1 else (None,))
         if d.type in ("String", "Character"):
-            return raw
+            if raw is None:
+                n = len(self._ctx.header.samples)
+                if not any(j < len(self._sample_fields(i)) for i in range(n)):
+                    return None  # no sample has it: BCF stores an empty column
+                raw = "."
+            return _str_value(raw, d.number)
+        if raw is None:
+            return None if d.number == 1 else (None,)
         return _text_value(raw, d, self._ctx, self._where, len(self.alts or ()), fmt=True)
 
     def _phased(self, index: int) -> bool:
@@ -573,9 +583,8 @@ class BcfRecord(VariantRecord):
                 if d.type == "Flag":
                     out[key] = True
                 elif t == 7:
-                    s = buf[off:off + size].rstrip(b"\0").decode(errors="replace")
-                    out[key] = (s if d.number == 1 or d.type not in ("String", "Character")
-                                else tuple(s.split(",")))
+                    text = buf[off:off + size].rstrip(b"\0").decode(errors="replace")
+                    out[key] = _str_value(text, d.number)
                 else:
                     vals = _bcf_values(buf, t, n, off)
                     out[key] = _shape(vals if vals else [None], d, self._ctx, self._where, n_alts)
@@ -643,9 +652,9 @@ class BcfRecord(VariantRecord):
                     break
                 out.append(None if (v >> 1) == 0 else (v >> 1) - 1)
             return tuple(out) if out else (None,)
-        if t == 7:
-            return row.tobytes().rstrip(b"\0").decode(errors="replace")
         d = self._ctx.definition(self._ctx.header.formats, "FORMAT", key, self._where)
+        if t == 7:
+            return _str_value(row.tobytes().rstrip(b"\0").decode(errors="replace"), d.number)
         vals = _bcf_values(row.tobytes(), t, n, 0)
         if d.number == 1:
             return vals[0] if vals else None
