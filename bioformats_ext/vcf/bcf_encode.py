@@ -196,7 +196,7 @@ class BcfEncoder:
             m = _FLOAT_RE.match(q)
             if m is None or m.end() != len(q):
                 self._lenient("qual:QUAL", f"QUAL {q[:40]!r} is not a number", lineno)
-            qual = _f32(float(m.group())) if m else _f32(0.0)
+            qual = _f32(float(m.group())) if m is not None else _f32(0.0)
         flt = f[6]
         if flt == b".":
             parts.append(_NULL)
@@ -204,10 +204,10 @@ class BcfEncoder:
             if flt.endswith(b";"):
                 flt = flt[:-1]
             ids = []
-            for name in flt.split(b";"):
-                idx = self._flt.get(name)
+            for fname in flt.split(b";"):
+                idx = self._flt.get(fname)
                 if idx is None:
-                    raise RecordError(f"line {lineno}: FILTER {name.decode(errors='replace')!r} "
+                    raise RecordError(f"line {lineno}: FILTER {fname.decode(errors='replace')!r} "
                                       f"is not defined in the header", lineno)
                 ids.append(idx)
             parts.append(enc_vint(ids))
@@ -309,7 +309,8 @@ class BcfEncoder:
                         v = b"." if width else b""
                     out.append(v + b"\0" * (width - len(v)))
             elif type_ == "Integer":
-                rows = [[self._int(x, "FORMAT/" + name, lineno, False) for x in v.split(b",")]
+                rows: list[list[int] | None] = [
+                    [self._int(x, "FORMAT/" + name, lineno, False) for x in v.split(b",")]
                         if v is not None else None for v in column]
                 width = max((len(r) for r in rows if r is not None), default=1)
                 flat: list[int] = []
@@ -327,14 +328,14 @@ class BcfEncoder:
                            for x in v.split(b",")] if v is not None else None for v in column]
                 width = max((len(r) for r in rows_f if r is not None), default=1)
                 out.append(enc_size(width, 5))
-                for r in rows_f:
-                    if r is None:
-                        r = [FLOAT_MISSING]
-                    out.append(b"".join(r) + FLOAT_END * (width - len(r)))
+                for rf in rows_f:
+                    if rf is None:
+                        rf = [FLOAT_MISSING]
+                    out.append(b"".join(rf) + FLOAT_END * (width - len(rf)))
         return b"".join(out), nk, ns, fmt_len
 
     def _gt(self, column: list, lineno: int | None) -> bytes:
-        rows = []
+        rows: list[list[int] | None] = []
         width = 1
         for v in column:
             if v is None:
@@ -409,4 +410,6 @@ class BcfEncoder:
 
 def _version_at_least_44(fileformat: str | None) -> bool:
     m = re.match(r"VCFv(\d+)\.(\d+)", fileformat or "")
-    return bool(m) and (int(m.group(1)), int(m.group(2))) >= (4, 4)
+    if m is None:
+        return False
+    return (int(m.group(1)), int(m.group(2))) >= (4, 4)

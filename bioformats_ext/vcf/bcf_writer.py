@@ -89,7 +89,7 @@ class BcfWriter(CloseOrAbort):
         try:
             if isinstance(target, (str, os.PathLike)):
                 self.path: str | None = os.fspath(target)
-                handle: BinaryIO = self._files.open(self.path)
+                handle: Any = self._files.open(self.path)
             else:
                 self.path = None
                 handle = target
@@ -216,8 +216,8 @@ class BcfWriter(CloseOrAbort):
                 if self._builder is not None:
                     self._builder.finish(final, block_addresses=container.block_addresses())
                     target = self.index_path
-                    stream = (self._files.open(target) if isinstance(target, (str, os.PathLike))
-                              else target)
+                    stream: Any = (self._files.open(target)
+                                   if isinstance(target, (str, os.PathLike)) else target)
                     self._builder.write_csi(stream, n_refs=len(self.header.contig_names))
             else:
                 container.close()

@@ -241,6 +241,7 @@ def _index_vcf(path: str, stream: _Stream, kind: str, min_shift: int, IndexBuild
             e.append(en)
             prev = cut + 1
         if ends:
+            assert builder is not None
             builder.push_many(t, b, e, stream.voffsets(np.array(ends, np.int64)))
         pos = base + prev
         stream.drop(pos)

@@ -32,7 +32,8 @@ _PREFIX = struct.Struct("<IIiiifHHI")
 _INT_RE = re.compile(r"[+-]?\d+$")
 _FLOAT_MISSING = 0x7F800001
 _FLOAT_END = 0x7F800002
-_DTYPES = {1: np.dtype("i1"), 2: np.dtype("<i2"), 3: np.dtype("<i4"), 5: np.dtype("<f4")}
+_DTYPES: dict[int, Any] = {1: np.dtype("i1"), 2: np.dtype("<i2"), 3: np.dtype("<i4"),
+                           5: np.dtype("<f4")}
 _SIZES = {0: 0, 1: 1, 2: 2, 3: 4, 5: 4, 7: 1}
 _MISSING = {1: -128, 2: -32768, 3: -(1 << 31)}
 
@@ -252,6 +253,17 @@ class VariantRecord:
 
     __slots__ = ("_ctx", "_where", "_info", "_fmt")
     _ctx: RecordContext
+    _info: "dict | None"
+
+    def _sample_value(self, key: str, index: int) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _phased(self, index: int) -> bool:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def format(self) -> tuple:  # pragma: no cover - abstract
+        raise NotImplementedError
 
     # subclasses implement: chrom, pos, id, ref, alts, qual, filter, rlen, _info_dict,
     # format, _sample_value, _phased, __str__
