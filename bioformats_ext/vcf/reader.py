@@ -10,6 +10,7 @@ of a VCF.gz, or BGZF2's embedded index, with the shared region rule
 
 from __future__ import annotations
 
+import builtins
 import os
 import struct
 from typing import Any, Iterator
@@ -221,6 +222,9 @@ class VariantFile:
 
             if self._index_arg is not None:
                 self._index = read_index(self._index_arg)
+            elif self._path is not None and os.path.exists(self._path + ".csi"):
+                with builtins.open(self._path + ".csi", "rb") as fh:
+                    self._index = read_index(fh.read())
             else:
                 self._index = load_index_near(self._path, [self._path + ".csi"] if self._path
                                               else [], "BCF file")
