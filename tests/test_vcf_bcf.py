@@ -325,7 +325,7 @@ def test_htslib_test_files(tmp_path):
     bcf = str(HTSLIB / "vcf_file.bcf")
     with vcf.open(bcf) as f:  # strict: this file has AC=1 on a record without ALT
         with pytest.raises(RecordError, match="record 10: AC has 1 values, Number=A means 0"):
-            [r.info for r in f]
+            [dict(r.info) for r in f]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with vcf.open(bcf, strict=False) as f, pysam.VariantFile(bcf) as ref:

@@ -20,6 +20,7 @@ from ..io.source import ByteSource, iter_chunks, open_source
 from ..regions import resolve_region
 from ..sniff import expect
 from .header import VcfHeader
+from .bcf_batch import BcfBatch
 from .record import BcfRecord, RecordContext, TextRecord, VariantRecord
 
 __all__ = ["open", "VariantFile", "iter_bcf_records"]
@@ -37,23 +38,23 @@ def open(source: Any, index: Any = None, strict: bool = True) -> "VariantFile": 
 
 def _cut(data: bytes, start: int, ctx: RecordContext, first: int):
     """Records of ``data`` from ``start``; returns (records, offset of the first incomplete)."""
-    out = []
+    offs: list[int] = []
     n = len(data)
     off = start
     unpack = _U32x2.unpack_from
-    number = first
+    append = offs.append
     while off + 8 <= n:
         l_shared, l_indiv = unpack(data, off)
         size = 8 + l_shared + l_indiv
         if l_shared < 24 or size > _MAX_RECORD:
-            raise FormatError(f"{ctx.name}: record {number}: impossible sizes "
+            raise FormatError(f"{ctx.name}: record {first + len(offs)}: impossible sizes "
                               f"l_shared={l_shared}, l_indiv={l_indiv}")
         if off + size > n:
             break
-        out.append(BcfRecord(data, off, ctx, number))
-        number += 1
+        append(off)
         off += size
-    return out, off
+    batch = BcfBatch(data, offs, ctx, first)
+    return [BcfRecord(batch, i) for i in range(len(offs))], off
 
 
 def iter_bcf_records(chunks: Iterator[bytes], ctx: RecordContext, first: int = 1
@@ -206,13 +207,12 @@ class VariantFile:
         for blob in blobs:
             records, _ = _cut(blob, 0, self._ctx, 0)
             for rec in records:
-                fixed = rec._fixed
-                if fixed[0] != tid:
+                if rec.tid != tid:
                     continue
-                p = fixed[1]
+                p = rec.pos - 1
                 if p >= end:
                     break
-                if p + max(fixed[2], 1) > beg:
+                if p + max(rec.rlen, 1) > beg:
                     yield rec
 
     def _load_index(self):

@@ -467,33 +467,94 @@ class TextRecord(VariantRecord):
         return self.line
 
 
+class InfoView(Mapping):
+    """``record.info`` of a BCF record: one key is a column lookup in the record's batch (decoded
+    for all records of the batch at once); iterating decodes this record's INFO fully."""
+
+    __slots__ = ("_rec",)
+
+    def __init__(self, rec: "BcfRecord"):
+        self._rec = rec
+
+    def __getitem__(self, key: str) -> Any:
+        from .bcf_batch import ABSENT, LAZY
+
+        rec = self._rec
+        v = rec._b.info_column(key)[rec._i]
+        if v is ABSENT:
+            raise KeyError(key)
+        if v is LAZY:
+            return rec._info_full()[key]
+        return v
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rec._info_full())
+
+    def __len__(self) -> int:
+        return len(self._rec._info_full())
+
+    def __repr__(self) -> str:
+        return repr(dict(self._rec._info_full()))
+
+
 class BcfRecord(VariantRecord):
     """A record backed by BCF bytes ``buf[off:off + size]``."""
 
-    __slots__ = ("_buf", "_off", "_n", "_shared_end", "_fixed", "_decoded", "_indiv")
+    __slots__ = ("_b", "_i", "_fixed_t", "_decoded", "_indiv", "_view")
 
-    def __init__(self, buf: bytes, off: int, ctx: RecordContext, number: int | None = None):
-        self._buf = buf
-        self._off = off
-        self._ctx = ctx
-        self._where = f"record {number}" if number is not None else "record"
-        l_shared, l_indiv, tid, pos, rlen, qual, n_info, n_allele, nfs = _PREFIX.unpack_from(buf, off)
-        self._fixed = (tid, pos, rlen, qual, n_info, n_allele, nfs >> 24, nfs & 0xFFFFFF)
-        self._shared_end = off + 8 + l_shared
-        self._n = 8 + l_shared + l_indiv
+    def __init__(self, batch: Any, i: int):
+        self._b = batch
+        self._i = i
+        self._ctx = batch.ctx
+        self._fixed_t: tuple | None = None
         self._decoded: tuple | None = None
         self._indiv: dict | None = None
         self._info = None
-        self._fmt = None
+        self._view: InfoView | None = None
+
+    # the raw layout, from the batch
+    @property
+    def _where(self) -> str:  # type: ignore[override]
+        return f"record {self._b.first + self._i}"
+
+    @property
+    def _buf(self) -> bytes:
+        return self._b.buf
+
+    @property
+    def _off(self) -> int:
+        return self._b.off_list[self._i]
+
+    @property
+    def _shared_end(self) -> int:
+        return int(self._b.shared_end[self._i])
+
+    @property
+    def _n(self) -> int:
+        return int(self._b.end[self._i]) - self._off
+
+    @property
+    def _fixed(self) -> tuple:
+        f = self._fixed_t
+        if f is None:
+            (l_shared, l_indiv, tid, pos, rlen, qual, n_info, n_allele,
+             nfs) = _PREFIX.unpack_from(self._b.buf, self._off)
+            f = self._fixed_t = (tid, pos, rlen, qual, n_info, n_allele, nfs >> 24,
+                                 nfs & 0xFFFFFF)
+        return f
+
+    def raw(self) -> bytes:
+        """The record's BCF bytes (valid for any file with the same header dictionary)."""
+        return self._b.buf[self._off:self._off + self._n]
 
     @property
     def tid(self) -> int:
-        return self._fixed[0]
+        return self._b.tid[self._i]
 
     @property
     def chrom(self) -> str:  # type: ignore[override]
         names = self._ctx.header.contig_names
-        tid = self._fixed[0]
+        tid = self._b.tid[self._i]
         if not 0 <= tid < len(names) or names[tid] is None:
             raise FormatError(f"{self._ctx.name}: {self._where}: contig index {tid} is not in "
                               f"the header")
@@ -501,11 +562,23 @@ class BcfRecord(VariantRecord):
 
     @property
     def pos(self) -> int:  # type: ignore[override]
-        return self._fixed[1] + 1
+        return self._b.pos[self._i] + 1
 
     @property
     def rlen(self) -> int:
-        return self._fixed[2]
+        return self._b.rlen[self._i]
+
+    @property
+    def info(self) -> "InfoView":  # type: ignore[override]
+        v = self._view
+        if v is None:
+            v = self._view = InfoView(self)
+        return v
+
+    def _info_full(self) -> dict:
+        if self._info is None:
+            self._info = self._info_dict()
+        return self._info
 
     @property
     def qual(self) -> float | None:
@@ -649,6 +722,14 @@ class BcfRecord(VariantRecord):
         return self._decode_indiv()[key][2]
 
     def _sample_value(self, key: str, index: int) -> Any:
+        if key == "GT":
+            from .bcf_batch import ABSENT, LAZY
+
+            v = self._b.gt_column(index)[self._i]
+            if v is ABSENT:
+                raise KeyError(key)
+            if v is not LAZY:
+                return v
         indiv = self._decode_indiv()
         if key not in indiv:
             raise KeyError(key)
@@ -662,7 +743,7 @@ class BcfRecord(VariantRecord):
             for v in row.tolist():
                 if v == miss + 1:
                     break
-                out.append(None if (v >> 1) == 0 else (v >> 1) - 1)
+                out.append(None if v == miss or (v >> 1) == 0 else (v >> 1) - 1)
             return tuple(out) if out else (None,)
         d = self._ctx.definition(self._ctx.header.formats, "FORMAT", key, self._where)
         if t == 7:
