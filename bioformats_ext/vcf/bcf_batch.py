@@ -163,9 +163,10 @@ class BcfBatch:
     # -- columns --------------------------------------------------------------------------------
     def info_column(self, key: str) -> list:
         """Per record: the typed value, ABSENT, or LAZY (per-record path decides)."""
-        col = self._info_cols.get(key)
-        if col is not None:
-            return col
+        try:
+            return self._info_cols[key]
+        except KeyError:
+            pass
         _, keys, types, counts, offsets, ok = self.shared_layout()
         out: list = [ABSENT] * self.n
         for i in np.flatnonzero(~ok).tolist():
@@ -208,9 +209,10 @@ class BcfBatch:
     def gt_column(self, sample: int) -> list:
         """Per record: the GT allele-index tuple, ABSENT or LAZY."""
         ck = ("GT", sample)
-        col = self._fmt_cols.get(ck)
-        if col is not None:
-            return col
+        try:
+            return self._fmt_cols[ck]
+        except KeyError:
+            pass
         keys, types, counts, offsets, ok = self.indiv_layout()
         out: list = [ABSENT] * self.n
         for i in np.flatnonzero(~ok).tolist():

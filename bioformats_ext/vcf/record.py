@@ -22,6 +22,7 @@ from typing import Any, Iterator, Mapping
 import numpy as np
 
 from ..errors import FormatError, RecordError
+from .bcf_batch import ABSENT, LAZY
 from .end_rule import rlen as text_rlen
 from .header import FieldDef, VcfHeader
 
@@ -477,8 +478,6 @@ class InfoView(Mapping):
         self._rec = rec
 
     def __getitem__(self, key: str) -> Any:
-        from .bcf_batch import ABSENT, LAZY
-
         rec = self._rec
         v = rec._b.info_column(key)[rec._i]
         if v is ABSENT:
@@ -723,8 +722,6 @@ class BcfRecord(VariantRecord):
 
     def _sample_value(self, key: str, index: int) -> Any:
         if key == "GT":
-            from .bcf_batch import ABSENT, LAZY
-
             v = self._b.gt_column(index)[self._i]
             if v is ABSENT:
                 raise KeyError(key)
