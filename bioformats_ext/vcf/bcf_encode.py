@@ -30,7 +30,9 @@ I32_MISSING, I32_END = -(1 << 31), -(1 << 31) + 1
 FLOAT_MISSING = struct.pack("<I", 0x7F800001)
 FLOAT_END = struct.pack("<I", 0x7F800002)
 _MIN8, _MIN16, _MIN32 = -120, -32760, -2147483640
-_PREFIX = struct.Struct("<IIiIIfHHI")
+_PREFIX = struct.Struct("<IIiII4sHHI")
+_STR_HEAD = [bytes(((n << 4) | 7,)) for n in range(15)]
+_CACHE_MAX = 1 << 16
 _F32 = struct.Struct("<f")
 _INT_RE = re.compile(rb"[+-]?\d+")
 _FLOAT_RE = re.compile(rb"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|(?i:inf(?:inity)?|nan))")
@@ -113,6 +115,12 @@ class BcfEncoder:
         self._len_is_int = (header.formats.get("LEN") is not None
                             and header.formats["LEN"].type == "Integer")
         self._prefixed_phasing = _version_at_least_44(header.fileformat)
+        # encodings of repeated pieces (INFO items, QUAL, FILTER, whole FORMAT+sample columns);
+        # only pieces that encoded without a problem and do not feed the end rule are kept
+        self._info_cache: dict[bytes, bytes] = {}
+        self._qual_cache: dict[bytes, bytes] = {b".": FLOAT_MISSING}
+        self._flt_cache: dict[bytes, bytes] = {b".": _NULL}
+        self._fmt_cache: dict[tuple, tuple] = {}
 
     # -- problems -------------------------------------------------------------------------------
     def _lenient(self, key: str, message: str, lineno: int | None) -> None:
@@ -178,28 +186,37 @@ class BcfEncoder:
         if pos0 >= 0x7FFFFFFF:
             raise RecordError(f"line {lineno}: POS {raw_pos.decode()} is too large for BCF", lineno)
         parts = []
+        heads = _STR_HEAD
         ident = f[2]
-        parts.append(_CHAR_EMPTY if ident == b"." else enc_size(len(ident), 7) + ident)
+        if ident == b".":
+            parts.append(_CHAR_EMPTY)
+        else:
+            parts.append((heads[len(ident)] if len(ident) < 15 else enc_size(len(ident), 7)))
+            parts.append(ident)
         ref = f[3]
-        parts.append(enc_size(len(ref), 7) + ref)
+        parts.append(heads[len(ref)] if len(ref) < 15 else enc_size(len(ref), 7))
+        parts.append(ref)
         alt = f[4]
         alts = [] if alt == b"." else alt.split(b",")
         for a in alts:
-            parts.append(enc_size(len(a), 7) + a)
+            parts.append(heads[len(a)] if len(a) < 15 else enc_size(len(a), 7))
+            parts.append(a)
         n_allele = 1 + len(alts)
         if n_allele > 0xFFFF:
             raise RecordError(f"line {lineno}: too many ALT alleles", lineno)
         q = f[5]
-        if q == b".":
-            qual = FLOAT_MISSING
-        else:
+        qual = self._qual_cache.get(q)
+        if qual is None:
             m = _FLOAT_RE.match(q)
             if m is None or m.end() != len(q):
                 self._lenient("qual:QUAL", f"QUAL {q[:40]!r} is not a number", lineno)
             qual = _f32(float(m.group())) if m is not None else _f32(0.0)
+            if len(self._qual_cache) < _CACHE_MAX:
+                self._qual_cache[q] = qual
         flt = f[6]
-        if flt == b".":
-            parts.append(_NULL)
+        flt_enc = self._flt_cache.get(flt)
+        if flt_enc is not None:
+            parts.append(flt_enc)
         else:
             if flt.endswith(b";"):
                 flt = flt[:-1]
@@ -210,7 +227,10 @@ class BcfEncoder:
                     raise RecordError(f"line {lineno}: FILTER {fname.decode(errors='replace')!r} "
                                       f"is not defined in the header", lineno)
                 ids.append(idx)
-            parts.append(enc_vint(ids))
+            flt_enc = enc_vint(ids)
+            parts.append(flt_enc)
+            if len(self._flt_cache) < _CACHE_MAX:
+                self._flt_cache[f[6]] = flt_enc
         end_v: int | None = None
         svlen: list | None = None
         n_info = 0
@@ -218,10 +238,17 @@ class BcfEncoder:
         if info != b".":
             if info.endswith(b";"):
                 info = info[:-1]
+            cache = self._info_cache
             for item in info.split(b";"):
+                enc = cache.get(item)
+                if enc is not None:
+                    parts.append(enc)
+                    n_info += 1
+                    continue
                 key, eq, val = item.partition(b"=")
                 if not key:
                     continue
+                at = len(parts)
                 spec = self._info.get(key)
                 if spec is None:
                     raise RecordError(f"line {lineno}: INFO {key.decode(errors='replace')!r} is not "
@@ -248,16 +275,29 @@ class BcfEncoder:
                     name = key.decode()
                     vals_f = [self._float(v, "INFO/" + name, lineno, True) for v in val.split(b",")]
                     parts.append(enc_size(len(vals_f), 5) + b"".join(vals_f))
+                if key != b"END" and key != b"SVLEN" and len(cache) < _CACHE_MAX:
+                    cache[item] = b"".join(parts[at:])
             if n_info > 0xFFFF:
                 raise RecordError(f"line {lineno}: too many INFO fields", lineno)
         shared = b"".join(parts)
-        indiv, n_fmt, n_sample, fmt_len = self._format(f, lineno, alts)
-        rlen = rlen_from_values(pos0, len(ref), [a.decode(errors="replace") for a in alts]
-                                if (svlen is not None or fmt_len is not None) else (),
-                                end_v, svlen, fmt_len)
-        head = _PREFIX.pack(len(shared) + 24, len(indiv), tid, pos0 & 0xFFFFFFFF, rlen & 0xFFFFFFFF, 0.0, n_info,
-                            n_allele, (n_fmt << 24) | n_sample)
-        head = head[:20] + qual + head[24:]
+        ns = self.n_samples
+        if 0 < ns <= 8 and len(f) >= 9 and b"<" not in alt:  # gVCF LEN depends on ALT
+            fkey = tuple(f[8:])
+            hit = self._fmt_cache.get(fkey)
+            if hit is None:
+                hit = self._format(f, lineno, alts)
+                if hit[3] is None and len(self._fmt_cache) < _CACHE_MAX:
+                    self._fmt_cache[fkey] = hit
+            indiv, n_fmt, n_sample, fmt_len = hit
+        else:
+            indiv, n_fmt, n_sample, fmt_len = self._format(f, lineno, alts)
+        if end_v is None and svlen is None and fmt_len is None:
+            rlen = len(ref) if len(ref) > 1 else 1
+        else:
+            rlen = rlen_from_values(pos0, len(ref), [a.decode(errors="replace") for a in alts],
+                                    end_v, svlen, fmt_len)
+        head = _PREFIX.pack(len(shared) + 24, len(indiv), tid, pos0 & 0xFFFFFFFF,
+                            rlen & 0xFFFFFFFF, qual, n_info, n_allele, (n_fmt << 24) | n_sample)
         return head + shared + indiv, tid, pos0, rlen
 
     # -- FORMAT ---------------------------------------------------------------------------------
