@@ -54,7 +54,7 @@ def _cut(data: bytes, start: int, ctx: RecordContext, first: int):
         append(off)
         off += size
     batch = BcfBatch(data, offs, ctx, first)
-    return [BcfRecord(batch, i) for i in range(len(offs))], off
+    return list(map(BcfRecord, [batch] * len(offs), range(len(offs)))), off
 
 
 def iter_bcf_records(chunks: Iterator[bytes], ctx: RecordContext, first: int = 1

@@ -48,6 +48,7 @@ class RecordContext:
         self.name = name
         self._warned: set[str] = set()
         self.info_types = {k: d.type or "String" for k, d in header.info.items()}
+        self.sample_index = {name: i for i, name in enumerate(header.samples)}
 
     def problem(self, key: str, message: str, where: str) -> None:
         if self.strict:
@@ -234,12 +235,14 @@ class Samples(Mapping):
         self._record = record
 
     def __getitem__(self, key: "str | int") -> Sample:
-        names = self._record._ctx.header.samples
-        if isinstance(key, int):
-            return Sample(self._record, key, names[key])
+        ctx = self._record._ctx
+        if key.__class__ is int:
+            return Sample(self._record, key, ctx.header.samples[key])  # type: ignore[index]
         try:
-            return Sample(self._record, names.index(key), key)
-        except ValueError:
+            return Sample(self._record, ctx.sample_index[key], key)  # type: ignore[arg-type]
+        except KeyError:
+            if isinstance(key, int):
+                return Sample(self._record, key, ctx.header.samples[key])
             raise KeyError(key) from None
 
     def __iter__(self) -> Iterator[str]:
@@ -505,11 +508,8 @@ class BcfRecord(VariantRecord):
         self._b = batch
         self._i = i
         self._ctx = batch.ctx
-        self._fixed_t: tuple | None = None
-        self._decoded: tuple | None = None
-        self._indiv: dict | None = None
-        self._info = None
-        self._view: InfoView | None = None
+        # _fixed_t, _decoded, _indiv, _info and _view are filled on first use (slots left unset
+        # until then: creating a record is three assignments)
 
     # the raw layout, from the batch
     @property
@@ -534,13 +534,14 @@ class BcfRecord(VariantRecord):
 
     @property
     def _fixed(self) -> tuple:
-        f = self._fixed_t
-        if f is None:
+        try:
+            return self._fixed_t
+        except AttributeError:
             (l_shared, l_indiv, tid, pos, rlen, qual, n_info, n_allele,
              nfs) = _PREFIX.unpack_from(self._b.buf, self._off)
             f = self._fixed_t = (tid, pos, rlen, qual, n_info, n_allele, nfs >> 24,
                                  nfs & 0xFFFFFF)
-        return f
+            return f
 
     def raw(self) -> bytes:
         """The record's BCF bytes (valid for any file with the same header dictionary)."""
@@ -569,15 +570,18 @@ class BcfRecord(VariantRecord):
 
     @property
     def info(self) -> "InfoView":  # type: ignore[override]
-        v = self._view
-        if v is None:
+        try:
+            return self._view
+        except AttributeError:
             v = self._view = InfoView(self)
-        return v
+            return v
 
     def _info_full(self) -> dict:
-        if self._info is None:
-            self._info = self._info_dict()
-        return self._info
+        try:
+            return self._info  # type: ignore[return-value]
+        except AttributeError:
+            d = self._info = self._info_dict()
+            return d
 
     @property
     def qual(self) -> float | None:
@@ -586,8 +590,9 @@ class BcfRecord(VariantRecord):
         return self._fixed[3]
 
     def _shared(self) -> tuple:
-        d = self._decoded
-        if d is None:
+        try:
+            return self._decoded
+        except AttributeError:
             d = self._decoded = self._decode_shared()
         return d
 
@@ -681,9 +686,10 @@ class BcfRecord(VariantRecord):
 
     def _decode_indiv(self) -> dict:
         """key → (type, width, array of shape (n_sample, width)); numpy views, no Python values."""
-        d = self._indiv
-        if d is not None:
-            return d
+        try:
+            return self._indiv
+        except AttributeError:
+            pass
         buf = self._buf
         off = self._shared_end
         end = self._off + self._n
