@@ -438,3 +438,18 @@ def test_fuzzed_bcf_raises_typed_errors(data, tmp_path):
 
     run()
     assert hypothesis
+
+
+def test_many_samples_bytes_and_records(tmp_path):
+    header, lines = random_vcf(21, 150, n_samples=40)
+    src = tmp_path / "m.vcf"
+    src.write_text(header + "\n".join(lines) + "\n")
+    ours = str(tmp_path / "m.bcf")
+    with vcf.BcfWriter(ours, header, index=None, level=0) as w:
+        w.write_many(lines)
+    ref = str(tmp_path / "ref.bcf")
+    bcftools.view("--no-version", "-Ou", "-o", ref, str(src), catch_stdout=False)
+    assert _decompressed(ours) == _decompressed(ref)
+    with vcf.open(ours) as f, pysam.VariantFile(str(src)) as theirs:
+        for a, b in zip(f, theirs, strict=True):
+            _same(a, b)
