@@ -218,7 +218,7 @@ class VariantFile:
     def _load_index(self):
         if self._index is None:
             from ..index import read_index
-            from ..tabix import load_index_near
+            from ..coindex import load_index_near
 
             if self._index_arg is not None:
                 self._index = read_index(self._index_arg)
