@@ -239,7 +239,7 @@ class Samples(Mapping):
         if key.__class__ is int:
             return Sample(self._record, key, ctx.header.samples[key])  # type: ignore[index]
         try:
-            return Sample(self._record, ctx.sample_index[key], key)  # type: ignore[arg-type]
+            return Sample(self._record, ctx.sample_index[key], key)  # type: ignore[index,arg-type]
         except KeyError:
             if isinstance(key, int):
                 return Sample(self._record, key, ctx.header.samples[key])
@@ -503,6 +503,10 @@ class BcfRecord(VariantRecord):
     """A record backed by BCF bytes ``buf[off:off + size]``."""
 
     __slots__ = ("_b", "_i", "_fixed_t", "_decoded", "_indiv", "_view")
+    _fixed_t: tuple
+    _decoded: tuple
+    _indiv: dict
+    _view: "InfoView"
 
     def __init__(self, batch: Any, i: int):
         self._b = batch
