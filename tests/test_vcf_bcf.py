@@ -412,7 +412,7 @@ def test_fuzzed_bcf_raises_typed_errors(data, tmp_path):
     l_text = int.from_bytes(raw[5:9], "little")
     body_at = 9 + l_text
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", "60")), deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.lists(st.tuples(st.integers(0, len(raw) - body_at - 1), st.integers(0, 255)),
                     min_size=1, max_size=8), st.booleans())
     def run(mutations, truncate):

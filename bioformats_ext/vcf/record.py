@@ -613,6 +613,8 @@ class BcfRecord(VariantRecord):
                 alleles.append(buf[off:off + n].decode(errors="replace"))
                 off += n * _SIZES[t]
             t, n, off = _desc(buf, off)
+            if t not in (0, 1, 2, 3):
+                raise FormatError(f"FILTER has value type {t}, not an integer type", off)
             filters = [] if t == 0 or n == 0 else _bcf_values(buf, t, n, off)
             off += n * _SIZES[t]
             info_at = off
