@@ -453,3 +453,23 @@ def test_many_samples_bytes_and_records(tmp_path):
     with vcf.open(ours) as f, pysam.VariantFile(str(src)) as theirs:
         for a, b in zip(f, theirs, strict=True):
             _same(a, b)
+
+
+def test_open_over_http(data):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from loopback import RangeServer
+
+    _, _, _, src, bgz, ours = data
+    with RangeServer() as server:
+        server.files["x.bcf"] = Path(ours).read_bytes()
+        server.files["x.bcf.csi"] = Path(ours + ".csi").read_bytes()
+        server.files["y.vcf.gz"] = Path(bgz).read_bytes()
+        server.files["y.vcf.gz.csi"] = Path(bgz + ".csi").read_bytes()
+        with vcf.open(server.url("x.bcf")) as f, vcf.open(ours) as local:
+            assert f.is_bcf and f.header.samples == local.header.samples
+            for region in [("1", 0, 800_000), ("big", 600_000_000, 700_000_000)]:
+                assert [str(r) for r in f.fetch(*region)] == [str(r) for r in local.fetch(*region)]
+        with vcf.open(server.url("y.vcf.gz")) as f, pysam.VariantFile(bgz) as ref:
+            assert [r.pos for r in f.fetch("2", 0, 500_000)] == [r.pos for r in ref.fetch("2", 0, 500_000)]

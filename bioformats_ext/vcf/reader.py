@@ -226,8 +226,7 @@ class VariantFile:
                 with builtins.open(self._path + ".csi", "rb") as fh:
                     self._index = read_index(fh.read())
             else:
-                self._index = load_index_near(self._path, [self._path + ".csi"] if self._path
-                                              else [], "BCF file")
+                self._index = load_index_near(self._path, ["csi"], "BCF file")
         return self._index
 
     def count(self, contig: str | None = None, start: int | None = None, stop: int | None = None,
