@@ -473,3 +473,39 @@ def test_open_over_http(data):
                 assert [str(r) for r in f.fetch(*region)] == [str(r) for r in local.fetch(*region)]
         with vcf.open(server.url("y.vcf.gz")) as f, pysam.VariantFile(bgz) as ref:
             assert [r.pos for r in f.fetch("2", 0, 500_000)] == [r.pos for r in ref.fetch("2", 0, 500_000)]
+
+
+def test_writer_accepts_pysam_and_our_records(data, tmp_path):
+    _, header, lines, src, _, ours = data
+    with pysam.VariantFile(ours) as vf:
+        texts = [str(r).rstrip("\n") for r in vf]
+        hdr_text = str(vf.header)
+    ref_vcf = tmp_path / "ref.vcf"
+    ref_vcf.write_text(hdr_text + "\n".join(texts) + "\n")
+    ref = str(tmp_path / "ref.bcf")
+    bcftools.view("--no-version", "-Ou", "-o", ref, str(ref_vcf), catch_stdout=False)
+    a, b, c = (str(tmp_path / f"{k}.bcf") for k in "abc")
+    with pysam.VariantFile(ours) as vf, vcf.BcfWriter(a, hdr_text, level=0, index=None) as w:
+        w.write_many(vf)                                  # pysam VariantRecords
+    with vcf.open(ours) as f, vcf.BcfWriter(b, hdr_text, level=0, index=None) as w:
+        w.write_many(f)                                   # our BCF records
+    with vcf.BcfWriter(c, hdr_text, level=0, index=None) as w:
+        for t in texts:                                   # tuples of the fields
+            cols = t.split("\t")
+            w.write(tuple(cols[:8]) + (cols[8], *cols[9:]))
+    for path in (a, b, c):
+        assert _decompressed(path) == _decompressed(ref)
+
+
+def test_fetch_through_htslib_csi(data, tmp_path):
+    _, _, _, _, _, ours = data
+    copy = str(tmp_path / "h.bcf")
+    shutil.copy(ours, copy)
+    bcftools.index("-c", "-f", copy)
+    rng = random.Random(2)
+    with vcf.open(copy, index=copy + ".csi") as f, vcf.open(ours) as g:
+        for _ in range(30):
+            name, length = rng.choice(CONTIGS)
+            start = rng.randrange(length)
+            region = (name, start, min(length, start + rng.choice([10, 100_000, 900_000])))
+            assert [str(r) for r in f.fetch(*region)] == [str(r) for r in g.fetch(*region)]
