@@ -95,11 +95,14 @@ class BcfBatch:
         if self._shared is None:
             f = self.fixed
             limit = self.shared_end
-            ok = f["l_shared"] >= 24
+            room = f["l_shared"].astype(np.int64) - 24
+            # every allele takes >= 1 byte and every INFO entry >= 2: larger counts are corrupt
+            # (left to the per-record path's typed error) and must not drive the column loops
+            ok = (room >= 0) & (f["n_allele"] <= room) & (2 * f["n_info"].astype(np.int64) <= room)
             cur = self.offs + 32
             t, c, d, ok = self._desc(cur, ok, limit)  # ID
             cur = d + c * _TSIZE[t]
-            n_allele = f["n_allele"].astype(np.int64)
+            n_allele = np.where(ok, f["n_allele"].astype(np.int64), 0)
             for k in range(int(n_allele.max()) if self.n else 0):
                 m = k < n_allele
                 t, c, d, ok2 = self._desc(cur, ok, limit)
@@ -108,7 +111,7 @@ class BcfBatch:
             t, c, d, ok = self._desc(cur, ok, limit)  # FILTER
             cur = d + c * _TSIZE[t]
             info_start = cur.copy()
-            n_info = f["n_info"].astype(np.int64)
+            n_info = np.where(ok, f["n_info"].astype(np.int64), 0)
             mx = int(n_info.max()) if self.n else 0
             keys = np.full((mx, self.n), -1, np.int64)
             types = np.zeros((mx, self.n), np.int64)

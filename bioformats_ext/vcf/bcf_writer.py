@@ -141,7 +141,8 @@ class BcfWriter(CloseOrAbort):
         count = 0
         it = iter(records)
         while True:
-            batch = [record_line(r) for r in islice(it, self.batch_size)]
+            batch = [r if r.__class__ is bytes else record_line(r)
+                     for r in islice(it, self.batch_size)]
             if not batch:
                 return count
             self._write_batch(batch)
@@ -156,20 +157,15 @@ class BcfWriter(CloseOrAbort):
         try:
             first = self.n_records + 1
             encode = self.encoder.encode
-            recs = []
             n = len(lines)
-            tid = np.empty(n, np.int64)
-            beg = np.empty(n, np.int64)
-            end = np.empty(n, np.int64)
             for i, line in enumerate(lines):
-                if line.startswith(b"#"):
+                if line[:1] == b"#":
                     raise RecordError(f"record {first + i}: header line among records", first + i)
-                rec, t, p, r = encode(line, first + i)
-                recs.append(rec)
-                tid[i] = t
-                beg[i] = p
-                end[i] = p + r
-            self._emit(recs, tid, beg, end)
+            out = [encode(line, first + i) for i, line in enumerate(lines)]
+            recs, tids, begs, rlens = zip(*out) if out else ((), (), (), ())
+            beg = np.fromiter(begs, np.int64, n)
+            self._emit(list(recs), np.fromiter(tids, np.int64, n), beg,
+                       beg + np.fromiter(rlens, np.int64, n))
             self.n_records += n
         except BaseException:
             self.abort()
