@@ -321,6 +321,11 @@ def test_htslib_test_files(tmp_path):
         ref = str(tmp_path / (name + ".ref.bcf"))
         bcftools.view("--no-version", "-Ou", "-o", ref, src, catch_stdout=False)
         assert _decompressed(ours) == _decompressed(ref), name
+        with warnings.catch_warnings():  # some of htslib's files contradict their headers
+            warnings.simplefilter("ignore")
+            with vcf.open(ours, strict=False) as f, pysam.VariantFile(ours) as theirs:
+                for a, b in zip(f, theirs, strict=True):
+                    _same(a, b)  # VCF 4.4 prefixed phasing included (vcf44_1.vcf)
     # htslib's own BCF read back by us equals pysam's view of it
     bcf = str(HTSLIB / "vcf_file.bcf")
     with vcf.open(bcf) as f:  # strict: this file has AC=1 on a record without ALT

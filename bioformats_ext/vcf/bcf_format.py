@@ -44,15 +44,34 @@ def _vector(arr: np.ndarray, t: int) -> str:
     return ",".join(out) if out else "."
 
 
-def _gt(row: np.ndarray, t: int) -> str:
+def _gt(row: np.ndarray, t: int, v44: bool = False) -> str:
     end = _MISS[t] + 1
     parts = []
+    values = []
     for i, v in enumerate(row.tolist()):
         if v == end:
             break
+        values.append(v)
         allele = "." if (v >> 1) == 0 else str((v >> 1) - 1)
         parts.append(allele if i == 0 else ("|" if v & 1 else "/") + allele)
-    return "".join(parts) if parts else "."
+    if not parts:
+        return "."
+    if v44:  # VCF >= 4.4: write the first allele's phase when it cannot be inferred
+        val0, ploidy = values[0], len(values)
+        anyunphased = any(not v & 1 for v in values[1:])
+        if val0 & 1:
+            if (ploidy > 1 and anyunphased) or (ploidy <= 1 and not val0 >> 1):
+                parts[0] = "|" + parts[0]
+        elif (ploidy <= 1 and val0 != 0) or (ploidy > 1 and not anyunphased):
+            parts[0] = "/" + parts[0]
+    return "".join(parts)
+
+
+def _v44(fileformat: str | None) -> bool:
+    import re
+
+    m = re.match(r"VCFv(\d+)\.(\d+)", fileformat or "")
+    return m is not None and (int(m.group(1)), int(m.group(2))) >= (4, 4)
 
 
 def format_record(rec: "BcfRecord") -> str:
@@ -92,7 +111,8 @@ def format_record(rec: "BcfRecord") -> str:
                 if arr is None:
                     per_key.append(["."] * ns)
                 elif key == "GT" and t in (1, 2, 3):
-                    per_key.append([_gt(arr[i], t) for i in range(ns)])
+                    v44 = _v44(rec._ctx.header.fileformat)
+                    per_key.append([_gt(arr[i], t, v44) for i in range(ns)])
                 elif t == 7:
                     per_key.append([arr[i].tobytes().rstrip(b"\0").decode(errors="replace") or "."
                                     for i in range(ns)])
