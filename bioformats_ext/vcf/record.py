@@ -574,11 +574,7 @@ class BcfRecord(VariantRecord):
 
     @property
     def info(self) -> "InfoView":  # type: ignore[override]
-        try:
-            return self._view
-        except AttributeError:
-            v = self._view = InfoView(self)
-            return v
+        return InfoView(self)  # a view: cheaper to make than to cache in a lazy slot
 
     def _info_full(self) -> dict:
         try:
