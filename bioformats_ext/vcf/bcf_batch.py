@@ -66,7 +66,7 @@ class BcfBatch:
         self._shared: tuple | None = None
         self._indiv: tuple | None = None
         self._info_cols: dict[str, list] = {}
-        self._fmt_cols: dict[tuple[str, int], list] = {}
+        self._gt_cols: dict[int, list] = {}
 
     # -- descriptor walking ---------------------------------------------------------------------
     def _desc(self, cur: np.ndarray, ok: np.ndarray, limit: np.ndarray):
@@ -211,11 +211,9 @@ class BcfBatch:
 
     def gt_column(self, sample: int) -> list:
         """Per record: the GT allele-index tuple, ABSENT or LAZY."""
-        ck = ("GT", sample)
-        try:
-            return self._fmt_cols[ck]
-        except KeyError:
-            pass
+        col = self._gt_cols.get(sample)
+        if col is not None:
+            return col
         keys, types, counts, offsets, ok = self.indiv_layout()
         out: list = [ABSENT] * self.n
         for i in np.flatnonzero(~ok).tolist():
@@ -248,5 +246,5 @@ class BcfBatch:
                         for i, al, pr in zip(r.tolist(), allele.tolist(), present.tolist()):
                             tup = tuple(None if a < 0 else a for a, p in zip(al, pr) if p)
                             out[i] = tup if tup else (None,)
-        self._fmt_cols[ck] = out
+        self._gt_cols[sample] = out
         return out

@@ -157,9 +157,11 @@ class VariantFile:
 
     # -- iteration ------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[VariantRecord]:
-        if self.format == "bcf":
-            yield from iter_bcf_records(self._bcf_body(), self._ctx)
-            return
+        if self.format == "bcf":  # no generator layer of our own between records and caller
+            return iter_bcf_records(self._bcf_body(), self._ctx)
+        return self._iter_text()
+
+    def _iter_text(self) -> Iterator[VariantRecord]:
         ctx = self._ctx
         lineno = self.header.source_text.count("\n")
         for line in self._text:

@@ -204,7 +204,12 @@ class Sample(Mapping):
         self.name = name
 
     def __getitem__(self, key: str) -> Any:
-        return self._record._sample_value(key, self._index)
+        rec = self._record
+        if key == "GT" and rec.__class__ is BcfRecord:  # the column, decoded per batch
+            v = rec._b.gt_column(self._index)[rec._i]  # type: ignore[attr-defined]
+            if v is not ABSENT and v is not LAZY:
+                return v
+        return rec._sample_value(key, self._index)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._record.format)
