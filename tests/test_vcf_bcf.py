@@ -514,3 +514,22 @@ def test_fetch_through_htslib_csi(data, tmp_path):
             start = rng.randrange(length)
             region = (name, start, min(length, start + rng.choice([10, 100_000, 900_000])))
             assert [str(r) for r in f.fetch(*region)] == [str(r) for r in g.fetch(*region)]
+
+
+def test_text_records_bad_values(tmp_path):
+    header = ("##fileformat=VCFv4.2\n##contig=<ID=1,length=1000>\n"
+              '##INFO=<ID=AC,Number=A,Type=Integer,Description="c">\n'
+              '##FORMAT=<ID=GT,Number=1,Type=String,Description="g">\n'
+              "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS\n")
+    path = tmp_path / "b.vcf"
+    path.write_text(header + "1\t5\t.\tA\tC\tx\t.\tAC=1,2\tGT\t0/x\n1\tp\t.\tA\tC\t.\t.\t.\tGT\t0\n")
+    first, second = list(vcf.open(str(path)))
+    with pytest.raises(RecordError, match="line 6: AC has 2 values, Number=A means 1"):
+        first.info
+    with pytest.raises(RecordError, match="line 6: GT '0/x' is not a genotype"):
+        first.samples["S"]["GT"]
+    with pytest.raises(RecordError, match="line 6: QUAL 'x'"):
+        first.qual
+    with pytest.raises(RecordError, match="line 7: POS 'p'"):
+        second.pos
+    assert second.samples["S"]["GT"] == (0,) and second.samples["S"].phased

@@ -408,8 +408,7 @@ class TextRecord(VariantRecord):
     def rlen(self) -> int:
         cols = self._c()
         self.pos  # validates POS
-        return text_rlen([c.encode() for c in cols[:10]] + [c.encode() for c in cols[10:]]
-                         if len(cols) > 9 else [c.encode() for c in cols], self._ctx.info_types)
+        return text_rlen([c.encode() for c in cols], self._ctx.info_types)
 
     def _info_dict(self) -> dict:
         raw = self._c()[7]
@@ -451,8 +450,11 @@ class TextRecord(VariantRecord):
         if key == "GT":
             if raw is None:
                 return (None,)
-            return tuple(None if a == "." else int(a)
-                         for a in re.split(r"[/|]", raw.lstrip("/|")) if a != "")
+            parts = [a for a in re.split(r"[/|]", raw.lstrip("/|")) if a != ""]
+            if not all(a == "." or a.isdigit() for a in parts):
+                self._ctx.problem("value:GT", f"GT {raw[:40]!r} is not a genotype", self._where)
+                return (None,)
+            return tuple(None if a == "." else int(a) for a in parts) or (None,)
         d = self._ctx.definition(self._ctx.header.formats, "FORMAT", key, self._where)
         if d.type in ("String", "Character"):
             if raw is None:
