@@ -17,6 +17,7 @@ from typing import Any, Iterator
 
 from ..errors import FormatError, MissingIndexError, TruncatedFileError
 from ..io.source import ByteSource, iter_chunks, open_source
+from ..reader_base import RegionReader
 from ..regions import resolve_region
 from ..sniff import expect
 from .header import VcfHeader
@@ -82,7 +83,7 @@ def iter_bcf_records(chunks: Iterator[bytes], ctx: RecordContext, first: int = 1
         raise TruncatedFileError(f"{ctx.name}: file ends inside record {number + len(records)}")
 
 
-class VariantFile:
+class VariantFile(RegionReader):
     """A VCF or BCF file: ``header``, iteration, ``fetch``, ``count`` (pysam's vocabulary)."""
 
     def __init__(self, source: Any, index: Any = None, strict: bool = True):
@@ -168,16 +169,21 @@ class VariantFile:
             lineno += 1
             yield TextRecord(line, ctx, lineno)
 
-    def _references(self) -> "dict[str, int | None] | None":
-        return dict(self.header.contigs) if self.header.contigs else None
+    def reference_lengths(self) -> "dict[str, int | None]":
+        return dict(self.header.contigs)
 
     def fetch(self, contig: str | None = None, start: int | None = None, stop: int | None = None,
-              region: str | None = None, reopen: bool = False) -> Iterator[VariantRecord]:
+              region: str | None = None, reopen: bool = False, *, reference: str | None = None,
+              end: int | None = None) -> Iterator[VariantRecord]:
         """Records overlapping the region (0-based half-open args, or a samtools region)."""
-        if contig is None and region is None:
+        if contig is None and region is None and reference is None:
             yield from self
             return
-        reg = resolve_region(contig, start, stop, region, self._references())
+        if self.header.contigs:
+            reg = self.region(contig, start, stop, region, reference=reference, end=end)
+        else:  # no ##contig lines: names are checked by the index, not the header
+            reg = resolve_region(contig if reference is None else reference, start,
+                                 stop if end is None else end, region, None)
         beg = reg.start
         end = reg.stop if reg.stop is not None else 1 << 62
         if self.format == "vcf":
@@ -240,12 +246,6 @@ class VariantFile:
         return n
 
     def close(self) -> None:
-        if self.format == "vcf":
+        if not self.closed and self.format == "vcf":
             self._text.close()
-        self.source.close()
-
-    def __enter__(self) -> "VariantFile":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().close()
