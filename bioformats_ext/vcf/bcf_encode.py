@@ -191,7 +191,7 @@ class BcfEncoder:
         if ident == b".":
             parts.append(_CHAR_EMPTY)
         else:
-            parts.append((heads[len(ident)] if len(ident) < 15 else enc_size(len(ident), 7)))
+            parts.append(heads[len(ident)] if len(ident) < 15 else enc_size(len(ident), 7))
             parts.append(ident)
         ref = f[3]
         parts.append(heads[len(ref)] if len(ref) < 15 else enc_size(len(ref), 7))

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import struct
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -75,7 +74,8 @@ def _v44(fileformat: str | None) -> bool:
 
 
 def format_record(rec: "BcfRecord") -> str:
-    from .record import _desc, _int1, _SIZES, _DTYPES
+    from .bcf_record import _desc, _int1
+    from .record import _DTYPES, _SIZES
 
     cols = [rec.chrom, str(rec.pos), rec.id or ".", rec.ref, ",".join(rec.alts or ()) or "."]
     qual = rec.qual

@@ -109,8 +109,8 @@ class _Stream:
 def build_index(path: str, kind: str, min_shift: int = 14):
     """``(finished IndexBuilder, names or None, n_refs)`` for a BGZF VCF or BCF file."""
     from ..index import IndexBuilder
-    from ..sniff import sniff
     from ..io.source import open_source
+    from ..sniff import sniff
 
     if kind not in ("tbi", "csi"):
         raise ValueError(f"kind must be 'tbi' or 'csi', not {kind!r}")

@@ -20,8 +20,8 @@ from ..io.source import ByteSource, iter_chunks, open_source
 from ..reader_base import RegionReader
 from ..regions import resolve_region
 from ..sniff import expect
-from .header import VcfHeader
 from .bcf_batch import BcfBatch
+from .header import VcfHeader
 from .record import BcfRecord, RecordContext, TextRecord, VariantRecord
 
 __all__ = ["open", "VariantFile", "iter_bcf_records"]
@@ -225,8 +225,8 @@ class VariantFile(RegionReader):
 
     def _load_index(self):
         if self._index is None:
-            from ..index import read_index
             from ..coindex import load_index_near
+            from ..index import read_index
 
             if self._index_arg is not None:
                 self._index = read_index(self._index_arg)
