@@ -357,6 +357,14 @@ def test_bgzf2_bcf_roundtrip_and_fetch(data, tmp_path):
         for name, start, stop in [("1", 0, 500_000), ("big", 600_000_000, 900_000_000), ("2", 1, 2)]:
             assert [str(r) for r in f.fetch(name, start, stop)] == \
                 [str(r) for r in g.fetch(name, start, stop)]
+    text = str(tmp_path / "x.vcf.bgz2")  # VCF text in BGZF2 through the same vcf.open
+    with vcf.VcfWriter(text, header, compression="bgzf2") as w:
+        w.write_many(lines)
+    _, _, _, _, bgz, _ = data
+    with vcf.open(text) as f, pysam.TabixFile(bgz, index=bgz + ".csi") as tbx:
+        assert f.container == "bgzf2" and not f.is_bcf
+        for name, start, stop in [("1", 0, 500_000), ("2", 100_000, 400_000), ("big", 0, 5000)]:
+            assert [r.line for r in f.fetch(name, start, stop)] == list(tbx.fetch(name, start, stop))
 
 
 def test_errors_and_strictness(tmp_path):
