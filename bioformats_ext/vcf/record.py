@@ -49,6 +49,7 @@ class RecordContext:
         self._warned: set[str] = set()
         self.info_types = {k: d.type or "String" for k, d in header.info.items()}
         self.sample_index = {name: i for i, name in enumerate(header.samples)}
+        self.n_samples = len(header.samples)
 
     def problem(self, key: str, message: str, where: str) -> None:
         if self.strict:
@@ -141,12 +142,15 @@ def _text_value(raw: str | None, d: FieldDef, ctx: RecordContext, where: str, n_
 class Sample(Mapping):
     """One sample's FORMAT values (``sample["GT"]``), ``phased``, ``alleles``, ``name``."""
 
-    __slots__ = ("_record", "_index", "name")
+    __slots__ = ("_record", "_index")
 
-    def __init__(self, record: "VariantRecord", index: int, name: str):
+    def __init__(self, record: "VariantRecord", index: int):
         self._record = record
         self._index = index
-        self.name = name
+
+    @property
+    def name(self) -> str:
+        return self._record._ctx.header.samples[self._index]
 
     def __getitem__(self, key: str) -> Any:
         rec = self._record
@@ -185,14 +189,16 @@ class Samples(Mapping):
         self._record = record
 
     def __getitem__(self, key: "str | int") -> Sample:
-        ctx = self._record._ctx
-        if key.__class__ is int:
-            return Sample(self._record, key, ctx.header.samples[key])  # type: ignore[index]
+        if key.__class__ is int and 0 <= key < self._record._ctx.n_samples:  # type: ignore[operator]
+            return Sample(self._record, key)  # type: ignore[arg-type]
         try:
-            return Sample(self._record, ctx.sample_index[key], key)  # type: ignore[index,arg-type]
+            return Sample(self._record, self._record._ctx.sample_index[key])  # type: ignore[index]
         except KeyError:
             if isinstance(key, int):
-                return Sample(self._record, key, ctx.header.samples[key])
+                n = self._record._ctx.n_samples
+                if -n <= key < n:
+                    return Sample(self._record, key % n)
+                raise IndexError(f"sample index {key} out of range") from None
             raise KeyError(key) from None
 
     def __iter__(self) -> Iterator[str]:
