@@ -15,6 +15,8 @@ import os
 import struct
 from typing import Any, Iterator
 
+import numpy as np
+
 from ..errors import FormatError, MissingIndexError, TruncatedFileError
 from ..io.source import ByteSource, iter_chunks, open_source
 from ..reader_base import RegionReader
@@ -44,17 +46,25 @@ def _cut(data: bytes, start: int, ctx: RecordContext, first: int):
     off = start
     unpack = _U32x2.unpack_from
     append = offs.append
-    while off + 8 <= n:
+    while off + 8 <= n:  # the one sequential step: each size says where the next record starts
         l_shared, l_indiv = unpack(data, off)
-        size = 8 + l_shared + l_indiv
-        if l_shared < 24 or size > _MAX_RECORD:
-            raise FormatError(f"{ctx.name}: record {first + len(offs)}: impossible sizes "
-                              f"l_shared={l_shared}, l_indiv={l_indiv}")
-        if off + size > n:
+        nxt = off + 8 + l_shared + l_indiv
+        if nxt > n:
             break
         append(off)
-        off += size
+        off = nxt
+    if off + 8 <= n:  # an incomplete record must not claim absurd sizes (memory is bounded)
+        l_shared, l_indiv = unpack(data, off)
+        if l_shared < 24 or 8 + l_shared + l_indiv > _MAX_RECORD:
+            raise FormatError(f"{ctx.name}: record {first + len(offs)}: impossible sizes "
+                              f"l_shared={l_shared}, l_indiv={l_indiv}")
     batch = BcfBatch(data, offs, ctx, first)
+    if len(offs):
+        small = batch.fixed["l_shared"] < 24
+        if small.any():
+            i = int(np.argmax(small))
+            raise FormatError(f"{ctx.name}: record {first + i}: impossible l_shared "
+                              f"{int(batch.fixed['l_shared'][i])} (< 24)")
     return list(map(BcfRecord, [batch] * len(offs), range(len(offs)))), off
 
 
