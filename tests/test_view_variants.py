@@ -53,6 +53,9 @@ def test_vcf_to_bcf_with_index_and_back(src, tmp_path):
     reg = str(tmp_path / "r.txt")
     assert view_variants.main(["-H", "-o", reg, out, "1:100000-900000", "2"]) == 0
     assert open(reg).read() == bcftools.view("-H", out, "1:100000-900000") + bcftools.view("-H", out, "2")
+    # overlapping and unordered regions: each record once, in file order (as bcftools)
+    assert view_variants.main(["-H", "-o", reg, out, "-r", "2,1:500000-900000,1:100000-600000"]) == 0
+    assert open(reg).read() == bcftools.view("-H", out, "-r", "2,1:500000-900000,1:100000-600000")
     hdr = str(tmp_path / "h.txt")
     assert view_variants.main(["-h", "-o", hdr, out]) == 0
     assert open(hdr).read() == bcftools.view("--no-version", "-h", out)

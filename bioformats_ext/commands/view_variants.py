@@ -63,11 +63,32 @@ def _output_type(args: argparse.Namespace) -> tuple[str, int | None]:
 
 
 def _records(reader: Any, regions: list[str]) -> Iterator[Any]:
+    """All records, or those overlapping ``regions`` once each (as bcftools: contigs in the
+    order first named, each contig's intervals sorted and merged)."""
     if not regions:
         yield from reader
         return
-    for region in regions:
-        yield from reader.fetch(region=region)
+    from ..regions import resolve_region
+
+    refs = reader.reference_lengths() or None
+    spans: dict[str, list[list[int]]] = {}
+    for text in regions:
+        r = resolve_region(region=text, references=refs)
+        spans.setdefault(r.contig, []).append([r.start, r.stop if r.stop is not None else 1 << 62])
+    for contig in spans:
+        merged: list[list[int]] = []
+        for beg, end in sorted(spans[contig]):
+            if merged and beg <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([beg, end])
+        prev: list[int] | None = None
+        for beg, end in merged:
+            for rec in reader.fetch(contig, beg, end):
+                if prev is not None and rec.start < prev[1] and rec.stop > prev[0]:
+                    continue  # already written for the previous interval
+                yield rec
+            prev = [beg, end]
 
 
 def _normalise(argv: list[str]) -> list[str]:
