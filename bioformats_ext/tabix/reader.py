@@ -157,11 +157,13 @@ class TabixReader(RegionReader):
             blobs = region_blobs(self._bgzf, chrom, beg, stop, index)
         conf = self.config
         meta = self.meta
+        from ..vcf.end_rule import tabix_interval as vcf_interval
+
         for blob in blobs:
             for line in blob.split(b"\n"):
                 if not line or line.startswith(meta):
                     continue
-                name, b, e = parse_line(conf, line)
+                name, b, e = vcf_interval(line) if conf.preset == 2 else parse_line(conf, line)
                 if name != chrom:
                     continue
                 if b >= stop:
