@@ -36,6 +36,8 @@ class BamHeader:
         """Build from SAM text, a pysam-style dict, ``[(name, length), ...]`` or a pysam header."""
         if isinstance(header, BamHeader):
             return header
+        if isinstance(getattr(header, "bam_header", None), BamHeader):
+            return header.bam_header  # our AlignmentHeader (bioformats_ext.bam.open)
         if isinstance(header, (bytes, bytearray, memoryview)):
             header = bytes(header).decode()
         if isinstance(header, str):

@@ -12,7 +12,8 @@ import os
 from typing import Any, BinaryIO
 
 from ..tabix import BatchedRecordWriter, IndexedOutput
-from .encode import SamEncoder, to_sam_bytes
+from .encode import SamEncoder, encode_mixed, to_sam_bytes
+from .record import BamRecord
 from .header import BamHeader
 
 
@@ -21,7 +22,8 @@ class BamWriter(BatchedRecordWriter):
 
     ``header``: SAM header text, a pysam-style dict, ``[(name, length), ...]`` or a pysam
     ``AlignmentHeader``. ``index``: ``None``, ``"bai"`` or ``"csi"``. ``compression="bgzf2"``
-    writes one self-indexed BGZF2 file instead. Records: SAM lines (str or bytes), objects with
+    writes one self-indexed BGZF2 file instead. Records: SAM lines (str or bytes), our ``BamRecord``
+    objects (copied as stored when their header's references match), objects with
     ``to_string()`` (pysam ``AlignedSegment``) or ``Bio.Align.Alignment`` objects.
     """
 
@@ -76,7 +78,9 @@ class BamWriter(BatchedRecordWriter):
             return [line.encode() for line in batch]
         return None
 
-    def _to_line(self, record: Any) -> bytes:
+    def _to_line(self, record: Any) -> Any:
+        if isinstance(record, BamRecord):
+            return record  # written as stored, no SAM text round trip (see _write_lines)
         if isinstance(record, (bytes, str)):
             return to_sam_bytes(record)
         if hasattr(record, "to_string"):
@@ -89,13 +93,21 @@ class BamWriter(BatchedRecordWriter):
             return self._alignment_writer.format_alignment(record).encode()
         return to_sam_bytes(record)
 
-    def _write_lines(self, lines: list[bytes]) -> None:
+    def _write_lines(self, lines: list[Any]) -> None:
         out = self._out
         try:
-            batch = self._encoder.encode(lines, out.n_records)
+            if any(isinstance(x, BamRecord) for x in lines):
+                batch = encode_mixed(self._encoder, lines, out.n_records)
+            else:
+                batch = self._encoder.encode(lines, out.n_records)
             out.write_batch(batch.data, batch.sizes, batch.tid, batch.beg, batch.end, batch.mapped,
-                            lambda i: lines[i][:120].decode(errors="replace").rstrip())
+                            lambda i: _describe(lines[i]))
         except BaseException:
             self.abort()
             raise
+
+
+def _describe(item: Any) -> str:
+    text = item.to_string() if isinstance(item, BamRecord) else item.decode(errors="replace")
+    return text[:120].rstrip()
 

@@ -1,0 +1,302 @@
+"""``bioformats_ext.bam.open``: a BAM reader with pysam's ``AlignmentFile`` vocabulary.
+
+Everything goes through :func:`~bioformats_ext.bam.columns.decode_columns`: the file is read in
+batches of about a megabyte of records, each decoded into numpy columns; region filters,
+counts and flag filters are numpy masks over those columns; records (:class:`BamRecord`) are
+made only for the rows a caller iterates. ``fetch_columns`` hands the columns themselves to
+callers that want arrays (data frames, the benchmark's "pos/mapq/flag of every read").
+
+Region arguments follow :func:`bioformats_ext.regions.resolve_region` (pysam semantics; typed
+``UnknownReferenceError`` / ``RegionError``). Index statistics come from the BAI/CSI pseudo-bins,
+as ``samtools idxstats`` reports them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator, NamedTuple
+
+import numpy as np
+
+from ..errors import MissingIndexError, RegionError, TruncatedFileError
+from ..regions import parse_region, resolve_region
+from .columns import BamColumns, decode_columns
+from .header import BamHeader
+from .reader import BamReader
+from .record import BamRecord, RecordBatch
+
+__all__ = ["open", "BamFile", "AlignmentHeader", "IndexStats"]
+
+_BATCH_BYTES = 1 << 20
+_FILTER_ALL = 4 | 256 | 512 | 1024
+
+
+class IndexStats(NamedTuple):
+    contig: str
+    mapped: int
+    unmapped: int
+    total: int
+
+
+class AlignmentHeader:
+    """pysam-style view of a BAM header: ``references``/``lengths`` tuples, ``to_dict()``."""
+
+    __slots__ = ("bam_header", "references", "lengths", "_tids")
+
+    def __init__(self, bam_header: BamHeader):
+        self.bam_header = bam_header
+        self.references: tuple[str, ...] = tuple(bam_header.names)
+        self.lengths: tuple[int, ...] = tuple(bam_header.lengths)
+        self._tids = {name: tid for tid, name in enumerate(self.references)}
+
+    @property
+    def text(self) -> str:
+        return self.bam_header.text
+
+    @property
+    def nreferences(self) -> int:
+        return len(self.references)
+
+    def get_tid(self, name: str) -> int:
+        return self._tids.get(name, -1)
+
+    def get_reference_name(self, tid: int) -> str | None:
+        return self.references[tid] if 0 <= tid < len(self.references) else None
+
+    def get_reference_length(self, name: str) -> int:
+        tid = self._tids.get(name)
+        if tid is None:
+            from ..errors import UnknownReferenceError
+
+            raise UnknownReferenceError(f"unknown reference {name!r}")
+        return self.lengths[tid]
+
+    def to_dict(self) -> dict[str, Any]:
+        result = self.bam_header.to_dict()
+        if "SQ" not in result and self.references:
+            result["SQ"] = [{"SN": n, "LN": n_} for n, n_ in zip(self.references, self.lengths)]
+        return result
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __len__(self) -> int:
+        return len(self.references)
+
+
+def open(source: Any, index: Any = None) -> "BamFile":  # noqa: A001 - pysam-like entry point
+    """Open a BAM (BGZF or BGZF2; path, URL, fsspec URL, file object or bytes) for reading."""
+    return BamFile(source, index=index)
+
+
+class BamFile:
+    """A BAM reader with pysam's names: ``header``, ``fetch``, ``count``, ``mapped``, ... ."""
+
+    def __init__(self, source: Any, index: Any = None):
+        self._reader = BamReader(source, index=index)
+        self.header = AlignmentHeader(self._reader.header)
+        self._refs = dict(zip(self.header.references, self.header.lengths))
+        self.filename = source if isinstance(source, str) else getattr(source, "name", None)
+
+    # -- pysam attributes -------------------------------------------------------------------
+    @property
+    def references(self) -> tuple[str, ...]:
+        return self.header.references
+
+    @property
+    def lengths(self) -> tuple[int, ...]:
+        return self.header.lengths
+
+    @property
+    def nreferences(self) -> int:
+        return self.header.nreferences
+
+    @property
+    def text(self) -> str:
+        return self.header.text
+
+    def get_tid(self, name: str) -> int:
+        return self.header.get_tid(name)
+
+    def get_reference_name(self, tid: int) -> str | None:
+        return self.header.get_reference_name(tid)
+
+    def has_index(self) -> bool:
+        if self._reader.container == "bgzf2":
+            return True
+        try:
+            self._reader._load_index()
+        except MissingIndexError:
+            return False
+        return True
+
+    # -- streaming --------------------------------------------------------------------------
+    def _stream_columns(self) -> Iterator[BamColumns]:
+        """Every record of the file, in batches of columns."""
+        reader = self._reader
+        n_refs = len(self.header.references)
+        skip = reader._data_start
+        pending = b""
+        parts: list[bytes] = []
+        starts: list[int] = []
+        size = 0
+        first = 0
+
+        def flush(final: bool) -> Iterator[BamColumns]:
+            nonlocal pending, parts, starts, size, first
+            data = pending + b"".join(parts) if pending else b"".join(parts)
+            hints = np.array(starts, np.int64) + len(pending)
+            parts, starts, size = [], [], 0
+            cols = decode_columns(data, partial=True, n_refs=n_refs, first_record=first,
+                                  hints=hints)
+            first += len(cols)
+            pending = data[cols.consumed:]
+            if final and pending:
+                raise TruncatedFileError(f"{reader.source.name}: BAM ends inside record {first} "
+                                         f"({len(pending)} bytes left)")
+            if len(cols):
+                yield cols
+
+        for chunk in reader._chunks():
+            if skip:
+                if len(chunk) <= skip:
+                    skip -= len(chunk)
+                    continue
+                chunk = chunk[skip:]
+                skip = 0
+            if not chunk:
+                continue
+            starts.append(size)
+            parts.append(chunk)
+            size += len(chunk)
+            if size >= _BATCH_BYTES:
+                yield from flush(False)
+        yield from flush(True)
+
+    def _region_columns(self, tid: int, beg: int, stop: int) -> Iterator[BamColumns]:
+        reader = self._reader
+        n_refs = len(self.header.references)
+        if beg >= stop:
+            return
+        if reader._bgzf2 is not None:
+            blobs: Any = (data for _, data in reader._bgzf2.fetch_runs(tid, beg, stop))
+        else:
+            chunks = reader._load_index().query(tid, beg, min(stop, 1 << 40))
+            if not chunks:
+                return
+            blobs = reader._bgzf.read_ranges(list(chunks))
+        for blob in blobs:
+            cols = decode_columns(blob, n_refs=n_refs)
+            if not len(cols):
+                continue
+            keep = (cols.ref_id == tid) & (cols.pos < stop)
+            if beg > 0:
+                keep &= cols.end_positions() > beg
+            if keep.all():
+                yield cols
+            elif keep.any():
+                yield cols.take(keep)
+
+    def fetch_columns(self, contig: str | None = None, start: int | None = None,
+                      stop: int | None = None, region: str | None = None,
+                      until_eof: bool = False, reference: str | None = None,
+                      end: int | None = None) -> Iterator[BamColumns]:
+        """What :meth:`fetch` selects, as batches of :class:`BamColumns` (the fast path)."""
+        contig = contig if contig is not None else reference
+        stop = stop if stop is not None else end
+        if contig is None and region is None:
+            if start is not None or stop is not None:
+                raise RegionError("start/stop given without a contig")
+            for cols in self._stream_columns():
+                if until_eof:
+                    yield cols
+                else:  # pysam without until_eof: every reference in turn, no unplaced reads
+                    placed = cols.ref_id >= 0
+                    if placed.all():
+                        yield cols
+                    elif placed.any():
+                        yield cols.take(placed)
+            return
+        r = resolve_region(contig, start, stop, region, self._refs)
+        tid = self.header.get_tid(r.contig)
+        # htslib does not clip to the declared length: records past it are still found
+        limit = stop if region is None else parse_region(region, self._refs).stop
+        yield from self._region_columns(tid, r.start, (1 << 62) if limit is None else int(limit))
+
+    def fetch(self, contig: str | None = None, start: int | None = None, stop: int | None = None,
+              region: str | None = None, until_eof: bool = False, reference: str | None = None,
+              end: int | None = None, multiple_iterators: bool = False) -> Iterator[BamRecord]:
+        """Records overlapping a region (0-based half-open, or a samtools region string)."""
+        header = self.header
+        for cols in self.fetch_columns(contig, start, stop, region, until_eof, reference, end):
+            yield from RecordBatch(cols, header).records()
+
+    def __iter__(self) -> Iterator[BamRecord]:
+        return self.fetch(until_eof=True)
+
+    def __next__(self) -> BamRecord:  # pragma: no cover - pysam files are their own iterators
+        raise TypeError("use iter(bam_file) or bam_file.fetch()")
+
+    def count(self, contig: str | None = None, start: int | None = None, stop: int | None = None,
+              region: str | None = None, until_eof: bool = False,
+              read_callback: "str | Callable[[BamRecord], bool]" = "nofilter",
+              reference: str | None = None, end: int | None = None) -> int:
+        """Number of records in a region (pysam's ``count``; ``read_callback="all"`` skips
+        unmapped, secondary, QC-fail and duplicate reads)."""
+        total = 0
+        for cols in self.fetch_columns(contig, start, stop, region, until_eof, reference, end):
+            if read_callback == "nofilter":
+                total += len(cols)
+            elif read_callback == "all":
+                total += int(np.count_nonzero((cols.flag & _FILTER_ALL) == 0))
+            elif callable(read_callback):
+                total += sum(1 for rec in RecordBatch(cols, self.header).records()
+                             if read_callback(rec))
+            else:
+                raise ValueError(f"read_callback must be 'all', 'nofilter' or a function, "
+                                 f"not {read_callback!r}")
+        return total
+
+    # -- index statistics -------------------------------------------------------------------
+    def _index(self) -> Any:
+        if self._reader.container != "bgzf":
+            raise MissingIndexError("index statistics need a BAI/CSI index (BGZF2 files have none)")
+        return self._reader._load_index()
+
+    def get_index_statistics(self) -> list[IndexStats]:
+        """Per reference ``(contig, mapped, unmapped, total)`` from the index pseudo-bins."""
+        index = self._index()
+        out = []
+        for tid, name in enumerate(self.header.references):
+            mapped = index.mapped(tid) if tid < index.n_refs else 0
+            unmapped = index.unmapped(tid) if tid < index.n_refs else 0
+            out.append(IndexStats(name, mapped, unmapped, mapped + unmapped))
+        return out
+
+    @property
+    def mapped(self) -> int:
+        return sum(s.mapped for s in self.get_index_statistics())
+
+    @property
+    def unmapped(self) -> int:
+        return sum(s.unmapped for s in self.get_index_statistics()) + self.nocoordinate
+
+    @property
+    def nocoordinate(self) -> int:
+        return int(self._index().n_no_coor)
+
+    def idxstats(self) -> str:
+        """``samtools idxstats`` text."""
+        lines = [f"{s.contig}\t{length}\t{s.mapped}\t{s.unmapped}\n"
+                 for s, length in zip(self.get_index_statistics(), self.header.lengths)]
+        lines.append(f"*\t0\t0\t{self.nocoordinate}\n")
+        return "".join(lines)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def close(self) -> None:
+        self._reader.close()
+
+    def __enter__(self) -> "BamFile":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
