@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "index": ("bioformats_ext.commands.index:samtools_index", "index a BAM (like samtools index)"),
     "tabix": ("bioformats_ext.commands.index:tabix", "index a bgzipped text file (like tabix)"),
     "bgzip2": ("bioformats_ext.commands.bgzip2:main", "BGZF2 compress / decompress / query (like bgzip)"),
+    "view": ("bioformats_ext.commands.view:main", "view/filter/convert BAM/SAM (like samtools view; VCF/BCF like bcftools view)"),
 }
 
 
