@@ -8,6 +8,7 @@ does the same for a pysam writer. ``BamReader`` is the older SAM-text reader.
 """
 
 from .alignment_file import AlignmentHeader, BamFile, IndexStats, open
+from .coindex import co_index
 from .columns import BamColumns, decode_columns
 from .header import BamHeader
 from .reader import BamReader
@@ -16,11 +17,3 @@ from .writer import BamWriter
 
 __all__ = ["BamWriter", "BamReader", "BamHeader", "open", "BamFile", "BamRecord", "BamColumns",
            "decode_columns", "AlignmentHeader", "IndexStats", "co_index"]
-
-
-def __getattr__(name: str):  # co_index pulls in the index builder only when used
-    if name == "co_index":
-        from .co_index import co_index
-
-        return co_index
-    raise AttributeError(name)

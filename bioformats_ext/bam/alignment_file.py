@@ -72,7 +72,7 @@ class AlignmentHeader:
 
     def to_dict(self) -> dict[str, Any]:
         result = self.bam_header.to_dict()
-        if "SQ" not in result and self.references:
+        if "SQ" not in result:  # pysam builds SQ from the binary list (even when empty)
             result["SQ"] = [{"SN": n, "LN": n_} for n, n_ in zip(self.references, self.lengths)]
         return result
 

@@ -15,6 +15,7 @@ from ..errors import FormatError, TruncatedFileError
 
 BAM_MAGIC = b"BAM\x01"
 _I32 = struct.Struct("<i")
+_U32 = struct.Struct("<I")
 
 HeaderLike = "str | bytes | Mapping[str, Any] | Sequence[tuple[str, int]] | BamHeader"
 
@@ -102,6 +103,9 @@ class BamHeader:
         """pysam-style dict of the text header."""
         result: dict[str, Any] = {}
         for line in self.text.splitlines():
+            line = line.rstrip()  # as pysam: trailing blanks are not part of the last value
+            if not line:
+                continue
             tag, *fields = line[1:].split("\t")
             if tag == "CO":
                 result.setdefault("CO", []).append("\t".join(fields))
@@ -153,7 +157,7 @@ class BamHeader:
             if l_name <= 0 or l_name > 1 << 16:
                 raise FormatError(f"BAM reference name length {l_name} is absurd")
             names.append(need(l_name, "name").rstrip(b"\0").decode())
-            lengths.append(_I32.unpack(need(4, "l_ref"))[0])
+            lengths.append(_U32.unpack(need(4, "l_ref"))[0])  # unsigned: 3 Gbp fits
         return cls(text, names, lengths)
 
     def __repr__(self) -> str:

@@ -84,7 +84,7 @@ def _parse_header(mv: memoryview) -> BamHeader:
         if len(mv) < p + 4 + l_name + 4:
             raise TruncatedFileError("truncated BAM reference list", p)
         names.append(bytes(mv[p + 4:p + 4 + l_name - 1]).decode("utf-8", "replace"))
-        (l_ref,) = _I32.unpack_from(mv, p + 4 + l_name)
+        (l_ref,) = _U32.unpack_from(mv, p + 4 + l_name)  # unsigned: 3 Gbp references
         lengths.append(l_ref)
         p += 8 + l_name
     return BamHeader(text, names, lengths, p)
