@@ -8,7 +8,7 @@ does the same for a pysam writer. ``BamReader`` is the older SAM-text reader.
 """
 
 from .alignment_file import AlignmentHeader, BamFile, IndexStats, open
-from .coindex import co_index
+from .pysam_coindex import co_index
 from .columns import BamColumns, decode_columns
 from .header import BamHeader
 from .reader import BamReader
