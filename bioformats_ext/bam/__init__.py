@@ -11,9 +11,10 @@ from .alignment_file import AlignmentHeader, BamFile, IndexStats, open
 from .pysam_coindex import co_index
 from .columns import BamColumns, decode_columns
 from .header import BamHeader
+from .index import index_bam
 from .reader import BamReader
 from .record import BamRecord
 from .writer import BamWriter
 
 __all__ = ["BamWriter", "BamReader", "BamHeader", "open", "BamFile", "BamRecord", "BamColumns",
-           "decode_columns", "AlignmentHeader", "IndexStats", "co_index"]
+           "decode_columns", "AlignmentHeader", "IndexStats", "co_index", "index_bam"]

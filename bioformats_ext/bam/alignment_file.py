@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 
+from ..coindex import region_blobs
 from ..errors import MissingIndexError, RegionError, TruncatedFileError
 from ..regions import parse_region, resolve_region
 from .columns import BamColumns, decode_columns
@@ -65,7 +66,8 @@ class AlignmentHeader:
     def get_reference_length(self, name: str) -> int:
         tid = self._tids.get(name)
         if tid is None:
-            from ..errors import UnknownReferenceError
+            from ..coindex import region_blobs
+from ..errors import UnknownReferenceError
 
             raise UnknownReferenceError(f"unknown reference {name!r}")
         return self.lengths[tid]
@@ -178,12 +180,9 @@ class BamFile:
         if beg >= stop:
             return
         if reader._bgzf2 is not None:
-            blobs: Any = (data for _, data in reader._bgzf2.fetch_runs(tid, beg, stop))
+            blobs = region_blobs(reader._bgzf2, tid, beg, stop)
         else:
-            chunks = reader._load_index().query(tid, beg, min(stop, 1 << 40))
-            if not chunks:
-                return
-            blobs = reader._bgzf.read_ranges(list(chunks))
+            blobs = region_blobs(reader._bgzf, tid, beg, stop, reader._load_index())
         for blob in blobs:
             cols = decode_columns(blob, n_refs=n_refs)
             if not len(cols):
