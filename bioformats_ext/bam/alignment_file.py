@@ -18,7 +18,8 @@ from typing import Any, Callable, Iterator, NamedTuple
 import numpy as np
 
 from ..coindex import region_blobs
-from ..errors import MissingIndexError, RegionError, TruncatedFileError
+from ..coindex import region_blobs
+from ..errors import MissingIndexError, RegionError, TruncatedFileError, UnknownReferenceError
 from ..regions import parse_region, resolve_region
 from .columns import BamColumns, decode_columns
 from .header import BamHeader
@@ -66,9 +67,6 @@ class AlignmentHeader:
     def get_reference_length(self, name: str) -> int:
         tid = self._tids.get(name)
         if tid is None:
-            from ..coindex import region_blobs
-from ..errors import UnknownReferenceError
-
             raise UnknownReferenceError(f"unknown reference {name!r}")
         return self.lengths[tid]
 
