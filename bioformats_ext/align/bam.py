@@ -37,6 +37,52 @@ def _header_text(bam: BamFile) -> str:
     return text
 
 
+def _split_header(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """Header lines Biopython's parser reads (``@TG\tKY:value...``) and the others (free-text
+    ``@CO`` comments and malformed lines, which it would crash on) as ``(tag, text)``."""
+    good = []
+    other = []
+    for line in text.splitlines():
+        if not line.startswith("@"):
+            continue
+        tag, _, rest = line[1:].partition("\t")
+        fields = rest.split("\t") if rest else []
+        ok = tag != "CO" and all(len(f) > 2 and f[2] == ":" for f in fields)
+        if tag == "SQ":
+            keys = {f[:2] for f in fields}
+            ok = ok and "SN" in keys and "LN" in keys and all(
+                f[3:].isdigit() for f in fields if f.startswith("LN:"))
+        if ok:
+            good.append(line + "\n")
+        else:
+            other.append((tag, rest))
+    return "".join(good), other
+
+
+def _header_for_writing(alignments: Any) -> tuple[Any, str]:
+    """What Biopython's header writer can take, plus the free-text lines it cannot."""
+    metadata = getattr(alignments, "metadata", None)
+    if not metadata:
+        return alignments, ""
+    clean: dict[str, Any] = {}
+    extra = []
+    for tag, rows in metadata.items():
+        if tag == "HD":
+            clean[tag] = rows
+            continue
+        kept = []
+        for row in rows:
+            if isinstance(row, str):
+                extra.append(f"@{tag}\t{row}\n")
+            else:
+                kept.append(row)
+        if kept:
+            clean[tag] = kept
+    view = _Buffer(alignments)
+    view.metadata = clean
+    return view, "".join(extra)
+
+
 class _RecordStream:
     """What Biopython's base class calls ``_stream``: the open BAM plus a rewind."""
 
@@ -72,11 +118,14 @@ class AlignmentIterator(interfaces.AlignmentIterator):
 
     def _read_header(self, stream: _RecordStream) -> None:
         parser = _sam.AlignmentIterator.__new__(_sam.AlignmentIterator)
+        good, other = _split_header(_header_text(stream.bam))
         try:
-            parser._read_header(io.StringIO(_header_text(stream.bam)))
+            parser._read_header(io.StringIO(good))
         except Exception as exc:  # Biopython asserts / unpacks: report it as ours
             raise FormatError(f"BAM header not understood: {type(exc).__name__}: {exc}") from None
         self.metadata = parser.metadata
+        for tag, text in other:  # free text (@CO comments): kept as strings
+            self.metadata.setdefault(tag, []).append(text)
         self.targets = parser.targets
         self._target_indices = parser._target_indices
         self._names = list(stream.bam.references)
@@ -129,11 +178,12 @@ class AlignmentWriter(interfaces.AlignmentWriter):
         if not isinstance(alignments, _Buffer):
             alignments = _Buffer(alignments)
         text = io.StringIO()
+        view, extra = _header_for_writing(alignments)
         try:
-            self._sam.write_header(text, alignments)
+            self._sam.write_header(text, view)
         except (AttributeError, KeyError, TypeError, ValueError, AssertionError) as exc:
             raise RecordError(f"cannot write the BAM header from these alignments: {exc}") from None
-        header = text.getvalue()
+        header = text.getvalue() + extra
         if "@SQ\t" not in header:
             header += _targets_from_alignments(alignments)
         with BamWriter(self._target, header, **self._options) as writer:
