@@ -78,7 +78,7 @@ def _header_for_writing(alignments: Any) -> tuple[Any, str]:
                 kept.append(row)
         if kept:
             clean[tag] = kept
-    view = _Buffer(alignments)
+    view: Any = _Buffer(alignments)
     view.metadata = clean
     return view, "".join(extra)
 
@@ -201,7 +201,7 @@ class AlignmentWriter(interfaces.AlignmentWriter):
                 raise RecordError(f"alignment {number}: cannot write it as a BAM record: "
                                   f"{type(exc).__name__}: {exc}", number) from None
 
-    def format_alignment(self, alignment: Alignment) -> str:
+    def format_alignment(self, alignment: Any) -> str:
         """One SAM line (no newline) for an alignment, mapped or not."""
         if not isinstance(alignment, Alignment):
             raise TypeError(f"expected an Alignment, not {type(alignment).__name__}")
@@ -213,7 +213,7 @@ class AlignmentWriter(interfaces.AlignmentWriter):
                 line = self._sam.format_alignment(alignment)
             finally:
                 if saved is not None:
-                    alignment.annotations = saved
+                    alignment.annotations = saved  # type: ignore[attr-defined]
             fields = line.rstrip("\n").split("\t")
             fields[8] = str(int(getattr(alignment, "tlen", 0)))
         else:

@@ -43,10 +43,7 @@ _B_DTYPES = {"c": np.int8, "C": np.uint8, "s": np.int16, "S": np.uint16, "i": np
              "I": np.uint32, "f": np.float32}
 _INT_KINDS = frozenset("cCsSiI")
 
-try:
-    _from_validated = SeqRecord._from_validated
-except AttributeError:  # pragma: no cover - older Biopython
-    _from_validated = None
+_from_validated: Any = getattr(SeqRecord, "_from_validated", None)  # absent in old Biopython
 
 
 def _query_record(seq: Any, qname: str, phred: list[int] | None) -> SeqRecord:
@@ -226,7 +223,7 @@ def columns_to_alignments(cols: BamColumns, names: list[str], targets: list[SeqR
             query.annotations["hard_clip_left"] = hclip[0]
         if hclip[1] is not None:
             query.annotations["hard_clip_right"] = hclip[1]
-        alignment = Alignment([target, query], coordinates)
+        alignment: Any = Alignment([target, query], coordinates)
         alignment.flag = flag
         if mapqs[i] != 255:
             alignment.mapq = mapqs[i]
@@ -330,7 +327,7 @@ def _target_from_md(seq: str, md: str, pos: int, cols: BamColumns, i: int,
         data[start] = reference[at:at + size]
         at += size
     try:
-        sequence = Seq(data, length=len(base.seq))
+        sequence = Seq(data, length=len(base.seq))  # type: ignore[arg-type]
     except (ValueError, TypeError) as exc:
         raise FormatError(f"BAM record {cols.first_record + i}: MD tag {md!r} does not fit "
                           f"its CIGAR: {exc}") from None

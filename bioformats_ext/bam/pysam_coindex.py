@@ -149,7 +149,7 @@ class CoIndexedWriter:
         builder.finish(final)
         files = AtomicFiles()
         try:
-            stream = files.open(self.index_path)
+            stream: Any = files.open(self.index_path)
             if self.kind == "bai":
                 builder.write_bai(stream, n_refs)
             else:
