@@ -25,7 +25,7 @@ from Bio.Align import Alignment
 from Bio.Seq import Seq
 from Bio.SeqRecord import SeqRecord
 
-from ..bam.columns import BamColumns
+from ..bam.columns import BamColumns, parse_aux
 from ..errors import FormatError
 
 __all__ = ["columns_to_alignments"]
@@ -44,9 +44,60 @@ _B_DTYPES = {"c": np.int8, "C": np.uint8, "s": np.int16, "S": np.uint16, "i": np
 _INT_KINDS = frozenset("cCsSiI")
 
 _from_validated: Any = getattr(SeqRecord, "_from_validated", None)  # absent in old Biopython
+_LETTERS = b"=ACMGRSVTWYHKDBN"
+#: reverse-complement table for BAM's 16 letters, taken from Biopython itself
+_COMPLEMENT = bytes.maketrans(_LETTERS, bytes(Seq(_LETTERS.decode()).complement()))
+
+
+def _fast_objects_ok() -> bool:
+    """Seq/SeqRecord built from their attributes (3x cheaper than the constructors, whose
+    type checks dominate a parse) must be indistinguishable from constructed ones: checked
+    once against this Biopython."""
+    try:
+        from Bio.SeqRecord import _RestrictedDict  # noqa: F401
+
+        made = Seq("ACGT")
+        fast = Seq.__new__(Seq)
+        fast._data = b"ACGT"
+        if vars(made) != vars(fast) or str(fast) != "ACGT":
+            return False
+        rec = _from_validated(made, "q", "<unknown name>", "",
+                              letter_annotations={"phred_quality": [1, 2, 3, 4]})
+        keys = {"_seq", "id", "name", "description", "dbxrefs", "features", "annotations",
+                "_per_letter_annotations"}
+        return set(vars(rec)) == keys and Seq("AC=N").reverse_complement() == "N=GT"
+    except Exception:  # noqa: BLE001 - any surprise: use the constructors
+        return False
+
+
+_FAST = _from_validated is not None and _fast_objects_ok()
+if _FAST:
+    from Bio.SeqRecord import _RestrictedDict
+
+
+def _seq(text: str, reverse: bool) -> Seq:
+    data = text.encode("ascii")
+    if reverse:
+        data = data.translate(_COMPLEMENT)[::-1]
+    if _FAST:
+        seq = Seq.__new__(Seq)
+        seq._data = data
+        return seq
+    return Seq(data)
 
 
 def _query_record(seq: Any, qname: str, phred: list[int] | None) -> SeqRecord:
+    if _FAST:
+        rec = SeqRecord.__new__(SeqRecord)
+        letters = None
+        if phred is not None:
+            letters = _RestrictedDict.__new__(_RestrictedDict)
+            letters._length = len(seq)
+            dict.__setitem__(letters, "phred_quality", phred)
+        rec.__dict__.update(_seq=seq, id=qname, name="<unknown name>", description="",
+                            dbxrefs=[], features=[], annotations={},
+                            _per_letter_annotations=letters)
+        return rec
     if _from_validated is not None:
         return _from_validated(seq, qname, "<unknown name>", "", letter_annotations=(
             {"phred_quality": phred} if phred is not None else None))
@@ -70,6 +121,30 @@ def _tag_value(kind: str, value: Any) -> Any:
             return value
     sub, items = value  # B
     return np.array(items, dtype=_B_DTYPES[sub])
+
+
+_TAG_CACHE = 4096
+
+
+def _read_tags(raw: bytes, number: int, has_cg: bool) -> tuple[Any, Any, dict[str, Any], bool]:
+    """``(score, MD, annotations, has_arrays)`` of one record's aux bytes (cached per batch:
+    reads with identical tags, the common case, parse once)."""
+    score = None
+    md = None
+    annotations: dict[str, Any] = {}
+    arrays = False
+    if raw:
+        for tag, kind, value in parse_aux(raw, f"BAM record {number}"):
+            if tag == "AS" and kind in _INT_KINDS:
+                score = value
+            elif tag == "MD" and kind == "Z":
+                md = value
+            elif tag == "CG" and has_cg:
+                continue
+            else:
+                annotations[tag] = _tag_value(kind, value)
+                arrays = arrays or kind == "B"
+    return score, md, annotations, arrays
 
 
 def columns_to_alignments(cols: BamColumns, names: list[str], targets: list[SeqRecord],
@@ -156,34 +231,36 @@ def columns_to_alignments(cols: BamColumns, names: list[str], targets: list[SeqR
     aux_start = cols.aux_start.tolist()
     stops = cols.stop.tolist()
     u8 = cols._u8
-    from ..bam.columns import parse_aux
 
+    tag_cache: dict[bytes, tuple[Any, Any, dict[str, Any], bool]] = {}
     out: list[Alignment] = []
+    coords2 = np.stack([tcoord, qcoord])  # each record's coordinates: a view of its columns
+    blob = cols.buffer if isinstance(cols.buffer, bytes) else u8.tobytes()
+    first_record = cols.first_record
     for i in range(n):
         flag = flag_list[i]
         tid = ref_ids[i]
         rname = names[tid] if tid >= 0 else "*"
         seq_text = seqs[i]
         # tags
-        score = None
-        md = None
-        annotations: dict[str, Any] = {}
-        raw_aux = u8[aux_start[i]:stops[i]].tobytes()
-        if raw_aux:
-            for tag, kind, value in parse_aux(raw_aux, f"BAM record {cols.first_record + i}"):
-                if tag == "AS" and kind in _INT_KINDS:
-                    score = value
-                elif tag == "MD" and kind == "Z":
-                    md = value
-                elif tag == "CG" and i in cg:
-                    continue
-                else:
-                    annotations[tag] = _tag_value(kind, value)
+        raw_aux = blob[aux_start[i]:stops[i]]
+        in_cg = cg and i in cg
+        hit = None if in_cg else tag_cache.get(raw_aux)
+        if hit is None:
+            hit = _read_tags(raw_aux, first_record + i, bool(in_cg))
+            if len(tag_cache) < _TAG_CACHE and not in_cg:
+                tag_cache[raw_aux] = hit
+        score, md, cached, has_arrays = hit
+        if has_arrays:  # arrays are mutable: each alignment gets its own
+            annotations = {k: (v.copy() if isinstance(v, np.ndarray) else v)
+                           for k, v in cached.items()}
+        else:
+            annotations = dict(cached)
         hclip: list[int | None] = [None, None]
         operations = None
         if mapped_list[i]:
             a, b = bs[i], bs[i + 1]
-            coordinates = np.array([tcoord[a:b], qcoord[a:b]])
+            coordinates = coords2[:, a:b]
             if seq_text is not None and len(seq_text) != q_totals[i]:
                 raise FormatError(f"BAM record {cols.first_record + i} ({qnames[i]}): SEQ length "
                                   f"{len(seq_text)} does not match its CIGAR ({q_totals[i]})")
@@ -212,9 +289,7 @@ def columns_to_alignments(cols: BamColumns, names: list[str], targets: list[SeqR
         if seq_text is None:
             sequence = Seq(None, length=qlen)
         else:
-            sequence = Seq(seq_text)
-            if mapped_list[i] and rev_list[i]:
-                sequence = sequence.reverse_complement()
+            sequence = _seq(seq_text, mapped_list[i] and rev_list[i])
         q = quals[i]
         query = _query_record(sequence, qnames[i], q.tolist() if q is not None else None)
         if rev_list[i]:
