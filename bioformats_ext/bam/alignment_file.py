@@ -29,6 +29,7 @@ from .record import BamRecord, RecordBatch
 __all__ = ["open", "BamFile", "AlignmentHeader", "IndexStats"]
 
 _BATCH_BYTES = 1 << 20
+_STREAM_BYTES = 4 << 20
 _FILTER_ALL = 4 | 256 | 512 | 1024
 
 
@@ -83,15 +84,18 @@ class AlignmentHeader:
         return len(self.references)
 
 
-def open(source: Any, index: Any = None) -> "BamFile":  # noqa: A001 - pysam-like entry point
-    """Open a BAM (BGZF or BGZF2; path, URL, fsspec URL, file object or bytes) for reading."""
-    return BamFile(source, index=index)
+def open(source: Any, index: Any = None, threads: int = 2) -> "BamFile":  # noqa: A001 - pysam-like
+    """Open a BAM (BGZF or BGZF2; path, URL, fsspec URL, file object or bytes) for reading.
+
+    ``threads``: threads reading and inflating blocks while records are decoded (1: none)."""
+    return BamFile(source, index=index, threads=threads)
 
 
 class BamFile:
     """A BAM reader with pysam's names: ``header``, ``fetch``, ``count``, ``mapped``, ... ."""
 
-    def __init__(self, source: Any, index: Any = None):
+    def __init__(self, source: Any, index: Any = None, threads: int = 2):
+        self.threads = threads
         self._reader = BamReader(source, index=index)
         self.header = AlignmentHeader(self._reader.header)
         self._refs = dict(zip(self.header.references, self.header.lengths))
@@ -132,6 +136,9 @@ class BamFile:
     # -- streaming --------------------------------------------------------------------------
     def _stream_columns(self) -> Iterator[BamColumns]:
         """Every record of the file, in batches of columns."""
+        if self._reader._bgzf is not None and self.threads > 1:
+            yield from self._stream_bgzf_threaded()
+            return
         reader = self._reader
         n_refs = len(self.header.references)
         skip = reader._data_start
@@ -171,6 +178,41 @@ class BamFile:
             if size >= _BATCH_BYTES:
                 yield from flush(False)
         yield from flush(True)
+
+    def _stream_bgzf_threaded(self) -> Iterator[BamColumns]:
+        """:meth:`_stream_columns` with blocks read and inflated on helper threads (the codecs
+        release the GIL), so decompression overlaps decoding."""
+        from ..bgzf.stream import BlockStream
+
+        reader = self._reader
+        n_refs = len(self.header.references)
+        stream = BlockStream(reader._bgzf, threads=self.threads)
+        pos = reader._data_start
+        first = 0
+        try:
+            while True:
+                more = stream.fill(_STREAM_BYTES)
+                buf = stream.buf
+                local = pos - stream.base
+                if local < len(buf):
+                    data = buf[local:].tobytes()  # the stream reuses its buffer: copy out
+                    hints = stream.hints() - local
+                    cols = decode_columns(data, partial=True, n_refs=n_refs, first_record=first,
+                                          hints=hints[hints > 0])
+                    first += len(cols)
+                    pos += cols.consumed
+                    stream.consume(pos)
+                    if len(cols):
+                        yield cols
+                if not more or stream.eof:
+                    end = stream.base + len(stream.buf)
+                    if pos < end and not more:
+                        raise TruncatedFileError(f"{reader.source.name}: BAM ends inside record "
+                                                 f"{first} ({end - pos} bytes left)")
+                    if not more:
+                        return
+        finally:
+            stream.close()
 
     def _region_columns(self, tid: int, beg: int, stop: int) -> Iterator[BamColumns]:
         reader = self._reader
