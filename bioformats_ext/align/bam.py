@@ -24,6 +24,7 @@ from Bio.Align import Alignment, interfaces
 from Bio.Align import sam as _sam
 from Bio.Seq import UndefinedSequenceError
 
+from .._gc import gc_paused
 from ..bam import BamWriter
 from ..bam.alignment_file import BamFile
 from ..errors import BioformatsError, FormatError, RecordError
@@ -131,7 +132,8 @@ class AlignmentIterator(interfaces.AlignmentIterator):
         self._names = list(stream.bam.references)
 
     def _convert(self, cols: Any) -> list[Alignment]:
-        return columns_to_alignments(cols, self._names, self.targets, self._target_indices)
+        with gc_paused():  # a batch allocates many acyclic objects: no collections meanwhile
+            return columns_to_alignments(cols, self._names, self.targets, self._target_indices)
 
     def _read_next_alignment(self, stream: _RecordStream) -> Alignment | None:
         while stream.at >= len(stream.pending):
