@@ -369,3 +369,20 @@ def test_view_vcf_delegates(tmp_path):
         assert b"VCF/BCF viewing is not available" in run.stderr
     else:
         assert b"Traceback" not in run.stderr
+
+
+def test_open_fsspec_and_file_objects(generated):
+    fsspec = pytest.importorskip("fsspec")
+    data = generated.read_bytes()
+    fs = fsspec.filesystem("memory")
+    fs.pipe("/bamrec/gen.bam", data)
+    fs.pipe("/bamrec/gen.bam.csi", Path(str(generated) + ".csi").read_bytes())
+    with B.open(str(generated)) as local:
+        want = [r.to_string() for r in local.fetch("chr2", 1000, 100_000)]
+        assert want
+        with B.open("memory://bamrec/gen.bam") as remote:
+            assert [r.to_string() for r in remote.fetch("chr2", 1000, 100_000)] == want
+        with open(generated, "rb") as handle, \
+                B.open(handle, index=str(generated) + ".csi") as from_handle:
+            assert [r.to_string() for r in from_handle.fetch("chr2", 1000, 100_000)] == want
+        assert B.open(data).count(until_eof=True) == local.count(until_eof=True)
