@@ -25,7 +25,7 @@ from Bio.Align import Alignment
 from Bio.Seq import Seq
 from Bio.SeqRecord import SeqRecord
 
-from ..bam.columns import BamColumns, parse_aux
+from ..bam.columns import _PAIRS, BamColumns, parse_aux
 from ..errors import FormatError
 
 __all__ = ["columns_to_alignments"]
@@ -75,8 +75,7 @@ if _FAST:
     from Bio.SeqRecord import _RestrictedDict
 
 
-def _seq(text: str, reverse: bool) -> Seq:
-    data = text.encode("ascii")
+def _seq(data: bytes, reverse: bool) -> Seq:
     if reverse:
         data = data.translate(_COMPLEMENT)[::-1]
     if _FAST:
@@ -213,8 +212,15 @@ def columns_to_alignments(cols: BamColumns, names: list[str], targets: list[SeqR
         pair[0 if q_before[k] == 0 else 1] = int(lens[k])
 
     qnames = cols.query_names()
-    seqs = cols.sequences()
-    quals = cols.qualities()
+    # sequences as one bytes object (nibble pairs) and qualities as one list, sliced per record
+    l_seq = cols.l_seq.tolist()
+    half = (cols.l_seq + 1) // 2
+    packed, seq_cuts = cols._gather(cols.seq_start, half)
+    seq_blob = _PAIRS[packed].tobytes() if len(packed) else b""
+    seq_at = (2 * seq_cuts[:-1]).tolist()
+    qual_flat, qual_cuts = cols._gather(cols.qual_start, cols.l_seq)
+    qual_list = qual_flat.tolist()
+    qual_at = qual_cuts[:-1].tolist()
     ref_ids = cols.ref_id.tolist()
     next_ids = cols.next_ref_id.tolist()
     next_pos = cols.next_pos.tolist()
@@ -241,7 +247,14 @@ def columns_to_alignments(cols: BamColumns, names: list[str], targets: list[SeqR
         flag = flag_list[i]
         tid = ref_ids[i]
         rname = names[tid] if tid >= 0 else "*"
-        seq_text = seqs[i]
+        length = l_seq[i]
+        if length:
+            at = seq_at[i]
+            seq_raw: bytes | None = seq_blob[at:at + length]
+            qa = qual_at[i]
+            phred = None if qual_list[qa] == 0xFF else qual_list[qa:qa + length]
+        else:
+            seq_raw = phred = None
         # tags
         raw_aux = blob[aux_start[i]:stops[i]]
         in_cg = cg and i in cg
@@ -261,11 +274,11 @@ def columns_to_alignments(cols: BamColumns, names: list[str], targets: list[SeqR
         if mapped_list[i]:
             a, b = bs[i], bs[i + 1]
             coordinates = coords2[:, a:b]
-            if seq_text is not None and len(seq_text) != q_totals[i]:
+            if seq_raw is not None and length != q_totals[i]:
                 raise FormatError(f"BAM record {cols.first_record + i} ({qnames[i]}): SEQ length "
-                                  f"{len(seq_text)} does not match its CIGAR ({q_totals[i]})")
-            if md is not None and seq_text is not None:
-                target = _target_from_md(seq_text, md, pos_list[i], cols, i, cg, targets,
+                                  f"{length} does not match its CIGAR ({q_totals[i]})")
+            if md is not None and seq_raw is not None:
+                target = _target_from_md(seq_raw.decode("ascii"), md, pos_list[i], cols, i, cg, targets,
                                          target_indices, rname)
             else:
                 index = target_indices.get(rname)
@@ -286,12 +299,11 @@ def columns_to_alignments(cols: BamColumns, names: list[str], targets: list[SeqR
             if md is not None:
                 annotations["MD"] = md
             qlen = 0
-        if seq_text is None:
+        if seq_raw is None:
             sequence = Seq(None, length=qlen)
         else:
-            sequence = _seq(seq_text, mapped_list[i] and rev_list[i])
-        q = quals[i]
-        query = _query_record(sequence, qnames[i], q.tolist() if q is not None else None)
+            sequence = _seq(seq_raw, mapped_list[i] and rev_list[i])
+        query = _query_record(sequence, qnames[i], phred)
         if rev_list[i]:
             hclip = [hclip[1], hclip[0]]
         if hclip[0] is not None:
