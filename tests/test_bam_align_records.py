@@ -184,7 +184,7 @@ def test_fuzzed_records_give_typed_errors(records_blob):
 
     data, start = records_blob
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
     @given(st.lists(st.tuples(st.integers(0, len(data) - start - 1), st.integers(0, 255)),
                     min_size=1, max_size=6),
            st.integers(0, len(data) - start))
