@@ -386,3 +386,15 @@ def test_open_fsspec_and_file_objects(generated):
                 B.open(handle, index=str(generated) + ".csi") as from_handle:
             assert [r.to_string() for r in from_handle.fetch("chr2", 1000, 100_000)] == want
         assert B.open(data).count(until_eof=True) == local.count(until_eof=True)
+
+
+def test_bgzf2_bam_records(generated, tmp_path):
+    """A BGZF2 BAM (zstd frames, embedded index) reads and fetches like the BGZF one."""
+    path = tmp_path / "g2.bam"
+    with B.open(str(generated)) as f, B.BamWriter(str(path), f.header, compression="bgzf2") as w:
+        w.write_many(f)
+    with B.open(str(generated)) as a, B.open(str(path)) as b:
+        assert [r.to_string() for r in a] == [r.to_string() for r in b]
+        for region in (("chr2", 0, 100_000), ("chrM", 5000, 6000), ("chr1", 2_100_000_000, 2_140_000_000)):
+            assert [r.to_string() for r in a.fetch(*region)] == [r.to_string() for r in b.fetch(*region)]
+        assert b.has_index()
