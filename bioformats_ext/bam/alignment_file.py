@@ -17,9 +17,14 @@ from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 
+from ..bgzf.blocks import MAX_BLOCK_SIZE, parse_header, unpack_block
 from ..coindex import region_blobs
+from ..coindex.query import MAX_QUERY_STOP
+from ..bgzf.blocks import MAX_BLOCK_SIZE, parse_header, unpack_block
 from ..coindex import region_blobs
-from ..errors import MissingIndexError, RegionError, TruncatedFileError, UnknownReferenceError
+from ..coindex.query import MAX_QUERY_STOP
+from ..errors import (FormatError, MissingIndexError, RegionError, TruncatedFileError,
+                      UnknownReferenceError)
 from ..regions import parse_region, resolve_region
 from .columns import BamColumns, decode_columns
 from .header import BamHeader
@@ -220,20 +225,31 @@ class BamFile:
         if beg >= stop:
             return
         if reader._bgzf2 is not None:
-            blobs = region_blobs(reader._bgzf2, tid, beg, stop)
-        else:
-            blobs = region_blobs(reader._bgzf, tid, beg, stop, reader._load_index())
-        for blob in blobs:
-            cols = decode_columns(blob, n_refs=n_refs)
-            if not len(cols):
-                continue
-            keep = (cols.ref_id == tid) & (cols.pos < stop)
-            if beg > 0:
-                keep &= cols.end_positions() > beg
-            if keep.all():
-                yield cols
-            elif keep.any():
-                yield cols.take(keep)
+            for blob in region_blobs(reader._bgzf2, tid, beg, stop):
+                cols = decode_columns(blob, n_refs=n_refs)
+                picked, _done = _overlapping(cols, tid, beg, stop)
+                if picked is not None:
+                    yield picked
+            return
+        chunks = reader._load_index().query(tid, beg, min(stop, MAX_QUERY_STOP))
+        pending = b""
+        last_chunk = -1
+        for k, piece in _chunk_pieces(reader._bgzf, chunks):
+            if k != last_chunk and pending:
+                raise TruncatedFileError(f"{reader.source.name}: index chunk ends inside a "
+                                         f"record ({len(pending)} bytes)")
+            last_chunk = k
+            data = pending + piece if pending else piece
+            cols = decode_columns(data, partial=True, n_refs=n_refs)
+            pending = data[cols.consumed:]
+            picked, done = _overlapping(cols, tid, beg, stop)
+            if picked is not None:
+                yield picked
+            if done:  # sorted: nothing further can overlap (htslib stops here too)
+                return
+        if pending:
+            raise TruncatedFileError(f"{reader.source.name}: index chunk ends inside a record "
+                                     f"({len(pending)} bytes)")
 
     def fetch_columns(self, contig: str | None = None, start: int | None = None,
                       stop: int | None = None, region: str | None = None,
@@ -339,3 +355,52 @@ class BamFile:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _overlapping(cols: BamColumns, tid: int, beg: int, stop: int
+                 ) -> tuple[BamColumns | None, bool]:
+    """The records of ``cols`` overlapping ``tid:[beg, stop)`` (htslib's rule: ``pos < stop``
+    and ``bam_endpos > beg``), and whether a later record can no longer overlap."""
+    if not len(cols):
+        return None, False
+    ref = cols.ref_id
+    keep = (ref == tid) & (cols.pos < stop)
+    if beg > 0:
+        keep &= cols.end_positions() > beg
+    done = bool(((ref > tid) | ((ref == tid) & (cols.pos >= stop))).any())
+    if keep.all():
+        return cols, done
+    return (cols.take(keep) if keep.any() else None), done
+
+
+def _chunk_pieces(bgzf: Any, chunks: list[tuple[int, int]]) -> Iterator[tuple[int, bytes]]:
+    """``(chunk number, uncompressed bytes)`` block by block for index chunks: the compressed
+    bytes of all chunks come in one ``read_many`` (one request remotely), but blocks are only
+    inflated as the caller asks, so a query that ends early inflates no more."""
+    if not chunks:
+        return
+    size_total = bgzf.source.size
+    spans = []
+    for beg, end in chunks:
+        a, b = beg >> 16, end >> 16
+        last = min(size_total, b + (MAX_BLOCK_SIZE if end & 0xFFFF else 0))
+        if last < a:
+            raise FormatError("index chunk ends before it starts", beg)
+        spans.append((a, max(last - a, 0)))
+    raws = bgzf.source.read_many(spans)
+    for k, ((beg, end), (a, _), raw) in enumerate(zip(chunks, spans, raws)):
+        b = end >> 16
+        pos = 0
+        while a + pos <= b and pos < len(raw):
+            if a + pos == b and not end & 0xFFFF:
+                break
+            size = parse_header(raw, pos, a + pos)
+            if pos + size > len(raw):
+                raise TruncatedFileError("truncated BGZF block", a + pos)
+            data = unpack_block(raw, pos, size, bgzf.codec, a + pos)
+            lo = (beg & 0xFFFF) if pos == 0 else 0
+            hi = (end & 0xFFFF) if a + pos == b else len(data)
+            if lo > len(data) or hi > len(data):
+                raise FormatError("virtual offset past the end of its block", a + pos)
+            yield k, data[lo:hi]
+            pos += size
