@@ -25,7 +25,8 @@ from ..coindex import region_blobs
 from ..coindex.query import MAX_QUERY_STOP
 from ..errors import (FormatError, MissingIndexError, RegionError, TruncatedFileError,
                       UnknownReferenceError)
-from ..regions import parse_region, resolve_region
+from ..reader_base import RegionReader
+from ..regions import parse_region
 from .columns import BamColumns, decode_columns
 from .header import BamHeader
 from .reader import BamReader
@@ -96,12 +97,13 @@ def open(source: Any, index: Any = None, threads: int = 2) -> "BamFile":  # noqa
     return BamFile(source, index=index, threads=threads)
 
 
-class BamFile:
+class BamFile(RegionReader):
     """A BAM reader with pysam's names: ``header``, ``fetch``, ``count``, ``mapped``, ... ."""
 
     def __init__(self, source: Any, index: Any = None, threads: int = 2):
         self.threads = threads
         self._reader = BamReader(source, index=index)
+        self.source = self._reader.source
         self.header = AlignmentHeader(self._reader.header)
         self._refs = dict(zip(self.header.references, self.header.lengths))
         self.filename = source if isinstance(source, str) else getattr(source, "name", None)
@@ -271,7 +273,7 @@ class BamFile:
                     elif placed.any():
                         yield cols.take(placed)
             return
-        r = resolve_region(contig, start, stop, region, self._refs)
+        r = self.region(contig, start, stop, region)
         tid = self.header.get_tid(r.contig)
         # htslib does not clip to the declared length: records past it are still found
         limit = stop if region is None else parse_region(region, self._refs).stop
@@ -346,15 +348,11 @@ class BamFile:
         lines.append(f"*\t0\t0\t{self.nocoordinate}\n")
         return "".join(lines)
 
-    # -- lifecycle --------------------------------------------------------------------------
-    def close(self) -> None:
-        self._reader.close()
+    def reference_lengths(self) -> dict[str, int | None]:
+        return dict(self._refs)
 
     def __enter__(self) -> "BamFile":
         return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _overlapping(cols: BamColumns, tid: int, beg: int, stop: int
