@@ -260,7 +260,7 @@ def columns_to_alignments(cols: BamColumns, names: list[str], targets: list[SeqR
         in_cg = cg and i in cg
         hit = None if in_cg else tag_cache.get(raw_aux)
         if hit is None:
-            hit = _read_tags(raw_aux, first_record + i, bool(in_cg))
+            hit = _read_tags(raw_aux, first_record + i + 1, bool(in_cg))
             if len(tag_cache) < _TAG_CACHE and not in_cg:
                 tag_cache[raw_aux] = hit
         score, md, cached, has_arrays = hit
@@ -275,7 +275,7 @@ def columns_to_alignments(cols: BamColumns, names: list[str], targets: list[SeqR
             a, b = bs[i], bs[i + 1]
             coordinates = coords2[:, a:b]
             if seq_raw is not None and length != q_totals[i]:
-                raise FormatError(f"BAM record {cols.first_record + i} ({qnames[i]}): SEQ length "
+                raise FormatError(f"BAM record {cols.first_record + i + 1} ({qnames[i]}): SEQ length "
                                   f"{length} does not match its CIGAR ({q_totals[i]})")
             if md is not None and seq_raw is not None:
                 target = _target_from_md(seq_raw.decode("ascii"), md, pos_list[i], cols, i, cg, targets,
@@ -406,7 +406,7 @@ def _target_from_md(seq: str, md: str, pos: int, cols: BamColumns, i: int,
     reference = "".join(out)
     index = target_indices.get(rname)
     if index is None:
-        raise FormatError(f"BAM record {cols.first_record + i}: reference {rname!r} not in header")
+        raise FormatError(f"BAM record {cols.first_record + i + 1}: reference {rname!r} not in header")
     base = targets[index]
     data = {}
     at = 0
@@ -416,7 +416,7 @@ def _target_from_md(seq: str, md: str, pos: int, cols: BamColumns, i: int,
     try:
         sequence = Seq(data, length=len(base.seq))  # type: ignore[arg-type]
     except (ValueError, TypeError) as exc:
-        raise FormatError(f"BAM record {cols.first_record + i}: MD tag {md!r} does not fit "
+        raise FormatError(f"BAM record {cols.first_record + i + 1}: MD tag {md!r} does not fit "
                           f"its CIGAR: {exc}") from None
     return SeqRecord._from_validated(sequence, base.id, base.name, base.description,
                                      annotations={key: (list(v) if isinstance(v, list) else v)

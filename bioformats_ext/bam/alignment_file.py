@@ -13,6 +13,7 @@ as ``samtools idxstats`` reports them.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
@@ -23,7 +24,7 @@ from ..coindex.query import MAX_QUERY_STOP
 from ..bgzf.blocks import MAX_BLOCK_SIZE, parse_header, unpack_block
 from ..coindex import region_blobs
 from ..coindex.query import MAX_QUERY_STOP
-from ..errors import (FormatError, MissingIndexError, RegionError, TruncatedFileError,
+from ..errors import (BioformatsError, FormatError, MissingIndexError, RegionError, TruncatedFileError,
                       UnknownReferenceError)
 from ..reader_base import RegionReader
 from ..regions import parse_region
@@ -165,7 +166,7 @@ class BamFile(RegionReader):
             first += len(cols)
             pending = data[cols.consumed:]
             if final and pending:
-                raise TruncatedFileError(f"{reader.source.name}: BAM ends inside record {first} "
+                raise TruncatedFileError(f"{reader.source.name}: BAM ends inside record {first + 1} "
                                          f"({len(pending)} bytes left)")
             if len(cols):
                 yield cols
@@ -215,7 +216,7 @@ class BamFile(RegionReader):
                     end = stream.base + len(stream.buf)
                     if pos < end and not more:
                         raise TruncatedFileError(f"{reader.source.name}: BAM ends inside record "
-                                                 f"{first} ({end - pos} bytes left)")
+                                                 f"{first + 1} ({end - pos} bytes left)")
                     if not more:
                         return
         finally:
@@ -258,6 +259,14 @@ class BamFile(RegionReader):
                       until_eof: bool = False, reference: str | None = None,
                       end: int | None = None) -> Iterator[BamColumns]:
         """What :meth:`fetch` selects, as batches of :class:`BamColumns` (the fast path)."""
+        try:
+            yield from self._fetch_columns(contig, start, stop, region, until_eof, reference, end)
+        except BioformatsError as exc:  # name the file in every error about its data
+            raise _with_name(exc, getattr(self._reader.source, "name", None)) from None
+
+    def _fetch_columns(self, contig: str | None, start: int | None, stop: int | None,
+                       region: str | None, until_eof: bool, reference: str | None,
+                       end: int | None) -> Iterator[BamColumns]:
         contig = contig if contig is not None else reference
         stop = stop if stop is not None else end
         if contig is None and region is None:
@@ -402,3 +411,12 @@ def _chunk_pieces(bgzf: Any, chunks: list[tuple[int, int]]) -> Iterator[tuple[in
                 raise FormatError("virtual offset past the end of its block", a + pos)
             yield k, data[lo:hi]
             pos += size
+
+
+def _with_name(exc: BioformatsError, name: str | None) -> BioformatsError:
+    """``exc`` (same type and attributes) with its message prefixed by the file name."""
+    if not name or not exc.args or str(exc.args[0]).startswith(str(name)):
+        return exc
+    named = copy.copy(exc)
+    named.args = (f"{name}: {exc.args[0]}",) + exc.args[1:]
+    return named

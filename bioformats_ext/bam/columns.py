@@ -27,7 +27,8 @@ API (stable)::
 
 ``decode_columns(buffer, partial=True)`` accepts a trailing incomplete record (a streaming
 chunk) and reports where it starts in ``cols.consumed``. Structural damage raises
-:class:`~bioformats_ext.errors.FormatError` naming the record number.
+:class:`~bioformats_ext.errors.FormatError` naming the record (1-based, counted from
+``first_record``, which is 0-based).
 """
 
 from __future__ import annotations
@@ -332,7 +333,7 @@ class BamColumns:
 
     def aux(self, i: int) -> list[tuple[str, str, Any]]:
         """Parsed aux fields of record ``i`` (see :func:`parse_aux`)."""
-        return parse_aux(self.aux_bytes(i), f"BAM record {self.first_record + i}")
+        return parse_aux(self.aux_bytes(i), f"BAM record {self.first_record + i + 1}")
 
     def tag_values(self, tag: str) -> list[Any]:
         """The value of ``tag`` for every record (None where absent); B arrays as array.array."""
@@ -343,7 +344,7 @@ class BamColumns:
             raw = u8[a:b].tobytes()
             value = None
             if key in raw:  # cheap pre-filter; parse only records that may hold it
-                for t, kind, v in parse_aux(raw, f"BAM record {self.first_record + i}"):
+                for t, kind, v in parse_aux(raw, f"BAM record {self.first_record + i + 1}"):
                     if t == tag:
                         value = v[1] if kind == "B" else v
                         break
@@ -381,12 +382,12 @@ def decode_columns(buffer: Any, offset: int = 0, *, partial: bool = False,
     else:
         starts, consumed = record_starts(u8, offset, limit)  # type: ignore[arg-type]
     if consumed < limit and not partial:
-        raise TruncatedFileError(f"BAM record {first_record + len(starts)}: data ends inside the "
-                                 f"record ({limit - consumed} bytes left)", consumed)
+        raise TruncatedFileError(f"BAM record {first_record + len(starts) + 1}: data ends inside the "
+                                 f"record ({limit - consumed} bytes left)")
     starts = np.asarray(starts, np.int64)
     if len(starts) and int(starts[-1]) + 36 > limit:
-        raise TruncatedFileError(f"BAM record {first_record + len(starts) - 1}: shorter than "
-                                 "its fixed fields", int(starts[-1]))
+        raise TruncatedFileError(f"BAM record {first_record + len(starts)}: shorter than "
+                                 "its fixed fields")
     if len(starts):
         rows = np.lib.stride_tricks.as_strided(u8, shape=(max(limit - 35, 0), 36),
                                                strides=(1, 1), writeable=False)
@@ -411,17 +412,15 @@ def _validate(cols: BamColumns, fixed: np.ndarray, n_refs: int | None) -> None:
     if bad.any():
         i = int(np.argmax(bad))
         raise FormatError(
-            f"BAM record {cols.first_record + i}: inconsistent fields (block_size {block[i]}, "
+            f"BAM record {cols.first_record + i + 1}: inconsistent fields (block_size {block[i]}, "
             f"refID {cols.ref_id[i]}, next refID {cols.next_ref_id[i]}, pos {cols.pos[i]}, "
             f"l_read_name {cols.l_read_name[i]}, n_cigar_op {cols.n_cigar[i]}, l_seq "
-            f"{cols.l_seq[i]})" + ("" if n_refs is None else f" with {n_refs} references"),
-            int(cols.offset[i]))
+            f"{cols.l_seq[i]})" + ("" if n_refs is None else f" with {n_refs} references"))
     # every name ends in NUL
     term = cols._u8[cols.name_start + cols.l_read_name - 1]
     if (term != 0).any():
         i = int(np.argmax(term != 0))
-        raise FormatError(f"BAM record {cols.first_record + i}: read name is not NUL-terminated",
-                          int(cols.offset[i]))
+        raise FormatError(f"BAM record {cols.first_record + i + 1}: read name is not NUL-terminated")
     ops = cols.n_cigar > 0
     if ops.any():
         flat, _ = cols._gather(cols.cigar_start[ops], 4 * cols.n_cigar[ops])
@@ -429,5 +428,5 @@ def _validate(cols: BamColumns, fixed: np.ndarray, n_refs: int | None) -> None:
         if (codes > 8).any():
             k = int(np.argmax(codes > 8))
             owner = np.repeat(np.flatnonzero(ops), cols.n_cigar[ops])[k]
-            raise FormatError(f"BAM record {cols.first_record + int(owner)}: unknown CIGAR "
-                              f"operation {int(codes[k])}", int(cols.offset[owner]))
+            raise FormatError(f"BAM record {cols.first_record + int(owner) + 1}: unknown CIGAR "
+                              f"operation {int(codes[k])}")
