@@ -246,7 +246,6 @@ def _write_sam(bam: Any, batches: Iterator[Any], path: str | None, header: str) 
 def _write_bam(bam: Any, batches: Iterator[Any], path: str | None, index_path: str | None,
                args: argparse.Namespace) -> None:
     from ..bam import BamWriter
-    from ..bam.record import RecordBatch
 
     index = None
     if args.write_index:
@@ -255,7 +254,7 @@ def _write_bam(bam: Any, batches: Iterator[Any], path: str | None, index_path: s
     with BamWriter(target, bam.header, index=index, index_path=index_path,
                    threads=max(1, args.threads + 1)) as writer:
         for cols in batches:
-            writer.write_many(RecordBatch(cols, bam.header).records())
+            writer.write_columns(cols)
 
 
 class _SamInput:
