@@ -236,6 +236,49 @@ class BamRecord:
                 pos += n
         return out
 
+    def get_aligned_pairs(self, matches_only: bool = False) -> list[tuple[int | None, int | None]]:
+        """``(query position, reference position)`` pairs, None on the gapped side (pysam)."""
+        out: list[tuple[int | None, int | None]] = []
+        q, r = 0, self.reference_start
+        for op, n in self._b.cigar_tuples(self._i):
+            if op in (0, 7, 8):
+                out.extend(zip(range(q, q + n), range(r, r + n)))
+                q += n
+                r += n
+            elif op in (1, 4):
+                if not matches_only:
+                    out.extend((k, None) for k in range(q, q + n))
+                q += n
+            elif op in (2, 3):
+                if not matches_only:
+                    out.extend((None, k) for k in range(r, r + n))
+                r += n
+            elif op == 6:  # padding: pysam reports (and counts) query positions here
+                if not matches_only:
+                    out.extend((k, None) for k in range(q, q + n))
+                q += n
+        return out
+
+    def get_reference_positions(self, full_length: bool = False) -> list[int | None]:
+        """Reference positions of the aligned query bases (None for clipped/inserted ones when
+        ``full_length``), as pysam."""
+        out: list[int | None] = []
+        r = self.reference_start
+        for op, n in self._b.cigar_tuples(self._i):
+            if op in (0, 7, 8):
+                out.extend(range(r, r + n))
+                r += n
+            elif op in (1, 4):
+                if full_length:
+                    out.extend([None] * n)
+            elif op in (2, 3):
+                r += n
+        return out
+
+    @property
+    def positions(self) -> list[int | None]:
+        return self.get_reference_positions()
+
     def infer_query_length(self, always: bool = False) -> int | None:
         ops = self._b.cigar_tuples(self._i)
         if not ops:
