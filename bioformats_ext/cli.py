@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tabix": ("bioformats_ext.commands.tabix_cmd:main", "index or query a bgzipped text file (like tabix)"),
     "bgzip": ("bioformats_ext.commands.bgzip:main", "BGZF compress / decompress / index (like bgzip)"),
     "bgzip2": ("bioformats_ext.commands.bgzip2:main", "BGZF2 compress / decompress / query (like bgzip)"),
+    "view": ("bioformats_ext.commands.view:main", "view/filter/convert BAM/SAM (like samtools view; VCF/BCF like bcftools view)"),
 }
 
 DEBUG_FLAG = "--debug"
