@@ -1,0 +1,132 @@
+"""Arrow builders from numpy columns and offset buffers (no per-record Python objects)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import FormatError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+_INSTALL = "pyarrow is needed for tables: pip install 'bioformats-ext[frames]'"
+
+
+def require_pyarrow() -> Any:
+    """The ``pyarrow`` module, or an ImportError naming the ``frames`` extra."""
+    try:
+        import pyarrow
+    except ImportError as exc:  # pragma: no cover - pyarrow is installed in the test env
+        raise ImportError(_INSTALL) from exc
+    return pyarrow
+
+
+def string_array_from_spans(data: "bytes | np.ndarray", starts: np.ndarray, ends: np.ndarray,
+                            where: str = "records") -> "pa.Array":
+    """A UTF-8 string array whose ``i``-th value is ``data[starts[i]:ends[i]]``.
+
+    Spans must be sorted and disjoint (they are: texts inside one decompressed block). The bytes
+    are gathered with one boolean mask (a cumulative sum of +1/-1 marks) and handed to Arrow as
+    a values buffer plus offsets; Arrow validates the UTF-8 in C.
+    """
+    pa = require_pyarrow()
+    buf = np.frombuffer(data, np.uint8) if not isinstance(data, np.ndarray) else data
+    starts = np.asarray(starts, np.int64)
+    ends = np.asarray(ends, np.int64)
+    n = len(starts)
+    lengths = ends - starts
+    offsets = np.zeros(n + 1, np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    if n and int(lengths.sum()) == int(ends[-1] - starts[0]):  # one contiguous run
+        values = buf[int(starts[0]):int(ends[-1])]
+    else:
+        marks = np.zeros(len(buf) + 1, np.int32)
+        np.add.at(marks, starts, 1)
+        np.subtract.at(marks, ends, 1)
+        values = buf[np.cumsum(marks[:-1]) > 0]
+    large = int(offsets[-1]) >= 1 << 31
+    arr = pa.Array.from_buffers(pa.large_string() if large else pa.string(), n,
+                                [None, pa.py_buffer(offsets if large else offsets.astype(np.int32)),
+                                 pa.py_buffer(np.ascontiguousarray(values))])
+    try:
+        arr.validate(full=True)
+    except pa.ArrowInvalid as exc:
+        raise FormatError(f"{where}: text is not valid UTF-8 ({exc})") from None
+    return arr
+
+
+def concat_string_arrays(parts: Sequence["pa.Array"]) -> "pa.Array":
+    pa = require_pyarrow()
+    if not parts:
+        return pa.array([], pa.string())
+    if any(p.type == pa.large_string() for p in parts):
+        parts = [p.cast(pa.large_string()) for p in parts]
+    return pa.concat_arrays(list(parts))
+
+
+def split_fields(strings: "pa.Array", n: int, sep: str = "\t") -> list["pa.Array"]:
+    """The first ``n`` ``sep``-separated fields of every string, as ``n`` string arrays (split
+    in C by Arrow). A record with fewer fields gets nulls in the missing ones; extra fields
+    stay joined in the last column, as a split with ``maxsplit=n-1`` would."""
+    pa = require_pyarrow()
+    import pyarrow.compute as pc
+
+    if n <= 0:
+        return []
+    if n == 1:
+        return [strings]
+    parts = pc.split_pattern(strings, sep, max_splits=n - 1)
+    lengths = pc.list_value_length(parts).to_numpy(zero_copy_only=False)
+    if len(lengths) and int(lengths.min()) == n:
+        return [pc.list_element(parts, i) for i in range(n)]
+    # ragged: pad every list to n elements with nulls, through explicit offsets
+    flat = pc.list_flatten(parts)
+    lengths = np.nan_to_num(lengths.astype(np.float64), nan=0).astype(np.int64)
+    starts = np.zeros(len(lengths), np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    out = []
+    for i in range(n):
+        have = lengths > i
+        idx = np.where(have, starts + i, 0)
+        col = flat.take(pa.array(idx)) if len(flat) else pa.nulls(len(idx), pa.string())
+        out.append(pc.if_else(pa.array(have), col, pa.scalar(None, pa.string())))
+    return out
+
+
+def dictionary_column(codes: np.ndarray, names: Sequence[str]) -> "pa.Array":
+    """Reference ids + names → a dictionary (categorical) column: one string per reference,
+    not per record."""
+    pa = require_pyarrow()
+    return pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes, np.int32)),
+                                          pa.array(list(names), pa.string()))
+
+
+def select_columns(available: Sequence[str], columns: Sequence[str] | None,
+                   what: str = "file") -> list[str]:
+    """``columns`` checked against ``available`` (all of them when None), in the asked order."""
+    if columns is None:
+        return list(available)
+    if isinstance(columns, str):
+        columns = [columns]
+    unknown = [c for c in columns if c not in available]
+    if unknown:
+        raise KeyError(f"no column(s) {', '.join(map(repr, unknown))} in this {what}; "
+                       f"available: {', '.join(available)}")
+    return list(columns)
+
+
+def arrow_table(columns: Mapping[str, Any], schema: "pa.Schema | None" = None) -> "pa.Table":
+    """A table from Arrow arrays or numpy arrays (numpy wrapped without copying where Arrow can)."""
+    pa = require_pyarrow()
+    arrays = [c if isinstance(c, (pa.Array, pa.ChunkedArray)) else pa.array(c)
+              for c in columns.values()]
+    if schema is not None:
+        return pa.Table.from_arrays(arrays, schema=schema)
+    return pa.Table.from_arrays(arrays, names=list(columns))
+
+
+def to_pandas(table: "pa.Table") -> Any:
+    """pandas through Arrow (dictionary columns become categoricals)."""
+    return table.to_pandas()
