@@ -137,7 +137,9 @@ class BigBedFile:
                   stop: int | None = None, region: str | None = None,
                   columns: "list[str] | None" = None):
         """:meth:`to_arrow` as a pandas DataFrame (through Arrow)."""
-        return self.to_arrow(contig, start, stop, region, columns).to_pandas()
+        from .tables import to_pandas
+
+        return to_pandas(self.to_arrow(contig, start, stop, region, columns))
 
     # -- lifecycle -------------------------------------------------------------------------------
     def close(self) -> None:

@@ -127,6 +127,17 @@ def arrow_table(columns: Mapping[str, Any], schema: "pa.Schema | None" = None) -
     return pa.Table.from_arrays(arrays, names=list(columns))
 
 
+def _types_mapper(dtype: Any) -> Any:
+    import pandas as pd
+
+    pa = require_pyarrow()
+    if pa.types.is_list(dtype) or pa.types.is_large_list(dtype):
+        return pd.ArrowDtype(dtype)
+    return None
+
+
 def to_pandas(table: "pa.Table") -> Any:
-    """pandas through Arrow (dictionary columns become categoricals)."""
-    return table.to_pandas()
+    """pandas through Arrow: dictionary columns become categoricals, list columns stay
+    Arrow-backed (``pd.ArrowDtype``) rather than one numpy array object per row, so that
+    Dask keeps them as lists too."""
+    return table.to_pandas(types_mapper=_types_mapper)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 import numpy as np
 
+from ..bbi.autosql import AutoSqlTable
 from ..bbi.blocks import Block
 from ..bbi.reader import BigBedReader
 from ..regions import resolve_region
@@ -22,13 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
 
-def bigbed_columns(reader: BigBedReader) -> list[str]:
-    return reader.autosql.names
-
-
-def bigbed_schema(reader: BigBedReader, columns: Sequence[str] | None = None) -> "pa.Schema":
+def bigbed_schema(fields: AutoSqlTable, columns: Sequence[str] | None = None) -> "pa.Schema":
     pa = require_pyarrow()
-    fields = reader.autosql
     names = select_columns(fields.names, columns, "bigBed")
     types = {f.name: arrow_type(f) for f in fields}
     types[fields[0].name] = pa.dictionary(pa.int32(), pa.string())
@@ -37,11 +33,11 @@ def bigbed_schema(reader: BigBedReader, columns: Sequence[str] | None = None) ->
     return pa.schema([(n, types[n]) for n in names])
 
 
-def blocks_to_arrow(reader: BigBedReader, blocks: Iterable[tuple[Block, "Sequence[int] | None"]],
-                    columns: Sequence[str] | None = None) -> "pa.Table":
+def blocks_to_arrow(fields: AutoSqlTable, chrom_names: Sequence[str],
+                    blocks: Iterable[tuple[Block, "Sequence[int] | np.ndarray | None"]],
+                    columns: Sequence[str] | None = None, name: str = "bigBed") -> "pa.Table":
     """A table of the selected records (``None`` = all) of ``blocks``."""
     pa = require_pyarrow()
-    fields = reader.autosql
     names = select_columns(fields.names, columns, "bigBed")
     want = set(names)
     need_rest = any(f.name in want for f in fields[3:])
@@ -63,12 +59,12 @@ def blocks_to_arrow(reader: BigBedReader, blocks: Iterable[tuple[Block, "Sequenc
             rs, re_ = block.rest_start[idx], block.rest_end[idx]
         if need_rest and len(rs):
             rests.append(string_array_from_spans(block.data, rs, re_,
-                                                 f"{reader.source.name} block {block.offset}"))
+                                                 f"{name} block {block.offset}"))
     cat = (lambda parts: np.concatenate(parts) if parts else np.zeros(0, np.int64))
     out: dict[str, Any] = {}
-    schema = bigbed_schema(reader, names)
+    schema = bigbed_schema(fields, names)
     if fields[0].name in want:
-        out[fields[0].name] = dictionary_column(cat(chroms), reader.chrom_names)
+        out[fields[0].name] = dictionary_column(cat(chroms), chrom_names)
     if fields[1].name in want:
         out[fields[1].name] = pa.array(cat(starts).astype(np.uint32))
     if fields[2].name in want:
@@ -91,6 +87,8 @@ def to_arrow(reader: BigBedReader, contig: str | None = None, start: int | None 
     if contig is None and region is None:
         if start is not None or stop is not None:
             resolve_region(contig, start, stop, region, reader.chroms)  # raises RegionError
-        return blocks_to_arrow(reader, reader.iter_blocks(None), columns)
+        return blocks_to_arrow(reader.autosql, reader.chrom_names, reader.iter_blocks(None),
+                               columns, reader.source.name)
     r = resolve_region(contig, start, stop, region, reader.chroms)
-    return blocks_to_arrow(reader, reader.iter_blocks(r.contig, r.start, r.stop), columns)
+    return blocks_to_arrow(reader.autosql, reader.chrom_names,
+                           reader.iter_blocks(r.contig, r.start, r.stop), columns, reader.source.name)

@@ -1,0 +1,181 @@
+"""``read_bigbed`` / ``read_vcf``: Dask DataFrames whose partitions come from :func:`plan`.
+
+The client opens the file once (header, index) to plan and to build ``meta``; each task gets a
+small picklable reader (location, size, what the header said) and one :class:`Partition`,
+opens its own byte source, fetches the partition's bytes in one coalesced read and decodes
+them into Arrow, then pandas.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..io.source import open_source
+from ..tables.arrow import to_pandas
+from .partition import Partition
+from .sources import SpanSource
+
+_INSTALL = "Dask reading needs dask and distributed: pip install 'bioformats-ext[dask]'"
+
+
+def require_dask() -> Any:
+    try:
+        import dask.dataframe as dd
+    except ImportError as exc:  # pragma: no cover - installed in the test env
+        raise ImportError(_INSTALL) from exc
+    return dd
+
+
+def _location(source: Any) -> str:
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError("Dask readers need a path or URL (every task opens the file itself)")
+    loc = os.fspath(source)
+    return loc if "://" in loc else os.path.abspath(loc)
+
+
+# -- bigBed ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BigBedTask:
+    """Decode one partition of a bigBed (everything the header said, so no header read)."""
+
+    location: str
+    size: int
+    storage_options: dict | None
+    byteorder: str
+    compressed: bool
+    inflate_limit: int
+    chrom_names: tuple[str, ...]
+    autosql: Any
+    columns: tuple[str, ...] | None
+
+    def table(self, part: Partition) -> Any:
+        from ..bbi.blocks import decompress, parse_run
+        from ..tables.bigbed import blocks_to_arrow
+
+        with SpanSource(self.location, self.size, self.storage_options) as src:
+            raws = src.read_many(list(part.units))
+        datas = [decompress(raw, self.inflate_limit, off) if self.compressed else raw
+                 for (off, _), raw in zip(part.units, raws)]
+        block = parse_run(b"".join(datas), self.byteorder, part.units[0][0] if part.units else 0)
+        sel = None
+        if part.region is not None:
+            contig, start, stop = part.region
+            cid = self.chrom_names.index(contig)
+            s, e = block.start, block.end
+            # UCSC overlap; zero-length records touching an edge count (as ``records``)
+            hit = (block.chrom == cid) & (((s < stop) & (e > start))
+                                          | ((s == e) & ((s == stop) | (e == start))))
+            sel = np.flatnonzero(hit)
+        return blocks_to_arrow(self.autosql, self.chrom_names, [(block, sel)],
+                               self.columns, self.location)
+
+    def __call__(self, part: Partition) -> Any:
+        return to_pandas(self.table(part))
+
+
+def bigbed_task(source: Any, columns: Sequence[str] | None = None,
+                storage_options: dict | None = None) -> tuple[BigBedTask, Any]:
+    """(task, reader) for a bigBed; the caller closes the reader."""
+    from ..bbi.reader import BigBedReader
+
+    opts = {"storage_options": storage_options} if storage_options else {}
+    reader = BigBedReader(open_source(source, **opts))
+    reader._owns_source = True
+    from ..tables.arrow import select_columns
+
+    cols = None if columns is None else tuple(select_columns(reader.autosql.names, columns,
+                                                             "bigBed"))
+    task = BigBedTask(_location(source), reader.file_size, storage_options, reader.byteorder,
+                      bool(reader.header.compressed), reader._inflate_limit,
+                      tuple(reader.chrom_names), reader.autosql, cols)
+    return task, reader
+
+
+def read_bigbed(source: Any, columns: Sequence[str] | None = None, regions: Any = None,
+                target_bytes: "int | str" = "128MiB", n: int | None = None,
+                storage_options: dict | None = None) -> Any:
+    """A bigBed as a Dask DataFrame (columns as :meth:`BigBedFile.to_pandas`).
+
+    ``regions``: region strings / ``(contig, start, stop)`` tuples — the records overlapping
+    each, as ``records``/``to_pandas`` return them (a record in two regions appears twice).
+    Partitions: R-tree leaves grouped to ``target_bytes`` compressed bytes (or ``n`` of them).
+    """
+    dd = require_dask()
+    from ..tables.bigbed import bigbed_schema
+    from .plan import plan_bbi
+
+    task, reader = bigbed_task(source, columns, storage_options)
+    with reader:
+        parts = plan_bbi(reader, target_bytes, n, regions)
+        meta = to_pandas(bigbed_schema(reader.autosql, columns).empty_table())
+    return _from_map(dd, task, parts, meta)
+
+
+def _from_map(dd: Any, task: Any, parts: list[Partition], meta: Any) -> Any:
+    if not parts:
+        return dd.from_pandas(meta, npartitions=1)
+    return dd.from_map(task, parts, meta=meta, enforce_metadata=False,
+                       label=type(task).__name__.lower())
+
+
+# -- VCF.gz ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VcfTask:
+    """Decode one partition of a bgzipped VCF: BGZF blocks → text → Arrow's CSV splitter."""
+
+    location: str
+    size: int
+    storage_options: dict | None
+    samples: tuple[str, ...]
+    columns: tuple[str, ...] | None
+
+    def table(self, part: Partition) -> Any:
+        from ..bgzf import BgzfReader
+        from ..tables.vcf import vcf_text_to_arrow
+
+        with SpanSource(self.location, self.size, self.storage_options) as src:
+            blobs = BgzfReader(src).read_ranges(list(part.units))
+        return vcf_text_to_arrow(b"".join(blobs), self.samples, self.columns, part.region,
+                                 self.location)
+
+    def __call__(self, part: Partition) -> Any:
+        return to_pandas(self.table(part))
+
+
+def read_vcf(source: Any, columns: Sequence[str] | None = None, regions: Any = None,
+             target_bytes: "int | str" = "128MiB", n: int | None = None,
+             storage_options: dict | None = None, index: Any = None) -> Any:
+    """A bgzipped, TBI/CSI-indexed VCF as a Dask DataFrame.
+
+    Columns: CHROM, POS (1-based), ID, REF, ALT, QUAL, FILTER, INFO by default; ``columns``
+    may also name FORMAT and samples. ``regions``: records overlapping each region (tabix rule).
+    """
+    dd = require_dask()
+    from ..sniff import sniff
+    from ..tables.vcf import vcf_schema
+    from ..vcf import VcfReader
+    from .plan import bgzf_context, plan_bgzf
+
+    opts = {"storage_options": storage_options} if storage_options else {}
+    with open_source(source, **opts) as src:
+        kind = sniff(src)
+        if kind.container != "bgzf" or kind.format != "vcf":
+            from ..errors import FormatError
+            raise FormatError(f"{src.name} is {kind}, not bgzipped VCF text")
+        ctx = bgzf_context(source, src, "vcf", index, storage_options)
+        samples = tuple(VcfReader(src).samples)
+        parts = plan_bgzf(ctx["index"], ctx["names"], ctx["lengths"], src.size, ctx["eof"],
+                          target_bytes, n, regions)
+        meta = to_pandas(vcf_schema(samples, columns).empty_table())
+        size = src.size
+    cols = None if columns is None else tuple(vcf_schema(samples, columns).names)
+    task = VcfTask(_location(source), size, storage_options, samples, cols)
+    return _from_map(dd, task, parts, meta)
