@@ -125,19 +125,24 @@ def _interval_units(tid: int, edges: list[int], pos: list[int], end_pos: int,
 def plan_bgzf(index: Any, names: Sequence[str], lengths: Sequence[int], file_size: int,
               eof_voffset: int, target_bytes: "int | str" = "128MiB", n: int | None = None,
               regions: Any = None, first_record: int | None = None,
-              unmapped_tail: bool = False) -> list[Partition]:
+              unmapped_tail: bool = False, references: dict[str, int] | None = None
+              ) -> list[Partition]:
     """Partitions of a BGZF file (BAM, VCF.gz, BCF) from its BAI/CSI/TBI.
 
     ``names``/``lengths``: references in the index's tid order. ``unmapped_tail``: add the
     records after the last placed one (unplaced reads, counted in ``n_no_coor``) as a last
     partition of kind ``"unmapped tail"``; they are not indexed, so it is not cut further.
+    ``references``: every name a region may use (a VCF header's contigs; default ``names``).
     """
-    refs = {name: length for name, length in zip(names, lengths)}
+    refs = dict(references or {})
+    refs.update({name: length or refs.get(name) for name, length in zip(names, lengths)})
     if regions is not None:
         parts: list[Partition] = []
         resolved = _regions(regions, refs)
         per_region = []
         for r in resolved:
+            if r.contig not in names:  # a declared reference without records
+                continue
             tid = list(names).index(r.contig)
             stop = r.stop if r.stop is not None else (lengths[tid] or 1 << 40)
             info = _ref_cuts(index, tid) if tid < len(index.refs) else None
@@ -230,7 +235,8 @@ def plan(source: Any, target_bytes: "int | str" = "128MiB", n: int | None = None
             ctx = bgzf_context(source, src, kind.format, index, storage_options)
             return plan_bgzf(ctx["index"], ctx["names"], ctx["lengths"], src.size, ctx["eof"],
                              target_bytes, n, regions, ctx.get("first_record"),
-                             unmapped_tail=kind.format == "bam")
+                             unmapped_tail=kind.format == "bam",
+                             references=ctx.get("references"))
         raise FormatError(f"{src.name}: cannot partition {kind}")
     finally:
         if src is not source:
@@ -277,4 +283,5 @@ def bgzf_context(location: Any, src: Any, fmt: str, index: Any = None,
         contigs = dict(parse_contigs(VcfReader(src).header))
         out["names"] = names
         out["lengths"] = [contigs.get(nm) or 0 for nm in names]
+        out["references"] = {nm: length or None for nm, length in contigs.items()}
     return out

@@ -173,7 +173,7 @@ def read_vcf(source: Any, columns: Sequence[str] | None = None, regions: Any = N
         ctx = bgzf_context(source, src, "vcf", index, storage_options)
         samples = tuple(VcfReader(src).samples)
         parts = plan_bgzf(ctx["index"], ctx["names"], ctx["lengths"], src.size, ctx["eof"],
-                          target_bytes, n, regions)
+                          target_bytes, n, regions, references=ctx.get("references"))
         meta = to_pandas(vcf_schema(samples, columns).empty_table())
         size = src.size
     cols = None if columns is None else tuple(vcf_schema(samples, columns).names)
