@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from bioformats_ext.io import open_source
-from bioformats_ext.io.loopback import RangeServer
+from loopback import RangeServer
 
 UCSC = Path(__file__).parent / "data" / "ucsc-bigbed"
 

@@ -164,7 +164,7 @@ def test_block_layout_equals_per_record_write_record(seed):
     import numpy as np
 
     from bioformats_ext.bgzf import BgzfWriter
-    from bioformats_ext.tabix import IndexedOutput
+    from bioformats_ext.coindex import IndexedOutput
 
     rng = random.Random(seed)
     sizes = [rng.choice([1, 7, 300, 5000, 0xFF00 - 1, 0xFF00, 0xFF01, 70_000, 200_000])

@@ -6,7 +6,8 @@ index (or the BGZF2 embedded index).
 """
 
 from .header import BamHeader
+from .index import index_bam
 from .reader import BamReader
 from .writer import BamWriter
 
-__all__ = ["BamWriter", "BamReader", "BamHeader"]
+__all__ = ["BamWriter", "BamReader", "BamHeader", "index_bam"]

@@ -173,3 +173,15 @@ def _dict_to_text(header: Mapping[str, Any]) -> str:
     for comment in header.get("CO", []):
         lines.append(f"@CO\t{comment}")
     return "".join(line + "\n" for line in lines)
+
+
+def sq_lengths(header: bytes) -> list[tuple[str, int]]:
+    """``(SN, LN)`` of the well-formed ``@SQ`` lines of SAM header text (others are skipped:
+    the tabix SAM preset only needs lengths for the CSI depth, never rejects a header)."""
+    out = []
+    for line in header.splitlines():
+        if line.startswith(b"@SQ\t"):
+            fields = dict(f.split(b":", 1) for f in line.split(b"\t")[1:] if b":" in f)
+            if b"SN" in fields and fields.get(b"LN", b"").isdigit():
+                out.append((fields[b"SN"].decode(), int(fields[b"LN"])))
+    return out

@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 from typing import Any, Iterator
 
+from ..coindex import load_index_near, region_blobs
+from ..coindex.discovery import INDEX_KINDS
 from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
+from ..index.reader import read_index
 from ..io.source import ByteSource, open_source
 from .decode import record_span, record_to_sam, split_records
 from .header import BamHeader
@@ -28,11 +31,6 @@ def detect_container(source: ByteSource) -> str:
     if is_bgzf2(head):
         return "bgzf2"
     raise FormatError(f"{source.name}: neither BGZF nor BGZF2", 0)
-
-
-def _index_candidates(path: str) -> list[str]:
-    base = path[:-4] if path.endswith(".bam") else path
-    return [path + ".bai", path + ".csi", base + ".bai", base + ".csi"]
 
 
 class BamReader:
@@ -118,12 +116,8 @@ class BamReader:
     def _load_index(self):
         if self._index is not None:
             return self._index
-        from ..index import read_index
-        from ..tabix import load_index_near
-
         if self._index_source is None:
-            self._index = load_index_near(self._path, _index_candidates(self._path)
-                                          if self._path else [], "BAM")
+            self._index = load_index_near(self._path, INDEX_KINDS["bam"], "BAM")
         else:
             self._index = read_index(self._index_source)
         return self._index
@@ -139,12 +133,9 @@ class BamReader:
         if stop <= beg:
             return
         if self._bgzf2 is not None:
-            blobs = [data for _, data in self._bgzf2.fetch_runs(tid, beg, stop)]
+            blobs = region_blobs(self._bgzf2, tid, beg, stop)
         else:
-            chunks = self._load_index().query(tid, beg, min(stop, 1 << 40))
-            if not chunks:
-                return
-            blobs = self._bgzf.read_ranges(list(chunks))
+            blobs = region_blobs(self._bgzf, tid, beg, stop, self._load_index())
         for blob in blobs:
             view = memoryview(blob)
             for a, b in split_records(blob):

@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 from typing import Any, BinaryIO
 
-from ..tabix import BatchedRecordWriter, IndexedOutput
+from ..coindex import BatchedRecordWriter, IndexedOutput
+from ..index import IndexBuilder
 from .encode import SamEncoder, to_sam_bytes
 from .header import BamHeader
 
@@ -44,12 +45,10 @@ class BamWriter(BatchedRecordWriter):
         max_len = self.header.max_length
 
         def make_builder(kind: str, offset0: int):
-            from ..index import IndexBuilder
-
             if kind == "bai":
-                return IndexBuilder.bai(n_refs, offset0=offset0)
+                return IndexBuilder.bai(n_refs, offset0=offset0, strict=True)
             return IndexBuilder.csi(min_shift=min_shift, max_ref_len=max_len, offset0=offset0,
-                                    n_refs=n_refs)
+                                    n_refs=n_refs, strict=True)
 
         def save_index(builder, stream) -> None:
             if index == "bai":

@@ -7,7 +7,8 @@ import os
 import sys
 
 from ..errors import BioformatsError
-from ..index.indexers import index_bam, index_tabix
+from ..bam.index import index_bam
+from ..tabix.indexer import index_tabix
 from ..index.tabix_conf import PRESETS, TBX_GENERIC, TBX_UCSC, TabixConfig
 from ._options import progress_position
 

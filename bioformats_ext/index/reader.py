@@ -298,17 +298,3 @@ def read_index(source: "str | os.PathLike[str] | BinaryIO | bytes | ByteSource")
     else:
         raise FormatError(f"{name}: not a BAI/TBI/CSI index (magic {head!r})", 0)
     return parse_index(data, name)
-
-
-def find_index(data_path: "str | os.PathLike[str]") -> str | None:
-    """The index htslib would pick for ``data_path`` (x.bam.bai, x.bai, x.bam.csi, x.gz.tbi, ...)."""
-    path = os.fspath(data_path)
-    root, _ = os.path.splitext(path)
-    if path.endswith(".bam"):
-        candidates = [path + ".bai", root + ".bai", path + ".csi", root + ".csi"]
-    else:
-        candidates = [path + ".tbi", path + ".csi"]
-    for c in candidates:
-        if os.path.exists(c):
-            return c
-    return None

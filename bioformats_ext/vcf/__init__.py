@@ -12,7 +12,10 @@ import os
 import re
 from typing import Any, BinaryIO, Iterator
 
+import numpy as np
+
 from ..tabix import TabixReader, TabixWriter
+from .intervals import vcf_intervals
 
 _CONTIG = re.compile(r"^##contig=<(.*)>\s*$")
 
@@ -96,6 +99,10 @@ class VcfWriter(TabixWriter):
             return ("\t".join(fixed + [_field(v) if not isinstance(v, str) else v
                                        for v in rest]) + "\n").encode()
         return super()._to_line(record)
+
+    def _intervals(self, data: bytes, sizes: np.ndarray, lines: list[bytes],
+                   first_lineno: int) -> tuple[list[bytes], np.ndarray, np.ndarray]:
+        return vcf_intervals(self.config, data, sizes, lines, first_lineno)
 
 
 class VcfReader(TabixReader):
