@@ -228,8 +228,6 @@ def plan(source: Any, target_bytes: "int | str" = "128MiB", n: int | None = None
             with BigBedReader(src) as reader:
                 return plan_bbi(reader, target_bytes, n, regions)
         if kind.container == "bgzf2":
-            from .bgzf2_plan import plan_bgzf2
-
             return plan_bgzf2(src, target_bytes, n, regions)
         if kind.container == "bgzf":
             ctx = bgzf_context(source, src, kind.format, index, storage_options)
@@ -285,3 +283,61 @@ def bgzf_context(location: Any, src: Any, fmt: str, index: Any = None,
         out["lengths"] = [contigs.get(nm) or 0 for nm in names]
         out["references"] = {nm: length or None for nm, length in contigs.items()}
     return out
+
+
+# -- BGZF2: the embedded frame index --------------------------------------------------------------
+
+
+def plan_bgzf2(source: Any, target_bytes: "int | str" = "128MiB", n: int | None = None,
+               regions: Any = None) -> list[Partition]:
+    """Partitions of a BGZF2 file: runs of data frames (records never straddle frames).
+
+    Units are ``(frame, offset, compressed size)``; frames holding only unplaced records
+    (flagged in the index) become ``"unmapped tail"`` partitions.
+    """
+    from ..bgzf2 import Bgzf2Reader
+    from ..bgzf2.frames import PZSTD_FRAME_SIZE
+
+    reader = Bgzf2Reader(source)
+    index = reader.index
+    names = [r.name for r in index.references]
+    coff = reader._coff.tolist()
+    csize = reader._csize.tolist()
+    first_tid = {}
+    first_pos = {}
+    last_tid = {}
+    last_end = {}
+    for f, t, s, e in zip(index.item_frame.tolist(), index.item_tid.tolist(),
+                          index.item_start.tolist(), index.item_end.tolist()):
+        if t < 0:
+            continue
+        if f not in first_tid or (t, s) < (first_tid[f], first_pos[f]):
+            first_tid[f], first_pos[f] = t, s
+        if f not in last_tid or (t, e) > (last_tid[f], last_end[f]):
+            last_tid[f], last_end[f] = t, e
+
+    def unit(f: int) -> Unit:
+        off = coff[f] - PZSTD_FRAME_SIZE
+        return Unit((f, coff[f], csize[f]), (off, coff[f] + csize[f]), csize[f] + PZSTD_FRAME_SIZE,
+                    first_tid.get(f, -1), first_pos.get(f, 0), last_tid.get(f, -1),
+                    last_end.get(f, 0))
+
+    flagged = (index.frame_flags & 2).astype(bool).tolist()
+    if regions is None:
+        mapped = [unit(f) for f in range(reader.n_frames) if not flagged[f] or not index.aligned]
+        tail = [unit(f) for f in range(reader.n_frames) if flagged[f] and index.aligned]
+        total = sum(u.nbytes for u in mapped + tail)
+        target = _target(total, target_bytes, n)
+        parts = group_units(mapped, target, names, gap=0)
+        parts += group_units(tail, target, names, kind="unmapped tail", gap=0)
+        return renumber(parts)
+    refs = {r.name: r.length for r in index.references}
+    per_region = []
+    for r in _regions(regions, refs):
+        stop = r.stop if r.stop is not None else refs[r.contig]
+        per_region.append((r, stop, [unit(f) for f in reader.frames_for(r.contig, r.start, stop)]))
+    target = _target(sum(u.nbytes for _, _, us in per_region for u in us), target_bytes, n)
+    out: list[Partition] = []
+    for r, stop, units in per_region:
+        out += group_units(units, target, names, region=(r.contig, r.start, stop), gap=0)
+    return renumber(out)

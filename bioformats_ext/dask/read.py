@@ -136,18 +136,39 @@ class VcfTask:
     storage_options: dict | None
     samples: tuple[str, ...]
     columns: tuple[str, ...] | None
+    container: str = "bgzf"
 
     def table(self, part: Partition) -> Any:
         from ..bgzf import BgzfReader
         from ..tables.vcf import vcf_text_to_arrow
 
         with SpanSource(self.location, self.size, self.storage_options) as src:
-            blobs = BgzfReader(src).read_ranges(list(part.units))
+            if self.container == "bgzf2":
+                blobs = _bgzf2_frames(src, part)
+            else:
+                blobs = BgzfReader(src).read_ranges(list(part.units))
         return vcf_text_to_arrow(b"".join(blobs), self.samples, self.columns, part.region,
                                  self.location)
 
     def __call__(self, part: Partition) -> Any:
         return to_pandas(self.table(part))
+
+
+def _bgzf2_frames(src: SpanSource, part: Partition) -> list[bytes]:
+    """Decompress a partition's BGZF2 data frames, fetched with one read."""
+    import zstandard
+
+    from ..errors import FormatError
+
+    raws = src.read_many([(off, size) for _f, off, size in part.units])
+    dctx = zstandard.ZstdDecompressor()
+    out = []
+    for (frame, off, _), raw in zip(part.units, raws):
+        try:
+            out.append(dctx.decompress(raw))
+        except zstandard.ZstdError as exc:
+            raise FormatError(f"{src.name}: data frame {frame} is corrupt ({exc})", off) from None
+    return out
 
 
 def read_vcf(source: Any, columns: Sequence[str] | None = None, regions: Any = None,
@@ -162,20 +183,23 @@ def read_vcf(source: Any, columns: Sequence[str] | None = None, regions: Any = N
     from ..sniff import sniff
     from ..tables.vcf import vcf_schema
     from ..vcf import VcfReader
-    from .plan import bgzf_context, plan_bgzf
+    from .plan import bgzf_context, plan_bgzf, plan_bgzf2
 
     opts = {"storage_options": storage_options} if storage_options else {}
     with open_source(source, **opts) as src:
         kind = sniff(src)
-        if kind.container != "bgzf" or kind.format != "vcf":
+        if kind.container not in ("bgzf", "bgzf2") or kind.format != "vcf":
             from ..errors import FormatError
-            raise FormatError(f"{src.name} is {kind}, not bgzipped VCF text")
-        ctx = bgzf_context(source, src, "vcf", index, storage_options)
+            raise FormatError(f"{src.name} is {kind}, not bgzipped (BGZF or BGZF2) VCF text")
         samples = tuple(VcfReader(src).samples)
-        parts = plan_bgzf(ctx["index"], ctx["names"], ctx["lengths"], src.size, ctx["eof"],
-                          target_bytes, n, regions, references=ctx.get("references"))
+        if kind.container == "bgzf2":
+            parts = plan_bgzf2(src, target_bytes, n, regions)
+        else:
+            ctx = bgzf_context(source, src, "vcf", index, storage_options)
+            parts = plan_bgzf(ctx["index"], ctx["names"], ctx["lengths"], src.size, ctx["eof"],
+                              target_bytes, n, regions, references=ctx.get("references"))
         meta = to_pandas(vcf_schema(samples, columns).empty_table())
         size = src.size
     cols = None if columns is None else tuple(vcf_schema(samples, columns).names)
-    task = VcfTask(_location(source), size, storage_options, samples, cols)
+    task = VcfTask(_location(source), size, storage_options, samples, cols, kind.container)
     return _from_map(dd, task, parts, meta)
