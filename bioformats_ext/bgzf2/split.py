@@ -112,6 +112,11 @@ def _write(target: "str | os.PathLike[str] | BinaryIO", header: bytes,
         atomic.commit()
 
 
+def _raw_frame(reader: Bgzf2Reader, i: int) -> bytes:
+    t = reader.seek_table
+    return reader._source.read(int(t.offsets[2 + 2 * i]), int(t.compressed[2 + 2 * i]))
+
+
 def _header_bytes(reader: Bgzf2Reader) -> bytes:
     return reader._source.read(0, int(reader.seek_table.compressed[0]))
 
@@ -170,61 +175,102 @@ def split(source: Any, parts: "int | Sequence[int]",
     return paths
 
 
+def _shared_header_frames(readers: Sequence[Bgzf2Reader]) -> list[int]:
+    """How many leading data frames of each part repeat the first part's header frames.
+
+    The header frames of the first part are its leading frames without placed records (a
+    VCF/BAM header is written and flushed before any record). A later part's leading frames
+    are skipped only when their compressed bytes are identical to those, so nothing but an
+    exact copy of the header is ever dropped."""
+    first = readers[0]
+    k = 0
+    flags = first.index.frame_flags
+    while k < first.n_frames and flags[k] & 2 and first.index.aligned:
+        k += 1
+    if k == first.n_frames:
+        k = 0  # the whole first part is unplaced data, not a header
+    head = [_raw_frame(first, i) for i in range(k)]
+    out = [0]
+    for rd in readers[1:]:
+        same = k <= rd.n_frames and all(_raw_frame(rd, i) == head[i] for i in range(k))
+        out.append(k if same else 0)
+    return out
+
+
 def concat(parts: Sequence[Any], target: "str | os.PathLike[str] | BinaryIO",
-           level: int = DEFAULT_LEVEL) -> None:
+           level: int = DEFAULT_LEVEL, shared_header: bool = False) -> None:
     """Concatenate BGZF2 files (same references) into one, frames copied verbatim; the index
     frame and seek table are rebuilt (entries shifted, record counts summed). The result is
-    marked sorted only when every part is and their ranges follow each other."""
+    marked sorted only when every part is and their ranges follow each other.
+
+    ``shared_header``: the parts were written with the same header (e.g. one VCF/BAM writer
+    per shard); the header frames of every part after the first are dropped when they are
+    byte-identical to the first part's."""
     readers = [Bgzf2Reader(p) for p in parts]
     try:
         if not readers:
             raise ValueError("nothing to concatenate")
         first = readers[0].index
-        names = [(r.name, r.length) for r in first.references]
-        for rd in readers[1:]:
-            other = [(r.name, r.length) for r in rd.index.references]
-            if other != names:
-                raise FormatError(f"{rd._source.name}: references differ from "
-                                  f"{readers[0]._source.name}'s; cannot concatenate")
+        # references: the union by name, in order of first appearance (writers that number
+        # references as records arrive give each shard its own list); lengths must agree
+        ref_ids: dict[str, int] = {}
+        merged: list[list] = []   # [name, length, long, mapped, unmapped, metadata]
+        remaps = []
+        for rd in readers:
             if rd.index.aligned != first.aligned:
                 raise FormatError(f"{rd._source.name}: aligned flag differs")
+            remap = []
+            for ref in rd.index.references:
+                i = ref_ids.get(ref.name)
+                if i is None:
+                    i = ref_ids[ref.name] = len(merged)
+                    merged.append([ref.name, ref.length, ref.long, 0, 0, dict(ref.metadata)])
+                elif ref.length and merged[i][1] and ref.length != merged[i][1]:
+                    raise FormatError(f"{rd._source.name}: references differ from "
+                                      f"{readers[0]._source.name}'s ({ref.name} has length "
+                                      f"{ref.length}, not {merged[i][1]}); cannot concatenate")
+                merged[i][1] = merged[i][1] or ref.length
+                merged[i][2] = merged[i][2] or ref.long
+                a, u = _counts(ref.metadata)
+                merged[i][3] += a
+                merged[i][4] += u
+                remap.append(i)
+            remaps.append(np.array(remap + [-1], np.int64))  # index -1 maps unplaced to -1
+        skip = _shared_header_frames(readers) if shared_header else [0] * len(readers)
         cols: dict[str, list[np.ndarray]] = {k: [] for k in ("frame", "tid", "start", "end",
                                                               "aligned", "unaligned")}
         flags = []
         shift = 0
         total = np.zeros(2, np.int64)
-        per_ref = np.zeros((len(names), 2), np.int64)
         is_sorted = all(rd.index.sorted for rd in readers)
         last_key: tuple[int, int] | None = None
-        for rd in readers:
+        for rd, drop, remap in zip(readers, skip, remaps):
             ix = rd.index
-            cols["frame"].append(ix.item_frame + shift)
-            for k, arr in (("tid", ix.item_tid), ("start", ix.item_start), ("end", ix.item_end),
+            keep = ix.item_frame >= drop
+            cols["frame"].append(ix.item_frame[keep] - drop + shift)
+            tids = remap[ix.item_tid]
+            for k, arr in (("tid", tids), ("start", ix.item_start), ("end", ix.item_end),
                            ("aligned", ix.item_aligned), ("unaligned", ix.item_unaligned)):
-                cols[k].append(arr)
-            flags.append(ix.frame_flags)
-            shift += rd.n_frames
+                cols[k].append(arr[keep])
+            flags.append(ix.frame_flags[drop:])
+            shift += rd.n_frames - drop
             total += _counts(ix.metadata)
-            for tid, ref in enumerate(ix.references):
-                per_ref[tid] += _counts(ref.metadata)
-            placed = ix.item_tid >= 0
+            placed = tids >= 0
             if placed.any():
-                keys = list(zip(ix.item_tid[placed].tolist(), ix.item_start[placed].tolist()))
+                keys = list(zip(tids[placed].tolist(), ix.item_start[placed].tolist()))
                 lo, hi = min(keys), max(keys)
                 if last_key is not None and lo < last_key:
                     is_sorted = False
                 last_key = hi
-        refs = [Reference(r.name, r.length,
-                          _with_counts(r.metadata, int(per_ref[i][0]), int(per_ref[i][1])),
-                          any(rd.index.references[i].long for rd in readers))
-                for i, r in enumerate(first.references)]
+        refs = [Reference(name, length, _with_counts(meta, a, u), long)
+                for name, length, long, a, u, meta in merged]
         index = Bgzf2Index(refs, shift, aligned=first.aligned, sorted=is_sorted,
                            metadata=_with_counts(first.metadata, int(total[0]), int(total[1])),
                            frame_flags=np.concatenate(flags) if flags else None,
                            items={k: np.concatenate(v) for k, v in cols.items()})
         checks = all(rd.seek_table.checksums is not None for rd in readers)
-        _write(target, _header_bytes(readers[0]), [(rd, 0, rd.n_frames) for rd in readers],
-               index, checks, level)
+        _write(target, _header_bytes(readers[0]),
+               [(rd, drop, rd.n_frames) for rd, drop in zip(readers, skip)], index, checks, level)
     finally:
         for rd in readers:
             rd.close()

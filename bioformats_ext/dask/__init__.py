@@ -12,7 +12,7 @@ from __future__ import annotations
 from .partition import Partition, parse_bytes
 from .plan import plan
 
-__all__ = ["plan", "Partition", "parse_bytes", "read_bigbed", "read_vcf"]
+__all__ = ["plan", "Partition", "parse_bytes", "read_bigbed", "read_vcf", "vcf_to_bgzf2"]
 
 
 def __getattr__(name: str):  # the readers import dask lazily
@@ -20,4 +20,8 @@ def __getattr__(name: str):  # the readers import dask lazily
         from . import read
 
         return getattr(read, name)
+    if name == "vcf_to_bgzf2":
+        from .write import vcf_to_bgzf2
+
+        return vcf_to_bgzf2
     raise AttributeError(name)
