@@ -219,3 +219,77 @@ def test_vcf_to_bgzf2_shards_then_concat(client, files, tmp_path):
     # and the result reads back through Dask (frames planned from the embedded index)
     df = read_vcf(out, target_bytes="30KiB").compute()
     assert frame_rows(df) == vcf_rows(files["vcf"])
+
+
+@pytest.fixture(scope="module")
+def bams(tmp_path_factory):
+    pytest.importorskip("bioformats_ext.bam.columns")
+    from _dask_data import write_bam
+
+    d = tmp_path_factory.mktemp("bam")
+    return {"bai": write_bam(d / "reads.bam"), "csi": write_bam(d / "csi.bam", seed=5, csi=True)}
+
+
+def pysam_rows(path, regions=None, tags=("NM", "RG", "XS")):
+    import pysam
+
+    rows = []
+    with pysam.AlignmentFile(str(path)) as f:
+        its = [f.fetch(until_eof=True)] if regions is None else [f.fetch(*r) for r in regions]
+        for it in its:
+            for a in it:
+                rows.append((a.query_name, a.flag, a.reference_name, a.reference_start + 1,
+                             a.reference_end, a.mapping_quality, a.cigarstring or "*",
+                             a.next_reference_name, a.next_reference_start + 1,
+                             a.template_length, a.query_sequence,
+                             None if a.query_qualities is None else
+                             pysam.qualities_to_qualitystring(a.query_qualities),
+                             *(a.get_tag(t) if a.has_tag(t) else None for t in tags)))
+    return rows
+
+
+def bam_rows(df):
+    out = []
+    for row in df.itertuples(index=False, name=None):
+        row = [None if (isinstance(v, float) and v != v) or v is pd_NA() else v for v in row]
+        for i in (2, 7):
+            row[i] = None if row[i] is None else str(row[i])
+        row[4] = None if row[4] is None else int(row[4])
+        out.append(tuple(row))
+    return out
+
+
+def pd_NA():
+    import pandas as pd
+
+    return pd.NA
+
+
+def test_bam_whole_file_with_unmapped_tail(client, bams):
+    from bioformats_ext.dask import read_bam
+
+    for path in bams.values():
+        ddf = read_bam(path, target_bytes="16KiB", tags=["NM", "RG", "XS"])
+        assert ddf.npartitions >= 4
+        df = ddf.compute()
+        got = bam_rows(df)
+        want = pysam_rows(path)
+        assert len(got) == len(want)
+        for g, w in zip(got, want):
+            assert g[:14] == w[:14]
+            assert (g[14] is None and w[14] is None) or g[14] == pytest.approx(w[14])
+        assert df["rname"].isna().sum() == 50  # the unplaced tail
+
+
+def test_bam_regions(client, bams):
+    from bioformats_ext.dask import read_bam
+
+    regions = [("chr1", 1_000_000, 20_000_000), ("ctg3", 0, 3000), ("ctg77", 100, 200),
+               ("chr1", 49_000_000, 50_000_000)]
+    for path in bams.values():
+        ddf = read_bam(path, regions=regions, target_bytes="8KiB",
+                       columns=["qname", "flag", "rname", "pos", "end"])
+        got = [(q, f, str(r), p, None if e is pd_NA() else int(e))
+               for q, f, r, p, e in ddf.compute().itertuples(index=False, name=None)]
+        want = [w[:5] for w in pysam_rows(path, regions)]
+        assert got == want

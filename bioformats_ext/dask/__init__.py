@@ -12,11 +12,11 @@ from __future__ import annotations
 from .partition import Partition, parse_bytes
 from .plan import plan
 
-__all__ = ["plan", "Partition", "parse_bytes", "read_bigbed", "read_vcf", "vcf_to_bgzf2"]
+__all__ = ["plan", "Partition", "parse_bytes", "read_bigbed", "read_vcf", "read_bam", "vcf_to_bgzf2"]
 
 
 def __getattr__(name: str):  # the readers import dask lazily
-    if name in ("read_bigbed", "read_vcf", "BigBedTask", "VcfTask"):
+    if name in ("read_bigbed", "read_vcf", "read_bam", "BigBedTask", "VcfTask", "BamTask"):
         from . import read
 
         return getattr(read, name)

@@ -19,6 +19,7 @@ from ..tables.arrow import to_pandas
 from .partition import Partition
 from .sources import SpanSource
 
+NULLABLE_BAM = ("end",)
 _INSTALL = "Dask reading needs dask and distributed: pip install 'bioformats-ext[dask]'"
 
 
@@ -202,4 +203,95 @@ def read_vcf(source: Any, columns: Sequence[str] | None = None, regions: Any = N
         size = src.size
     cols = None if columns is None else tuple(vcf_schema(samples, columns).names)
     task = VcfTask(_location(source), size, storage_options, samples, cols, kind.container)
+    return _from_map(dd, task, parts, meta)
+
+
+# -- BAM ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BamTask:
+    """Decode one partition of a BAM: BGZF ranges → records → columns → Arrow."""
+
+    location: str
+    size: int
+    storage_options: dict | None
+    references: tuple[str, ...]
+    columns: tuple[str, ...] | None
+    tags: tuple[tuple[str, str], ...]
+
+    def table(self, part: Partition) -> Any:
+        from ..bam.columns import decode_columns
+        from ..bgzf import BgzfReader
+        from ..tables.bam import columns_to_arrow
+
+        with SpanSource(self.location, self.size, self.storage_options) as src:
+            data = b"".join(BgzfReader(src).read_ranges(list(part.units)))
+        cols = decode_columns(data, n_refs=len(self.references))
+        sel = None
+        if part.region is not None:
+            contig, start, stop = part.region
+            tid = self.references.index(contig)
+            sel = np.flatnonzero((cols.ref_id == tid) & (cols.pos < stop)
+                                 & (cols.end_positions() > start))
+        return columns_to_arrow(cols, self.references, self.columns, dict(self.tags), sel)
+
+    def __call__(self, part: Partition) -> Any:
+        return to_pandas(self.table(part), NULLABLE_BAM)
+
+
+def _data_voffset(src: Any, data_start: int) -> int:
+    """Virtual offset of uncompressed position ``data_start`` (the first record)."""
+    from ..bgzf import BgzfReader
+
+    seen = 0
+    for address, data in BgzfReader(src).iter_blocks():
+        if seen + len(data) > data_start:
+            return (address << 16) | (data_start - seen)
+        seen += len(data)
+    return src.size << 16
+
+
+def read_bam(source: Any, columns: Sequence[str] | None = None, regions: Any = None,
+             target_bytes: "int | str" = "128MiB", n: int | None = None,
+             storage_options: dict | None = None, index: Any = None,
+             tags: "Sequence[str] | dict[str, str]" = ()) -> Any:
+    """A BAM (BAI/CSI-indexed) as a Dask DataFrame: qname, flag, rname, pos, end, mapq, cigar,
+    rnext, pnext, tlen, seq, qual (see :mod:`bioformats_ext.tables.bam`) plus ``tags``.
+
+    Without ``regions`` every record is read once, including the unplaced reads after the last
+    placed one (a last partition of kind ``"unmapped tail"``); with ``regions``, the reads
+    each region's ``fetch`` returns. ``tags``: names (types taken from the first records that
+    carry them) or ``{tag: "int64" | "float64" | "string" | "list<int64>" | ...}``.
+    """
+    dd = require_dask()
+    from ..bam.columns import decode_columns
+    from ..bam.reader import BamReader
+    from ..bgzf import BgzfReader
+    from ..sniff import sniff
+    from ..tables.bam import bam_schema, tag_types
+    from .plan import bgzf_context, plan_bgzf
+
+    opts = {"storage_options": storage_options} if storage_options else {}
+    with open_source(source, **opts) as src:
+        kind = sniff(src)
+        if kind.container != "bgzf" or kind.format != "bam":
+            from ..errors import FormatError
+            raise FormatError(f"{src.name} is {kind}, not a BGZF-compressed BAM file")
+        ctx = bgzf_context(source, src, "bam", index, storage_options)
+        reader = BamReader(src)
+        first = _data_voffset(src, reader._data_start)
+        parts = plan_bgzf(ctx["index"], ctx["names"], ctx["lengths"], src.size, ctx["eof"],
+                          target_bytes, n, regions, first_record=first, unmapped_tail=True)
+        refs = tuple(ctx["names"])
+        if not isinstance(tags, dict):
+            tags = list(tags)
+            sample = b""
+            if tags and parts:
+                sample = b"".join(BgzfReader(src).read_ranges(list(parts[0].units)))
+            tags = tag_types(decode_columns(sample), tags) if tags else {}
+        meta = to_pandas(bam_schema(refs, columns, tags).empty_table(), NULLABLE_BAM)
+        size = src.size
+    cols = None if columns is None else tuple(bam_schema(refs, columns, tags).names)
+    task = BamTask(_location(source), size, storage_options, refs, cols, tuple(tags.items()))
     return _from_map(dd, task, parts, meta)

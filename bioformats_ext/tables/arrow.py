@@ -23,15 +23,11 @@ def require_pyarrow() -> Any:
     return pyarrow
 
 
-def string_array_from_spans(data: "bytes | np.ndarray", starts: np.ndarray, ends: np.ndarray,
-                            where: str = "records") -> "pa.Array":
-    """A UTF-8 string array whose ``i``-th value is ``data[starts[i]:ends[i]]``.
-
-    Spans must be sorted and disjoint (they are: texts inside one decompressed block). The bytes
-    are gathered with one boolean mask (a cumulative sum of +1/-1 marks) and handed to Arrow as
-    a values buffer plus offsets; Arrow validates the UTF-8 in C.
-    """
-    pa = require_pyarrow()
+def gather_spans(data: "bytes | np.ndarray", starts: np.ndarray, ends: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, offsets)``: the bytes ``data[starts[i]:ends[i]]`` concatenated (uint8) and
+    the int64 offsets of each span in it. Spans must be sorted and disjoint; they are gathered
+    with one boolean mask (a cumulative sum of +1/-1 marks)."""
     buf = np.frombuffer(data, np.uint8) if not isinstance(data, np.ndarray) else data
     starts = np.asarray(starts, np.int64)
     ends = np.asarray(ends, np.int64)
@@ -39,22 +35,47 @@ def string_array_from_spans(data: "bytes | np.ndarray", starts: np.ndarray, ends
     lengths = ends - starts
     offsets = np.zeros(n + 1, np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    if n and int(lengths.sum()) == int(ends[-1] - starts[0]):  # one contiguous run
+    if n and int(offsets[-1]) == int(ends[-1] - starts[0]):  # one contiguous run
         values = buf[int(starts[0]):int(ends[-1])]
-    else:
+    elif n:
         marks = np.zeros(len(buf) + 1, np.int32)
         np.add.at(marks, starts, 1)
         np.subtract.at(marks, ends, 1)
         values = buf[np.cumsum(marks[:-1]) > 0]
+    else:
+        values = np.zeros(0, np.uint8)
+    return np.ascontiguousarray(values), offsets
+
+
+def string_array_from_buffers(values: np.ndarray, offsets: np.ndarray,
+                              valid: np.ndarray | None = None, where: str = "records",
+                              validate: bool = True) -> "pa.Array":
+    """A string array over a values buffer and int64 offsets (``valid``: False → null)."""
+    pa = require_pyarrow()
+    n = len(offsets) - 1
     large = int(offsets[-1]) >= 1 << 31
+    validity = None
+    nulls = 0
+    if valid is not None and not valid.all():
+        validity = pa.py_buffer(np.packbits(valid, bitorder="little"))
+        nulls = int(n - valid.sum())
     arr = pa.Array.from_buffers(pa.large_string() if large else pa.string(), n,
-                                [None, pa.py_buffer(offsets if large else offsets.astype(np.int32)),
-                                 pa.py_buffer(np.ascontiguousarray(values))])
-    try:
-        arr.validate(full=True)
-    except pa.ArrowInvalid as exc:
-        raise FormatError(f"{where}: text is not valid UTF-8 ({exc})") from None
+                                [validity, pa.py_buffer(offsets if large else offsets.astype(np.int32)),
+                                 pa.py_buffer(values)], null_count=nulls)
+    if validate:
+        try:
+            arr.validate(full=True)
+        except pa.ArrowInvalid as exc:
+            raise FormatError(f"{where}: text is not valid UTF-8 ({exc})") from None
     return arr
+
+
+def string_array_from_spans(data: "bytes | np.ndarray", starts: np.ndarray, ends: np.ndarray,
+                            where: str = "records") -> "pa.Array":
+    """A UTF-8 string array whose ``i``-th value is ``data[starts[i]:ends[i]]`` (spans sorted
+    and disjoint, e.g. texts inside one decompressed block); Arrow validates the UTF-8 in C."""
+    values, offsets = gather_spans(data, starts, ends)
+    return string_array_from_buffers(values, offsets, None, where)
 
 
 def concat_string_arrays(parts: Sequence["pa.Array"]) -> "pa.Array":
@@ -136,8 +157,16 @@ def _types_mapper(dtype: Any) -> Any:
     return None
 
 
-def to_pandas(table: "pa.Table") -> Any:
+def to_pandas(table: "pa.Table", arrow_backed: Sequence[str] = ()) -> Any:
     """pandas through Arrow: dictionary columns become categoricals, list columns stay
     Arrow-backed (``pd.ArrowDtype``) rather than one numpy array object per row, so that
-    Dask keeps them as lists too."""
-    return table.to_pandas(types_mapper=_types_mapper)
+    Dask keeps them as lists too. ``arrow_backed``: columns kept as ``pd.ArrowDtype`` (integer
+    columns with nulls, which numpy would turn into floats)."""
+    df = table.to_pandas(types_mapper=_types_mapper)
+    if arrow_backed:
+        import pandas as pd
+
+        for name in arrow_backed:
+            if name in df.columns:
+                df[name] = table.column(name).to_pandas(types_mapper=pd.ArrowDtype)
+    return df
