@@ -122,6 +122,22 @@ def _interval_units(tid: int, edges: list[int], pos: list[int], end_pos: int,
     return out
 
 
+def _merge_intervals(parts: list[Partition]) -> list[Partition]:
+    """Adjacent voffset intervals of a partition joined, so each BGZF block is inflated once."""
+    from dataclasses import replace
+
+    out = []
+    for p in parts:
+        merged: list[list[int]] = []
+        for u, v in p.units:
+            if merged and merged[-1][1] == u:
+                merged[-1][1] = v
+            else:
+                merged.append([u, v])
+        out.append(replace(p, units=tuple((u, v) for u, v in merged)))
+    return out
+
+
 def plan_bgzf(index: Any, names: Sequence[str], lengths: Sequence[int], file_size: int,
               eof_voffset: int, target_bytes: "int | str" = "128MiB", n: int | None = None,
               regions: Any = None, first_record: int | None = None,
@@ -157,7 +173,7 @@ def plan_bgzf(index: Any, names: Sequence[str], lengths: Sequence[int], file_siz
         target = _target(sum(u.nbytes for _, _, us in per_region for u in us), target_bytes, n)
         for r, stop, units in per_region:
             parts += group_units(units, target, names, region=(r.contig, r.start, stop))
-        return renumber(parts)
+        return _merge_intervals(renumber(parts))
     units = []
     last_end = None
     for tid in range(min(len(index.refs), len(names))):
@@ -180,7 +196,7 @@ def plan_bgzf(index: Any, names: Sequence[str], lengths: Sequence[int], file_siz
     if unmapped_tail and tail_start is not None and tail_start < eof_voffset:
         tail_bytes = max(1, (eof_voffset >> 16) - (tail_start >> 16))
     total = sum(u.nbytes for u in units) + tail_bytes
-    parts = group_units(units, _target(total, target_bytes, n), names)
+    parts = _merge_intervals(group_units(units, _target(total, target_bytes, n), names))
     if tail_bytes and tail_start is not None:
         parts.append(Partition(len(parts), "unmapped tail", None, 0, None, 0,
                                ((tail_start >> 16, _span(tail_start, eof_voffset, file_size)[1]

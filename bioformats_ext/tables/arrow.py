@@ -35,13 +35,18 @@ def gather_spans(data: "bytes | np.ndarray", starts: np.ndarray, ends: np.ndarra
     lengths = ends - starts
     offsets = np.zeros(n + 1, np.int64)
     np.cumsum(lengths, out=offsets[1:])
-    if n and int(offsets[-1]) == int(ends[-1] - starts[0]):  # one contiguous run
+    total = int(offsets[-1]) if n else 0
+    if n and total == int(ends[-1] - starts[0]):  # one contiguous run
         values = buf[int(starts[0]):int(ends[-1])]
-    elif n:
-        marks = np.zeros(len(buf) + 1, np.int32)
+    elif total * 4 < len(buf):  # sparse spans (names in BAM records): index only them
+        idx = np.arange(total, dtype=np.int64)
+        idx += np.repeat(starts - offsets[:-1], lengths)
+        values = buf[idx]
+    elif n:  # dense spans (bigBed texts): one mask over the buffer
+        marks = np.zeros(len(buf) + 1, np.int8)
         np.add.at(marks, starts, 1)
         np.subtract.at(marks, ends, 1)
-        values = buf[np.cumsum(marks[:-1]) > 0]
+        values = buf[np.cumsum(marks[:-1], dtype=np.int8) > 0]
     else:
         values = np.zeros(0, np.uint8)
     return np.ascontiguousarray(values), offsets
