@@ -63,15 +63,38 @@ def _seek_entries(reader: Bgzf2Reader, first: int, last: int) -> tuple[np.ndarra
     """Seek-table columns (compressed, decompressed, checksum) of the pzstd+data frame pairs
     of data frames ``first..last-1``."""
     t = reader.seek_table
-    sl = slice(1 + 2 * first, 1 + 2 * last)
+    k = reader.frame_stride
+    sl = slice(1 + k * first, 1 + k * last)
     checks = (t.checksums[sl] if t.checksums is not None
               else np.full(sl.stop - sl.start, EMPTY_CHECKSUM, np.int64))
     return t.compressed[sl], t.decompressed[sl], checks
 
 
+def _remap_meta(frame: bytes, remap: np.ndarray, names: list[str], offset: int) -> bytes:
+    """A frame-metadata frame with its reference ids renumbered (``remap[old] = new``)."""
+    from .index import decode_metadata, encode_metadata
+    from .stream import FRAME_META_MAGIC
+
+    meta = decode_metadata(frame[8:], offset + 8)
+    out: dict[str, str] = {}
+    for key, value in meta.items():
+        if key.startswith("ref."):
+            old = int(key[4:])
+            new = int(remap[old]) if 0 <= old < len(remap) - 1 else old
+            out[f"ref.{new}"] = value
+            if new >= 0:
+                out[f"name.{new}"] = names[new]
+        elif not key.startswith("name."):
+            out[key] = value
+    from .frames import skippable_frame
+
+    return skippable_frame(FRAME_META_MAGIC, encode_metadata(out))
+
+
 def _write(target: "str | os.PathLike[str] | BinaryIO", header: bytes,
            pieces: Sequence[tuple[Bgzf2Reader, int, int]], index: Bgzf2Index,
-           checksums: bool, level: int) -> None:
+           checksums: bool, level: int,
+           remaps: "Sequence[np.ndarray | None] | None" = None) -> None:
     """Header frame, the frame pairs of each ``(reader, first, last)`` copied verbatim, the
     rebuilt index frame and seek table. Paths are written atomically."""
     atomic = AtomicFile(target) if isinstance(target, (str, os.PathLike)) else None
@@ -81,18 +104,35 @@ def _write(target: "str | os.PathLike[str] | BinaryIO", header: bytes,
         comp = [np.array([len(header)], np.int64)]
         decomp = [np.zeros(1, np.int64)]
         check = [np.full(1, EMPTY_CHECKSUM, np.int64)]
-        for reader, first, last in pieces:
+        names = [r.name for r in index.references]
+        for p, (reader, first, last) in enumerate(pieces):
             if last <= first:
                 continue
             t = reader.seek_table
-            begin = int(t.offsets[1 + 2 * first])
-            end = int(t.offsets[1 + 2 * last])
-            pos = begin
-            while pos < end:
-                n = min(COPY_CHUNK, end - pos)
-                out.write(reader._source.read(pos, n))
-                pos += n
+            stride = reader.frame_stride
+            remap = remaps[p] if remaps is not None else None
             c, d, k = _seek_entries(reader, first, last)
+            if remap is not None and stride == 3:
+                # frame metadata names references by id: rewrite those small frames, copy
+                # the pzstd and data frames verbatim
+                c = c.copy()
+                for i in range(first, last):
+                    at = 1 + stride * i
+                    off = int(t.offsets[at])
+                    meta = _remap_meta(reader._source.read(off, int(t.compressed[at])), remap,
+                                       names, off)
+                    out.write(meta)
+                    c[stride * (i - first)] = len(meta)
+                    pair = int(t.offsets[at + 1])
+                    out.write(reader._source.read(pair, int(t.offsets[at + 3]) - pair))
+            else:
+                begin = int(t.offsets[1 + stride * first])
+                end = int(t.offsets[1 + stride * last])
+                pos = begin
+                while pos < end:
+                    n = min(COPY_CHUNK, end - pos)
+                    out.write(reader._source.read(pos, n))
+                    pos += n
             comp.append(c)
             decomp.append(d)
             check.append(k)
@@ -114,7 +154,8 @@ def _write(target: "str | os.PathLike[str] | BinaryIO", header: bytes,
 
 def _raw_frame(reader: Bgzf2Reader, i: int) -> bytes:
     t = reader.seek_table
-    return reader._source.read(int(t.offsets[2 + 2 * i]), int(t.compressed[2 + 2 * i]))
+    at = reader.frame_stride * (i + 1)
+    return reader._source.read(int(t.offsets[at]), int(t.compressed[at]))
 
 
 def _header_bytes(reader: Bgzf2Reader) -> bytes:
@@ -219,7 +260,7 @@ def concat(parts: Sequence[Any], target: "str | os.PathLike[str] | BinaryIO",
         for rd in readers:
             if rd.index.aligned != first.aligned:
                 raise FormatError(f"{rd._source.name}: aligned flag differs")
-            remap = []
+            remap: list[int] = []
             for ref in rd.index.references:
                 i = ref_ids.get(ref.name)
                 if i is None:
@@ -236,6 +277,9 @@ def concat(parts: Sequence[Any], target: "str | os.PathLike[str] | BinaryIO",
                 merged[i][4] += u
                 remap.append(i)
             remaps.append(np.array(remap + [-1], np.int64))  # index -1 maps unplaced to -1
+        if len({rd.frame_stride for rd in readers}) > 1:
+            raise FormatError("cannot concatenate BGZF2 files with and without per-frame "
+                              "metadata frames")
         skip = _shared_header_frames(readers) if shared_header else [0] * len(readers)
         cols: dict[str, list[np.ndarray]] = {k: [] for k in ("frame", "tid", "start", "end",
                                                               "aligned", "unaligned")}
@@ -244,11 +288,11 @@ def concat(parts: Sequence[Any], target: "str | os.PathLike[str] | BinaryIO",
         total = np.zeros(2, np.int64)
         is_sorted = all(rd.index.sorted for rd in readers)
         last_key: tuple[int, int] | None = None
-        for rd, drop, remap in zip(readers, skip, remaps):
+        for rd, drop, rmap in zip(readers, skip, remaps):
             ix = rd.index
             keep = ix.item_frame >= drop
             cols["frame"].append(ix.item_frame[keep] - drop + shift)
-            tids = remap[ix.item_tid]
+            tids: np.ndarray = rmap[ix.item_tid]
             for k, arr in (("tid", tids), ("start", ix.item_start), ("end", ix.item_end),
                            ("aligned", ix.item_aligned), ("unaligned", ix.item_unaligned)):
                 cols[k].append(arr[keep])
@@ -269,8 +313,10 @@ def concat(parts: Sequence[Any], target: "str | os.PathLike[str] | BinaryIO",
                            frame_flags=np.concatenate(flags) if flags else None,
                            items={k: np.concatenate(v) for k, v in cols.items()})
         checks = all(rd.seek_table.checksums is not None for rd in readers)
+        identity = [None if np.array_equal(r[:-1], np.arange(len(r) - 1)) else r for r in remaps]
         _write(target, _header_bytes(readers[0]),
-               [(rd, drop, rd.n_frames) for rd, drop in zip(readers, skip)], index, checks, level)
+               [(rd, drop, rd.n_frames) for rd, drop in zip(readers, skip)], index, checks, level,
+               identity)
     finally:
         for rd in readers:
             rd.close()

@@ -34,7 +34,8 @@ def _regions(regions: Any, references: dict[str, int]) -> list[Region]:
         if isinstance(r, str):
             out.append(resolve_region(region=r, references=references))
         else:
-            out.append(resolve_region(*r, references=references))
+            contig, start, stop = r
+            out.append(resolve_region(contig, start, stop, references=references))
     return out
 
 
@@ -150,7 +151,7 @@ def plan_bgzf(index: Any, names: Sequence[str], lengths: Sequence[int], file_siz
     partition of kind ``"unmapped tail"``; they are not indexed, so it is not cut further.
     ``references``: every name a region may use (a VCF header's contigs; default ``names``).
     """
-    refs = dict(references or {})
+    refs: dict[str, Any] = dict(references or {})
     refs.update({name: length or refs.get(name) for name, length in zip(names, lengths)})
     if regions is not None:
         parts: list[Partition] = []
@@ -319,10 +320,10 @@ def plan_bgzf2(source: Any, target_bytes: "int | str" = "128MiB", n: int | None 
     names = [r.name for r in index.references]
     coff = reader._coff.tolist()
     csize = reader._csize.tolist()
-    first_tid = {}
-    first_pos = {}
-    last_tid = {}
-    last_end = {}
+    first_tid: dict[int, int] = {}
+    first_pos: dict[int, int] = {}
+    last_tid: dict[int, int] = {}
+    last_end: dict[int, int] = {}
     for f, t, s, e in zip(index.item_frame.tolist(), index.item_tid.tolist(),
                           index.item_start.tolist(), index.item_end.tolist()):
         if t < 0:

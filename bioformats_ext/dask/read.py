@@ -155,7 +155,7 @@ class VcfTask:
         return to_pandas(self.table(part))
 
 
-def _bgzf2_frames(src: SpanSource, part: Partition) -> list[bytes]:
+def _bgzf2_frames(src: Any, part: Partition) -> list[bytes]:
     """Decompress a partition's BGZF2 data frames, fetched with one read."""
     import zstandard
 
