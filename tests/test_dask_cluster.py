@@ -293,3 +293,27 @@ def test_bam_regions(client, bams):
                for q, f, r, p, e in ddf.compute().itertuples(index=False, name=None)]
         want = [w[:5] for w in pysam_rows(path, regions)]
         assert got == want
+
+
+@pytest.mark.parametrize("index", ["tbi", "csi"])
+def test_vcf_to_bgzf_shards_with_merged_index(client, files, tmp_path, index):
+    """Workers write BGZF shards; the client concatenates them and writes one index from the
+    shards' shifted pushes: equal to htslib indexing the concatenated file."""
+    import gzip
+    import shutil
+
+    import pysam
+
+    from bioformats_ext.dask import vcf_to_bgzf
+    from bioformats_ext.index import read_index
+
+    out = tmp_path / "calls.vcf.gz"
+    assert vcf_to_bgzf(files["vcf"], out, index=index, target_bytes="40KiB") >= 3
+    assert gzip.open(out).read() == gzip.open(files["vcf"]).read()
+    ref = tmp_path / "ref.vcf.gz"
+    shutil.copy(out, ref)
+    pysam.tabix_index(str(ref), preset="vcf", force=True, csi=index == "csi")
+    a, b = read_index(f"{out}.{index}"), read_index(f"{ref}.{index}")
+    assert a.names == b.names and a.n_no_coor == b.n_no_coor
+    for x, y in zip(a.refs, b.refs):
+        assert x.bins == y.bins and x.linear == y.linear and x.loffsets == y.loffsets

@@ -38,10 +38,17 @@ def gather_spans(data: "bytes | np.ndarray", starts: np.ndarray, ends: np.ndarra
     total = int(offsets[-1]) if n else 0
     if n and total == int(ends[-1] - starts[0]):  # one contiguous run
         values = buf[int(starts[0]):int(ends[-1])]
-    elif total * 4 < len(buf):  # sparse spans (names in BAM records): index only them
-        idx = np.arange(total, dtype=np.int64)
-        idx += np.repeat(starts - offsets[:-1], lengths)
-        values = buf[idx]
+    elif total * 4 < len(buf):  # sparse spans (names in BAM records): index only them,
+        values = np.empty(total, np.uint8)  # in pieces of ~4M bytes to bound the index array
+        i = 0
+        while i < n:
+            j = int(np.searchsorted(offsets, offsets[i] + (4 << 20), "right"))
+            j = min(max(j - 1, i + 1), n)
+            a, b = int(offsets[i]), int(offsets[j])
+            idx = np.arange(a, b, dtype=np.int64)
+            idx += np.repeat(starts[i:j] - offsets[i:j], lengths[i:j])
+            values[a:b] = buf[idx]
+            i = j
     elif n:  # dense spans (bigBed texts): one mask over the buffer
         marks = np.zeros(len(buf) + 1, np.int8)
         np.add.at(marks, starts, 1)

@@ -66,7 +66,7 @@ def _sequences(cols: Any) -> Any:
     l_seq = cols.l_seq
     half = (l_seq + 1) // 2
     packed, _ = gather_spans(cols._u8, cols.seq_start, cols.seq_start + half)
-    letters = _PAIRS[packed].reshape(-1)
+    letters = _PAIRS[packed].reshape(-1)  # (uint8 pairs: 2 bytes per packed byte)
     if (l_seq % 2).any():  # drop the pad nibble of odd-length sequences
         ends = np.cumsum(2 * half)
         keep = np.ones(len(letters), bool)
