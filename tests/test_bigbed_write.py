@@ -347,25 +347,25 @@ def _fails(records, sizes=None, exc=BioformatsError, **kwargs):
 
 def test_unsorted_start_is_sort_order_error():
     err = _fails([("chr1", 10, 20, None), ("chr1", 5, 30, None)], exc=SortOrderError)
-    assert err.record == 1 and "record 1" in str(err)
+    assert err.record == 2 and str(err).startswith("record 2: position 5 after 10 on chr1")
 
 
 def test_chromosome_seen_twice_is_sort_order_error():
     err = _fails([("chr1", 1, 2, None), ("chr2", 1, 2, None), ("chr1", 3, 4, None)],
                  exc=SortOrderError)
-    assert err.record == 2
+    assert err.record == 3 and "chr1 appears again" in str(err)
 
 
 def test_unknown_chromosome():
     err = _fails([("chr1", 1, 2, None), ("chrZ", 1, 2, None)], exc=UnknownReferenceError)
-    assert "record 1" in str(err) and "chrZ" in str(err)
+    assert "record 2" in str(err) and "chrZ" in str(err)
 
 
 def test_end_beyond_chromosome_and_start_after_end():
     err = _fails([("chr1", 1, 2000, None)], exc=RecordError)
-    assert err.record == 0 and "bigger than chr1 size" in str(err)
+    assert err.record == 1 and "bigger than chr1 size" in str(err)
     err = _fails([("chr1", 1, 2, None), ("chr1", 9, 3, None)], exc=RecordError)
-    assert err.record == 1
+    assert err.record == 2 and "end 3 is before start 9" in str(err)
 
 
 def test_bed_column_checks():
@@ -387,7 +387,7 @@ def test_bed_column_checks():
     }
     for what, rest in bad.items():
         err = _fails([ok[0], ("chr1", 10, 20, rest)], sizes={"chr1": 100}, exc=RecordError)
-        assert err.record == 1, what
+        assert err.record == 2, what
     err = _fails([("chr1", 1, 5, "n" * 256)], exc=RecordError)
     assert "too long" in str(err)
 

@@ -118,11 +118,11 @@ def test_errors_are_typed_and_leave_no_file(tmp_path):
     path = tmp_path / "bad.bb"
     with pytest.raises(SortOrderError) as info:
         AlignmentWriter(path, targets=[target]).write(items[::-1])
-    assert info.value.record == 1
+    assert info.value.record == 2  # 1-based
     items[3].score = 5000
     with pytest.raises(RecordError) as info:
         AlignmentWriter(path, targets=[target]).write(items)
-    assert info.value.record == 3 and "score" in str(info.value)
+    assert info.value.record == 4 and "score" in str(info.value)
     assert os.listdir(tmp_path) == []
     with pytest.raises(ValueError):
         AlignmentWriter(path, bedN=13)

@@ -20,7 +20,7 @@ from Bio.Align import Alignment, interfaces
 
 from ..bbi.autosql import AutoSqlTable, bed_declaration
 from .._gc import gc_paused
-from ..bbi.write import BigBedWriter, EncodedRecords, _Numbers
+from ..bbi.write import BigBedWriter, EncodedRecords
 
 __all__ = ["AlignmentWriter"]
 
@@ -84,13 +84,9 @@ class AlignmentWriter(interfaces.AlignmentWriter):
                               extra_index=self.extraIndexNames, compress=self.compress,
                               block_size=self.blockSize, items_per_slot=self.itemsPerSlot)
         try:
-            count = 0
             for chroms, starts, ends, rests, values in _paused(
                     _bed_batches(alignments, self.bedN, declaration)):
-                numbers = _Numbers(range(count, count + len(chroms)))
-                numbers.is_lines = False
-                writer.write_batch(chroms, starts, ends, rests, numbers, values=values)
-                count += len(chroms)
+                writer.write_batch(chroms, starts, ends, rests, values=values)
         except BaseException:
             writer.abort()
             raise

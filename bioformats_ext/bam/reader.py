@@ -12,28 +12,23 @@ from typing import Any, Iterator
 
 from ..coindex import load_index_near, region_blobs
 from ..coindex.discovery import INDEX_KINDS
-from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
+from ..errors import FormatError, TruncatedFileError
 from ..index.reader import read_index
+from ..reader_base import RegionReader
 from ..io.source import ByteSource, open_source
+from ..sniff import sniff_container
 from .decode import record_span, record_to_sam, split_records
 from .header import BamHeader
 
-_BGZF = b"\x1f\x8b\x08\x04"
-
-
 def detect_container(source: ByteSource) -> str:
     """``"bgzf"``, ``"bgzf2"``, or a FormatError."""
-    head = source.read_upto(0, 16)
-    if head[:4] == _BGZF:
-        return "bgzf"
-    from ..bgzf2 import is_bgzf2
-
-    if is_bgzf2(head):
-        return "bgzf2"
+    container = sniff_container(source.read_upto(0, 18))
+    if container in ("bgzf", "bgzf2"):
+        return container
     raise FormatError(f"{source.name}: neither BGZF nor BGZF2", 0)
 
 
-class BamReader:
+class BamReader(RegionReader):
     """Read BAM records as SAM text (``__iter__``, :meth:`fetch`) or raw bytes (:meth:`records`).
 
     ``index``: path / source of a BAI or CSI; by default one is looked for next to the file
@@ -122,16 +117,23 @@ class BamReader:
             self._index = read_index(self._index_source)
         return self._index
 
-    def fetch_records(self, ref: str, start: int | None = None,
-                      end: int | None = None) -> Iterator[memoryview]:
-        """Raw records overlapping ``ref:[start, end)`` (0-based, half-open)."""
-        tid = self.header.get_tid(ref)
-        if tid is None:
-            raise UnknownReferenceError(f"reference {ref!r} is not in the BAM header")
-        beg = 0 if start is None else max(0, int(start))
-        stop = (1 << 62) if end is None else int(end)
-        if stop <= beg:
-            return
+    def reference_lengths(self) -> dict[str, int | None]:
+        return dict(zip(self.header.names, self.header.lengths))
+
+    def fetch_records(self, contig: str | None = None, start: int | None = None,
+                      stop: int | None = None, region: str | None = None, *,
+                      reference: str | None = None, end: int | None = None
+                      ) -> Iterator[memoryview]:
+        """Raw records overlapping ``contig:[start, stop)`` (0-based, half-open) or ``region``
+        (``"chr1:1,000-2,000"``, 1-based inclusive); see :mod:`bioformats_ext.reader_base`."""
+        r = self.region(contig, start, stop, region, reference=reference, end=end)
+        tid = self.header.tid(r.contig)
+        beg, stop_ = r.start, (1 << 62) if r.stop is None else r.stop
+        if stop_ <= beg:
+            return iter(())
+        return self._records_in(tid, beg, stop_)
+
+    def _records_in(self, tid: int, beg: int, stop: int) -> Iterator[memoryview]:
         if self._bgzf2 is not None:
             blobs = region_blobs(self._bgzf2, tid, beg, stop)
         else:
@@ -150,17 +152,10 @@ class BamReader:
                 if rend > beg:
                     yield rec
 
-    def fetch(self, ref: str, start: int | None = None, end: int | None = None) -> Iterator[str]:
-        """SAM lines of the records overlapping ``ref:[start, end)`` (0-based, half-open)."""
+    def fetch(self, contig: str | None = None, start: int | None = None,
+              stop: int | None = None, region: str | None = None, *,
+              reference: str | None = None, end: int | None = None) -> Iterator[str]:
+        """SAM lines of the records overlapping the region (arguments as :meth:`fetch_records`)."""
         names = self.header.names
-        for rec in self.fetch_records(ref, start, end):
-            yield record_to_sam(rec, names)
-
-    def close(self) -> None:
-        self.source.close()
-
-    def __enter__(self) -> "BamReader":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        records = self.fetch_records(contig, start, stop, region, reference=reference, end=end)
+        return (record_to_sam(rec, names) for rec in records)

@@ -12,7 +12,6 @@ from typing import Any, BinaryIO, Callable, Sequence
 
 import numpy as np
 
-from ..bgzf import MAX_BLOCK_DATA
 from ..index.builder import ReferenceNames
 from ..io.atomic import AtomicFiles
 from .discovery import default_index_path
@@ -51,7 +50,6 @@ class IndexedOutput:
         self._save_index = save_index
         self._closed = False
         self._names = ReferenceNames()   # reference ids by first appearance when no builder
-        self._pending: tuple[int, int, int, int, bool] | None = None
         # BGZF2: called at close for the reference table when names are learnt while writing
         self.late_references: Callable[[], list[tuple[str, int]]] | None = None
         try:
@@ -103,6 +101,7 @@ class IndexedOutput:
         if self.compression == "bgzf":
             if self.index_kind is not None:
                 self._builder = self._make_builder(self.index_kind, self.container.tell_block())
+                self.container.on_amend = self._builder.amend_last
 
     def write_batch(self, data: bytes, sizes: np.ndarray, tid: np.ndarray | None,
                     beg: np.ndarray | None, end: np.ndarray | None, mapped: np.ndarray | None,
@@ -111,7 +110,6 @@ class IndexedOutput:
         and push their positions; ``describe(i)`` names record i in errors."""
         sizes = np.asarray(sizes, np.int64)
         n = len(sizes)
-        first = self.n_records
         builder = self._builder
         if builder is not None:  # check before write: a bad batch leaves nothing half-written
             builder.check(tid, beg, end, describe)
@@ -121,11 +119,9 @@ class IndexedOutput:
             records = [view[cuts[i]:cuts[i + 1]] for i in range(n)]
             self.container.write_records(records, tid, beg, end, mapped, describe=describe)
         elif self.compression == "bgzf":
-            offsets = self._write_blocks(data, sizes)
+            offsets = self.container.write_records(data, sizes)
             if builder is not None:
-                mapped = np.ones(n, bool) if mapped is None else np.asarray(mapped, bool)
-                self._push_amended(np.asarray(tid, np.int64), np.asarray(beg, np.int64),
-                                   np.asarray(end, np.int64), offsets, mapped, sizes)
+                builder.push_many(tid, beg, end, offsets, mapped)
         else:
             self.container.write(data)
         self.n_records += n
@@ -144,88 +140,9 @@ class IndexedOutput:
 
     def write_unindexed(self, record: bytes) -> None:
         """A record the index skips (a comment line mid-file): written, not pushed."""
-        if self.compression == "bgzf" and self._builder is not None and self._pending is not None:
-            pt, pb, pe, po, pm = self._pending
-            if po & 0xFFFF and (po & 0xFFFF) + len(record) > MAX_BLOCK_DATA:
-                self._pending = (pt, pb, pe, ((po >> 16) + 1) << 16, pm)
         self.container.write_record(record)
-
-    def _write_blocks(self, data: bytes, sizes: np.ndarray) -> np.ndarray:
-        """Write records with BGZF's ``write_record`` layout, one call per block, not per record.
-
-        The layout rule is simple enough to compute for a whole batch: a record goes into the
-        current block if it fits, else the block is flushed first (unless empty), and a record
-        larger than a block spans several. With cumulative sizes, each block's run of records
-        is one ``searchsorted``; the block-numbered offset after every record
-        (``BgzfWriter.tell_block`` values) falls out of the same arithmetic.
-        """
-        cap = MAX_BLOCK_DATA
-        container = self.container
-        n = len(sizes)
-        cum = np.zeros(n + 1, np.int64)
-        np.cumsum(sizes, out=cum[1:])
-        offsets = np.empty(n, np.int64)
-        view = memoryview(data)
-        start = container.tell_block()
-        block, fill = start >> 16, start & 0xFFFF
-        i = 0
-        while i < n:
-            j = int(np.searchsorted(cum, cum[i] + cap - fill, side="right")) - 1
-            if j > i:  # records i..j-1 fit in this block
-                offsets[i:j] = (block << 16) + fill + (cum[i + 1:j + 1] - cum[i])
-                container.write(view[cum[i]:cum[j]])
-                fill += int(cum[j] - cum[i])
-                if fill == cap:  # exactly full: the writer ships it, offset is next block's start
-                    block, fill = block + 1, 0
-                    offsets[j - 1] = block << 16
-                i = j
-            elif fill:
-                container.flush()
-                block, fill = block + 1, 0
-            else:  # a record larger than a block
-                size = int(sizes[i])
-                container.write(view[cum[i]:cum[i + 1]])
-                block, fill = block + size // cap, size % cap
-                offsets[i] = (block << 16) | fill
-                i += 1
-        if container.tell_block() != (block << 16) | fill:  # the layout rule changed under us
-            raise RuntimeError("BGZF block layout differs from the writer's; offsets unusable")
-        return offsets
-
-    def _push_amended(self, tid, beg, end, offsets, mapped, lengths) -> None:
-        """Push all but the last record, after amending end offsets as htslib does.
-
-        ``write_record`` flushes a block when the next record does not fit; the previous record
-        then ends at the *next* block's start (what a reader's ``tell()`` reports, and what
-        htslib's ``hts_idx_amend_last`` records). That is only known once the next record is
-        written, so the last record of each batch waits in ``_pending``.
-        """
-        if self._pending is not None:
-            pt, pb, pe, po, pm = self._pending
-            tid = np.concatenate(([pt], tid))
-            beg = np.concatenate(([pb], beg))
-            end = np.concatenate(([pe], end))
-            offsets = np.concatenate(([po], offsets))
-            mapped = np.concatenate(([pm], mapped))
-            lengths = np.concatenate(([0], lengths))
-        within = offsets[:-1] & 0xFFFF
-        amend = (within > 0) & (within + lengths[1:] > MAX_BLOCK_DATA)
-        if amend.any():
-            head = offsets[:-1]
-            head[amend] = ((head[amend] >> 16) + 1) << 16
-        self._pending = (int(tid[-1]), int(beg[-1]), int(end[-1]), int(offsets[-1]),
-                         bool(mapped[-1]))
-        if len(tid) > 1:
-            self._builder.push_many(tid[:-1], beg[:-1], end[:-1], offsets[:-1], mapped[:-1])
-
-    def _push_pending(self, final: int) -> None:
-        if self._pending is None:
-            return
-        pt, pb, pe, po, pm = self._pending
-        if po & 0xFFFF:
-            po = final  # the closing flush ends the last block right after the last record
-        self._pending = None
-        self._builder.push(pt, pb, pe, po, pm)
+        if self._builder is not None and self._pending is None and not self._builder.n_records:
+            self._builder.restart_at(self.container.tell_block())  # as tabix: after meta lines
 
     # -- closing -------------------------------------------------------------------------------
     def close(self) -> None:
@@ -239,7 +156,6 @@ class IndexedOutput:
                 addresses = container.block_addresses()
                 container.close()
                 if self._builder is not None:
-                    self._push_pending(final)
                     self._builder.finish(final, block_addresses=addresses)
                     if _is_path(self.index_target):
                         stream = self._files.open(self.index_target)
@@ -250,11 +166,20 @@ class IndexedOutput:
                 if self.compression == "bgzf2" and self.late_references is not None:
                     self.container.references = self.late_references()
                 self.container.close()
-            self._files.commit()
+            self._files.commit(obsolete=self._stale_indexes())
         except BaseException:
             self.abort()
             raise
         self._closed = True
+
+    def _stale_indexes(self) -> list[str]:
+        """Index files beside the data path that this write does not produce (stale after it)."""
+        from ..io.atomic import sibling_indexes
+
+        if self.path is None or self.compression is None or not self._files._files:
+            return []
+        keep = self.index_target if _is_path(self.index_target) else None
+        return sibling_indexes(self.path, None if keep is None else os.fspath(keep))
 
     def abort(self) -> None:
         if self._closed:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..bbi.write import BigBedWriter, _Numbers, iter_bed_batches
+from ..bbi.write import write
 from ._options import UsageError, parse_ucsc, progress
 
 USAGE = """\
@@ -45,20 +45,12 @@ def bedtobigbed(argv: list[str]) -> int:
         with open(opts["as"], encoding="utf-8") as handle:
             autosql = handle.read()
     extra = [name for name in opts.get("extraIndex", "").split(",") if name]
-    writer = BigBedWriter(out, sizes, autosql=autosql, bed_type=opts.get("type"),
-                          extra_index=extra, compress=not opts.get("unc"),
-                          block_size=opts.get("blockSize", 256),
-                          items_per_slot=opts.get("itemsPerSlot", 512))
     bar = _bar()
     try:
-        for chroms, starts, ends, rests, numbers in iter_bed_batches(bed, tab=bool(opts.get("tab"))):
-            writer.write_batch(chroms, starts, ends, rests, _Numbers(numbers))
-            if bar is not None:
-                bar.update(len(chroms))
-        writer.close()
-    except BaseException:
-        writer.abort()
-        raise
+        write(bed, sizes, out, autosql=autosql, bed_type=opts.get("type"), extra_index=extra,
+              compress=not opts.get("unc"), block_size=opts.get("blockSize", 256),
+              items_per_slot=opts.get("itemsPerSlot", 512), tab=bool(opts.get("tab")),
+              progress=None if bar is None else bar.update)
     finally:
         if bar is not None:
             bar.close()

@@ -263,6 +263,13 @@ class IndexBuilder:
         self._last_coor = beg
         self.n_records += 1
 
+    def restart_at(self, voffset: int) -> None:
+        """Move the start of the indexed data to ``voffset`` (before the first push only): tabix
+        starts its first chunk after the last meta line preceding the first record."""
+        if self.n_records or self.refs is not None:
+            raise RecordError("restart_at() after records were pushed", self.n_records)
+        self.offset0 = self._save_off = self._last_off = self._off_beg = voffset
+
     def amend_last(self, voffset: int) -> None:
         """Move the end of the last pushed record (htslib's ``hts_idx_amend_last``): a writer that
         starts a new block before the next record calls this so offsets match a reader's view."""
@@ -280,8 +287,16 @@ class IndexBuilder:
         n = len(tid)
         if n == 0:
             return
-        beg = np.array(begs, dtype=np.int64)
-        end = np.array(ends, dtype=np.int64)
+        try:
+            beg = np.array(begs, dtype=np.int64)
+            end = np.array(ends, dtype=np.int64)
+        except OverflowError:  # a text coordinate beyond 64 bits: name the record
+            bad = next(i for i, (b, e) in enumerate(zip(begs, ends))
+                       if not (-(1 << 63) <= int(b) < 1 << 63 and -(1 << 63) <= int(e) < 1 << 63))
+            raise RecordError(f"record {self.n_records + bad}: region {int(begs[bad])}.."
+                              f"{int(ends[bad])} cannot be stored in a {self.fmt.upper()} index "
+                              f"(positions must be below {self.max_pos})",
+                              self.n_records + bad) from None
         voff = np.asarray(voffsets, dtype=np.int64)
         if not (len(beg) == len(end) == len(voff) == n):
             raise ValueError("push_many: arrays differ in length")
@@ -442,7 +457,8 @@ class IndexBuilder:
         return self
 
     # -- serialisation (see serialize.py) ------------------------------------------------------
-    def _need_finished(self) -> dict[int, RefIndex]:
+    def require_finished(self) -> dict[int, RefIndex]:
+        """The finished references; a RecordError before :meth:`finish`."""
         if self.refs is None:
             raise RecordError("finish() must be called before writing the index")
         return self.refs

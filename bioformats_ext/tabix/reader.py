@@ -6,30 +6,28 @@ import os
 from typing import Any, Iterator
 
 from ..bgzf import BgzfReader
-from ..bgzf2 import Bgzf2Reader, is_bgzf2
+from ..bgzf2 import Bgzf2Reader
 from ..coindex import load_index_near, region_blobs
 from ..coindex.discovery import INDEX_KINDS
-from ..errors import FormatError, MissingIndexError, UnknownReferenceError
+from ..errors import FormatError, MissingIndexError
 from ..index.reader import read_index
 from ..index.tabix_conf import get_config, parse_line
 from ..io.source import ByteSource, iter_chunks, open_source
+from ..reader_base import RegionReader
+from ..sniff import sniff_container
 from .metadata import METADATA_KEY, config_from_text
 
-BGZF_MAGIC = b"\x1f\x8b\x08\x04"
-
-
 def _detect(source: ByteSource) -> str:
-    head = source.read_upto(0, 16)
-    if head[:4] == BGZF_MAGIC:
-        return "bgzf"
-    if is_bgzf2(head):
-        return "bgzf2"
-    if head[:2] == b"\x1f\x8b":
+    """``bgzf``, ``bgzf2`` or ``text``; plain gzip is refused (it cannot be indexed)."""
+    container = sniff_container(source.read_upto(0, 18))
+    if container in ("bgzf", "bgzf2"):
+        return container
+    if container == "gzip":
         raise FormatError(f"{source.name}: plain gzip, not BGZF (recompress with bgzip)", 0)
     return "text"
 
 
-class TabixReader:
+class TabixReader(RegionReader):
     """Read bgzipped (or BGZF2, or plain) tab-separated text; fetch regions through its index.
 
     ``index``: a TBI/CSI path or source; by default ``x.gz.tbi`` / ``x.gz.csi`` next to the file
@@ -118,28 +116,39 @@ class TabixReader:
                 self.config = conf
         return self._index
 
-    def fetch(self, chrom: str, start: int | None = None, end: int | None = None) -> Iterator[str]:
-        """Data lines overlapping ``chrom:[start, end)`` (0-based, half-open)."""
-        beg = 0 if start is None else max(0, int(start))
-        stop = (1 << 62) if end is None else int(end)
-        if stop <= beg:
-            return
+    def reference_lengths(self) -> dict[str, int | None] | None:  # type: ignore[override]
+        """Names the index knows (lengths when BGZF2 stored them); ``None`` for plain text."""
         if self.container == "bgzf2":
-            if self.config is None:
-                raise MissingIndexError("this BGZF2 file does not say which columns hold "
-                                        "positions; pass preset=")
-            try:
-                blobs = region_blobs(self._bgzf2, chrom, beg, stop)
-            except (KeyError, UnknownReferenceError):
-                return
-        elif self.container == "bgzf":
-            index = self._load_index()
-            names = list(getattr(index, "names", None) or [])
-            if names and chrom not in names:
-                return
-            blobs = region_blobs(self._bgzf, chrom, beg, stop, index)
-        else:
+            return {ref.name: (ref.length or None) for ref in self._bgzf2.references}
+        if self.container == "bgzf":
+            names = list(getattr(self._load_index(), "names", None) or [])
+            return dict.fromkeys(names) if names else None
+        return None
+
+    def fetch(self, contig: str | None = None, start: int | None = None,
+              stop: int | None = None, region: str | None = None, *,
+              reference: str | None = None, end: int | None = None) -> Iterator[str]:
+        """Data lines overlapping ``contig:[start, stop)`` (0-based, half-open) or ``region``
+        (``"chr1:1,000-2,000"``, 1-based inclusive); see :mod:`bioformats_ext.reader_base`."""
+        if self.container == "text":
             raise MissingIndexError("plain text files cannot be fetched by region")
+        if self.container == "bgzf2" and self.config is None:
+            raise MissingIndexError("this BGZF2 file does not say which columns hold "
+                                    "positions; pass preset=")
+        r = self.region(contig, start, stop, region, reference=reference, end=end)
+        stop_ = (1 << 62) if r.stop is None else r.stop
+        if stop_ <= r.start:
+            return iter(())
+        return self._lines_in(r.contig, r.start, stop_)
+
+    def _lines_in(self, chrom: str, beg: int, stop: int) -> Iterator[str]:
+        if self.container == "bgzf2":
+            blobs = region_blobs(self._bgzf2, chrom, beg, stop)
+        else:
+            index = self._load_index()
+            if chrom not in (getattr(index, "names", None) or [chrom]):
+                return  # a contig only the header declares: nothing indexed
+            blobs = region_blobs(self._bgzf, chrom, beg, stop, index)
         conf = self.config
         meta = self.meta
         for blob in blobs:
@@ -153,12 +162,3 @@ class TabixReader:
                     break
                 if e > beg:
                     yield line.rstrip(b"\r").decode(errors="replace")
-
-    def close(self) -> None:
-        self.source.close()
-
-    def __enter__(self) -> "TabixReader":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
