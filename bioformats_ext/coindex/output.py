@@ -141,7 +141,7 @@ class IndexedOutput:
     def write_unindexed(self, record: bytes) -> None:
         """A record the index skips (a comment line mid-file): written, not pushed."""
         self.container.write_record(record)
-        if self._builder is not None and self._pending is None and not self._builder.n_records:
+        if self._builder is not None and not self._builder.n_records:
             self._builder.restart_at(self.container.tell_block())  # as tabix: after meta lines
 
     # -- closing -------------------------------------------------------------------------------
