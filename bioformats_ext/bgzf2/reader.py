@@ -146,7 +146,7 @@ class Bgzf2Reader(RegionReader):
         if (data < 9).any() or (decomp[data_ix] > MAX_FRAME_SIZE).any():
             raise FormatError("seek table has an impossible data frame size",
                               self._source.size - table.size)
-        empty = decomp[2:-1:2] == 0
+        empty = decomp[data_ix] == 0
         if empty.any():
             # Writers never cut an empty frame (BGZF2 has no EOF frame), and a reader seeking by
             # uncompressed offset would step over a frame the table says is empty: its bytes
@@ -154,7 +154,7 @@ class Bgzf2Reader(RegionReader):
             bad = int(np.flatnonzero(empty)[0])
             raise FormatError(f"seek table gives data frame {bad} a decompressed size of 0 "
                               f"(its zstd frame is {int(data[bad])} bytes)",
-                              int(table.offsets[2 + 2 * bad]))
+                              int(table.offsets[data_ix[bad]]))
         if table.checksums is not None:
             if (table.checksums[skippable] != EMPTY_CHECKSUM).any():
                 raise FormatError("seek table checksum of a skippable frame is not that of "

@@ -93,6 +93,8 @@ def write_vcf_shard(path: str, header: str, lines: Sequence[str], index: str = "
     out: Any = w._out  # the co-indexing sink; its builder is wrapped to record the pushes
     rec = _Recorder(out._builder)
     out._builder = rec
+    if getattr(out.container, "on_amend", None) is not None:  # the BGZF writer moves the
+        out.container.on_amend = rec.amend_last                 # last record's end itself
     with w:
         w.write_many(lines)
     assert rec.result is not None
