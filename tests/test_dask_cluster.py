@@ -18,10 +18,7 @@ from bioformats_ext import bigbed  # noqa: E402
 from bioformats_ext.dask import read_bigbed, read_vcf  # noqa: E402
 from bioformats_ext.vcf import VcfReader  # noqa: E402
 
-try:
-    from bioformats_ext.io.loopback import RangeServer
-except ImportError:  # pragma: no cover - moved under tests/ by the architecture work
-    from loopback import RangeServer  # type: ignore[no-redef]
+from loopback import RangeServer  # noqa: E402  (tests/loopback.py)
 
 ROOT = Path(__file__).resolve().parent.parent
 BED12 = Path(__file__).parent / "data" / "ucsc-bigbed" / "bigPsl.bb"

@@ -138,6 +138,7 @@ class VcfTask:
     samples: tuple[str, ...]
     columns: tuple[str, ...] | None
     container: str = "bgzf"
+    info: tuple[tuple[str, str, str], ...] = ()   # (key, Number, Type) of typed INFO columns
 
     def table(self, part: Partition) -> Any:
         from ..bgzf import BgzfReader
@@ -149,10 +150,10 @@ class VcfTask:
             else:
                 blobs = BgzfReader(src).read_ranges(list(part.units))
         return vcf_text_to_arrow(b"".join(blobs), self.samples, self.columns, part.region,
-                                 self.location)
+                                 self.location, {k: (n, t) for k, n, t in self.info})
 
     def __call__(self, part: Partition) -> Any:
-        return to_pandas(self.table(part))
+        return to_pandas(self.table(part), [f"INFO/{k}" for k, _, _ in self.info])
 
 
 def _bgzf2_frames(src: Any, part: Partition) -> list[bytes]:
@@ -174,15 +175,18 @@ def _bgzf2_frames(src: Any, part: Partition) -> list[bytes]:
 
 def read_vcf(source: Any, columns: Sequence[str] | None = None, regions: Any = None,
              target_bytes: "int | str" = "128MiB", n: int | None = None,
-             storage_options: dict | None = None, index: Any = None) -> Any:
-    """A bgzipped, TBI/CSI-indexed VCF as a Dask DataFrame.
+             storage_options: dict | None = None, index: Any = None,
+             info: "Sequence[str] | str | None" = None) -> Any:
+    """A bgzipped, TBI/CSI-indexed VCF (or VCF in BGZF2) as a Dask DataFrame.
 
     Columns: CHROM, POS (1-based), ID, REF, ALT, QUAL, FILTER, INFO by default; ``columns``
-    may also name FORMAT and samples. ``regions``: records overlapping each region (tabix rule).
+    may also name FORMAT and samples. ``info``: INFO keys (or ``"*"``) added as typed
+    ``INFO/key`` columns from the header's ``##INFO`` lines. ``regions``: records overlapping
+    each region (tabix rule).
     """
     dd = require_dask()
     from ..sniff import sniff
-    from ..tables.vcf import vcf_schema
+    from ..tables.vcf import info_types, vcf_schema
     from ..vcf import VcfReader
     from .plan import bgzf_context, plan_bgzf, plan_bgzf2
 
@@ -192,17 +196,30 @@ def read_vcf(source: Any, columns: Sequence[str] | None = None, regions: Any = N
         if kind.container not in ("bgzf", "bgzf2") or kind.format != "vcf":
             from ..errors import FormatError
             raise FormatError(f"{src.name} is {kind}, not bgzipped (BGZF or BGZF2) VCF text")
-        samples = tuple(VcfReader(src).samples)
+        vcf_header = VcfReader(src)
+        samples = tuple(vcf_header.samples)
+        declared = info_types(vcf_header.header)
+        if info is None:
+            wanted: dict[str, tuple[str, str]] = {}
+        elif info == "*":
+            wanted = declared
+        else:
+            missing = [k for k in info if k not in declared]
+            if missing:
+                raise KeyError(f"INFO key(s) {missing} not declared in the header")
+            wanted = {k: declared[k] for k in info}
         if kind.container == "bgzf2":
             parts = plan_bgzf2(src, target_bytes, n, regions)
         else:
             ctx = bgzf_context(source, src, "vcf", index, storage_options)
             parts = plan_bgzf(ctx["index"], ctx["names"], ctx["lengths"], src.size, ctx["eof"],
                               target_bytes, n, regions, references=ctx.get("references"))
-        meta = to_pandas(vcf_schema(samples, columns).empty_table())
+        meta = to_pandas(vcf_schema(samples, columns, wanted).empty_table(),
+                         [f"INFO/{k}" for k in wanted])
         size = src.size
     cols = None if columns is None else tuple(vcf_schema(samples, columns).names)
-    task = VcfTask(_location(source), size, storage_options, samples, cols, kind.container)
+    task = VcfTask(_location(source), size, storage_options, samples, cols, kind.container,
+                   tuple((k, n_, t) for k, (n_, t) in wanted.items()))
     return _from_map(dd, task, parts, meta)
 
 
