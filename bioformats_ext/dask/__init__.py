@@ -12,7 +12,7 @@ from __future__ import annotations
 from .partition import Partition, parse_bytes
 from .plan import plan
 
-__all__ = ["plan", "Partition", "parse_bytes", "read_bigbed", "read_vcf", "read_bam", "vcf_to_bgzf2", "vcf_to_bgzf"]
+__all__ = ["plan", "Partition", "parse_bytes", "read_bigbed", "read_vcf", "read_bam", "vcf_to_bgzf2", "vcf_to_bgzf", "bam_to_bgzf"]
 
 
 def __getattr__(name: str):  # the readers import dask lazily
@@ -24,8 +24,8 @@ def __getattr__(name: str):  # the readers import dask lazily
         from .write import vcf_to_bgzf2
 
         return vcf_to_bgzf2
-    if name == "vcf_to_bgzf":
-        from .bgzf_shards import vcf_to_bgzf
+    if name in ("vcf_to_bgzf", "bam_to_bgzf"):
+        from . import bgzf_shards
 
-        return vcf_to_bgzf
+        return getattr(bgzf_shards, name)
     raise AttributeError(name)

@@ -78,7 +78,8 @@ class _Recorder:
             addr = np.asarray(block_addresses, np.int64)
             return (addr[v >> 16] << 16) | (v & 0xFFFF)
 
-        self.result = ShardPushes("", list(self._b.names), cols[0], cols[1], cols[2],
+        self.result = ShardPushes("", list(getattr(self._b, "names", []) or []), cols[0], cols[1],
+                                  cols[2],
                                   real(cols[3]), cols[4].astype(bool),
                                   int(real(self._b.offset0)), int(real(final)))
         return self._b.finish(final, block_addresses)
@@ -102,22 +103,48 @@ def write_vcf_shard(path: str, header: str, lines: Sequence[str], index: str = "
     return rec.result
 
 
+def write_bam_shard(path: str, header: Any, sam_lines: Sequence[str], index: str = "bai",
+                    level: int | None = None) -> ShardPushes:
+    """Write SAM ``sam_lines`` as a BAM shard with its own BAI/CSI; return its pushes."""
+    from ..bam.writer import BamWriter
+
+    w = BamWriter(path, header, index=index, level=level)
+    out: Any = w._out
+    rec = _Recorder(out._builder)
+    out._builder = rec
+    if getattr(out.container, "on_amend", None) is not None:
+        out.container.on_amend = rec.amend_last
+    with w:
+        w.write_many(sam_lines)
+    assert rec.result is not None
+    rec.result.path = path
+    return rec.result
+
+
 def concat_bgzf(shards: Sequence[ShardPushes], target: "str | os.PathLike[str]",
-                index: str = "tbi", preset: str = "vcf", max_ref_len: int | None = None,
-                index_path: "str | None" = None) -> str:
+                index: str = "tbi", preset: str | None = "vcf", max_ref_len: int | None = None,
+                index_path: "str | None" = None, n_refs: int | None = None) -> str:
     """Concatenate BGZF shards (same header) into ``target`` and write its merged index.
 
     Shard 0 is copied up to its EOF block; every later shard from its first record's block
     (its header blocks are dropped) up to its EOF block; one EOF block ends the file. Returns
-    the index path (``target + ".tbi"`` / ``".csi"`` unless given).
+    the index path (``target + ".tbi"`` / ``".csi"`` / ``".bai"`` unless given). BAM: pass
+    ``preset=None`` and ``n_refs`` (reference ids are the header's, the same in every shard).
     """
     from ..index import IndexBuilder
 
     target = os.fspath(target)
     index_path = index_path or f"{target}.{index}"
-    builder = (IndexBuilder.tbi(preset, offset0=shards[0].offset0) if index == "tbi" else
-               IndexBuilder.csi(max_ref_len=max_ref_len, offset0=shards[0].offset0,
-                                tabix=preset))
+    off0 = shards[0].offset0
+    if index == "bai":
+        builder = IndexBuilder.bai(n_refs or 0, offset0=off0, strict=True)
+    elif index == "tbi":
+        builder = IndexBuilder.tbi(preset or "vcf", offset0=off0)
+    elif preset is None:
+        builder = IndexBuilder.csi(max_ref_len=max_ref_len, offset0=off0, n_refs=n_refs,
+                                   strict=True)
+    else:
+        builder = IndexBuilder.csi(max_ref_len=max_ref_len, offset0=off0, tabix=preset)
     files = AtomicFiles()
     try:
         out = files.open(target)
@@ -141,15 +168,22 @@ def concat_bgzf(shards: Sequence[ShardPushes], target: "str | os.PathLike[str]",
                 raise FormatError(f"{shard.path}: does not end with exactly one BGZF EOF block")
             shift = (pos - begin) << 16
             if len(shard.tids):
-                tids = builder.tids_for([shard.names[t] for t in shard.tids.tolist()])
+                if preset is None:  # BAM: header tids, -1 for unplaced
+                    tids = shard.tids
+                else:
+                    tids = builder.tids_for([shard.names[t] for t in shard.tids.tolist()])
                 builder.push_many(tids, shard.begs, shard.ends, shard.voffsets + shift,
                                   shard.mapped)
             pos += end - begin
         out.write(EOF_BLOCK)
         builder.finish(pos << 16)
         stream: Any = files.open(index_path)
-        if index == "tbi":
+        if index == "bai":
+            builder.write_bai(stream, n_refs)
+        elif index == "tbi":
             builder.write_tbi(stream, builder.names)
+        elif preset is None:
+            builder.write_csi(stream)
         else:
             builder.write_csi(stream, builder.names)
         files.commit()
@@ -218,6 +252,76 @@ def vcf_to_bgzf(source: Any, target: "str | os.PathLike[str]", index: str = "tbi
                                       index, level)]
         lengths = [length for _, length in parse_contigs(header) if length]
         concat_bgzf(shards, target, index, "vcf", max(lengths) if lengths else None)
+        return len(shards)
+    finally:
+        shutil.rmtree(shard_dir, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class BamBgzfShardTask:
+    """Rewrite one partition of a BAM as a BAM shard (records re-encoded from SAM text)."""
+
+    location: str
+    size: int
+    storage_options: dict | None
+    header: Any                 # BamHeader (picklable)
+    shard_dir: str
+    index: str
+    level: int | None
+
+    def __call__(self, part: Any) -> ShardPushes:
+        from ..bam.decode import record_to_sam, split_records
+        from ..bgzf import BgzfReader
+        from .sources import SpanSource
+
+        with SpanSource(self.location, self.size, self.storage_options) as src:
+            data = b"".join(BgzfReader(src).read_ranges(list(part.units)))
+        view = memoryview(data)
+        names = self.header.names
+        lines = [record_to_sam(view[a:b], names) + "\n" for a, b in split_records(data)]
+        path = os.path.join(self.shard_dir, f"part{part.index:06d}.bam")
+        return write_bam_shard(path, self.header, lines, self.index, self.level)
+
+
+def bam_to_bgzf(source: Any, target: "str | os.PathLike[str]", index: str = "bai",
+                target_bytes: "int | str" = "64MiB", n: int | None = None,
+                storage_options: dict | None = None, tmpdir: str | None = None,
+                level: int | None = None) -> int:
+    """Rewrite a BAM with Dask: workers write BAM shards of its partitions (unplaced tail
+    included), the client concatenates them and writes one BAI/CSI from the shards' shifted
+    pushes (equal to ``samtools index`` of the result). Returns the shard count."""
+    import shutil
+    import tempfile
+
+    import dask
+
+    from ..bam.reader import BamReader
+    from ..io.source import open_source
+    from .plan import bgzf_context, plan_bgzf
+    from .read import _data_voffset, _location
+
+    opts = {"storage_options": storage_options} if storage_options else {}
+    with open_source(source, **opts) as src:
+        ctx = bgzf_context(source, src, "bam", None, storage_options)
+        reader = BamReader(src)
+        header = reader.header
+        first = _data_voffset(src, reader._data_start)
+        parts = plan_bgzf(ctx["index"], ctx["names"], ctx["lengths"], src.size, ctx["eof"],
+                          target_bytes, n, first_record=first, unmapped_tail=True)
+        size = src.size
+    target = os.fspath(target)
+    shard_dir = tempfile.mkdtemp(prefix=".shards-", dir=tmpdir or os.path.dirname(
+        os.path.abspath(target)))
+    try:
+        task = BamBgzfShardTask(_location(source), size, storage_options, header, shard_dir,
+                                index, level)
+        if parts:
+            shards = list(dask.compute(*[dask.delayed(task)(p) for p in parts]))
+        else:
+            shards = [write_bam_shard(os.path.join(shard_dir, "empty.bam"), header, [], index,
+                                      level)]
+        concat_bgzf(shards, target, index, None, max(header.lengths, default=0) or None,
+                    n_refs=len(header.names))
         return len(shards)
     finally:
         shutil.rmtree(shard_dir, ignore_errors=True)
