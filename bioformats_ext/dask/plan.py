@@ -110,6 +110,13 @@ def _span(u: int, v: int, size: int) -> tuple[int, int]:
     return (u >> 16, min(size, (v >> 16) + (MAX_BLOCK if v & 0xFFFF else 0)))
 
 
+def _estimate(u: int, v: int) -> int:
+    """Compressed bytes of the records in ``[u, v)``: whole blocks between them, plus the
+    in-block offsets at an assumed 4:1 ratio (so an interval inside one block is not 0 and the
+    interval ending at a block start does not get that whole block)."""
+    return max(1, (v >> 16) - (u >> 16) + ((v & 0xFFFF) - (u & 0xFFFF)) // 4)
+
+
 def _interval_units(tid: int, edges: list[int], pos: list[int], end_pos: int,
                     size: int) -> list[Unit]:
     out = []
@@ -118,7 +125,7 @@ def _interval_units(tid: int, edges: list[int], pos: list[int], end_pos: int,
         if v <= u:
             continue
         nxt = pos[i + 1] if i + 1 < len(pos) else end_pos
-        out.append(Unit((u, v), _span(u, v, size), max(1, (v >> 16) - (u >> 16)), tid, pos[i],
+        out.append(Unit((u, v), _span(u, v, size), _estimate(u, v), tid, pos[i],
                         tid, max(pos[i], nxt)))
     return out
 
@@ -195,7 +202,7 @@ def plan_bgzf(index: Any, names: Sequence[str], lengths: Sequence[int], file_siz
     tail_bytes = 0
     tail_start = last_end if last_end is not None else first_record
     if unmapped_tail and tail_start is not None and tail_start < eof_voffset:
-        tail_bytes = max(1, (eof_voffset >> 16) - (tail_start >> 16))
+        tail_bytes = _estimate(tail_start, eof_voffset)
     total = sum(u.nbytes for u in units) + tail_bytes
     parts = _merge_intervals(group_units(units, _target(total, target_bytes, n), names))
     if tail_bytes and tail_start is not None:
