@@ -125,6 +125,25 @@ class BigBedFile(RegionReader):
         e = np.concatenate(ends) if ends else np.zeros(0, np.int64)
         return exact_summary(s, e, start, end, bins)
 
+    # -- tables (optional extra ``frames``) -------------------------------------------------------
+    def to_arrow(self, contig: str | None = None, start: int | None = None,
+                 stop: int | None = None, region: str | None = None,
+                 columns: "list[str] | None" = None):
+        """Records overlapping a region (``fetch`` arguments; whole file when none) as a
+        ``pyarrow.Table``: chrom (dictionary), chromStart/chromEnd (uint32) and the autoSql
+        fields typed from the declaration. ``columns`` selects fields by autoSql name."""
+        from .tables.bigbed import to_arrow
+
+        return to_arrow(self._reader, contig, start, stop, region, columns)
+
+    def to_pandas(self, contig: str | None = None, start: int | None = None,
+                  stop: int | None = None, region: str | None = None,
+                  columns: "list[str] | None" = None):
+        """:meth:`to_arrow` as a pandas DataFrame (through Arrow)."""
+        from .tables import to_pandas
+
+        return to_pandas(self.to_arrow(contig, start, stop, region, columns))
+
     # -- lifecycle -------------------------------------------------------------------------------
     def reference_lengths(self) -> dict[str, int | None]:
         return dict(self.chroms)
