@@ -46,6 +46,7 @@ _SECTION = section_header("<")
 _ITEM = np.dtype([("s", "<u4"), ("e", "<u4"), ("v", "<f4")])
 _BATCH = 1 << 16
 _MAX_COORD = 0xFFFFFFFF
+_MIN_FIXED = 8  # a fixedStep section pays off from about this many regular items
 
 
 class BigWigWriter(CloseOrAbort):
@@ -295,22 +296,64 @@ class BigWigWriter(CloseOrAbort):
             e = np.concatenate([p[1] for p in self._pending])
             v = np.concatenate([p[2] for p in self._pending])
         per = self.items_per_slot
-        full = len(s) if final else len(s) - len(s) % per
         cid = len(self._chroms) - 1
-        for i in range(0, full, per):
-            self._section(cid, s[i:i + per], e[i:i + per], v[i:i + per])
-        rest = (s[full:], e[full:], v[full:])
+        if not self._pending_fixed:  # bedGraphToBigWig: sections of exactly items_per_slot
+            full = len(s) if final else len(s) - len(s) % per
+            for i in range(0, full, per):
+                self._section(cid, s[i:i + per], e[i:i + per], v[i:i + per], False)
+            keep = full
+        else:
+            keep = self._flush_runs(cid, s, e, v, final)
+        rest = (s[keep:], e[keep:], v[keep:])
         self._pending = [rest] if len(rest[0]) else []
         self._pending_n = len(rest[0])
 
-    def _section(self, cid: int, s: np.ndarray, e: np.ndarray, v: np.ndarray) -> None:
+    def _flush_runs(self, cid: int, s: np.ndarray, e: np.ndarray, v: np.ndarray,
+                    final: bool) -> int:
+        """Runs from per-base arrays: maximal stretches of contiguous, equally long items
+        (at least ``_MIN_FIXED``) become fixedStep sections, the rest bedGraph sections, in
+        order. Returns how many items were written (the rest stays pending: the last stretch
+        may continue in the next batch)."""
         n = len(s)
+        per = self.items_per_slot
         length = e - s
-        kind, step = BEDGRAPH, 0
-        if self._pending_fixed and n > 1:
-            span = int(length[0])
-            if span > 0 and bool((length == span).all()) and bool((s[1:] == e[:-1]).all()):
-                kind, step = FIXEDSTEP, span
+        cuts = np.flatnonzero((s[1:] != e[:-1]) | (length[1:] != length[:-1])) + 1
+        bounds = [0, *cuts.tolist(), n]
+        limit = n if final else bounds[-2]
+        loose = 0  # start of the irregular items not yet written
+        for a, b in zip(bounds, bounds[1:]):
+            if b > limit:
+                break
+            if b - a >= _MIN_FIXED and length[a] > 0:
+                for i in range(loose, a, per):
+                    j = min(i + per, a)
+                    self._section(cid, s[i:j], e[i:j], v[i:j], False)
+                for i in range(a, b, per):
+                    j = min(i + per, b)
+                    self._section(cid, s[i:j], e[i:j], v[i:j], j - i > 1)
+                loose = b
+        if final:
+            for i in range(loose, n, per):
+                self._section(cid, s[i:i + per], e[i:i + per], v[i:i + per], False)
+            return n
+        # full bedGraph sections of loose items can go now; a long last stretch in chunks
+        done = loose + (limit - loose) // per * per
+        for i in range(loose, done, per):
+            self._section(cid, s[i:i + per], e[i:i + per], v[i:i + per], False)
+        if n - limit > per and length[limit] > 0:
+            for i in range(done, limit, per):
+                j = min(i + per, limit)
+                self._section(cid, s[i:j], e[i:j], v[i:j], False)
+            last = limit + (n - limit - 1) // per * per
+            for i in range(limit, last, per):
+                self._section(cid, s[i:i + per], e[i:i + per], v[i:i + per], per > 1)
+            done = last
+        return done
+
+    def _section(self, cid: int, s: np.ndarray, e: np.ndarray, v: np.ndarray,
+                 fixed: bool) -> None:
+        n = len(s)
+        kind, step = (FIXEDSTEP, int(e[0] - s[0])) if fixed else (BEDGRAPH, 0)
         head = _SECTION.pack(cid, int(s[0]), int(e[-1]), step, step, kind, n)
         if kind == FIXEDSTEP:
             body = v.astype("<f4").tobytes()
