@@ -116,8 +116,10 @@ def average_over_bed(bw: "BigWigFile", bed: "str | os.PathLike[str] | Iterable[t
         if min_max and bool(some.any()):
             k = np.flatnonzero(some)
             for j, (x, y) in zip(k.tolist(), zip(lo[k].tolist(), hi[k].tolist())):
-                mins[idx_arr[j]] = v[x:y].min()
-                maxs[idx_arr[j]] = v[x:y].max()
+                seen = v[x:y][length[x:y] > 0]  # zero-length items cover no base
+                if len(seen):
+                    mins[idx_arr[j]] = seen.min()
+                    maxs[idx_arr[j]] = seen.max()
     out = []
     for i, (chrom, start, end, name) in enumerate(intervals):
         size = end - start
