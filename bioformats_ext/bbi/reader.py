@@ -25,7 +25,7 @@ from .autosql import AutoSqlTable, Field, bed_declaration
 from .blocks import (MAX_BLOCK_INFLATE, Block, check_count, decompress, parse_block,
                      parse_run)
 from .bptree import BPlusTree, read_chromosomes
-from .format import EXTRA_HEADER_SIZE, TOTAL_SUMMARY_SIZE, layouts
+from .format import BIGBED_MAGIC, EXTRA_HEADER_SIZE, TOTAL_SUMMARY_SIZE, layouts
 from .header import ExtraHeader, ExtraIndex, Header, TotalSummary, ZoomLevel, parse_extra_indices
 from .rtree import RTree
 
@@ -40,6 +40,8 @@ Record = tuple[str, int, int, "str | None"]
 
 class BigBedReader(RegionReader):
     """Format-level access to a bigBed file. See :class:`bioformats_ext.bigbed.BigBedFile`."""
+
+    MAGIC = BIGBED_MAGIC  # the bigWig reader shares everything but the magic and the blocks
 
     def __init__(self, source: "str | os.PathLike[str] | BinaryIO | ByteSource",
                  node_cache: int = 256, block_cache: int = 64 << 20):
@@ -68,7 +70,7 @@ class BigBedReader(RegionReader):
         self.file_size = size = src.size
         head = src.read_upto(0, OPEN_READ)
         self._chunks: list[tuple[int, bytes]] = [(0, head)]
-        self.header = header = Header.parse(head, size)
+        self.header = header = Header.parse(head, size, self.MAGIC)
         self.byteorder = bo = header.byteorder
         self._lay = layouts(bo)
         self.zoom_levels = ZoomLevel.parse_all(head, header, size)
