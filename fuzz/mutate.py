@@ -407,7 +407,7 @@ def bigbed_fields(data: bytes) -> list[tuple[int, int, Order]]:
     if len(data) < 64:
         return []
     magic = struct.unpack_from("<I", data, 0)[0]
-    bo = "<" if magic == 0x8789F2EB else ">"
+    bo = "<" if magic in (0x8789F2EB, 0x888FFC26) else ">"  # bigBed, bigWig
     order: Order = "little" if bo == "<" else "big"
     out = [(4, 2, order), (6, 2, order), (8, 8, order), (16, 8, order), (24, 8, order),
            (32, 2, order), (34, 2, order), (36, 8, order), (44, 8, order), (52, 4, order),
@@ -579,3 +579,8 @@ def bgzf2_index_edit(rng: random.Random, data: bytes) -> bytes:
 
 BGZF2: list[Mutator] = [bgzf2_seek_edit, bgzf2_seek_edit, bgzf2_seek_edit, bgzf2_index_edit,
                         bgzf2_index_edit] + GENERIC
+
+
+# bigWig shares the BBI header, zoom headers, chromosome B+ tree and R-tree with bigBed, so the
+# field-aware bigBed mutators apply as they stand (bigbed_fields reads both magics' layouts).
+BIGWIG: list[Mutator] = [bigbed_field_edit, bigbed_field_edit, bigbed_field_edit] + GENERIC

@@ -251,3 +251,31 @@ def text_seeds() -> dict[str, list[bytes]]:
     rng = random.Random(23)
     return {"vcf": [(VCF_HEADER + "".join(vcf_lines(rng, 60))).encode()],
             "sam": [(sam_header() + "".join(sam_lines(rng, 45))).encode()]}
+
+
+def bigwig_seeds() -> list[Case]:
+    """bigWig files written by pyBigWig (bedGraph, variable- and fixed-step sections)."""
+    rng = random.Random(29)
+
+    def build(kind: str) -> Callable[[str], dict[str, str]]:
+        def make(d: str) -> dict[str, str]:
+            import pyBigWig
+
+            path = os.path.join(d, f"{kind}.bw")
+            bw = pyBigWig.open(path, "w")
+            bw.addHeader([(n, ln) for n, ln in CONTIGS[:2]], maxZooms=3)
+            for name, length in CONTIGS[:2]:
+                starts = sorted(rng.sample(range(0, length - 100, 50), 300))
+                values = [rng.uniform(-5, 50) for _ in starts]
+                if kind == "bedgraph":
+                    bw.addEntries([name] * len(starts), starts,
+                                  ends=[s + rng.randint(1, 49) for s in starts], values=values)
+                elif kind == "varstep":
+                    bw.addEntries(name, starts, values=values, span=20)
+                else:
+                    bw.addEntries(name, 1000, values=values, span=10, step=30)
+            bw.close()
+            return {"x.bw": path}
+        return make
+
+    return [_in_tmp(build(k)) for k in ("bedgraph", "varstep", "fixed")]

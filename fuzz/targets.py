@@ -36,6 +36,7 @@ class Target:
     weight: int = 1
     notes: str = ""
     owner: str = field(default="reliability")
+    smoke: bool = True   # part of the suite's 2,000-input smoke run
 
 
 TARGETS: dict[str, Target] = {}
@@ -112,6 +113,41 @@ def _bigbed_steps(files: Files) -> list[Step]:
 
 register(Target("bigbed", seeds.bigbed_seeds, {"x.bb": mutate.BIGBED}, _bigbed_steps, weight=3,
                 notes="BigBedFile open/records/fetch/summary/find and Bio.Align 'bigbed'"))
+
+
+# ----------------------------------------------------------------------------- bigWig
+
+def _bigwig_steps(files: Files) -> list[Step]:
+    from bioformats_ext.bigwig import BigWigFile
+
+    path = files["x.bw"]
+    state: dict[str, Any] = {}
+
+    def open_() -> None:
+        bw = state["bw"] = BigWigFile(path)
+        _ = (bw.chroms, bw.header, bw.zoom_levels, bw.summary())
+
+    def intervals() -> None:
+        bw = state["bw"]
+        for chrom, size in list(bw.chroms.items())[:3]:
+            _drain(bw.intervals(chrom) or ())
+            bw.values(chrom, size // 4, min(size, size // 4 + 5000))
+            bw.interval_arrays(chrom, 0, size)
+
+    def stats() -> None:
+        bw = state["bw"]
+        for chrom, size in list(bw.chroms.items())[:2]:
+            if size > 0:
+                for kind in ("mean", "max", "coverage"):
+                    bw.stats(chrom, 0, size, type=kind, nBins=5)
+                bw.stats(chrom, 0, min(size, 50_000), nBins=3, exact=True)
+
+    return [open_, intervals, stats]
+
+
+register(Target("bigwig", seeds.bigwig_seeds, {"x.bw": mutate.BIGWIG}, _bigwig_steps,
+                weight=2, owner="bigWig helper (reader); harness: reliability",
+                notes="BigWigFile open/intervals/values/stats (zoom and exact)"))
 
 
 # ----------------------------------------------------------------------------- BGZF
@@ -327,7 +363,7 @@ def _align_bam_steps(files: Files) -> list[Step]:
 
 
 register(Target("align-bam", seeds.bam_seeds, {"x.bam": mutate.BAM}, _align_bam_steps,
-                owner="BAM-records helper (align/bam.py is being rewritten natively)",
+                owner="BAM-records helper (align/bam.py is being rewritten natively)", smoke=False,
                 notes="Bio.Align 'bam' adapter"))
 
 

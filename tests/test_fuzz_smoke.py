@@ -23,7 +23,7 @@ COUNT = int(os.environ.get("FUZZ_SMOKE_COUNT", "2000"))
 
 @pytest.mark.skipif(sys.platform != "linux", reason="RLIMIT_AS / ITIMER_PROF semantics")
 def test_fuzz_smoke_2000_inputs():
-    names = [name for name, target in TARGETS.items() if target.owner == "reliability"]
+    names = [name for name, target in TARGETS.items() if target.smoke]
     report = run(COUNT, seed=1, names=names, jobs=2, timeout=120, cpu=20, mem=2.0)
     text = format_report(report)
     totals = report["totals"]
