@@ -34,7 +34,8 @@ from .format import (BIGWIG_MAGIC, HEADER_SIZE, MAX_ZOOM_LEVELS, TOTAL_SUMMARY_S
 from .header import Header, TotalSummary, ZoomLevel, pack_zoom_headers
 from .wig import BEDGRAPH, FIXEDSTEP, section_header
 from .wig_zoom import total_summary, zoom_levels
-from .write import iter_bed_batches, read_chrom_sizes, zlib_compressor
+from .bedgraph import iter_bedgraph
+from .write import read_chrom_sizes, zlib_compressor
 from .write_trees import bptree_bytes, rtree_bytes
 from .write_zoom import summaries_to_disk
 
@@ -163,42 +164,20 @@ class BigWigWriter(CloseOrAbort):
                        progress: Callable[[int], None] | None = None) -> int:
         """Add the items of a bedGraph file (``track``/``browser``/``#`` lines skipped)."""
         done = 0
-        for chroms, starts, ends, rests, numbers in iter_bed_batches(path):
-            try:
-                vals = np.array(rests).astype(np.float64)
-            except ValueError:
-                for r, n in zip(rests, numbers):
-                    try:
-                        float(r)
-                    except ValueError:
-                        self._failed = True
-                        raise RecordError(f"line {n}: value {r.decode(errors='replace')!r} is "
-                                          "not a number (bedGraph has 4 columns)", n) from None
-                raise
-            try:
-                s = np.array(starts).astype(np.int64)
-                e = np.array(ends).astype(np.int64)
-            except (ValueError, OverflowError):
-                for col, what in ((starts, "start"), (ends, "end")):
-                    for r, n in zip(col, numbers):
-                        try:
-                            int(r)
-                        except ValueError:
-                            self._failed = True
-                            raise RecordError(f"line {n}: {what} {r.decode(errors='replace')!r}"
-                                              " is not an integer", n) from None
-                raise
-            self._add_mixed(chroms, s, e, vals, np.asarray(numbers), "line")
-            done += len(chroms)
-            if progress is not None:
-                progress(len(chroms))
+        try:
+            for chroms, s, e, v, numbers in iter_bedgraph(path):
+                self._add_mixed(chroms, s, e, v, numbers, "line")
+                done += len(s)
+                if progress is not None:
+                    progress(len(s))
+        except BaseException:
+            self._failed = True
+            raise
         return done
 
     def _add_mixed(self, chroms: list, starts, ends, values, numbers: np.ndarray,
                    what: str) -> None:
         """A batch that may span chromosomes: one :meth:`add_intervals` per run."""
-        if chroms and isinstance(chroms[0], bytes):
-            chroms = [c.decode() for c in chroms]
         try:
             s = np.asarray(starts, np.int64)
             e = np.asarray(ends, np.int64)
@@ -212,11 +191,16 @@ class BigWigWriter(CloseOrAbort):
                     raise RecordError(f"{what} {numbers[i]}: bad start/end/value "
                                       f"{(a, b, c)!r}", int(numbers[i])) from None
             raise
-        cuts = [0] + [i for i in range(1, len(chroms)) if chroms[i] != chroms[i - 1]] + \
-            [len(chroms)]
+        names = chroms if isinstance(chroms, np.ndarray) else np.array(chroms, dtype=object)
+        if not len(names):
+            return
+        cuts = [0, *(np.flatnonzero(names[1:] != names[:-1]) + 1).tolist(), len(names)]
         for a, b in zip(cuts, cuts[1:]):
+            name = names[a]
+            if isinstance(name, bytes):
+                name = name.decode()
             self._numbers_kind = what
-            self.add_intervals(chroms[a], s[a:b], e[a:b], v[a:b], numbers[a:b])
+            self.add_intervals(str(name), s[a:b], e[a:b], v[a:b], numbers[a:b])
 
     def _add(self, chrom: str, s: np.ndarray, e: np.ndarray, v: np.ndarray, numbers,
              fixed_ok: bool) -> None:
