@@ -58,24 +58,33 @@ def make_bedgraph(path: Path, n: int, seed: int = 1) -> dict[str, int]:
     return CHROMS
 
 
+def _hwm_kib() -> int:
+    """Peak resident set of this process (VmHWM; unlike ru_maxrss it does not inherit the
+    parent's peak across fork + exec)."""
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def _rss_child(func, args, queue) -> None:
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base = _hwm_kib()
     t = time.perf_counter()
     func(*args)
     elapsed = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    queue.put((elapsed, peak, base))
+    queue.put((elapsed, _hwm_kib(), base))
 
 
-def in_child(func, *args) -> tuple[float, float]:
-    """(seconds, peak RSS MiB) of ``func(*args)`` run in a fresh child process."""
+def in_child(func, *args) -> tuple[float, float, float]:
+    """(seconds, peak RSS MiB, RSS MiB before the call) of ``func(*args)`` run in a fresh child process."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     proc = ctx.Process(target=_rss_child, args=(func, args, queue))
     proc.start()
-    elapsed, peak, _base = queue.get()
+    elapsed, peak, base = queue.get()
     proc.join()
-    return elapsed, peak / 1024
+    return elapsed, peak / 1024, base / 1024
 
 
 def write_ours(bedgraph: str, sizes: dict[str, int], out: str) -> None:
@@ -200,9 +209,10 @@ def main() -> None:
                                      ("bioformats_ext (isal)", write_ours_isal,
                                       tmpd / "isal.bw"),
                                      ("pybigtools", write_pybigtools, tmpd / "pbt.bw")):
-                elapsed, peak = in_child(func, str(bg), sizes, str(out))
+                elapsed, peak, base = in_child(func, str(bg), sizes, str(out))
                 results[label] = (elapsed, peak)
-                print(f"  {label:<28s} {elapsed:8.2f} s   peak RSS {peak:7.0f} MiB   "
+                print(f"  {label:<28s} {elapsed:8.2f} s   peak RSS {peak:7.0f} MiB "
+                      f"(after imports {base:4.0f})   "
                       f"{out.stat().st_size / 1e6:6.1f} MB")
             rows.append(("write bedGraph (zlib)", results["bioformats_ext (zlib)"][0],
                          results["pybigtools"][0]))

@@ -76,7 +76,7 @@ class BigWigWriter(CloseOrAbort):
         self.compress = self._zcompress is not None
         if isinstance(target, (str, os.PathLike)):
             self._atomic: AtomicFile | None = AtomicFile(target)
-            self._out: BinaryIO = self._atomic.handle
+            self._out: BinaryIO = self._atomic.handle  # type: ignore[assignment]
             spill_dir: str | None = os.path.dirname(os.path.abspath(self._atomic.path))
         else:
             self._atomic = None
@@ -175,7 +175,7 @@ class BigWigWriter(CloseOrAbort):
             raise
         return done
 
-    def _add_mixed(self, chroms: list, starts, ends, values, numbers: np.ndarray,
+    def _add_mixed(self, chroms: "list | np.ndarray", starts, ends, values, numbers: np.ndarray,
                    what: str) -> None:
         """A batch that may span chromosomes: one :meth:`add_intervals` per run."""
         try:
@@ -359,6 +359,7 @@ class BigWigWriter(CloseOrAbort):
 
     def _drain(self, block: bool) -> None:
         assert self._compressor is not None
+        comp: bytes
         for comp in self._compressor.drain(block):
             self._data.write(comp)
             self._sec_sizes.append(len(comp))

@@ -52,7 +52,7 @@ def zoom_records(reader: BigBedReader, level: "int | ZoomLevel", cid: int, start
             recs = np.frombuffer(data, dtype)
             cache.put(off, recs, len(data) + 64)
     for off, _size in dict.fromkeys(ranges):
-        recs = cache.get(off)
+        recs = cache.get(off)  # type: ignore[assignment]
         if recs is None:  # evicted by a huge query: read it again
             (raw,) = reader.source.read_many([(off, _size)])
             data = decompress(raw, reader._inflate_limit, off) if reader.header.compressed \
