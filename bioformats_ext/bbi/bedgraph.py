@@ -20,10 +20,40 @@ CHUNK = 1 << 22
 Batch = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
+def _arrow(body: bytes, nlines: int, first_line: int) -> Batch | None:
+    """pyarrow's multi-threaded CSV reader, when installed (about 6x faster than splitting);
+    None when it is missing or refuses the chunk (the slow path then names the bad line)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+    except ImportError:
+        return None
+    try:
+        table = pcsv.read_csv(
+            pa.BufferReader(body),
+            read_options=pcsv.ReadOptions(column_names=["c", "s", "e", "v"], block_size=1 << 20),
+            parse_options=pcsv.ParseOptions(delimiter="\t", quote_char=False,
+                                            double_quote=False),
+            convert_options=pcsv.ConvertOptions(column_types={
+                "c": pa.dictionary(pa.int32(), pa.string()), "s": pa.int64(),
+                "e": pa.int64(), "v": pa.float64()}))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError):
+        return None
+    if table.num_rows != nlines:
+        return None
+    chrom = table.column("c").combine_chunks()
+    names = np.array(chrom.dictionary.to_pylist(), dtype=object)[chrom.indices.to_numpy()]
+    return (names, table.column("s").to_numpy(), table.column("e").to_numpy(),
+            table.column("v").to_numpy(), np.arange(first_line, first_line + nlines))
+
+
 def _fast(body: bytes, nlines: int, first_line: int) -> Batch | None:
     if b"#" in body or b"\r" in body or b" " in body or b"\n\n" in body or b"track" in body \
             or b"browser" in body:
         return None
+    batch = _arrow(body, nlines, first_line)
+    if batch is not None:
+        return batch
     fields = body.replace(b"\n", b"\t").split(b"\t")
     if len(fields) != 4 * nlines:
         return None

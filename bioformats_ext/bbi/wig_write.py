@@ -440,15 +440,13 @@ class BigWigWriter(CloseOrAbort):
         index = rtree_bytes(self._sec_chrom, self._sec_start, self._sec_end, offsets,
                             header.fullIndexOffset, header.fullIndexOffset, self.block_size, 1)
         # zoom levels and total summary, one chromosome's items in memory at a time
-        chroms = []
-        for cid, (_name, size, first, count) in enumerate(self._chroms):
-            s, e, v = self._chrom_items(first, count)
-            chroms.append((cid, size, s, e, v))
-        summary = TotalSummary(*total_summary([(s, e, v) for _, _, s, e, v in chroms]))
+        spans = [(first, count) for _name, _size, first, count in self._chroms]
+        summary = TotalSummary(*total_summary(self._chrom_items(*span) for span in spans))
         ave = self._bases / self._count if self._count else 0.0
-        levels = zoom_levels(chroms, ave, header.fullIndexOffset - header.fullDataOffset,
+        levels = zoom_levels([(cid, c[1]) for cid, c in enumerate(self._chroms)],
+                             lambda cid: self._chrom_items(*spans[cid]),
+                             ave, header.fullIndexOffset - header.fullDataOffset,
                              self.compress, self.max_zoom_levels) if self._count else []
-        del chroms
         pos = header.fullIndexOffset + len(index)
         zoom_parts, zoom_headers = [], []
         for reduction, summ in levels:
