@@ -41,9 +41,14 @@ def fill_values(starts: np.ndarray, ends: np.ndarray, values: np.ndarray, start:
     n = end - start
     if not len(starts):
         return np.full(n, np.nan, np.float32)
-    s = np.clip(starts, start, end) - start
-    e = np.clip(ends, start, end) - start
+    s = starts - start
+    e = ends - start
     if len(s) == 1 or bool((s[1:] >= e[:-1]).all()):
+        # sorted and disjoint: only the first item can start before, the last end after
+        if s[0] < 0:
+            s[0] = 0
+        if e[-1] > n:
+            e[-1] = n
         runs = np.empty(2 * len(s) + 1, np.int64)
         runs[0] = s[0]
         runs[1:-1:2] = e - s
@@ -53,6 +58,8 @@ def fill_values(starts: np.ndarray, ends: np.ndarray, values: np.ndarray, start:
         vals[1::2] = values
         return np.repeat(vals, runs)
     out = np.full(n, np.nan, np.float32)
+    s = np.minimum(np.maximum(s, 0), n)
+    e = np.minimum(np.maximum(e, 0), n)
     for a, b, v in zip(s.tolist(), e.tolist(), values.tolist()):
         out[a:b] = v
     return out
