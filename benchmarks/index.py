@@ -27,7 +27,8 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from bioformats_ext.bgzf import BgzfReader, BgzfWriter  # noqa: E402
 from bioformats_ext.compression import available_deflate_backends  # noqa: E402
-from bioformats_ext.index import IndexBuilder, index_bam, read_index  # noqa: E402
+from bioformats_ext.bam import index_bam  # noqa: E402
+from bioformats_ext.index import IndexBuilder, read_index  # noqa: E402
 
 CHROMS = [("chr1", 120_000_000), ("chr2", 80_000_000), ("chr3", 50_000_000)]
 

@@ -1,6 +1,6 @@
 """Remote region queries: requests and time per query over loopback HTTP with injected latency.
 
-Serves a 200,000-record bigBed from :class:`bioformats_ext.io.loopback.RangeServer` on 127.0.0.1
+Serves a 200,000-record bigBed from ``RangeServer`` (tests/loopback.py) on 127.0.0.1
 with a fixed delay per request (default 20 ms, a same-continent round trip) and runs 100 random
 region queries with ``bioformats_ext.bigbed``:
 
@@ -33,7 +33,8 @@ WORK = HERE / "_work"
 sys.path.insert(0, str(HERE))
 
 from bioformats_ext.io import open_source  # noqa: E402
-from bioformats_ext.io.loopback import RangeServer  # noqa: E402
+sys.path.insert(0, str(HERE.parent / "tests"))  # the test-only loopback server
+from loopback import RangeServer  # noqa: E402
 
 
 # -- data ----------------------------------------------------------------------------------------

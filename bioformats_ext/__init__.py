@@ -6,8 +6,8 @@ it imports nothing heavy until a format is used.
 
 from __future__ import annotations
 
-from ._registry import install as _install
-from ._registry import registered_formats
+from .align.registry import install as _install
+from .align.registry import registered_formats
 from .errors import BioformatsError, FormatError, SortOrderError
 
 __version__ = "0.1.0"

@@ -24,11 +24,12 @@ from .bbi.write import BigBedWriter, write
 from .bbi.zoom import best_zoom, exact_summary, zoom_summary
 from .bbi.zoom_records import zoom_records
 from .io.source import ByteSource
+from .reader_base import RegionReader
 
 __all__ = ["open", "BigBedFile", "write", "BigBedWriter"]
 
 
-class BigBedFile:
+class BigBedFile(RegionReader):
     """An open bigBed file (a context manager). Use :func:`open`."""
 
     def __init__(self, source: "str | os.PathLike[str] | BinaryIO | ByteSource", **options):
@@ -80,14 +81,16 @@ class BigBedFile:
 
     # -- queries ---------------------------------------------------------------------------------
     def records(self, chrom: str | None = None, start: int | None = None,
-                end: int | None = None) -> Iterator[Record]:
+                end: int | None = None, region: str | None = None) -> Iterator[Record]:
         """Records overlapping a region, in file order; all records when ``chrom`` is None.
 
         ``start`` defaults to 0 and ``end`` to the chromosome size (``end`` to ``start + 1`` when
         only ``start`` is given). Zero-length records touching the region's edges are included,
-        as in UCSC and Biopython. Unknown chromosomes raise ``UnknownReferenceError``.
+        as in UCSC and Biopython. ``region="chr1:1,001-2,000"`` (1-based inclusive) is the
+        samtools form. Unknown chromosomes raise ``UnknownReferenceError``, negative or reversed
+        ranges ``RegionError`` (the rule of :mod:`bioformats_ext.reader_base`).
         """
-        return self._reader.records(chrom, start, end)
+        return self._reader.records(chrom, start, end, region)
 
     def find(self, field: str, value: str) -> Iterator[Record]:
         """Records whose ``field`` equals ``value``, via that field's extraIndex
@@ -123,6 +126,25 @@ class BigBedFile:
         e = np.concatenate(ends) if ends else np.zeros(0, np.int64)
         return exact_summary(s, e, start, end, bins)
 
+    # -- tables (optional extra ``frames``) -------------------------------------------------------
+    def to_arrow(self, contig: str | None = None, start: int | None = None,
+                 stop: int | None = None, region: str | None = None,
+                 columns: "list[str] | None" = None):
+        """Records overlapping a region (``fetch`` arguments; whole file when none) as a
+        ``pyarrow.Table``: chrom (dictionary), chromStart/chromEnd (uint32) and the autoSql
+        fields typed from the declaration. ``columns`` selects fields by autoSql name."""
+        from .tables.bigbed import to_arrow
+
+        return to_arrow(self._reader, contig, start, stop, region, columns)
+
+    def to_pandas(self, contig: str | None = None, start: int | None = None,
+                  stop: int | None = None, region: str | None = None,
+                  columns: "list[str] | None" = None):
+        """:meth:`to_arrow` as a pandas DataFrame (through Arrow)."""
+        from .tables import to_pandas
+
+        return to_pandas(self.to_arrow(contig, start, stop, region, columns))
+
     def zoom_records(self, level: "int | ZoomLevel", chrom: str, start: int | None = None,
                      end: int | None = None) -> np.ndarray:
         """Zoom summary records of ``level`` (index into :attr:`zoom_levels`, or a ZoomLevel)
@@ -132,14 +154,12 @@ class BigBedFile:
         return zoom_records(self._reader, level, cid, start_, end_)  # type: ignore[arg-type]
 
     # -- lifecycle -------------------------------------------------------------------------------
+    def reference_lengths(self) -> dict[str, int | None]:
+        return dict(self.chroms)
+
     def close(self) -> None:
+        self._closed = True
         self._reader.close()
-
-    def __enter__(self) -> "BigBedFile":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"<BigBedFile {self._reader.source.name!r}: {len(self)} records>"

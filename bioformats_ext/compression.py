@@ -1,99 +1,24 @@
-"""Block codecs and the one helper that compresses blocks on threads.
+"""Threaded block compression: the one helper both container writers and bigBed use.
 
-Both container writers (BGZF, BGZF2) compress independent blocks, so they share this seam:
-a codec is two functions (``compress(data) -> bytes``, ``decompress(data, size_hint) -> bytes``),
-chosen once, and :func:`ordered_map` runs them on a thread pool while keeping output order.
+Writers compress independent blocks, so :func:`ordered_map` / :class:`BlockCompressor` run a
+codec (:mod:`bioformats_ext.codec`, or zstandard) on a thread pool while keeping output order.
 zlib, isal, libdeflate and zstandard all release the GIL, so threads give real parallelism.
+The codec names are re-exported here for existing callers.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator, TypeVar
+
+from .codec import DeflateCodec, available_deflate_backends, deflate_codec
+
+__all__ = ["DeflateCodec", "available_deflate_backends", "deflate_codec", "ordered_map",
+           "BlockCompressor"]
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-@dataclass(frozen=True)
-class DeflateCodec:
-    """Raw deflate (no zlib/gzip wrapper) plus CRC32: what a BGZF block needs."""
-
-    name: str
-    compress: Callable[[bytes], bytes]
-    decompress: Callable[[bytes, int], bytes]
-    crc32: Callable[[bytes], int]
-
-
-def _zlib_codec(level: int) -> DeflateCodec:
-    def compress(data: bytes) -> bytes:
-        c = zlib.compressobj(level, zlib.DEFLATED, -15)
-        return c.compress(data) + c.flush()
-
-    def decompress(data: bytes, size_hint: int) -> bytes:
-        return zlib.decompress(data, -15, max(size_hint, 1))
-
-    return DeflateCodec("zlib", compress, decompress, zlib.crc32)
-
-
-def _isal_codec(level: int) -> DeflateCodec:
-    from isal import isal_zlib
-
-    isal_level = min(max(level, 0), 3)  # isal has levels 0-3
-
-    def compress(data: bytes) -> bytes:
-        return isal_zlib.compress(data, isal_level, wbits=-15)
-
-    def decompress(data: bytes, size_hint: int) -> bytes:
-        return isal_zlib.decompress(data, wbits=-15, bufsize=max(size_hint, 1))
-
-    return DeflateCodec("isal", compress, decompress, isal_zlib.crc32)
-
-
-def _libdeflate_codec(level: int) -> DeflateCodec:
-    import deflate
-
-    ld_level = min(max(level, 1), 12)
-
-    def compress(data: bytes) -> bytes:
-        return deflate.deflate_compress(data, ld_level)
-
-    def decompress(data: bytes, size_hint: int) -> bytes:
-        return deflate.deflate_decompress(data, size_hint)
-
-    return DeflateCodec("libdeflate", compress, decompress, deflate.crc32)
-
-
-_DEFLATE_BACKENDS = {"zlib": _zlib_codec, "isal": _isal_codec, "libdeflate": _libdeflate_codec,
-                     "deflate": _libdeflate_codec}
-
-
-def available_deflate_backends() -> list[str]:
-    """Backends importable here, fastest first."""
-    names = []
-    for name, module in (("libdeflate", "deflate"), ("isal", "isal")):
-        try:
-            __import__(module)
-        except ImportError:
-            continue
-        names.append(name)
-    names.append("zlib")
-    return names
-
-
-def deflate_codec(backend: str = "zlib", level: int = 6) -> DeflateCodec:
-    """A raw-deflate codec. ``backend`` is ``zlib``, ``isal``, ``libdeflate`` or ``auto``."""
-    if backend == "auto":
-        backend = available_deflate_backends()[0]
-    try:
-        factory = _DEFLATE_BACKENDS[backend]
-    except KeyError:
-        raise ValueError(f"unknown deflate backend {backend!r}; choose from "
-                         f"{sorted(_DEFLATE_BACKENDS)} or 'auto'") from None
-    return factory(level)
 
 
 def ordered_map(func: Callable[[T], R], items: Iterable[T], threads: int = 1,

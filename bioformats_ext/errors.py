@@ -32,6 +32,12 @@ class TruncatedFileError(FormatError):
     """The file ends before a structure it declares."""
 
 
+class TruncatedFileWarning(UserWarning):
+    """A file that is probably truncated was read anyway (htslib's "EOF marker is absent").
+    Strict mode (:func:`bioformats_ext.bgzf.strict_eof`, used by our CLI) raises
+    :class:`TruncatedFileError` instead."""
+
+
 class RecordError(BioformatsError):
     """A record given to a writer (or read from a text file) is invalid.
 
@@ -66,13 +72,18 @@ class MissingIndexError(BioformatsError):
 
 
 class RemoteError(BioformatsError):
-    """A remote source failed after retries, or a server cannot serve byte ranges."""
+    """A remote source failed after retries, or a server cannot serve byte ranges.
+
+    ``status``: the HTTP status when there was one (404/410/403 mean "missing")."""
+
+    status: int | None = None
 
 
 __all__ = [
     "BioformatsError",
     "FormatError",
     "TruncatedFileError",
+    "TruncatedFileWarning",
     "RecordError",
     "SortOrderError",
     "UnknownReferenceError",

@@ -15,7 +15,7 @@ from typing import Collection, NamedTuple
 
 from .errors import FormatError
 
-__all__ = ["Sniffed", "sniff", "sniff_bytes", "expect", "describe"]
+__all__ = ["Sniffed", "sniff", "sniff_bytes", "sniff_container", "expect", "describe"]
 
 BGZF_MAGIC = b"\x1f\x8b\x08\x04"
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -101,6 +101,21 @@ def _zstd_peek(head: bytes) -> bytes:
     return b""
 
 
+def sniff_container(head: bytes) -> str:
+    """The container from magic numbers only (no decompression): ``bgzf``, ``gzip``,
+    ``bgzf2``, ``zstd`` or ``none``. What readers use to pick their block reader."""
+    if head.startswith(BGZF_MAGIC) and len(head) >= 18 and head[12:14] == b"BC":
+        return "bgzf"
+    if head.startswith(_GZIP_MAGIC):
+        return "gzip"
+    if len(head) >= 12 and struct.unpack_from("<I", head)[0] == 0x184D2A5B and head[8:12] == b"BGZ2":
+        return "bgzf2"
+    if len(head) >= 4 and (struct.unpack_from("<I", head)[0] == _ZSTD_MAGIC
+                           or struct.unpack_from("<I", head)[0] & 0xFFFFFFF0 == 0x184D2A50):
+        return "zstd"
+    return "none"
+
+
 def sniff_bytes(head: bytes) -> Sniffed:
     """Classify a file from its first bytes (64 KiB is plenty)."""
     if not head:
@@ -114,15 +129,11 @@ def sniff_bytes(head: bytes) -> Sniffed:
             return Sniffed("none", "bigwig")
         if head.startswith(b"CRAM"):
             return Sniffed("none", "cram")
-    if head.startswith(BGZF_MAGIC) and len(head) >= 18 and head[12:14] == b"BC":
-        return Sniffed("bgzf", _payload_format(_inflate_gzip_member(head)))
-    if head.startswith(_GZIP_MAGIC):
-        return Sniffed("gzip", _payload_format(_inflate_gzip_member(head)))
-    if len(head) >= 12 and struct.unpack_from("<I", head)[0] == 0x184D2A5B and head[8:12] == b"BGZ2":
-        return Sniffed("bgzf2", _payload_format(_zstd_peek(head)))
-    if len(head) >= 4 and (struct.unpack_from("<I", head)[0] == _ZSTD_MAGIC
-                           or struct.unpack_from("<I", head)[0] & 0xFFFFFFF0 == 0x184D2A50):
-        return Sniffed("zstd", _payload_format(_zstd_peek(head)))
+    container = sniff_container(head)
+    if container in ("bgzf", "gzip"):
+        return Sniffed(container, _payload_format(_inflate_gzip_member(head)))
+    if container in ("bgzf2", "zstd"):
+        return Sniffed(container, _payload_format(_zstd_peek(head)))
     if head.startswith(b"BAM\x01"):
         return Sniffed("none", "bam")
     if head.startswith(b"BCF\x02") or head.startswith(b"BCF\x04"):

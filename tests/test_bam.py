@@ -200,7 +200,8 @@ def test_sort_error_names_record_and_leaves_no_files(tmp_path, sam_data, case):
         with BamWriter(str(path), header, index="bai") as writer:
             writer.write_many(bad[:culprit])
             writer.write_many(bad[culprit:])
-    assert info.value.record == culprit
+    assert info.value.record == culprit + 1  # 1-based
+    assert str(info.value).startswith(f"record {culprit + 1}: ")
     assert bad[culprit].split("\t")[0] in str(info.value)
     assert _files(tmp_path) == []
     # without an index, unsorted input is fine

@@ -52,7 +52,7 @@ def test_progress_position_follows_the_offset(monkeypatch):
 
 def test_index_bam_reports_progress_to_the_end(tmp_path):
     pysam = __import__("pytest").importorskip("pysam")
-    from bioformats_ext.index import index_bam
+    from bioformats_ext.bam import index_bam
 
     path = str(tmp_path / "x.bam")
     header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": "chr1", "LN": 100000}]}

@@ -86,12 +86,13 @@ def test_sort_errors_are_typed():
     b.push(0, 100, 200, 1 << 16)
     with pytest.raises(SortOrderError) as e:
         b.push(0, 50, 60, 2 << 16)
-    assert (e.value.tid, e.value.pos, e.value.record) == (0, 50, 1)
+    assert (e.value.tid, e.value.pos, e.value.record) == (0, 50, 2)  # 1-based record numbers
+    assert str(e.value).startswith("record 2: position 50 after 100 on reference 0")
     b = IndexBuilder.bai(3)
     b.push_many([0, 0, 1, 1], [5, 9, 0, 3], [6, 10, 1, 4], [10, 20, 30, 40])
     with pytest.raises(SortOrderError) as e:
         b.push_many([1, 1, 0], [7, 8, 1], [9, 9, 2], [50, 60, 70])      # back to reference 0
-    assert (e.value.tid, e.value.record) == (0, 6)
+    assert (e.value.tid, e.value.record) == (0, 7)
     with pytest.raises(SortOrderError):
         b2 = IndexBuilder.bai(3)
         b2.push_many([0, 0], [10, 3], [11, 4], [1, 2])

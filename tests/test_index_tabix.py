@@ -20,7 +20,8 @@ import pysam.bcftools  # noqa: E402  (submodule, not imported by ``import pysam`
 
 from bioformats_ext.bgzf import BgzfReader  # noqa: E402
 from bioformats_ext.errors import RecordError, SortOrderError  # noqa: E402
-from bioformats_ext.index import IndexBuilder, index_tabix, read_index  # noqa: E402
+from bioformats_ext.index import IndexBuilder, read_index  # noqa: E402
+from bioformats_ext.tabix import index_tabix  # noqa: E402
 from bioformats_ext.index.tabix_conf import PRESETS, parse_line, parse_lines  # noqa: E402
 from bioformats_ext.commands.index import tabix as tabix_cmd  # noqa: E402
 
@@ -224,5 +225,5 @@ def test_unsorted_text_raises(tmp_path):
     pysam.tabix_compress(str(plain), str(plain) + ".gz")
     with pytest.raises(SortOrderError) as info:
         index_tabix(str(plain) + ".gz", "bed")
-    assert info.value.record == 1 and info.value.pos == 50
+    assert info.value.record == 2 and info.value.pos == 50 and "line 2" in str(info.value)
     assert not os.path.exists(str(plain) + ".gz.tbi")

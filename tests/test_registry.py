@@ -47,7 +47,7 @@ def test_registered_formats_lists_our_modules():
 def test_install_is_idempotent():
     from Bio import Align
 
-    import bioformats_ext._registry as registry
+    import bioformats_ext.align.registry as registry
 
     registry.install()
     first = Align._modules["bigbed"]

@@ -16,7 +16,7 @@ import pytest
 from bioformats_ext.errors import RemoteError, TruncatedFileError
 from bioformats_ext.io import open_source
 from bioformats_ext.io.cache import CachedSource
-from bioformats_ext.io.loopback import RangeServer
+from loopback import RangeServer
 
 DATA = os.urandom(1_000_003)
 SMALL = os.urandom(5000)

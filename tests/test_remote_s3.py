@@ -152,7 +152,7 @@ def test_bigbed_on_s3(s3):
 
 def test_fsspec_http_backend_against_loopback():
     pytest.importorskip("aiohttp")
-    from bioformats_ext.io.loopback import RangeServer
+    from loopback import RangeServer
 
     with RangeServer({"d.bin": DATA}) as server:
         with open_source(server.url("d.bin"), backend="fsspec", block_size=4096,

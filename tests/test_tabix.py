@@ -157,31 +157,54 @@ def test_plain_and_file_object_targets(tmp_path):
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_block_layout_equals_per_record_write_record(seed):
-    """IndexedOutput computes BGZF offsets per block; they must equal write_record + tell_block."""
+def test_bgzf_write_records_layout_and_offsets(seed):
+    """BgzfWriter.write_records lays records out like write_record (same bytes), and the end
+    offsets it reports (plus on_amend for each batch's last record) equal a reader's view:
+    htslib's normalised offset of each record end, computed here from the blocks read back."""
     import io
 
     import numpy as np
 
-    from bioformats_ext.bgzf import BgzfWriter
-    from bioformats_ext.tabix import IndexedOutput
+    from bioformats_ext.bgzf import BgzfReader, BgzfWriter
 
     rng = random.Random(seed)
     sizes = [rng.choice([1, 7, 300, 5000, 0xFF00 - 1, 0xFF00, 0xFF01, 70_000, 200_000])
              for _ in range(300)]
     records = [bytes([65 + i % 26]) * n for i, n in enumerate(sizes)]
-    reference = BgzfWriter(io.BytesIO(), level=1)
+    reference_out = io.BytesIO()
+    reference = BgzfWriter(reference_out, level=1)
     reference.write(b"header")
     reference.flush()
-    expected = []
     for rec in records:
         reference.write_record(rec)
-        expected.append(reference.tell_block())
-    out = IndexedOutput(io.BytesIO(), compression="bgzf", level=1, threads=1, index=None,
-                        index_path=None, make_builder=None, save_index=None)
-    out.write_header(b"header")
-    got = []
+    reference.close()
+    batch_out = io.BytesIO()
+    writer = BgzfWriter(batch_out, level=1)
+    writer.write(b"header")
+    writer.flush()
+    got: list[int] = []
+
+    def amend(end):
+        got[-1] = end
+    writer.on_amend = amend
     for lo in range(0, len(records), 37):
         chunk = records[lo:lo + 37]
-        got += out._write_blocks(b"".join(chunk), np.array([len(r) for r in chunk])).tolist()
-    assert got == expected
+        got += writer.write_records(b"".join(chunk), np.array([len(r) for r in chunk])).tolist()
+    writer.flush()
+    addresses = writer.block_addresses()
+    writer.close()
+    assert batch_out.getvalue() == reference_out.getvalue()
+    # the reader's view: a record ending at the end of a block's data ends at the next block
+    blocks = list(BgzfReader(io.BytesIO(batch_out.getvalue())).iter_blocks())
+    starts = np.cumsum([0] + [len(d) for _, d in blocks])
+    expected = []
+    pos = len(b"header")
+    for size in sizes:
+        pos += size
+        k = int(np.searchsorted(starts, pos, side="left"))  # block whose data ends at/after pos
+        if starts[k] == pos:
+            expected.append(int(blocks[k][0]) << 16 if k < len(blocks) else None)
+        else:
+            expected.append((int(blocks[k - 1][0]) << 16) | int(pos - starts[k - 1]))
+    real = [int(addresses[v >> 16]) << 16 | (v & 0xFFFF) for v in got]
+    assert real == expected

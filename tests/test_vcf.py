@@ -140,7 +140,7 @@ def test_sort_errors_leave_no_files(tmp_path, vcf_data, case):
         culprit = 5
     with pytest.raises(SortOrderError) as info:
         _write(tmp_path / "bad.vcf.gz", header, bad, index="tbi")
-    assert info.value.record == culprit
+    assert info.value.record == culprit + 1  # 1-based
     assert bad[culprit].split("\t")[2] in str(info.value)
     assert os.listdir(tmp_path) == []
 
@@ -187,7 +187,7 @@ def test_vectorised_intervals_equal_per_line_rule():
     import numpy as np
 
     from bioformats_ext.index.tabix_conf import get_config, parse_line
-    from bioformats_ext.tabix import _vcf_intervals
+    from bioformats_ext.vcf.intervals import vcf_intervals
 
     rng = random.Random(12)
     conf = get_config("vcf")
@@ -202,7 +202,7 @@ def test_vectorised_intervals_equal_per_line_rule():
         lines.append(f"chr{rng.randint(1, 3)}\t{pos}\tid\t{ref}\tT\t.\tPASS\t{info}{tail}{eol}".encode())
     data = b"".join(lines)
     sizes = np.fromiter(map(len, lines), np.int64, len(lines))
-    names, beg, end = _vcf_intervals(conf, data, sizes, lines, 1)
+    names, beg, end = vcf_intervals(conf, data, sizes, lines, 1)
     for i, line in enumerate(lines):
         name, b, e = parse_line(conf, line.rstrip(b"\r\n"), i + 1)
         assert (names[i].decode(), int(beg[i]), int(end[i])) == (name, b, e), line

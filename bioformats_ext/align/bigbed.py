@@ -24,7 +24,7 @@ from Bio.Seq import Seq
 from Bio.SeqRecord import SeqRecord
 
 from .._gc import gc_paused
-from ..bbi.autosql import INT_TYPES, AutoSqlTable, AutoSQLTable, Field  # noqa: F401
+from ..bbi.autosql import BED_FIELD_NAMES, INT_TYPES, AutoSqlTable, AutoSQLTable, Field  # noqa: F401
 from ..bbi.blocks import Block
 from ..bbi.reader import BigBedReader
 from ..errors import FormatError
@@ -36,8 +36,6 @@ __all__ = ["AlignmentIterator", "AlignmentWriter", "AutoSQLTable", "AutoSqlTable
 _BATCH_RECORDS = 4096     # records built per column-wise pass
 _FAST_MIN_RECORDS = 48    # below this the per-record path is cheaper
 
-_BED_NAMES = ("chrom", "chromStart", "chromEnd", "name", "score", "strand", "thickStart",
-              "thickEnd", "reserved", "blockCount", "blockSizes", "chromStarts")
 
 
 def _annotation_converter(field: Field) -> Callable[[str], object]:
@@ -132,6 +130,9 @@ class AlignmentIterator(interfaces.AlignmentIterator):
         target.byteorder = reader.byteorder
         target.declaration = reader.autosql
         target.bedN = reader.header.definedFieldCount
+        names = reader.autosql.names  # fields with an extraIndex: a written copy keeps them
+        target.extraIndexNames = [names[i.field_id] for i in reader.extra_indices
+                                  if i.field_id < len(names)]
         if target is self:
             self.targets = [SeqRecord(Seq(None, length=size), id=name)
                             for name, size in zip(reader.chrom_names, reader.chrom_sizes)]
@@ -145,8 +146,8 @@ class AlignmentIterator(interfaces.AlignmentIterator):
         if bedN > 12:
             raise FormatError(f"bigBed with {bedN} standard BED fields is not supported")
         for i in range(bedN):
-            if decl[i].name != _BED_NAMES[i]:
-                raise FormatError(f"Expected field name '{_BED_NAMES[i]}'; found '{decl[i].name}'")
+            if decl[i].name != BED_FIELD_NAMES[i]:
+                raise FormatError(f"Expected field name '{BED_FIELD_NAMES[i]}'; found '{decl[i].name}'")
         self._custom = [(f.name, _annotation_converter(f)) for f in decl[bedN:]]
         self._seqs: dict[int, Seq] = {}
 
@@ -282,11 +283,11 @@ class AlignmentIterator(interfaces.AlignmentIterator):
             rests = block.texts()
         if not rests:
             return []
-        if len(rests) >= _FAST_MIN_RECORDS:
-            fast = self._alignments_fast(chroms, starts, ends, rests)
-            if fast is not None:
-                return fast
-        try:
+        try:  # both paths: a malformed record is a typed error, whichever path meets it
+            if len(rests) >= _FAST_MIN_RECORDS:
+                fast = self._alignments_fast(chroms, starts, ends, rests)
+                if fast is not None:
+                    return fast
             return self._alignments_slow(chroms, starts, ends, rests)
         except FormatError:
             raise
@@ -362,9 +363,13 @@ class AlignmentIterator(interfaces.AlignmentIterator):
                 return None
             keys = [name for name, _conv in names_conv]
             annotations = [dict(zip(keys, values)) for values in zip(*converted)]
+            if len(annotations) != n:  # ragged columns: the per-record path names the record
+                return None
         qnames = cols[0] if bedN > 3 else [None] * n
         seqs = self._seqs
         lengths, which = np.unique(qsizes, return_inverse=True)
+        if len(lengths) and int(lengths[0]) < 0:  # impossible record: the per-record path
+            return None                            # raises the typed error naming it
         distinct = []
         for q in lengths.tolist():
             seq = seqs.get(q)

@@ -15,6 +15,7 @@ from ..errors import FormatError, TruncatedFileError
 
 BAM_MAGIC = b"BAM\x01"
 _I32 = struct.Struct("<i")
+_U32 = struct.Struct("<I")
 
 HeaderLike = "str | bytes | Mapping[str, Any] | Sequence[tuple[str, int]] | BamHeader"
 
@@ -36,8 +37,13 @@ class BamHeader:
         """Build from SAM text, a pysam-style dict, ``[(name, length), ...]`` or a pysam header."""
         if isinstance(header, BamHeader):
             return header
+        if isinstance(getattr(header, "bam_header", None), BamHeader):
+            return header.bam_header  # our AlignmentHeader (bioformats_ext.bam.open)
         if isinstance(header, (bytes, bytearray, memoryview)):
-            header = bytes(header).decode()
+            try:
+                header = bytes(header).decode()
+            except UnicodeDecodeError as exc:
+                raise FormatError(f"SAM header is not UTF-8 (byte {exc.start})") from None
         if isinstance(header, str):
             return cls.from_text(header)
         if hasattr(header, "to_dict") and not isinstance(header, Mapping):
@@ -100,6 +106,9 @@ class BamHeader:
         """pysam-style dict of the text header."""
         result: dict[str, Any] = {}
         for line in self.text.splitlines():
+            line = line.rstrip()  # as pysam: trailing blanks are not part of the last value
+            if not line:
+                continue
             tag, *fields = line[1:].split("\t")
             if tag == "CO":
                 result.setdefault("CO", []).append("\t".join(fields))
@@ -122,7 +131,8 @@ class BamHeader:
         for name, length in zip(self.names, self.lengths):
             raw = name.encode() + b"\0"
             if not 0 <= length < 1 << 32:
-                raise ValueError(f"reference {name!r}: length {length} does not fit a BAM header")
+                raise FormatError(f"reference {name!r}: length {length} does not fit a BAM "
+                                  "header")
             parts += [_I32.pack(len(raw)), raw, struct.pack("<I", length)]
         return b"".join(parts)
 
@@ -150,8 +160,13 @@ class BamHeader:
             (l_name,) = _I32.unpack(need(4, "l_name"))
             if l_name <= 0 or l_name > 1 << 16:
                 raise FormatError(f"BAM reference name length {l_name} is absurd")
-            names.append(need(l_name, "name").rstrip(b"\0").decode())
-            lengths.append(_I32.unpack(need(4, "l_ref"))[0])
+            raw = need(l_name, "name").rstrip(b"\0")
+            try:
+                names.append(raw.decode())
+            except UnicodeDecodeError:
+                raise FormatError(f"BAM reference {len(names)}: name {raw[:60]!r} is not "
+                                  "UTF-8") from None
+            lengths.append(_U32.unpack(need(4, "l_ref"))[0])  # unsigned: 3 Gbp fits
         return cls(text, names, lengths)
 
     def __repr__(self) -> str:
@@ -173,3 +188,15 @@ def _dict_to_text(header: Mapping[str, Any]) -> str:
     for comment in header.get("CO", []):
         lines.append(f"@CO\t{comment}")
     return "".join(line + "\n" for line in lines)
+
+
+def sq_lengths(header: bytes) -> list[tuple[str, int]]:
+    """``(SN, LN)`` of the well-formed ``@SQ`` lines of SAM header text (others are skipped:
+    the tabix SAM preset only needs lengths for the CSI depth, never rejects a header)."""
+    out = []
+    for line in header.splitlines():
+        if line.startswith(b"@SQ\t"):
+            fields = dict(f.split(b":", 1) for f in line.split(b"\t")[1:] if b":" in f)
+            if b"SN" in fields and fields.get(b"LN", b"").isdigit():
+                out.append((fields[b"SN"].decode(), int(fields[b"LN"])))
+    return out

@@ -10,32 +10,25 @@ from __future__ import annotations
 import os
 from typing import Any, Iterator
 
-from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
+from ..coindex import load_index_near, region_blobs
+from ..coindex.discovery import INDEX_KINDS
+from ..errors import FormatError, TruncatedFileError
+from ..index.reader import read_index
+from ..reader_base import RegionReader
 from ..io.source import ByteSource, open_source
+from ..sniff import expect, sniff_container
 from .decode import record_span, record_to_sam, split_records
 from .header import BamHeader
 
-_BGZF = b"\x1f\x8b\x08\x04"
-
-
 def detect_container(source: ByteSource) -> str:
     """``"bgzf"``, ``"bgzf2"``, or a FormatError."""
-    head = source.read_upto(0, 16)
-    if head[:4] == _BGZF:
-        return "bgzf"
-    from ..bgzf2 import is_bgzf2
-
-    if is_bgzf2(head):
-        return "bgzf2"
+    container = sniff_container(source.read_upto(0, 18))
+    if container in ("bgzf", "bgzf2"):
+        return container
     raise FormatError(f"{source.name}: neither BGZF nor BGZF2", 0)
 
 
-def _index_candidates(path: str) -> list[str]:
-    base = path[:-4] if path.endswith(".bam") else path
-    return [path + ".bai", path + ".csi", base + ".bai", base + ".csi"]
-
-
-class BamReader:
+class BamReader(RegionReader):
     """Read BAM records as SAM text (``__iter__``, :meth:`fetch`) or raw bytes (:meth:`records`).
 
     ``index``: path / source of a BAI or CSI; by default one is looked for next to the file
@@ -45,6 +38,7 @@ class BamReader:
     def __init__(self, source: Any, index: Any = None):
         self._path = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
         self.source = open_source(source)
+        expect(self.source, ("bam",), "a BAM file", containers=("bgzf", "bgzf2"))
         self.container = detect_container(self.source)
         if self.container == "bgzf":
             from ..bgzf import BgzfReader
@@ -118,33 +112,33 @@ class BamReader:
     def _load_index(self):
         if self._index is not None:
             return self._index
-        from ..index import read_index
-        from ..tabix import load_index_near
-
         if self._index_source is None:
-            self._index = load_index_near(self._path, _index_candidates(self._path)
-                                          if self._path else [], "BAM")
+            self._index = load_index_near(self._path, INDEX_KINDS["bam"], "BAM")
         else:
             self._index = read_index(self._index_source)
         return self._index
 
-    def fetch_records(self, ref: str, start: int | None = None,
-                      end: int | None = None) -> Iterator[memoryview]:
-        """Raw records overlapping ``ref:[start, end)`` (0-based, half-open)."""
-        tid = self.header.get_tid(ref)
-        if tid is None:
-            raise UnknownReferenceError(f"reference {ref!r} is not in the BAM header")
-        beg = 0 if start is None else max(0, int(start))
-        stop = (1 << 62) if end is None else int(end)
-        if stop <= beg:
-            return
+    def reference_lengths(self) -> dict[str, int | None]:
+        return dict(zip(self.header.names, self.header.lengths))
+
+    def fetch_records(self, contig: str | None = None, start: int | None = None,
+                      stop: int | None = None, region: str | None = None, *,
+                      reference: str | None = None, end: int | None = None
+                      ) -> Iterator[memoryview]:
+        """Raw records overlapping ``contig:[start, stop)`` (0-based, half-open) or ``region``
+        (``"chr1:1,000-2,000"``, 1-based inclusive); see :mod:`bioformats_ext.reader_base`."""
+        r = self.region(contig, start, stop, region, reference=reference, end=end)
+        tid = self.header.tid(r.contig)
+        beg, stop_ = r.start, (1 << 62) if r.stop is None else r.stop
+        if stop_ <= beg:
+            return iter(())
+        return self._records_in(tid, beg, stop_)
+
+    def _records_in(self, tid: int, beg: int, stop: int) -> Iterator[memoryview]:
         if self._bgzf2 is not None:
-            blobs = [data for _, data in self._bgzf2.fetch_runs(tid, beg, stop)]
+            blobs = region_blobs(self._bgzf2, tid, beg, stop)
         else:
-            chunks = self._load_index().query(tid, beg, min(stop, 1 << 40))
-            if not chunks:
-                return
-            blobs = self._bgzf.read_ranges(list(chunks))
+            blobs = region_blobs(self._bgzf, tid, beg, stop, self._load_index())
         for blob in blobs:
             view = memoryview(blob)
             for a, b in split_records(blob):
@@ -159,17 +153,10 @@ class BamReader:
                 if rend > beg:
                     yield rec
 
-    def fetch(self, ref: str, start: int | None = None, end: int | None = None) -> Iterator[str]:
-        """SAM lines of the records overlapping ``ref:[start, end)`` (0-based, half-open)."""
+    def fetch(self, contig: str | None = None, start: int | None = None,
+              stop: int | None = None, region: str | None = None, *,
+              reference: str | None = None, end: int | None = None) -> Iterator[str]:
+        """SAM lines of the records overlapping the region (arguments as :meth:`fetch_records`)."""
         names = self.header.names
-        for rec in self.fetch_records(ref, start, end):
-            yield record_to_sam(rec, names)
-
-    def close(self) -> None:
-        self.source.close()
-
-    def __enter__(self) -> "BamReader":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        records = self.fetch_records(contig, start, stop, region, reference=reference, end=end)
+        return (record_to_sam(rec, names) for rec in records)

@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 from typing import Any, BinaryIO
 
-from ..tabix import BatchedRecordWriter, IndexedOutput
-from .encode import SamEncoder, to_sam_bytes
+from ..coindex import BatchedRecordWriter, IndexedOutput
+from ..index import IndexBuilder
+from .encode import SamEncoder, encode_mixed, to_sam_bytes
+from .record import BamRecord
 from .header import BamHeader
 
 
@@ -21,7 +23,8 @@ class BamWriter(BatchedRecordWriter):
 
     ``header``: SAM header text, a pysam-style dict, ``[(name, length), ...]`` or a pysam
     ``AlignmentHeader``. ``index``: ``None``, ``"bai"`` or ``"csi"``. ``compression="bgzf2"``
-    writes one self-indexed BGZF2 file instead. Records: SAM lines (str or bytes), objects with
+    writes one self-indexed BGZF2 file instead. Records: SAM lines (str or bytes), our ``BamRecord``
+    objects (copied as stored when their header's references match), objects with
     ``to_string()`` (pysam ``AlignedSegment``) or ``Bio.Align.Alignment`` objects.
     """
 
@@ -38,18 +41,16 @@ class BamWriter(BatchedRecordWriter):
         self.header = BamHeader.from_any(header)
         self.min_shift = min_shift
         self._encoder = SamEncoder(self.header)
-        self._alignment_writer = None
+        self._alignment_writer: Any = None
         self._buffer: list[bytes] = []
         n_refs = len(self.header.names)
         max_len = self.header.max_length
 
         def make_builder(kind: str, offset0: int):
-            from ..index import IndexBuilder
-
             if kind == "bai":
-                return IndexBuilder.bai(n_refs, offset0=offset0)
+                return IndexBuilder.bai(n_refs, offset0=offset0, strict=True)
             return IndexBuilder.csi(min_shift=min_shift, max_ref_len=max_len, offset0=offset0,
-                                    n_refs=n_refs)
+                                    n_refs=n_refs, strict=True)
 
         def save_index(builder, stream) -> None:
             if index == "bai":
@@ -76,7 +77,9 @@ class BamWriter(BatchedRecordWriter):
             return [line.encode() for line in batch]
         return None
 
-    def _to_line(self, record: Any) -> bytes:
+    def _to_line(self, record: Any) -> Any:
+        if isinstance(record, BamRecord):
+            return record  # written as stored, no SAM text round trip (see _write_lines)
         if isinstance(record, (bytes, str)):
             return to_sam_bytes(record)
         if hasattr(record, "to_string"):
@@ -89,13 +92,86 @@ class BamWriter(BatchedRecordWriter):
             return self._alignment_writer.format_alignment(record).encode()
         return to_sam_bytes(record)
 
-    def _write_lines(self, lines: list[bytes]) -> None:
+    def write_columns(self, cols: Any) -> int:
+        """Write every record of a :class:`~bioformats_ext.bam.columns.BamColumns` batch as
+        stored, in one gather (the fast path of ``bioformats-ext view -b``). The batch must come
+        from a BAM with this writer's references."""
+        import numpy as np
+
+        from types import SimpleNamespace
+
+        from .record import RecordBatch
+
+        self._flush_buffer()
+        n = len(cols)
+        if not n:
+            return 0
+        if int(cols.ref_id.max()) >= len(self.header.names) or \
+                int(cols.next_ref_id.max()) >= len(self.header.names):
+            raise ValueError("these records refer to references this BAM header does not have")
         out = self._out
         try:
-            batch = self._encoder.encode(lines, out.n_records)
+            sizes = cols.stop - cols.offset
+            data = cols._gather(cols.offset, sizes)[0].tobytes()
+            batch = SimpleNamespace(tid=cols.ref_id, beg=np.maximum(cols.pos, 0),
+                                    end=np.maximum(cols.end_positions(), 1),
+                                    mapped=(cols.flag & 4) == 0)
+            rows = RecordBatch(cols, SimpleNamespace(references=tuple(self.header.names)))
+            describe = lambda i: _describe(BamRecord(rows, i))  # noqa: E731 - errors only
+            _check_within_references(batch, self.header.lengths, _Rows(rows), out.n_records)
+            out.write_batch(data, sizes, batch.tid, batch.beg, batch.end, batch.mapped, describe)
+        except BaseException:
+            self.abort()
+            raise
+        return n
+
+    def _write_lines(self, lines: list[Any]) -> None:
+        out = self._out
+        try:
+            if any(isinstance(x, BamRecord) for x in lines):
+                batch = encode_mixed(self._encoder, lines, out.n_records)
+            else:
+                batch = self._encoder.encode(lines, out.n_records)
+            _check_within_references(batch, self.header.lengths, lines, out.n_records)
             out.write_batch(batch.data, batch.sizes, batch.tid, batch.beg, batch.end, batch.mapped,
-                            lambda i: lines[i][:120].decode(errors="replace").rstrip())
+                            lambda i: _describe(lines[i]))
         except BaseException:
             self.abort()
             raise
 
+
+class _Rows:
+    """``rows[i]`` -> the i-th record of a RecordBatch (for error messages)."""
+
+    def __init__(self, batch: Any):
+        self._batch = batch
+
+    def __getitem__(self, i: int) -> BamRecord:
+        return BamRecord(self._batch, i)
+
+
+def _describe(item: Any) -> str:
+    text = item.to_string() if isinstance(item, BamRecord) else item.decode(errors="replace")
+    return text[:120].rstrip()
+
+
+def _check_within_references(batch: Any, lengths: "list[int]", lines: Any,
+                             first: int) -> None:
+    """htslib refuses a placed record whose POS lies beyond its reference's LN."""
+    import numpy as np
+
+    from ..errors import RecordError
+
+    tid = np.asarray(batch.tid, np.int64)
+    placed = tid >= 0
+    if not placed.any() or not lengths:
+        return
+    ln = np.asarray(lengths, np.int64)
+    beg = np.asarray(batch.beg, np.int64)
+    over = np.zeros(len(tid), bool)
+    over[placed] = beg[placed] >= ln[np.minimum(tid[placed], len(ln) - 1)]
+    if over.any():
+        i = int(over.argmax())
+        raise RecordError(f"line {first + i + 1}: POS {int(beg[i]) + 1} is beyond the end of "
+                          f"reference {int(tid[i])} (LN {int(ln[tid[i]])}): "
+                          f"{_describe(lines[i])}", first + i + 1)

@@ -253,7 +253,8 @@ _BED_FIELDS = [
 
 AutoSqlTable.default = AutoSqlTable("bed", "Browser Extensible Data", _BED_FIELDS)
 
-BED_FIELD_NAMES = tuple(f.name for f in _BED_FIELDS)
+#: Names of the standard BED columns, bed3 .. bed15 (bed15 adds the microarray columns).
+BED_FIELD_NAMES = tuple(f.name for f in _BED_FIELDS) + ("expCount", "expIds", "expScores")
 
 
 def bed_declaration(n: int = 12) -> AutoSqlTable:

@@ -15,11 +15,15 @@ from typing import BinaryIO, Iterator, Sequence
 
 import numpy as np
 
-from ..errors import FormatError, MissingIndexError, TruncatedFileError, UnknownReferenceError
+from ..errors import (FormatError, MissingIndexError, RegionError, TruncatedFileError,
+                      UnknownReferenceError)
 from ..io.source import ByteSource, open_source
+from ..sniff import expect, sniff
+from ..reader_base import RegionReader
 from ._lru import LRU
 from .autosql import AutoSqlTable, Field, bed_declaration
-from .blocks import Block, decompress, parse_block, parse_run
+from .blocks import (MAX_BLOCK_INFLATE, Block, check_count, decompress, parse_block,
+                     parse_run)
 from .bptree import BPlusTree, read_chromosomes
 from .format import BIGBED_MAGIC, EXTRA_HEADER_SIZE, TOTAL_SUMMARY_SIZE, layouts
 from .header import ExtraHeader, ExtraIndex, Header, TotalSummary, ZoomLevel, parse_extra_indices
@@ -28,12 +32,13 @@ from .rtree import RTree
 OPEN_READ = 65536
 MAX_META_SPAN = 64 << 20     # read a larger metadata area in one go only up to this size
 BATCH_BYTES = 256 << 10      # full scans decode blocks in batches of this many (compressed) bytes
+RUN_BYTES = 4 << 20          # ... and parse them in runs of at most this many inflated bytes
 MIN_INFLATE_LIMIT = 1 << 20
 
 Record = tuple[str, int, int, "str | None"]
 
 
-class BigBedReader:
+class BigBedReader(RegionReader):
     """Format-level access to a bigBed file. See :class:`bioformats_ext.bigbed.BigBedFile`."""
 
     MAGIC = BIGBED_MAGIC  # the bigWig reader shares everything but the magic and the blocks
@@ -44,6 +49,15 @@ class BigBedReader:
         self.source = open_source(source)
         try:
             self._open(node_cache, block_cache)
+        except FormatError:
+            try:  # name what the file is instead ("x.bw is a bigWig file, not a bigBed file")
+                found = sniff(self.source)
+                if found.format not in ("bigbed", "empty", "binary", "text") or (
+                        found.format == "text" and self.source.size >= 64):
+                    expect(self.source, ("bigbed",), "a bigBed file")
+            finally:
+                self.close()
+            raise
         except BaseException:
             self.close()
             raise
@@ -99,7 +113,10 @@ class BigBedReader:
                               header.fullDataOffset)
         self.rtree = RTree(self._fetch, header.fullIndexOffset, bo, size, node_cache)
         self._blocks: LRU[Block] = LRU(1 << 20, block_cache)
-        self._inflate_limit = max(header.uncompressBufSize, MIN_INFLATE_LIMIT)
+        # kent inflates into a buffer of uncompressBufSize bytes; we allow at least 1 MiB (some
+        # writers understate it) and never more than MAX_BLOCK_INFLATE, whatever the header says.
+        self._inflate_limit = min(max(header.uncompressBufSize, MIN_INFLATE_LIMIT),
+                                  MAX_BLOCK_INFLATE)
         self._zoom_trees: dict[int, RTree] = {}
 
     def _read_autosql(self) -> AutoSqlTable:
@@ -163,66 +180,87 @@ class BigBedReader:
         except KeyError:
             raise UnknownReferenceError(f"chromosome {chrom!r} is not in this bigBed") from None
 
-    def resolve(self, chrom: str | None, start: int | None, end: int | None
-                ) -> tuple[int | None, int, int]:
-        """(chromId, start, end) for a region; ``None`` chromosome means the whole file."""
-        if chrom is None:
+    def reference_lengths(self) -> dict[str, int | None]:
+        return dict(self.chroms)
+
+    def resolve(self, chrom: str | None, start: int | None, end: int | None,
+                region: str | None = None) -> tuple[int | None, int, int]:
+        """(chromId, start, end) for a region; ``None`` chromosome (and no ``region``) means the
+        whole file. As in UCSC and Biopython, ``start`` alone means the single base
+        ``[start, start + 1)``; otherwise the shared rule of :mod:`bioformats_ext.reader_base`."""
+        if chrom is None and region is None:
             if start is not None or end is not None:
-                raise ValueError("start and end must both be None if chromosome is None")
+                raise RegionError("start and end must both be None if chromosome is None")
             return None, 0, 0
-        cid = self.chrom_id(chrom)
-        if start is None:
-            if end is not None:
-                raise ValueError("end must be None if start is None")
-            start, end = 0, self.chrom_sizes[cid]
-        elif end is None:
-            end = start + 1
-        start = int(start)
-        end = int(end)
-        if start < 0 or end < start:
-            raise ValueError(f"invalid region {chrom}:{start}-{end}")
-        return cid, start, end
+        if start is None and end is not None:
+            raise RegionError("end must be None if start is None")
+        if start is not None and end is None and region is None:
+            end = int(start) + 1
+        r = self.region(chrom, start, end, region)
+        cid = self.chrom_ids[r.contig]
+        return cid, r.start, self.chrom_sizes[cid] if r.stop is None else r.stop
 
     # -- blocks ----------------------------------------------------------------------------------
     def _load_blocks(self, ranges: list[tuple[int, int]], use_cache: bool = True
-                     ) -> list[Block]:
-        """Parsed blocks at ``(offset, size)``; uncached ones are fetched in one batched read."""
-        offsets = [off for off, _ in ranges]
-        blocks: dict[int, Block] = {}
+                     ) -> Iterator[Block]:
+        """Parsed blocks at ``(offset, size)``, in order; uncached ones are fetched in one
+        batched read but inflated one at a time, as they are consumed (a query over many blocks
+        never holds more inflated blocks than the cache does)."""
         todo: list[tuple[int, int]] = []
         for off, size in ranges:
-            block = self._blocks.get(off) if use_cache else None
-            if block is None:
+            if not use_cache or self._blocks.get(off) is None:
                 todo.append((off, size))
-            else:
-                blocks[off] = block
+        raws: dict[int, bytes] = {}
         if todo:
             todo = list(dict.fromkeys(todo))
-            raws = self.source.read_many(todo)
-            compressed = self.header.compressed
-            limit = self._inflate_limit
-            # (Inflating on a second thread was measured slower: blocks are small, and the
-            # hand-off costs more than the overlap gains.)
-            for (off, _size), raw in zip(todo, raws):
+            raws = {off: raw for (off, _), raw in zip(todo, self.source.read_many(todo))}
+        compressed = self.header.compressed
+        limit = self._inflate_limit
+        for off, _size in ranges:
+            block = self._blocks.get(off) if use_cache else None
+            if block is None:
+                raw = raws.get(off)
+                if raw is None:  # evicted since the read, or listed twice without a cache
+                    (raw,) = self.source.read_many([(off, _size)])
+                # (Inflating on a second thread was measured slower: blocks are small, and the
+                # hand-off costs more than the overlap gains.)
                 data = decompress(raw, limit, off) if compressed else raw
+                check_count(data, self.item_count, off)
                 block = parse_block(data, self.byteorder, off)
                 if len(block) and int(block.chrom.max()) >= len(self.chrom_names):
                     raise FormatError("record with an unknown chromosome id", off)
-                blocks[off] = block
+                if len(block) > self.item_count:
+                    raise FormatError(f"block holds {len(block)} records, the file "
+                                      f"{self.item_count}", off)
                 if use_cache:
                     self._blocks.put(off, block, len(data) + 96 * len(block))
-        return [blocks[o] for o in offsets]
+            yield block
 
-    def _load_run(self, ranges: list[tuple[int, int]]) -> Block:
+    def _load_runs(self, ranges: list[tuple[int, int]]) -> Iterator[Block]:
+        """:meth:`_load_run` over runs of at most RUN_BYTES inflated bytes (a batch of small
+        compressed blocks may inflate ~1000-fold: the batch is never inflated all at once)."""
+        raws = self.source.read_many(ranges)
+        compressed = self.header.compressed
+        limit = self._inflate_limit
+        run: list[tuple[int, int]] = []
+        datas: list[bytes] = []
+        total = 0
+        for rng, raw in zip(ranges, raws):
+            data = decompress(raw, limit, rng[0]) if compressed else raw
+            check_count(data, self.item_count, rng[0])
+            if datas and total + len(data) > RUN_BYTES:
+                yield self._load_run(run, datas)
+                run, datas, total = [], [], 0
+            run.append(rng)
+            datas.append(data)
+            total += len(data)
+        if datas:
+            yield self._load_run(run, datas)
+
+    def _load_run(self, ranges: list[tuple[int, int]], datas: list[bytes]) -> Block:
         """Consecutive blocks of a full scan decoded as one: blocks end at record boundaries,
         so their concatenation is itself a valid block, and the per-block fixed costs (numpy
         calls, allocations) are paid once per batch."""
-        raws = self.source.read_many(ranges)
-        if self.header.compressed:
-            limit = self._inflate_limit
-            datas = [decompress(raw, limit, off) for (off, _), raw in zip(ranges, raws)]
-        else:
-            datas = raws
         try:
             block = parse_run(b"".join(datas), self.byteorder, ranges[0][0])
         except FormatError:
@@ -248,7 +286,8 @@ class BigBedReader:
                 while j < len(ranges) and total + ranges[j][1] <= BATCH_BYTES:
                     total += ranges[j][1]
                     j += 1
-                yield self._load_run(ranges[i:j]), None
+                for block in self._load_runs(ranges[i:j]):
+                    yield block, None
                 i = j
             return
         ranges = list(dict.fromkeys(self.rtree.ranges(cid, start_, end_)))
@@ -258,11 +297,12 @@ class BigBedReader:
                 yield block, sel
 
     def records(self, chrom: str | None = None, start: int | None = None,
-                end: int | None = None) -> Iterator[Record]:
+                end: int | None = None, region: str | None = None) -> Iterator[Record]:
         # chain.from_iterable walks each block's zip in C: no Python frame per record
-        if chrom is None:
-            return chain.from_iterable(self._record_runs(chrom, start, end))
-        return chain.from_iterable(self._query_runs(*self.resolve(chrom, start, end)))
+        cid, start_, end_ = self.resolve(chrom, start, end, region)
+        if cid is None:
+            return chain.from_iterable(self._record_runs(None, None, None))
+        return chain.from_iterable(self._query_runs(cid, start_, end_))
 
     def _query_runs(self, cid: int, start: int, end: int) -> Iterator[Iterator[Record]]:
         """One iterator of record tuples per block with hits, for a region: the blocks' cached
@@ -369,11 +409,6 @@ class BigBedReader:
     # -- lifecycle -------------------------------------------------------------------------------
     def close(self) -> None:
         src = getattr(self, "source", None)
+        self._closed = True
         if src is not None and self._owns_source:
             src.close()
-
-    def __enter__(self) -> "BigBedReader":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -19,23 +19,25 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import shutil
 import struct
 import tempfile
-import warnings
-import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from itertools import islice
-from typing import BinaryIO, Union
+from typing import Any, BinaryIO, Callable, Union
 
 import numpy as np
 
 from .._gc import gc_paused
+from ..codec import deflate_codec
 from ..compression import BlockCompressor
+from ..errors import BioformatsError, FormatError, RecordError, UnknownReferenceError
 from ..io.atomic import AtomicFile, CloseOrAbort
-from ..errors import BioformatsError, RecordError, SortOrderError, UnknownReferenceError
-from .autosql import AutoSqlTable, bed_declaration
+from ..sortorder import RecordNumbers, SortOrder
+from .autosql import BED_FIELD_NAMES, AutoSqlTable, bed_declaration
+from .bed_input import BATCH, MAX_COORD, iter_bed_batches, parse_bed_type, read_chrom_sizes
+from .bed_input import to_int_array as _to_int_array
+from .bed_validate import count_bed_fields, validate_bed_columns
 from .format import (BIGBED_MAGIC, EXTRA_HEADER_SIZE, HEADER_SIZE, MAX_ZOOM_LEVELS,
                      TOTAL_SUMMARY_SIZE, ZOOM_HEADER_SIZE, layouts)
 from .header import ExtraHeader, ExtraIndex, Header, TotalSummary, ZoomLevel, pack_zoom_headers
@@ -43,222 +45,30 @@ from .write_trees import bptree_bytes, rtree_bytes
 from .write_zoom import (CoverageSpill, choose_levels, first_level, summaries_to_disk,
                          total_summary)
 
-__all__ = ["write", "BigBedWriter", "EncodedRecords", "read_chrom_sizes", "parse_bed_type",
-           "iter_bed_batches"]
+# read_chrom_sizes, parse_bed_type and iter_bed_batches live in .bed_input (re-exported here)
+__all__ = ["write", "write_bed_file", "BigBedWriter", "EncodedRecords", "read_chrom_sizes",
+           "parse_bed_type", "iter_bed_batches", "zlib_compressor"]
 
 _LAY = layouts("<")
 _PREFIX = struct.Struct("<III")
-_BATCH = 1 << 15
-_MAX_COORD = 0xFFFFFFFF
-_BED_NAMES = ("chrom", "chromStart", "chromEnd", "name", "score", "strand", "thickStart",
-              "thickEnd", "reserved", "blockCount", "blockSizes", "chromStarts",
-              "expCount", "expIds", "expScores")
+#: the sort hint bedToBigBed users know
+_SORT_HINT = "input must be sorted: sort -k1,1 -k2,2n"
 
 Target = Union[str, os.PathLike, BinaryIO]
 Record = tuple  # (chrom: str, start: int, end: int, rest: str | bytes | None)
 
 
-# -- inputs ----------------------------------------------------------------------------------------
-def read_chrom_sizes(source: Union[str, os.PathLike, Mapping[str, int]]) -> dict[str, int]:
-    """A chrom.sizes file (two whitespace-separated columns) or a mapping, as ``{name: size}``."""
-    if isinstance(source, Mapping):
-        return {str(k): int(v) for k, v in source.items()}
-    sizes: dict[str, int] = {}
-    with open(source, "rb") as handle:
-        for lineno, line in enumerate(handle, 1):
-            words = line.split()
-            if not words or words[0].startswith(b"#"):
-                continue
-            if len(words) < 2:
-                raise RecordError(f"{os.fspath(source)} line {lineno}: expected 'name size'", lineno)
-            try:
-                size = int(words[1])
-            except ValueError:
-                raise RecordError(f"{os.fspath(source)} line {lineno}: size {words[1]!r} is not "
-                                  "an integer", lineno) from None
-            if not 0 <= size <= _MAX_COORD:
-                raise RecordError(f"{os.fspath(source)} line {lineno}: size {size} out of range",
-                                  lineno)
-            sizes[words[0].decode()] = size
-    return sizes
-
-
-def parse_bed_type(bed_type: Union[str, int, None]) -> tuple[int | None, int | None]:
-    """``"bed6+3"`` -> (6, 3); ``"bed12+"`` -> (12, None); ``"bed6"`` / 6 -> (6, 0)."""
-    if bed_type is None:
-        return None, None
-    if isinstance(bed_type, int):
-        n, plus = bed_type, 0
-    else:
-        m = re.fullmatch(r"bed(\d+)(\+(\d*))?", bed_type.strip())
-        if not m:
-            raise ValueError(f"type must look like bedN, bedN+ or bedN+P, not {bed_type!r}")
-        n = int(m.group(1))
-        plus = None if m.group(2) and not m.group(3) else int(m.group(3) or 0)
-    if not 3 <= n <= 15:
-        raise ValueError(f"bedN must be between 3 and 15, not {n}")
-    return n, plus
-
-
-def iter_bed_batches(path: Union[str, os.PathLike, BinaryIO], tab: bool = False,
-                     batch: int = _BATCH) -> Iterator[tuple[list, list, list, list, list]]:
-    """Batches ``(chroms, starts, ends, rests, line_numbers)`` from a BED file, all as bytes.
-
-    Blank lines, ``#`` comments and leading ``track``/``browser`` lines are skipped (as UCSC's
-    line reader does). Without ``tab``, fields are split on any whitespace and re-joined with
-    tabs, as bedToBigBed stores them.
-    """
-    handle = open(path, "rb") if isinstance(path, (str, os.PathLike)) else path
-    try:
-        lineno = 0
-        header_done = False
-        leftover = b""
-        while True:
-            chunk = handle.read(1 << 22)
-            if not chunk:
-                body = leftover
-                leftover = b""
-            else:
-                data = leftover + chunk
-                cut = data.rfind(b"\n")
-                if cut < 0:
-                    leftover = data
-                    continue
-                body = data[:cut]
-                leftover = data[cut + 1:]
-            lines = body.split(b"\n") if body else []
-            if not lines:
-                break
-            if header_done and (tab or b" " not in body):
-                fast = _split_fast(body, lines, lineno)
-                if fast is not None:
-                    lineno += len(lines)
-                    for i in range(0, len(fast[0]), batch):
-                        yield tuple(col[i:i + batch] for col in fast)  # type: ignore[misc]
-                    if not chunk:
-                        break
-                    continue
-            chroms, starts, ends, rests, numbers = [], [], [], [], []
-            for line in lines:
-                lineno += 1
-                if line.endswith(b"\r"):
-                    line = line[:-1]
-                if not line or line[0] == 35 or line.isspace():  # '#'
-                    continue
-                if not header_done:
-                    if line.startswith((b"track", b"browser")):
-                        continue
-                    header_done = True
-                if tab:
-                    fields = line.split(b"\t", 3)
-                elif b" " in line:
-                    words = line.split()
-                    fields = words[:3] + [b"\t".join(words[3:])] if len(words) > 3 else words
-                else:
-                    fields = line.split(b"\t", 3)
-                if len(fields) < 3:
-                    raise RecordError(f"line {lineno}: expected at least 3 fields, got "
-                                      f"{len(fields)}", lineno)
-                chroms.append(fields[0])
-                starts.append(fields[1])
-                ends.append(fields[2])
-                rests.append(fields[3] if len(fields) > 3 else b"")
-                numbers.append(lineno)
-                if len(chroms) >= batch:
-                    yield chroms, starts, ends, rests, numbers
-                    chroms, starts, ends, rests, numbers = [], [], [], [], []
-            if chroms:
-                yield chroms, starts, ends, rests, numbers
-            if not chunk:
-                break
-    finally:
-        if handle is not path:
-            handle.close()
-
-
-def _split_fast(text: bytes, lines: list[bytes], lineno: int):
-    """Split a chunk (``text``, already split into ``lines``) of plain tab-separated BED lines
-    at C speed; None if any line needs care (blank, comment, CR, mixed field counts)."""
-    if not lines or b"\r" in text or b"\n\n" in text or b"\n#" in text or not lines[0] \
-            or lines[0][:1] == b"#" or not lines[-1]:
-        return None
-    parts = [line.split(b"\t", 3) for line in lines]
-    widths = set(map(len, parts))
-    if widths == {3}:  # BED3
-        chroms, starts, ends = (list(col) for col in zip(*parts))
-        rests = [b""] * len(parts)
-    elif widths == {4}:
-        chroms, starts, ends, rests = (list(col) for col in zip(*parts))
-    else:
-        return None
-    numbers = _Numbers(range(lineno + 1, lineno + 1 + len(lines)))
-    return chroms, starts, ends, rests, numbers
-
-
-def _parse_ints(values: list) -> np.ndarray | None:
-    """Decimal integers (bytes/str/int) as int64, or None if any is not one."""
-    if isinstance(values, np.ndarray):
-        return values.astype(np.int64, copy=False)
-    if not values:
-        return np.empty(0, np.int64)
-    first = values[0]
-    try:
-        if isinstance(first, int):
-            return np.array(values, dtype=np.int64)
-        if isinstance(first, bytes):
-            text = b" ".join(values)
-            if len(text) != sum(map(len, values)) + len(values) - 1 or b"." in text:
-                return None
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                arr = np.fromstring(text.decode("ascii"), dtype=np.int64, sep=" ")
-            if len(arr) != len(values):
-                return None
-            return arr
-        return np.array(values).astype(np.int64)
-    except (ValueError, TypeError, OverflowError, UnicodeDecodeError):
-        return None
-
-
-def _to_int_array(values: list, numbers, what: str) -> np.ndarray:
-    arr = _parse_ints(values)
-    if arr is None:
-        for i, v in enumerate(values):
-            try:
-                int(v)
-            except (ValueError, TypeError):
-                raise RecordError(f"{_where(numbers, i)}: {what} {_show(v)} is not an integer",
-                                  numbers[i]) from None
-        raise RecordError(f"{what}: bad integer", None)
-    return arr
-
-
-def _show(v) -> str:
-    return repr(v.decode(errors="replace") if isinstance(v, bytes) else v)
-
-
-def _where(numbers, i: int) -> str:
-    return f"line {numbers[i]}" if numbers.is_lines else f"record {numbers[i]}"
-
-
-def zlib_compressor(compress: Union[bool, str]):
+def zlib_compressor(compress: Union[bool, str]) -> "Callable[[bytes], bytes] | None":
     """The block compressor for ``compress``: ``True``/``"zlib"`` (zlib level 6, as UCSC -
     identical bytes), ``"libdeflate"`` (same format, ~3x faster, slightly different bytes),
-    ``"isal"`` (~10x faster, ~2% larger); ``False`` for none."""
+    ``"isal"`` (~8x faster, ~2% larger); ``False`` for none. Levels: :mod:`bioformats_ext.codec`."""
     if compress is False or compress is None:
         return None
-    if compress is True or compress == "zlib":
-        return zlib.compress
-    if compress == "libdeflate":
-        import deflate
-
-        return lambda data: deflate.zlib_compress(data, 6)
-    if compress == "isal":
-        from isal import isal_zlib
-
-        return lambda data: isal_zlib.compress(data, 1)
-    raise ValueError(f"compress must be True, False, 'zlib', 'libdeflate' or 'isal', "
-                     f"not {compress!r}")
+    backend = "zlib" if compress is True else compress
+    if backend not in ("zlib", "libdeflate", "isal"):
+        raise ValueError(f"compress must be True, False, 'zlib', 'libdeflate' or 'isal', "
+                         f"not {compress!r}")
+    return deflate_codec(backend, 6).zlib_compress
 
 
 class EncodedRecords:
@@ -295,12 +105,6 @@ class EncodedRecords:
         return [raw[a:b] for a, b in zip(starts, ends)]
 
 
-class _Numbers(list):
-    """Line numbers (BED file) or record indices (iterables), for error messages."""
-
-    is_lines = True
-
-
 # -- the writer ------------------------------------------------------------------------------------
 class BigBedWriter(CloseOrAbort):
     """Stream records into a bigBed file.
@@ -318,7 +122,8 @@ class BigBedWriter(CloseOrAbort):
                  bed_type: Union[str, int, None] = None, extra_index: Iterable[str] = (),
                  compress: Union[bool, str] = True, block_size: int = 256,
                  items_per_slot: int = 512,
-                 threads: int | None = None, validate: bool = True):
+                 threads: int | None = None, validate: bool = True, zero_length_bases: int = 0,
+                 allow_1bp_overlap: bool = False):
         if block_size < 2 or items_per_slot < 1:
             raise ValueError("block_size must be >= 2 and items_per_slot >= 1")
         self.chrom_sizes = read_chrom_sizes(chrom_sizes)
@@ -345,7 +150,7 @@ class BigBedWriter(CloseOrAbort):
             self._as_text = None
             self._table = None
         if self._table is not None and self._bed_n is None:
-            self._bed_n = _count_bed_fields(self._table)
+            self._bed_n = count_bed_fields(self._table)
         self._field_count: int | None = None
         if self._table is not None:
             self._setup_fields(len(self._table))
@@ -359,17 +164,22 @@ class BigBedWriter(CloseOrAbort):
             self._out = target  # type: ignore[assignment]
             spill_dir = None
         self._data = tempfile.TemporaryFile(dir=spill_dir)
-        self._coverage = CoverageSpill(spill_dir=spill_dir)
+        # zero_length_bases: 0 = bedToBigBed (an insertion point covers nothing), 1 = Biopython
+        self._coverage = CoverageSpill(spill_dir=spill_dir, zero_length_bases=zero_length_bases)
+        self._overlap_slack = 1 if allow_1bp_overlap else 0  # bedToBigBed -allow1bpOverlap
         threads = threads if threads is not None else min(4, os.cpu_count() or 1)
         self._compressor = (BlockCompressor(self._zcompress, threads, window=32)
                             if self.compress else None)
         # state
         self._chroms: list[tuple[str, int]] = []  # (name, size) by chrom id
-        self._seen: set[str] = set()
+        self._chrom_ids: dict[str, int] = {}     # chrom id by first appearance, checked
+        # the shared sort/range rule; bigBed coordinates are 32-bit
+        self._order = SortOrder(max_pos=MAX_COORD, max_pos_note="a bigBed file (32-bit "
+                                "coordinates)", negative_start="error",
+                                reference_name=self._chrom_name, hint=_SORT_HINT)
         self._chrom = None
         self._chrom_id = -1
         self._chrom_size = 0
-        self._last_start = -1
         self._count = 0
         self._total_bases = 0
         self._pending: list[bytes] = []  # encoded records of the open block, in chunks
@@ -389,33 +199,36 @@ class BigBedWriter(CloseOrAbort):
         self._failed = False
 
     # -- setup ------------------------------------------------------------------------------------
-    def _setup_fields(self, field_count: int) -> None:
+    def _setup_fields(self, field_count: int, where: str | None = None) -> None:
         self._field_count = field_count
         if self._bed_n is None:
             self._bed_n = min(field_count, 12)
         if self._bed_n > field_count:
-            raise ValueError(f"bed{self._bed_n} needs at least {self._bed_n} fields; the autoSql "
-                             f"declares {field_count}")
+            if where is None:  # the count comes from the autoSql the caller gave
+                raise BioformatsError(f"bed{self._bed_n} needs at least {self._bed_n} fields; "
+                                      f"the autoSql declares {field_count}")
+            raise RecordError(f"{where}: type bed{self._bed_n} needs at least {self._bed_n} "
+                              f"fields, the record has {field_count}")
         if self._table is None:
             if field_count > self._bed_n or field_count > 12:
-                raise ValueError(f"records have {field_count} fields; give an autoSql "
-                                 f"declaration (autosql=/-as=) for the fields after bed"
-                                 f"{self._bed_n}")
+                raise RecordError(f"{where or 'records'}: {field_count} fields; give an autoSql "
+                                  f"declaration (autosql=/-as=) for the fields after bed"
+                                  f"{self._bed_n}")
             self._table = bed_declaration(field_count)
             self._as_text = str(self._table)
         names = self._table.names
         for i, name in enumerate(names[:self._bed_n]):
-            if name != _BED_NAMES[i] and not (i == 8 and name == "itemRgb"):
-                raise ValueError(f"autoSql field {i + 1} is {name!r}; bed{self._bed_n} needs "
-                                 f"{_BED_NAMES[i]!r}")
+            if name != BED_FIELD_NAMES[i] and not (i == 8 and name == "itemRgb"):
+                raise BioformatsError(f"autoSql field {i + 1} is {name!r}; bed{self._bed_n} needs "
+                                 f"{BED_FIELD_NAMES[i]!r}")
         self._extra_fields = []
         for name in self._extra_names:
             if name not in names:
-                raise ValueError(f"extraIndex field {name} not a standard bed field or found in "
+                raise BioformatsError(f"extraIndex field {name} not a standard bed field or found in "
                                  "the autoSql declaration")
             index = names.index(name)
             if self._table[index].base_type != "string":
-                raise ValueError(f"extraIndex field {name}: can only index string fields")
+                raise BioformatsError(f"extraIndex field {name}: can only index string fields")
             self._extra_fields.append(index)
 
     # -- public API -------------------------------------------------------------------------------
@@ -424,7 +237,7 @@ class BigBedWriter(CloseOrAbort):
         it = iter(records)
         base = self._count
         while True:
-            chunk = list(islice(it, _BATCH))
+            chunk = list(islice(it, BATCH))
             if not chunk:
                 break
             try:
@@ -432,11 +245,10 @@ class BigBedWriter(CloseOrAbort):
             except ValueError:
                 for i, rec in enumerate(chunk):
                     if len(rec) != 4:
-                        raise RecordError(f"record {base + i}: expected (chrom, start, end, "
-                                          f"rest), got {len(rec)} values", base + i) from None
+                        raise RecordError(f"record {base + i + 1}: expected (chrom, start, end, "
+                                          f"rest), got {len(rec)} values", base + i + 1) from None
                 raise
-            numbers = _Numbers(range(base, base + len(chunk)))
-            numbers.is_lines = False
+            numbers = RecordNumbers.count_from(base + 1, len(chunk))
             try:
                 rests = list(map(str.encode, rests))
             except TypeError:
@@ -446,9 +258,10 @@ class BigBedWriter(CloseOrAbort):
             base += len(chunk)
         return self._count
 
-    def write_batch(self, chroms: list, starts: list, ends: list, rests: list[bytes],
-                    numbers: list[int] | None = None, values: dict | None = None) -> None:
-        """Add one batch of records (the fast path; ``rests`` as bytes without the NUL).
+    def write_batch(self, chroms: list, starts: list, ends: list, rests: Any,
+                    numbers: RecordNumbers | None = None, values: dict | None = None) -> None:
+        """Add one batch of records (the fast path; ``rests`` as bytes without the NUL, or
+        :class:`EncodedRecords`). ``numbers`` names them in errors (default: 1-based count).
 
         ``values`` (optional): the numbers ``rests`` were formatted from, for a caller that
         made the text itself - ``{"fields": count, "name_lengths", "score", "strand" (byte
@@ -462,10 +275,9 @@ class BigBedWriter(CloseOrAbort):
         if n == 0:
             return
         if numbers is None:
-            numbers = _Numbers(range(self._count, self._count + n))
-            numbers.is_lines = False
-        elif not isinstance(numbers, _Numbers):
-            numbers = _Numbers(numbers)
+            numbers = RecordNumbers.count_from(self._count + 1, n)
+        elif not isinstance(numbers, RecordNumbers):
+            numbers = RecordNumbers(numbers, "line")
         try:
             with gc_paused():
                 self._write_batch(chroms, starts, ends, rests, numbers, values)
@@ -502,13 +314,6 @@ class BigBedWriter(CloseOrAbort):
         self._abort()
 
 
-    def __del__(self):  # an abandoned writer must not leave temp files
-        if not getattr(self, "_closed", True):
-            try:
-                self.abort()
-            except Exception:
-                pass
-
     # -- internals --------------------------------------------------------------------------------
     def _abort(self) -> None:
         if self._compressor is not None:
@@ -534,36 +339,29 @@ class BigBedWriter(CloseOrAbort):
             rests = rests.rests()  # the general paths need the text
         if self._field_count is None:
             first = rests[0]
-            self._setup_fields(3 + (first.count(b"\t") + 1 if first else 0))
+            self._setup_fields(3 + (first.count(b"\t") + 1 if first else 0), numbers.where(0))
+        tids = self._tids_for(chroms, numbers)
+        self._order.check(tids, s, e, numbers)
         if self.validate:
             self._validate(chroms, s, e, rests, numbers, values)
         # Chromosome runs.
-        carr = np.array(chroms, dtype=object)
-        change = np.flatnonzero(carr[1:] != carr[:-1]) + 1
+        change = np.flatnonzero(tids[1:] != tids[:-1]) + 1
         bounds = [0, *change.tolist(), n]
         for lo, hi in zip(bounds[:-1], bounds[1:]):
             self._write_run(chroms[lo], s[lo:hi], e[lo:hi], rests[lo:hi], numbers, lo)
 
     def _validate(self, chroms, s, e, rests, numbers, values=None) -> None:
-        bad = np.flatnonzero((s < 0) | (e > _MAX_COORD) | (s > e))
-        if len(bad):
-            i = int(bad[0])
-            if s[i] > e[i]:
-                raise RecordError(f"{_where(numbers, i)}: end ({e[i]}) before start ({s[i]})",
-                                  numbers[i])
-            raise RecordError(f"{_where(numbers, i)}: coordinates {s[i]}-{e[i]} out of range",
-                              numbers[i])
         extra = self._field_count - 3
         if extra == 0:
             nonempty = [i for i, r in enumerate(rests) if r]
             if nonempty:
                 i = nonempty[0]
-                raise RecordError(f"{_where(numbers, i)}: expected 3 fields, got more", numbers[i])
+                raise RecordError(f"{numbers.where(i)}: expected 3 fields, got more", numbers[i])
             return
         if values is not None and values.get("fields") == extra and self._bed_n > 3 \
                 and self._bed_n - 3 == extra:
             # The caller formatted rests from these numbers (no tab inside a text field).
-            _validate_bed_columns(self._bed_n, None, s, e, numbers, values)
+            validate_bed_columns(self._bed_n, None, s, e, numbers, values, self._overlap_slack)
             return
         # Tabs per record, counted over the joined batch with numpy.
         lengths = np.fromiter(map(len, rests), np.int64, len(rests))
@@ -574,60 +372,56 @@ class BigBedWriter(CloseOrAbort):
         if len(bad):
             i = int(bad[0])
             got = 3 + (counts[i] + 1 if rests[i] else 0)
-            raise RecordError(f"{_where(numbers, i)}: expected {self._field_count} fields, got "
+            raise RecordError(f"{numbers.where(i)}: expected {self._field_count} fields, got "
                               f"{got}", numbers[i])
         if self._bed_n <= 3:
             return
         # Every record has exactly `extra` fields now: one split of the joined batch.
         flat = b"\t".join(rests).split(b"\t")
         cols = [flat[k::extra] for k in range(self._bed_n - 3)]
-        _validate_bed_columns(self._bed_n, cols, s, e, numbers)
+        validate_bed_columns(self._bed_n, cols, s, e, numbers, slack=self._overlap_slack)
 
-    def _new_chrom(self, name: str, numbers, index: int) -> None:
-        if name in self._seen:
-            raise SortOrderError(f"{_where(numbers, index)}: input is not sorted: {name} appears "
-                                 "again after other chromosomes (sort -k1,1 -k2,2n)",
-                                 record=numbers[index])
-        try:
-            size = self.chrom_sizes[name]
-        except KeyError:
-            raise UnknownReferenceError(f"{_where(numbers, index)}: {name} is not found in the "
-                                        "chromosome sizes") from None
-        if not name or len(name.encode()) > 255:
-            raise RecordError(f"{_where(numbers, index)}: chromosome name must be 1-255 bytes",
-                              numbers[index])
+    def _chrom_name(self, tid: int) -> str:
+        names = list(self._chrom_ids)
+        return names[tid] if 0 <= tid < len(names) else f"chromosome {tid}"
+
+    def _tids_for(self, chroms: list[str], numbers: RecordNumbers) -> np.ndarray:
+        """Chromosome ids (by first appearance) of a batch; a name must be in chrom.sizes."""
+        ids = self._chrom_ids
+        for name in dict.fromkeys(chroms):  # per distinct name, not per record
+            if name in ids:
+                continue
+            if name not in self.chrom_sizes:
+                i = chroms.index(name)
+                raise UnknownReferenceError(f"{numbers.where(i)}: {name} is not found in the "
+                                            "chromosome sizes")
+            if not name or len(name.encode()) > 255:
+                i = chroms.index(name)
+                raise RecordError(f"{numbers.where(i)}: chromosome name must be 1-255 bytes",
+                                  numbers[i])
+            ids[name] = len(ids)
+        return np.fromiter(map(ids.__getitem__, chroms), np.int64, len(chroms))
+
+    def _new_chrom(self, name: str) -> None:
         if self._chrom is not None:
             self._end_block()
             self._coverage.end_chrom()
-        self._seen.add(name)
+        size = self.chrom_sizes[name]
         self._chrom = name
         self._chrom_id = len(self._chroms)
         self._chroms.append((name, size))
         self._chrom_size = size
-        self._last_start = -1
         self._coverage.start_chrom(self._chrom_id, size)
 
-    def _write_run(self, chrom: str, s: np.ndarray, e: np.ndarray, rests, numbers, offset: int):
+    def _write_run(self, chrom: str, s: np.ndarray, e: np.ndarray, rests: Any,
+                   numbers: RecordNumbers, offset: int) -> None:
         if chrom != self._chrom:
-            self._new_chrom(chrom, numbers, offset)
-        if len(s) > 1:
-            bad = np.flatnonzero(s[1:] < s[:-1])
-            if len(bad):
-                i = offset + int(bad[0]) + 1
-                raise SortOrderError(f"{_where(numbers, i)}: input is not sorted by start "
-                                     f"({s[bad[0] + 1]} after {s[bad[0]]} on {chrom}; sort -k1,1 "
-                                     "-k2,2n)", tid=self._chrom_id, pos=int(s[bad[0] + 1]),
-                                     record=numbers[i])
-        if s[0] < self._last_start:
-            raise SortOrderError(f"{_where(numbers, offset)}: input is not sorted by start "
-                                 f"({s[0]} after {self._last_start} on {chrom})",
-                                 tid=self._chrom_id, pos=int(s[0]), record=numbers[offset])
+            self._new_chrom(chrom)
         over = np.flatnonzero(e > self._chrom_size)
         if len(over):
             i = offset + int(over[0])
-            raise RecordError(f"{_where(numbers, i)}: end coordinate {e[over[0]]} bigger than "
+            raise RecordError(f"{numbers.where(i)}: end coordinate {e[over[0]]} bigger than "
                               f"{chrom} size of {self._chrom_size}", numbers[i])
-        self._last_start = int(s[-1])
         self._count += len(s)
         self._total_bases += int((e - s).sum())
         self._coverage.add(s, e)
@@ -784,11 +578,11 @@ class BigBedWriter(CloseOrAbort):
         for item in extra_items:
             out.write(item.pack("<"))
         out.write(chrom_tree)
-        assert out.pos == header.fullDataOffset
+        _expect_at(out.pos, header.fullDataOffset, "data")
         out.write(_LAY.data_count.pack(self._count))
         out.copy_from(self._data, data_size)
         self._data.close()
-        assert out.pos == header.fullIndexOffset
+        _expect_at(out.pos, header.fullIndexOffset, "data R-tree")
         out.write(data_index)
         for part in zoom_parts:
             out.write(part)
@@ -844,6 +638,14 @@ class BigBedWriter(CloseOrAbort):
         return bptree_bytes(keys, vals, self.block_size, pos, key_size)
 
 
+def _expect_at(pos: int, planned: int, what: str) -> None:
+    """The layout is planned before writing; a section starting elsewhere is a bug, reported
+    as a typed error (not an ``assert``, which ``python -O`` removes) before the file is kept."""
+    if pos != planned:
+        raise FormatError(f"bigBed layout error: {what} starts at {pos}, planned at {planned}",
+                          pos)
+
+
 class _Counter:
     """Write-through wrapper that tracks the position, so the target needs no tell()/seek()."""
 
@@ -883,196 +685,6 @@ class _Counter:
         self.pos += done
 
 
-def _count_bed_fields(table: AutoSqlTable) -> int:
-    n = 0
-    for f, name in zip(table.names, _BED_NAMES):
-        if f != name and not (n == 8 and f == "itemRgb"):
-            break
-        n += 1
-    return max(3, min(n, 12))
-
-
-# -- BED column validation ------------------------------------------------------------------------
-def _ints(col, numbers, what: str) -> np.ndarray:
-    return _to_int_array(list(col), numbers, what)
-
-
-def _validate_bed_columns(bed_n: int, cols, s: np.ndarray, e: np.ndarray, numbers,
-                          values: dict | None = None) -> None:
-    """Check the standard columns 4..bed_n the way bedToBigBed does (vectorised per batch).
-
-    ``cols``: the text columns; or ``values``: the same columns as numbers (see
-    :meth:`BigBedWriter.write_batch`), checked in the same order with the same messages.
-    """
-    if values is not None:
-        lengths = values["name_lengths"]
-    else:
-        name = cols[0]
-        lengths = np.fromiter(map(len, name), np.int64, len(name))
-    bad = np.flatnonzero(lengths > 255)
-    if len(bad):
-        i = int(bad[0])
-        raise RecordError(f"{_where(numbers, i)}: name is too long ({lengths[i]} > 255 bytes)",
-                          numbers[i])
-    if bed_n >= 5:
-        score = values["score"] if values is not None else _ints(cols[1], numbers, "score")
-        bad = np.flatnonzero((score < 0) | (score > 1000))
-        if len(bad):
-            i = int(bad[0])
-            raise RecordError(f"{_where(numbers, i)}: score ({score[i]}) must be between 0 and "
-                              "1000", numbers[i])
-    if bed_n >= 6 and values is not None:
-        bad = np.flatnonzero((values["strand"] != 43) & (values["strand"] != 45)
-                             & (values["strand"] != 46))
-        if len(bad):
-            i = int(bad[0])
-            raise RecordError(f"{_where(numbers, i)}: expecting + or - or . in strand, got "
-                              f"{_show(bytes([values['strand'][i]]))}", numbers[i])
-    elif bed_n >= 6:
-        strand = set(cols[2])
-        if not strand <= {b"+", b"-", b"."}:
-            bad_value = next(v for v in cols[2] if v not in (b"+", b"-", b"."))
-            i = list(cols[2]).index(bad_value)
-            raise RecordError(f"{_where(numbers, i)}: expecting + or - or . in strand, got "
-                              f"{_show(bad_value)}", numbers[i])
-    if bed_n >= 8:
-        if values is not None:
-            thick_start, thick_end = values["thickStart"], values["thickEnd"]
-        else:
-            thick_start = _ints(cols[3], numbers, "thickStart")
-            thick_end = _ints(cols[4], numbers, "thickEnd")
-        bad = np.flatnonzero((thick_start < s) & ~((thick_start == 0) & (thick_end == 0))
-                             | (thick_start > e))
-        if len(bad):
-            i = int(bad[0])
-            raise RecordError(f"{_where(numbers, i)}: thickStart out of range "
-                              f"({s[i]}-{e[i]}, thick: {thick_start[i]}-{thick_end[i]})",
-                              numbers[i])
-        bad = np.flatnonzero(((thick_end < s) & ~((thick_start == 0) & (thick_end == 0)))
-                             | (thick_end > e) | (thick_end < thick_start))
-        if len(bad):
-            i = int(bad[0])
-            raise RecordError(f"{_where(numbers, i)}: thickEnd out of range "
-                              f"({s[i]}-{e[i]}, thick: {thick_start[i]}-{thick_end[i]})",
-                              numbers[i])
-    elif bed_n == 7:
-        thick_start = values["thickStart"] if values is not None else \
-            _ints(cols[3], numbers, "thickStart")
-        bad = np.flatnonzero((thick_start > e) | ((thick_start < s) & (thick_start != 0)))
-        if len(bad):
-            i = int(bad[0])
-            raise RecordError(f"{_where(numbers, i)}: thickStart out of range", numbers[i])
-    if bed_n >= 9:
-        colors = cols[5] if values is None else values["itemRgb"]
-        for color in set(colors):
-            if not _valid_rgb(color if isinstance(color, bytes) else color.encode()):
-                i = list(colors).index(color)
-                raise RecordError(f"{_where(numbers, i)}: expecting color to consist of r,g,b "
-                                  f"values from 0 to 255, got {_show(color)}", numbers[i])
-    if bed_n >= 10:
-        count = values["blockCount"] if values is not None else \
-            _ints(cols[6], numbers, "blockCount")
-        bad = np.flatnonzero(count < 0)
-        if len(bad):
-            i = int(bad[0])
-            raise RecordError(f"{_where(numbers, i)}: blockCount ({count[i]}) is negative",
-                              numbers[i])
-    if bed_n >= 12:
-        if values is not None:
-            _check_blocks(count, values["blockSizes"], values["chromStarts"], s, e, numbers)
-        else:
-            _validate_blocks(count, cols[7], cols[8], s, e, numbers)
-
-
-def _valid_rgb(color: bytes) -> bool:
-    if color == b".":  # what Biopython writes for "no color"
-        return True
-    parts = color.rstrip(b",").split(b",")
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        return False
-    if len(values) == 3:
-        return all(0 <= v <= 255 for v in values)
-    return len(values) == 1 and 0 <= values[0] <= 0xFFFFFFFF
-
-
-def _split_lists(col, counts: np.ndarray, numbers, what: str) -> np.ndarray:
-    """All comma-separated integer lists of a column, concatenated; checks the counts."""
-    joined = b"".join(col)
-    lengths = np.fromiter(map(len, col), np.int64, len(col))
-    ends = np.cumsum(lengths)
-    raw = np.frombuffer(joined, np.uint8)
-    commas = np.flatnonzero(raw == 44)
-    per = np.bincount(np.searchsorted(ends, commas, side="right"), minlength=len(col))[:len(col)]
-    trailing = np.zeros(len(col), bool)
-    nonempty = lengths > 0
-    trailing[nonempty] = raw[ends[nonempty] - 1] == 44
-    stripped = lengths - trailing
-    got = np.where(stripped > 0, per - trailing + 1, 0)
-    bad = np.flatnonzero(got != counts)
-    if len(bad):
-        i = int(bad[0])
-        raise RecordError(f"{_where(numbers, i)}: {what} has {got[i]} values, blockCount is "
-                          f"{counts[i]}", numbers[i])
-    total = int(counts.sum())
-    if not total:
-        return np.empty(0, np.int64)
-    if not trailing[nonempty].all() or (nonempty & (stripped == 0)).any():
-        joined = b"".join(c.rstrip(b",") + b"," for c in col if c.rstrip(b","))
-    arr = None
-    if b" " not in joined and b"." not in joined:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                arr = np.fromstring(joined.decode("ascii"), dtype=np.int64, sep=",")
-            except (ValueError, UnicodeDecodeError):
-                arr = None
-    if arr is not None and len(arr) == total:
-        return arr
-    for i, t in enumerate(col):  # slow path: find the offending record
-        try:
-            [int(v) for v in t.rstrip(b",").split(b",")] if t else None
-        except ValueError:
-            raise RecordError(f"{_where(numbers, i)}: {what} {_show(col[i])} are not "
-                              "integers", numbers[i]) from None
-    raise RecordError(f"{what}: cannot parse", None)
-
-
-def _validate_blocks(counts, sizes_col, starts_col, s, e, numbers) -> None:
-    sizes = _split_lists(sizes_col, counts, numbers, "blockSizes")
-    starts = _split_lists(starts_col, counts, numbers, "chromStarts")
-    _check_blocks(counts, sizes, starts, s, e, numbers)
-
-
-def _check_blocks(counts, sizes, starts, s, e, numbers) -> None:
-    firsts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
-    lasts = firsts + counts - 1
-    has = np.flatnonzero(counts > 0)
-    rec = np.repeat(np.arange(len(counts)), counts)
-    problems = []
-    bad = has[starts[firsts[has]] != 0]
-    if len(bad):
-        problems.append((int(bad[0]), "first block must start at chromStart (chromStarts[0] "
-                                      "must be 0)"))
-    bad = has[starts[lasts[has]] + sizes[lasts[has]] != (e - s)[has]]
-    if len(bad):
-        problems.append((int(bad[0]), "last block must end at chromEnd"))
-    bad = np.flatnonzero(sizes < 0)
-    if len(bad):
-        problems.append((int(rec[bad[0]]), "negative block size"))
-    if len(starts) > 1:
-        same = rec[1:] == rec[:-1]
-        overlap = starts[1:] < starts[:-1] + sizes[:-1]
-        bad = np.flatnonzero(same & overlap)
-        if len(bad):
-            problems.append((int(rec[bad[0] + 1]), "blocks overlap or are not in ascending "
-                                                   "order"))
-    if problems:
-        i, text = min(problems)
-        raise RecordError(f"{_where(numbers, i)}: inconsistent blocks: {text}", numbers[i])
-
-
 # -- bulk entry point -------------------------------------------------------------------------------
 def write(records: Union[Iterable[Record], str, os.PathLike],
           chrom_sizes: Union[Mapping[str, int], str, os.PathLike], target: Target,
@@ -1080,7 +692,8 @@ def write(records: Union[Iterable[Record], str, os.PathLike],
           extra_index: Iterable[str] = (), compress: Union[bool, str] = True,
           block_size: int = 256,
           items_per_slot: int = 512, *, tab: bool = False, threads: int | None = None,
-          progress=None) -> int:
+          progress: Callable[[int], Any] | None = None, zero_length_bases: int = 0,
+          allow_1bp_overlap: bool = False) -> int:
     """Write a bigBed from ``(chrom, start, end, rest)`` tuples or a BED file path, in one pass.
 
     ``chrom_sizes``: ``{name: size}`` or a chrom.sizes path. ``autosql``: ``.as`` text (or an
@@ -1092,16 +705,24 @@ def write(records: Union[Iterable[Record], str, os.PathLike],
     """
     writer = BigBedWriter(target, chrom_sizes, autosql=autosql, bed_type=bed_type,
                           extra_index=extra_index, compress=compress, block_size=block_size,
-                          items_per_slot=items_per_slot, threads=threads)
+                          items_per_slot=items_per_slot, threads=threads,
+                          zero_length_bases=zero_length_bases, allow_1bp_overlap=allow_1bp_overlap)
     try:
         if isinstance(records, (str, os.PathLike)):
-            for chroms, starts, ends, rests, numbers in iter_bed_batches(records, tab=tab):
-                writer.write_batch(chroms, starts, ends, rests, _Numbers(numbers))
-                if progress is not None:
-                    progress(len(chroms))
+            write_bed_file(writer, records, tab=tab, progress=progress)
         else:
             writer.write_records(records)
     except BaseException:
         writer.abort()
         raise
     return writer.close()
+
+
+def write_bed_file(writer: BigBedWriter, path: Union[str, os.PathLike, BinaryIO],
+                   tab: bool = False, progress: Callable[[int], Any] | None = None) -> None:
+    """Feed a BED file to ``writer`` in batches (errors name the file's 1-based lines);
+    ``progress`` is called with the number of records of each batch."""
+    for chroms, starts, ends, rests, numbers in iter_bed_batches(path, tab=tab):
+        writer.write_batch(chroms, starts, ends, rests, numbers)
+        if progress is not None:
+            progress(len(chroms))

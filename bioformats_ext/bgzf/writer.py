@@ -16,11 +16,12 @@ does this), exactly like htslib's multi-threaded indexing.
 from __future__ import annotations
 
 import os
-from typing import BinaryIO
+from typing import BinaryIO, Callable, Sequence
 
 import numpy as np
 
-from ..compression import BlockCompressor, deflate_codec
+from ..codec import deflate_codec
+from ..compression import BlockCompressor
 from ..io.atomic import AtomicFile, CloseOrAbort
 from .blocks import EOF_BLOCK, MAX_BLOCK_DATA, pack_block
 
@@ -53,6 +54,10 @@ class BgzfWriter(CloseOrAbort):
         self._closed = False
         self.eof_voffset: int | None = None   # set by close(): real offset of the EOF block
         self.eof_block: int | None = None     # set by close(): its block-numbered offset
+        # the end (tell_block) of the last record of the last write_records call, and whom to
+        # tell when a flush moves it to the next block's start (htslib's hts_idx_amend_last)
+        self._last_end: int | None = None
+        self.on_amend: Callable[[int], None] | None = None
 
     # -- writing -------------------------------------------------------------------------------
     def write(self, data: bytes) -> int:
@@ -73,7 +78,12 @@ class BgzfWriter(CloseOrAbort):
         return n
 
     def write_record(self, data: bytes) -> int:
-        """Append one record, starting a new block first if it would not fit in this one."""
+        """Append one record, starting a new block first if it would not fit in this one.
+
+        A record the index does not see (a comment line mid-file); it may move the end of the
+        last indexed record to the next block's start, as it would the next indexed record.
+        """
+        self._amend_before(len(data))
         buf = self._buf
         if len(buf) + len(data) >= MAX_BLOCK_DATA:
             if buf and len(buf) + len(data) > MAX_BLOCK_DATA:
@@ -85,7 +95,75 @@ class BgzfWriter(CloseOrAbort):
     def flush(self) -> None:
         """End the current block now (e.g. after a header, so records start a fresh block)."""
         if self._buf:
+            last = self._last_end
+            if last is not None and last & 0xFFFF:  # the last record now ends at the next block
+                self._amend((self._n_blocks + 1) << 16)
             self._submit()
+
+    def write_records(self, data: "bytes | memoryview", sizes: "np.ndarray | Sequence[int]"
+                      ) -> np.ndarray:
+        """Write records (``data`` = their concatenation) with :meth:`write_record`'s layout, one
+        ``write`` per block; returns each record's end as :meth:`tell_block` values.
+
+        The layout rule is simple enough to compute for a whole batch: a record goes into the
+        current block if it fits, else the block is flushed first (unless empty), and a record
+        larger than a block spans several. With cumulative sizes, each block's run of records
+        is one ``searchsorted``. A record followed by such a flush ends at the next block's
+        start (what a reader's ``tell()`` reports, and what htslib's ``hts_idx_amend_last``
+        records): within the batch the returned offsets say so already; for the batch's last
+        record, a later flush calls :attr:`on_amend` with its new end.
+        """
+        cap = MAX_BLOCK_DATA
+        sizes = np.asarray(sizes, np.int64)
+        n = len(sizes)
+        if n == 0:
+            return np.zeros(0, np.int64)
+        self._amend_before(int(sizes[0]))
+        cum = np.zeros(n + 1, np.int64)
+        np.cumsum(sizes, out=cum[1:])
+        offsets = np.empty(n, np.int64)
+        view = memoryview(data)
+        block, fill = self._n_blocks, len(self._buf)
+        i = 0
+        while i < n:
+            j = int(np.searchsorted(cum, cum[i] + cap - fill, side="right")) - 1
+            if j > i:  # records i..j-1 fit in this block
+                offsets[i:j] = (block << 16) + fill + (cum[i + 1:j + 1] - cum[i])
+                self.write(view[cum[i]:cum[j]])
+                fill += int(cum[j] - cum[i])
+                if fill == cap:  # exactly full: the writer ships it, offset is next block's start
+                    block, fill = block + 1, 0
+                    offsets[j - 1] = block << 16
+                i = j
+            elif fill:
+                self._submit()
+                block, fill = block + 1, 0
+            else:  # a record larger than a block
+                size = int(sizes[i])
+                self.write(view[cum[i]:cum[i + 1]])
+                block, fill = block + size // cap, size % cap
+                offsets[i] = (block << 16) | fill
+                i += 1
+        # amend within the batch: a record ending inside a block that the next one does not fit
+        within = offsets[:-1] & 0xFFFF
+        amend = (within > 0) & (within + sizes[1:] > cap)
+        if amend.any():
+            head = offsets[:-1]
+            head[amend] = ((head[amend] >> 16) + 1) << 16
+        self._last_end = int(offsets[-1])
+        return offsets
+
+    def _amend_before(self, size: int) -> None:
+        """Before writing ``size`` bytes: if they will not fit after the last record's end,
+        that end moves to the next block's start."""
+        last = self._last_end
+        if last is not None and last & 0xFFFF and (last & 0xFFFF) + size > MAX_BLOCK_DATA:
+            self._amend(((last >> 16) + 1) << 16)
+
+    def _amend(self, end: int) -> None:
+        self._last_end = end
+        if self.on_amend is not None:
+            self.on_amend(end)
 
     def _submit(self) -> None:
         data = bytes(self._buf)

@@ -5,18 +5,19 @@ zstd seekable-format file, plus a BGZF2 index frame that maps genomic ranges to 
 so a BAM or VCF needs no external ``.bai``/``.tbi``. See ``docs/bgzf2.md``.
 """
 
+from ..sniff import sniff_container
 from .frames import BGZF2_MAGIC, INDEX_FOOTER_MAGIC, PZSTD_MAGIC, SEEKABLE_MAGIC
 from .index import Bgzf2Index, Reference
 from .reader import Bgzf2Reader
 from .writer import DEFAULT_BLOCK_SIZE, DEFAULT_LEVEL, Bgzf2Writer
+from .split import concat, split  # noqa: E402  (needs the reader and writer above)
 
 
 def is_bgzf2(head: bytes) -> bool:
     """True when ``head`` (the first >= 12 bytes of a file) starts with a BGZF2 header frame."""
-    return (len(head) >= 12 and int.from_bytes(head[:4], "little") == BGZF2_MAGIC
-            and head[8:12] == b"BGZ2")
+    return sniff_container(head) == "bgzf2"
 
 
-__all__ = ["Bgzf2Writer", "Bgzf2Reader", "Bgzf2Index", "Reference", "is_bgzf2",
+__all__ = ["Bgzf2Writer", "Bgzf2Reader", "split", "concat", "Bgzf2Index", "Reference", "is_bgzf2",
            "DEFAULT_LEVEL", "DEFAULT_BLOCK_SIZE", "BGZF2_MAGIC", "INDEX_FOOTER_MAGIC",
            "PZSTD_MAGIC", "SEEKABLE_MAGIC"]

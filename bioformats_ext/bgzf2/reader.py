@@ -19,6 +19,8 @@ import zstandard
 from ..compression import ordered_map
 from ..errors import FormatError
 from ..io.source import ByteSource, open_source
+from ..reader_base import RegionReader
+from ..sniff import sniff_container
 from .frames import (BGZF2_MAGIC, EMPTY_CHECKSUM, INDEX_FOOTER_MAGIC, MAX_FRAME_SIZE,
                      PZSTD_FRAME_SIZE, SEEK_FOOTER_MAGIC, ZSTD_MAGIC, SeekTable,
                      parse_header_frame, parse_pzstd_frame, parse_seek_table, seek_table_size,
@@ -30,18 +32,20 @@ STREAM_CHUNK = 8 << 20   # compressed bytes fetched per read while streaming
 
 
 def _sniff(head: bytes) -> str:
-    if head[:4] == ZSTD_MAGIC.to_bytes(4, "little"):
-        return "a plain zstd stream"
-    if head[:2] == b"\x1f\x8b":
-        return "gzip/BGZF (use the BGZF reader)"
-    if head[:4] == BGZF2_MAGIC.to_bytes(4, "little") and head[8:12] == b"BGZ2":
-        return "a BGZF2 file without a valid seek table (truncated?)"
-    if head[:4] and 0x184D2A50 <= int.from_bytes(head[:4].ljust(4, b"\0"), "little") <= 0x184D2A5F:
+    """What a file that is not a valid BGZF2 file looks like (for the error message)."""
+    container = sniff_container(head)
+    if container == "zstd":
+        if head[:4] == ZSTD_MAGIC.to_bytes(4, "little"):
+            return "a plain zstd stream"
         return "a zstd stream starting with a skippable frame"
+    if container in ("gzip", "bgzf"):
+        return "gzip/BGZF (use the BGZF reader)"
+    if container == "bgzf2":
+        return "a BGZF2 file without a valid seek table (truncated?)"
     return "not zstd"
 
 
-class Bgzf2Reader:
+class Bgzf2Reader(RegionReader):
     """Random access to a BGZF2 file from anything :func:`~bioformats_ext.io.open_source` takes.
 
     Data frames are numbered 0..``n_frames``-1 (skippable frames are not counted). Genomic
@@ -62,6 +66,11 @@ class Bgzf2Reader:
     # ------------------------------------------------------------------ opening
     def _not_bgzf2(self, why: str, offset: int | None = None) -> FormatError:
         head = self._source.read_upto(0, 12)
+        if _sniff(head) in ("not zstd", "gzip/BGZF (use the BGZF reader)"):
+            from ..sniff import describe, sniff
+
+            return FormatError(f"{self._source.name} is {describe(sniff(self._source))}, not a "
+                               f"BGZF2 file ({why})", offset)
         return FormatError(f"{self._source.name}: not BGZF2 ({why}); the file looks like "
                            f"{_sniff(head)}", offset)
 
@@ -94,7 +103,8 @@ class Bgzf2Reader:
             tail_len = need
         self.seek_table = table = parse_seek_table(tail[tail_len - table_size:], size)
         self._check_layout(table)
-        n_data = (len(table) - 2) // 2
+        stride = self.frame_stride
+        n_data = (len(table) - 2) // stride
         start = int(table.offsets[-2])
         index_len = int(table.compressed[-1])
         if size - start - table_size > tail_len - table_size:
@@ -104,33 +114,52 @@ class Bgzf2Reader:
         self.index: Bgzf2Index = Bgzf2Index.from_frame(frame, start, n_data)
         if tail_len == size:
             self._content_head = parse_header_frame(tail[:int(table.compressed[0])])
-        # Data frame i is seek-table frame 2 + 2i; keep numpy views for the hot paths.
-        self._coff = table.offsets[2:-1:2]
-        self._csize = table.compressed[2:-1:2]
-        self._usize = table.decompressed[2:-1:2]
-        self._ustart = table.uoffsets[2:-1:2]
-        self._checks = None if table.checksums is None else table.checksums[2:-1:2]
+        # Data frame i is seek-table frame stride * (i + 1); numpy views for the hot paths.
+        data = slice(stride, -1, stride)
+        self._coff = table.offsets[data]
+        self._csize = table.compressed[data]
+        self._usize = table.decompressed[data]
+        self._ustart = table.uoffsets[data]
+        self._checks = None if table.checksums is None else table.checksums[data]
         self.size = int(table.uoffsets[-1])
         self.n_frames = n_data
 
     def _check_layout(self, table: SeekTable) -> None:
+        """Check the frame pattern; sets ``frame_stride``: 2 for ``[pzstd][data]`` pairs, 3
+        when each pair is preceded by a per-frame metadata frame (``frame_metadata=True``)."""
         n = len(table)
         comp, decomp = table.compressed, table.decompressed
-        if n < 2 or n % 2:
+        stride = 3 if n >= 5 and int(comp[1]) != PZSTD_FRAME_SIZE else 2
+        self.frame_stride = stride
+        if n < 2 or (n - 2) % stride:
             raise FormatError(f"seek table lists {n} frames; a BGZF2 file has a header frame, "
-                              "pzstd+data frame pairs and an index frame", self._source.size)
-        skippable = np.r_[0, np.arange(1, n - 1, 2), n - 1]
+                              "pzstd+data frame pairs (each optionally after a frame-metadata "
+                              "frame) and an index frame", self._source.size)
+        data_ix = np.arange(stride, n - 1, stride)
+        skippable = np.setdiff1d(np.arange(n), data_ix)
         if decomp[skippable].any():
             raise FormatError("seek table gives a skippable frame a decompressed size",
                               self._source.size - table.size)
-        if (comp[1:-1:2] != PZSTD_FRAME_SIZE).any():
-            bad = int(np.flatnonzero(comp[1:-1:2] != PZSTD_FRAME_SIZE)[0]) * 2 + 1
+        if (comp[data_ix - 1] != PZSTD_FRAME_SIZE).any():
+            bad = int(data_ix[np.flatnonzero(comp[data_ix - 1] != PZSTD_FRAME_SIZE)[0]] - 1)
             raise FormatError(f"seek table frame {bad} should be a {PZSTD_FRAME_SIZE}-byte "
                               "pzstd frame", int(table.offsets[bad]))
-        data = comp[2:-1:2]
-        if (data < 9).any() or (decomp[2:-1:2] > MAX_FRAME_SIZE).any():
+        if stride == 3 and (comp[data_ix - 2] < 8).any():
+            raise FormatError("seek table has a frame-metadata frame shorter than 8 bytes",
+                              self._source.size - table.size)
+        data = comp[data_ix]
+        if (data < 9).any() or (decomp[data_ix] > MAX_FRAME_SIZE).any():
             raise FormatError("seek table has an impossible data frame size",
                               self._source.size - table.size)
+        empty = decomp[data_ix] == 0
+        if empty.any():
+            # Writers never cut an empty frame (BGZF2 has no EOF frame), and a reader seeking by
+            # uncompressed offset would step over a frame the table says is empty: its bytes
+            # would silently vanish from read(). So an empty data frame is corruption.
+            bad = int(np.flatnonzero(empty)[0])
+            raise FormatError(f"seek table gives data frame {bad} a decompressed size of 0 "
+                              f"(its zstd frame is {int(data[bad])} bytes)",
+                              int(table.offsets[data_ix[bad]]))
         if table.checksums is not None:
             if (table.checksums[skippable] != EMPTY_CHECKSUM).any():
                 raise FormatError("seek table checksum of a skippable frame is not that of "
@@ -188,6 +217,13 @@ class Bgzf2Reader:
             raise FormatError(f"frame {i}: corrupt zstd data ({exc})", offset) from None
         if len(data) != usize:
             raise FormatError(f"frame {i}: decoded {len(data)} bytes, expected {usize}", offset)
+        if self._checks is not None and info.checksum is None:
+            # no frame checksum for libzstd to verify: hash the data against the seek table
+            from .checksum import xxh64
+
+            if xxh64(data) & 0xFFFFFFFF != int(self._checks[i]):
+                raise FormatError(f"frame {i}: data does not match the seek-table checksum "
+                                  f"0x{int(self._checks[i]):08X}", offset)
         return data
 
     def _extent(self, first: int, last: int) -> tuple[int, int]:
@@ -248,9 +284,27 @@ class Bgzf2Reader:
         """Data frames with records overlapping ``ref:[start, end)`` (0-based), from the index."""
         return self.index.frames_for(ref, start, end)
 
-    def fetch_runs(self, ref: str | int, start: int | None = None,
-                   end: int | None = None) -> Iterator[tuple[int, bytes]]:
+    def reference_lengths(self) -> dict[str, int | None]:
+        return {ref.name: (ref.length or None) for ref in self.index.references}
+
+    def _resolve(self, ref: "str | int | None", start: int | None, stop: int | None,
+                 region: str | None) -> tuple["str | int", int | None, int | None]:
+        """Named regions follow the shared rule (:mod:`bioformats_ext.reader_base`); a tid or
+        ``"*"`` (unplaced records) is passed to the index as is."""
+        if region is None and (isinstance(ref, (int, np.integer)) or ref == "*"):
+            return ref, start, stop  # type: ignore[return-value]
+        r = self.region(ref if isinstance(ref, str) else None, start, stop, region)
+        return r.contig, r.start, r.stop
+
+    def fetch_runs(self, ref: "str | int | None" = None, start: int | None = None,
+                   end: int | None = None, region: str | None = None
+                   ) -> Iterator[tuple[int, bytes]]:
         """``(uncompressed_offset, bytes)`` per contiguous run of overlapping frames."""
+        key, start, end = self._resolve(ref, start, end, region)
+        return self._fetch_runs(key, start, end)
+
+    def _fetch_runs(self, ref: "str | int", start: int | None,
+                    end: int | None) -> Iterator[tuple[int, bytes]]:
         runs = self._runs(self.frames_for(ref, start, end))
         if not runs:
             return
@@ -259,14 +313,18 @@ class Bgzf2Reader:
             parts = [next(decoded)[1] for _ in range(first, last + 1)]
             yield int(self._ustart[first]), b"".join(parts)
 
-    def fetch(self, ref: str | int, start: int | None = None, end: int | None = None) -> bytes:
+    def fetch(self, ref: "str | int | None" = None, start: int | None = None,
+              end: int | None = None, region: str | None = None) -> bytes:
         """Decompressed bytes of every frame overlapping the region, in file order.
+
+        ``ref``/``start``/``end`` (0-based, half-open) or ``region`` (``"chr1:1,000-2,000"``);
+        ``ref`` may also be a reference id or ``"*"`` for the unplaced records.
 
         Whole frames: records outside the region are included and must be filtered by the
         caller (who knows the record format). Frames start at record boundaries when the
         writer used ``write_record``.
         """
-        return b"".join(data for _, data in self.fetch_runs(ref, start, end))
+        return b"".join(data for _, data in self.fetch_runs(ref, start, end, region))
 
     # ------------------------------------------------------------------ stream interface
     def frame_at(self, offset: int) -> int:
@@ -328,10 +386,5 @@ class Bgzf2Reader:
             yield line
 
     def close(self) -> None:
+        self._closed = True
         self._source.close()
-
-    def __enter__(self) -> "Bgzf2Reader":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()

@@ -12,13 +12,14 @@ from __future__ import annotations
 import os
 import threading
 from bisect import bisect_right
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 import numpy as np
 import zstandard
 
 from ..compression import BlockCompressor
-from ..errors import RecordError, SortOrderError, UnknownReferenceError
+from ..errors import UnknownReferenceError
+from ..sortorder import SortOrder
 from ..io.atomic import AtomicFile, CloseOrAbort
 from .frames import (EMPTY_CHECKSUM, MAX_FRAME_SIZE, PZSTD_FRAME_SIZE, build_seek_table,
                      frame_checksum, header_frame, pzstd_frame)
@@ -43,7 +44,8 @@ class Bgzf2Writer(CloseOrAbort):
                  block_size: int = DEFAULT_BLOCK_SIZE, threads: int = 1, checksums: bool = True,
                  content_head: bytes | None = None,
                  references: list[tuple[str, int]] | None = None, aligned: bool = True,
-                 sorted: bool = True, metadata: dict[str, str] | None = None):
+                 sorted: bool = True, metadata: dict[str, str] | None = None,
+                 frame_metadata: bool = False):
         if not 1 <= block_size <= MAX_FRAME_SIZE:
             raise ValueError(f"block_size must be in 1..{MAX_FRAME_SIZE}")
         self.level = level
@@ -55,6 +57,13 @@ class Bgzf2Writer(CloseOrAbort):
         self.aligned = aligned
         self.sorted = sorted
         self.metadata = dict(metadata or {})
+        # frame_metadata: a skippable frame with each data frame's ranges and record counts
+        # before it (bgzf2/stream.py); frames wait in _pending until their index state is final
+        self.frame_metadata = frame_metadata
+        self._pending: list[tuple[bytes, int]] = []
+        self._released = 0                # data frames written so far
+        self._released_end = 0            # uncompressed end of the last written frame
+        self._meta_sizes: list[int] = []
         self._atomic: AtomicFile | None = None
         if isinstance(target, (str, os.PathLike)):
             self._atomic = AtomicFile(target)
@@ -72,9 +81,24 @@ class Bgzf2Writer(CloseOrAbort):
         self._cur = self._index.frame(0)
         self._sizes: list[tuple[int, int, int]] = []   # (compressed, decompressed, checksum)
         self._header_written = False
-        self._last = (-1, -1)             # (tid, beg) of the previous push, for sort checks
+        # the shared sort rule (references in header order, unplaced last); with
+        # sorted=False only per-record checks remain
+        self._order = SortOrder(strict=True, ordered=sorted, negative_start="error",
+                                reference_name=self._reference_name,
+                                hint="pass sorted=False for unsorted data")
         self._n_records = 0
         self.closed = False
+
+    def _reference_name(self, tid: int) -> str:
+        refs = self.references
+        return refs[tid][0] if refs is not None and 0 <= tid < len(refs) else f"reference {tid}"
+
+    def _check_references(self, tid: np.ndarray) -> None:
+        refs = self.references
+        if refs is not None and len(tid) and tid.max() >= len(refs):
+            bad = int(np.flatnonzero(tid >= len(refs))[0])
+            raise UnknownReferenceError(f"record {self._order.n_checked + bad + 1}: reference id "
+                                        f"{int(tid[bad])} is not among the {len(refs)} references")
 
     # ------------------------------------------------------------------ compression
     def _compress(self, data: bytes) -> tuple[bytes, int]:
@@ -85,6 +109,36 @@ class Bgzf2Writer(CloseOrAbort):
         return cctx.compress(data), len(data)
 
     def _emit(self, results) -> None:
+        if self.frame_metadata:
+            self._pending.extend(results)
+            return
+        self._write_frames(results)
+
+    def _release(self, upto: int | None) -> None:
+        """Write the pending frames that end at or before uncompressed offset ``upto`` (all
+        when None): no later push can touch them, so their metadata is final."""
+        from .stream import frame_meta_frame
+
+        k = 0
+        end = self._released_end
+        for _frame, size in self._pending:
+            if upto is not None and end + size > upto:
+                break
+            end += size
+            k += 1
+        if not k:
+            return
+        ready, self._pending = self._pending[:k], self._pending[k:]
+        names = None if self.references is None else [n for n, _ in self.references]
+        for frame, size in ready:
+            meta = frame_meta_frame(self._index.frame(self._released), names)
+            self._handle.write(meta)
+            self._meta_sizes.append(len(meta))
+            self._write_frames([(frame, size)])
+            self._released += 1
+            self._released_end += size
+
+    def _write_frames(self, results) -> None:
         out = self._handle
         for frame, size in results:
             out.write(pzstd_frame(len(frame)))
@@ -156,6 +210,13 @@ class Bgzf2Writer(CloseOrAbort):
 
     def push(self, tid: int, beg: int, end: int, voffset: int | None = None,
              mapped: bool = True) -> None:
+        """Index the record that ends at ``voffset`` (see :meth:`_push`)."""
+        self._push(tid, beg, end, voffset, mapped)
+        if self._pending:
+            self._release(self._mark)
+
+    def _push(self, tid: int, beg: int, end: int, voffset: int | None = None,
+              mapped: bool = True) -> None:
         """Index the record that ends at ``voffset`` (default :meth:`tell`).
 
         ``beg``/``end`` are 0-based, end exclusive; ``tid`` -1 means unplaced. The record is
@@ -163,28 +224,16 @@ class Bgzf2Writer(CloseOrAbort):
         began), and is attributed to every frame its bytes touch.
         """
         stop = self._pos if voffset is None else int(voffset)
-        start = self._mark
-        self._mark = stop
-        self._n_records += 1
         if tid < 0:
             tid, beg, end = -1, 0, 0     # unplaced: coordinates mean nothing
         else:
-            if self.references is not None and tid >= len(self.references):
-                raise UnknownReferenceError(f"record {self._n_records}: reference id {tid} is "
-                                            f"not among the {len(self.references)} references")
-            if end <= beg:
-                end = beg + 1
-            if beg < 0:
-                raise RecordError(f"record {self._n_records}: negative start {beg}",
-                                  self._n_records)
-        if self.sorted:
-            last_tid, last_beg = self._last
-            key_tid = tid if tid >= 0 else 1 << 62
-            if key_tid < last_tid or (key_tid == last_tid and tid >= 0 and beg < last_beg):
-                raise SortOrderError(f"record {self._n_records}: ({tid}, {beg}) comes after "
-                                     f"({last_tid}, {last_beg}); pass sorted=False for unsorted "
-                                     "data", tid, beg, self._n_records)
-            self._last = (key_tid, beg)
+            self._check_references(np.array([tid]))
+        self._order.check_one(tid, beg, end)
+        if tid >= 0 and end <= beg:
+            end = beg + 1
+        start = self._mark
+        self._mark = stop
+        self._n_records += 1
         if start >= self._cur_start:
             self._add(self._cur, tid, beg, end, mapped)
             return
@@ -196,11 +245,20 @@ class Bgzf2Writer(CloseOrAbort):
         for frame in range(max(first, 0), last + 1):
             self._add(self._index.frame(frame), tid, beg, end, mapped)
 
-    def write_records(self, records: "list[bytes]", tids, begs, ends, mapped=None) -> None:
+    def write_records(self, records: "list[bytes]", tids, begs, ends, mapped=None,
+                      describe: "Callable[[int], str] | None" = None) -> None:
+        """``write_record`` + ``push`` for a batch (see :meth:`_write_records`)."""
+        self._write_records(records, tids, begs, ends, mapped, describe)
+        if self._pending:
+            self._release(self._mark)
+
+    def _write_records(self, records: "list[bytes]", tids, begs, ends, mapped=None,
+                       describe: "Callable[[int], str] | None" = None) -> None:
         """``write_record`` + ``push`` for a batch, with the index bookkeeping done in numpy.
 
         Same file and index as calling the two per record; the per-record Python work is only
-        the buffer append.
+        the buffer append. The batch is checked before anything is written; ``describe(i)``
+        adds record i's text to an error.
         """
         self._check_open()
         n = len(records)
@@ -213,32 +271,13 @@ class Bgzf2Writer(CloseOrAbort):
         if not len(tid) == len(beg) == len(end) == len(ok) == n:
             raise ValueError("write_records: arrays differ in length")
         placed = tid >= 0
-        if placed.any():
-            if self.references is not None and tid.max() >= len(self.references):
-                bad = int(np.flatnonzero(tid >= len(self.references))[0])
-                raise UnknownReferenceError(f"record {self._n_records + bad + 1}: reference id "
-                                            f"{int(tid[bad])} is not among the "
-                                            f"{len(self.references)} references")
-            if (beg[placed] < 0).any():
-                bad = int(np.flatnonzero(placed & (beg < 0))[0])
-                raise RecordError(f"record {self._n_records + bad + 1}: negative start",
-                                  self._n_records + bad + 1)
-            end = np.where(placed & (end <= beg), beg + 1, end)
         if not placed.all():
             tid = np.where(placed, tid, -1)
             beg = np.where(placed, beg, 0)
             end = np.where(placed, end, 0)
-        if self.sorted:
-            key = np.where(placed, tid, 1 << 62)
-            prev_key = np.concatenate(([self._last[0]], key[:-1]))
-            prev_beg = np.concatenate(([self._last[1]], beg[:-1]))
-            bad = (key < prev_key) | ((key == prev_key) & placed & (beg < prev_beg))
-            if bad.any():
-                i = int(np.flatnonzero(bad)[0])
-                raise SortOrderError(f"record {self._n_records + i + 1}: ({int(tid[i])}, "
-                                     f"{int(beg[i])}) is out of order; pass sorted=False for "
-                                     "unsorted data", int(tid[i]), int(beg[i]),
-                                     self._n_records + i + 1)
+        self._check_references(tid)
+        self._order.check(tid, beg, end, describe=describe)
+        end = np.where(placed & (end <= beg), beg + 1, end)
         frame = np.empty(n, dtype=np.int64)
         slow: list[int] = []
         size = self.block_size
@@ -268,8 +307,6 @@ class Bgzf2Writer(CloseOrAbort):
             i = j
         self._mark = self._pos
         self._n_records += n
-        if self.sorted:
-            self._last = (int(np.where(placed[-1], tid[-1], 1 << 62)), int(beg[-1]))
         if slow:
             self._attribute_slow(records, set(slow), tid, beg, end, ok)
         keep = frame >= 0
@@ -336,21 +373,27 @@ class Bgzf2Writer(CloseOrAbort):
             self._emit(self._compressor.drain(block=True))
             if not self._header_written:
                 self._write_header(b"")
+            if self.frame_metadata:
+                self._release(None)
             n_frames = len(self._frame_starts)
             index = self._index.finish(n_frames, self.references, self.aligned, self.sorted,
                                        self.metadata)
             index_frame = index.to_frame(self.level)
             self._handle.write(index_frame)
             sizes = np.array(self._sizes, dtype=np.int64).reshape(-1, 3)
-            n = 2 + 2 * n_frames
+            stride = 3 if self.frame_metadata and n_frames else 2
+            n = 2 + stride * n_frames
             comp = np.empty(n, dtype=np.int64)
             decomp = np.zeros(n, dtype=np.int64)
             check = np.full(n, EMPTY_CHECKSUM, dtype=np.int64)
             comp[0] = self._header_size
-            comp[1:-1:2] = PZSTD_FRAME_SIZE
-            comp[2:-1:2] = sizes[:, 0]
-            decomp[2:-1:2] = sizes[:, 1]
-            check[2:-1:2] = sizes[:, 2]
+            data = slice(stride, -1, stride)
+            comp[stride - 1:-1:stride] = PZSTD_FRAME_SIZE
+            if stride == 3:
+                comp[1:-1:3] = self._meta_sizes
+            comp[data] = sizes[:, 0]
+            decomp[data] = sizes[:, 1]
+            check[data] = sizes[:, 2]
             comp[-1] = len(index_frame)
             self._handle.write(build_seek_table(comp, decomp, check if self.checksums else None))
             self._handle.flush()

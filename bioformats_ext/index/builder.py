@@ -23,7 +23,8 @@ from typing import BinaryIO, Sequence
 
 import numpy as np
 
-from ..errors import RecordError, SortOrderError
+from ..errors import RecordError
+from ..sortorder import RecordNumbers, SortOrder
 from .binning import bin_first, bin_limit, n_bins, pseudo_bin, reg2bin, reg2bin_array
 from .tabix_conf import TabixConfig, get_config
 
@@ -53,6 +54,40 @@ def tabix_csi_depth(min_shift: int = 14, max_ref_len: int | None = None) -> int:
     return depth
 
 
+class ReferenceNames:
+    """Reference ids for text formats: the next id on a name's first appearance (tabix's
+    convention). The index builder owns one; a writer without an index (BGZF2) uses its own."""
+
+    def __init__(self) -> None:
+        self._names: list[str] = []
+        self._ids: dict[str | bytes, int] = {}
+
+    def tid_for(self, name: str) -> int:
+        tid = self._ids.get(name)
+        if tid is None:
+            tid = self._ids[name] = len(self._names)
+            self._names.append(name)
+        return tid
+
+    def tids_for(self, names: "Sequence[str | bytes]") -> np.ndarray:
+        """:meth:`tid_for` of every name of a batch (bytes names are decoded once per name)."""
+        ids = self._ids
+        for name in dict.fromkeys(names):
+            if name not in ids:
+                ids[name] = self.tid_for(name.decode() if isinstance(name, bytes) else name)
+        return np.fromiter(map(ids.__getitem__, names), np.int64, len(names))
+
+    def __getitem__(self, tid: int) -> str:
+        return self._names[tid]
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._names)
+
+
 @dataclass
 class RefIndex:
     """Finished index data of one reference (the comparison-friendly representation).
@@ -71,16 +106,13 @@ class IndexBuilder:
     """Accumulates (tid, beg, end, voffset) pushes; serialises BAI, TBI or CSI after :meth:`finish`."""
 
     def __init__(self, fmt: str, min_shift: int = 14, depth: int = 5, offset0: int = 0,
-                 tabix: "TabixConfig | str | None" = None, n_refs: int | None = None):
+                 tabix: "TabixConfig | str | None" = None, n_refs: int | None = None,
+                 strict: bool = False):
         self.fmt = fmt
         self.min_shift = min_shift
-        self.depth = depth
         self.tabix = get_config(tabix) if tabix is not None else None
         self.n_refs = n_refs
-        self.n_bins = n_bins(depth)
-        self.pseudo_bin = pseudo_bin(depth)
-        self._leaf_first = bin_first(depth)
-        self.max_pos = bin_limit(min_shift, depth)
+        self._set_depth(depth)
         self.offset0 = offset0
         # htslib's ``z`` state
         self._last_tid = -1
@@ -96,7 +128,6 @@ class IndexBuilder:
         self.n_no_coor = 0
         self.n_records = 0
         # accumulated data
-        self._seen: set[int] = set()
         self._chunk_batches: list[tuple[np.ndarray, ...]] = []   # (tid, bin, beg, end) arrays
         self._ct: list[int] = []                                # scalar-push chunks, flushed into batches
         self._cb: list[int] = []
@@ -104,24 +135,30 @@ class IndexBuilder:
         self._cv: list[int] = []
         self._meta: dict[int, tuple[int, int, int, int]] = {}  # tid -> off_beg, off_end, mapped, unmapped
         self._linear: dict[int, list[int]] = {}                 # tid -> slots (-1 = unset)
-        self._names: list[str] = []
-        self._name_ids: dict[str, int] = {}
+        self.reference_names = ReferenceNames()
         self.refs: dict[int, RefIndex] | None = None             # set by finish()
         self.final_voffset: int | None = None
+        # the sort/range rule (htslib's hts_idx_check_range + push checks); ``strict`` also
+        # wants references in increasing id order, as writers of header-ordered files do
+        note = (f"a {fmt.upper()} index with min_shift={min_shift}, depth={depth}"
+                + ("; use CSI" if fmt != "csi" else "; use a larger depth"))
+        self.order = SortOrder(strict=strict, max_pos=self.max_pos, max_pos_note=note,
+                               reference_name=self._reference_name)
 
     # -- constructors -------------------------------------------------------------------------
     @classmethod
-    def bai(cls, n_refs: int, offset0: int = 0) -> "IndexBuilder":
-        return cls("bai", 14, 5, offset0, n_refs=n_refs)
+    def bai(cls, n_refs: int, offset0: int = 0, strict: bool = False) -> "IndexBuilder":
+        return cls("bai", 14, 5, offset0, n_refs=n_refs, strict=strict)
 
     @classmethod
-    def tbi(cls, preset: "str | TabixConfig" = "vcf", offset0: int = 0) -> "IndexBuilder":
-        return cls("tbi", 14, 5, offset0, tabix=preset)
+    def tbi(cls, preset: "str | TabixConfig" = "vcf", offset0: int = 0,
+            strict: bool = False) -> "IndexBuilder":
+        return cls("tbi", 14, 5, offset0, tabix=preset, strict=strict)
 
     @classmethod
     def csi(cls, min_shift: int = 14, depth: int | None = None, max_ref_len: int | None = None,
             offset0: int = 0, tabix: "TabixConfig | str | None" = None,
-            n_refs: int | None = None) -> "IndexBuilder":
+            n_refs: int | None = None, strict: bool = False) -> "IndexBuilder":
         """CSI builder. ``depth=None`` picks htslib's depth: samtools' rule from ``max_ref_len``
         for BAM, tabix/bcftools' rule (start at 6 for min_shift 14) when ``tabix`` is given."""
         if depth is None:
@@ -131,20 +168,46 @@ class IndexBuilder:
                 depth = csi_depth_for(max_ref_len, min_shift)
             else:
                 depth = 5
-        return cls("csi", min_shift, depth, offset0, tabix=tabix, n_refs=n_refs)
+        return cls("csi", min_shift, depth, offset0, tabix=tabix, n_refs=n_refs, strict=strict)
+
+    def _set_depth(self, depth: int) -> None:
+        self.depth = depth
+        self.n_bins = n_bins(depth)
+        self.pseudo_bin = pseudo_bin(depth)
+        self._leaf_first = bin_first(depth)
+        self.max_pos = bin_limit(self.min_shift, depth)
 
     # -- names for text formats ---------------------------------------------------------------
     def tid_for(self, name: str) -> int:
         """Tid of ``name``, assigning the next one on first appearance (tabix's convention)."""
-        tid = self._name_ids.get(name)
-        if tid is None:
-            tid = self._name_ids[name] = len(self._names)
-            self._names.append(name)
-        return tid
+        return self.reference_names.tid_for(name)
+
+    def tids_for(self, names: "Sequence[str | bytes]") -> np.ndarray:
+        return self.reference_names.tids_for(names)
 
     @property
     def names(self) -> list[str]:
-        return list(self._names)
+        return self.reference_names.names
+
+    def _reference_name(self, tid: int) -> str:
+        names = self.reference_names
+        return names[tid] if 0 <= tid < len(names) else f"reference {tid}"
+
+    # -- the sort / range rule ------------------------------------------------------------------
+    def check(self, tids, begs, ends, describe=None, numbers: RecordNumbers | None = None) -> None:
+        """Validate the next records *before* they are written (htslib's
+        ``hts_idx_check_range``): a typed, 1-based numbered error for the first bad one.
+        Records checked here are not checked again when pushed."""
+        self.order.check(tids, begs, ends, numbers, describe)
+
+    def _check_unchecked(self, tid, beg, end, numbers: RecordNumbers | None) -> None:
+        done = self.order.n_checked - self.n_records  # of this push, already checked
+        if done <= 0:
+            self.order.check(tid, beg, end, numbers)
+        elif done < len(tid):
+            self.order.check(tid[done:], beg[done:], end[done:],
+                             None if numbers is None else RecordNumbers(numbers.values[done:],
+                                                                        numbers.noun))
 
     # -- scalar push --------------------------------------------------------------------------
     def push(self, tid: int, beg: int, end: int, voffset: int, mapped: bool = True) -> None:
@@ -153,28 +216,13 @@ class IndexBuilder:
             raise RecordError("push() after finish()", self.n_records)
         if tid < 0:
             beg, end = -1, 0
-        elif beg > self.max_pos or end > self.max_pos:
-            raise RecordError(
-                f"record {self.n_records}: region {beg}..{end} cannot be stored in a "
-                f"{self.fmt.upper()} index with min_shift={self.min_shift}, depth={self.depth}"
-                + ("; use CSI" if self.fmt != "csi" else "; use a larger depth"), self.n_records)
+        if self.order.n_checked <= self.n_records:
+            self.order.check_one(tid, beg, end)
         if tid != self._last_tid:
-            if tid >= 0 and self.n_no_coor:
-                raise SortOrderError(f"record {self.n_records}: placed record (tid {tid}) after "
-                                     f"unplaced records", tid, beg, self.n_records)
-            if tid >= 0 and tid in self._seen:
-                raise SortOrderError(f"record {self.n_records}: reference {tid} appears again after "
-                                     f"another reference (not sorted)", tid, beg, self.n_records)
             self._last_tid = tid
             self._last_bin = _NO_BIN
-        elif tid >= 0 and self._last_coor > beg:
-            raise SortOrderError(f"record {self.n_records}: position {beg} after {self._last_coor} on "
-                                 f"reference {tid} (not sorted)", tid, beg, self.n_records)
-        if end < beg:
-            raise RecordError(f"record {self.n_records}: end {end} < begin {beg}", self.n_records)
         last_off = self._last_off
         if tid >= 0:
-            self._seen.add(tid)
             if beg < 0:
                 beg = 0
             if end <= 0:
@@ -218,22 +266,40 @@ class IndexBuilder:
         self._last_coor = beg
         self.n_records += 1
 
+    def restart_at(self, voffset: int) -> None:
+        """Move the start of the indexed data to ``voffset`` (before the first push only): tabix
+        starts its first chunk after the last meta line preceding the first record."""
+        if self.n_records or self.refs is not None:
+            raise RecordError("restart_at() after records were pushed", self.n_records)
+        self.offset0 = self._save_off = self._last_off = self._off_beg = voffset
+
     def amend_last(self, voffset: int) -> None:
         """Move the end of the last pushed record (htslib's ``hts_idx_amend_last``): a writer that
         starts a new block before the next record calls this so offsets match a reader's view."""
         self._last_off = voffset
 
     # -- vectorised push ----------------------------------------------------------------------
-    def push_many(self, tids, begs, ends, voffsets, mapped=None) -> None:
-        """:meth:`push` for whole arrays at once (numpy; same result as pushing one by one)."""
+    def push_many(self, tids, begs, ends, voffsets, mapped=None,
+                  numbers: RecordNumbers | None = None) -> None:
+        """:meth:`push` for whole arrays at once (numpy; same result as pushing one by one).
+
+        ``numbers``: how to name the records in errors (default: 1-based record count)."""
         if self.refs is not None:
             raise RecordError("push_many() after finish()", self.n_records)
         tid = np.asarray(tids, dtype=np.int64)
         n = len(tid)
         if n == 0:
             return
-        beg = np.array(begs, dtype=np.int64)
-        end = np.array(ends, dtype=np.int64)
+        try:
+            beg = np.array(begs, dtype=np.int64)
+            end = np.array(ends, dtype=np.int64)
+        except OverflowError:  # a text coordinate beyond 64 bits: name the record
+            bad = next(i for i, (b, e) in enumerate(zip(begs, ends))
+                       if not (-(1 << 63) <= int(b) < 1 << 63 and -(1 << 63) <= int(e) < 1 << 63))
+            raise RecordError(f"record {self.n_records + bad}: region {int(begs[bad])}.."
+                              f"{int(ends[bad])} cannot be stored in a {self.fmt.upper()} index "
+                              f"(positions must be below {self.max_pos})",
+                              self.n_records + bad) from None
         voff = np.asarray(voffsets, dtype=np.int64)
         if not (len(beg) == len(end) == len(voff) == n):
             raise ValueError("push_many: arrays differ in length")
@@ -243,8 +309,7 @@ class IndexBuilder:
         if any_unplaced:
             beg[unplaced] = -1
             end[unplaced] = 0
-        rec0 = self.n_records
-        self._validate(tid, beg, end, unplaced, any_unplaced, rec0)
+        self._check_unchecked(tid, beg, end, numbers)
         placed = ~unplaced
         np.maximum(beg, 0, out=beg, where=placed)
         end[placed & (end <= 0)] = 1
@@ -313,7 +378,6 @@ class IndexBuilder:
             t = int(tid[lo])
             if t < 0:
                 continue
-            self._seen.add(t)
             lin = self._linear.get(t)
             if lin is None:
                 lin = self._linear[t] = []
@@ -334,66 +398,6 @@ class IndexBuilder:
         self._last_coor = int(beg[-1])
         self.n_records += n
 
-    def _validate(self, tid, beg, end, unplaced, any_unplaced, rec0) -> None:
-        n = len(tid)
-        placed = ~unplaced
-        bad = placed & ((beg > self.max_pos) | (end > self.max_pos))
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise RecordError(f"record {rec0 + i}: region {beg[i]}..{end[i]} cannot be stored in a "
-                              f"{self.fmt.upper()} index with min_shift={self.min_shift}, "
-                              f"depth={self.depth}", rec0 + i)
-        prev_tid = np.empty(n, dtype=np.int64)
-        prev_tid[0] = self._last_tid
-        prev_tid[1:] = tid[:-1]
-        change = tid != prev_tid
-        errors = []
-        # placed after unplaced
-        if any_unplaced or self.n_no_coor:
-            seen_unplaced = np.maximum.accumulate(unplaced)
-            before = np.empty(n, dtype=bool)
-            before[0] = self.n_no_coor > 0
-            before[1:] = seen_unplaced[:-1] | (self.n_no_coor > 0)
-            bad = placed & before
-            if bad.any():
-                i = int(np.argmax(bad))
-                errors.append((i, SortOrderError(f"record {rec0 + i}: placed record (tid {tid[i]}) after "
-                                                 f"unplaced records", int(tid[i]), int(beg[i]), rec0 + i)))
-        # reference blocks must be contiguous
-        ci = np.flatnonzero(change & placed)
-        if len(ci):
-            new = tid[ci]
-            dup = np.zeros(len(ci), dtype=bool)
-            if self._seen:
-                dup |= np.isin(new, np.fromiter(self._seen, dtype=np.int64))
-            order = np.argsort(new, kind="stable")
-            sn = new[order]
-            rep = np.zeros(len(ci), dtype=bool)
-            rep[order[1:]] = sn[1:] == sn[:-1]
-            dup |= rep
-            if dup.any():
-                j = int(np.argmax(dup))
-                i = int(ci[j])
-                errors.append((i, SortOrderError(f"record {rec0 + i}: reference {tid[i]} appears again after "
-                                                 f"another reference (not sorted)", int(tid[i]), int(beg[i]),
-                                                 rec0 + i)))
-        # positions within a reference
-        prev_beg = np.empty(n, dtype=np.int64)
-        prev_beg[0] = self._last_coor
-        prev_beg[1:] = np.maximum(beg[:-1], 0)  # htslib keeps the clamped begin as last_coor
-        bad = ~change & placed & (prev_beg > beg)
-        if bad.any():
-            i = int(np.argmax(bad))
-            errors.append((i, SortOrderError(f"record {rec0 + i}: position {beg[i]} after {prev_beg[i]} on "
-                                             f"reference {tid[i]} (not sorted)", int(tid[i]), int(beg[i]),
-                                             rec0 + i)))
-        bad = placed & (end < beg)
-        if bad.any():
-            i = int(np.argmax(bad))
-            errors.append((i, RecordError(f"record {rec0 + i}: end {end[i]} < begin {beg[i]}", rec0 + i)))
-        if errors:
-            raise min(errors, key=lambda e: e[0])[1]
-
     def _flush_scalar_chunks(self) -> None:
         if self._ct:
             self._chunk_batches.append(tuple(np.array(x, dtype=np.int64)
@@ -409,6 +413,11 @@ class IndexBuilder:
         """
         if self.refs is not None:
             return self
+        if (self.fmt == "csi" and self.tabix is not None and not self.n_records
+                and not self.n_no_coor):
+            # htslib grows a text CSI's depth for long contigs only when the first record
+            # arrives (hts_idx_push); with none, tabix/bcftools keep the initial depth
+            self._set_depth(tabix_csi_depth(self.min_shift, 1))
         if self._save_tid >= 0 and self._save_bin != _NO_BIN:
             self._ct.append(self._save_tid)
             self._cb.append(self._save_bin)
@@ -456,7 +465,8 @@ class IndexBuilder:
         return self
 
     # -- serialisation (see serialize.py) ------------------------------------------------------
-    def _need_finished(self) -> dict[int, RefIndex]:
+    def require_finished(self) -> dict[int, RefIndex]:
+        """The finished references; a RecordError before :meth:`finish`."""
         if self.refs is None:
             raise RecordError("finish() must be called before writing the index")
         return self.refs

@@ -91,13 +91,13 @@ def _names_blob(names: list[str]) -> bytes:
 
 
 def write_bai(builder, stream: BinaryIO, n_refs: int | None) -> None:
-    builder._need_finished()
+    builder.require_finished()
     tids, _ = _ref_order(builder, None, n_refs, None)
     stream.write(b"BAI\1" + _I32.pack(len(tids)) + _body(builder, tids, csi=False))
 
 
 def write_tbi(builder, stream: BinaryIO, names: Sequence[str] | None = None) -> None:
-    builder._need_finished()
+    builder.require_finished()
     conf = builder.tabix
     if conf is None:
         raise RecordError("TBI needs a tabix configuration (IndexBuilder.tbi(preset))")
@@ -109,7 +109,7 @@ def write_tbi(builder, stream: BinaryIO, names: Sequence[str] | None = None) -> 
 
 def write_csi(builder, stream: BinaryIO, names: Sequence[str] | None = None,
               n_refs: int | None = None) -> None:
-    builder._need_finished()
+    builder.require_finished()
     conf = builder.tabix
     tids, out_names = _ref_order(builder, names, n_refs, conf)
     if conf is not None:

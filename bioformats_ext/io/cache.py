@@ -23,7 +23,7 @@ from collections import OrderedDict
 from typing import Sequence
 
 from ..errors import RemoteError, TruncatedFileError
-from .source import ByteSource, SourceStats
+from .base import ByteSource, SourceStats
 
 DEFAULT_BLOCK_SIZE = 64 * 1024
 DEFAULT_CACHE_SIZE = 32 * 1024 * 1024

@@ -12,7 +12,7 @@ from typing import Any, Mapping, Sequence
 
 from ..errors import RemoteError
 from .cache import RangeBackend
-from .http import _Retrier, _Transient
+from .retry import DEFAULT_CLOCK, DEFAULT_SLEEP, Retrier, TransientError
 
 # Errors that retrying cannot fix.
 _PERMANENT = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
@@ -45,6 +45,8 @@ class FsspecBackend(RangeBackend):
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.max_retry_time = max_retry_time
+        self.clock = DEFAULT_CLOCK   # retry timing; tests may replace both
+        self.sleep = DEFAULT_SLEEP
         self.timeout = timeout  # fsspec filesystems use their own timeouts (storage_options)
         try:
             self.fs, self.path = fsspec.core.url_to_fs(url, **dict(storage_options or {}))
@@ -53,7 +55,7 @@ class FsspecBackend(RangeBackend):
         self._etag = None
 
     def _call(self, what: str, func, *args, **kwargs):
-        retrier = _Retrier(self, what)
+        retrier = Retrier(self, what)
         while True:
             try:
                 return func(*args, **kwargs)
@@ -62,9 +64,9 @@ class FsspecBackend(RangeBackend):
                 error.status = 404 if isinstance(exc, FileNotFoundError) else 403
                 raise error from exc
             except (OSError, TimeoutError, ConnectionError) as exc:
-                retrier.failed(_Transient(f"{type(exc).__name__}: {exc}"))
+                retrier.failed(TransientError(f"{type(exc).__name__}: {exc}"))
             except Exception as exc:  # fsspec backends raise their own types (botocore, aiohttp)
-                retrier.failed(_Transient(f"{type(exc).__name__}: {exc}"))
+                retrier.failed(TransientError(f"{type(exc).__name__}: {exc}"))
             finally:
                 self.stats.requests += 1
 
@@ -87,13 +89,13 @@ class FsspecBackend(RangeBackend):
             return [self.fetch(start, end) for start, end in spans]
         starts = [start for start, _ in spans]
         ends = [end for _, end in spans]
-        retrier = _Retrier(self, f"{len(spans)} ranges")
+        retrier = Retrier(self, f"{len(spans)} ranges")
         while True:
             try:
                 datas = self.fs.cat_ranges([self.path] * len(spans), starts, ends, on_error="return")
             except Exception as exc:  # the whole batch failed: retry it
                 self.stats.requests += len(spans)
-                retrier.failed(_Transient(f"{type(exc).__name__}: {exc}"))
+                retrier.failed(TransientError(f"{type(exc).__name__}: {exc}"))
                 continue
             self.stats.requests += len(spans)
             failed = [d for d in datas if isinstance(d, BaseException)]
@@ -101,7 +103,7 @@ class FsspecBackend(RangeBackend):
                 break
             if isinstance(failed[0], _PERMANENT):
                 raise RemoteError(f"{self.name}: {type(failed[0]).__name__}: {failed[0]}")
-            retrier.failed(_Transient(f"{type(failed[0]).__name__}: {failed[0]}"))
+            retrier.failed(TransientError(f"{type(failed[0]).__name__}: {failed[0]}"))
         return [self._checked(d, s, e) for d, (s, e) in zip(datas, spans)]
 
     def _checked(self, data: bytes, start: int, end: int) -> bytes:

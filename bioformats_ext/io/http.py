@@ -25,12 +25,12 @@ import http.client
 import re
 import ssl
 import threading
-import time
 from typing import Mapping
 from urllib.parse import unquote, urljoin, urlsplit
 
 from ..errors import RemoteError
 from .cache import RangeBackend
+from .retry import DEFAULT_CLOCK, DEFAULT_SLEEP, Retrier, TransientError, remote_error
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -38,20 +38,6 @@ _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)\s*$", re.I
 _DISCARD_LIMIT = 64 * 1024  # read small error/redirect bodies to keep the connection; drop others
 _CHUNK = 1 << 20
 _SENSITIVE = ("authorization", "cookie", "proxy-authorization")
-
-
-class _Transient(Exception):
-    """A failure worth retrying; ``partial`` holds correct bytes received before it happened."""
-
-    def __init__(self, message: str, partial: bytes = b""):
-        super().__init__(message)
-        self.partial = partial
-
-
-def _error(message: str, status: int | None = None) -> RemoteError:
-    error = RemoteError(message)
-    error.status = status  # type: ignore[attr-defined]  # e.g. 404 lets callers probe for indexes
-    return error
 
 
 def parse_content_range(value: str | None) -> tuple[int | None, int | None, int | None] | None:
@@ -68,30 +54,6 @@ def parse_content_range(value: str | None) -> tuple[int | None, int | None, int 
         None if last is None else int(last),
         None if total == "*" else int(total),
     )
-
-
-class _Retrier:
-    """Exponential backoff bounded by attempt count and total time."""
-
-    def __init__(self, backend: "HttpBackend", what: str):
-        self.backend = backend
-        self.what = what
-        self.attempts = 0
-        self.delay = backend.backoff
-        self.deadline = time.monotonic() + backend.max_retry_time
-
-    def failed(self, exc: _Transient, retry_after: float | None = None) -> None:
-        """Sleep before the next attempt, or raise :class:`RemoteError` when out of budget."""
-        self.attempts += 1
-        delay = self.delay if retry_after is None else max(self.delay, retry_after)
-        delay = min(delay, self.backend.max_backoff)
-        if self.attempts > self.backend.retries or time.monotonic() + delay > self.deadline:
-            raise _error(
-                f"{self.backend.name}: {self.what} failed after {self.attempts} attempt(s): {exc}"
-            ) from exc
-        self.backend.stats.retries += 1
-        time.sleep(delay)
-        self.delay = min(self.delay * 2, self.backend.max_backoff)
 
 
 class HttpBackend(RangeBackend):
@@ -116,7 +78,7 @@ class HttpBackend(RangeBackend):
         super().__init__()
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise _error(f"not an http(s) URL: {url!r}")
+            raise remote_error(f"not an http(s) URL: {url!r}")
         if retries < 0 or timeout <= 0 or backoff < 0 or max_retry_time < 0:
             raise ValueError("retries, backoff and max_retry_time must be >= 0 and timeout > 0")
         self.url = url
@@ -126,6 +88,8 @@ class HttpBackend(RangeBackend):
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.max_retry_time = max_retry_time
+        self.clock = DEFAULT_CLOCK   # retry timing; tests may replace both
+        self.sleep = DEFAULT_SLEEP
         self.max_redirects = max_redirects
         self.allow_full_download = allow_full_download
         self.max_full_download = max_full_download
@@ -157,12 +121,12 @@ class HttpBackend(RangeBackend):
 
     def open(self, prefetch: int) -> tuple[int, bytes]:
         with self._lock:
-            retrier = _Retrier(self, "first request")
+            retrier = Retrier(self, "first request")
             while True:
                 try:
                     data = self._range_once(0, prefetch)
                     break
-                except _Transient as exc:
+                except TransientError as exc:
                     retrier.failed(exc, getattr(exc, "retry_after", None))
             if self._size is None:
                 self._size = self._head_size()
@@ -172,13 +136,13 @@ class HttpBackend(RangeBackend):
         with self._lock:
             if self._whole is not None:
                 return self._whole[start:end]
-            retrier = _Retrier(self, f"bytes {start}..{end}")
+            retrier = Retrier(self, f"bytes {start}..{end}")
             out = bytearray()
             pos = start
             while pos < end:
                 try:
                     data = self._range_once(pos, end)
-                except _Transient as exc:
+                except TransientError as exc:
                     out += exc.partial
                     pos += len(exc.partial)
                     if pos >= end:
@@ -188,7 +152,7 @@ class HttpBackend(RangeBackend):
                 if self._whole is not None:  # the fallback just downloaded everything
                     return self._whole[start:end]
                 if not data:
-                    retrier.failed(_Transient("empty body"))
+                    retrier.failed(TransientError("empty body"))
                     continue
                 out += data
                 pos += len(data)
@@ -259,7 +223,7 @@ class HttpBackend(RangeBackend):
             parsed = parse_content_range(resp.getheader("Content-Range"))
             if parsed is None or parsed[0] is None:
                 self._discard(resp)
-                raise _error(
+                raise remote_error(
                     f"{self.name}: 206 response without a valid Content-Range "
                     f"({resp.getheader('Content-Range')!r})"
                 )
@@ -267,7 +231,7 @@ class HttpBackend(RangeBackend):
             self._check_same_file(resp, total)
             if first != pos or last < first or (total is not None and last >= total):
                 self._discard(resp)
-                raise _error(
+                raise remote_error(
                     f"{self.name}: asked for bytes {pos}-{end - 1}, server sent "
                     f"{resp.getheader('Content-Range')!r}; refusing possibly wrong bytes"
                 )
@@ -275,7 +239,7 @@ class HttpBackend(RangeBackend):
             declared = resp.getheader("Content-Length")
             if declared is not None and declared.strip().isdigit() and int(declared) != length:
                 self._discard(resp)
-                raise _error(
+                raise remote_error(
                     f"{self.name}: Content-Length {declared} disagrees with Content-Range "
                     f"{resp.getheader('Content-Range')!r}"
                 )
@@ -294,7 +258,7 @@ class HttpBackend(RangeBackend):
                 return b""
             if self.allow_full_download:
                 return self._download_whole(pos, end)
-            raise _error(
+            raise remote_error(
                 f"{self.name}: server answered 416 Range Not Satisfiable for bytes "
                 f"{pos}-{end - 1} (file size {total if total is not None else 'unknown'}"
                 f"{'' if self._size is None else f', expected {self._size}'})",
@@ -303,15 +267,15 @@ class HttpBackend(RangeBackend):
         if status in RETRY_STATUSES:
             retry_after = _retry_after(resp.getheader("Retry-After"))
             self._discard(resp)
-            exc = _Transient(f"HTTP {status} {resp.reason}")
+            exc = TransientError(f"HTTP {status} {resp.reason}")
             exc.retry_after = retry_after  # type: ignore[attr-defined]
             raise exc
         self._discard(resp)
         if status in (403, 404, 410) and self._url != self.url:
             # A remembered redirect target (e.g. a pre-signed URL) went stale: start over.
             self._url = self.url
-            raise _Transient(f"HTTP {status} from redirect target")
-        raise _error(f"{self.name}: HTTP {status} {resp.reason}", status)
+            raise TransientError(f"HTTP {status} from redirect target")
+        raise remote_error(f"{self.name}: HTTP {status} {resp.reason}", status)
 
     def _send(self, method: str, extra: Mapping[str, str]) -> http.client.HTTPResponse:
         """Send one request, following redirects; returns a response whose body is unread."""
@@ -324,11 +288,11 @@ class HttpBackend(RangeBackend):
             location = resp.getheader("Location")
             self._discard(resp)
             if not location:
-                raise _error(f"{self.name}: HTTP {resp.status} redirect without Location")
+                raise remote_error(f"{self.name}: HTTP {resp.status} redirect without Location")
             url = urljoin(url, location)
             if urlsplit(url).scheme not in ("http", "https"):
-                raise _error(f"{self.name}: redirect to unsupported URL {_redact(url)!r}")
-        raise _error(f"{self.name}: more than {self.max_redirects} redirects")
+                raise remote_error(f"{self.name}: redirect to unsupported URL {_redact(url)!r}")
+        raise remote_error(f"{self.name}: more than {self.max_redirects} redirects")
 
     def _send_to(self, url: str, method: str, extra: Mapping[str, str]) -> http.client.HTTPResponse:
         parts = urlsplit(url)
@@ -350,13 +314,13 @@ class HttpBackend(RangeBackend):
                 self._drop()
                 if reused and attempt == 0:
                     continue  # an idle keep-alive connection the server had closed: reconnect once
-                raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+                raise TransientError(f"{type(exc).__name__}: {exc}") from exc
             except ssl.SSLCertVerificationError as exc:  # retrying cannot fix a certificate
                 self._drop()
-                raise _error(f"{self.name}: TLS certificate verification failed: {exc}") from exc
+                raise remote_error(f"{self.name}: TLS certificate verification failed: {exc}") from exc
             except (OSError, http.client.HTTPException) as exc:  # timeouts, refused, bad status
                 self._drop()
-                raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+                raise TransientError(f"{type(exc).__name__}: {exc}") from exc
             self._conn_used = True
             return resp
         raise AssertionError("unreachable")  # pragma: no cover
@@ -405,7 +369,7 @@ class HttpBackend(RangeBackend):
         self._drop()
 
     def _read_body(self, resp: http.client.HTTPResponse, length: int) -> bytes:
-        """Exactly ``length`` body bytes; a short body raises :class:`_Transient` with the part."""
+        """Exactly ``length`` body bytes; a short body raises :class:`TransientError` with the part."""
         out = bytearray()
         try:
             while len(out) < length:
@@ -416,11 +380,11 @@ class HttpBackend(RangeBackend):
         except (OSError, http.client.HTTPException) as exc:
             self.stats.bytes_fetched += len(out)
             self._drop()
-            raise _Transient(f"body failed after {len(out)} of {length} bytes: {exc}", bytes(out))
+            raise TransientError(f"body failed after {len(out)} of {length} bytes: {exc}", bytes(out))
         self.stats.bytes_fetched += len(out)
         if len(out) < length:
             self._drop()
-            raise _Transient(f"short body: {len(out)} of {length} bytes", bytes(out))
+            raise TransientError(f"short body: {len(out)} of {length} bytes", bytes(out))
         if not resp.isclosed():  # more than declared: the connection is out of sync
             resp.close()
             self._drop()
@@ -430,7 +394,7 @@ class HttpBackend(RangeBackend):
         encoding = (resp.getheader("Content-Encoding") or "identity").strip().lower()
         if encoding != "identity":
             self._discard(resp)
-            raise _error(f"{self.name}: server sent Content-Encoding {encoding!r} for a byte range")
+            raise remote_error(f"{self.name}: server sent Content-Encoding {encoding!r} for a byte range")
 
     def _check_same_file(self, resp: http.client.HTTPResponse, total: int | None) -> None:
         """The validators and size must match the first response: else the file changed."""
@@ -445,7 +409,7 @@ class HttpBackend(RangeBackend):
             changed = f"Last-Modified {self._last_modified} -> {modified}"
         if changed:
             self._discard(resp)
-            raise _error(f"{self.name}: the remote file changed while being read ({changed})")
+            raise remote_error(f"{self.name}: the remote file changed while being read ({changed})")
         if self._size is None and total is not None:
             self._size = total
         self._etag = self._etag or etag
@@ -468,7 +432,7 @@ class HttpBackend(RangeBackend):
                 if not self.allow_full_download
                 else f"; the file ({length} bytes) exceeds max_full_download={self.max_full_download}"
             )
-            raise _error(
+            raise remote_error(
                 f"{self.name}: server ignored the Range header (HTTP 200 with the whole file"
                 f"{'' if length is None else f', {length} bytes'}); it cannot serve random access"
                 + hint
@@ -479,14 +443,14 @@ class HttpBackend(RangeBackend):
             self.stats.bytes_fetched += len(body)
             if len(body) > self.max_full_download:
                 self._discard(resp)
-                raise _error(f"{self.name}: whole-file download exceeds max_full_download")
+                raise remote_error(f"{self.name}: whole-file download exceeds max_full_download")
         else:
             body = self._read_body(resp, length)
         self._settle()
         if self._size is None:
             self._size = len(body)
         elif len(body) != self._size:
-            raise _error(f"{self.name}: the remote file changed (size {self._size} -> {len(body)})")
+            raise remote_error(f"{self.name}: the remote file changed (size {self._size} -> {len(body)})")
         if not fits:
             self._whole = body
         return body[pos:end]
@@ -496,25 +460,25 @@ class HttpBackend(RangeBackend):
         if resp.status != 200:
             self._discard(resp)
             if resp.status in RETRY_STATUSES:
-                raise _Transient(f"HTTP {resp.status} {resp.reason}")
-            raise _error(f"{self.name}: whole-file download: HTTP {resp.status} {resp.reason}",
+                raise TransientError(f"HTTP {resp.status} {resp.reason}")
+            raise remote_error(f"{self.name}: whole-file download: HTTP {resp.status} {resp.reason}",
                          resp.status)
         return self._whole_body(resp, pos, end)
 
     def _head_size(self) -> int:
-        retrier = _Retrier(self, "HEAD")
+        retrier = Retrier(self, "HEAD")
         while True:
             try:
                 resp = self._send("HEAD", {})
                 resp.read()
                 break
-            except _Transient as exc:
+            except TransientError as exc:
                 retrier.failed(exc)
         if resp.will_close:
             self._drop()
         declared = resp.getheader("Content-Length")
         if resp.status != 200 or not declared or not declared.strip().isdigit():
-            raise _error(f"{self.name}: server reports no file size (HTTP {resp.status})", resp.status)
+            raise remote_error(f"{self.name}: server reports no file size (HTTP {resp.status})", resp.status)
         self._settle()
         return int(declared)
 

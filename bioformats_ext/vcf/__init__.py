@@ -12,7 +12,11 @@ import os
 import re
 from typing import Any, BinaryIO, Iterator
 
+import numpy as np
+
+from ..errors import FormatError
 from ..tabix import TabixReader, TabixWriter
+from .intervals import vcf_intervals
 
 _CONTIG = re.compile(r"^##contig=<(.*)>\s*$")
 
@@ -73,17 +77,56 @@ class VcfWriter(TabixWriter):
     tuple ``(CHROM, POS, ID, REF, ALT, QUAL, FILTER, INFO[, FORMAT, sample...])``.
     """
 
+    def __new__(cls, *args: Any, format: str = "vcf", **kwargs: Any):  # noqa: A002
+        if format in ("bcf", "b", "u"):  # VcfWriter(target, header, format="bcf", index="csi")
+            from .bcf_writer import BcfWriter
+
+            if format == "u":
+                kwargs.setdefault("level", 0)
+            return BcfWriter(*args, **kwargs)
+        if format not in ("vcf", "v", "z"):
+            raise ValueError(f"format must be 'vcf' or 'bcf', not {format!r}")
+        return super().__new__(cls)
+
     def __init__(self, target: "str | os.PathLike[str] | BinaryIO", header: "str | bytes",
                  index: str | None = None, level: int | None = None, threads: int = 1,
-                 compression: str | None = "bgzf", index_path: Any = None, min_shift: int = 14):
+                 compression: str | None = "bgzf", index_path: Any = None, min_shift: int = 14,
+                 format: str = "vcf"):  # noqa: A002
+        if format == "v":
+            compression = None
         if isinstance(header, bytes):
-            header = header.decode()
+            try:
+                header = header.decode()
+            except UnicodeDecodeError as exc:
+                raise FormatError(f"VCF header is not UTF-8 (byte {exc.start})") from None
         header = str(header)
         if not any(line.startswith("#CHROM") for line in header.splitlines()):
-            raise ValueError("a VCF header must end with the #CHROM line")
+            raise FormatError("a VCF header must end with the #CHROM line")
+        contigs = parse_contigs(header)
+        self._contig_names = {name.encode() for name, _ in contigs}
+        self._next_line = header.count("\n") + (0 if header.endswith("\n") else 1) + 1
+        self._validating = False
         super().__init__(target, header, preset="vcf", index=index, level=level,
                          threads=threads, compression=compression, index_path=index_path,
-                         min_shift=min_shift, references=parse_contigs(header))
+                         min_shift=min_shift, references=contigs)
+
+    def _write_lines(self, lines: list[bytes]) -> None:
+        """Refuse what htslib refuses (see :mod:`.validate`) before anything is written."""
+        if self._validating:  # the base class re-enters for runs between meta lines
+            return super()._write_lines(lines)
+        from .validate import check_vcf_lines
+
+        try:
+            check_vcf_lines(lines, self._contig_names, self._next_line)
+        except BaseException:
+            self.abort()
+            raise
+        self._next_line += len(lines)
+        self._validating = True
+        try:
+            super()._write_lines(lines)
+        finally:
+            self._validating = False
 
     def _to_line(self, record: Any) -> bytes:
         if isinstance(record, tuple):
@@ -96,6 +139,10 @@ class VcfWriter(TabixWriter):
             return ("\t".join(fixed + [_field(v) if not isinstance(v, str) else v
                                        for v in rest]) + "\n").encode()
         return super()._to_line(record)
+
+    def _intervals(self, data: bytes, sizes: np.ndarray, lines: list[bytes],
+                   first_lineno: int) -> tuple[list[bytes], np.ndarray, np.ndarray]:
+        return vcf_intervals(self.config, data, sizes, lines, first_lineno)
 
 
 class VcfReader(TabixReader):
@@ -110,6 +157,15 @@ class VcfReader(TabixReader):
     def contigs(self) -> list[tuple[str, int]]:
         return parse_contigs(self.header)
 
+    def reference_lengths(self) -> dict[str, int | None] | None:  # type: ignore[override]
+        """The ``##contig`` lines plus the contigs the index knows (a declared contig without
+        records fetches nothing; one the file never mentions is an UnknownReferenceError)."""
+        known = super().reference_lengths()
+        declared = {name: (length or None) for name, length in self.contigs}
+        if known is None:
+            return declared or None
+        return {**declared, **{k: v for k, v in known.items() if k not in declared}}
+
     @property
     def samples(self) -> list[str]:
         for line in self.header.splitlines():
@@ -118,4 +174,11 @@ class VcfReader(TabixReader):
         return []
 
 
-__all__ = ["VcfWriter", "VcfReader", "parse_contigs"]
+from .bcf_writer import BcfWriter  # noqa: E402
+from .co_index import co_index  # noqa: E402
+from .header import VcfHeader  # noqa: E402
+from .reader import VariantFile, open  # noqa: E402,A004
+from .record import BcfRecord, TextRecord, VariantRecord  # noqa: E402
+
+__all__ = ["VcfWriter", "VcfReader", "parse_contigs", "BcfWriter", "VcfHeader", "VariantFile",
+           "open", "co_index", "VariantRecord", "TextRecord", "BcfRecord"]

@@ -1,0 +1,14 @@
+"""Co-indexed output and index discovery shared by the BAM, VCF and tabix (later BCF) layers.
+
+:class:`IndexedOutput` (container writer + :class:`~bioformats_ext.index.IndexBuilder` + atomic
+files), :class:`BatchedRecordWriter` (batching, close / abort), :func:`load_index_near` (one
+index-candidate list) and :func:`region_blobs` (one region query through BAI/TBI/CSI or BGZF2).
+"""
+
+from .batched import BatchedRecordWriter
+from .discovery import default_index_path, index_candidates, load_index_near
+from .output import IndexedOutput
+from .query import region_blobs
+
+__all__ = ["IndexedOutput", "BatchedRecordWriter", "load_index_near", "index_candidates",
+           "default_index_path", "region_blobs"]

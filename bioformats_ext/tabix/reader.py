@@ -1,0 +1,172 @@
+"""``TabixReader``: bgzipped (or BGZF2, or plain) tab-separated text, fetched through TBI/CSI."""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Iterator
+
+from ..bgzf import BgzfReader
+from ..bgzf2 import Bgzf2Reader
+from ..coindex import load_index_near, region_blobs
+from ..coindex.discovery import INDEX_KINDS
+from ..errors import FormatError, MissingIndexError
+from ..index.reader import read_index
+from ..index.tabix_conf import get_config, parse_line
+from ..io.source import ByteSource, iter_chunks, open_source
+from ..reader_base import RegionReader
+from ..sniff import expect, sniff_container
+from .metadata import METADATA_KEY, config_from_text
+
+TEXT_FORMATS = ("vcf", "sam", "text", "empty")
+
+
+def _detect(source: ByteSource) -> str:
+    """``bgzf``, ``bgzf2`` or ``text``; plain gzip is refused (it cannot be indexed)."""
+    container = sniff_container(source.read_upto(0, 18))
+    if container in ("bgzf", "bgzf2"):
+        return container
+    if container == "gzip":
+        raise FormatError(f"{source.name}: plain gzip, not BGZF (recompress with bgzip)", 0)
+    return "text"
+
+
+class TabixReader(RegionReader):
+    """Read bgzipped (or BGZF2, or plain) tab-separated text; fetch regions through its index.
+
+    ``index``: a TBI/CSI path or source; by default ``x.gz.tbi`` / ``x.gz.csi`` next to the file
+    is used when a region is first fetched (BGZF2 files need none). ``preset`` gives the column
+    rules when there is no index to take them from.
+    """
+
+    def __init__(self, source: Any, index: Any = None, preset: Any = None):
+        self._path = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
+        self.source = open_source(source)
+        vcf = preset == "vcf"  # a BAM/BCF/CRAM/bigBed here is named, not read as "lines"
+        expect(self.source, TEXT_FORMATS if not vcf else ("vcf", "text", "empty"),
+               "VCF text" if vcf else "tab-delimited text")
+        self.container = _detect(self.source)
+        self._index_source = index
+        self._index = None
+        self.config = get_config(preset) if preset is not None else None
+        if self.container == "bgzf":
+            self._bgzf = BgzfReader(self.source)
+        elif self.container == "bgzf2":
+            self._bgzf2 = Bgzf2Reader(self.source)
+            stored = (self._bgzf2.metadata or {}).get(METADATA_KEY)
+            if self.config is None and stored:
+                try:
+                    self.config = config_from_text(stored)
+                except ValueError:
+                    raise FormatError(f"{self.source.name}: bad tabix metadata {stored!r}") from None
+        self._header: str | None = None
+
+    @property
+    def meta(self) -> bytes:
+        """The meta (header / comment) character: from ``preset``, else the index, else '#'."""
+        if self.config is None and self.container == "bgzf":
+            try:
+                self._load_index()
+            except MissingIndexError:
+                pass
+        return (self.config.meta if self.config is not None else "#").encode()
+
+    def _chunks(self) -> Iterator[bytes]:
+        if self.container == "bgzf":
+            for _address, data in self._bgzf.iter_blocks():
+                yield data
+        elif self.container == "bgzf2":
+            yield from self._bgzf2.iter_frames()
+        else:
+            yield from iter_chunks(self.source)
+
+    def _lines(self) -> Iterator[bytes]:
+        pending = b""
+        for chunk in self._chunks():
+            data = pending + chunk if pending else chunk
+            lines = data.split(b"\n")
+            pending = lines.pop()
+            yield from lines
+        if pending:
+            yield pending
+
+    @property
+    def header(self) -> str:
+        """The leading meta lines (with newlines)."""
+        if self._header is None:
+            meta = self.meta
+            out = []
+            for line in self._lines():
+                if not line.startswith(meta):
+                    break
+                out.append(line.decode(errors="replace") + "\n")
+            self._header = "".join(out)
+        return self._header
+
+    def __iter__(self) -> Iterator[str]:
+        """Data lines (meta lines skipped), without newlines."""
+        meta = self.meta
+        for line in self._lines():
+            if line and not line.startswith(meta):
+                yield line.rstrip(b"\r").decode(errors="replace")
+
+    def _load_index(self):
+        if self._index is not None:
+            return self._index
+        if self._index_source is None:
+            self._index = load_index_near(self._path, INDEX_KINDS["tabix"], "file")
+        else:
+            self._index = read_index(self._index_source)
+        if self.config is None:
+            conf = getattr(self._index, "tabix", None) or getattr(self._index, "config", None)
+            if conf is not None:
+                self.config = conf
+        return self._index
+
+    def reference_lengths(self) -> dict[str, int | None] | None:  # type: ignore[override]
+        """Names the index knows (lengths when BGZF2 stored them); ``None`` for plain text."""
+        if self.container == "bgzf2":
+            return {ref.name: (ref.length or None) for ref in self._bgzf2.references}
+        if self.container == "bgzf":
+            names = list(getattr(self._load_index(), "names", None) or [])
+            return dict.fromkeys(names) if names else None
+        return None
+
+    def fetch(self, contig: str | None = None, start: int | None = None,
+              stop: int | None = None, region: str | None = None, *,
+              reference: str | None = None, end: int | None = None) -> Iterator[str]:
+        """Data lines overlapping ``contig:[start, stop)`` (0-based, half-open) or ``region``
+        (``"chr1:1,000-2,000"``, 1-based inclusive); see :mod:`bioformats_ext.reader_base`."""
+        if self.container == "text":
+            raise MissingIndexError("plain text files cannot be fetched by region")
+        if self.container == "bgzf2" and self.config is None:
+            raise MissingIndexError("this BGZF2 file does not say which columns hold "
+                                    "positions; pass preset=")
+        r = self.region(contig, start, stop, region, reference=reference, end=end)
+        stop_ = (1 << 62) if r.stop is None else r.stop
+        if stop_ <= r.start:
+            return iter(())
+        return self._lines_in(r.contig, r.start, stop_)
+
+    def _lines_in(self, chrom: str, beg: int, stop: int) -> Iterator[str]:
+        if self.container == "bgzf2":
+            blobs = region_blobs(self._bgzf2, chrom, beg, stop)
+        else:
+            index = self._load_index()
+            if chrom not in (getattr(index, "names", None) or [chrom]):
+                return  # a contig only the header declares: nothing indexed
+            blobs = region_blobs(self._bgzf, chrom, beg, stop, index)
+        conf = self.config
+        meta = self.meta
+        from ..vcf.end_rule import tabix_interval as vcf_interval
+
+        for blob in blobs:
+            for line in blob.split(b"\n"):
+                if not line or line.startswith(meta):
+                    continue
+                name, b, e = vcf_interval(line) if conf.preset == 2 else parse_line(conf, line)
+                if name != chrom:
+                    continue
+                if b >= stop:
+                    break
+                if e > beg:
+                    yield line.rstrip(b"\r").decode(errors="replace")
