@@ -1,7 +1,7 @@
 """bigWig files: read (pyBigWig's API and semantics, on our lazy BBI layers) and write.
 
->>> from bioformats_ext import bigwig
->>> with bigwig.open("bioformats_ext/data/example.bw") as bw:
+>>> from bioformats_ext import bigwig, examples
+>>> with bigwig.open(examples.path("example.bw")) as bw:
 ...     bw.chroms["chr1"], bw.intervals("chr1", 0, 120)[:2]
 (30000, ((100, 110, 1.0), (110, 120, 2.0)))
 
