@@ -68,13 +68,15 @@ def _libdeflate_codec(level: int) -> DeflateCodec:
     ld_level = backend_level("libdeflate", level)
 
     def compress(data: bytes) -> bytes:
-        return deflate.deflate_compress(data, ld_level)
+        return bytes(deflate.deflate_compress(data, ld_level))
 
     def decompress(data: bytes, size_hint: int) -> bytes:
-        return deflate.deflate_decompress(data, size_hint)
+        return bytes(deflate.deflate_decompress(data, size_hint))
 
-    return DeflateCodec("libdeflate", compress, decompress, deflate.crc32,
-                        lambda data: deflate.zlib_compress(data, ld_level))
+    def zlib_compress(data: bytes) -> bytes:
+        return bytes(deflate.zlib_compress(data, ld_level))
+
+    return DeflateCodec("libdeflate", compress, decompress, deflate.crc32, zlib_compress)
 
 
 _DEFLATE_BACKENDS = {"zlib": _zlib_codec, "isal": _isal_codec, "libdeflate": _libdeflate_codec,

@@ -201,7 +201,7 @@ class AlignmentIterator(interfaces.AlignmentIterator):
         # resumed per Alignment
         return chain.from_iterable(self._batches(chrom, start, end))
 
-    def _batches(self, chrom, start, end) -> Iterator[list[Alignment]]:
+    def _batches(self, chrom, start, end) -> Iterator[Iterator[Alignment]]:
         # Blocks are grouped into batches of a few thousand records so that the column-wise
         # work (numpy calls, one split per batch) is amortised over many records.
         pending: list[tuple[Block, list[int] | None]] = []
@@ -399,7 +399,7 @@ class AlignmentIterator(interfaces.AlignmentIterator):
         new_alignment = Alignment.__new__
         new_record = SeqRecord.__new__
         intp = np.intp
-        out = []
+        out: list[Alignment] = []
         append = out.append
         for cid, cs, ce, text in zip(chroms.tolist(), starts.tolist(), ends.tolist(), texts):
             words = text.split("\t") if text else []

@@ -33,11 +33,11 @@ _MAX_CIGAR_OPS = 0xFFFF
 
 SEQ_CODES = b"=ACMGRSVTWYHKDBN"
 # SAM letter → 4-bit code; htslib maps anything unknown (and lower case via toupper) to N=15
-_SEQ_TABLE = bytearray([15] * 256)
+_seq_table = bytearray([15] * 256)
 for _code, _letter in enumerate(SEQ_CODES):
-    _SEQ_TABLE[_letter] = _code
-    _SEQ_TABLE[ord(chr(_letter).lower())] = _code
-_SEQ_TABLE = bytes(_SEQ_TABLE)
+    _seq_table[_letter] = _code
+    _seq_table[ord(chr(_letter).lower())] = _code
+_SEQ_TABLE = bytes(_seq_table)
 _QUAL_TABLE = bytes((i - 33) & 0xFF for i in range(256))
 
 _INT_TYPES = {b"c": "b", b"C": "B", b"s": "h", b"S": "H", b"i": "i", b"I": "I", b"f": "f"}
@@ -299,10 +299,11 @@ class SamEncoder:
             return self._encode([line]).data
         except (ValueError, KeyError, IndexError, TypeError, struct.error, OverflowError) as exc:
             text = line[:80].decode(errors="replace").rstrip()
+            why = str(exc)
             if isinstance(exc, KeyError):
                 what = exc.args[0].decode(errors="replace") if exc.args else "?"
-                exc = f"reference {what!r} is not in the header"
-            raise RecordError(f"SAM record {number}: {exc}: {text!r}", number) from None
+                why = f"reference {what!r} is not in the header"
+            raise RecordError(f"SAM record {number}: {why}: {text!r}", number) from None
 
 
 def pack_sequences(seqs: list[bytes], lengths: np.ndarray) -> bytes:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from typing import Any, Iterator
 
+from ..bgzf import BgzfReader
+from ..bgzf2 import Bgzf2Reader
 from ..coindex import load_index_near, region_blobs
 from ..coindex.discovery import INDEX_KINDS
 from ..errors import FormatError, TruncatedFileError
@@ -40,13 +42,9 @@ class BamReader(RegionReader):
         self.source = open_source(source)
         self.container = detect_container(self.source)
         if self.container == "bgzf":
-            from ..bgzf import BgzfReader
-
-            self._bgzf = BgzfReader(self.source)
-            self._bgzf2 = None
+            self._bgzf: BgzfReader | None = BgzfReader(self.source)
+            self._bgzf2: Bgzf2Reader | None = None
         else:
-            from ..bgzf2 import Bgzf2Reader
-
             self._bgzf2 = Bgzf2Reader(self.source)
             self._bgzf = None
         self._index_source = index
@@ -58,7 +56,7 @@ class BamReader(RegionReader):
         if self._bgzf is not None:
             for _address, data in self._bgzf.iter_blocks():
                 yield data
-        else:
+        elif self._bgzf2 is not None:
             yield from self._bgzf2.iter_frames()
 
     def _read_header(self) -> tuple[BamHeader, int]:

@@ -59,7 +59,7 @@ def _tokens(text: str) -> list[str]:
             if text[pos:].strip() == "":
                 break
             raise FormatError(f"autoSql: cannot parse near {text[pos:pos + 30]!r}")
-        out.append(m.group(m.lastgroup))
+        out.append(m.group(m.lastgroup or 0))
         pos = m.end()
     return out
 

@@ -53,6 +53,7 @@ def parse_bed_type(bed_type: Union[str, int, None]) -> tuple[int | None, int | N
     """``"bed6+3"`` -> (6, 3); ``"bed12+"`` -> (12, None); ``"bed6"`` / 6 -> (6, 0)."""
     if bed_type is None:
         return None, None
+    plus: int | None
     if isinstance(bed_type, int):
         n, plus = bed_type, 0
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from typing import Any
 
 import numpy as np
 
@@ -63,7 +64,7 @@ class Block:
         self.rest_end = rest_end
         self.offset = offset
         self._rests: list[str] | None = None
-        self._index: tuple | None = None  # (running max of ends,) built on the first query
+        self._index: Any = None  # (running max of ends, chrom) built on the first query
 
     def __len__(self) -> int:
         return len(self.start)
@@ -219,7 +220,7 @@ def _terminators(data: bytes, offset: int) -> np.ndarray:
             if (first == 0 or nuls[first - 1] < 12) and bool(
                     (nuls[idx[1:] - 1] < term[:-1] + 13).all()):
                 return term
-    ends = []
+    ends: list[int] = []
     append = ends.append
     find = data.find
     pos = 0

@@ -118,7 +118,7 @@ class RTree:
         """Nodes at ``offsets``; the ones not cached are fetched in one batched read."""
         cached = [self._nodes.get(o) for o in offsets]
         if None not in cached:
-            return cached
+            return cached  # type: ignore[return-value]  # no None in it
         missing = [o for o in dict.fromkeys(offsets) if o not in self._nodes]
         if missing:
             for o in missing:
@@ -126,8 +126,8 @@ class RTree:
                     raise TruncatedFileError("R-tree node offset past the end of the file", o)
             datas = self._fetch([(o, self._node_len(o)) for o in missing])
             parsed = {o: self._parse(d, o) for o, d in zip(missing, datas)}
-            for o, node in parsed.items():
-                self._nodes.put(o, node)
+            for o, fresh in parsed.items():
+                self._nodes.put(o, fresh)
         else:
             parsed = {}
         out = []

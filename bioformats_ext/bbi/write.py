@@ -24,7 +24,7 @@ import struct
 import tempfile
 from collections.abc import Iterable, Mapping
 from itertools import islice
-from typing import Any, BinaryIO, Callable, Union
+from typing import Any, BinaryIO, Callable, Union, cast
 
 import numpy as np
 
@@ -135,6 +135,7 @@ class BigBedWriter(CloseOrAbort):
             extra_index = [name for name in extra_index.split(",") if name]
         self._extra_names = list(extra_index)
         self._bed_n, self._bed_plus = parse_bed_type(bed_type)
+        self._as_text: str | None
         if isinstance(autosql, AutoSqlTable):
             self._as_text = str(autosql)
             self._table: AutoSqlTable | None = autosql
@@ -143,8 +144,8 @@ class BigBedWriter(CloseOrAbort):
                 autosql = bytes(autosql).split(b"\0", 1)[0].decode()
             # Text is stored verbatim (as bedToBigBed does with -as); other declaration objects
             # (e.g. Biopython's AutoSQLTable) by their str().
-            self._as_text = autosql if isinstance(autosql, str) else str(autosql)
-            self._table = AutoSqlTable.from_string(self._as_text)
+            self._as_text = text = autosql if isinstance(autosql, str) else str(autosql)
+            self._table = AutoSqlTable.from_string(text)
         else:
             self._as_text = None
             self._table = None
@@ -165,8 +166,9 @@ class BigBedWriter(CloseOrAbort):
         self._data = tempfile.TemporaryFile(dir=spill_dir)
         self._coverage = CoverageSpill(spill_dir=spill_dir)
         threads = threads if threads is not None else min(4, os.cpu_count() or 1)
-        self._compressor = (BlockCompressor(self._zcompress, threads, window=32)
-                            if self.compress else None)
+        self._compressor: BlockCompressor[bytes] | None = (
+            BlockCompressor(self._zcompress, threads, window=32)
+            if self._zcompress is not None else None)
         # state
         self._chroms: list[tuple[str, int]] = []  # (name, size) by chrom id
         self._chrom_ids: dict[str, int] = {}     # chrom id by first appearance, checked
@@ -174,7 +176,7 @@ class BigBedWriter(CloseOrAbort):
         self._order = SortOrder(max_pos=MAX_COORD, max_pos_note="a bigBed file (32-bit "
                                 "coordinates)", negative_start="error",
                                 reference_name=self._chrom_name, hint=_SORT_HINT)
-        self._chrom = None
+        self._chrom: str | None = None
         self._chrom_id = -1
         self._chrom_size = 0
         self._count = 0
@@ -190,7 +192,7 @@ class BigBedWriter(CloseOrAbort):
         self._block_sizes: list[int] = []  # compressed sizes in order
         self._queued_blocks = 0
         self._max_block = 0
-        self._keys: list[list[tuple[list[bytes], int]]] = [[] for _ in self._extra_names]
+        self._keys: list[list[tuple[np.ndarray, int]]] = [[] for _ in self._extra_names]
         self._max_key = [0 for _ in self._extra_names]
         self._closed = False
         self._failed = False
@@ -244,11 +246,11 @@ class BigBedWriter(CloseOrAbort):
                 raise
             numbers = RecordNumbers.count_from(base + 1, len(chunk))
             try:
-                rests = list(map(str.encode, rests))
+                texts = list(map(str.encode, rests))
             except TypeError:
-                rests = [r.encode() if isinstance(r, str) else (b"" if r is None else bytes(r))
+                texts = [r.encode() if isinstance(r, str) else (b"" if r is None else bytes(r))
                          for r in rests]
-            self.write_batch(list(chroms), list(starts), list(ends), rests, numbers)
+            self.write_batch(list(chroms), list(starts), list(ends), texts, numbers)
             base += len(chunk)
         return self._count
 
@@ -352,17 +354,18 @@ class BigBedWriter(CloseOrAbort):
             self._write_run(chroms[lo], s[lo:hi], e[lo:hi], rests[lo:hi], numbers, lo)
 
     def _validate(self, chroms, s, e, rests, numbers, values=None) -> None:
-        extra = self._field_count - 3
+        field_count, bed_n = cast(int, self._field_count), cast(int, self._bed_n)  # set up by now
+        extra = field_count - 3
         if extra == 0:
             nonempty = [i for i, r in enumerate(rests) if r]
             if nonempty:
                 i = nonempty[0]
                 raise RecordError(f"{numbers.where(i)}: expected 3 fields, got more", numbers[i])
             return
-        if values is not None and values.get("fields") == extra and self._bed_n > 3 \
-                and self._bed_n - 3 == extra:
+        if values is not None and values.get("fields") == extra and bed_n > 3 \
+                and bed_n - 3 == extra:
             # The caller formatted rests from these numbers (no tab inside a text field).
-            validate_bed_columns(self._bed_n, None, s, e, numbers, values)
+            validate_bed_columns(bed_n, None, s, e, numbers, values)
             return
         # Tabs per record, counted over the joined batch with numpy.
         lengths = np.fromiter(map(len, rests), np.int64, len(rests))
@@ -375,12 +378,12 @@ class BigBedWriter(CloseOrAbort):
             got = 3 + (counts[i] + 1 if rests[i] else 0)
             raise RecordError(f"{numbers.where(i)}: expected {self._field_count} fields, got "
                               f"{got}", numbers[i])
-        if self._bed_n <= 3:
+        if bed_n <= 3:
             return
         # Every record has exactly `extra` fields now: one split of the joined batch.
         flat = b"\t".join(rests).split(b"\t")
-        cols = [flat[k::extra] for k in range(self._bed_n - 3)]
-        validate_bed_columns(self._bed_n, cols, s, e, numbers)
+        cols = [flat[k::extra] for k in range(bed_n - 3)]
+        validate_bed_columns(bed_n, cols, s, e, numbers)
 
     def _chrom_name(self, tid: int) -> str:
         names = list(self._chrom_ids)
@@ -504,6 +507,8 @@ class BigBedWriter(CloseOrAbort):
             self._drain(False)
 
     def _drain(self, block: bool) -> None:
+        if self._compressor is None:
+            return
         for comp in self._compressor.drain(block):
             self._data.write(comp)
             self._block_sizes.append(len(comp))
@@ -521,12 +526,12 @@ class BigBedWriter(CloseOrAbort):
         if self._field_count is None:
             self._setup_fields(self._bed_n or 3)
         out = _Counter(self._out)
-        header = Header(byteorder="<", fieldCount=self._field_count,
-                        definedFieldCount=self._bed_n)
+        header = Header(byteorder="<", fieldCount=cast(int, self._field_count),
+                        definedFieldCount=cast(int, self._bed_n))
         # Fixed part, zoom slots (filled at the end), autoSql, total summary, extension header.
         prefix = bytearray(HEADER_SIZE + MAX_ZOOM_LEVELS * ZOOM_HEADER_SIZE)
         header.autoSqlOffset = len(prefix)
-        as_bytes = self._as_text.encode() + b"\0"
+        as_bytes = (self._as_text or "").encode() + b"\0"  # set by _setup_fields above
         header.totalSummaryOffset = header.autoSqlOffset + len(as_bytes)
         header.extensionOffset = header.totalSummaryOffset + TOTAL_SUMMARY_SIZE
         pos = header.extensionOffset + EXTRA_HEADER_SIZE
@@ -608,7 +613,7 @@ class BigBedWriter(CloseOrAbort):
         disk = summaries_to_disk(summ)
         per = self.items_per_slot
         blocks = [disk[i:i + per].tobytes() for i in range(0, len(disk), per)]
-        if self.compress:
+        if self._compressor is not None:
             blocks = self._compressor.map(blocks)
         data_offset = pos
         sizes = np.array([len(b) for b in blocks], dtype=np.uint64)

@@ -53,7 +53,7 @@ class Bgzf2Reader(RegionReader):
     records inside them is the caller's job (a frame may hold records outside the region).
     """
 
-    def __init__(self, source: str | os.PathLike[str] | BinaryIO | bytes | ByteSource,
+    def __init__(self, source: "str | os.PathLike[str] | BinaryIO | bytes | ByteSource",
                  threads: int = 1):
         self._source = open_source(source)
         self.threads = max(1, threads)

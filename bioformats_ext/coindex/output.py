@@ -45,7 +45,8 @@ class IndexedOutput:
         self._files = AtomicFiles()
         self.index_target: Any = None   # where the index goes (path or stream), if any
         self.n_records = 0
-        self._builder = None
+        self._builder: Any = None   # an IndexBuilder once the header is written
+        self.container: Any = None  # BgzfWriter, Bgzf2Writer or _PlainWriter
         self._make_builder = make_builder
         self._save_index = save_index
         self._closed = False
@@ -71,7 +72,6 @@ class IndexedOutput:
 
                 self.container = BgzfWriter(handle, level=6 if level is None else level,
                                             threads=threads)
-                self._tell = self.container.tell_block
             elif compression == "bgzf2":
                 from ..bgzf2 import Bgzf2Writer
 
@@ -84,10 +84,8 @@ class IndexedOutput:
                 if metadata:
                     kwargs["metadata"] = dict(metadata)
                 self.container = Bgzf2Writer(handle, **kwargs)
-                self._tell = None
             else:
                 self.container = _PlainWriter(handle)
-                self._tell = None
         except BaseException:
             self._files.abort()
             raise
@@ -100,6 +98,8 @@ class IndexedOutput:
             self.container.flush()  # records start a fresh block / frame, as htslib does
         if self.compression == "bgzf":
             if self.index_kind is not None:
+                if self._make_builder is None:
+                    raise ValueError("an index needs make_builder")
                 self._builder = self._make_builder(self.index_kind, self.container.tell_block())
                 self.container.on_amend = self._builder.amend_last
 
@@ -159,6 +159,8 @@ class IndexedOutput:
                         stream = self._files.open(self.index_target)
                     else:
                         stream = self.index_target
+                    if self._save_index is None:
+                        raise ValueError("an index needs save_index")
                     self._save_index(self._builder, stream)
             else:
                 if self.compression == "bgzf2" and self.late_references is not None:

@@ -83,7 +83,7 @@ class _CountingReader:
 
 
 @contextmanager
-def progress_bytes(handle: BinaryIO, desc: str = "") -> Iterator[BinaryIO]:
+def progress_bytes(handle: BinaryIO, desc: str = "") -> Iterator[Any]:
     """Yield ``handle``, wrapped so that reading it moves a byte-based tqdm bar (terminal only)."""
     if not sys.stderr.isatty():
         yield handle

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..bbi.write import write
 from ._options import UsageError, parse_ucsc, progress
 
@@ -22,7 +24,7 @@ options:
    -sizesIsBb        take chromosome sizes from the bigBed given as chrom.sizes
 The input is read once; a failed conversion leaves no output file."""
 
-OPTIONS = {"type": str, "as": str, "blockSize": int, "itemsPerSlot": int, "unc": None,
+OPTIONS: dict[str, Any] = {"type": str, "as": str, "blockSize": int, "itemsPerSlot": int, "unc": None,
            "tab": None, "extraIndex": str, "sizesIsBb": None}
 
 

@@ -257,6 +257,7 @@ def parse_index(data: bytes, name: str = "index") -> IndexFile:
         return IndexFile("bai", 14, 5, refs, _tail(cur))
     if magic == b"TBI\1":
         n_ref = cur.count(_I32, 8, "reference count")
+        conf: TabixConfig | None
         conf, l_nm = TabixConfig.unpack(cur.take(28))
         if l_nm < 0:
             raise FormatError(f"{name}: negative name length", cur.pos)
@@ -268,7 +269,8 @@ def parse_index(data: bytes, name: str = "index") -> IndexFile:
         if not (0 < min_shift < 64) or not (0 <= depth <= 20) or min_shift + 3 * depth > 64:
             raise FormatError(f"{name}: absurd CSI parameters min_shift={min_shift} depth={depth}", 4)
         aux = cur.take(l_aux)
-        names, conf = [], None
+        names = []
+        conf = None
         if l_aux >= 28:
             conf, l_nm = TabixConfig.unpack(aux)
             if 0 <= l_nm <= l_aux - 28:

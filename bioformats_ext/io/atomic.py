@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from contextlib import contextmanager
-from typing import IO, Iterator
+from typing import Any, Iterator
 
 
 class AtomicFile:
@@ -22,7 +22,7 @@ class AtomicFile:
     def __init__(self, path: "str | os.PathLike[str]", mode: str = "wb", **open_args):
         self.path = os.fspath(path)
         self.tmp_path = f"{self.path}.tmp-{secrets.token_hex(6)}"
-        self.handle: IO = open(self.tmp_path, mode, **open_args)
+        self.handle: Any = open(self.tmp_path, mode, **open_args)  # binary or text, per mode
         self._done = False
 
     def commit(self) -> None:
@@ -61,7 +61,7 @@ class AtomicFiles:
     def __init__(self) -> None:
         self._files: list[AtomicFile] = []
 
-    def open(self, path: "str | os.PathLike[str]", mode: str = "wb") -> IO:
+    def open(self, path: "str | os.PathLike[str]", mode: str = "wb") -> Any:
         atomic = AtomicFile(path, mode)
         self._files.append(atomic)
         return atomic.handle
@@ -84,7 +84,7 @@ class AtomicFiles:
 
 
 @contextmanager
-def atomic_open(path: "str | os.PathLike[str]", mode: str = "wb", **open_args) -> Iterator[IO]:
+def atomic_open(path: "str | os.PathLike[str]", mode: str = "wb", **open_args) -> Iterator[Any]:
     """``with atomic_open(path) as fh:`` — ``path`` appears only if the block completes."""
     atomic = AtomicFile(path, mode, **open_args)
     try:

@@ -222,7 +222,7 @@ class CachedSource(ByteSource):
         if first == last:
             block = have[first]
             return block if (lo == 0 and length == len(block)) else block[lo : lo + length]
-        parts = [memoryview(have[first])[lo:]]
+        parts: list[bytes | memoryview] = [memoryview(have[first])[lo:]]
         parts.extend(have[index] for index in range(first + 1, last))
         parts.append(memoryview(have[last])[: offset + length - last * bs])
         return b"".join(parts)

@@ -25,7 +25,7 @@ import http.client
 import re
 import ssl
 import threading
-from typing import Mapping
+from typing import Any, Mapping
 from urllib.parse import unquote, urljoin, urlsplit
 
 from ..errors import RemoteError
@@ -111,7 +111,7 @@ class HttpBackend(RangeBackend):
         self._last_modified: str | None = None
         self._whole: bytes | None = None  # set only by the allowed whole-file fallback
         self.max_connections = max(1, int(max_connections))
-        self._options = dict(timeout=timeout, retries=retries, backoff=backoff,
+        self._options: dict[str, Any] = dict(timeout=timeout, retries=retries, backoff=backoff,
                              max_backoff=max_backoff, max_retry_time=max_retry_time,
                              headers=headers, max_redirects=max_redirects,
                              ssl_context=ssl_context, max_connections=1)
@@ -229,7 +229,8 @@ class HttpBackend(RangeBackend):
                 )
             first, last, total = parsed
             self._check_same_file(resp, total)
-            if first != pos or last < first or (total is not None and last >= total):
+            if (first is None or last is None or first != pos or last < first
+                    or (total is not None and last >= total)):
                 self._discard(resp)
                 raise remote_error(
                     f"{self.name}: asked for bytes {pos}-{end - 1}, server sent "

@@ -150,6 +150,8 @@ class TabixReader(RegionReader):
                 return  # a contig only the header declares: nothing indexed
             blobs = region_blobs(self._bgzf, chrom, beg, stop, index)
         conf = self.config
+        if conf is None:
+            raise MissingIndexError("no column rules: pass preset=")
         meta = self.meta
         for blob in blobs:
             for line in blob.split(b"\n"):
