@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import struct
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -23,7 +23,8 @@ from .header import BamHeader
 FIXED = np.dtype([("block_size", "<i4"), ("refID", "<i4"), ("pos", "<i4"), ("l_read_name", "u1"),
                   ("mapq", "u1"), ("bin", "<u2"), ("n_cigar_op", "<u2"), ("flag", "<u2"),
                   ("l_seq", "<i4"), ("next_refID", "<i4"), ("next_pos", "<i4"), ("tlen", "<i4")])
-assert FIXED.itemsize == 36
+if FIXED.itemsize != 36:  # the BAM fixed-length record header, checked once at import
+    raise ImportError(f"BAM record header dtype is {FIXED.itemsize} bytes, not 36")
 
 CIGAR_OPS = b"MIDNSHP=X"
 _CONSUMES_REF = frozenset(b"MDN=X")
@@ -327,8 +328,3 @@ def to_sam_bytes(record: object) -> bytes:
     if to_string is not None:
         return to_string().encode()
     raise TypeError(f"cannot write {type(record).__name__} as a BAM record")
-
-
-def iter_sam_bytes(records: Iterable[object]) -> Iterable[bytes]:
-    for record in records:
-        yield to_sam_bytes(record)

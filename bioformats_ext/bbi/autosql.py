@@ -185,10 +185,6 @@ class AutoSqlTable(list):
                 return i
         raise KeyError(name)
 
-    def converters(self) -> list[Callable[[str], Any]]:
-        """One converter (raw column text -> value) per field."""
-        return [converter(f) for f in self]
-
 
 def _join_type(toks: list[str]) -> str:
     text = ""

@@ -8,7 +8,7 @@ block; no per-byte Python work.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 from ..codec import deflate_codec
 from ..errors import FormatError, TruncatedFileError
@@ -195,8 +195,3 @@ class BgzfReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def iter_block_data(source, start: int = 0) -> Iterable[tuple[int, bytes]]:
-    """Shorthand: ``BgzfReader(source).iter_blocks(start)``."""
-    return BgzfReader(source).iter_blocks(start)

@@ -21,7 +21,7 @@ from ..errors import FormatError
 from ..io.source import ByteSource, open_source
 from ..reader_base import RegionReader
 from ..sniff import sniff_container
-from .frames import (BGZF2_MAGIC, EMPTY_CHECKSUM, INDEX_FOOTER_MAGIC, MAX_FRAME_SIZE,
+from .frames import (EMPTY_CHECKSUM, INDEX_FOOTER_MAGIC, MAX_FRAME_SIZE,
                      PZSTD_FRAME_SIZE, SEEK_FOOTER_MAGIC, ZSTD_MAGIC, SeekTable,
                      parse_header_frame, parse_pzstd_frame, parse_seek_table, seek_table_size,
                      zstd_frame_info)

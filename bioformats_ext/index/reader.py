@@ -195,11 +195,6 @@ class IndexFile:
                 merged.append([u, v])
         return [(u, v) for u, v in merged]
 
-    def start_offset(self) -> int | None:
-        """Smallest off_beg over references (where placed records start)."""
-        offs = [m[0][0] for t in range(len(self.refs)) if (m := self._meta(t))]
-        return min(offs) if offs else None
-
 
 def _read_refs(cur: _Cursor, n_ref: int, csi: bool, depth: int) -> list[RefIndex]:
     nb = n_bins(depth)

@@ -143,12 +143,6 @@ class CachedSource(ByteSource):
             self._cached_bytes = 0
         self.backend.close()
 
-    def clear_cache(self) -> None:
-        """Forget every cached block (the next reads go to the backend again)."""
-        with self._lock:
-            self._blocks.clear()
-            self._cached_bytes = 0
-
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, size={self._size})"
 

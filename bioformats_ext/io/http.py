@@ -28,7 +28,6 @@ import threading
 from typing import Any, Mapping
 from urllib.parse import unquote, urljoin, urlsplit
 
-from ..errors import RemoteError
 from .cache import RangeBackend
 from .retry import DEFAULT_CLOCK, DEFAULT_SLEEP, Retrier, TransientError, remote_error
 

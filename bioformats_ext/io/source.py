@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, BinaryIO, Iterable
+from typing import Any, Iterable
 
 from ..errors import RemoteError
 from .base import BytesSource, ByteSource, FileObjectSource, LocalFileSource, SourceStats
