@@ -1,7 +1,7 @@
 """BED text in: chrom.sizes, ``bedN[+P]`` types, and BED files read as column batches.
 
 Everything here turns text into the columns :class:`~.write.BigBedWriter` takes, with 1-based
-line numbers (:class:`~bioformats_ext.sortorder.RecordNumbers`) for its error messages.
+line numbers (:class:`~bioformats_ext.index.sortorder.RecordNumbers`) for its error messages.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, BinaryIO, Union
 import numpy as np
 
 from ..errors import RecordError
-from ..sortorder import RecordNumbers
+from ..index.sortorder import RecordNumbers
 
 __all__ = ["read_chrom_sizes", "parse_bed_type", "iter_bed_batches", "to_int_array", "show",
            "MAX_COORD", "BATCH"]

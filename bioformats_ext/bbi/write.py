@@ -33,7 +33,7 @@ from ..codec import deflate_codec
 from ..compression import BlockCompressor
 from ..errors import BioformatsError, FormatError, RecordError, UnknownReferenceError
 from ..io.atomic import AtomicFile, CloseOrAbort
-from ..sortorder import RecordNumbers, SortOrder
+from ..index.sortorder import RecordNumbers, SortOrder
 from .autosql import BED_FIELD_NAMES, AutoSqlTable, bed_declaration
 from .bed_input import BATCH, MAX_COORD, iter_bed_batches, parse_bed_type, read_chrom_sizes
 from .bed_input import to_int_array as _to_int_array

@@ -19,7 +19,7 @@ import zstandard
 
 from ..compression import BlockCompressor
 from ..errors import UnknownReferenceError
-from ..sortorder import SortOrder
+from ..index.sortorder import SortOrder
 from ..io.atomic import AtomicFile, CloseOrAbort
 from .frames import (EMPTY_CHECKSUM, MAX_FRAME_SIZE, PZSTD_FRAME_SIZE, build_seek_table,
                      frame_checksum, header_frame, pzstd_frame)

@@ -24,7 +24,7 @@ from typing import BinaryIO, Sequence
 import numpy as np
 
 from ..errors import RecordError
-from ..sortorder import RecordNumbers, SortOrder
+from .sortorder import RecordNumbers, SortOrder
 from .binning import bin_first, bin_limit, n_bins, pseudo_bin, reg2bin, reg2bin_array
 from .tabix_conf import TabixConfig, get_config
 

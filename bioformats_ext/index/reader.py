@@ -16,10 +16,10 @@ from typing import BinaryIO
 
 import numpy as np
 
+from ..bgzf.blocks import is_gzip
 from ..bgzf.reader import BgzfReader
 from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
 from ..io.source import ByteSource, open_source
-from ..sniff import sniff_container
 from .binning import bin_bot, bin_first, n_bins, pseudo_bin, reg2bins
 from .builder import RefIndex
 from .tabix_conf import TabixConfig
@@ -291,7 +291,7 @@ def read_index(source: "str | os.PathLike[str] | BinaryIO | bytes | ByteSource")
     head = src.read_upto(0, 4)
     if head == b"BAI\1":
         data = src.read(0, src.size)
-    elif sniff_container(src.read_upto(0, 18)) in ("bgzf", "gzip"):
+    elif is_gzip(src.read_upto(0, 18)):
         data = b"".join(d for _, d in BgzfReader(src).iter_blocks())
     else:
         raise FormatError(f"{name}: not a BAI/TBI/CSI index (magic {head!r})", 0)

@@ -17,7 +17,7 @@ from ..bgzf.stream import BlockStream, open_stream
 from ..coindex.discovery import default_index_path
 from ..index import IndexBuilder
 from ..index.tabix_conf import TBX_SAM, TBX_VCF, TabixConfig, get_config, parse_lines
-from ..sortorder import RecordNumbers
+from ..index.sortorder import RecordNumbers
 
 
 _CONTIG_LEN = re.compile(rb"length[ =]*(\d+)")

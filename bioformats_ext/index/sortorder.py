@@ -3,8 +3,7 @@
 Like htslib's ``hts_idx_check_range`` plus the order tests of ``hts_idx_push``: every writer
 and indexer that needs sorted input (``IndexBuilder`` for BAI/TBI/CSI, the BGZF2 writer's
 embedded index, the bigBed writer) validates through :class:`SortOrder`, so the rule and its
-messages exist once. It sits at the bottom of the package (it imports only ``errors``), because
-the containers that use it (BGZF2) sit below ``index/``.
+messages exist once, in the index layer (it imports only ``errors``).
 
 Messages: ``"record 7: position 50 after 100 on chr1 (input must be coordinate-sorted)"``,
 numbered from 1 (``"line 7"`` when the caller numbers lines of a text file), optionally
@@ -17,7 +16,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .errors import RecordError, SortOrderError
+from ..errors import RecordError, SortOrderError
 
 __all__ = ["SortOrder", "RecordNumbers", "SORTED_HINT"]
 
