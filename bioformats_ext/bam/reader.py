@@ -12,10 +12,9 @@ from typing import Any, Iterator
 
 from ..bgzf import BgzfReader
 from ..bgzf2 import Bgzf2Reader
-from ..coindex import load_index_near, region_blobs
+from ..coindex import load_index, region_blobs
 from ..coindex.discovery import INDEX_KINDS
 from ..errors import FormatError, TruncatedFileError
-from ..index.reader import read_index
 from ..reader_base import RegionReader
 from ..io.source import ByteSource, open_source
 from ..sniff import sniff_container
@@ -107,12 +106,8 @@ class BamReader(RegionReader):
 
     # -- regions -----------------------------------------------------------------------------
     def _load_index(self):
-        if self._index is not None:
-            return self._index
-        if self._index_source is None:
-            self._index = load_index_near(self._path, INDEX_KINDS["bam"], "BAM")
-        else:
-            self._index = read_index(self._index_source)
+        if self._index is None:
+            self._index = load_index(self._path, self._index_source, INDEX_KINDS["bam"], "BAM")
         return self._index
 
     def reference_lengths(self) -> dict[str, int | None]:

@@ -12,6 +12,7 @@ from typing import Iterator, Sequence
 
 from ..codec import deflate_codec
 from ..errors import FormatError, TruncatedFileError
+from ..io.base import LineReader
 from ..io.source import ByteSource, open_source
 from .blocks import EOF_BLOCK, MAX_BLOCK_SIZE, block_spans, parse_header, unpack_block
 
@@ -21,7 +22,7 @@ _FIRST_CHUNK = 1 << 16
 _CHUNK = 1 << 22
 
 
-class BgzfReader:
+class BgzfReader(LineReader):
     """Random access to the uncompressed stream of a BGZF file."""
 
     def __init__(self, source, backend: str = "auto"):
@@ -179,13 +180,6 @@ class BgzfReader:
             parts.append(self._data[self._pos:])
             self._pos = len(self._data)
         return b"".join(parts)
-
-    def __iter__(self) -> Iterator[bytes]:
-        while True:
-            line = self.readline()
-            if not line:
-                return
-            yield line
 
     def close(self) -> None:
         self.source.close()

@@ -18,6 +18,7 @@ import zstandard
 
 from ..compression import ordered_map
 from ..errors import FormatError
+from ..io.base import LineReader
 from ..io.source import ByteSource, open_source
 from ..reader_base import RegionReader
 from ..sniff import sniff_container
@@ -45,7 +46,7 @@ def _sniff(head: bytes) -> str:
     return "not zstd"
 
 
-class Bgzf2Reader(RegionReader):
+class Bgzf2Reader(LineReader, RegionReader):
     """Random access to a BGZF2 file from anything :func:`~bioformats_ext.io.open_source` takes.
 
     Data frames are numbered 0..``n_frames``-1 (skippable frames are not counted). Genomic
@@ -344,14 +345,6 @@ class Bgzf2Reader(RegionReader):
             if nl >= 0:
                 break
         return b"".join(parts)
-
-    def __iter__(self) -> Iterator[bytes]:
-        """Lines, like a binary file (use :meth:`iter_frames` for raw chunks)."""
-        while True:
-            line = self.readline()
-            if not line:
-                return
-            yield line
 
     def close(self) -> None:
         self._closed = True

@@ -33,6 +33,16 @@ def default_index_path(path: "str | os.PathLike[str]", kind: str, out: Any = Non
     return out if out is not None else f"{os.fspath(path)}.{kind}"
 
 
+def load_index(location: str | None, given: Any, kinds: Sequence[str], what: str) -> Any:
+    """The index a reader uses: ``given`` (path, URL, file object, bytes or source) when not
+    None, else the first of :func:`index_candidates` next to ``location``."""
+    if given is not None:
+        from ..index.reader import read_index
+
+        return read_index(given)
+    return load_index_near(location, kinds, what)
+
+
 def load_index_near(location: str | None, kinds: Sequence[str], what: str) -> Any:
     """Read the first index of ``location`` among :func:`index_candidates` that exists (local
     paths or URLs; a missing URL is a 403/404/410, any other failure is raised)."""

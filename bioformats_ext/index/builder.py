@@ -24,7 +24,7 @@ from typing import BinaryIO, Sequence
 import numpy as np
 
 from ..errors import RecordError
-from .sortorder import RecordNumbers, SortOrder
+from .sortorder import RecordNumbers, SortOrder, int64_columns
 from .binning import bin_first, bin_limit, n_bins, pseudo_bin, reg2bin, reg2bin_array
 from .tabix_conf import TabixConfig, get_config
 
@@ -276,14 +276,12 @@ class IndexBuilder:
         ``numbers``: how to name the records in errors (default: 1-based record count)."""
         if self.refs is not None:
             raise RecordError("push_many() after finish()", self.n_records)
-        tid = np.asarray(tids, dtype=np.int64)
+        tid, voff = int64_columns(tids, voffsets)
+        beg, end = int64_columns(begs, ends, copy=True)  # clamped in place below
         n = len(tid)
         if n == 0:
             return
-        beg = np.array(begs, dtype=np.int64)
-        end = np.array(ends, dtype=np.int64)
-        voff = np.asarray(voffsets, dtype=np.int64)
-        if not (len(beg) == len(end) == len(voff) == n):
+        if not len(beg) == n:
             raise ValueError("push_many: arrays differ in length")
         mapped_arr = np.ones(n, dtype=bool) if mapped is None else np.asarray(mapped, dtype=bool)
         unplaced = tid < 0

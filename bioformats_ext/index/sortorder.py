@@ -18,9 +18,19 @@ import numpy as np
 
 from ..errors import RecordError, SortOrderError
 
-__all__ = ["SortOrder", "RecordNumbers", "SORTED_HINT"]
+__all__ = ["SortOrder", "RecordNumbers", "SORTED_HINT", "int64_columns"]
 
 SORTED_HINT = "input must be coordinate-sorted"
+
+
+def int64_columns(*columns: object, copy: bool = False) -> list[np.ndarray]:
+    """Batch columns (tids, begs, ends, ...) as int64 arrays of one length (``copy``: owned
+    arrays the caller may modify); ``ValueError`` when the lengths differ."""
+    make = np.array if copy else np.asarray
+    out = [make(c, dtype=np.int64) for c in columns]
+    if len({len(c) for c in out}) > 1:
+        raise ValueError("batch columns differ in length: " + ", ".join(str(len(c)) for c in out))
+    return out
 
 
 class RecordNumbers:
@@ -93,14 +103,10 @@ class SortOrder:
         """Raise for the first record of the batch that breaks the rule; else (``advance``)
         move the state past the batch. ``numbers`` defaults to the running 1-based count;
         ``describe(i)`` adds record i's text to the message."""
-        tid = np.asarray(tids, dtype=np.int64)
+        tid, beg, end = int64_columns(tids, begs, ends)
         n = len(tid)
         if n == 0:
             return
-        beg = np.asarray(begs, dtype=np.int64)
-        end = np.asarray(ends, dtype=np.int64)
-        if not len(beg) == len(end) == n:
-            raise ValueError("sort check: arrays differ in length")
         placed = tid >= 0
         failures: list[tuple[int, type[RecordError], str]] = []
 

@@ -12,13 +12,13 @@ from typing import Any, Mapping, Sequence
 
 from ..errors import RemoteError
 from .cache import RangeBackend
-from .retry import DEFAULT_CLOCK, DEFAULT_SLEEP, Retrier, TransientError
+from .retry import Retrier, RetrySettings, TransientError
 
 # Errors that retrying cannot fix.
 _PERMANENT = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
 
 
-class FsspecBackend(RangeBackend):
+class FsspecBackend(RangeBackend, RetrySettings):
     """A file behind an fsspec filesystem."""
 
     def __init__(
@@ -41,12 +41,7 @@ class FsspecBackend(RangeBackend):
                 "filesystem's package, e.g. s3fs or gcsfs)"
             ) from exc
         self.name = url
-        self.retries = retries
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-        self.max_retry_time = max_retry_time
-        self.clock = DEFAULT_CLOCK   # retry timing; tests may replace both
-        self.sleep = DEFAULT_SLEEP
+        self.init_retries(retries, backoff, max_backoff, max_retry_time)
         self.timeout = timeout  # fsspec filesystems use their own timeouts (storage_options)
         try:
             self.fs, self.path = fsspec.core.url_to_fs(url, **dict(storage_options or {}))

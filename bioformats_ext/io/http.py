@@ -29,7 +29,7 @@ from typing import Any, Mapping
 from urllib.parse import unquote, urljoin, urlsplit
 
 from .cache import RangeBackend
-from .retry import DEFAULT_CLOCK, DEFAULT_SLEEP, Retrier, TransientError, remote_error
+from .retry import Retrier, RetrySettings, TransientError, remote_error
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -55,7 +55,7 @@ def parse_content_range(value: str | None) -> tuple[int | None, int | None, int 
     )
 
 
-class HttpBackend(RangeBackend):
+class HttpBackend(RangeBackend, RetrySettings):
     """A file on an HTTP(S) server that supports byte ranges."""
 
     def __init__(
@@ -78,17 +78,12 @@ class HttpBackend(RangeBackend):
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise remote_error(f"not an http(s) URL: {url!r}")
-        if retries < 0 or timeout <= 0 or backoff < 0 or max_retry_time < 0:
-            raise ValueError("retries, backoff and max_retry_time must be >= 0 and timeout > 0")
+        if timeout <= 0:
+            raise ValueError("timeout must be > 0")
+        self.init_retries(retries, backoff, max_backoff, max_retry_time)
         self.url = url
         self.name = _redact(url)
         self.timeout = timeout
-        self.retries = retries
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-        self.max_retry_time = max_retry_time
-        self.clock = DEFAULT_CLOCK   # retry timing; tests may replace both
-        self.sleep = DEFAULT_SLEEP
         self.max_redirects = max_redirects
         self.allow_full_download = allow_full_download
         self.max_full_download = max_full_download
