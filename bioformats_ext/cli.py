@@ -55,8 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ImportError, AttributeError):
         print(f"bioformats-ext: command {name!r} is not available in this build", file=sys.stderr)
         return 1
+    from .bgzf.reader import strict_eof
+
     try:
-        return int(func(argv[1:]) or 0)
+        with strict_eof():  # our CLI refuses truncated BGZF input (the library only warns)
+            return int(func(argv[1:]) or 0)
     except BioformatsError as exc:
         print(f"bioformats-ext {name}: {exc}", file=sys.stderr)
         return 1

@@ -41,10 +41,19 @@ def _zlib_codec(level: int) -> DeflateCodec:
         return c.compress(data) + c.flush()
 
     def decompress(data: bytes, size_hint: int) -> bytes:
-        return zlib.decompress(data, -15, max(size_hint, 1))
+        return _bounded(zlib.decompressobj(-15), data, size_hint, zlib.error)
 
     return DeflateCodec("zlib", compress, decompress, zlib.crc32,
                         lambda data: zlib.compress(data, level))
+
+
+def _bounded(d: Any, data: bytes, size: int, error: Any) -> bytes:
+    """Inflate at most ``size`` bytes (a BGZF block's ISIZE): a stream that would inflate to
+    more is an error, never a larger allocation (libdeflate behaves so by design)."""
+    out = d.decompress(data, max(size, 1))
+    if d.unconsumed_tail or not d.eof:
+        raise error("deflate stream does not end at the declared size")
+    return out
 
 
 def _isal_codec(level: int) -> DeflateCodec:
@@ -56,7 +65,7 @@ def _isal_codec(level: int) -> DeflateCodec:
         return isal_zlib.compress(data, isal_level, wbits=-15)
 
     def decompress(data: bytes, size_hint: int) -> bytes:
-        return isal_zlib.decompress(data, wbits=-15, bufsize=max(size_hint, 1))
+        return _bounded(isal_zlib.decompressobj(-15), data, size_hint, isal_zlib.error)
 
     return DeflateCodec("isal", compress, decompress, isal_zlib.crc32,
                         lambda data: isal_zlib.compress(data, isal_level))

@@ -32,6 +32,12 @@ class TruncatedFileError(FormatError):
     """The file ends before a structure it declares."""
 
 
+class TruncatedFileWarning(UserWarning):
+    """A file that is probably truncated was read anyway (htslib's "EOF marker is absent").
+    Strict mode (:func:`bioformats_ext.bgzf.strict_eof`, used by our CLI) raises
+    :class:`TruncatedFileError` instead."""
+
+
 class RecordError(BioformatsError):
     """A record given to a writer (or read from a text file) is invalid.
 
@@ -77,6 +83,7 @@ __all__ = [
     "BioformatsError",
     "FormatError",
     "TruncatedFileError",
+    "TruncatedFileWarning",
     "RecordError",
     "SortOrderError",
     "UnknownReferenceError",

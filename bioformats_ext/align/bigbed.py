@@ -280,11 +280,11 @@ class AlignmentIterator(interfaces.AlignmentIterator):
             rests = block.texts()
         if not rests:
             return []
-        if len(rests) >= _FAST_MIN_RECORDS:
-            fast = self._alignments_fast(chroms, starts, ends, rests)
-            if fast is not None:
-                return fast
-        try:
+        try:  # both paths: a malformed record is a typed error, whichever path meets it
+            if len(rests) >= _FAST_MIN_RECORDS:
+                fast = self._alignments_fast(chroms, starts, ends, rests)
+                if fast is not None:
+                    return fast
             return self._alignments_slow(chroms, starts, ends, rests)
         except FormatError:
             raise
@@ -360,9 +360,13 @@ class AlignmentIterator(interfaces.AlignmentIterator):
                 return None
             keys = [name for name, _conv in names_conv]
             annotations = [dict(zip(keys, values)) for values in zip(*converted)]
+            if len(annotations) != n:  # ragged columns: the per-record path names the record
+                return None
         qnames = cols[0] if bedN > 3 else [None] * n
         seqs = self._seqs
         lengths, which = np.unique(qsizes, return_inverse=True)
+        if len(lengths) and int(lengths[0]) < 0:  # impossible record: the per-record path
+            return None                            # raises the typed error naming it
         distinct = []
         for q in lengths.tolist():
             seq = seqs.get(q)

@@ -37,7 +37,10 @@ class BamHeader:
         if isinstance(header, BamHeader):
             return header
         if isinstance(header, (bytes, bytearray, memoryview)):
-            header = bytes(header).decode()
+            try:
+                header = bytes(header).decode()
+            except UnicodeDecodeError as exc:
+                raise FormatError(f"SAM header is not UTF-8 (byte {exc.start})") from None
         if isinstance(header, str):
             return cls.from_text(header)
         if hasattr(header, "to_dict") and not isinstance(header, Mapping):
@@ -122,7 +125,8 @@ class BamHeader:
         for name, length in zip(self.names, self.lengths):
             raw = name.encode() + b"\0"
             if not 0 <= length < 1 << 32:
-                raise ValueError(f"reference {name!r}: length {length} does not fit a BAM header")
+                raise FormatError(f"reference {name!r}: length {length} does not fit a BAM "
+                                  "header")
             parts += [_I32.pack(len(raw)), raw, struct.pack("<I", length)]
         return b"".join(parts)
 
@@ -150,7 +154,12 @@ class BamHeader:
             (l_name,) = _I32.unpack(need(4, "l_name"))
             if l_name <= 0 or l_name > 1 << 16:
                 raise FormatError(f"BAM reference name length {l_name} is absurd")
-            names.append(need(l_name, "name").rstrip(b"\0").decode())
+            raw = need(l_name, "name").rstrip(b"\0")
+            try:
+                names.append(raw.decode())
+            except UnicodeDecodeError:
+                raise FormatError(f"BAM reference {len(names)}: name {raw[:60]!r} is not "
+                                  "UTF-8") from None
             lengths.append(_I32.unpack(need(4, "l_ref"))[0])
         return cls(text, names, lengths)
 

@@ -92,9 +92,32 @@ class BamWriter(BatchedRecordWriter):
         out = self._out
         try:
             batch = self._encoder.encode(lines, out.n_records)
+            _check_within_references(batch, self.header.lengths, lines, out.n_records)
             out.write_batch(batch.data, batch.sizes, batch.tid, batch.beg, batch.end, batch.mapped,
                             lambda i: lines[i][:120].decode(errors="replace").rstrip())
         except BaseException:
             self.abort()
             raise
 
+
+
+def _check_within_references(batch: Any, lengths: "list[int]", lines: list[bytes],
+                             first: int) -> None:
+    """htslib refuses a placed record whose POS lies beyond its reference's LN."""
+    import numpy as np
+
+    from ..errors import RecordError
+
+    tid = np.asarray(batch.tid, np.int64)
+    placed = tid >= 0
+    if not placed.any() or not lengths:
+        return
+    ln = np.asarray(lengths, np.int64)
+    beg = np.asarray(batch.beg, np.int64)
+    over = np.zeros(len(tid), bool)
+    over[placed] = beg[placed] >= ln[np.minimum(tid[placed], len(ln) - 1)]
+    if over.any():
+        i = int(over.argmax())
+        raise RecordError(f"line {first + i + 1}: POS {int(beg[i]) + 1} is beyond the end of "
+                          f"reference {int(tid[i])} (LN {int(ln[tid[i]])}): "
+                          f"{lines[i][:120].decode(errors='replace').rstrip()}", first + i + 1)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import zlib
 from typing import Any
+from array import array
 
 import numpy as np
 
@@ -22,10 +23,21 @@ _zlib = zlib_module()  # ISA-L when installed: same format, about twice as fast
 
 _MAX_RATIO = 1032          # deflate cannot expand data more than this
 _ONE_SHOT_BOUND = 64 << 20  # one-shot inflate (faster) when the worst case stays below this
+#: Hard ceiling on one inflated block, whatever ``uncompressBufSize`` claims (the header field is
+#: 32-bit, so a file could otherwise ask for 4 GiB per block). bedToBigBed's blocks hold
+#: ``itemsPerSlot`` (default 512) records; 16 MiB allows 32 KiB per BED line at that slot size,
+#: far beyond real files, and keeps the numpy work on one block a few hundred MiB at worst.
+MAX_BLOCK_INFLATE = 16 << 20
+#: Blocks larger than this are split into records by a per-record walk (memory per record)
+#: instead of the vectorised NUL scan (memory per byte).
+_VECTOR_MAX = 4 << 20
 
 
 def decompress(data: bytes, limit: int, offset: int) -> bytes:
-    """zlib-inflate one block, refusing to produce more than ``limit`` bytes (zip bombs)."""
+    """zlib-inflate one block, refusing to produce more than ``limit`` bytes (zip bombs;
+    ``limit`` is itself capped at :data:`MAX_BLOCK_INFLATE`). Beyond the one-shot bound the
+    inflate is bounded by ``max_length``, so nothing larger than ``limit`` is ever allocated."""
+    limit = min(limit, MAX_BLOCK_INFLATE)
     if len(data) * _MAX_RATIO <= _ONE_SHOT_BOUND:
         try:
             out = _zlib.decompress(data)
@@ -82,6 +94,8 @@ class Block:
             n = len(self.start)
             if not n:
                 rests = []
+            elif len(self.data) > _VECTOR_MAX:  # memory per record, not 96 bytes per record
+                rests = self.texts_at(range(n))
             else:
                 buf = np.frombuffer(self.data, np.uint8).copy()
                 buf[(self.rest_start[:, None] - _PREFIX_BACK).ravel()] = 0
@@ -207,6 +221,8 @@ def _terminators(data: bytes, offset: int) -> np.ndarray:
     texts shorter than 12 bytes can defeat that guess; then the walk is done in Python.
     """
     size = len(data)
+    if size > _VECTOR_MAX:
+        return _walk(data, offset)
     raw = np.frombuffer(data, np.uint8)
     nuls = (raw == 0).nonzero()[0]
     if len(nuls) and nuls[-1] == size - 1:
@@ -220,9 +236,15 @@ def _terminators(data: bytes, offset: int) -> np.ndarray:
             if (first == 0 or nuls[first - 1] < 12) and bool(
                     (nuls[idx[1:] - 1] < term[:-1] + 13).all()):
                 return term
-    ends: list[int] = []
+    return _walk(data, offset)
+
+
+def _walk(data: bytes, offset: int) -> np.ndarray:
+    """The record terminators found one record at a time (8 bytes per record)."""
+    ends = array("q")
     append = ends.append
     find = data.find
+    size = len(data)
     pos = 0
     while pos < size:
         z = find(b"\0", pos + 12)
@@ -230,7 +252,25 @@ def _terminators(data: bytes, offset: int) -> np.ndarray:
             raise TruncatedFileError("block ends inside a record", offset + pos)
         append(z)
         pos = z + 1
-    return np.array(ends, np.int64)
+    return np.frombuffer(ends, np.int64) if len(ends) else np.zeros(0, np.int64)
+
+
+def _check_spans(start: np.ndarray, end: np.ndarray, offset: int) -> None:
+    """A record ending before it starts is corrupt (bedToBigBed refuses to write one)."""
+    bad = end < start
+    if bad.any():
+        i = int(bad.argmax())
+        raise FormatError(f"record {i} of the block has start {int(start[i])} > end "
+                          f"{int(end[i])}", offset)
+
+
+def check_count(data: bytes, max_records: int | None, offset: int) -> None:
+    """Refuse a block that must hold more records than the whole file declares: every record
+    has 1 to 13 NULs, so a block with more than ``13 * max_records`` NULs is corrupt. One C
+    pass (``bytes.count``) instead of parsing a bomb's million records first."""
+    if max_records is not None and len(data) > 13 * 13 * max_records and \
+            data.count(b"\0") > 13 * max_records:
+        raise FormatError(f"block holds more records than the file's {max_records}", offset)
 
 
 def parse_block(data: bytes, byteorder: str, offset: int = 0) -> Block:
@@ -249,8 +289,10 @@ def parse_block(data: bytes, byteorder: str, offset: int = 0) -> Block:
     rec[0] = 0
     np.add(term[:-1], 1, out=rec[1:])
     words = np.ndarray((len(data) - 3,), _U4[byteorder], data, 0, (1,))
-    return Block(words[rec].astype(np.int64), words[rec + 4].astype(np.int64),
-                 words[rec + 8].astype(np.int64), data, rec + 12, term, offset)
+    start = words[rec + 4].astype(np.int64)
+    end = words[rec + 8].astype(np.int64)
+    _check_spans(start, end, offset)
+    return Block(words[rec].astype(np.int64), start, end, data, rec + 12, term, offset)
 
 
 _REST = re.compile(r"(?s).{12}([^\0]*)\0")
@@ -260,6 +302,10 @@ def parse_run(data: bytes, byteorder: str, offset: int = 0) -> Block:
     """:func:`parse_block` for full scans, where every text is wanted: one regex ``findall``
     over the latin-1-decoded block (one character per byte) yields all texts in C, and their
     lengths locate the records; measured cheaper than locating first and decoding after."""
+    if len(data) > _VECTOR_MAX:  # per-record memory for huge runs
+        block = parse_block(data, byteorder, offset)
+        block.texts()
+        return block
     rests = _REST.findall(data.decode("latin-1"))
     n = len(rests)
     lengths = np.fromiter(map(len, rests), np.int64, n)
@@ -277,7 +323,9 @@ def parse_run(data: bytes, byteorder: str, offset: int = 0) -> Block:
     rest_start = term - lengths
     words = np.ndarray((len(data) - 3,), _U4[byteorder], data, 0, (1,))
     rec = rest_start - 12
-    block = Block(words[rec].astype(np.int64), words[rec + 4].astype(np.int64),
-                  words[rec + 8].astype(np.int64), data, rest_start, term, offset)
+    start = words[rec + 4].astype(np.int64)
+    end = words[rec + 8].astype(np.int64)
+    _check_spans(start, end, offset)
+    block = Block(words[rec].astype(np.int64), start, end, data, rest_start, term, offset)
     block._rests = rests
     return block

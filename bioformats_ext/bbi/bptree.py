@@ -16,6 +16,7 @@ from .format import BPT_HEADER_SIZE, BPT_MAGIC, NODE_HEADER_SIZE, layouts
 
 Fetch = Callable[[Sequence[tuple[int, int]]], list[bytes]]
 MAX_DEPTH = 32
+_SPECULATIVE_BUDGET = 4 << 20  # above this per level, nodes are sized from their headers
 
 
 class BPlusTree:
@@ -57,6 +58,9 @@ class BPlusTree:
             ranges.append((off, min(size, self.file_size - off)))
         return ranges
 
+    def _count(self, head: bytes) -> int:
+        return int.from_bytes(head[2:4], "little" if self.byteorder == "<" else "big")
+
     def _parse_node(self, data: bytes, off: int) -> tuple[bool, np.ndarray]:
         is_leaf = data[0]
         if is_leaf > 1:
@@ -78,6 +82,7 @@ class BPlusTree:
             return []
         level = [self.offset + BPT_HEADER_SIZE]
         leaves: list[np.ndarray] = []
+        n_leaf = 0
         seen: set[int] = set()
         for _depth in range(MAX_DEPTH):
             if not level:
@@ -86,15 +91,27 @@ class BPlusTree:
                 if off in seen:
                     raise FormatError("B+ tree has a cycle", off)
                 seen.add(off)
-            datas = self._fetch(self._node_ranges(level))
+            ranges = self._node_ranges(level)
+            if sum(n for _, n in ranges) > _SPECULATIVE_BUDGET:
+                # size the nodes from their headers, not from a (maybe corrupt) block size
+                heads = self._fetch([(off, NODE_HEADER_SIZE) for off, _ in ranges])
+                ranges = [(off, min(n, NODE_HEADER_SIZE + self._count(h) *
+                                    (self.key_size + (self.val_size if h[0] == 1 else 8))))
+                          for (off, n), h in zip(ranges, heads)]
+            datas = self._fetch(ranges)
             nxt: list[int] = []
             for off, data in zip(level, datas):
                 is_leaf, items = self._parse_node(data, off)
                 if is_leaf:
-                    leaves.append(items)
+                    leaves.append(items.copy())  # not a view pinning the node's buffer
+                    n_leaf += len(items)
                 else:
                     children = items["offset"] if choose is None else items["offset"][choose(items)]
                     nxt.extend(int(c) for c in children)
+            # a valid tree never has more nodes on a level, or leaf items, than its item count
+            if len(nxt) > self.item_count or n_leaf > self.item_count:
+                raise FormatError(f"B+ tree reaches more nodes or items than its "
+                                  f"{self.item_count} items allow", self.offset)
             level = nxt
         raise FormatError("B+ tree deeper than 32 levels", self.offset)
 

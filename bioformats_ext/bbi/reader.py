@@ -21,7 +21,8 @@ from ..io.source import ByteSource, open_source
 from ..reader_base import RegionReader
 from ._lru import LRU
 from .autosql import AutoSqlTable, Field, bed_declaration
-from .blocks import Block, decompress, parse_block, parse_run
+from .blocks import (MAX_BLOCK_INFLATE, Block, check_count, decompress, parse_block,
+                     parse_run)
 from .bptree import BPlusTree, read_chromosomes
 from .format import EXTRA_HEADER_SIZE, TOTAL_SUMMARY_SIZE, layouts
 from .header import ExtraHeader, ExtraIndex, Header, TotalSummary, ZoomLevel, parse_extra_indices
@@ -30,6 +31,7 @@ from .rtree import RTree
 OPEN_READ = 65536
 MAX_META_SPAN = 64 << 20     # read a larger metadata area in one go only up to this size
 BATCH_BYTES = 256 << 10      # full scans decode blocks in batches of this many (compressed) bytes
+RUN_BYTES = 4 << 20          # ... and parse them in runs of at most this many inflated bytes
 MIN_INFLATE_LIMIT = 1 << 20
 
 Record = tuple[str, int, int, "str | None"]
@@ -99,7 +101,10 @@ class BigBedReader(RegionReader):
                               header.fullDataOffset)
         self.rtree = RTree(self._fetch, header.fullIndexOffset, bo, size, node_cache)
         self._blocks: LRU[Block] = LRU(1 << 20, block_cache)
-        self._inflate_limit = max(header.uncompressBufSize, MIN_INFLATE_LIMIT)
+        # kent inflates into a buffer of uncompressBufSize bytes; we allow at least 1 MiB (some
+        # writers understate it) and never more than MAX_BLOCK_INFLATE, whatever the header says.
+        self._inflate_limit = min(max(header.uncompressBufSize, MIN_INFLATE_LIMIT),
+                                  MAX_BLOCK_INFLATE)
         self._zoom_trees: dict[int, RTree] = {}
 
     def _read_autosql(self) -> AutoSqlTable:
@@ -185,44 +190,65 @@ class BigBedReader(RegionReader):
 
     # -- blocks ----------------------------------------------------------------------------------
     def _load_blocks(self, ranges: list[tuple[int, int]], use_cache: bool = True
-                     ) -> list[Block]:
-        """Parsed blocks at ``(offset, size)``; uncached ones are fetched in one batched read."""
-        offsets = [off for off, _ in ranges]
-        blocks: dict[int, Block] = {}
+                     ) -> Iterator[Block]:
+        """Parsed blocks at ``(offset, size)``, in order; uncached ones are fetched in one
+        batched read but inflated one at a time, as they are consumed (a query over many blocks
+        never holds more inflated blocks than the cache does)."""
         todo: list[tuple[int, int]] = []
         for off, size in ranges:
-            block = self._blocks.get(off) if use_cache else None
-            if block is None:
+            if not use_cache or self._blocks.get(off) is None:
                 todo.append((off, size))
-            else:
-                blocks[off] = block
+        raws: dict[int, bytes] = {}
         if todo:
             todo = list(dict.fromkeys(todo))
-            raws = self.source.read_many(todo)
-            compressed = self.header.compressed
-            limit = self._inflate_limit
-            # (Inflating on a second thread was measured slower: blocks are small, and the
-            # hand-off costs more than the overlap gains.)
-            for (off, _size), raw in zip(todo, raws):
+            raws = {off: raw for (off, _), raw in zip(todo, self.source.read_many(todo))}
+        compressed = self.header.compressed
+        limit = self._inflate_limit
+        for off, _size in ranges:
+            block = self._blocks.get(off) if use_cache else None
+            if block is None:
+                raw = raws.get(off)
+                if raw is None:  # evicted since the read, or listed twice without a cache
+                    (raw,) = self.source.read_many([(off, _size)])
+                # (Inflating on a second thread was measured slower: blocks are small, and the
+                # hand-off costs more than the overlap gains.)
                 data = decompress(raw, limit, off) if compressed else raw
+                check_count(data, self.item_count, off)
                 block = parse_block(data, self.byteorder, off)
                 if len(block) and int(block.chrom.max()) >= len(self.chrom_names):
                     raise FormatError("record with an unknown chromosome id", off)
-                blocks[off] = block
+                if len(block) > self.item_count:
+                    raise FormatError(f"block holds {len(block)} records, the file "
+                                      f"{self.item_count}", off)
                 if use_cache:
                     self._blocks.put(off, block, len(data) + 96 * len(block))
-        return [blocks[o] for o in offsets]
+            yield block
 
-    def _load_run(self, ranges: list[tuple[int, int]]) -> Block:
+    def _load_runs(self, ranges: list[tuple[int, int]]) -> Iterator[Block]:
+        """:meth:`_load_run` over runs of at most RUN_BYTES inflated bytes (a batch of small
+        compressed blocks may inflate ~1000-fold: the batch is never inflated all at once)."""
+        raws = self.source.read_many(ranges)
+        compressed = self.header.compressed
+        limit = self._inflate_limit
+        run: list[tuple[int, int]] = []
+        datas: list[bytes] = []
+        total = 0
+        for rng, raw in zip(ranges, raws):
+            data = decompress(raw, limit, rng[0]) if compressed else raw
+            check_count(data, self.item_count, rng[0])
+            if datas and total + len(data) > RUN_BYTES:
+                yield self._load_run(run, datas)
+                run, datas, total = [], [], 0
+            run.append(rng)
+            datas.append(data)
+            total += len(data)
+        if datas:
+            yield self._load_run(run, datas)
+
+    def _load_run(self, ranges: list[tuple[int, int]], datas: list[bytes]) -> Block:
         """Consecutive blocks of a full scan decoded as one: blocks end at record boundaries,
         so their concatenation is itself a valid block, and the per-block fixed costs (numpy
         calls, allocations) are paid once per batch."""
-        raws = self.source.read_many(ranges)
-        if self.header.compressed:
-            limit = self._inflate_limit
-            datas = [decompress(raw, limit, off) for (off, _), raw in zip(ranges, raws)]
-        else:
-            datas = raws
         try:
             block = parse_run(b"".join(datas), self.byteorder, ranges[0][0])
         except FormatError:
@@ -248,7 +274,8 @@ class BigBedReader(RegionReader):
                 while j < len(ranges) and total + ranges[j][1] <= BATCH_BYTES:
                     total += ranges[j][1]
                     j += 1
-                yield self._load_run(ranges[i:j]), None
+                for block in self._load_runs(ranges[i:j]):
+                    yield block, None
                 i = j
             return
         ranges = list(dict.fromkeys(self.rtree.ranges(cid, start_, end_)))

@@ -21,6 +21,7 @@ from .format import NODE_HEADER_SIZE, RTREE_HEADER_SIZE, RTREE_LEAF_ITEM_SIZE, R
 Fetch = Callable[[Sequence[tuple[int, int]]], list[bytes]]
 MAX_DEPTH = 32
 _SPECULATIVE_SLOTS = 256  # bedToBigBed's default blockSize: header + root in one read
+_SPECULATIVE_BUDGET = 4 << 20  # above this per level, nodes are sized from their headers
 
 
 class RTree:
@@ -124,7 +125,15 @@ class RTree:
             for o in missing:
                 if o < 0 or o + NODE_HEADER_SIZE > self.file_size:
                     raise TruncatedFileError("R-tree node offset past the end of the file", o)
-            datas = self._fetch([(o, self._node_len(o)) for o in missing])
+            lengths = [self._node_len(o) for o in missing]
+            if sum(lengths) > _SPECULATIVE_BUDGET:
+                # a corrupt header's huge block size must not make every node a large read:
+                # read the node headers first, then exactly the items they announce
+                heads = self._fetch([(o, NODE_HEADER_SIZE) for o in missing])
+                lengths = [min(NODE_HEADER_SIZE + self._count(h) *
+                               (RTREE_LEAF_ITEM_SIZE if h[0] == 1 else 24), length)
+                           for h, length in zip(heads, lengths)]
+            datas = self._fetch(list(zip(missing, lengths)))
             parsed = {o: self._parse(d, o) for o, d in zip(missing, datas)}
             for o, fresh in parsed.items():
                 self._nodes.put(o, fresh)
@@ -139,6 +148,13 @@ class RTree:
             out.append(node)
         return out
 
+    def _check_growth(self, next_level: int, leaf_items: int) -> None:
+        """A valid tree has no more nodes on a level, and no more leaf items in all, than its
+        header's item count: together with the cycle check this bounds a walk by the file."""
+        if next_level > max(self.item_count, 1) or leaf_items > self.item_count:
+            raise FormatError(f"R-tree reaches more nodes or items than its {self.item_count} "
+                              "items allow", self.offset)
+
     # -- queries ---------------------------------------------------------------------------------
     def blocks(self, chrom: int | None = None, start: int = 0, end: int = 0) -> np.ndarray:
         """Leaf items ``(start_chrom, start_base, end_chrom, end_base, offset, size)`` of the blocks
@@ -152,6 +168,7 @@ class RTree:
             hi = (chrom << 32) + end + 1
         level = [self.offset + RTREE_HEADER_SIZE]
         found: list[np.ndarray] = []
+        n_found = 0
         seen: set[int] = set()
         for _depth in range(MAX_DEPTH):
             if not level:
@@ -171,8 +188,10 @@ class RTree:
                         items = items[(end_key >= lo) & (start_key <= hi)]
                 if leaf:
                     found.append(items)
+                    n_found += len(items)
                 else:
                     nxt.extend(items["offset"].tolist())
+            self._check_growth(len(nxt), n_found)
             level = nxt
         else:
             raise FormatError("R-tree deeper than 32 levels", self.offset)
@@ -213,6 +232,7 @@ class RTree:
                     found.extend([(offsets[i], sizes[i]) for i in hits])
                 else:
                     nxt.extend([offsets[i] for i in hits])
+            self._check_growth(len(nxt), len(found))
             level = nxt
         else:
             raise FormatError("R-tree deeper than 32 levels", self.offset)

@@ -113,7 +113,11 @@ def unpack_block(buf: bytes | memoryview, pos: int, size: int, codec: DeflateCod
         raise FormatError(f"BGZF block claims {isize} uncompressed bytes", address)
     cdata = bytes(buf[pos + hlen: pos + size - FOOTER_SIZE])
     try:
-        data = codec.decompress(cdata, isize) if isize else zlib.decompress(cdata, -15)
+        if isize:
+            data = codec.decompress(cdata, isize)
+        else:  # an empty block (the EOF marker): inflate at most 1 byte to prove it
+            d = zlib.decompressobj(-15)
+            data = d.decompress(cdata, 1)
     except Exception as exc:  # zlib.error, deflate.DeflateError, isal errors
         raise FormatError(f"corrupt BGZF block ({exc})", address) from None
     if len(data) != isize:

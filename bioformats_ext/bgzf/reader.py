@@ -8,10 +8,13 @@ block; no per-byte Python work.
 
 from __future__ import annotations
 
+import contextvars
+import warnings
+from contextlib import contextmanager
 from typing import Iterator, Sequence
 
 from ..codec import deflate_codec
-from ..errors import FormatError, TruncatedFileError
+from ..errors import FormatError, TruncatedFileError, TruncatedFileWarning
 from ..io.base import LineReader
 from ..io.source import ByteSource, open_source
 from .blocks import EOF_BLOCK, MAX_BLOCK_SIZE, block_spans, parse_header, unpack_block
@@ -20,6 +23,32 @@ from .blocks import EOF_BLOCK, MAX_BLOCK_SIZE, block_spans, parse_header, unpack
 # network then costs one small request, while a full scan soon reads 4 MiB at a time.
 _FIRST_CHUNK = 1 << 16
 _CHUNK = 1 << 22
+
+#: Strict mode: a BGZF stream read to its end without the EOF block raises TruncatedFileError
+#: instead of warning. A context variable so that library users keep htslib's lenient default
+#: while our CLI (``bioformats_ext.cli.main``) is strict.
+_STRICT_EOF: contextvars.ContextVar[bool] = contextvars.ContextVar("bgzf_strict_eof",
+                                                                  default=False)
+
+
+@contextmanager
+def strict_eof(enabled: bool = True) -> Iterator[None]:
+    """``with strict_eof():`` -- BGZF files missing their EOF marker are errors inside."""
+    token = _STRICT_EOF.set(enabled)
+    try:
+        yield
+    finally:
+        _STRICT_EOF.reset(token)
+
+
+def missing_eof(name: str) -> None:
+    """Report a BGZF stream that ends without the EOF block: warn as htslib does, or raise in
+    strict mode. (A file cut exactly at a block boundary is otherwise indistinguishable from a
+    shorter complete file.)"""
+    message = f"{name}: EOF marker is absent. The input is probably truncated"
+    if _STRICT_EOF.get():
+        raise TruncatedFileError(message)
+    warnings.warn(message, TruncatedFileWarning, stacklevel=3)
 
 
 class BgzfReader(LineReader):
@@ -33,6 +62,14 @@ class BgzfReader(LineReader):
         self._data = b""        # its uncompressed bytes
         self._pos = 0           # read position inside it
         self._loaded = False
+        self._eof_checked = False
+
+    def _check_eof(self) -> None:
+        """Once per reader, on reaching the end of the file: is the EOF block there?"""
+        if not self._eof_checked:
+            self._eof_checked = True
+            if not self.has_eof_marker:
+                missing_eof(getattr(self.source, "name", None) or "BGZF file")
 
     # -- blocks ----------------------------------------------------------------------------------
     def read_block(self, address: int) -> tuple[bytes, int]:
@@ -72,6 +109,8 @@ class BgzfReader(LineReader):
                        unpack_block(raw, pos, size, self.codec, address + pos))
             if spans:
                 address += spans[-1][0] + spans[-1][1]
+        if end == size_total and address >= size_total:
+            self._check_eof()
 
     def read_ranges(self, ranges: Sequence[tuple[int, int]]) -> list[bytes]:
         """Uncompressed bytes for each ``(start_voffset, end_voffset)``, with one ``read_many``.
@@ -142,11 +181,15 @@ class BgzfReader(LineReader):
     def _advance(self) -> bool:
         """Move to the next non-empty block; False at end of file."""
         if not self._loaded:
+            if self.source.size == 0:  # an empty file is not an empty BGZF stream
+                self._check_eof()
+                return False
             self._load(0)
             if self._pos < len(self._data):
                 return True
         while self._pos >= len(self._data):
             if self._next >= self.source.size:
+                self._check_eof()
                 return False
             self._load(self._next)
         return True

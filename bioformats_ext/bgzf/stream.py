@@ -19,7 +19,7 @@ import numpy as np
 from ..compression import ordered_map
 from ..errors import TruncatedFileError
 from .blocks import block_spans, unpack_block
-from .reader import BgzfReader
+from .reader import BgzfReader, missing_eof
 
 BATCH = 8 << 20  # uncompressed bytes per batch (text)
 BAM_BATCH = 16 << 20  # BAM: the lockstep walk costs per record *per block*, so bigger is cheaper
@@ -45,6 +45,7 @@ class BlockStream:
         self.eof = False
         self.final_address: int | None = None  # first empty block after data, or file end
         self._size = reader.source.size
+        self._source = reader.source
         self._progress = progress     # called with the compressed offset reached
 
     def fill(self, want: int = BATCH) -> bool:
@@ -55,7 +56,8 @@ class BlockStream:
                 addrs, nexts, lens, datas = next(self._groups)
             except StopIteration:
                 self.eof = True
-                if self.final_address is None:
+                if self.final_address is None:  # no empty block at the end: no EOF marker
+                    missing_eof(getattr(self._source, "name", None) or "BGZF file")
                     self.final_address = self._size
                 return got > 0
             at = self.base + self._n

@@ -136,6 +136,15 @@ class Bgzf2Reader(LineReader, RegionReader):
         if (data < 9).any() or (decomp[2:-1:2] > MAX_FRAME_SIZE).any():
             raise FormatError("seek table has an impossible data frame size",
                               self._source.size - table.size)
+        empty = decomp[2:-1:2] == 0
+        if empty.any():
+            # Writers never cut an empty frame (BGZF2 has no EOF frame), and a reader seeking by
+            # uncompressed offset would step over a frame the table says is empty: its bytes
+            # would silently vanish from read(). So an empty data frame is corruption.
+            bad = int(np.flatnonzero(empty)[0])
+            raise FormatError(f"seek table gives data frame {bad} a decompressed size of 0 "
+                              f"(its zstd frame is {int(data[bad])} bytes)",
+                              int(table.offsets[2 + 2 * bad]))
         if table.checksums is not None:
             if (table.checksums[skippable] != EMPTY_CHECKSUM).any():
                 raise FormatError("seek table checksum of a skippable frame is not that of "
@@ -193,6 +202,13 @@ class Bgzf2Reader(LineReader, RegionReader):
             raise FormatError(f"frame {i}: corrupt zstd data ({exc})", offset) from None
         if len(data) != usize:
             raise FormatError(f"frame {i}: decoded {len(data)} bytes, expected {usize}", offset)
+        if self._checks is not None and info.checksum is None:
+            # no frame checksum for libzstd to verify: hash the data against the seek table
+            from .checksum import xxh64
+
+            if xxh64(data) & 0xFFFFFFFF != int(self._checks[i]):
+                raise FormatError(f"frame {i}: data does not match the seek-table checksum "
+                                  f"0x{int(self._checks[i]):08X}", offset)
         return data
 
     def _extent(self, first: int, last: int) -> tuple[int, int]:

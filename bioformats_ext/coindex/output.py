@@ -141,6 +141,8 @@ class IndexedOutput:
     def write_unindexed(self, record: bytes) -> None:
         """A record the index skips (a comment line mid-file): written, not pushed."""
         self.container.write_record(record)
+        if self._builder is not None and not self._builder.n_records:
+            self._builder.restart_at(self.container.tell_block())  # as tabix: after meta lines
 
     # -- closing -------------------------------------------------------------------------------
     def close(self) -> None:
@@ -166,11 +168,20 @@ class IndexedOutput:
                 if self.compression == "bgzf2" and self.late_references is not None:
                     self.container.references = self.late_references()
                 self.container.close()
-            self._files.commit()
+            self._files.commit(obsolete=self._stale_indexes())
         except BaseException:
             self.abort()
             raise
         self._closed = True
+
+    def _stale_indexes(self) -> list[str]:
+        """Index files beside the data path that this write does not produce (stale after it)."""
+        from ..io.atomic import sibling_indexes
+
+        if self.path is None or self.compression is None or not self._files._files:
+            return []
+        keep = self.index_target if _is_path(self.index_target) else None
+        return sibling_indexes(self.path, None if keep is None else os.fspath(keep))
 
     def abort(self) -> None:
         if self._closed:

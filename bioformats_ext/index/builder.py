@@ -263,6 +263,13 @@ class IndexBuilder:
         self._last_coor = beg
         self.n_records += 1
 
+    def restart_at(self, voffset: int) -> None:
+        """Move the start of the indexed data to ``voffset`` (before the first push only): tabix
+        starts its first chunk after the last meta line preceding the first record."""
+        if self.n_records or self.refs is not None:
+            raise RecordError("restart_at() after records were pushed", self.n_records)
+        self.offset0 = self._save_off = self._last_off = self._off_beg = voffset
+
     def amend_last(self, voffset: int) -> None:
         """Move the end of the last pushed record (htslib's ``hts_idx_amend_last``): a writer that
         starts a new block before the next record calls this so offsets match a reader's view."""
@@ -277,10 +284,18 @@ class IndexBuilder:
         if self.refs is not None:
             raise RecordError("push_many() after finish()", self.n_records)
         tid, voff = int64_columns(tids, voffsets)
-        beg, end = int64_columns(begs, ends, copy=True)  # clamped in place below
         n = len(tid)
         if n == 0:
             return
+        try:
+            beg, end = int64_columns(begs, ends, copy=True)  # clamped in place below
+        except OverflowError:  # a text coordinate beyond 64 bits: name the record
+            bad = next(i for i, (b, e) in enumerate(zip(begs, ends))
+                       if not (-(1 << 63) <= int(b) < 1 << 63 and -(1 << 63) <= int(e) < 1 << 63))
+            number = self.n_records + bad + 1
+            raise RecordError(f"record {number}: region {int(begs[bad])}..{int(ends[bad])} cannot "
+                              f"be stored in a {self.fmt.upper()} index (positions must be below "
+                              f"{self.max_pos})", number) from None
         if not len(beg) == n:
             raise ValueError("push_many: arrays differ in length")
         mapped_arr = np.ones(n, dtype=bool) if mapped is None else np.asarray(mapped, dtype=bool)

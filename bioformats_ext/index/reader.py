@@ -20,11 +20,18 @@ from ..bgzf.blocks import is_gzip
 from ..bgzf.reader import BgzfReader
 from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
 from ..io.source import ByteSource, open_source
-from .binning import bin_bot, bin_first, n_bins, pseudo_bin, reg2bins
+from .binning import bin_bot, bin_first, n_bins, pseudo_bin
 from .builder import RefIndex
 from .tabix_conf import TabixConfig
 
 _U64_MAX = (1 << 64) - 1
+#: Bin numbers are uint32 on disk, and depth 10 is the deepest scheme whose bins (and pseudo-bin)
+#: fit; positions must fit a signed 64-bit integer (htslib's hts_pos_t), hence min_shift + 3*depth
+#: <= 63. Depth 0 would make the bin walk of a query run below bin 0 forever.
+MAX_CSI_DEPTH = 10
+#: Largest (decompressed) index we load: real BAI/TBI/CSI files are a few MiB even for
+#: terabyte BAMs, and the parsed chunk lists cost ~8x the bytes in Python objects.
+MAX_INDEX_BYTES = 128 << 20
 
 
 class _Cursor:
@@ -134,13 +141,11 @@ class IndexFile:
         s = self.min_shift
         rel_off = beg >> s
         b = bin_first(self.depth) + rel_off
-        while True:
+        while b > 0:  # strictly decreasing: at most 8 steps per level
             if b in bins:
                 break
             first = (((b - 1) >> 3) << 3) + 1
             b = b - 1 if b > first else (b - 1) >> 3
-            if b == 0:
-                break
         found = b in bins
         min_off = loff.get(b, 0) if found else 0
         lin = ref_ix.linear
@@ -173,7 +178,7 @@ class IndexFile:
                 break
             b += 1
         offs = []
-        for qb in reg2bins(beg, end, s, self.depth):
+        for qb in _candidate_bins(beg, end, s, self.depth, bins):
             for j, (u, v) in enumerate(bins.get(qb, ())):
                 if v > min_off and u < max_off:
                     offs.append((max(u, min_off), min(v, max_off), j))
@@ -194,6 +199,35 @@ class IndexFile:
             else:
                 merged.append([u, v])
         return [(u, v) for u, v in merged]
+
+    def start_offset(self) -> int | None:
+        """Smallest off_beg over references (where placed records start)."""
+        offs = [m[0][0] for t in range(len(self.refs)) if (m := self._meta(t))]
+        return min(offs) if offs else None
+
+
+def _candidate_bins(beg: int, end: int, min_shift: int, depth: int, present: dict) -> list[int]:
+    """:func:`reg2bins`, but never longer than the bins the reference has: a level whose range
+    holds more bins than are present is answered from the present bins (a deep CSI queried over
+    a long region would otherwise enumerate up to 8**depth numbers)."""
+    if beg >= end:
+        return []
+    s = min_shift + 3 * depth
+    end = min(end, 1 << s) - 1
+    out: list[int] = []
+    t = 0
+    keys = None
+    for level in range(depth + 1):
+        lo, hi = t + (beg >> s), t + (end >> s)
+        if hi - lo + 1 <= len(present):
+            out.extend(range(lo, hi + 1))
+        else:
+            if keys is None:
+                keys = sorted(present)
+            out.extend(k for k in keys if lo <= k <= hi)
+        s -= 3
+        t += 1 << (3 * level)
+    return out
 
 
 def _read_refs(cur: _Cursor, n_ref: int, csi: bool, depth: int) -> list[RefIndex]:
@@ -261,8 +295,10 @@ def parse_index(data: bytes, name: str = "index") -> IndexFile:
         return IndexFile("tbi", 14, 5, refs, _tail(cur), names, conf)
     if magic == b"CSI\1":
         min_shift, depth, l_aux = cur.unpack(struct.Struct("<iiI"))
-        if not (0 < min_shift < 64) or not (0 <= depth <= 20) or min_shift + 3 * depth > 64:
-            raise FormatError(f"{name}: absurd CSI parameters min_shift={min_shift} depth={depth}", 4)
+        if not (1 <= depth <= MAX_CSI_DEPTH) or not (1 <= min_shift <= 63 - 3 * depth):
+            raise FormatError(f"{name}: invalid CSI parameters min_shift={min_shift} "
+                              f"depth={depth} (need 1 <= depth <= {MAX_CSI_DEPTH} and "
+                              f"1 <= min_shift <= 63 - 3*depth)", 4)
         aux = cur.take(l_aux)
         names = []
         conf = None
@@ -290,9 +326,20 @@ def read_index(source: "str | os.PathLike[str] | BinaryIO | bytes | ByteSource")
     name = getattr(src, "name", "index")
     head = src.read_upto(0, 4)
     if head == b"BAI\1":
+        if src.size > MAX_INDEX_BYTES:
+            raise FormatError(f"{name}: {src.size}-byte index is larger than the "
+                              f"{MAX_INDEX_BYTES >> 20} MiB limit", 0)
         data = src.read(0, src.size)
     elif is_gzip(src.read_upto(0, 18)):
-        data = b"".join(d for _, d in BgzfReader(src).iter_blocks())
+        parts = []
+        total = 0
+        for _, block in BgzfReader(src).iter_blocks():  # each block <= 64 KiB (BGZF)
+            total += len(block)
+            if total > MAX_INDEX_BYTES:
+                raise FormatError(f"{name}: index inflates beyond the "
+                                  f"{MAX_INDEX_BYTES >> 20} MiB limit", 0)
+            parts.append(block)
+        data = b"".join(parts)
     else:
         raise FormatError(f"{name}: not a BAI/TBI/CSI index (magic {head!r})", 0)
     return parse_index(data, name)

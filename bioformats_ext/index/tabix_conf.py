@@ -86,7 +86,10 @@ def parse_line(conf: TabixConfig, line: "bytes | str", lineno: int | None = None
         need = max(need, 4)
     if len(fields) < need:
         raise RecordError(f"line {lineno}: {len(fields)} columns, need {need}", lineno)
-    name = fields[conf.col_seq - 1].decode()
+    try:
+        name = fields[conf.col_seq - 1].decode()
+    except UnicodeDecodeError:
+        raise RecordError(f"line {lineno}: sequence name is not UTF-8", lineno) from None
     raw_beg = _int(fields[conf.col_beg - 1], "start", lineno)
     if conf.zero_based:
         beg = raw_beg

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..bam.header import sq_lengths
 from ..coindex import BatchedRecordWriter, IndexedOutput
+from ..errors import FormatError
 from ..index import IndexBuilder
 from ..index.tabix_conf import get_config, parse_lines
 from .metadata import METADATA_KEY, config_to_text
@@ -89,7 +90,8 @@ class TabixWriter(BatchedRecordWriter):
         meta = self.config.meta.encode()
         for number, line in enumerate(header.splitlines(), 1):
             if line and not line.startswith(meta):
-                raise ValueError(f"header line {number} does not start with {meta.decode()!r}")
+                raise FormatError(f"header line {number} does not start with "
+                                  f"{meta.decode()!r}")
 
     def _to_line(self, record: Any) -> bytes:
         return _as_line(record)

@@ -14,6 +14,7 @@ from typing import Any, BinaryIO, Iterator
 
 import numpy as np
 
+from ..errors import FormatError
 from ..tabix import TabixReader, TabixWriter
 from .intervals import vcf_intervals
 
@@ -80,13 +81,38 @@ class VcfWriter(TabixWriter):
                  index: str | None = None, level: int | None = None, threads: int = 1,
                  compression: str | None = "bgzf", index_path: Any = None, min_shift: int = 14):
         if isinstance(header, bytes):
-            header = header.decode()
+            try:
+                header = header.decode()
+            except UnicodeDecodeError as exc:
+                raise FormatError(f"VCF header is not UTF-8 (byte {exc.start})") from None
         header = str(header)
         if not any(line.startswith("#CHROM") for line in header.splitlines()):
-            raise ValueError("a VCF header must end with the #CHROM line")
+            raise FormatError("a VCF header must end with the #CHROM line")
+        contigs = parse_contigs(header)
+        self._contig_names = {name.encode() for name, _ in contigs}
+        self._next_line = header.count("\n") + (0 if header.endswith("\n") else 1) + 1
+        self._validating = False
         super().__init__(target, header, preset="vcf", index=index, level=level,
                          threads=threads, compression=compression, index_path=index_path,
-                         min_shift=min_shift, references=parse_contigs(header))
+                         min_shift=min_shift, references=contigs)
+
+    def _write_lines(self, lines: list[bytes]) -> None:
+        """Refuse what htslib refuses (see :mod:`.validate`) before anything is written."""
+        if self._validating:  # the base class re-enters for runs between meta lines
+            return super()._write_lines(lines)
+        from .validate import check_vcf_lines
+
+        try:
+            check_vcf_lines(lines, self._contig_names, self._next_line)
+        except BaseException:
+            self.abort()
+            raise
+        self._next_line += len(lines)
+        self._validating = True
+        try:
+            super()._write_lines(lines)
+        finally:
+            self._validating = False
 
     def _to_line(self, record: Any) -> bytes:
         if isinstance(record, tuple):
