@@ -7,17 +7,15 @@ import gzip
 import io
 import os
 import random
-import re
 import shutil
 
-import numpy as np
 import pytest
 
 pysam = pytest.importorskip("pysam")
 
 from bioformats_ext.bam import BamHeader, BamReader, BamWriter  # noqa: E402
 from bioformats_ext.bam.encode import SamEncoder  # noqa: E402
-from bioformats_ext.errors import FormatError, RecordError, SortOrderError, TruncatedFileError  # noqa: E402
+from bioformats_ext.errors import FormatError, RecordError, SortOrderError  # noqa: E402
 from bioformats_ext.index import read_index  # noqa: E402
 
 

@@ -117,7 +117,7 @@ def replay_bgzf(path, builder):
     for _ in range(n_ref):
         (l_name,) = struct.unpack("<i", r.read(4))
         r.read(l_name + 4)
-    builder.offset0 = builder._last_off = builder._save_off = builder._off_beg = r.tell()
+    builder.restart_at(r.tell())
     while True:
         size = r.read(4)
         if not size:

@@ -391,7 +391,7 @@ def test_bgzf2_over_http(server, bgzf2_file):
     assert len(set(runs)) > 0 and sum(runs) > 0
     server.clear_log()
     remote = Bgzf2Reader(url)
-    source = remote._source
+    source = remote.source
     assert source.stats.requests == count(server, "lines.bgz2") <= 2
     for region, want, n_runs in zip(regions, expected, runs):
         before = source.stats.requests

@@ -172,6 +172,11 @@ class AlignmentIterator(interfaces.AlignmentIterator):
     def __exit__(self, exc_type, exc_value, exc_traceback):
         self.close()
 
+    @property
+    def reader(self) -> BigBedReader:
+        """The low-level reader (header, R-tree, blocks) behind this iterator."""
+        return self._reader
+
     def close(self) -> None:
         reader = getattr(self, "_reader", None)
         if reader is not None:

@@ -56,7 +56,7 @@ class Bgzf2Reader(LineReader, RegionReader):
 
     def __init__(self, source: "str | os.PathLike[str] | BinaryIO | bytes | ByteSource",
                  threads: int = 1):
-        self._source = open_source(source)
+        self.source = open_source(source)
         self.threads = max(1, threads)
         self._local = threading.local()
         self._pos = 0
@@ -66,12 +66,12 @@ class Bgzf2Reader(LineReader, RegionReader):
 
     # ------------------------------------------------------------------ opening
     def _not_bgzf2(self, why: str, offset: int | None = None) -> FormatError:
-        head = self._source.read_upto(0, 12)
-        return FormatError(f"{self._source.name}: not BGZF2 ({why}); the file looks like "
+        head = self.source.read_upto(0, 12)
+        return FormatError(f"{self.source.name}: not BGZF2 ({why}); the file looks like "
                            f"{_sniff(head)}", offset)
 
     def _open(self) -> None:
-        src = self._source
+        src = self.source
         size = src.size
         if size < 9:
             raise self._not_bgzf2("file is too short")
@@ -123,11 +123,11 @@ class Bgzf2Reader(LineReader, RegionReader):
         comp, decomp = table.compressed, table.decompressed
         if n < 2 or n % 2:
             raise FormatError(f"seek table lists {n} frames; a BGZF2 file has a header frame, "
-                              "pzstd+data frame pairs and an index frame", self._source.size)
+                              "pzstd+data frame pairs and an index frame", self.source.size)
         skippable = np.r_[0, np.arange(1, n - 1, 2), n - 1]
         if decomp[skippable].any():
             raise FormatError("seek table gives a skippable frame a decompressed size",
-                              self._source.size - table.size)
+                              self.source.size - table.size)
         if (comp[1:-1:2] != PZSTD_FRAME_SIZE).any():
             bad = int(np.flatnonzero(comp[1:-1:2] != PZSTD_FRAME_SIZE)[0]) * 2 + 1
             raise FormatError(f"seek table frame {bad} should be a {PZSTD_FRAME_SIZE}-byte "
@@ -135,7 +135,7 @@ class Bgzf2Reader(LineReader, RegionReader):
         data = comp[2:-1:2]
         if (data < 9).any() or (decomp[2:-1:2] > MAX_FRAME_SIZE).any():
             raise FormatError("seek table has an impossible data frame size",
-                              self._source.size - table.size)
+                              self.source.size - table.size)
         empty = decomp[2:-1:2] == 0
         if empty.any():
             # Writers never cut an empty frame (BGZF2 has no EOF frame), and a reader seeking by
@@ -148,7 +148,7 @@ class Bgzf2Reader(LineReader, RegionReader):
         if table.checksums is not None:
             if (table.checksums[skippable] != EMPTY_CHECKSUM).any():
                 raise FormatError("seek table checksum of a skippable frame is not that of "
-                                  "empty content", self._source.size - table.size)
+                                  "empty content", self.source.size - table.size)
 
     # ------------------------------------------------------------------ metadata
     @property
@@ -164,7 +164,7 @@ class Bgzf2Reader(LineReader, RegionReader):
         """The verbatim first data bytes stored in the header frame (for type detection)."""
         if self._content_head is None:
             n = int(self.seek_table.compressed[0])
-            self._content_head = parse_header_frame(self._source.read(0, n))
+            self._content_head = parse_header_frame(self.source.read(0, n))
         return self._content_head
 
     # ------------------------------------------------------------------ frames
@@ -227,7 +227,7 @@ class Bgzf2Reader(LineReader, RegionReader):
 
     def _decode_runs(self, runs: list[tuple[int, int]]) -> Iterator[tuple[int, bytes]]:
         """Decoded frames of the given runs in order; one read per run, all in one read_many."""
-        raw = self._source.read_many([self._extent(a, b) for a, b in runs])
+        raw = self.source.read_many([self._extent(a, b) for a, b in runs])
         jobs = []
         for (first, last), blob in zip(runs, raw):
             view = memoryview(blob)
@@ -364,4 +364,4 @@ class Bgzf2Reader(LineReader, RegionReader):
 
     def close(self) -> None:
         self._closed = True
-        self._source.close()
+        self.source.close()

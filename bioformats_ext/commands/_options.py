@@ -71,11 +71,11 @@ class _CountingReader:
 
     def __init__(self, handle: BinaryIO, bar) -> None:
         self._handle = handle
-        self._bar = bar
+        self.bar = bar
 
     def read(self, size: int = -1) -> bytes:
         data = self._handle.read(size)
-        self._bar.update(len(data))
+        self.bar.update(len(data))
         return data
 
     def __getattr__(self, name: str):

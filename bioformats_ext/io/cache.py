@@ -143,6 +143,11 @@ class CachedSource(ByteSource):
             self._cached_bytes = 0
         self.backend.close()
 
+    @property
+    def cached_bytes(self) -> int:
+        """Bytes held in the block cache now (bounded by ``cache_size``)."""
+        return self._cached_bytes
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, size={self._size})"
 

@@ -8,7 +8,7 @@ concurrently.  Opening costs one ``info`` call (a ``HEAD`` on object stores).
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import RemoteError
 from .cache import RangeBackend
@@ -31,6 +31,8 @@ class FsspecBackend(RangeBackend, RetrySettings):
         max_backoff: float = 5.0,
         max_retry_time: float = 60.0,
         timeout: float | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ):
         super().__init__()
         try:
@@ -41,7 +43,7 @@ class FsspecBackend(RangeBackend, RetrySettings):
                 "filesystem's package, e.g. s3fs or gcsfs)"
             ) from exc
         self.name = url
-        self.init_retries(retries, backoff, max_backoff, max_retry_time)
+        self.init_retries(retries, backoff, max_backoff, max_retry_time, clock, sleep)
         self.timeout = timeout  # fsspec filesystems use their own timeouts (storage_options)
         try:
             self.fs, self.path = fsspec.core.url_to_fs(url, **dict(storage_options or {}))

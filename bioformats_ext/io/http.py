@@ -25,7 +25,7 @@ import http.client
 import re
 import ssl
 import threading
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import unquote, urljoin, urlsplit
 
 from .cache import RangeBackend
@@ -73,6 +73,8 @@ class HttpBackend(RangeBackend, RetrySettings):
         max_full_download: int = 16 * 1024 * 1024,
         ssl_context: ssl.SSLContext | None = None,
         max_connections: int = 4,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ):
         super().__init__()
         parts = urlsplit(url)
@@ -80,7 +82,7 @@ class HttpBackend(RangeBackend, RetrySettings):
             raise remote_error(f"not an http(s) URL: {url!r}")
         if timeout <= 0:
             raise ValueError("timeout must be > 0")
-        self.init_retries(retries, backoff, max_backoff, max_retry_time)
+        self.init_retries(retries, backoff, max_backoff, max_retry_time, clock, sleep)
         self.url = url
         self.name = _redact(url)
         self.timeout = timeout
@@ -108,7 +110,8 @@ class HttpBackend(RangeBackend, RetrySettings):
         self._options: dict[str, Any] = dict(timeout=timeout, retries=retries, backoff=backoff,
                              max_backoff=max_backoff, max_retry_time=max_retry_time,
                              headers=headers, max_redirects=max_redirects,
-                             ssl_context=ssl_context, max_connections=1)
+                             ssl_context=ssl_context, max_connections=1, clock=clock,
+                             sleep=sleep)
         self._siblings: list[HttpBackend] = []
 
     # -- RangeBackend --------------------------------------------------------------------------

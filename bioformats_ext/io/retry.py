@@ -50,15 +50,18 @@ class RetrySettings:
     stats: Any
 
     def init_retries(self, retries: int, backoff: float, max_backoff: float,
-                     max_retry_time: float) -> None:
+                     max_retry_time: float, clock: Callable[[], float] | None = None,
+                     sleep: Callable[[float], None] | None = None) -> None:
+        """``clock``/``sleep`` (default ``time.monotonic``/``time.sleep``) time the retries;
+        tests pass fakes to check the backoff without waiting."""
         if retries < 0 or backoff < 0 or max_retry_time < 0:
             raise ValueError("retries, backoff and max_retry_time must be >= 0")
         self.retries = retries
         self.backoff = backoff
         self.max_backoff = max_backoff
         self.max_retry_time = max_retry_time
-        self.clock: Callable[[], float] = DEFAULT_CLOCK   # retry timing; tests may replace both
-        self.sleep: Callable[[float], None] = DEFAULT_SLEEP
+        self.clock: Callable[[], float] = clock or DEFAULT_CLOCK
+        self.sleep: Callable[[float], None] = sleep or DEFAULT_SLEEP
 
 
 def remote_error(message: str, status: int | None = None) -> RemoteError:
