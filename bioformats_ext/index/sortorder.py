@@ -12,7 +12,7 @@ followed by ``": <the record's text>"``.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -49,6 +49,9 @@ class RecordNumbers:
 
     def __len__(self) -> int:
         return len(self.values)
+
+    def __iter__(self) -> Iterator[int]:
+        return (int(v) for v in self.values)
 
     def __getitem__(self, i: int) -> int:
         return int(self.values[i])
