@@ -343,6 +343,13 @@ class BamFile(RegionReader):
         lines.append(f"*\t0\t0\t{self.nocoordinate}\n")
         return "".join(lines)
 
+    def __del__(self) -> None:  # a reader dropped without close(): release the file quietly
+        try:
+            if self.source is not None:
+                self.close()
+        except Exception:  # noqa: BLE001 - never raise from a finaliser
+            pass
+
     def reference_lengths(self) -> dict[str, int | None]:
         return dict(self._refs)
 
