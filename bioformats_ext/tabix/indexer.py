@@ -17,6 +17,7 @@ from ..bgzf.stream import BlockStream, open_stream
 from ..coindex.discovery import default_index_path
 from ..index import IndexBuilder
 from ..index.tabix_conf import TBX_SAM, TBX_VCF, get_config, parse_lines
+from ..sniff import expect
 from ..sortorder import RecordNumbers
 
 
@@ -57,6 +58,8 @@ def index_tabix(path: "str | os.PathLike[str]", preset: str = "vcf", csi: bool =
     """
     conf = get_config(preset)
     reader, stream = open_stream(path, progress=progress)
+    expect(reader.source, ("vcf", "sam", "text", "empty"),
+           "VCF text" if conf.format & 0xFFFF == TBX_VCF else "tab-delimited text", containers=("bgzf",))
     builder: IndexBuilder | None = None
     last_off = 0
     lineno = 0
