@@ -22,6 +22,7 @@ from .bbi.header import Header, TotalSummary, ZoomLevel
 from .bbi.reader import BigBedReader, Record
 from .bbi.write import BigBedWriter, write
 from .bbi.zoom import best_zoom, exact_summary, zoom_summary
+from .bbi.zoom_records import zoom_records
 from .io.source import ByteSource
 from .reader_base import RegionReader
 
@@ -124,6 +125,33 @@ class BigBedFile(RegionReader):
         s = np.concatenate(starts) if starts else np.zeros(0, np.int64)
         e = np.concatenate(ends) if ends else np.zeros(0, np.int64)
         return exact_summary(s, e, start, end, bins)
+
+    # -- tables (optional extra ``frames``) -------------------------------------------------------
+    def to_arrow(self, contig: str | None = None, start: int | None = None,
+                 stop: int | None = None, region: str | None = None,
+                 columns: "list[str] | None" = None):
+        """Records overlapping a region (``fetch`` arguments; whole file when none) as a
+        ``pyarrow.Table``: chrom (dictionary), chromStart/chromEnd (uint32) and the autoSql
+        fields typed from the declaration. ``columns`` selects fields by autoSql name."""
+        from .tables.bigbed import to_arrow
+
+        return to_arrow(self._reader, contig, start, stop, region, columns)
+
+    def to_pandas(self, contig: str | None = None, start: int | None = None,
+                  stop: int | None = None, region: str | None = None,
+                  columns: "list[str] | None" = None):
+        """:meth:`to_arrow` as a pandas DataFrame (through Arrow)."""
+        from .tables import to_pandas
+
+        return to_pandas(self.to_arrow(contig, start, stop, region, columns))
+
+    def zoom_records(self, level: "int | ZoomLevel", chrom: str, start: int | None = None,
+                     end: int | None = None) -> np.ndarray:
+        """Zoom summary records of ``level`` (index into :attr:`zoom_levels`, or a ZoomLevel)
+        overlapping the region: structured array ``chrom, start, end, valid, min, max, sum,
+        sum_squares``."""
+        cid, start_, end_ = self._reader.resolve(chrom, start, end)
+        return zoom_records(self._reader, level, cid, start_, end_)  # type: ignore[arg-type]
 
     # -- lifecycle -------------------------------------------------------------------------------
     def reference_lengths(self) -> dict[str, int | None]:

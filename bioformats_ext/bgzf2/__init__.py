@@ -10,6 +10,7 @@ from .frames import BGZF2_MAGIC, INDEX_FOOTER_MAGIC, PZSTD_MAGIC, SEEKABLE_MAGIC
 from .index import Bgzf2Index, Reference
 from .reader import Bgzf2Reader
 from .writer import DEFAULT_BLOCK_SIZE, DEFAULT_LEVEL, Bgzf2Writer
+from .split import concat, split  # noqa: E402  (needs the reader and writer above)
 
 
 def is_bgzf2(head: bytes) -> bool:
@@ -17,6 +18,6 @@ def is_bgzf2(head: bytes) -> bool:
     return sniff_container(head) == "bgzf2"
 
 
-__all__ = ["Bgzf2Writer", "Bgzf2Reader", "Bgzf2Index", "Reference", "is_bgzf2",
+__all__ = ["Bgzf2Writer", "Bgzf2Reader", "split", "concat", "Bgzf2Index", "Reference", "is_bgzf2",
            "DEFAULT_LEVEL", "DEFAULT_BLOCK_SIZE", "BGZF2_MAGIC", "INDEX_FOOTER_MAGIC",
            "PZSTD_MAGIC", "SEEKABLE_MAGIC"]

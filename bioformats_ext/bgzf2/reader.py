@@ -66,6 +66,11 @@ class Bgzf2Reader(RegionReader):
     # ------------------------------------------------------------------ opening
     def _not_bgzf2(self, why: str, offset: int | None = None) -> FormatError:
         head = self._source.read_upto(0, 12)
+        if _sniff(head) in ("not zstd", "gzip/BGZF (use the BGZF reader)"):
+            from ..sniff import describe, sniff
+
+            return FormatError(f"{self._source.name} is {describe(sniff(self._source))}, not a "
+                               f"BGZF2 file ({why})", offset)
         return FormatError(f"{self._source.name}: not BGZF2 ({why}); the file looks like "
                            f"{_sniff(head)}", offset)
 
@@ -98,7 +103,8 @@ class Bgzf2Reader(RegionReader):
             tail_len = need
         self.seek_table = table = parse_seek_table(tail[tail_len - table_size:], size)
         self._check_layout(table)
-        n_data = (len(table) - 2) // 2
+        stride = self.frame_stride
+        n_data = (len(table) - 2) // stride
         start = int(table.offsets[-2])
         index_len = int(table.compressed[-1])
         if size - start - table_size > tail_len - table_size:
@@ -108,34 +114,44 @@ class Bgzf2Reader(RegionReader):
         self.index: Bgzf2Index = Bgzf2Index.from_frame(frame, start, n_data)
         if tail_len == size:
             self._content_head = parse_header_frame(tail[:int(table.compressed[0])])
-        # Data frame i is seek-table frame 2 + 2i; keep numpy views for the hot paths.
-        self._coff = table.offsets[2:-1:2]
-        self._csize = table.compressed[2:-1:2]
-        self._usize = table.decompressed[2:-1:2]
-        self._ustart = table.uoffsets[2:-1:2]
-        self._checks = None if table.checksums is None else table.checksums[2:-1:2]
+        # Data frame i is seek-table frame stride * (i + 1); numpy views for the hot paths.
+        data = slice(stride, -1, stride)
+        self._coff = table.offsets[data]
+        self._csize = table.compressed[data]
+        self._usize = table.decompressed[data]
+        self._ustart = table.uoffsets[data]
+        self._checks = None if table.checksums is None else table.checksums[data]
         self.size = int(table.uoffsets[-1])
         self.n_frames = n_data
 
     def _check_layout(self, table: SeekTable) -> None:
+        """Check the frame pattern; sets ``frame_stride``: 2 for ``[pzstd][data]`` pairs, 3
+        when each pair is preceded by a per-frame metadata frame (``frame_metadata=True``)."""
         n = len(table)
         comp, decomp = table.compressed, table.decompressed
-        if n < 2 or n % 2:
+        stride = 3 if n >= 5 and int(comp[1]) != PZSTD_FRAME_SIZE else 2
+        self.frame_stride = stride
+        if n < 2 or (n - 2) % stride:
             raise FormatError(f"seek table lists {n} frames; a BGZF2 file has a header frame, "
-                              "pzstd+data frame pairs and an index frame", self._source.size)
-        skippable = np.r_[0, np.arange(1, n - 1, 2), n - 1]
+                              "pzstd+data frame pairs (each optionally after a frame-metadata "
+                              "frame) and an index frame", self._source.size)
+        data_ix = np.arange(stride, n - 1, stride)
+        skippable = np.setdiff1d(np.arange(n), data_ix)
         if decomp[skippable].any():
             raise FormatError("seek table gives a skippable frame a decompressed size",
                               self._source.size - table.size)
-        if (comp[1:-1:2] != PZSTD_FRAME_SIZE).any():
-            bad = int(np.flatnonzero(comp[1:-1:2] != PZSTD_FRAME_SIZE)[0]) * 2 + 1
+        if (comp[data_ix - 1] != PZSTD_FRAME_SIZE).any():
+            bad = int(data_ix[np.flatnonzero(comp[data_ix - 1] != PZSTD_FRAME_SIZE)[0]] - 1)
             raise FormatError(f"seek table frame {bad} should be a {PZSTD_FRAME_SIZE}-byte "
                               "pzstd frame", int(table.offsets[bad]))
-        data = comp[2:-1:2]
-        if (data < 9).any() or (decomp[2:-1:2] > MAX_FRAME_SIZE).any():
+        if stride == 3 and (comp[data_ix - 2] < 8).any():
+            raise FormatError("seek table has a frame-metadata frame shorter than 8 bytes",
+                              self._source.size - table.size)
+        data = comp[data_ix]
+        if (data < 9).any() or (decomp[data_ix] > MAX_FRAME_SIZE).any():
             raise FormatError("seek table has an impossible data frame size",
                               self._source.size - table.size)
-        empty = decomp[2:-1:2] == 0
+        empty = decomp[data_ix] == 0
         if empty.any():
             # Writers never cut an empty frame (BGZF2 has no EOF frame), and a reader seeking by
             # uncompressed offset would step over a frame the table says is empty: its bytes
@@ -143,7 +159,7 @@ class Bgzf2Reader(RegionReader):
             bad = int(np.flatnonzero(empty)[0])
             raise FormatError(f"seek table gives data frame {bad} a decompressed size of 0 "
                               f"(its zstd frame is {int(data[bad])} bytes)",
-                              int(table.offsets[2 + 2 * bad]))
+                              int(table.offsets[data_ix[bad]]))
         if table.checksums is not None:
             if (table.checksums[skippable] != EMPTY_CHECKSUM).any():
                 raise FormatError("seek table checksum of a skippable frame is not that of "

@@ -44,7 +44,8 @@ class Bgzf2Writer(CloseOrAbort):
                  block_size: int = DEFAULT_BLOCK_SIZE, threads: int = 1, checksums: bool = True,
                  content_head: bytes | None = None,
                  references: list[tuple[str, int]] | None = None, aligned: bool = True,
-                 sorted: bool = True, metadata: dict[str, str] | None = None):
+                 sorted: bool = True, metadata: dict[str, str] | None = None,
+                 frame_metadata: bool = False):
         if not 1 <= block_size <= MAX_FRAME_SIZE:
             raise ValueError(f"block_size must be in 1..{MAX_FRAME_SIZE}")
         self.level = level
@@ -56,6 +57,13 @@ class Bgzf2Writer(CloseOrAbort):
         self.aligned = aligned
         self.sorted = sorted
         self.metadata = dict(metadata or {})
+        # frame_metadata: a skippable frame with each data frame's ranges and record counts
+        # before it (bgzf2/stream.py); frames wait in _pending until their index state is final
+        self.frame_metadata = frame_metadata
+        self._pending: list[tuple[bytes, int]] = []
+        self._released = 0                # data frames written so far
+        self._released_end = 0            # uncompressed end of the last written frame
+        self._meta_sizes: list[int] = []
         self._atomic: AtomicFile | None = None
         if isinstance(target, (str, os.PathLike)):
             self._atomic = AtomicFile(target)
@@ -101,6 +109,36 @@ class Bgzf2Writer(CloseOrAbort):
         return cctx.compress(data), len(data)
 
     def _emit(self, results) -> None:
+        if self.frame_metadata:
+            self._pending.extend(results)
+            return
+        self._write_frames(results)
+
+    def _release(self, upto: int | None) -> None:
+        """Write the pending frames that end at or before uncompressed offset ``upto`` (all
+        when None): no later push can touch them, so their metadata is final."""
+        from .stream import frame_meta_frame
+
+        k = 0
+        end = self._released_end
+        for _frame, size in self._pending:
+            if upto is not None and end + size > upto:
+                break
+            end += size
+            k += 1
+        if not k:
+            return
+        ready, self._pending = self._pending[:k], self._pending[k:]
+        names = None if self.references is None else [n for n, _ in self.references]
+        for frame, size in ready:
+            meta = frame_meta_frame(self._index.frame(self._released), names)
+            self._handle.write(meta)
+            self._meta_sizes.append(len(meta))
+            self._write_frames([(frame, size)])
+            self._released += 1
+            self._released_end += size
+
+    def _write_frames(self, results) -> None:
         out = self._handle
         for frame, size in results:
             out.write(pzstd_frame(len(frame)))
@@ -172,6 +210,13 @@ class Bgzf2Writer(CloseOrAbort):
 
     def push(self, tid: int, beg: int, end: int, voffset: int | None = None,
              mapped: bool = True) -> None:
+        """Index the record that ends at ``voffset`` (see :meth:`_push`)."""
+        self._push(tid, beg, end, voffset, mapped)
+        if self._pending:
+            self._release(self._mark)
+
+    def _push(self, tid: int, beg: int, end: int, voffset: int | None = None,
+              mapped: bool = True) -> None:
         """Index the record that ends at ``voffset`` (default :meth:`tell`).
 
         ``beg``/``end`` are 0-based, end exclusive; ``tid`` -1 means unplaced. The record is
@@ -202,6 +247,13 @@ class Bgzf2Writer(CloseOrAbort):
 
     def write_records(self, records: "list[bytes]", tids, begs, ends, mapped=None,
                       describe: "Callable[[int], str] | None" = None) -> None:
+        """``write_record`` + ``push`` for a batch (see :meth:`_write_records`)."""
+        self._write_records(records, tids, begs, ends, mapped, describe)
+        if self._pending:
+            self._release(self._mark)
+
+    def _write_records(self, records: "list[bytes]", tids, begs, ends, mapped=None,
+                       describe: "Callable[[int], str] | None" = None) -> None:
         """``write_record`` + ``push`` for a batch, with the index bookkeeping done in numpy.
 
         Same file and index as calling the two per record; the per-record Python work is only
@@ -321,21 +373,27 @@ class Bgzf2Writer(CloseOrAbort):
             self._emit(self._compressor.drain(block=True))
             if not self._header_written:
                 self._write_header(b"")
+            if self.frame_metadata:
+                self._release(None)
             n_frames = len(self._frame_starts)
             index = self._index.finish(n_frames, self.references, self.aligned, self.sorted,
                                        self.metadata)
             index_frame = index.to_frame(self.level)
             self._handle.write(index_frame)
             sizes = np.array(self._sizes, dtype=np.int64).reshape(-1, 3)
-            n = 2 + 2 * n_frames
+            stride = 3 if self.frame_metadata and n_frames else 2
+            n = 2 + stride * n_frames
             comp = np.empty(n, dtype=np.int64)
             decomp = np.zeros(n, dtype=np.int64)
             check = np.full(n, EMPTY_CHECKSUM, dtype=np.int64)
             comp[0] = self._header_size
-            comp[1:-1:2] = PZSTD_FRAME_SIZE
-            comp[2:-1:2] = sizes[:, 0]
-            decomp[2:-1:2] = sizes[:, 1]
-            check[2:-1:2] = sizes[:, 2]
+            data = slice(stride, -1, stride)
+            comp[stride - 1:-1:stride] = PZSTD_FRAME_SIZE
+            if stride == 3:
+                comp[1:-1:3] = self._meta_sizes
+            comp[data] = sizes[:, 0]
+            decomp[data] = sizes[:, 1]
+            check[data] = sizes[:, 2]
             comp[-1] = len(index_frame)
             self._handle.write(build_seek_table(comp, decomp, check if self.checksums else None))
             self._handle.flush()

@@ -1,0 +1,261 @@
+"""Dask reading partitioned by our indexes: 2 worker processes vs 1 process, HTTP costs, peers.
+
+Data (made once under benchmarks/_work/dask/, by htslib through pysam):
+
+* a VCF.gz with ``--records`` records (default 1,000,000) on one large contig plus 500 small
+  ones, bgzipped and TBI-indexed by pysam;
+* a BAM with ``--reads`` reads (default 2,000,000), from SAM text through ``samtools view``,
+  BAI-indexed (needs ``bioformats_ext.bam.columns``; skipped without it).
+
+Measured:
+
+1. ``read_*(...).compute()`` with the same partitions on one process (``scheduler="sync"``)
+   and on a ``distributed.LocalCluster(n_workers=2, threads_per_worker=1)``: the speed-up.
+2. Over loopback HTTP (``tests/loopback.py``): requests and bytes per partition (one
+   coalesced GET per partition is the design) against the plan's estimate.
+3. ``to_pandas`` throughput of our serial reader of the same columns vs oxbow (when installed).
+
+The machine has 2 cores shared with other work: the load average is printed with the numbers.
+
+    python benchmarks/dask.py [--quick] [--records N] [--reads N] [--target 16MiB]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+WORK = HERE / "_work" / "dask"
+# this file is named dask.py: keep its folder off sys.path so ``import dask`` finds the library
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parent / "tests"))  # the test-only loopback server
+
+
+def load() -> str:
+    return "load %.2f %.2f %.2f" % os.getloadavg()
+
+
+def make_vcf(path: Path, n: int) -> Path:
+    import pysam
+
+    gz = Path(str(path) + ".gz")
+    if gz.exists() and Path(str(gz) + ".tbi").exists():
+        return gz
+    rng = random.Random(1)
+    small = [(f"scaffold{i}", 20_000) for i in range(500)]
+    lines = ["##fileformat=VCFv4.2", "##contig=<ID=chr1,length=250000000>"]
+    lines += [f"##contig=<ID={c},length={n}>" for c, n in small]
+    lines += ['##INFO=<ID=DP,Number=1,Type=Integer,Description="d">',
+              "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
+    n_small = min(n // 10, 5 * len(small))
+    step = 250_000_000 // max(1, n - n_small)
+    pos = 0
+    bases = "ACGT"
+    with open(path, "w") as out:
+        out.write("\n".join(lines) + "\n")
+        buf = []
+        for i in range(n - n_small):
+            pos += rng.randrange(1, 2 * step)
+            buf.append(f"chr1\t{pos}\trs{i}\t{rng.choice(bases)}\t{rng.choice(bases)}\t"
+                       f"{rng.randrange(100)}\tPASS\tDP={rng.randrange(200)}\n")
+            if len(buf) >= 100_000:
+                out.write("".join(buf))
+                buf.clear()
+        for k in range(n_small):
+            c = small[k % len(small)][0]
+            buf.append(f"{c}\t{1000 + k // len(small) * 100}\tx{k}\tA\tG\t.\tPASS\tDP=1\n")
+        buf.sort(key=lambda ln: (ln.split("\t", 1)[0] != "chr1",))
+        out.write("".join(buf))
+    # small contigs were appended per contig in round-robin order: sort them by (contig, pos)
+    text = path.read_text().splitlines(keepends=True)
+    head = [ln for ln in text if ln.startswith("#")]
+    body = [ln for ln in text if not ln.startswith("#")]
+    order = {"chr1": -1, **{c: i for i, (c, _) in enumerate(small)}}
+    body.sort(key=lambda ln: (order[ln.split("\t", 1)[0]], int(ln.split("\t", 2)[1])))
+    path.write_text("".join(head + body))
+    return Path(pysam.tabix_index(str(path), preset="vcf", force=True))
+
+
+def make_bam(path: Path, n: int) -> Path:
+    import pysam
+
+    if path.exists() and Path(str(path) + ".bai").exists():
+        return path
+    rng = random.Random(2)
+    sam = path.with_suffix(".sam")
+    refs = [("chr1", 250_000_000)] + [(f"ctg{i}", 50_000) for i in range(200)]
+    with open(sam, "w") as out:
+        out.write("@HD\tVN:1.6\tSO:coordinate\n")
+        out.write("".join(f"@SQ\tSN:{c}\tLN:{n}\n" for c, n in refs))
+        step = 250_000_000 // n
+        pos = 1
+        seq = "ACGTTGCAAGGCTTAACCGTAGCATGCAATCGGATCCATGACGTTGCAAGGCTTAACCGTAGCATGCAATCGGATCCATGA"
+        qual = "I" * len(seq)
+        buf = []
+        for i in range(n):
+            pos += rng.randrange(0, 2 * step + 1)
+            buf.append(f"r{i}\t{rng.choice((0, 16, 99, 147))}\tchr1\t{pos}\t60\t{len(seq)}M\t=\t"
+                       f"{pos + 150}\t{200}\t{seq}\t{qual}\tNM:i:{rng.randrange(4)}\n")
+            if len(buf) >= 100_000:
+                out.write("".join(buf))
+                buf.clear()
+        out.write("".join(buf))
+        out.write("".join(f"u{i}\t4\t*\t0\t0\t*\t*\t0\t0\t{seq}\t{qual}\n" for i in range(n // 100)))
+    pysam.samtools.view("-b", "-o", str(path), str(sam), catch_stdout=False)
+    pysam.samtools.index(str(path))
+    sam.unlink()
+    return path
+
+
+def timed(fn, repeat: int = 2) -> tuple[float, object]:
+    best = float("inf")
+    out = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t)
+    return best, out
+
+
+def speedup(name: str, make_ddf, rows: list, client) -> None:
+    """``compute()`` (every row shipped back to the client) and a reduction computed on the
+    workers (``map_partitions(len)``: decoding only), each on 1 process and on 2 workers."""
+    import uuid
+
+    def fresh(frame):
+        """The same work under new task keys, so the cluster cannot reuse a held result."""
+        return frame.map_partitions(lambda d: d, token=uuid.uuid4().hex)
+
+    def on_cluster(x):
+        fut = client.compute(x)
+        try:
+            return fut.result()
+        finally:
+            fut.release()
+
+    ddf = make_ddf()
+    t1, df1 = timed(lambda: ddf.compute(scheduler="sync"))
+    t2, df2 = timed(lambda: on_cluster(fresh(ddf)))
+    assert len(df1) == len(df2)
+    rows.append((name + " compute()", ddf.npartitions, len(df1), t1, t2, t1 / t2, load()))
+    t1, n1 = timed(lambda: ddf.map_partitions(len).compute(scheduler="sync").sum())
+    t2, n2 = timed(lambda: on_cluster(ddf.map_partitions(len, token=uuid.uuid4().hex)).sum())
+    assert n1 == n2 == len(df1)
+    rows.append((name + " decode+len", ddf.npartitions, int(n1), t1, t2, t1 / t2, load()))
+
+
+def http_costs(name: str, path: Path, reader, target: str, rows: list) -> None:
+    from loopback import RangeServer
+
+    files = {path.name: path.read_bytes()}
+    for ext in (".tbi", ".bai", ".csi"):
+        if Path(str(path) + ext).exists():
+            files[path.name + ext] = Path(str(path) + ext).read_bytes()
+    from bioformats_ext.dask import plan
+
+    parts = plan(path, target_bytes=target)
+    with RangeServer(files) as srv:
+        ddf = reader(srv.url(path.name), target_bytes=target)
+        srv.clear_log()
+        t = time.perf_counter()
+        ddf.compute(scheduler="sync")
+        dt = time.perf_counter() - t
+        gets = srv.requests("GET")
+        got = 0
+        for r in gets:
+            a, _, b = (r.range or "bytes=0-0")[6:].partition("-")
+            got += int(b) - int(a) + 1 if b else 0
+    est = sum(p.estimated_bytes for p in parts)
+    hull = sum(p.nbytes for p in parts)
+    rows.append((name, len(parts), len(gets), len(gets) / len(parts), hull / len(parts) / 1e6,
+                 est / len(parts) / 1e6, got, dt))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--records", type=int, default=1_000_000)
+    ap.add_argument("--reads", type=int, default=2_000_000)
+    ap.add_argument("--target", default="2MiB")
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    if args.quick:
+        args.records, args.reads, args.target = 100_000, 200_000, "1MiB"
+    WORK.mkdir(parents=True, exist_ok=True)
+    from distributed import Client, LocalCluster
+
+    from bioformats_ext.dask import read_bam, read_vcf
+
+    print(f"# {load()} before making data")
+    vcf = make_vcf(WORK / f"calls{args.records}.vcf", args.records)
+    try:
+        import bioformats_ext.bam.columns  # noqa: F401
+        bam: Path | None = make_bam(WORK / f"reads{args.reads}.bam", args.reads)
+    except ImportError:
+        bam = None
+        print("# BAM skipped: bioformats_ext.bam.columns is not available")
+    rows: list = []
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None, silence_logs=40) as cluster, Client(cluster) as client:
+        speedup(f"read_vcf {args.records:,} rec", lambda: read_vcf(vcf, target_bytes=args.target),
+                rows, client)
+        if bam is not None:
+            speedup(f"read_bam {args.reads:,} reads",
+                    lambda: read_bam(bam, target_bytes=args.target), rows, client)
+    print("\n| dataset | partitions | rows | 1 process s | 2 workers s | speed-up | load |")
+    print("|---|---|---|---|---|---|---|")
+    for name, p, n, t1, t2, s, ld in rows:
+        print(f"| {name} | {p} | {n:,} | {t1:.2f} | {t2:.2f} | {s:.2f}x | {ld} |")
+
+    http: list = []
+    http_costs("VCF.gz", vcf, read_vcf, args.target, http)
+    if bam is not None:
+        http_costs("BAM", bam, read_bam, args.target, http)
+    print("\n| over HTTP | partitions | GETs | GETs/partition | MB fetched/partition "
+          "| MB planned/partition | MB estimated/partition | seconds |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name, p, g, gp, hull, est, got, dt in http:
+        print(f"| {name} | {p} | {g} | {gp:.2f} | {got / p / 1e6:.2f} | {hull:.2f} | {est:.2f} "
+              f"| {dt:.2f} |")
+
+    peers: list = []
+    from bioformats_ext.dask.plan import plan
+    from bioformats_ext.dask.read import VcfTask
+    from bioformats_ext.tables import to_pandas
+
+    parts = plan(vcf, n=1)
+    task = VcfTask(str(vcf), vcf.stat().st_size, None, (), None)
+    t_ours, df = timed(lambda: to_pandas(task.table(parts[0])))
+    peers.append(("VCF.gz fixed fields", "bioformats_ext (1 process)", len(df), t_ours))
+    try:
+        import oxbow as ox
+
+        t_ox, df_ox = timed(lambda: ox.from_vcf(str(vcf), info_fields=[], samples=[]).to_pandas())
+        peers.append(("VCF.gz fixed fields", "oxbow", len(df_ox), t_ox))
+    except ImportError:
+        print("# oxbow not installed: peer comparison skipped")
+    if bam is not None:
+        from bioformats_ext.dask.read import read_bam as _rb
+
+        t_b, dfb = timed(lambda: _rb(bam, n=1).compute(scheduler="sync"))
+        peers.append(("BAM all fields", "bioformats_ext (1 process)", len(dfb), t_b))
+        try:
+            import oxbow as ox
+
+            t_bo, dfbo = timed(lambda: ox.from_bam(str(bam), tag_defs=[]).to_pandas())
+            peers.append(("BAM all fields", "oxbow", len(dfbo), t_bo))
+        except ImportError:
+            pass
+    print(f"\n| to_pandas | reader | rows | seconds | Mrows/s |  ({load()})")
+    print("|---|---|---|---|---|")
+    for what, who, n, t in peers:
+        print(f"| {what} | {who} | {n:,} | {t:.2f} | {n / t / 1e6:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

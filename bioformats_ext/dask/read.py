@@ -1,0 +1,314 @@
+"""``read_bigbed`` / ``read_vcf``: Dask DataFrames whose partitions come from :func:`plan`.
+
+The client opens the file once (header, index) to plan and to build ``meta``; each task gets a
+small picklable reader (location, size, what the header said) and one :class:`Partition`,
+opens its own byte source, fetches the partition's bytes in one coalesced read and decodes
+them into Arrow, then pandas.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..io.source import open_source
+from ..tables.arrow import to_pandas
+from .partition import Partition
+from .sources import SpanSource
+
+NULLABLE_BAM = ("end",)
+_INSTALL = "Dask reading needs dask and distributed: pip install 'bioformats-ext[dask]'"
+
+
+def require_dask() -> Any:
+    try:
+        import dask.dataframe as dd
+    except ImportError as exc:  # pragma: no cover - installed in the test env
+        raise ImportError(_INSTALL) from exc
+    return dd
+
+
+def _location(source: Any) -> str:
+    if not isinstance(source, (str, os.PathLike)):
+        raise TypeError("Dask readers need a path or URL (every task opens the file itself)")
+    loc = os.fspath(source)
+    return loc if "://" in loc else os.path.abspath(loc)
+
+
+# -- bigBed ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BigBedTask:
+    """Decode one partition of a bigBed (everything the header said, so no header read)."""
+
+    location: str
+    size: int
+    storage_options: dict | None
+    byteorder: str
+    compressed: bool
+    inflate_limit: int
+    chrom_names: tuple[str, ...]
+    autosql: Any
+    columns: tuple[str, ...] | None
+
+    def table(self, part: Partition) -> Any:
+        from ..bbi.blocks import decompress, parse_run
+        from ..tables.bigbed import blocks_to_arrow
+
+        with SpanSource(self.location, self.size, self.storage_options) as src:
+            raws = src.read_many(list(part.units))
+        datas = [decompress(raw, self.inflate_limit, off) if self.compressed else raw
+                 for (off, _), raw in zip(part.units, raws)]
+        block = parse_run(b"".join(datas), self.byteorder, part.units[0][0] if part.units else 0)
+        sel = None
+        if part.region is not None:
+            contig, start, stop = part.region
+            cid = self.chrom_names.index(contig)
+            s, e = block.start, block.end
+            # UCSC overlap; zero-length records touching an edge count (as ``records``)
+            hit = (block.chrom == cid) & (((s < stop) & (e > start))
+                                          | ((s == e) & ((s == stop) | (e == start))))
+            sel = np.flatnonzero(hit)
+        return blocks_to_arrow(self.autosql, self.chrom_names, [(block, sel)],
+                               self.columns, self.location)
+
+    def __call__(self, part: Partition) -> Any:
+        return to_pandas(self.table(part))
+
+
+def bigbed_task(source: Any, columns: Sequence[str] | None = None,
+                storage_options: dict | None = None) -> tuple[BigBedTask, Any]:
+    """(task, reader) for a bigBed; the caller closes the reader."""
+    from ..bbi.reader import BigBedReader
+
+    opts = {"storage_options": storage_options} if storage_options else {}
+    reader = BigBedReader(open_source(source, **opts))
+    reader._owns_source = True
+    from ..tables.arrow import select_columns
+
+    cols = None if columns is None else tuple(select_columns(reader.autosql.names, columns,
+                                                             "bigBed"))
+    task = BigBedTask(_location(source), reader.file_size, storage_options, reader.byteorder,
+                      bool(reader.header.compressed), reader._inflate_limit,
+                      tuple(reader.chrom_names), reader.autosql, cols)
+    return task, reader
+
+
+def read_bigbed(source: Any, columns: Sequence[str] | None = None, regions: Any = None,
+                target_bytes: "int | str" = "128MiB", n: int | None = None,
+                storage_options: dict | None = None) -> Any:
+    """A bigBed as a Dask DataFrame (columns as :meth:`BigBedFile.to_pandas`).
+
+    ``regions``: region strings / ``(contig, start, stop)`` tuples — the records overlapping
+    each, as ``records``/``to_pandas`` return them (a record in two regions appears twice).
+    Partitions: R-tree leaves grouped to ``target_bytes`` compressed bytes (or ``n`` of them).
+    """
+    dd = require_dask()
+    from ..tables.bigbed import bigbed_schema
+    from .plan import plan_bbi
+
+    task, reader = bigbed_task(source, columns, storage_options)
+    with reader:
+        parts = plan_bbi(reader, target_bytes, n, regions)
+        meta = to_pandas(bigbed_schema(reader.autosql, columns).empty_table())
+    return _from_map(dd, task, parts, meta)
+
+
+def _from_map(dd: Any, task: Any, parts: list[Partition], meta: Any) -> Any:
+    if not parts:
+        return dd.from_pandas(meta, npartitions=1)
+    return dd.from_map(task, parts, meta=meta, enforce_metadata=False,
+                       label=type(task).__name__.lower())
+
+
+# -- VCF.gz ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VcfTask:
+    """Decode one partition of a bgzipped VCF: BGZF blocks → text → Arrow's CSV splitter."""
+
+    location: str
+    size: int
+    storage_options: dict | None
+    samples: tuple[str, ...]
+    columns: tuple[str, ...] | None
+    container: str = "bgzf"
+    info: tuple[tuple[str, str, str], ...] = ()   # (key, Number, Type) of typed INFO columns
+
+    def table(self, part: Partition) -> Any:
+        from ..bgzf import BgzfReader
+        from ..tables.vcf import vcf_text_to_arrow
+
+        with SpanSource(self.location, self.size, self.storage_options) as src:
+            if self.container == "bgzf2":
+                blobs = _bgzf2_frames(src, part)
+            else:
+                blobs = BgzfReader(src).read_ranges(list(part.units))
+        return vcf_text_to_arrow(b"".join(blobs), self.samples, self.columns, part.region,
+                                 self.location, {k: (n, t) for k, n, t in self.info})
+
+    def __call__(self, part: Partition) -> Any:
+        return to_pandas(self.table(part), [f"INFO/{k}" for k, _, _ in self.info])
+
+
+def _bgzf2_frames(src: Any, part: Partition) -> list[bytes]:
+    """Decompress a partition's BGZF2 data frames, fetched with one read."""
+    import zstandard
+
+    from ..errors import FormatError
+
+    raws = src.read_many([(off, size) for _f, off, size in part.units])
+    dctx = zstandard.ZstdDecompressor()
+    out = []
+    for (frame, off, _), raw in zip(part.units, raws):
+        try:
+            out.append(dctx.decompress(raw))
+        except zstandard.ZstdError as exc:
+            raise FormatError(f"{src.name}: data frame {frame} is corrupt ({exc})", off) from None
+    return out
+
+
+def read_vcf(source: Any, columns: Sequence[str] | None = None, regions: Any = None,
+             target_bytes: "int | str" = "128MiB", n: int | None = None,
+             storage_options: dict | None = None, index: Any = None,
+             info: "Sequence[str] | str | None" = None) -> Any:
+    """A bgzipped, TBI/CSI-indexed VCF (or VCF in BGZF2) as a Dask DataFrame.
+
+    Columns: CHROM, POS (1-based), ID, REF, ALT, QUAL, FILTER, INFO by default; ``columns``
+    may also name FORMAT and samples. ``info``: INFO keys (or ``"*"``) added as typed
+    ``INFO/key`` columns from the header's ``##INFO`` lines. ``regions``: records overlapping
+    each region (tabix rule).
+    """
+    dd = require_dask()
+    from ..sniff import sniff
+    from ..tables.vcf import info_types, vcf_schema
+    from ..vcf import VcfReader
+    from .plan import bgzf_context, plan_bgzf, plan_bgzf2
+
+    opts = {"storage_options": storage_options} if storage_options else {}
+    with open_source(source, **opts) as src:
+        kind = sniff(src)
+        if kind.container not in ("bgzf", "bgzf2") or kind.format != "vcf":
+            from ..errors import FormatError
+            raise FormatError(f"{src.name} is {kind}, not bgzipped (BGZF or BGZF2) VCF text")
+        vcf_header = VcfReader(src)
+        samples = tuple(vcf_header.samples)
+        declared = info_types(vcf_header.header)
+        if info is None:
+            wanted: dict[str, tuple[str, str]] = {}
+        elif info == "*":
+            wanted = declared
+        else:
+            missing = [k for k in info if k not in declared]
+            if missing:
+                raise KeyError(f"INFO key(s) {missing} not declared in the header")
+            wanted = {k: declared[k] for k in info}
+        if kind.container == "bgzf2":
+            parts = plan_bgzf2(src, target_bytes, n, regions)
+        else:
+            ctx = bgzf_context(source, src, "vcf", index, storage_options)
+            parts = plan_bgzf(ctx["index"], ctx["names"], ctx["lengths"], src.size, ctx["eof"],
+                              target_bytes, n, regions, references=ctx.get("references"))
+        meta = to_pandas(vcf_schema(samples, columns, wanted).empty_table(),
+                         [f"INFO/{k}" for k in wanted])
+        size = src.size
+    cols = None if columns is None else tuple(vcf_schema(samples, columns).names)
+    task = VcfTask(_location(source), size, storage_options, samples, cols, kind.container,
+                   tuple((k, n_, t) for k, (n_, t) in wanted.items()))
+    return _from_map(dd, task, parts, meta)
+
+
+# -- BAM ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BamTask:
+    """Decode one partition of a BAM: BGZF ranges → records → columns → Arrow."""
+
+    location: str
+    size: int
+    storage_options: dict | None
+    references: tuple[str, ...]
+    columns: tuple[str, ...] | None
+    tags: tuple[tuple[str, str], ...]
+
+    def table(self, part: Partition) -> Any:
+        from ..bam.columns import decode_columns
+        from ..bgzf import BgzfReader
+        from ..tables.bam import columns_to_arrow
+
+        with SpanSource(self.location, self.size, self.storage_options) as src:
+            data = b"".join(BgzfReader(src).read_ranges(list(part.units)))
+        cols = decode_columns(data, n_refs=len(self.references))
+        sel = None
+        if part.region is not None:
+            contig, start, stop = part.region
+            tid = self.references.index(contig)
+            sel = np.flatnonzero((cols.ref_id == tid) & (cols.pos < stop)
+                                 & (cols.end_positions() > start))
+        return columns_to_arrow(cols, self.references, self.columns, dict(self.tags), sel)
+
+    def __call__(self, part: Partition) -> Any:
+        return to_pandas(self.table(part), NULLABLE_BAM)
+
+
+def _data_voffset(src: Any, data_start: int) -> int:
+    """Virtual offset of uncompressed position ``data_start`` (the first record)."""
+    from ..bgzf import BgzfReader
+
+    seen = 0
+    for address, data in BgzfReader(src).iter_blocks():
+        if seen + len(data) > data_start:
+            return (address << 16) | (data_start - seen)
+        seen += len(data)
+    return src.size << 16
+
+
+def read_bam(source: Any, columns: Sequence[str] | None = None, regions: Any = None,
+             target_bytes: "int | str" = "128MiB", n: int | None = None,
+             storage_options: dict | None = None, index: Any = None,
+             tags: "Sequence[str] | dict[str, str]" = ()) -> Any:
+    """A BAM (BAI/CSI-indexed) as a Dask DataFrame: qname, flag, rname, pos, end, mapq, cigar,
+    rnext, pnext, tlen, seq, qual (see :mod:`bioformats_ext.tables.bam`) plus ``tags``.
+
+    Without ``regions`` every record is read once, including the unplaced reads after the last
+    placed one (a last partition of kind ``"unmapped tail"``); with ``regions``, the reads
+    each region's ``fetch`` returns. ``tags``: names (types taken from the first records that
+    carry them) or ``{tag: "int64" | "float64" | "string" | "list<int64>" | ...}``.
+    """
+    dd = require_dask()
+    from ..bam.columns import decode_columns
+    from ..bam.reader import BamReader
+    from ..bgzf import BgzfReader
+    from ..sniff import sniff
+    from ..tables.bam import bam_schema, tag_types
+    from .plan import bgzf_context, plan_bgzf
+
+    opts = {"storage_options": storage_options} if storage_options else {}
+    with open_source(source, **opts) as src:
+        kind = sniff(src)
+        if kind.container != "bgzf" or kind.format != "bam":
+            from ..errors import FormatError
+            raise FormatError(f"{src.name} is {kind}, not a BGZF-compressed BAM file")
+        ctx = bgzf_context(source, src, "bam", index, storage_options)
+        reader = BamReader(src)
+        first = _data_voffset(src, reader._data_start)
+        parts = plan_bgzf(ctx["index"], ctx["names"], ctx["lengths"], src.size, ctx["eof"],
+                          target_bytes, n, regions, first_record=first, unmapped_tail=True)
+        refs = tuple(ctx["names"])
+        if not isinstance(tags, dict):
+            tags = list(tags)
+            sample = b""
+            if tags and parts:
+                sample = b"".join(BgzfReader(src).read_ranges(list(parts[0].units)))
+            tags = tag_types(decode_columns(sample), tags) if tags else {}
+        meta = to_pandas(bam_schema(refs, columns, tags).empty_table(), NULLABLE_BAM)
+        size = src.size
+    cols = None if columns is None else tuple(bam_schema(refs, columns, tags).names)
+    task = BamTask(_location(source), size, storage_options, refs, cols, tuple(tags.items()))
+    return _from_map(dd, task, parts, meta)

@@ -1,0 +1,163 @@
+"""BAM records (``bioformats_ext.bam.columns.BamColumns``) → Arrow.
+
+Columns (SAM names, SAM conventions): qname, flag (uint16), rname (dictionary over the header's
+references; null when unplaced), pos (1-based, 0 when unplaced), end (1-based inclusive end =
+pysam's ``reference_end``; null where pysam gives None), mapq (uint8), cigar ("*" when none),
+rnext (dictionary; null when unplaced), pnext (1-based), tlen, seq (null when absent), qual
+(phred+33 text; null when absent), and any ``tags`` asked for as typed columns. Names,
+sequences and qualities are gathered from the record buffer into Arrow string buffers in numpy;
+only CIGAR text and tag values go through the columns API's per-record lists.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import RecordError
+
+from .arrow import (dictionary_column, gather_spans, require_pyarrow, select_columns,
+                    string_array_from_buffers, string_array_from_spans)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+BAM_COLUMNS = ("qname", "flag", "rname", "pos", "end", "mapq", "cigar", "rnext", "pnext", "tlen",
+               "seq", "qual")
+_SEQ = np.frombuffer(b"=ACMGRSVTWYHKDBN", np.uint8)
+_PAIRS = np.stack([_SEQ[np.arange(256) >> 4], _SEQ[np.arange(256) & 15]], axis=1)
+#: SAM aux type letter → Arrow type name
+TAG_TYPES = {"c": "int64", "C": "int64", "s": "int64", "S": "int64", "i": "int64", "I": "int64",
+             "f": "float64", "d": "float64", "A": "string", "Z": "string", "H": "string"}
+
+
+def _tag_type(name: str) -> "pa.DataType":
+    pa = require_pyarrow()
+    if name.startswith("list<"):
+        return pa.list_(_tag_type(name[5:-1]))
+    return {"int64": pa.int64(), "float64": pa.float64(), "string": pa.string()}[name]
+
+
+def bam_schema(references: Sequence[str], columns: Sequence[str] | None = None,
+               tags: Mapping[str, str] | None = None) -> "pa.Schema":
+    pa = require_pyarrow()
+    tags = dict(tags or {})
+    names = select_columns(list(BAM_COLUMNS) + list(tags), columns, "BAM")
+    dict_t = pa.dictionary(pa.int32(), pa.string())
+    types = {"qname": pa.string(), "flag": pa.uint16(), "rname": dict_t, "pos": pa.int64(),
+             "end": pa.int64(), "mapq": pa.uint8(), "cigar": pa.string(), "rnext": dict_t,
+             "pnext": pa.int64(), "tlen": pa.int64(), "seq": pa.string(), "qual": pa.string()}
+    types.update({t: _tag_type(v) for t, v in tags.items()})
+    return pa.schema([(n, types[n]) for n in names])
+
+
+def _ref_column(ids: np.ndarray, references: Sequence[str]) -> Any:
+    pa = require_pyarrow()
+    arr = dictionary_column(np.where(ids < 0, 0, ids), references)
+    if (ids < 0).any():
+        arr = pa.DictionaryArray.from_arrays(pa.array(np.where(ids < 0, 0, ids).astype(np.int32),
+                                                      mask=ids < 0), arr.dictionary)
+    return arr
+
+
+def _sequences(cols: Any) -> Any:
+    """SEQ letters for every record, decoded nibble-pairwise in numpy into one buffer."""
+    l_seq = cols.l_seq
+    half = (l_seq + 1) // 2
+    packed, _ = gather_spans(cols._u8, cols.seq_start, cols.seq_start + half)
+    letters = _PAIRS[packed].reshape(-1)  # (uint8 pairs: 2 bytes per packed byte)
+    if (l_seq % 2).any():  # drop the pad nibble of odd-length sequences
+        ends = np.cumsum(2 * half)
+        keep = np.ones(len(letters), bool)
+        keep[(ends - 1)[l_seq % 2 == 1]] = False
+        letters = letters[keep]
+    offsets = np.zeros(len(l_seq) + 1, np.int64)
+    np.cumsum(l_seq, out=offsets[1:])
+    return string_array_from_buffers(np.ascontiguousarray(letters), offsets, l_seq > 0,
+                                     validate=False)
+
+
+def _qualities(cols: Any) -> Any:
+    """Phred+33 text; null where the record has no qualities (l_seq 0 or 0xFF)."""
+    raw = cols._u8
+    starts, lens = cols.qual_start, cols.l_seq
+    values, offsets = gather_spans(raw, starts, starts + lens)
+    first = raw[np.minimum(starts, len(raw) - 1)] if len(raw) else np.zeros(0, np.uint8)
+    present = (lens > 0) & (first != 0xFF)
+    if not present.all():  # absent qualities take no bytes in the column
+        keep = np.repeat(present, lens)
+        values = values[keep]
+        lens = np.where(present, lens, 0)
+        offsets = np.zeros(len(lens) + 1, np.int64)
+        np.cumsum(lens, out=offsets[1:])
+    return string_array_from_buffers((values + np.uint8(33)).astype(np.uint8), offsets, present,
+                                     validate=False)
+
+
+def columns_to_arrow(cols: Any, references: Sequence[str], columns: Sequence[str] | None = None,
+                     tags: Mapping[str, str] | None = None, sel: Any = None) -> "pa.Table":
+    """A table of the records in ``cols`` (a ``BamColumns``; ``sel``: a subset mask/indices)."""
+    pa = require_pyarrow()
+    if sel is not None:
+        cols = cols.take(sel)
+    schema = bam_schema(references, columns, tags)
+    want = schema.names
+    out: dict[str, Any] = {}
+    n = len(cols)
+    for name in want:
+        if name == "qname":
+            out[name] = string_array_from_spans(cols._u8, cols.name_start,
+                                                cols.name_start + np.maximum(cols.l_read_name - 1, 0),
+                                                "BAM read names")
+        elif name == "flag":
+            out[name] = pa.array(cols.flag.astype(np.uint16))
+        elif name == "rname":
+            out[name] = _ref_column(cols.ref_id, references)
+        elif name == "rnext":
+            out[name] = _ref_column(cols.next_ref_id, references)
+        elif name == "pos":
+            out[name] = pa.array(cols.pos + 1)
+        elif name == "pnext":
+            out[name] = pa.array(cols.next_pos + 1)
+        elif name == "end":
+            ends = cols.reference_ends()
+            out[name] = pa.array(ends, mask=ends < 0)
+        elif name == "mapq":
+            out[name] = pa.array(cols.mapq.astype(np.uint8))
+        elif name == "tlen":
+            out[name] = pa.array(cols.tlen)
+        elif name == "cigar":
+            out[name] = pa.array(cols.cigar_strings() if n else [], pa.string())
+        elif name == "seq":
+            out[name] = _sequences(cols) if n else pa.array([], pa.string())
+        elif name == "qual":
+            out[name] = _qualities(cols) if n else pa.array([], pa.string())
+        else:  # a tag
+            values = cols.tag_values(name) if n else []
+            if values and isinstance(next((v for v in values if v is not None), None), tuple):
+                values = [None if v is None else list(v[1]) for v in values]
+            want_type = schema.field(name).type
+            try:
+                arr = pa.array(values)
+                out[name] = arr if arr.type == want_type else arr.cast(want_type)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
+                raise RecordError(f"BAM tag {name}: values do not fit {want_type} ({exc})") \
+                    from None
+    return pa.Table.from_arrays([out[nm] for nm in want], schema=schema)
+
+
+def tag_types(cols: Any, tags: Sequence[str]) -> dict[str, str]:
+    """Arrow type names of ``tags`` from the first records that carry them (string if none)."""
+    out = {}
+    for tag in tags:
+        kind = "string"
+        for i in range(min(len(cols), 10000)):
+            found = [t for t in cols.aux(i) if t[0] == tag]
+            if found:
+                _tag, code, value = found[0]
+                kind = (f"list<{'float64' if value[0] == 'f' else 'int64'}>" if code == "B"
+                        else TAG_TYPES[code])
+                break
+        out[tag] = kind
+    return out
