@@ -19,7 +19,7 @@ from pysam import bcftools  # noqa: E402
 from bioformats_ext import vcf  # noqa: E402
 from bioformats_ext.errors import BioformatsError, RecordError, SortOrderError  # noqa: E402
 from bioformats_ext.index import read_index  # noqa: E402
-from bioformats_ext.index.vcf_end import rlen, tabix_interval  # noqa: E402
+from bioformats_ext.vcf.end_rule import rlen, tabix_interval  # noqa: E402
 
 HTSLIB = Path(__file__).parent / "data" / "htslib-vcf"
 CONTIGS = [("1", 3_000_000), ("2", 800_000), ("empty", 5000), ("big", 1_200_000_000)]
@@ -285,6 +285,12 @@ def test_vcf_writer_index_uses_end_rule(data, tmp_path):
     shutil.copy(ours, copy)
     pysam.tabix_index(copy, preset="vcf", force=True)
     assert _index_content(ours + ".tbi") == _index_content(copy + ".tbi")
+    from bioformats_ext.tabix import index_tabix  # the second-pass indexer: same rule
+
+    again = str(tmp_path / "again.vcf.gz")
+    shutil.copy(ours, again)
+    index_tabix(again, "vcf")
+    assert _index_content(again + ".tbi") == _index_content(copy + ".tbi")
 
 
 @pytest.mark.parametrize("mode,kind", [("wz", "tbi"), ("wz", "csi"), ("wb", "csi")])

@@ -105,12 +105,6 @@ def index_tabix(path: "str | os.PathLike[str]", preset: "str | TabixConfig" = "v
             data_lines = [lines[i] for i in keep.tolist()]
             first_no = lineno - n + 1
             names, begs, ends = parse_lines(conf, data_lines, first_no)
-            if conf.preset == TBX_VCF:  # SVLEN / gVCF LEN: htslib 1.24's full end rule
-                from ..index.vcf_end import needs_rule, tabix_interval
-
-                for i, ln in enumerate(data_lines):
-                    if needs_rule(ln):
-                        names[i], begs[i], ends[i] = tabix_interval(ln, first_no + i)
             builder.push_many(builder.tids_for(names), begs, ends, voffs[keep],
                               numbers=RecordNumbers(linenos[keep].tolist(), "line"))
         if builder is None:  # no data lines

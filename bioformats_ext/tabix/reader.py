@@ -155,13 +155,11 @@ class TabixReader(RegionReader):
         if conf is None:
             raise MissingIndexError("no column rules: pass preset=")
         meta = self.meta
-        from ..index.vcf_end import tabix_interval as vcf_interval
-
         for blob in blobs:
             for line in blob.split(b"\n"):
                 if not line or line.startswith(meta):
                     continue
-                name, b, e = vcf_interval(line) if conf.preset == 2 else parse_line(conf, line)
+                name, b, e = parse_line(conf, line)  # VCF: htslib 1.24's end rule (index/vcf_end.py)
                 if name != chrom:
                     continue
                 if b >= stop:

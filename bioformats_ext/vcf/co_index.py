@@ -185,7 +185,7 @@ def _index_bcf(path: str, stream: _Stream, min_shift: int, IndexBuilder):
 
 
 def _index_vcf(path: str, stream: _Stream, kind: str, min_shift: int, IndexBuilder):
-    from ..index.vcf_end import needs_rule, tabix_interval
+    from .end_rule import needs_rule, tabix_interval
     from .header import VcfHeader
 
     builder = None

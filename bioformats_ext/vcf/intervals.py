@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..index.tabix_conf import TabixConfig
-from ..index.vcf_end import tabix_interval
+from .end_rule import tabix_interval
 
 
 def vcf_intervals(conf: TabixConfig, data: bytes, sizes: np.ndarray, lines: list[bytes],

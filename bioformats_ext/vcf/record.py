@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import FormatError, RecordError
 from .bcf_batch import ABSENT, LAZY
-from ..index.vcf_end import rlen as text_rlen
+from .end_rule import rlen as text_rlen
 from .header import FieldDef, VcfHeader
 
 __all__ = ["RecordContext", "VariantRecord", "TextRecord", "Sample", "Samples"]
