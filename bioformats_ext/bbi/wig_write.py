@@ -36,8 +36,8 @@ from .wig import BEDGRAPH, FIXEDSTEP, section_header
 from .wig_zoom import total_summary, zoom_levels
 from .bedgraph import iter_bedgraph
 from .write import read_chrom_sizes, zlib_compressor
-from .write_trees import bptree_bytes, rtree_bytes
-from .write_zoom import summaries_to_disk
+from .write_layout import chrom_tree_bytes, zoom_level_bytes
+from .write_trees import rtree_bytes
 
 __all__ = ["BigWigWriter", "write"]
 
@@ -477,31 +477,13 @@ class BigWigWriter(CloseOrAbort):
             self._compressor.close()
 
     def _chrom_tree(self, offset: int) -> bytes:
-        names = sorted((name.encode(), cid, size)
-                       for cid, (name, size, _, _) in enumerate(self._chroms))
-        key_size = max((len(n) for n, _, _ in names), default=1)
-        keys = np.array([n for n, _, _ in names], dtype=f"S{max(key_size, 1)}")
-        vals = np.array([(cid, size) for _, cid, size in names],
-                        dtype=[("id", "<u4"), ("size", "<u4")])
-        return bptree_bytes(keys, vals, max(1, min(self.block_size, len(names))), offset,
-                            key_size)
+        return chrom_tree_bytes(self._chroms, self.block_size, offset)
 
     def _zoom_level(self, summ: np.ndarray, reduction: int, pos: int
                     ) -> tuple[bytes, ZoomLevel]:
-        disk = summaries_to_disk(summ)
-        per = self.items_per_slot
-        blocks = [disk[i:i + per].tobytes() for i in range(0, len(disk), per)]
-        if self._compressor is not None:
-            blocks = self._compressor.map(blocks)
-        sizes = np.array([len(b) for b in blocks], np.uint64)
-        starts = pos + 4 + np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.uint64)
-        item_offsets = np.repeat(starts, [min(per, len(disk) - i)
-                                          for i in range(0, len(disk), per)])
-        index_offset = pos + 4 + int(sizes.sum())
-        tree = rtree_bytes(summ["chrom"], summ["start"], summ["end"], item_offsets,
-                           index_offset, index_offset, self.block_size, per)
-        part = _LAY.zoom_count.pack(len(disk)) + b"".join(blocks) + tree
-        return part, ZoomLevel(reduction, pos, index_offset)
+        compress = self._compressor.map if self._compressor is not None else None
+        return zoom_level_bytes(summ, reduction, pos, self.block_size, self.items_per_slot,
+                                compress)
 
 
 def write(data, chrom_sizes: Union[Mapping[str, int], str, os.PathLike], target: Target,

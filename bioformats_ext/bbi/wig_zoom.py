@@ -22,8 +22,8 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from .format import MAX_ZOOM_LEVELS, ZOOM_RECORD_SIZE, ZOOM_RES_INCREMENT
-from .write_zoom import SUMMARY_DTYPE, reduce_summaries, res_scales
+from .format import MAX_ZOOM_LEVELS, ZOOM_RECORD_SIZE
+from .write_zoom import SUMMARY_DTYPE, further_levels, res_scales
 
 
 def chain_starts(s: np.ndarray, e: np.ndarray, scale: int, size: int | None) -> np.ndarray:
@@ -172,14 +172,4 @@ def zoom_levels(chroms: list[tuple[int, int]], load: Loader, ave_size: float, da
     found.clear()
     first = np.concatenate(parts) if parts else np.zeros(0, SUMMARY_DTYPE)
     del parts
-    levels = [(scale, first)]
-    reduction = scale * ZOOM_RES_INCREMENT
-    rezoomed = reduce_summaries(first, reduction)
-    while len(levels) < max_levels and reduction < 2**31:
-        if len(rezoomed) >= zoom_count:
-            break
-        zoom_count = len(rezoomed)
-        levels.append((reduction, rezoomed))
-        reduction *= ZOOM_RES_INCREMENT
-        rezoomed = reduce_summaries(rezoomed, reduction)
-    return levels
+    return further_levels(first, scale, zoom_count, max_levels)
