@@ -25,16 +25,16 @@ from typing import BinaryIO, Callable, Union
 
 import numpy as np
 
-from .._gc import gc_paused
 from ..compression import BlockCompressor
 from ..errors import BioformatsError, RecordError, SortOrderError, UnknownReferenceError
-from ..io.atomic import AtomicFile, CloseOrAbort
+from ..io.atomic import AtomicFile
 from .format import (BIGWIG_MAGIC, HEADER_SIZE, MAX_ZOOM_LEVELS, TOTAL_SUMMARY_SIZE,
                      ZOOM_HEADER_SIZE, ZOOM_RECORD_SIZE, layouts)
 from .header import Header, TotalSummary, ZoomLevel, pack_zoom_headers
 from .wig import BEDGRAPH, FIXEDSTEP, section_header
 from .wig_zoom import total_summary, zoom_levels
 from .bedgraph import iter_bedgraph
+from .staged import StagedWriter
 from .write import read_chrom_sizes, zlib_compressor
 from .write_layout import chrom_tree_bytes, zoom_level_bytes
 from .write_trees import rtree_bytes
@@ -50,7 +50,7 @@ _MAX_COORD = 0xFFFFFFFF
 _MIN_FIXED = 8  # a fixedStep section pays off from about this many regular items
 
 
-class BigWigWriter(CloseOrAbort):
+class BigWigWriter(StagedWriter):
     """Stream items into a bigWig file.
 
     >>> with BigWigWriter("out.bw", {"chr1": 1000}) as w:   # doctest: +SKIP
@@ -372,33 +372,6 @@ class BigWigWriter(CloseOrAbort):
         self._chroms[-1] = (name, size, first, self._spilled - first)
 
     # -- finishing -------------------------------------------------------------------------------
-    def close(self) -> int:
-        """Finish the file; returns the number of items written."""
-        if self._closed:
-            return self._count
-        self._closed = True
-        try:
-            if self._failed:
-                raise BioformatsError("an earlier batch failed; the output was discarded")
-            with gc_paused():
-                self._finish()
-        except BaseException:
-            self._abort()
-            raise
-        if self._atomic is not None:
-            self._atomic.commit()
-        else:
-            try:
-                self._out.flush()
-            except (AttributeError, ValueError):
-                pass
-        return self._count
-
-    def abort(self) -> None:
-        """Give up: remove the temporary output (path targets) and free resources."""
-        self._closed = True
-        self._abort()
-
     def __del__(self):  # an abandoned writer must not leave temp files
         if not getattr(self, "_closed", True):
             try:
@@ -430,7 +403,7 @@ class BigWigWriter(CloseOrAbort):
         header = Header(byteorder="<", magic=BIGWIG_MAGIC, fieldCount=0, definedFieldCount=0)
         header.totalSummaryOffset = HEADER_SIZE + MAX_ZOOM_LEVELS * ZOOM_HEADER_SIZE
         header.chromosomeTreeOffset = header.totalSummaryOffset + TOTAL_SUMMARY_SIZE
-        chrom_tree = self._chrom_tree(header.chromosomeTreeOffset)
+        chrom_tree = chrom_tree_bytes(self._chroms, self.block_size, header.chromosomeTreeOffset)
         header.fullDataOffset = header.chromosomeTreeOffset + len(chrom_tree)
         data_size = self._data.tell()
         header.fullIndexOffset = header.fullDataOffset + 8 + data_size
@@ -449,8 +422,10 @@ class BigWigWriter(CloseOrAbort):
                              self.compress, self.max_zoom_levels) if self._count else []
         pos = header.fullIndexOffset + len(index)
         zoom_parts, zoom_headers = [], []
+        compress = self._compressor.map if self._compressor is not None else None
         for reduction, summ in levels:
-            part, level = self._zoom_level(summ, reduction, pos)
+            part, level = zoom_level_bytes(summ, reduction, pos, self.block_size,
+                                           self.items_per_slot, compress)
             zoom_parts.append(part)
             zoom_headers.append(level)
             pos += len(part)
@@ -475,15 +450,6 @@ class BigWigWriter(CloseOrAbort):
         self._items.close()
         if self._compressor is not None:
             self._compressor.close()
-
-    def _chrom_tree(self, offset: int) -> bytes:
-        return chrom_tree_bytes(self._chroms, self.block_size, offset)
-
-    def _zoom_level(self, summ: np.ndarray, reduction: int, pos: int
-                    ) -> tuple[bytes, ZoomLevel]:
-        compress = self._compressor.map if self._compressor is not None else None
-        return zoom_level_bytes(summ, reduction, pos, self.block_size, self.items_per_slot,
-                                compress)
 
 
 def write(data, chrom_sizes: Union[Mapping[str, int], str, os.PathLike], target: Target,
