@@ -30,7 +30,7 @@ from ..errors import BioformatsError, RecordError, SortOrderError, UnknownRefere
 from ..io.atomic import AtomicFile
 from .format import (BIGWIG_MAGIC, HEADER_SIZE, MAX_ZOOM_LEVELS, TOTAL_SUMMARY_SIZE,
                      ZOOM_HEADER_SIZE, ZOOM_RECORD_SIZE, layouts)
-from .header import Header, TotalSummary, ZoomLevel, pack_zoom_headers
+from .header import Header, TotalSummary, pack_zoom_headers
 from .wig import BEDGRAPH, FIXEDSTEP, section_header
 from .wig_zoom import total_summary, zoom_levels
 from .bedgraph import iter_bedgraph
