@@ -298,16 +298,14 @@ def bam_to_bgzf(source: Any, target: "str | os.PathLike[str]", index: str = "bai
     from ..bam.reader import BamReader
     from ..io.source import open_source
     from .plan import bgzf_context, plan_bgzf
-    from .read import _data_voffset, _location
+    from .read import _location
 
     opts = {"storage_options": storage_options} if storage_options else {}
     with open_source(source, **opts) as src:
         ctx = bgzf_context(source, src, "bam", None, storage_options)
-        reader = BamReader(src)
-        header = reader.header
-        first = _data_voffset(src, reader._data_start)
+        header = BamReader(src).header
         parts = plan_bgzf(ctx["index"], ctx["names"], ctx["lengths"], src.size, ctx["eof"],
-                          target_bytes, n, first_record=first, unmapped_tail=True)
+                          target_bytes, n, first_record=ctx["first_record"], unmapped_tail=True)
         size = src.size
     target = os.fspath(target)
     shard_dir = tempfile.mkdtemp(prefix=".shards-", dir=tmpdir or os.path.dirname(

@@ -265,6 +265,18 @@ def plan(source: Any, target_bytes: "int | str" = "128MiB", n: int | None = None
             src.close()
 
 
+def data_voffset(src: Any, data_start: int) -> int:
+    """Virtual offset of uncompressed position ``data_start`` (a BAM's first record)."""
+    from ..bgzf import BgzfReader
+
+    seen = 0
+    for address, data in BgzfReader(src).iter_blocks():
+        if seen + len(data) > data_start:
+            return (address << 16) | (data_start - seen)
+        seen += len(data)
+    return src.size << 16
+
+
 def bgzf_context(location: Any, src: Any, fmt: str, index: Any = None,
                  storage_options: dict | None = None) -> dict:
     """Index, reference names/lengths and data extent of a BGZF file (what planning needs)."""
@@ -297,7 +309,7 @@ def bgzf_context(location: Any, src: Any, fmt: str, index: Any = None,
         header = reader.header
         out["names"] = list(header.names)
         out["lengths"] = list(header.lengths)
-        out["first_record"] = None  # (unplaced-only BAMs: the tail starts after the header)
+        out["first_record"] = data_voffset(src, reader._data_start)
     else:
         from ..vcf import VcfReader, parse_contigs
 

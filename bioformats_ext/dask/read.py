@@ -257,18 +257,6 @@ class BamTask:
         return to_pandas(self.table(part), NULLABLE_BAM)
 
 
-def _data_voffset(src: Any, data_start: int) -> int:
-    """Virtual offset of uncompressed position ``data_start`` (the first record)."""
-    from ..bgzf import BgzfReader
-
-    seen = 0
-    for address, data in BgzfReader(src).iter_blocks():
-        if seen + len(data) > data_start:
-            return (address << 16) | (data_start - seen)
-        seen += len(data)
-    return src.size << 16
-
-
 def read_bam(source: Any, columns: Sequence[str] | None = None, regions: Any = None,
              target_bytes: "int | str" = "128MiB", n: int | None = None,
              storage_options: dict | None = None, index: Any = None,
@@ -283,7 +271,6 @@ def read_bam(source: Any, columns: Sequence[str] | None = None, regions: Any = N
     """
     dd = require_dask()
     from ..bam.columns import decode_columns
-    from ..bam.reader import BamReader
     from ..bgzf import BgzfReader
     from ..sniff import sniff
     from ..tables.bam import bam_schema, tag_types
@@ -296,10 +283,9 @@ def read_bam(source: Any, columns: Sequence[str] | None = None, regions: Any = N
             from ..errors import FormatError
             raise FormatError(f"{src.name} is {kind}, not a BGZF-compressed BAM file")
         ctx = bgzf_context(source, src, "bam", index, storage_options)
-        reader = BamReader(src)
-        first = _data_voffset(src, reader._data_start)
         parts = plan_bgzf(ctx["index"], ctx["names"], ctx["lengths"], src.size, ctx["eof"],
-                          target_bytes, n, regions, first_record=first, unmapped_tail=True)
+                          target_bytes, n, regions, first_record=ctx["first_record"],
+                          unmapped_tail=True)
         refs = tuple(ctx["names"])
         if not isinstance(tags, dict):
             tags = list(tags)
