@@ -22,6 +22,7 @@ from .bbi.header import Header, TotalSummary, ZoomLevel
 from .bbi.reader import BigBedReader, Record
 from .bbi.write import BigBedWriter, write
 from .bbi.zoom import best_zoom, exact_summary, zoom_summary
+from .bbi.zoom_records import zoom_records
 from .io.source import ByteSource
 from .reader_base import RegionReader
 
@@ -143,6 +144,14 @@ class BigBedFile(RegionReader):
         from .tables import to_pandas
 
         return to_pandas(self.to_arrow(contig, start, stop, region, columns))
+
+    def zoom_records(self, level: "int | ZoomLevel", chrom: str, start: int | None = None,
+                     end: int | None = None) -> np.ndarray:
+        """Zoom summary records of ``level`` (index into :attr:`zoom_levels`, or a ZoomLevel)
+        overlapping the region: structured array ``chrom, start, end, valid, min, max, sum,
+        sum_squares``."""
+        cid, start_, end_ = self._reader.resolve(chrom, start, end)
+        return zoom_records(self._reader, level, cid, start_, end_)  # type: ignore[arg-type]
 
     # -- lifecycle -------------------------------------------------------------------------------
     def reference_lengths(self) -> dict[str, int | None]:

@@ -49,7 +49,7 @@ def test_vcf_compress_query_decompress(tmp_path, capsysbinary):
     vcf = tmp_path / "calls.vcf"
     contigs = make_vcf(vcf)
     original = vcf.read_bytes()
-    assert main(["bgzip2", "-k", "-b", "8000", "-@", "2", str(vcf)]) == 0
+    assert main(["bgzip2", "-k", "-B", "8000", "-@", "2", str(vcf)]) == 0
     packed = tmp_path / "calls.vcf.zst"
     assert packed.exists() and vcf.exists()
     reader = Bgzf2Reader(packed)
@@ -64,13 +64,13 @@ def test_vcf_compress_query_decompress(tmp_path, capsysbinary):
         name, length = rng.choice(contigs[:4])
         beg = rng.randint(1, length)
         end = beg + rng.randint(0, 100_000)
-        assert main(["bgzip2", "-r", f"{name}:{beg:,}-{end}", str(packed)]) == 0
+        assert main(["bgzip2", "-Q", f"{name}:{beg:,}-{end}", str(packed)]) == 0
         got = capsysbinary.readouterr().out.decode().splitlines()
         want = list(tabix.fetch(name, beg - 1, end))
         assert got == want
-    assert main(["bgzip2", "-r", "chrM", str(packed)]) == 0
+    assert main(["bgzip2", "-Q", "chrM", str(packed)]) == 0
     assert capsysbinary.readouterr().out.decode().splitlines() == list(tabix.fetch("chrM"))
-    assert main(["bgzip2", "-H", "-r", "un3:1", str(packed)]) == 0
+    assert main(["bgzip2", "-H", "--region", "un3:1", str(packed)]) == 0
     out = capsysbinary.readouterr().out.decode().splitlines()
     header = [l for l in original.decode().splitlines() if l.startswith("#")]
     assert out == header + list(tabix.fetch("un3", 0))
@@ -92,11 +92,11 @@ def test_bed_and_plain_streams(tmp_path, capsysbinary):
             pos += rng.randint(0, 300)
             rows.append(f"{chrom}\t{pos}\t{pos + rng.randint(1, 5000)}\tname")
     bed.write_text("# comment\n" + "\n".join(rows) + "\n")
-    assert main(["bgzip2", "-k", "-b", "2000", str(bed)]) == 0
+    assert main(["bgzip2", "-k", "-B", "2000", str(bed)]) == 0
     tabix = tabix_copy(bed, tmp_path, "bed")
     capsysbinary.readouterr()
     for beg, end in ((1, 10), (5000, 9000), (70_000, 80_000)):
-        assert main(["bgzip2", "-r", f"b:{beg}-{end}", str(bed) + ".zst"]) == 0
+        assert main(["bgzip2", "-Q", f"b:{beg}-{end}", str(bed) + ".zst"]) == 0
         assert capsysbinary.readouterr().out.decode().splitlines() == \
             list(tabix.fetch("b", beg - 1, end))
     # no preset: a plain byte stream, -c to stdout, -d -c back
@@ -156,7 +156,7 @@ def test_sam_lines_match_htslib_fetch(tmp_path, capsysbinary):
     sam = tmp_path / "r.sam"
     with pysam.AlignmentFile(str(bam)) as f:
         sam.write_text(str(f.header) + "".join(r.to_string() + "\n" for r in f))
-    assert main(["bgzip2", "-k", "-b", "3000", str(sam)]) == 0
+    assert main(["bgzip2", "-k", "-B", "3000", str(sam)]) == 0
     reader = Bgzf2Reader(tmp_path / "r.sam.zst")
     assert [(r.name, r.length) for r in reader.references] == [("c1", 200_000), ("c2", 50_000)]
     assert int(reader.metadata["nrec_unmapped"]) > 0
@@ -166,6 +166,6 @@ def test_sam_lines_match_htslib_fetch(tmp_path, capsysbinary):
             name, length = rng.choice([("c1", 200_000), ("c2", 50_000)])
             beg = rng.randint(1, length)
             end = beg + rng.randint(0, 8000)
-            assert main(["bgzip2", "-r", f"{name}:{beg}-{end}", str(tmp_path / "r.sam.zst")]) == 0
+            assert main(["bgzip2", "-Q", f"{name}:{beg}-{end}", str(tmp_path / "r.sam.zst")]) == 0
             got = capsysbinary.readouterr().out.decode().splitlines()
             assert got == [r.to_string() for r in f.fetch(name, beg - 1, end)]

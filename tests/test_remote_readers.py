@@ -401,3 +401,21 @@ def test_bgzf2_over_http(server, bgzf2_file):
     reader = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data), read_across_frames=True)
     assert b"".join(remote.iter_frames()) == reader.read()
     assert source.stats.requests == count(server, "lines.bgz2")
+
+
+def test_bam_open_records_over_http(server, bam_file):
+    """bioformats_ext.bam.open over HTTP: same records as locally (pysam-checked above), the
+    index found beside the URL, one request per region at most two."""
+    import bioformats_ext.bam as B
+
+    url = serve(server, "recs.bam", bam_file.read_bytes())
+    serve(server, "recs.bam.bai", Path(str(bam_file) + ".bai").read_bytes())
+    with B.open(bam_file) as local, B.open(url) as remote:
+        assert remote.references == local.references
+        for region in BAM_REGIONS:
+            before = remote._reader.source.stats.requests
+            got = [r.to_string() for r in remote.fetch(*region)]
+            assert remote._reader.source.stats.requests - before <= 2, region
+            assert got == [r.to_string() for r in local.fetch(*region)]
+        assert remote.idxstats() == local.idxstats()
+        assert remote.count(until_eof=True) == local.count(until_eof=True)

@@ -130,6 +130,9 @@ class AlignmentIterator(interfaces.AlignmentIterator):
         target.byteorder = reader.byteorder
         target.declaration = reader.autosql
         target.bedN = reader.header.definedFieldCount
+        names = reader.autosql.names  # fields with an extraIndex: a written copy keeps them
+        target.extraIndexNames = [names[i.field_id] for i in reader.extra_indices
+                                  if i.field_id < len(names)]
         if target is self:
             self.targets = [SeqRecord(Seq(None, length=size), id=name)
                             for name, size in zip(reader.chrom_names, reader.chrom_sizes)]

@@ -31,16 +31,22 @@ class AlignmentWriter(interfaces.AlignmentWriter):
     fmt = "bigBed"
     mode = "b"
 
-    def __init__(self, target, bedN: int = 12, declaration: AutoSqlTable | None = None,
-                 targets=None, compress: bool = True, extraIndex=()):
+    def __init__(self, target, bedN: int | None = None, declaration: AutoSqlTable | None = None,
+                 targets=None, compress: bool = True, extraIndex=None,
+                 zero_length_bases: int = 0):
         """Create the writer (``target``: path or binary file object).
 
         ``bedN``: number of standard BED columns (3-12); ``declaration``: autoSql table (needed
         for extra columns, which come from ``alignment.annotations``); ``targets``: SeqRecords
         with the chromosome sizes (default ``alignments.targets``); ``compress``: zlib blocks;
         ``extraIndex``: names of string columns to index.
+
+        Left unset, ``bedN``, ``declaration`` and ``extraIndex`` come from the alignments when
+        they carry them (a bigBed iterator does), so writing what was read makes a copy with
+        the same columns, autoSql and extra indexes; otherwise bedN is 12, the declaration
+        standard BED and there is no extra index (Biopython's defaults).
         """
-        if bedN < 3 or bedN > 12:
+        if bedN is not None and (bedN < 3 or bedN > 12):
             raise ValueError("bedN must be between 3 and 12")
         if target is not None and not isinstance(target, (str, os.PathLike)):
             try:
@@ -56,7 +62,10 @@ class AlignmentWriter(interfaces.AlignmentWriter):
         self.declaration = declaration
         self.targets = targets
         self.compress = compress
-        self.extraIndexNames = list(extraIndex)
+        self.extraIndexNames = None if extraIndex is None else list(extraIndex)
+        # 0: zero-length items cover nothing in zoom levels / total summary (bedToBigBed);
+        # 1: they cover one base (Biopython's writer)
+        self.zero_length_bases = zero_length_bases
         self.itemsPerSlot = 512
         self.blockSize = 256
 
@@ -73,16 +82,21 @@ class AlignmentWriter(interfaces.AlignmentWriter):
             raise ValueError("targets (SeqRecords with chromosome lengths) are required when "
                              "the alignments have no .targets attribute")
         sizes = {record.id: len(record) for record in targets}
+        source_bed_n = getattr(alignments, "bedN", None)
+        if self.bedN is None:
+            self.bedN = source_bed_n if isinstance(source_bed_n, int) and 3 <= source_bed_n <= 12 else 12
         declaration = self.declaration
         if declaration is None:
-            try:
-                declaration = alignments.declaration[:self.bedN]  # type: ignore[attr-defined]
-            except (AttributeError, TypeError):
-                declaration = bed_declaration(self.bedN)
+            declaration = _inherited_declaration(alignments, self.bedN, source_bed_n)
         self.declaration = declaration
+        if self.extraIndexNames is None:
+            names = set(declaration.names) if hasattr(declaration, "names") else set()
+            inherited = getattr(alignments, "extraIndexNames", None) or []
+            self.extraIndexNames = [n for n in inherited if n in names]
         writer = BigBedWriter(stream, sizes, autosql=declaration, bed_type=self.bedN,
                               extra_index=self.extraIndexNames, compress=self.compress,
-                              block_size=self.blockSize, items_per_slot=self.itemsPerSlot)
+                              block_size=self.blockSize, items_per_slot=self.itemsPerSlot,
+                              zero_length_bases=self.zero_length_bases)
         try:
             for chroms, starts, ends, rests, values in _paused(
                     _bed_batches(alignments, self.bedN, declaration)):
@@ -93,10 +107,41 @@ class AlignmentWriter(interfaces.AlignmentWriter):
         return writer.close()
 
 
+def _inherited_declaration(alignments, bed_n: int, source_bed_n) -> AutoSqlTable:
+    """The declaration of a copy: the source's, keeping its extra (bedPlus) fields.
+
+    With fewer standard columns than the source (``bedN=6`` from a bed12), the standard part is
+    cut to ``bed_n`` and the source's extra fields follow it, as the annotations carry them.
+    """
+    source = getattr(alignments, "declaration", None)
+    if source is None:
+        return bed_declaration(bed_n)
+    try:
+        fields = list(source)
+        if isinstance(source_bed_n, int) and bed_n < source_bed_n <= len(fields):
+            fields = fields[:bed_n] + fields[source_bed_n:]
+        elif not isinstance(source_bed_n, int) or bed_n > source_bed_n:
+            return source[:bed_n]  # Biopython's rule when the source has no bedN
+        return _table_like(source, fields)
+    except (AttributeError, TypeError):
+        return bed_declaration(bed_n)
+
+
+def _table_like(source, fields) -> AutoSqlTable:
+    if len(fields) == len(list(source)):
+        return source
+    return AutoSqlTable(getattr(source, "name", "bed"), getattr(source, "comment", ""), fields)
+
+
 def _bed_rows(alignments: Iterable[Alignment], bedN: int,
               declaration: AutoSqlTable) -> Iterator[tuple[str, int, int, bytes]]:
     """``(chrom, start, end, rest)`` for each alignment, with the BED text Biopython writes."""
     extra = [field.name for field in list(declaration)[bedN:]]
+    # autoSql number arrays are written "1,2,3," (UCSC's list output, what a bigBed holds);
+    # the reader drops that comma, so the writer puts it back and a copy stays byte-identical
+    comma = {field.name for field in list(declaration)[bedN:]
+             if getattr(field, "array_size", None) is not None
+             and getattr(field, "base_type", "") not in ("char", "string", "lstring")}
     for index, alignment in enumerate(alignments):
         coordinates = np.asarray(alignment.coordinates)
         t = coordinates[0].tolist()
@@ -151,7 +196,7 @@ def _bed_rows(alignments: Iterable[Alignment], bedN: int,
             elif isinstance(value, (int, float)):
                 row.append(str(value))
             else:
-                row.append(",".join(map(str, value)))
+                row.append(",".join(map(str, value)) + ("," if field_name in comma and value else ""))
         yield chrom, start, end, "\t".join(row).encode()
 
 

@@ -331,3 +331,38 @@ def to_sam_bytes(record: object) -> bytes:
 def iter_sam_bytes(records: Iterable[object]) -> Iterable[bytes]:
     for record in records:
         yield to_sam_bytes(record)
+
+
+def encode_mixed(encoder: SamEncoder, items: Sequence[object], first_record: int = 0) -> EncodedBatch:
+    """Encode a batch of SAM lines mixed with record objects that carry their BAM bytes
+    (``to_bytes()``, ``index_span()`` and a ``header`` with ``references``): those are copied as
+    stored when their references are the encoder's, else re-encoded from ``to_string()``."""
+    names = tuple(encoder.header.names)
+    datas: list[bytes] = []
+    sizes: list[np.ndarray] = []
+    keys: list[tuple[np.ndarray, ...]] = []
+    run: list[bytes] = []
+
+    def flush(at: int) -> None:
+        if run:
+            batch = encoder.encode(run, first_record + at - len(run))
+            datas.append(batch.data)
+            sizes.append(np.asarray(batch.sizes, np.int64))
+            keys.append((batch.tid, batch.beg, batch.end, batch.mapped))
+            run.clear()
+
+    for k, item in enumerate(items):
+        header = getattr(item, "header", None)
+        if hasattr(item, "to_bytes") and tuple(getattr(header, "references", ())) == names:
+            flush(k)
+            raw = item.to_bytes()  # type: ignore[attr-defined]
+            tid, pos, end, flag = item.index_span()  # type: ignore[attr-defined]
+            datas.append(raw)
+            sizes.append(np.array([len(raw)], np.int64))
+            keys.append((np.array([tid]), np.array([max(pos, 0)]), np.array([max(end, 1)]),
+                         np.array([not flag & 4])))
+        else:
+            run.append(to_sam_bytes(item))
+    flush(len(items))
+    return EncodedBatch(b"".join(datas), np.concatenate(sizes),
+                        *(np.concatenate([key[j] for key in keys]) for j in range(4)))

@@ -15,6 +15,7 @@ from ..errors import FormatError, TruncatedFileError
 
 BAM_MAGIC = b"BAM\x01"
 _I32 = struct.Struct("<i")
+_U32 = struct.Struct("<I")
 
 HeaderLike = "str | bytes | Mapping[str, Any] | Sequence[tuple[str, int]] | BamHeader"
 
@@ -36,6 +37,8 @@ class BamHeader:
         """Build from SAM text, a pysam-style dict, ``[(name, length), ...]`` or a pysam header."""
         if isinstance(header, BamHeader):
             return header
+        if isinstance(getattr(header, "bam_header", None), BamHeader):
+            return header.bam_header  # our AlignmentHeader (bioformats_ext.bam.open)
         if isinstance(header, (bytes, bytearray, memoryview)):
             try:
                 header = bytes(header).decode()
@@ -103,6 +106,9 @@ class BamHeader:
         """pysam-style dict of the text header."""
         result: dict[str, Any] = {}
         for line in self.text.splitlines():
+            line = line.rstrip()  # as pysam: trailing blanks are not part of the last value
+            if not line:
+                continue
             tag, *fields = line[1:].split("\t")
             if tag == "CO":
                 result.setdefault("CO", []).append("\t".join(fields))
@@ -160,7 +166,7 @@ class BamHeader:
             except UnicodeDecodeError:
                 raise FormatError(f"BAM reference {len(names)}: name {raw[:60]!r} is not "
                                   "UTF-8") from None
-            lengths.append(_I32.unpack(need(4, "l_ref"))[0])
+            lengths.append(_U32.unpack(need(4, "l_ref"))[0])  # unsigned: 3 Gbp fits
         return cls(text, names, lengths)
 
     def __repr__(self) -> str:

@@ -17,6 +17,7 @@ from ..bgzf.stream import BAM_BATCH, open_stream
 from ..coindex.discovery import default_index_path
 from ..errors import TruncatedFileError
 from ..index import IndexBuilder
+from ..sniff import expect
 from .scan import parse_header, scan_fields, walk_records
 
 
@@ -29,6 +30,7 @@ def index_bam(path: "str | os.PathLike[str]", csi: bool = False, min_shift: int 
     """
     reader, stream = open_stream(path, threads, progress)
     try:
+        expect(reader.source, ("bam",), "a BAM file", containers=("bgzf",))
         while True:
             try:
                 header = parse_header(stream.buf)

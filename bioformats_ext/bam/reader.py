@@ -16,7 +16,7 @@ from ..errors import FormatError, TruncatedFileError
 from ..index.reader import read_index
 from ..reader_base import RegionReader
 from ..io.source import ByteSource, open_source
-from ..sniff import sniff_container
+from ..sniff import expect, sniff_container
 from .decode import record_span, record_to_sam, split_records
 from .header import BamHeader
 
@@ -38,6 +38,7 @@ class BamReader(RegionReader):
     def __init__(self, source: Any, index: Any = None):
         self._path = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
         self.source = open_source(source)
+        expect(self.source, ("bam",), "a BAM file", containers=("bgzf", "bgzf2"))
         self.container = detect_container(self.source)
         if self.container == "bgzf":
             from ..bgzf import BgzfReader

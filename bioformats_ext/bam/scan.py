@@ -27,6 +27,7 @@ from ..errors import FormatError, TruncatedFileError
 
 _I32 = struct.Struct("<i")
 _U32 = struct.Struct("<I")
+_U32 = struct.Struct("<I")
 #: Larger block_size values are treated as corruption (bounds memory use on bad input).
 MAX_RECORD_SIZE = 1 << 28
 #: CIGAR operations that consume the reference (M D N = X), as a bit set over op codes
@@ -84,7 +85,7 @@ def _parse_header(mv: memoryview) -> BamHeader:
         if len(mv) < p + 4 + l_name + 4:
             raise TruncatedFileError("truncated BAM reference list", p)
         names.append(bytes(mv[p + 4:p + 4 + l_name - 1]).decode("utf-8", "replace"))
-        (l_ref,) = _I32.unpack_from(mv, p + 4 + l_name)
+        (l_ref,) = _U32.unpack_from(mv, p + 4 + l_name)  # uint32 (SAMv1): 3 Gbp references
         lengths.append(l_ref)
         p += 8 + l_name
     return BamHeader(text, names, lengths, p)

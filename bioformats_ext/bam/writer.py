@@ -13,7 +13,8 @@ from typing import Any, BinaryIO
 
 from ..coindex import BatchedRecordWriter, IndexedOutput
 from ..index import IndexBuilder
-from .encode import SamEncoder, to_sam_bytes
+from .encode import SamEncoder, encode_mixed, to_sam_bytes
+from .record import BamRecord
 from .header import BamHeader
 
 
@@ -22,7 +23,8 @@ class BamWriter(BatchedRecordWriter):
 
     ``header``: SAM header text, a pysam-style dict, ``[(name, length), ...]`` or a pysam
     ``AlignmentHeader``. ``index``: ``None``, ``"bai"`` or ``"csi"``. ``compression="bgzf2"``
-    writes one self-indexed BGZF2 file instead. Records: SAM lines (str or bytes), objects with
+    writes one self-indexed BGZF2 file instead. Records: SAM lines (str or bytes), our ``BamRecord``
+    objects (copied as stored when their header's references match), objects with
     ``to_string()`` (pysam ``AlignedSegment``) or ``Bio.Align.Alignment`` objects.
     """
 
@@ -39,7 +41,7 @@ class BamWriter(BatchedRecordWriter):
         self.header = BamHeader.from_any(header)
         self.min_shift = min_shift
         self._encoder = SamEncoder(self.header)
-        self._alignment_writer = None
+        self._alignment_writer: Any = None
         self._buffer: list[bytes] = []
         n_refs = len(self.header.names)
         max_len = self.header.max_length
@@ -75,7 +77,9 @@ class BamWriter(BatchedRecordWriter):
             return [line.encode() for line in batch]
         return None
 
-    def _to_line(self, record: Any) -> bytes:
+    def _to_line(self, record: Any) -> Any:
+        if isinstance(record, BamRecord):
+            return record  # written as stored, no SAM text round trip (see _write_lines)
         if isinstance(record, (bytes, str)):
             return to_sam_bytes(record)
         if hasattr(record, "to_string"):
@@ -88,20 +92,70 @@ class BamWriter(BatchedRecordWriter):
             return self._alignment_writer.format_alignment(record).encode()
         return to_sam_bytes(record)
 
-    def _write_lines(self, lines: list[bytes]) -> None:
+    def write_columns(self, cols: Any) -> int:
+        """Write every record of a :class:`~bioformats_ext.bam.columns.BamColumns` batch as
+        stored, in one gather (the fast path of ``bioformats-ext view -b``). The batch must come
+        from a BAM with this writer's references."""
+        import numpy as np
+
+        from types import SimpleNamespace
+
+        from .record import RecordBatch
+
+        self._flush_buffer()
+        n = len(cols)
+        if not n:
+            return 0
+        if int(cols.ref_id.max()) >= len(self.header.names) or \
+                int(cols.next_ref_id.max()) >= len(self.header.names):
+            raise ValueError("these records refer to references this BAM header does not have")
         out = self._out
         try:
-            batch = self._encoder.encode(lines, out.n_records)
+            sizes = cols.stop - cols.offset
+            data = cols._gather(cols.offset, sizes)[0].tobytes()
+            batch = SimpleNamespace(tid=cols.ref_id, beg=np.maximum(cols.pos, 0),
+                                    end=np.maximum(cols.end_positions(), 1),
+                                    mapped=(cols.flag & 4) == 0)
+            rows = RecordBatch(cols, SimpleNamespace(references=tuple(self.header.names)))
+            describe = lambda i: _describe(BamRecord(rows, i))  # noqa: E731 - errors only
+            _check_within_references(batch, self.header.lengths, _Rows(rows), out.n_records)
+            out.write_batch(data, sizes, batch.tid, batch.beg, batch.end, batch.mapped, describe)
+        except BaseException:
+            self.abort()
+            raise
+        return n
+
+    def _write_lines(self, lines: list[Any]) -> None:
+        out = self._out
+        try:
+            if any(isinstance(x, BamRecord) for x in lines):
+                batch = encode_mixed(self._encoder, lines, out.n_records)
+            else:
+                batch = self._encoder.encode(lines, out.n_records)
             _check_within_references(batch, self.header.lengths, lines, out.n_records)
             out.write_batch(batch.data, batch.sizes, batch.tid, batch.beg, batch.end, batch.mapped,
-                            lambda i: lines[i][:120].decode(errors="replace").rstrip())
+                            lambda i: _describe(lines[i]))
         except BaseException:
             self.abort()
             raise
 
 
+class _Rows:
+    """``rows[i]`` -> the i-th record of a RecordBatch (for error messages)."""
 
-def _check_within_references(batch: Any, lengths: "list[int]", lines: list[bytes],
+    def __init__(self, batch: Any):
+        self._batch = batch
+
+    def __getitem__(self, i: int) -> BamRecord:
+        return BamRecord(self._batch, i)
+
+
+def _describe(item: Any) -> str:
+    text = item.to_string() if isinstance(item, BamRecord) else item.decode(errors="replace")
+    return text[:120].rstrip()
+
+
+def _check_within_references(batch: Any, lengths: "list[int]", lines: Any,
                              first: int) -> None:
     """htslib refuses a placed record whose POS lies beyond its reference's LN."""
     import numpy as np
@@ -120,4 +174,4 @@ def _check_within_references(batch: Any, lengths: "list[int]", lines: list[bytes
         i = int(over.argmax())
         raise RecordError(f"line {first + i + 1}: POS {int(beg[i]) + 1} is beyond the end of "
                           f"reference {int(tid[i])} (LN {int(ln[tid[i]])}): "
-                          f"{lines[i][:120].decode(errors='replace').rstrip()}", first + i + 1)
+                          f"{_describe(lines[i])}", first + i + 1)

@@ -14,7 +14,7 @@ from typing import Any, BinaryIO, Union
 
 import numpy as np
 
-from ..errors import RecordError
+from ..errors import BioformatsError, RecordError
 from ..sortorder import RecordNumbers
 
 __all__ = ["read_chrom_sizes", "parse_bed_type", "iter_bed_batches", "to_int_array", "show",
@@ -58,11 +58,11 @@ def parse_bed_type(bed_type: Union[str, int, None]) -> tuple[int | None, int | N
     else:
         m = re.fullmatch(r"bed(\d+)(\+(\d*))?", bed_type.strip())
         if not m:
-            raise ValueError(f"type must look like bedN, bedN+ or bedN+P, not {bed_type!r}")
+            raise BioformatsError(f"type must look like bedN, bedN+ or bedN+P, not {bed_type!r}")
         n = int(m.group(1))
         plus = None if m.group(2) and not m.group(3) else int(m.group(3) or 0)
     if not 3 <= n <= 15:
-        raise ValueError(f"bedN must be between 3 and 15, not {n}")
+        raise BioformatsError(f"bedN must be between 3 and 15, not {n}")
     return n, plus
 
 

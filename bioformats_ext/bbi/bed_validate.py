@@ -31,7 +31,7 @@ def _ints(col: Any, numbers: RecordNumbers, what: str) -> np.ndarray:
 
 
 def validate_bed_columns(bed_n: int, cols: Any, s: np.ndarray, e: np.ndarray,
-                         numbers: RecordNumbers, values: dict | None = None) -> None:
+                         numbers: RecordNumbers, values: dict | None = None, slack: int = 0) -> None:
     """Check the standard columns 4..bed_n the way bedToBigBed does (vectorised per batch).
 
     ``cols``: the text columns; or ``values``: the same columns as numbers (see
@@ -112,9 +112,9 @@ def validate_bed_columns(bed_n: int, cols: Any, s: np.ndarray, e: np.ndarray,
                               numbers[i])
     if bed_n >= 12:
         if values is not None:
-            _check_blocks(count, values["blockSizes"], values["chromStarts"], s, e, numbers)
+            _check_blocks(count, values["blockSizes"], values["chromStarts"], s, e, numbers, slack)
         else:
-            _validate_blocks(count, cols[7], cols[8], s, e, numbers)
+            _validate_blocks(count, cols[7], cols[8], s, e, numbers, slack)
 
 
 def _valid_rgb(color: bytes) -> bool:
@@ -172,13 +172,14 @@ def _split_lists(col: Any, counts: np.ndarray, numbers: RecordNumbers, what: str
     raise RecordError(f"{what}: cannot parse", None)
 
 
-def _validate_blocks(counts, sizes_col, starts_col, s, e, numbers) -> None:
+def _validate_blocks(counts, sizes_col, starts_col, s, e, numbers, slack: int = 0) -> None:
     sizes = _split_lists(sizes_col, counts, numbers, "blockSizes")
     starts = _split_lists(starts_col, counts, numbers, "chromStarts")
-    _check_blocks(counts, sizes, starts, s, e, numbers)
+    _check_blocks(counts, sizes, starts, s, e, numbers, slack)
 
 
-def _check_blocks(counts, sizes, starts, s, e, numbers) -> None:
+def _check_blocks(counts, sizes, starts, s, e, numbers, slack: int = 0) -> None:
+    """``slack`` = 1 lets consecutive blocks overlap by one base (bedToBigBed -allow1bpOverlap)."""
     firsts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
     lasts = firsts + counts - 1
     has = np.flatnonzero(counts > 0)
@@ -196,7 +197,7 @@ def _check_blocks(counts, sizes, starts, s, e, numbers) -> None:
         problems.append((int(rec[bad[0]]), "negative block size"))
     if len(starts) > 1:
         same = rec[1:] == rec[:-1]
-        overlap = starts[1:] < starts[:-1] + sizes[:-1]
+        overlap = starts[1:] < starts[:-1] + sizes[:-1] - slack
         bad = np.flatnonzero(same & overlap)
         if len(bad):
             problems.append((int(rec[bad[0] + 1]), "blocks overlap or are not in ascending "

@@ -34,8 +34,9 @@ _VECTOR_MAX = 4 << 20
 
 def decompress(data: bytes, limit: int, offset: int) -> bytes:
     """zlib-inflate one block, refusing to produce more than ``limit`` bytes (zip bombs;
-    ``limit`` is itself capped at :data:`MAX_BLOCK_INFLATE`). Beyond the one-shot bound the
-    inflate is bounded by ``max_length``, so nothing larger than ``limit`` is ever allocated."""
+    ``limit`` is itself capped at :data:`MAX_BLOCK_INFLATE`). A block is inflated in one shot
+    only when even its worst case (1032:1) stays under 64 MiB; otherwise ``max_length`` bounds
+    the inflate, so no block ever costs more than 64 MiB, whatever its header claims."""
     limit = min(limit, MAX_BLOCK_INFLATE)
     if len(data) * _MAX_RATIO <= _ONE_SHOT_BOUND:
         try:

@@ -13,6 +13,7 @@ from ..errors import FormatError, TruncatedFileError
 from .format import (
     BBI_CURRENT_VERSION,
     BIGBED_MAGIC,
+    BIGWIG_MAGIC,
     EXTRA_HEADER_SIZE,
     HEADER_SIZE,
     MAX_ZOOM_LEVELS,
@@ -26,6 +27,9 @@ from .format import (
 def _need(data: bytes, pos: int, size: int, what: str, base: int = 0) -> None:
     if pos < 0 or pos + size > len(data):
         raise TruncatedFileError(f"file ends inside the {what}", base + pos)
+
+
+_KINDS = {BIGBED_MAGIC: "bigBed", BIGWIG_MAGIC: "bigWig"}
 
 
 @dataclass
@@ -49,13 +53,16 @@ class Header:
     size = HEADER_SIZE
 
     @classmethod
-    def parse(cls, data: bytes, file_size: int | None = None) -> "Header":
-        """Parse (and sanity-check) the header from the first bytes of a file."""
+    def parse(cls, data: bytes, file_size: int | None = None,
+              magic: int = BIGBED_MAGIC) -> "Header":
+        """Parse (and sanity-check) the header from the first bytes of a file whose magic
+        must be ``magic`` (bigBed or bigWig: the two share this header)."""
+        kind = _KINDS.get(magic, "BBI")
         if len(data) < 4:
-            raise TruncatedFileError("file too short for a bigBed header", 0)
-        byteorder = detect_byteorder(data, BIGBED_MAGIC)
+            raise TruncatedFileError(f"file too short for a {kind} header", 0)
+        byteorder = detect_byteorder(data, magic)
         if byteorder is None:
-            raise FormatError(f"not a bigBed file (magic {data[:4].hex()})", 0)
+            raise FormatError(f"not a {kind} file (magic {data[:4].hex()})", 0)
         _need(data, 0, HEADER_SIZE, "header")
         values = layouts(byteorder).header.unpack_from(data, 0)
         header = cls(byteorder, *values)
@@ -63,11 +70,12 @@ class Header:
         return header
 
     def _check(self, file_size: int | None) -> None:
+        kind = _KINDS.get(self.magic, "BBI")
         if self.version < 1 or self.version > 64:
-            raise FormatError(f"unsupported bigBed version {self.version}", 4)
+            raise FormatError(f"unsupported {kind} version {self.version}", 4)
         if self.zoomLevels > MAX_ZOOM_LEVELS * 4:
             raise FormatError(f"absurd number of zoom levels ({self.zoomLevels})", 6)
-        if not 3 <= self.definedFieldCount <= 15:
+        if self.magic == BIGBED_MAGIC and not 3 <= self.definedFieldCount <= 15:
             raise FormatError(
                 f"definedFieldCount {self.definedFieldCount} outside 3..15", 34)
         if self.fieldCount < self.definedFieldCount:

@@ -18,13 +18,14 @@ import numpy as np
 from ..errors import (FormatError, MissingIndexError, RegionError, TruncatedFileError,
                       UnknownReferenceError)
 from ..io.source import ByteSource, open_source
+from ..sniff import expect, sniff
 from ..reader_base import RegionReader
 from ._lru import LRU
 from .autosql import AutoSqlTable, Field, bed_declaration
 from .blocks import (MAX_BLOCK_INFLATE, Block, check_count, decompress, parse_block,
                      parse_run)
 from .bptree import BPlusTree, read_chromosomes
-from .format import EXTRA_HEADER_SIZE, TOTAL_SUMMARY_SIZE, layouts
+from .format import BIGBED_MAGIC, EXTRA_HEADER_SIZE, TOTAL_SUMMARY_SIZE, layouts
 from .header import ExtraHeader, ExtraIndex, Header, TotalSummary, ZoomLevel, parse_extra_indices
 from .rtree import RTree
 
@@ -40,12 +41,23 @@ Record = tuple[str, int, int, "str | None"]
 class BigBedReader(RegionReader):
     """Format-level access to a bigBed file. See :class:`bioformats_ext.bigbed.BigBedFile`."""
 
+    MAGIC = BIGBED_MAGIC  # the bigWig reader shares everything but the magic and the blocks
+
     def __init__(self, source: "str | os.PathLike[str] | BinaryIO | ByteSource",
                  node_cache: int = 256, block_cache: int = 64 << 20):
         self._owns_source = not isinstance(source, ByteSource)
         self.source = open_source(source)
         try:
             self._open(node_cache, block_cache)
+        except FormatError:
+            try:  # name what the file is instead ("x.bw is a bigWig file, not a bigBed file")
+                found = sniff(self.source)
+                if found.format not in ("bigbed", "empty", "binary", "text") or (
+                        found.format == "text" and self.source.size >= 64):
+                    expect(self.source, ("bigbed",), "a bigBed file")
+            finally:
+                self.close()
+            raise
         except BaseException:
             self.close()
             raise
@@ -58,7 +70,7 @@ class BigBedReader(RegionReader):
         self.file_size = size = src.size
         head = src.read_upto(0, OPEN_READ)
         self._chunks: list[tuple[int, bytes]] = [(0, head)]
-        self.header = header = Header.parse(head, size)
+        self.header = header = Header.parse(head, size, self.MAGIC)
         self.byteorder = bo = header.byteorder
         self._lay = layouts(bo)
         self.zoom_levels = ZoomLevel.parse_all(head, header, size)

@@ -122,7 +122,8 @@ class BigBedWriter(CloseOrAbort):
                  bed_type: Union[str, int, None] = None, extra_index: Iterable[str] = (),
                  compress: Union[bool, str] = True, block_size: int = 256,
                  items_per_slot: int = 512,
-                 threads: int | None = None, validate: bool = True):
+                 threads: int | None = None, validate: bool = True, zero_length_bases: int = 0,
+                 allow_1bp_overlap: bool = False):
         if block_size < 2 or items_per_slot < 1:
             raise ValueError("block_size must be >= 2 and items_per_slot >= 1")
         self.chrom_sizes = read_chrom_sizes(chrom_sizes)
@@ -163,7 +164,9 @@ class BigBedWriter(CloseOrAbort):
             self._out = target  # type: ignore[assignment]
             spill_dir = None
         self._data = tempfile.TemporaryFile(dir=spill_dir)
-        self._coverage = CoverageSpill(spill_dir=spill_dir)
+        # zero_length_bases: 0 = bedToBigBed (an insertion point covers nothing), 1 = Biopython
+        self._coverage = CoverageSpill(spill_dir=spill_dir, zero_length_bases=zero_length_bases)
+        self._overlap_slack = 1 if allow_1bp_overlap else 0  # bedToBigBed -allow1bpOverlap
         threads = threads if threads is not None else min(4, os.cpu_count() or 1)
         self._compressor = (BlockCompressor(self._zcompress, threads, window=32)
                             if self.compress else None)
@@ -196,33 +199,36 @@ class BigBedWriter(CloseOrAbort):
         self._failed = False
 
     # -- setup ------------------------------------------------------------------------------------
-    def _setup_fields(self, field_count: int) -> None:
+    def _setup_fields(self, field_count: int, where: str | None = None) -> None:
         self._field_count = field_count
         if self._bed_n is None:
             self._bed_n = min(field_count, 12)
         if self._bed_n > field_count:
-            raise ValueError(f"bed{self._bed_n} needs at least {self._bed_n} fields; the autoSql "
-                             f"declares {field_count}")
+            if where is None:  # the count comes from the autoSql the caller gave
+                raise BioformatsError(f"bed{self._bed_n} needs at least {self._bed_n} fields; "
+                                      f"the autoSql declares {field_count}")
+            raise RecordError(f"{where}: type bed{self._bed_n} needs at least {self._bed_n} "
+                              f"fields, the record has {field_count}")
         if self._table is None:
             if field_count > self._bed_n or field_count > 12:
-                raise ValueError(f"records have {field_count} fields; give an autoSql "
-                                 f"declaration (autosql=/-as=) for the fields after bed"
-                                 f"{self._bed_n}")
+                raise RecordError(f"{where or 'records'}: {field_count} fields; give an autoSql "
+                                  f"declaration (autosql=/-as=) for the fields after bed"
+                                  f"{self._bed_n}")
             self._table = bed_declaration(field_count)
             self._as_text = str(self._table)
         names = self._table.names
         for i, name in enumerate(names[:self._bed_n]):
             if name != BED_FIELD_NAMES[i] and not (i == 8 and name == "itemRgb"):
-                raise ValueError(f"autoSql field {i + 1} is {name!r}; bed{self._bed_n} needs "
+                raise BioformatsError(f"autoSql field {i + 1} is {name!r}; bed{self._bed_n} needs "
                                  f"{BED_FIELD_NAMES[i]!r}")
         self._extra_fields = []
         for name in self._extra_names:
             if name not in names:
-                raise ValueError(f"extraIndex field {name} not a standard bed field or found in "
+                raise BioformatsError(f"extraIndex field {name} not a standard bed field or found in "
                                  "the autoSql declaration")
             index = names.index(name)
             if self._table[index].base_type != "string":
-                raise ValueError(f"extraIndex field {name}: can only index string fields")
+                raise BioformatsError(f"extraIndex field {name}: can only index string fields")
             self._extra_fields.append(index)
 
     # -- public API -------------------------------------------------------------------------------
@@ -308,13 +314,6 @@ class BigBedWriter(CloseOrAbort):
         self._abort()
 
 
-    def __del__(self):  # an abandoned writer must not leave temp files
-        if not getattr(self, "_closed", True):
-            try:
-                self.abort()
-            except Exception:
-                pass
-
     # -- internals --------------------------------------------------------------------------------
     def _abort(self) -> None:
         if self._compressor is not None:
@@ -340,7 +339,7 @@ class BigBedWriter(CloseOrAbort):
             rests = rests.rests()  # the general paths need the text
         if self._field_count is None:
             first = rests[0]
-            self._setup_fields(3 + (first.count(b"\t") + 1 if first else 0))
+            self._setup_fields(3 + (first.count(b"\t") + 1 if first else 0), numbers.where(0))
         tids = self._tids_for(chroms, numbers)
         self._order.check(tids, s, e, numbers)
         if self.validate:
@@ -362,7 +361,7 @@ class BigBedWriter(CloseOrAbort):
         if values is not None and values.get("fields") == extra and self._bed_n > 3 \
                 and self._bed_n - 3 == extra:
             # The caller formatted rests from these numbers (no tab inside a text field).
-            validate_bed_columns(self._bed_n, None, s, e, numbers, values)
+            validate_bed_columns(self._bed_n, None, s, e, numbers, values, self._overlap_slack)
             return
         # Tabs per record, counted over the joined batch with numpy.
         lengths = np.fromiter(map(len, rests), np.int64, len(rests))
@@ -380,7 +379,7 @@ class BigBedWriter(CloseOrAbort):
         # Every record has exactly `extra` fields now: one split of the joined batch.
         flat = b"\t".join(rests).split(b"\t")
         cols = [flat[k::extra] for k in range(self._bed_n - 3)]
-        validate_bed_columns(self._bed_n, cols, s, e, numbers)
+        validate_bed_columns(self._bed_n, cols, s, e, numbers, slack=self._overlap_slack)
 
     def _chrom_name(self, tid: int) -> str:
         names = list(self._chrom_ids)
@@ -693,7 +692,8 @@ def write(records: Union[Iterable[Record], str, os.PathLike],
           extra_index: Iterable[str] = (), compress: Union[bool, str] = True,
           block_size: int = 256,
           items_per_slot: int = 512, *, tab: bool = False, threads: int | None = None,
-          progress: Callable[[int], Any] | None = None) -> int:
+          progress: Callable[[int], Any] | None = None, zero_length_bases: int = 0,
+          allow_1bp_overlap: bool = False) -> int:
     """Write a bigBed from ``(chrom, start, end, rest)`` tuples or a BED file path, in one pass.
 
     ``chrom_sizes``: ``{name: size}`` or a chrom.sizes path. ``autosql``: ``.as`` text (or an
@@ -705,7 +705,8 @@ def write(records: Union[Iterable[Record], str, os.PathLike],
     """
     writer = BigBedWriter(target, chrom_sizes, autosql=autosql, bed_type=bed_type,
                           extra_index=extra_index, compress=compress, block_size=block_size,
-                          items_per_slot=items_per_slot, threads=threads)
+                          items_per_slot=items_per_slot, threads=threads,
+                          zero_length_bases=zero_length_bases, allow_1bp_overlap=allow_1bp_overlap)
     try:
         if isinstance(records, (str, os.PathLike)):
             write_bed_file(writer, records, tab=tab, progress=progress)

@@ -14,8 +14,11 @@ so the zoom levels are chosen and computed from the spilled ranges exactly as UC
   consecutive summaries while ``end <= first.start + reduction``; levels stop when a level is
   no smaller than the previous one, or at 10.
 
-Zero-length items count as covering one base (as in bedToBigBed's output); only at the very
-end of a chromosome do they stay zero-size ranges (which can still anchor a summary). Sums are accumulated exactly (float64) and rounded to
+Zero-length items (insertion points) are zero-size ranges, as in bedToBigBed's coverage range
+tree (``rangeTreeAddToCoverageDepth``): they add no bases and no sum, but carry a depth (1, or 1 +
+the depth of a range strictly around them) that enters min/max, and they can start a summary.
+Biopython's writer instead counts them as one base; ``zero_length_bases=1`` reproduces that
+(only at a chromosome's very end do they then stay zero-size). Sums are accumulated exactly (float64) and rounded to
 float32 once when written; UCSC rounds after every addition, so for summaries whose sums exceed
 2**24 the last bit may differ.
 """
@@ -45,8 +48,12 @@ class CoverageSpill:
     after), so each flush emits those and carries the still-open intervals forward.
     """
 
-    def __init__(self, flush_records: int = 1 << 18, spill_dir: str | None = None):
+    def __init__(self, flush_records: int = 1 << 18, spill_dir: str | None = None,
+                 zero_length_bases: int = 0):
         self._flush_records = flush_records
+        if zero_length_bases not in (0, 1):
+            raise ValueError("zero_length_bases must be 0 (bedToBigBed) or 1 (Biopython)")
+        self._zero_length_bases = zero_length_bases
         self._spill_dir = spill_dir
         self._file = None
         self._mem: list[bytes] = []
@@ -70,10 +77,13 @@ class CoverageSpill:
         self._prev_boundary_starts = False
 
     def add(self, starts: np.ndarray, ends: np.ndarray) -> None:
-        # bedToBigBed counts a zero-length item (an insertion point) as covering one base.
-        zero = ends == starts
-        if zero.any():
-            ends = np.where(zero, np.minimum(starts + 1, self._chrom_size), ends)
+        # Zero-length items (insertion points) stay zero-size: bedToBigBed's coverage range
+        # tree gives them no bases (see coverage_ranges for the depth they still carry).
+        # Biopython's writer counts them as one base (zero_length_bases=1).
+        if self._zero_length_bases:
+            zero = ends == starts
+            if zero.any():
+                ends = np.where(zero, np.minimum(starts + 1, self._chrom_size), ends)
         self._starts.append(starts)
         self._ends.append(ends)
         self._buffered += len(starts)
@@ -324,6 +334,10 @@ def level0_summaries(spill: CoverageSpill, scale: int, chrom_sizes: list[int]) -
                    - np.maximum(rs[piece_range], bin_start[piece_bin]))
         overlap = np.maximum(overlap, 0)
         pv = val[piece_range]
+        if not np.all(piece_bin[1:] >= piece_bin[:-1]):
+            # a zero-size range inside a range spanning several bins: group pieces by bin
+            order = np.argsort(piece_bin, kind="stable")
+            piece_bin, overlap, pv = piece_bin[order], overlap[order], pv[order]
         # Pieces are sorted by bin; every bin has at least one piece.
         firsts = np.flatnonzero(np.concatenate([[True], piece_bin[1:] != piece_bin[:-1]]))
         out = np.empty(len(bin_start), dtype=SUMMARY_DTYPE)

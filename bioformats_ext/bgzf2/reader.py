@@ -66,6 +66,11 @@ class Bgzf2Reader(RegionReader):
     # ------------------------------------------------------------------ opening
     def _not_bgzf2(self, why: str, offset: int | None = None) -> FormatError:
         head = self._source.read_upto(0, 12)
+        if _sniff(head) in ("not zstd", "gzip/BGZF (use the BGZF reader)"):
+            from ..sniff import describe, sniff
+
+            return FormatError(f"{self._source.name} is {describe(sniff(self._source))}, not a "
+                               f"BGZF2 file ({why})", offset)
         return FormatError(f"{self._source.name}: not BGZF2 ({why}); the file looks like "
                            f"{_sniff(head)}", offset)
 

@@ -45,4 +45,7 @@ def load_index_near(location: str | None, kinds: Sequence[str], what: str) -> An
     if source is None:
         raise MissingIndexError(f"no index ({', '.join(c.rsplit('.', 1)[-1] for c in candidates)}) "
                                 f"next to {location}")
-    return read_index(source)
+    try:
+        return read_index(source)
+    finally:
+        source.close()  # the index is parsed into memory; keep no file handle

@@ -13,6 +13,7 @@ from typing import Any, BinaryIO, Callable, Sequence
 import numpy as np
 
 from ..index.builder import ReferenceNames
+from ..errors import BioformatsError
 from ..io.atomic import AtomicFiles
 from .discovery import default_index_path
 
@@ -61,8 +62,11 @@ class IndexedOutput:
                 handle = target
             if index is not None:
                 if index_path is None:
-                    if self.path is None:
-                        raise ValueError("index_path is needed when writing to a file object")
+                    if not _is_path(target):  # e.g. sys.stdout.buffer: no "<stdout>.bai"
+                        raise BioformatsError(
+                            f"index={index!r} for a file-object target "
+                            f"({self.path or type(target).__name__}) needs index_path= "
+                            f"(a path or binary file object for the index)")
                     index_path = default_index_path(self.path, index)
                 self.index_target = index_path
             self._handle = handle

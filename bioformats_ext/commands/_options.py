@@ -6,6 +6,7 @@ UCSC tools (bedToBigBed, bigBedToBed, ...) take ``-option=value``; htslib tools 
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from contextlib import contextmanager
@@ -15,7 +16,27 @@ from ..errors import BioformatsError
 
 
 class UsageError(BioformatsError):
-    """Bad command line."""
+    """Bad command line (exit status 2, as argparse)."""
+
+
+def wrong_arguments(usage: str) -> UsageError:
+    """A one-line "wrong number of arguments" error quoting the ``usage:`` line of ``usage``."""
+    lines = usage.splitlines()
+    for i, line in enumerate(lines):
+        if line.strip().startswith("usage:"):
+            rest = line.strip()[len("usage:"):].strip()
+            if not rest and i + 1 < len(lines):
+                rest = lines[i + 1].strip()
+            return UsageError(f"wrong number of arguments; usage: {rest}\n{usage}")
+    return UsageError(f"wrong number of arguments\n{usage}")
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse with a one-line error (``prog: message (see -h)``), exit status 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        print(f"{self.prog}: {message} (see {self.prog} -h)", file=sys.stderr)
+        raise SystemExit(2)
 
 
 def parse_ucsc(argv: list[str], options: dict[str, Callable[[str], Any] | None],
@@ -47,9 +68,13 @@ def parse_ucsc(argv: list[str], options: dict[str, Callable[[str], Any] | None],
                 if not eq:
                     raise UsageError(f"option -{key} needs a value (-{key}=...)\n{usage}")
                 try:
-                    values[key] = convert(raw)
+                    value = convert(raw)
                 except ValueError:
                     raise UsageError(f"bad value for -{key}: {raw!r}\n{usage}") from None
+                if getattr(convert, "multi", False):
+                    values.setdefault(key, []).append(value)
+                else:
+                    values[key] = value
         else:
             positional.append(arg)
     return positional, values

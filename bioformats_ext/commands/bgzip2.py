@@ -8,16 +8,15 @@ look up). Output is named ``FILE.zst``: a BGZF2 file is valid zstd, so ``zstd -d
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import sys
 from typing import BinaryIO, Callable, Iterator
 
 from ..bgzf2 import DEFAULT_BLOCK_SIZE, DEFAULT_LEVEL, Bgzf2Reader, Bgzf2Writer
-from ..errors import FormatError, RecordError, UnknownReferenceError
+from ..errors import BioformatsError, FormatError, RecordError, UnknownReferenceError
 from ..io.atomic import atomic_open
-from ._options import UsageError, progress_bytes
+from ._options import ArgumentParser, UsageError, progress_bytes
 
 SUFFIX = ".zst"
 PRESETS = ("vcf", "bed", "gff", "sam")
@@ -25,10 +24,12 @@ _CIGAR = re.compile(rb"(\d+)([MIDNSHP=X])")
 _REGION = re.compile(r"^(.*):([0-9,]*)(?:-([0-9,]*))?$")
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="bioformats-ext bgzip2", add_help=True,
-                                description="Compress, decompress or query BGZF2 files.")
-    p.add_argument("file", nargs="?", default="-", help="input file ('-' for standard input)")
+def _parser() -> ArgumentParser:
+    p = ArgumentParser(prog="bioformats-ext bgzip2",
+                       description="Compress, decompress, test, reindex or query BGZF2 files. "
+                                   "Option letters mean what they mean in bgzip.")
+    p.add_argument("files", nargs="*", metavar="FILE",
+                   help="input files ('-' or none: standard input)")
     p.add_argument("-c", "--stdout", action="store_true", help="write on standard output")
     p.add_argument("-d", "--decompress", action="store_true", help="decompress")
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing output")
@@ -37,14 +38,21 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"zstd level (default {DEFAULT_LEVEL})")
     p.add_argument("-@", "--threads", type=int, default=1, metavar="INT",
                    help="compression/decompression threads")
-    p.add_argument("-b", "--block-size", type=int, default=DEFAULT_BLOCK_SIZE, metavar="INT",
+    p.add_argument("-b", "--offset", type=int, default=None, metavar="INT",
+                   help="decompress from this 0-based uncompressed offset (as bgzip -b)")
+    p.add_argument("-s", "--size", type=int, default=None, metavar="INT",
+                   help="decompress INT bytes (as bgzip -s)")
+    p.add_argument("-r", "--reindex", action="store_true",
+                   help="rebuild the embedded index of a BGZF2 file (with -p for the preset)")
+    p.add_argument("-t", "--test", action="store_true", help="test integrity of compressed file")
+    p.add_argument("-B", "--block-size", type=int, default=DEFAULT_BLOCK_SIZE, metavar="INT",
                    help=f"uncompressed bytes per frame (default {DEFAULT_BLOCK_SIZE})")
     p.add_argument("-p", "--preset", choices=PRESETS + ("none",),
                    help="index text lines as this format (default: from the file name)")
-    p.add_argument("-r", "--region", action="append", metavar="REGION",
+    p.add_argument("-Q", "--query", "--region", dest="region", action="append", metavar="REGION",
                    help="print what overlaps chr, chr:beg or chr:beg-end (1-based)")
     p.add_argument("-H", "--print-header", action="store_true",
-                   help="with -r on text, print the header lines first (like tabix -h)")
+                   help="with -Q on text, print the header lines first (like tabix -h)")
     return p
 
 
@@ -60,6 +68,8 @@ def _coords(preset: str) -> Callable[[list[bytes]], tuple[bytes, int, int, bool]
         def vcf(f):
             beg = int(f[1]) - 1
             end = beg + max(1, len(f[3]))
+            if beg < 0:  # POS=0 (telomere): htslib clamps the interval to [0, >=1)
+                beg, end = 0, max(end, 1)
             if len(f) > 7 and b"END=" in f[7]:
                 for kv in f[7].split(b";"):
                     if kv.startswith(b"END="):
@@ -226,39 +236,68 @@ def _query(reader: Bgzf2Reader, regions: list[str], out: BinaryIO, header: bool)
 
 def _open_output(path: str, force: bool) -> None:
     if os.path.exists(path) and not force:
-        raise UsageError(f"{path} already exists; use -f to overwrite")
+        raise BioformatsError(f"{path} already exists; use -f to overwrite")
+
+
+def _source(src: str) -> "str | bytes":
+    if src == "-":
+        return sys.stdin.buffer.read()
+    if not os.path.exists(src):
+        open(src, "rb").close()  # the OSError names the file
+    return src
 
 
 def main(argv: list[str]) -> int:
     args = _parser().parse_args(argv)
+    if args.threads < 1:
+        raise UsageError(f"-@ {args.threads}: need at least 1 thread")
+    if args.block_size < 1:
+        raise UsageError(f"-B {args.block_size}: frames need at least 1 byte")
+    if (args.offset or 0) < 0 or (args.size or 0) < 0:
+        raise UsageError(f"illegal range: offset {args.offset} size {args.size}")
+    files = args.files or ["-"]
+    if "-" in files and sys.stdin.isatty():  # as bgzip: no data is coming from a terminal
+        raise UsageError("no input file and standard input is a terminal (see -h)")
+    for src in files:
+        _run_one(src, args)
+    return 0
+
+
+def _run_one(src: str, args) -> None:
     stdout = sys.stdout.buffer
-    src = args.file
     if args.region:
-        source = sys.stdin.buffer.read() if src == "-" else src
-        with Bgzf2Reader(source, threads=args.threads) as reader:
+        with Bgzf2Reader(_source(src), threads=args.threads) as reader:
             _query(reader, args.region, stdout, args.print_header)
         stdout.flush()
-        return 0
-    if args.decompress:
-        source = sys.stdin.buffer.read() if src == "-" else src
-        to_stdout = args.stdout or src == "-"
+        return
+    if args.test:
+        with Bgzf2Reader(_source(src), threads=args.threads) as reader:
+            for _ in reader.iter_frames():
+                pass
+        return
+    if args.reindex:
+        _reindex(src, args)
+        return
+    if args.decompress or args.offset is not None or args.size is not None:
+        source = _source(src)
+        to_stdout = args.stdout or src == "-" or args.offset is not None or args.size is not None
         if not to_stdout:
             if not src.endswith(SUFFIX):
-                raise UsageError(f"{src}: unknown suffix (expected {SUFFIX}); use -c")
+                raise BioformatsError(f"{src}: unknown suffix (expected {SUFFIX}); use -c")
             target = src[: -len(SUFFIX)]
             _open_output(target, args.force)
         with Bgzf2Reader(source, threads=args.threads) as reader:
             if to_stdout:
-                for data in reader.iter_frames():
+                for data in _decoded(reader, args.offset, args.size):
                     stdout.write(data)
                 stdout.flush()
             else:
                 with atomic_open(target) as out:
-                    for data in reader.iter_frames():
+                    for data in _decoded(reader, args.offset, args.size):
                         out.write(data)
         if not to_stdout and not args.keep:
             os.unlink(src)
-        return 0
+        return
     # compress
     to_stdout = args.stdout or src == "-"
     preset = args.preset or (None if src == "-" else _preset_for(src))
@@ -266,23 +305,12 @@ def main(argv: list[str]) -> int:
         preset = None
     if not to_stdout:
         if src.endswith(SUFFIX) and not args.force:
-            raise UsageError(f"{src} already has {SUFFIX} suffix; use -f to compress anyway")
+            raise BioformatsError(f"{src} already has {SUFFIX} suffix; use -f to compress anyway")
         target = src + SUFFIX
         _open_output(target, args.force)
     handle = sys.stdin.buffer if src == "-" else open(src, "rb")
     try:
-        options = dict(level=args.compress_level, block_size=args.block_size,
-                       threads=args.threads, aligned=preset is not None, sorted=False)
-        writer = Bgzf2Writer(stdout if to_stdout else target, **options)
-        with writer, progress_bytes(handle, desc="bgzip2") as counted:
-            if preset:
-                _compress_text(counted, writer, preset)
-            else:
-                while True:
-                    block = counted.read(1 << 22)
-                    if not block:
-                        break
-                    writer.write(block)
+        _compress_stream(handle, stdout if to_stdout else target, preset, args)
     finally:
         if handle is not sys.stdin.buffer:
             handle.close()
@@ -290,4 +318,48 @@ def main(argv: list[str]) -> int:
         stdout.flush()
     elif not args.keep:
         os.unlink(src)
-    return 0
+
+
+def _compress_stream(handle: BinaryIO, target, preset: str | None, args) -> None:
+    options = dict(level=args.compress_level, block_size=args.block_size,
+                   threads=args.threads, aligned=preset is not None, sorted=False)
+    writer = Bgzf2Writer(target, **options)
+    with writer, progress_bytes(handle, desc="bgzip2") as counted:
+        if preset:
+            _compress_text(counted, writer, preset)
+        else:
+            while True:
+                block = counted.read(1 << 22)
+                if not block:
+                    break
+                writer.write(block)
+
+
+def _decoded(reader: Bgzf2Reader, offset: int | None, size: int | None) -> Iterator[bytes]:
+    """The uncompressed stream, or ``size`` bytes of it from ``offset`` (bgzip ``-b``/``-s``)."""
+    if offset is None and size is None:
+        yield from reader.iter_frames()
+        return
+    reader.seek(offset or 0)
+    left = size
+    while left is None or left > 0:
+        data = reader.read(1 << 20 if left is None else min(left, 1 << 20))
+        if not data:
+            return
+        if left is not None:
+            left -= len(data)
+        yield data
+
+
+def _reindex(src: str, args) -> None:
+    """Rebuild the embedded index: decode the text and write it again (atomically in place)."""
+    if src == "-":
+        raise UsageError("-r needs a file name (the file is rewritten in place)")
+    import io
+
+    with Bgzf2Reader(_source(src), threads=args.threads) as reader:
+        preset = args.preset or reader.metadata.get("format") or _preset_for(src)
+        if preset == "none":
+            preset = None
+        data = io.BytesIO(b"".join(reader.iter_frames()))
+    _compress_stream(data, src, preset, args)

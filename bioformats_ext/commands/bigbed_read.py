@@ -10,8 +10,9 @@ import sys
 from typing import Iterable, TextIO
 
 from .. import bigbed
-from ..errors import BioformatsError
-from ._options import UsageError, parse_ucsc, progress
+from ..errors import (BioformatsError, FormatError, RecordError, RegionError,
+                      UnknownReferenceError)
+from ._options import UsageError, parse_ucsc, progress, wrong_arguments
 
 BIGBEDTOBED_USAGE = """\
 bigBedToBed - Convert from bigBed to ascii bed format.
@@ -22,8 +23,12 @@ options:
    -start=N - if set, restrict output to only that over start
    -end=N - if set, restict output to only that under end
    -maxItems=N - if set, restrict output to first N items
+   -range="chrom start end" - restrict output to that range (0-based start, like BED)
+   -range=chrom:start-end - the same with a 1-based start; may be given several times
    -bed=in.bed - restrict output to all regions in a BED file
    -header - output a autoSql-style header (starts with '#').
+   -tsv - output a TSV header (without '#').
+   -skipChromCheck - an unknown -chrom prints nothing instead of failing
 output.bed may be 'stdout' or '-'."""
 
 BIGBEDINFO_USAGE = """\
@@ -92,30 +97,71 @@ def _write_records(out: TextIO, records: Iterable[tuple[str, int, int, str | Non
     return n
 
 
-def _header_line(bb: bigbed.BigBedFile) -> str:
-    return "#" + "\t".join(bb.autosql.names) + "\n"
+def _header_line(bb: bigbed.BigBedFile, path: str = "input", start: str = "#") -> str:
+    """bigBedToBed's ``-header`` (``#`` first) / ``-tsv`` line: the autoSql column names."""
+    if bb.autosql_text is None:  # as UCSC: the header comes from the file's own autoSql only
+        raise FormatError(f"{path}: bigBed file does not contain an autoSql schema")
+    return start + "\t".join(bb.autosql.names) + "\n"
 
 
 def _commas(n: int) -> str:
     return f"{n:,}"
 
 
+def _parse_range(text: str) -> tuple[str, int, int]:
+    """UCSC ``-range``: ``"chrom start end"`` (0-based start) or ``chrom:start-end`` (1-based)."""
+    words = text.split()
+    try:
+        if len(words) == 3:
+            chrom, start, end = words[0], int(words[1]), int(words[2])
+        elif len(words) == 1 and ":" in text:
+            chrom, _, span = text.rpartition(":")
+            beg, _, stop = span.replace(",", "").partition("-")
+            chrom, start, end = chrom, int(beg) - 1, int(stop)
+        else:
+            raise ValueError
+    except ValueError:
+        raise UsageError(f"-range={text!r}: expected \"chrom start end\" or chrom:start-end") from None
+    if start < 0 or start > end:
+        raise RegionError(f"-range={text!r}: invalid range, start={start} > end={end}")
+    return chrom, start, end
+
+
 def bigbedtobed(argv: list[str]) -> int:
     args, opts = parse_ucsc(argv, {"chrom": str, "start": int, "end": int, "maxItems": int,
-                                   "bed": str, "header": None, "udcDir": str},
+                                   "bed": str, "range": _Multi(str), "header": None,
+                                   "tsv": None, "udcDir": str, "skipChromCheck": None},
                             BIGBEDTOBED_USAGE)
     if len(args) != 2:
-        raise UsageError(BIGBEDTOBED_USAGE)
+        raise wrong_arguments(BIGBEDTOBED_USAGE)
+    if "header" in opts and "tsv" in opts:
+        raise UsageError("can't specify both -header and -tsv")
+    if ("bed" in opts or "range" in opts) and any(k in opts for k in ("chrom", "start", "end")):
+        raise UsageError("-bed or -range can not be used with -chrom -start or -end options")
+    if "bed" in opts and "range" in opts:
+        raise UsageError("-bed and -range can not be used together")
+    for name in ("start", "end"):
+        if opts.get(name, 0) < 0:
+            raise RegionError(f"-{name}={opts[name]}: negative coordinate")
     source, target = args
     with bigbed.open(source) as bb:
         if "bed" in opts:
             regions = _read_regions(opts["bed"])
+        elif "range" in opts:
+            regions = [_parse_range(text) for text in opts["range"]]
         elif "chrom" in opts:
             chrom = opts["chrom"]
-            if chrom not in bb.chroms:  # bigBedToBed prints nothing for an absent chromosome
+            if chrom not in bb.chroms:  # as current bigBedToBed (older ones printed nothing)
+                if "skipChromCheck" not in opts:
+                    raise UnknownReferenceError(f"specified chrom {chrom} not found in {source} "
+                                                f"(-skipChromCheck to print nothing instead)")
                 regions = []
             else:
-                regions = [(chrom, opts.get("start", 0), opts.get("end", bb.chroms[chrom]))]
+                start = opts.get("start", 0)
+                end = min(opts.get("end", bb.chroms[chrom]), bb.chroms[chrom])
+                if start > end:
+                    raise RegionError(f"invalid range, start={start} > end={end}")
+                regions = [(chrom, start, end)]
         else:
             if "start" in opts or "end" in opts:
                 raise UsageError("-start and -end need -chrom\n" + BIGBEDTOBED_USAGE)
@@ -133,11 +179,26 @@ def bigbedtobed(argv: list[str]) -> int:
                     if max_items and n >= max_items:
                         return
 
+        header = None
+        if "header" in opts or "tsv" in opts:
+            header = _header_line(bb, source, "#" if "header" in opts else "")
         with _output(target) as out:
-            if "header" in opts:
-                out.write(_header_line(bb))
+            if header is not None:
+                out.write(header)
             _write_records(out, progress(records(), total=len(bb), desc="bigBedToBed"))
     return 0
+
+
+class _Multi:
+    """An option that may be repeated (UCSC ``OPTION_MULTI``): values are collected in a list."""
+
+    multi = True
+
+    def __init__(self, convert):
+        self.convert = convert
+
+    def __call__(self, raw: str):
+        return self.convert(raw)
 
 
 def _read_regions(path: str) -> list[tuple[str, int, int]]:
@@ -150,7 +211,8 @@ def _read_regions(path: str) -> list[tuple[str, int, int]]:
             try:
                 regions.append((words[0], int(words[1]), int(words[2])))
             except (IndexError, ValueError):
-                raise UsageError(f"{path}:{lineno}: expected chrom start end") from None
+                raise RecordError(f"{path} line {lineno}: expected chrom start end",
+                                  lineno) from None
     return regions
 
 
@@ -158,7 +220,7 @@ def bigbedinfo(argv: list[str]) -> int:
     args, opts = parse_ucsc(argv, {"chroms": None, "zooms": None, "as": None,
                                    "extraIndex": None, "udcDir": str}, BIGBEDINFO_USAGE)
     if len(args) != 1:
-        raise UsageError(BIGBEDINFO_USAGE)
+        raise wrong_arguments(BIGBEDINFO_USAGE)
     with bigbed.open(args[0]) as bb:
         h = bb.header
         lines = [f"version: {h.version}", f"fieldCount: {h.fieldCount}",
@@ -219,7 +281,7 @@ def bigbedsummary(argv: list[str]) -> int:
                             BIGBEDSUMMARY_USAGE)
     if "fields" in opts:
         if not args:
-            raise UsageError(BIGBEDSUMMARY_USAGE)
+            raise wrong_arguments(BIGBEDSUMMARY_USAGE)
         with bigbed.open(args[0]) as bb:
             print(f"{bb.header.definedFieldCount} bed definition fields, "
                   f"{bb.header.fieldCount} total fields")
@@ -228,12 +290,17 @@ def bigbedsummary(argv: list[str]) -> int:
         if len(args) == 1:
             return 0
     if len(args) != 5:
-        raise UsageError(BIGBEDSUMMARY_USAGE)
+        raise wrong_arguments(BIGBEDSUMMARY_USAGE)
     path, chrom, start_s, end_s, points_s = args
     try:
         start, end, points = int(start_s), int(end_s), int(points_s)
     except ValueError:
-        raise UsageError(BIGBEDSUMMARY_USAGE) from None
+        raise UsageError(f"start, end and dataPoints must be integers, not "
+                         f"{start_s!r} {end_s!r} {points_s!r}") from None
+    if start < 0 or start >= end:
+        raise RegionError(f"invalid range {chrom}:{start}-{end}: start must be below end")
+    if points < 1:
+        raise UsageError(f"dataPoints must be at least 1, not {points}")
     kind = opts.get("type", "coverage")
     if kind not in ("coverage", "mean", "min", "max", "std"):
         raise UsageError(f"Unknown -type={kind}\n{BIGBEDSUMMARY_USAGE}")
@@ -260,7 +327,7 @@ def bigbednameditems(argv: list[str]) -> int:
     args, opts = parse_ucsc(argv, {"nameFile": None, "field": str, "header": None,
                                    "udcDir": str}, BIGBEDNAMEDITEMS_USAGE)
     if len(args) != 3:
-        raise UsageError(BIGBEDNAMEDITEMS_USAGE)
+        raise wrong_arguments(BIGBEDNAMEDITEMS_USAGE)
     path, name, target = args
     field = opts.get("field", "name")
     if "nameFile" in opts:
@@ -271,7 +338,7 @@ def bigbednameditems(argv: list[str]) -> int:
     with bigbed.open(path) as bb:
         with _output(target) as out:
             if "header" in opts:
-                out.write(_header_line(bb))
+                out.write(_header_line(bb, path))
             for value in names:
                 _write_records(out, bb.find(field, value))
     return 0

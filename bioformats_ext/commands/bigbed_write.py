@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..bbi.write import write
-from ._options import UsageError, parse_ucsc, progress
+from ..errors import BioformatsError
+from ._options import UsageError, parse_ucsc, progress, wrong_arguments
 
 USAGE = """\
 bedtobigbed - convert a BED file to bigBed (like UCSC bedToBigBed; same output)
@@ -20,10 +21,14 @@ options:
    -tab              fields are tab-separated (default: any whitespace)
    -extraIndex=a,b   also index these string columns (for bigbednameditems)
    -sizesIsBb        take chromosome sizes from the bigBed given as chrom.sizes
+   -sizesIs2Bit      take chromosome sizes from the .2bit genome given as chrom.sizes
+   -allow1bpOverlap  allow exons (bed12 blocks) to overlap by at most one base pair
+   -udcDir=dir       accepted for compatibility (no cache is used)
 The input is read once; a failed conversion leaves no output file."""
 
 OPTIONS = {"type": str, "as": str, "blockSize": int, "itemsPerSlot": int, "unc": None,
-           "tab": None, "extraIndex": str, "sizesIsBb": None}
+           "tab": None, "extraIndex": str, "sizesIsBb": None, "sizesIs2Bit": None,
+           "allow1bpOverlap": None, "udcDir": str}
 
 
 def _sizes_from_bigbed(path: str) -> dict[str, int]:
@@ -37,9 +42,18 @@ def bedtobigbed(argv: list[str]) -> int:
     """Run the subcommand; returns the exit code."""
     args, opts = parse_ucsc(argv, OPTIONS, USAGE)
     if len(args) != 3:
-        raise UsageError(f"expected in.bed chrom.sizes out.bb\n{USAGE}")
+        raise wrong_arguments(USAGE)
     bed, sizes_path, out = args
-    sizes = _sizes_from_bigbed(sizes_path) if opts.get("sizesIsBb") else sizes_path
+    if opts.get("sizesIsBb") and opts.get("sizesIs2Bit"):
+        raise UsageError("-sizesIsBb and -sizesIs2Bit exclude each other")
+    if opts.get("sizesIsBb"):
+        sizes = _sizes_from_bigbed(sizes_path)
+    elif opts.get("sizesIs2Bit"):
+        from ..twobit import chrom_sizes
+
+        sizes = chrom_sizes(sizes_path)
+    else:
+        sizes = sizes_path
     autosql = None
     if "as" in opts:
         with open(opts["as"], encoding="utf-8") as handle:
@@ -50,7 +64,12 @@ def bedtobigbed(argv: list[str]) -> int:
         write(bed, sizes, out, autosql=autosql, bed_type=opts.get("type"), extra_index=extra,
               compress=not opts.get("unc"), block_size=opts.get("blockSize", 256),
               items_per_slot=opts.get("itemsPerSlot", 512), tab=bool(opts.get("tab")),
-              progress=None if bar is None else bar.update)
+              progress=None if bar is None else bar.update,
+              allow_1bp_overlap=bool(opts.get("allow1bpOverlap")))
+    except BioformatsError as exc:
+        if exc.args and bed not in str(exc):
+            exc.args = (f"{bed}: {exc.args[0]}", *exc.args[1:])  # name the file in the message
+        raise
     finally:
         if bar is not None:
             bar.close()

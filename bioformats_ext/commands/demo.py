@@ -123,6 +123,12 @@ def indexed_writers_tour(workdir: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the tour; returns 0."""
+    from ._options import ArgumentParser
+
+    ArgumentParser(prog="bioformats-ext demo",
+                   description="A short tour of bioformats_ext on the bundled example files "
+                               "(prints each step and the Python that does it; writes only to "
+                               "a temporary directory).").parse_args(argv or [])
     print("bioformats-ext demo: bundled files in", data_path(""))
     bigbed_tour()
     with tempfile.TemporaryDirectory(prefix="bioformats-ext-demo-") as workdir:

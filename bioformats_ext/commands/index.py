@@ -10,14 +10,10 @@ from ..errors import BioformatsError
 from ..bam.index import index_bam
 from ..tabix.indexer import index_tabix
 from ..index.tabix_conf import PRESETS, TBX_GENERIC, TBX_UCSC, TabixConfig
-from ._options import progress_position
+from ._options import ArgumentParser, progress_position
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # usage errors exit 1 with the usage, like htslib tools
-        self.print_usage(sys.stderr)
-        print(f"{self.prog}: {message}", file=sys.stderr)
-        raise SystemExit(1)
+_Parser = ArgumentParser  # one-line usage errors, exit status 2
 
 
 def samtools_index(argv: list[str]) -> int:
@@ -45,6 +41,8 @@ def samtools_index(argv: list[str]) -> int:
         p.error("-o can only be used with a single input file")
     threads = 2 if args.threads is None else max(1, args.threads + 1)
     for path in files:
+        if not os.path.exists(path):
+            open(path, "rb").close()  # the OSError names the missing file
         with progress_position(os.path.getsize(path), desc=os.path.basename(path)) as update:
             index_bam(path, csi=csi, min_shift=min_shift, out=out, threads=threads,
                       progress=update)
@@ -67,6 +65,8 @@ def tabix(argv: list[str]) -> int:
     p.add_argument("-o", "--output", help="write the index to this file")
     p.add_argument("file")
     args = p.parse_args(argv)
+    if not os.path.exists(args.file):
+        open(args.file, "rb").close()  # the OSError names the missing file
     conf = _config(args, p)
     csi = args.csi or args.min_shift is not None
     min_shift = 14 if args.min_shift is None else args.min_shift

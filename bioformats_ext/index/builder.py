@@ -110,13 +110,9 @@ class IndexBuilder:
                  strict: bool = False):
         self.fmt = fmt
         self.min_shift = min_shift
-        self.depth = depth
         self.tabix = get_config(tabix) if tabix is not None else None
         self.n_refs = n_refs
-        self.n_bins = n_bins(depth)
-        self.pseudo_bin = pseudo_bin(depth)
-        self._leaf_first = bin_first(depth)
-        self.max_pos = bin_limit(min_shift, depth)
+        self._set_depth(depth)
         self.offset0 = offset0
         # htslib's ``z`` state
         self._last_tid = -1
@@ -173,6 +169,13 @@ class IndexBuilder:
             else:
                 depth = 5
         return cls("csi", min_shift, depth, offset0, tabix=tabix, n_refs=n_refs, strict=strict)
+
+    def _set_depth(self, depth: int) -> None:
+        self.depth = depth
+        self.n_bins = n_bins(depth)
+        self.pseudo_bin = pseudo_bin(depth)
+        self._leaf_first = bin_first(depth)
+        self.max_pos = bin_limit(self.min_shift, depth)
 
     # -- names for text formats ---------------------------------------------------------------
     def tid_for(self, name: str) -> int:
@@ -410,6 +413,11 @@ class IndexBuilder:
         """
         if self.refs is not None:
             return self
+        if (self.fmt == "csi" and self.tabix is not None and not self.n_records
+                and not self.n_no_coor):
+            # htslib grows a text CSI's depth for long contigs only when the first record
+            # arrives (hts_idx_push); with none, tabix/bcftools keep the initial depth
+            self._set_depth(tabix_csi_depth(self.min_shift, 1))
         if self._save_tid >= 0 and self._save_bin != _NO_BIN:
             self._ct.append(self._save_tid)
             self._cb.append(self._save_bin)

@@ -20,7 +20,7 @@ from ..bgzf.reader import BgzfReader
 from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
 from ..io.source import ByteSource, open_source
 from ..sniff import sniff_container
-from .binning import bin_bot, bin_first, n_bins, pseudo_bin, reg2bins
+from .binning import bin_bot, bin_first, n_bins, pseudo_bin
 from .builder import RefIndex
 from .tabix_conf import TabixConfig
 
@@ -322,22 +322,26 @@ def read_index(source: "str | os.PathLike[str] | BinaryIO | bytes | ByteSource")
     """Load a BAI, TBI or CSI from a path, URL, file object, bytes or byte source."""
     src = open_source(source)
     name = getattr(src, "name", "index")
-    head = src.read_upto(0, 4)
-    if head == b"BAI\1":
-        if src.size > MAX_INDEX_BYTES:
-            raise FormatError(f"{name}: {src.size}-byte index is larger than the "
-                              f"{MAX_INDEX_BYTES >> 20} MiB limit", 0)
-        data = src.read(0, src.size)
-    elif sniff_container(src.read_upto(0, 18)) in ("bgzf", "gzip"):
-        parts = []
-        total = 0
-        for _, block in BgzfReader(src).iter_blocks():  # each block <= 64 KiB (BGZF)
-            total += len(block)
-            if total > MAX_INDEX_BYTES:
-                raise FormatError(f"{name}: index inflates beyond the "
+    try:
+        head = src.read_upto(0, 4)
+        if head == b"BAI\1":
+            if src.size > MAX_INDEX_BYTES:
+                raise FormatError(f"{name}: {src.size}-byte index is larger than the "
                                   f"{MAX_INDEX_BYTES >> 20} MiB limit", 0)
-            parts.append(block)
-        data = b"".join(parts)
-    else:
-        raise FormatError(f"{name}: not a BAI/TBI/CSI index (magic {head!r})", 0)
+            data = src.read(0, src.size)
+        elif sniff_container(src.read_upto(0, 18)) in ("bgzf", "gzip"):
+            parts = []
+            total = 0
+            for _, block in BgzfReader(src).iter_blocks():  # each block <= 64 KiB (BGZF)
+                total += len(block)
+                if total > MAX_INDEX_BYTES:
+                    raise FormatError(f"{name}: index inflates beyond the "
+                                      f"{MAX_INDEX_BYTES >> 20} MiB limit", 0)
+                parts.append(block)
+            data = b"".join(parts)
+        else:
+            raise FormatError(f"{name}: not a BAI/TBI/CSI index (magic {head!r})", 0)
+    finally:
+        if src is not source:  # we opened it: the whole index is in memory now
+            src.close()
     return parse_index(data, name)

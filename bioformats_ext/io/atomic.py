@@ -7,6 +7,11 @@ Temporary names carry the writer's process id (``x.bam.tmp-<pid>-<hex>``): the n
 same target removes the ones whose process is gone (a SIGKILLed writer cannot clean up after
 itself). :class:`AtomicFiles` commits data and index in the one order that never pairs new data
 with an old index: old index removed, data renamed, index renamed.
+
+A writer dropped without ``close()`` (a forgotten ``with``) must not surprise either: when it is
+garbage-collected it emits a ``ResourceWarning`` naming its target and discards its output, so
+no ``x.bam.tmp-...`` stays behind (:class:`CloseOrAbort` for every writer, and a finalizer on
+each :class:`AtomicFile` as the safety net for anything else holding one).
 """
 
 from __future__ import annotations
@@ -15,8 +20,10 @@ import glob
 import os
 import re
 import secrets
+import warnings
+import weakref
 from contextlib import contextmanager
-from typing import IO, Callable, Iterable, Iterator
+from typing import IO, Any, Callable, Iterable, Iterator
 
 #: Test seam: called with the name of each commit step ("closed", "old-removed",
 #: "data-renamed", "index-renamed"), so crash tests can kill a writer exactly there.
@@ -80,6 +87,20 @@ def sibling_indexes(data_path: str, keep: "str | None" = None) -> list[str]:
     return [n for n in names if os.path.abspath(n) != keep_path]
 
 
+def _abandoned(path: str, tmp_path: str, handle: IO) -> None:
+    """Finalizer of an AtomicFile collected before commit/discard: clean up, then say so."""
+    try:
+        handle.close()
+    except Exception:  # pragma: no cover - closing a half-written file may fail; keep cleaning
+        pass
+    try:
+        os.unlink(tmp_path)
+    except OSError:
+        pass
+    warnings.warn(f"{path}: output abandoned without close(); its temporary file {tmp_path} "
+                  f"was removed (close the writer or use 'with')", ResourceWarning, stacklevel=2)
+
+
 class AtomicFile:
     """A temporary file beside ``path`` that replaces ``path`` on :meth:`commit`.
 
@@ -93,6 +114,7 @@ class AtomicFile:
         self.tmp_path = f"{self.path}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
         self.handle: IO = open(self.tmp_path, mode, **open_args)
         self._done = False
+        self._finalizer = weakref.finalize(self, _abandoned, self.path, self.tmp_path, self.handle)
 
     def commit(self, _steps: bool = True) -> None:
         """Close the temporary file and rename it onto the target."""
@@ -107,6 +129,7 @@ class AtomicFile:
             self.discard()
             raise
         self._done = True
+        self._finalizer.detach()
         if _steps:
             _step("data-renamed")
 
@@ -115,6 +138,7 @@ class AtomicFile:
         if self._done:
             return
         self._done = True
+        self._finalizer.detach()
         try:
             self.handle.close()
         finally:
@@ -183,8 +207,58 @@ def atomic_open(path: "str | os.PathLike[str]", mode: str = "wb", **open_args) -
     atomic.commit()
 
 
+def _target_name(writer: Any) -> str:
+    """What a writer writes to, for messages: its path, or its file object's name."""
+    for attr in ("path", "_path"):
+        try:
+            value = getattr(writer, attr, None)
+        except Exception:
+            value = None
+        if isinstance(value, (str, os.PathLike)):
+            return os.fspath(value)
+    atomic = getattr(writer, "_atomic", None)
+    if atomic is not None:
+        return atomic.path
+    for attr in ("_out", "_fh", "_handle", "_target"):
+        name = getattr(getattr(writer, attr, None), "name", None)
+        if isinstance(name, str):
+            return name
+    return f"<{type(writer).__name__} target>"
+
+
+def _is_open(writer: Any) -> bool:
+    """True when ``writer`` started and has neither closed nor aborted (unknown: False)."""
+    for obj in (writer, getattr(writer, "_out", None)):
+        if obj is None:
+            continue
+        for attr in ("_closed", "closed"):
+            value = obj.__dict__.get(attr) if hasattr(obj, "__dict__") else None
+            if isinstance(value, bool):
+                return not value
+    return False
+
+
 class CloseOrAbort:
-    """Context-manager protocol for writers: ``close()`` on success, ``abort()`` on error."""
+    """Context-manager protocol for writers: ``close()`` on success, ``abort()`` on error.
+
+    A writer collected while still open warns (``ResourceWarning`` naming the target) and
+    aborts, so its temporary files go away and no partial output is left.
+    """
+
+    def __del__(self) -> None:
+        try:
+            if not _is_open(self):
+                return
+            name = _target_name(self)
+        except Exception:  # pragma: no cover - a half-constructed writer
+            return
+        warnings.warn(f"{name}: {type(self).__name__} garbage-collected without close(); the "
+                      f"unfinished output was discarded (close it or use 'with')",
+                      ResourceWarning, stacklevel=2)
+        try:
+            self.abort()  # type: ignore[attr-defined]
+        except Exception:
+            pass
 
     def __enter__(self):
         return self

@@ -17,6 +17,7 @@ from ..bgzf.stream import BlockStream, open_stream
 from ..coindex.discovery import default_index_path
 from ..index import IndexBuilder
 from ..index.tabix_conf import TBX_SAM, TBX_VCF, get_config, parse_lines
+from ..sniff import expect
 from ..sortorder import RecordNumbers
 
 
@@ -57,6 +58,8 @@ def index_tabix(path: "str | os.PathLike[str]", preset: str = "vcf", csi: bool =
     """
     conf = get_config(preset)
     reader, stream = open_stream(path, progress=progress)
+    expect(reader.source, ("vcf", "sam", "text", "empty"),
+           "VCF text" if conf.format & 0xFFFF == TBX_VCF else "tab-delimited text", containers=("bgzf",))
     builder: IndexBuilder | None = None
     last_off = 0
     lineno = 0
@@ -102,6 +105,12 @@ def index_tabix(path: "str | os.PathLike[str]", preset: str = "vcf", csi: bool =
             data_lines = [lines[i] for i in keep.tolist()]
             first_no = lineno - n + 1
             names, begs, ends = parse_lines(conf, data_lines, first_no)
+            if conf.preset == TBX_VCF:  # SVLEN / gVCF LEN: htslib 1.24's full end rule
+                from ..vcf.end_rule import needs_rule, tabix_interval
+
+                for i, ln in enumerate(data_lines):
+                    if needs_rule(ln):
+                        names[i], begs[i], ends[i] = tabix_interval(ln, first_no + i)
             builder.push_many(builder.tids_for(names), begs, ends, voffs[keep],
                               numbers=RecordNumbers(linenos[keep], "line"))
         if builder is None:  # no data lines

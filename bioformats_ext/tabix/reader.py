@@ -14,8 +14,11 @@ from ..index.reader import read_index
 from ..index.tabix_conf import get_config, parse_line
 from ..io.source import ByteSource, iter_chunks, open_source
 from ..reader_base import RegionReader
-from ..sniff import sniff_container
+from ..sniff import expect, sniff_container
 from .metadata import METADATA_KEY, config_from_text
+
+TEXT_FORMATS = ("vcf", "sam", "text", "empty")
+
 
 def _detect(source: ByteSource) -> str:
     """``bgzf``, ``bgzf2`` or ``text``; plain gzip is refused (it cannot be indexed)."""
@@ -38,6 +41,9 @@ class TabixReader(RegionReader):
     def __init__(self, source: Any, index: Any = None, preset: Any = None):
         self._path = os.fspath(source) if isinstance(source, (str, os.PathLike)) else None
         self.source = open_source(source)
+        vcf = preset == "vcf"  # a BAM/BCF/CRAM/bigBed here is named, not read as "lines"
+        expect(self.source, TEXT_FORMATS if not vcf else ("vcf", "text", "empty"),
+               "VCF text" if vcf else "tab-delimited text")
         self.container = _detect(self.source)
         self._index_source = index
         self._index = None
@@ -151,11 +157,13 @@ class TabixReader(RegionReader):
             blobs = region_blobs(self._bgzf, chrom, beg, stop, index)
         conf = self.config
         meta = self.meta
+        from ..vcf.end_rule import tabix_interval as vcf_interval
+
         for blob in blobs:
             for line in blob.split(b"\n"):
                 if not line or line.startswith(meta):
                     continue
-                name, b, e = parse_line(conf, line)
+                name, b, e = vcf_interval(line) if conf.preset == 2 else parse_line(conf, line)
                 if name != chrom:
                     continue
                 if b >= stop:

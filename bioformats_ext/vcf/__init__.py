@@ -77,9 +77,23 @@ class VcfWriter(TabixWriter):
     tuple ``(CHROM, POS, ID, REF, ALT, QUAL, FILTER, INFO[, FORMAT, sample...])``.
     """
 
+    def __new__(cls, *args: Any, format: str = "vcf", **kwargs: Any):  # noqa: A002
+        if format in ("bcf", "b", "u"):  # VcfWriter(target, header, format="bcf", index="csi")
+            from .bcf_writer import BcfWriter
+
+            if format == "u":
+                kwargs.setdefault("level", 0)
+            return BcfWriter(*args, **kwargs)
+        if format not in ("vcf", "v", "z"):
+            raise ValueError(f"format must be 'vcf' or 'bcf', not {format!r}")
+        return super().__new__(cls)
+
     def __init__(self, target: "str | os.PathLike[str] | BinaryIO", header: "str | bytes",
                  index: str | None = None, level: int | None = None, threads: int = 1,
-                 compression: str | None = "bgzf", index_path: Any = None, min_shift: int = 14):
+                 compression: str | None = "bgzf", index_path: Any = None, min_shift: int = 14,
+                 format: str = "vcf"):  # noqa: A002
+        if format == "v":
+            compression = None
         if isinstance(header, bytes):
             try:
                 header = header.decode()
@@ -160,4 +174,11 @@ class VcfReader(TabixReader):
         return []
 
 
-__all__ = ["VcfWriter", "VcfReader", "parse_contigs"]
+from .bcf_writer import BcfWriter  # noqa: E402
+from .co_index import co_index  # noqa: E402
+from .header import VcfHeader  # noqa: E402
+from .reader import VariantFile, open  # noqa: E402,A004
+from .record import BcfRecord, TextRecord, VariantRecord  # noqa: E402
+
+__all__ = ["VcfWriter", "VcfReader", "parse_contigs", "BcfWriter", "VcfHeader", "VariantFile",
+           "open", "co_index", "VariantRecord", "TextRecord", "BcfRecord"]

@@ -1,14 +1,15 @@
 """The tabix VCF interval rule over a whole batch of lines, with numpy (the writer's fast path).
 
-Equal to :func:`~bioformats_ext.index.tabix_conf.parse_line` with the VCF preset for every line
-(tested on random lines); lines it cannot do exactly go through that per-line rule.
+Equal to tabix's rule for every line; lines that need more than POS and REF (INFO/END, SVLEN,
+gVCF LEN) or look unusual go through :func:`~bioformats_ext.vcf.end_rule.tabix_interval`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..index.tabix_conf import TabixConfig, parse_line
+from ..index.tabix_conf import TabixConfig
+from .end_rule import tabix_interval
 
 
 def vcf_intervals(conf: TabixConfig, data: bytes, sizes: np.ndarray, lines: list[bytes],
@@ -44,15 +45,15 @@ def vcf_intervals(conf: TabixConfig, data: bytes, sizes: np.ndarray, lines: list
     beg = np.maximum(pos - 1, 0)
     end = np.where(reflen > 0, beg + reflen, np.maximum(pos, 1))
     special = set(np.flatnonzero(~ok).tolist())
-    if b"END=" in data:
-        at = data.find(b"END=")
+    for marker in (b"END=", b"SVLEN=", b"<*>", b"<NON_REF>"):  # END, SVLEN, gVCF LEN: full rule
+        at = data.find(marker)
         while at >= 0:
             special.add(int(np.searchsorted(starts, at, side="right")) - 1)
-            at = data.find(b"END=", at + 4)
+            at = data.find(marker, at + len(marker))
     t0 = np.where(ok, t[0], starts).tolist()
     names = [data[a:b] for a, b in zip(starts.tolist(), t0)]
     for i in sorted(special):
-        name, b, e = parse_line(conf, lines[i].rstrip(b"\r\n"), first_lineno + i)
+        name, b, e = tabix_interval(lines[i].rstrip(b"\r\n"), first_lineno + i)
         names[i] = name.encode()
         beg[i] = b
         end[i] = e

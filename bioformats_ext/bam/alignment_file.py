@@ -1,0 +1,422 @@
+"""``bioformats_ext.bam.open``: a BAM reader with pysam's ``AlignmentFile`` vocabulary.
+
+Everything goes through :func:`~bioformats_ext.bam.columns.decode_columns`: the file is read in
+batches of about a megabyte of records, each decoded into numpy columns; region filters,
+counts and flag filters are numpy masks over those columns; records (:class:`BamRecord`) are
+made only for the rows a caller iterates. ``fetch_columns`` hands the columns themselves to
+callers that want arrays (data frames, the benchmark's "pos/mapq/flag of every read").
+
+Region arguments follow :func:`bioformats_ext.regions.resolve_region` (pysam semantics; typed
+``UnknownReferenceError`` / ``RegionError``). Index statistics come from the BAI/CSI pseudo-bins,
+as ``samtools idxstats`` reports them.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable, Iterator, NamedTuple
+
+import numpy as np
+
+from ..bgzf.blocks import MAX_BLOCK_SIZE, parse_header, unpack_block
+from ..coindex import region_blobs
+from ..coindex.query import MAX_QUERY_STOP
+from ..bgzf.blocks import MAX_BLOCK_SIZE, parse_header, unpack_block
+from ..coindex import region_blobs
+from ..coindex.query import MAX_QUERY_STOP
+from ..errors import (BioformatsError, FormatError, MissingIndexError, RegionError, TruncatedFileError,
+                      UnknownReferenceError)
+from ..reader_base import RegionReader
+from ..regions import parse_region
+from .columns import BamColumns, decode_columns
+from .header import BamHeader
+from .reader import BamReader
+from .record import BamRecord, RecordBatch
+
+__all__ = ["open", "BamFile", "AlignmentHeader", "IndexStats"]
+
+_BATCH_BYTES = 1 << 20
+_STREAM_BYTES = 4 << 20
+_FILTER_ALL = 4 | 256 | 512 | 1024
+
+
+class IndexStats(NamedTuple):
+    contig: str
+    mapped: int
+    unmapped: int
+    total: int
+
+
+class AlignmentHeader:
+    """pysam-style view of a BAM header: ``references``/``lengths`` tuples, ``to_dict()``."""
+
+    __slots__ = ("bam_header", "references", "lengths", "_tids")
+
+    def __init__(self, bam_header: BamHeader):
+        self.bam_header = bam_header
+        self.references: tuple[str, ...] = tuple(bam_header.names)
+        self.lengths: tuple[int, ...] = tuple(bam_header.lengths)
+        self._tids = {name: tid for tid, name in enumerate(self.references)}
+
+    @property
+    def text(self) -> str:
+        return self.bam_header.text
+
+    @property
+    def nreferences(self) -> int:
+        return len(self.references)
+
+    def get_tid(self, name: str) -> int:
+        return self._tids.get(name, -1)
+
+    def get_reference_name(self, tid: int) -> str | None:
+        return self.references[tid] if 0 <= tid < len(self.references) else None
+
+    def get_reference_length(self, name: str) -> int:
+        tid = self._tids.get(name)
+        if tid is None:
+            raise UnknownReferenceError(f"unknown reference {name!r}")
+        return self.lengths[tid]
+
+    def to_dict(self) -> dict[str, Any]:
+        result = self.bam_header.to_dict()
+        if "SQ" not in result:  # pysam builds SQ from the binary list (even when empty)
+            result["SQ"] = [{"SN": n, "LN": n_} for n, n_ in zip(self.references, self.lengths)]
+        return result
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __len__(self) -> int:
+        return len(self.references)
+
+
+def open(source: Any, index: Any = None, threads: int = 2) -> "BamFile":  # noqa: A001 - pysam-like
+    """Open a BAM (BGZF or BGZF2; path, URL, fsspec URL, file object or bytes) for reading.
+
+    ``threads``: threads reading and inflating blocks while records are decoded (1: none)."""
+    return BamFile(source, index=index, threads=threads)
+
+
+class BamFile(RegionReader):
+    """A BAM reader with pysam's names: ``header``, ``fetch``, ``count``, ``mapped``, ... ."""
+
+    def __init__(self, source: Any, index: Any = None, threads: int = 2):
+        self.threads = threads
+        self._reader = BamReader(source, index=index)
+        self.source = self._reader.source
+        self.header = AlignmentHeader(self._reader.header)
+        self._refs = dict(zip(self.header.references, self.header.lengths))
+        self.filename = source if isinstance(source, str) else getattr(source, "name", None)
+
+    # -- pysam attributes -------------------------------------------------------------------
+    @property
+    def references(self) -> tuple[str, ...]:
+        return self.header.references
+
+    @property
+    def lengths(self) -> tuple[int, ...]:
+        return self.header.lengths
+
+    @property
+    def nreferences(self) -> int:
+        return self.header.nreferences
+
+    @property
+    def text(self) -> str:
+        return self.header.text
+
+    def get_tid(self, name: str) -> int:
+        return self.header.get_tid(name)
+
+    def get_reference_name(self, tid: int) -> str | None:
+        return self.header.get_reference_name(tid)
+
+    def has_index(self) -> bool:
+        if self._reader.container == "bgzf2":
+            return True
+        try:
+            self._reader._load_index()
+        except MissingIndexError:
+            return False
+        return True
+
+    # -- streaming --------------------------------------------------------------------------
+    def _stream_columns(self) -> Iterator[BamColumns]:
+        """Every record of the file, in batches of columns."""
+        if self._reader._bgzf is not None and self.threads > 1:
+            yield from self._stream_bgzf_threaded()
+            return
+        reader = self._reader
+        n_refs = len(self.header.references)
+        skip = reader._data_start
+        pending = b""
+        parts: list[bytes] = []
+        starts: list[int] = []
+        size = 0
+        first = 0
+
+        def flush(final: bool) -> Iterator[BamColumns]:
+            nonlocal pending, parts, starts, size, first
+            data = pending + b"".join(parts) if pending else b"".join(parts)
+            hints = np.array(starts, np.int64) + len(pending)
+            parts, starts, size = [], [], 0
+            cols = decode_columns(data, partial=True, n_refs=n_refs, first_record=first,
+                                  hints=hints)
+            first += len(cols)
+            pending = data[cols.consumed:]
+            if final and pending:
+                raise TruncatedFileError(f"{reader.source.name}: BAM ends inside record {first + 1} "
+                                         f"({len(pending)} bytes left)")
+            if len(cols):
+                yield cols
+
+        for chunk in reader._chunks():
+            if skip:
+                if len(chunk) <= skip:
+                    skip -= len(chunk)
+                    continue
+                chunk = chunk[skip:]
+                skip = 0
+            if not chunk:
+                continue
+            starts.append(size)
+            parts.append(chunk)
+            size += len(chunk)
+            if size >= _BATCH_BYTES:
+                yield from flush(False)
+        yield from flush(True)
+
+    def _stream_bgzf_threaded(self) -> Iterator[BamColumns]:
+        """:meth:`_stream_columns` with blocks read and inflated on helper threads (the codecs
+        release the GIL), so decompression overlaps decoding."""
+        from ..bgzf.stream import BlockStream
+
+        reader = self._reader
+        n_refs = len(self.header.references)
+        stream = BlockStream(reader._bgzf, threads=self.threads)
+        pos = reader._data_start
+        first = 0
+        try:
+            while True:
+                more = stream.fill(_STREAM_BYTES)
+                buf = stream.buf
+                local = pos - stream.base
+                if local < len(buf):
+                    data = buf[local:].tobytes()  # the stream reuses its buffer: copy out
+                    hints = stream.hints() - local
+                    cols = decode_columns(data, partial=True, n_refs=n_refs, first_record=first,
+                                          hints=hints[hints > 0])
+                    first += len(cols)
+                    pos += cols.consumed
+                    stream.consume(pos)
+                    if len(cols):
+                        yield cols
+                if not more or stream.eof:
+                    end = stream.base + len(stream.buf)
+                    if pos < end and not more:
+                        raise TruncatedFileError(f"{reader.source.name}: BAM ends inside record "
+                                                 f"{first + 1} ({end - pos} bytes left)")
+                    if not more:
+                        return
+        finally:
+            stream.close()
+
+    def _region_columns(self, tid: int, beg: int, stop: int) -> Iterator[BamColumns]:
+        reader = self._reader
+        n_refs = len(self.header.references)
+        if beg >= stop:
+            return
+        if reader._bgzf2 is not None:
+            for blob in region_blobs(reader._bgzf2, tid, beg, stop):
+                cols = decode_columns(blob, n_refs=n_refs)
+                picked, _done = _overlapping(cols, tid, beg, stop)
+                if picked is not None:
+                    yield picked
+            return
+        chunks = reader._load_index().query(tid, beg, min(stop, MAX_QUERY_STOP))
+        pending = b""
+        last_chunk = -1
+        for k, piece in _chunk_pieces(reader._bgzf, chunks):
+            if k != last_chunk and pending:
+                raise TruncatedFileError(f"{reader.source.name}: index chunk ends inside a "
+                                         f"record ({len(pending)} bytes)")
+            last_chunk = k
+            data = pending + piece if pending else piece
+            cols = decode_columns(data, partial=True, n_refs=n_refs)
+            pending = data[cols.consumed:]
+            picked, done = _overlapping(cols, tid, beg, stop)
+            if picked is not None:
+                yield picked
+            if done:  # sorted: nothing further can overlap (htslib stops here too)
+                return
+        if pending:
+            raise TruncatedFileError(f"{reader.source.name}: index chunk ends inside a record "
+                                     f"({len(pending)} bytes)")
+
+    def fetch_columns(self, contig: str | None = None, start: int | None = None,
+                      stop: int | None = None, region: str | None = None,
+                      until_eof: bool = False, reference: str | None = None,
+                      end: int | None = None) -> Iterator[BamColumns]:
+        """What :meth:`fetch` selects, as batches of :class:`BamColumns` (the fast path)."""
+        try:
+            yield from self._fetch_columns(contig, start, stop, region, until_eof, reference, end)
+        except BioformatsError as exc:  # name the file in every error about its data
+            raise _with_name(exc, getattr(self._reader.source, "name", None)) from None
+
+    def _fetch_columns(self, contig: str | None, start: int | None, stop: int | None,
+                       region: str | None, until_eof: bool, reference: str | None,
+                       end: int | None) -> Iterator[BamColumns]:
+        contig = contig if contig is not None else reference
+        stop = stop if stop is not None else end
+        if contig is None and region is None:
+            if start is not None or stop is not None:
+                raise RegionError("start/stop given without a contig")
+            for cols in self._stream_columns():
+                if until_eof:
+                    yield cols
+                else:  # pysam without until_eof: every reference in turn, no unplaced reads
+                    placed = cols.ref_id >= 0
+                    if placed.all():
+                        yield cols
+                    elif placed.any():
+                        yield cols.take(placed)
+            return
+        r = self.region(contig, start, stop, region)
+        tid = self.header.get_tid(r.contig)
+        # htslib does not clip to the declared length: records past it are still found
+        limit = stop if region is None else parse_region(region, self._refs).stop
+        yield from self._region_columns(tid, r.start, (1 << 62) if limit is None else int(limit))
+
+    def fetch(self, contig: str | None = None, start: int | None = None, stop: int | None = None,
+              region: str | None = None, until_eof: bool = False, reference: str | None = None,
+              end: int | None = None, multiple_iterators: bool = False) -> Iterator[BamRecord]:
+        """Records overlapping a region (0-based half-open, or a samtools region string)."""
+        header = self.header
+        for cols in self.fetch_columns(contig, start, stop, region, until_eof, reference, end):
+            yield from RecordBatch(cols, header).records()
+
+    def __iter__(self) -> Iterator[BamRecord]:
+        return self.fetch(until_eof=True)
+
+    def __next__(self) -> BamRecord:  # pragma: no cover - pysam files are their own iterators
+        raise TypeError("use iter(bam_file) or bam_file.fetch()")
+
+    def count(self, contig: str | None = None, start: int | None = None, stop: int | None = None,
+              region: str | None = None, until_eof: bool = False,
+              read_callback: "str | Callable[[BamRecord], bool]" = "nofilter",
+              reference: str | None = None, end: int | None = None) -> int:
+        """Number of records in a region (pysam's ``count``; ``read_callback="all"`` skips
+        unmapped, secondary, QC-fail and duplicate reads)."""
+        total = 0
+        for cols in self.fetch_columns(contig, start, stop, region, until_eof, reference, end):
+            if read_callback == "nofilter":
+                total += len(cols)
+            elif read_callback == "all":
+                total += int(np.count_nonzero((cols.flag & _FILTER_ALL) == 0))
+            elif callable(read_callback):
+                total += sum(1 for rec in RecordBatch(cols, self.header).records()
+                             if read_callback(rec))
+            else:
+                raise ValueError(f"read_callback must be 'all', 'nofilter' or a function, "
+                                 f"not {read_callback!r}")
+        return total
+
+    # -- index statistics -------------------------------------------------------------------
+    def _index(self) -> Any:
+        if self._reader.container != "bgzf":
+            raise MissingIndexError("index statistics need a BAI/CSI index (BGZF2 files have none)")
+        return self._reader._load_index()
+
+    def get_index_statistics(self) -> list[IndexStats]:
+        """Per reference ``(contig, mapped, unmapped, total)`` from the index pseudo-bins."""
+        index = self._index()
+        out = []
+        for tid, name in enumerate(self.header.references):
+            mapped = index.mapped(tid) if tid < index.n_refs else 0
+            unmapped = index.unmapped(tid) if tid < index.n_refs else 0
+            out.append(IndexStats(name, mapped, unmapped, mapped + unmapped))
+        return out
+
+    @property
+    def mapped(self) -> int:
+        return sum(s.mapped for s in self.get_index_statistics())
+
+    @property
+    def unmapped(self) -> int:
+        return sum(s.unmapped for s in self.get_index_statistics()) + self.nocoordinate
+
+    @property
+    def nocoordinate(self) -> int:
+        return int(self._index().n_no_coor)
+
+    def idxstats(self) -> str:
+        """``samtools idxstats`` text."""
+        lines = [f"{s.contig}\t{length}\t{s.mapped}\t{s.unmapped}\n"
+                 for s, length in zip(self.get_index_statistics(), self.header.lengths)]
+        lines.append(f"*\t0\t0\t{self.nocoordinate}\n")
+        return "".join(lines)
+
+    def reference_lengths(self) -> dict[str, int | None]:
+        return dict(self._refs)
+
+    def __enter__(self) -> "BamFile":
+        return self
+
+
+def _overlapping(cols: BamColumns, tid: int, beg: int, stop: int
+                 ) -> tuple[BamColumns | None, bool]:
+    """The records of ``cols`` overlapping ``tid:[beg, stop)`` (htslib's rule: ``pos < stop``
+    and ``bam_endpos > beg``), and whether a later record can no longer overlap."""
+    if not len(cols):
+        return None, False
+    ref = cols.ref_id
+    keep = (ref == tid) & (cols.pos < stop)
+    if beg > 0:
+        keep &= cols.end_positions() > beg
+    done = bool(((ref > tid) | ((ref == tid) & (cols.pos >= stop))).any())
+    if keep.all():
+        return cols, done
+    return (cols.take(keep) if keep.any() else None), done
+
+
+def _chunk_pieces(bgzf: Any, chunks: list[tuple[int, int]]) -> Iterator[tuple[int, bytes]]:
+    """``(chunk number, uncompressed bytes)`` block by block for index chunks: the compressed
+    bytes of all chunks come in one ``read_many`` (one request remotely), but blocks are only
+    inflated as the caller asks, so a query that ends early inflates no more."""
+    if not chunks:
+        return
+    size_total = bgzf.source.size
+    spans = []
+    for beg, end in chunks:
+        a, b = beg >> 16, end >> 16
+        last = min(size_total, b + (MAX_BLOCK_SIZE if end & 0xFFFF else 0))
+        if last < a:
+            raise FormatError("index chunk ends before it starts", beg)
+        spans.append((a, max(last - a, 0)))
+    raws = bgzf.source.read_many(spans)
+    for k, ((beg, end), (a, _), raw) in enumerate(zip(chunks, spans, raws)):
+        b = end >> 16
+        pos = 0
+        while a + pos <= b and pos < len(raw):
+            if a + pos == b and not end & 0xFFFF:
+                break
+            size = parse_header(raw, pos, a + pos)
+            if pos + size > len(raw):
+                raise TruncatedFileError("truncated BGZF block", a + pos)
+            data = unpack_block(raw, pos, size, bgzf.codec, a + pos)
+            lo = (beg & 0xFFFF) if pos == 0 else 0
+            hi = (end & 0xFFFF) if a + pos == b else len(data)
+            if lo > len(data) or hi > len(data):
+                raise FormatError("virtual offset past the end of its block", a + pos)
+            yield k, data[lo:hi]
+            pos += size
+
+
+def _with_name(exc: BioformatsError, name: str | None) -> BioformatsError:
+    """``exc`` (same type and attributes) with its message prefixed by the file name."""
+    if not name or not exc.args or str(exc.args[0]).startswith(str(name)):
+        return exc
+    named = copy.copy(exc)
+    named.args = (f"{name}: {exc.args[0]}",) + exc.args[1:]
+    return named

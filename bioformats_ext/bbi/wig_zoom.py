@@ -1,0 +1,173 @@
+"""Zoom levels and total summary of a bigWig, as UCSC ``bedGraphToBigWig`` computes them.
+
+bedGraphToBigWig's first zoom level walks the items of a chromosome keeping one open summary
+``[anchor + k * R, anchor + (k + 1) * R)`` (clipped to the chromosome): an item starting at or
+past the open summary's end closes it and anchors a new one at the item's start; an item running
+past it is split across consecutive summaries of the same grid. So the summaries of a run of
+items (a *chain*) sit on the grid of the chain's anchor, and a new chain starts only where an
+item starts at or after the previous chain's reach. We find the chains with numpy: contiguous
+items never move the grid, gaps of ``R`` or more always start a chain, and only the items after
+a gap shorter than ``R`` need a (Python, but short) scan. Summary statistics are then one
+``reduceat`` per field. Higher levels merge summaries as for bigBed (``reduce_summaries``).
+
+The initial reduction is chosen as UCSC does: candidates ``max(aveSize, 10) * 4**k``, the first
+whose estimated count (its item walk without clipping) times 32 bytes, halved when compressing,
+fits in half the data size. Sums are exact (float64) until written as float32, where UCSC adds in
+float32; the total summary multiplies value by size in float32 and adds in double, as UCSC does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .format import MAX_ZOOM_LEVELS, ZOOM_RECORD_SIZE, ZOOM_RES_INCREMENT
+from .write_zoom import SUMMARY_DTYPE, reduce_summaries, res_scales
+
+
+def chain_starts(s: np.ndarray, e: np.ndarray, scale: int, size: int | None) -> np.ndarray:
+    """Indices of the items that anchor a new summary chain (always includes 0)."""
+    n = len(s)
+    if not n:
+        return np.zeros(0, np.int64)
+    eff = np.where(e > s, e, s + 1)  # a zero-length item holds its summary open like one base
+    gap = s[1:] - e[:-1]
+    definite = np.flatnonzero(gap >= scale) + 1
+    unsure = np.flatnonzero((gap > 0) & (gap < scale))
+    if not len(unsure):
+        return np.concatenate([[0], definite]).astype(np.int64)
+    # anchors of the segments between definite breaks; then scan the unsure gaps in order
+    seg_first = np.concatenate([[0], definite])
+    seg_of = np.searchsorted(seg_first, unsure, "right") - 1
+    breaks = [0, *definite.tolist()]
+    s_l = s.tolist()
+    eff_l = eff.tolist()
+    seg_anchor = s[seg_first].tolist()
+    cur = -1
+    a = 0
+    limit = size if size is not None else 1 << 62
+    for i, seg in zip(unsure.tolist(), seg_of.tolist()):
+        if seg != cur:
+            cur = seg
+            a = seg_anchor[seg]
+        reach = a + -(-(eff_l[i] - a) // scale) * scale
+        if reach > limit:
+            reach = limit
+        nxt = s_l[i + 1]
+        if nxt >= reach:
+            a = nxt
+            breaks.append(i + 1)
+    out = np.array(breaks, np.int64)
+    out.sort()
+    return out
+
+
+def _chain_bins(s: np.ndarray, e: np.ndarray, starts: np.ndarray, scale: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """(anchor, number of summaries) of each chain."""
+    eff = np.where(e > s, e, s + 1)
+    anchors = s[starts]
+    reach = np.maximum.reduceat(eff, starts) if len(starts) else eff[:0]
+    nbins = np.maximum(1, -(-(reach - anchors) // scale))
+    return anchors, nbins
+
+
+def count_summaries(chroms: list[tuple[np.ndarray, np.ndarray]], scale: int) -> int:
+    """UCSC's estimate of the level-0 summary count (its item walk, without clipping)."""
+    total = 0
+    for s, e in chroms:
+        if len(s):
+            starts = chain_starts(s, e, scale, None)
+            total += int(_chain_bins(s, e, starts, scale)[1].sum())
+    return total
+
+
+def level0(chrom_id: int, s: np.ndarray, e: np.ndarray, v: np.ndarray, scale: int,
+           size: int) -> np.ndarray:
+    """Level-0 summaries (``SUMMARY_DTYPE``) of one chromosome's items."""
+    if not len(s):
+        return np.zeros(0, SUMMARY_DTYPE)
+    starts = chain_starts(s, e, scale, size)
+    anchors, nbins = _chain_bins(s, e, starts, scale)
+    chain = np.repeat(np.arange(len(anchors)), nbins)
+    k = np.arange(len(chain)) - np.repeat(np.cumsum(nbins) - nbins, nbins)
+    bin_start = anchors[chain] + k * scale
+    bin_end = np.minimum(bin_start + scale, size)
+    first = np.searchsorted(bin_start, s, "right") - 1
+    last = np.where(e > s, np.searchsorted(bin_start, e - 1, "right") - 1, first)
+    count = last - first + 1
+    item = np.repeat(np.arange(len(s)), count)
+    b = np.repeat(first, count) + (np.arange(len(item)) - np.repeat(np.cumsum(count) - count,
+                                                                     count))
+    overlap = np.maximum(np.minimum(e[item], bin_end[b]) - np.maximum(s[item], bin_start[b]), 0)
+    val = v[item].astype(np.float64)
+    firsts = np.flatnonzero(np.concatenate([[True], b[1:] != b[:-1]]))
+    out = np.zeros(len(firsts), SUMMARY_DTYPE)
+    used = b[firsts]
+    out["chrom"] = chrom_id
+    out["start"] = bin_start[used]
+    out["end"] = bin_end[used]
+    out["valid"] = np.add.reduceat(overlap, firsts)
+    out["min"] = np.minimum.reduceat(val, firsts)
+    out["max"] = np.maximum.reduceat(val, firsts)
+    out["sum"] = np.add.reduceat(val * overlap, firsts)
+    out["sum_squares"] = np.add.reduceat(val * val * overlap, firsts)
+    return out
+
+
+def total_summary(items: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+                  ) -> tuple[int, float, float, float, float]:
+    """(basesCovered, min, max, sumData, sumSquares) over all items, as bedGraphToBigWig."""
+    covered = 0
+    lo, hi = np.inf, -np.inf
+    total = squares = 0.0
+    for s, e, v in items:
+        if not len(s):
+            continue
+        size = (e - s)
+        f = size.astype(np.float32)
+        covered += int(size.sum())
+        lo = min(lo, float(v.min()))
+        hi = max(hi, float(v.max()))
+        total += float((v * f).astype(np.float64).sum())
+        squares += float((v * v * f).astype(np.float64).sum())
+    if lo == np.inf:
+        return 0, 0.0, 0.0, 0.0, 0.0
+    return covered, lo, hi, total, squares
+
+
+def zoom_levels(chroms: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]],
+                ave_size: float, data_size: int, compress: bool,
+                max_levels: int = MAX_ZOOM_LEVELS) -> list[tuple[int, np.ndarray]]:
+    """``[(reduction, summaries), ...]`` as bedGraphToBigWig writes them.
+
+    ``chroms``: ``(chrom_id, size, starts, ends, values)`` per chromosome, in file order.
+    """
+    if not chroms or max_levels < 1:
+        return []
+    scales = res_scales(ave_size)
+    pairs = [(s, e) for _, _, s, e, _ in chroms]
+    chosen = None
+    for scale in scales:
+        count = count_summaries(pairs, scale)
+        reduced = count * ZOOM_RECORD_SIZE
+        if compress:
+            reduced //= 2
+        if reduced <= data_size // 2:
+            chosen = (scale, count)
+            break
+    if chosen is None:
+        chosen = (scales[0], count_summaries(pairs, scales[0]))
+    scale, zoom_count = chosen
+    parts = [level0(cid, s, e, v, scale, size) for cid, size, s, e, v in chroms]
+    first = np.concatenate(parts) if parts else np.zeros(0, SUMMARY_DTYPE)
+    levels = [(scale, first)]
+    reduction = scale * ZOOM_RES_INCREMENT
+    rezoomed = reduce_summaries(first, reduction)
+    while len(levels) < max_levels and reduction < 2**31:
+        if len(rezoomed) >= zoom_count:
+            break
+        zoom_count = len(rezoomed)
+        levels.append((reduction, rezoomed))
+        reduction *= ZOOM_RES_INCREMENT
+        rezoomed = reduce_summaries(rezoomed, reduction)
+    return levels
