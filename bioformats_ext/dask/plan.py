@@ -246,10 +246,10 @@ def plan(source: Any, target_bytes: "int | str" = "128MiB", n: int | None = None
         kind = sniff(src)
         if kind.format in ("bigbed", "bigwig") and kind.container == "none":
             from ..bbi.reader import BigBedReader
+            from ..bbi.wig import BigWigReader
 
-            if kind.format == "bigwig":
-                raise FormatError("bigWig partitioning needs the bigWig reader (not merged yet)")
-            with BigBedReader(src) as reader:
+            cls = BigWigReader if kind.format == "bigwig" else BigBedReader
+            with cls(src) as reader:
                 return plan_bbi(reader, target_bytes, n, regions)
         if kind.container == "bgzf2":
             return plan_bgzf2(src, target_bytes, n, regions)

@@ -298,3 +298,94 @@ def read_bam(source: Any, columns: Sequence[str] | None = None, regions: Any = N
     cols = None if columns is None else tuple(bam_schema(refs, columns, tags).names)
     task = BamTask(_location(source), size, storage_options, refs, cols, tuple(tags.items()))
     return _from_map(dd, task, parts, meta)
+
+
+# -- bigWig ---------------------------------------------------------------------------------------
+
+BIGWIG_COLUMNS = ("chrom", "start", "end", "value")
+
+
+def bigwig_schema(columns: Sequence[str] | None = None) -> Any:
+    from ..tables.arrow import require_pyarrow, select_columns
+
+    pa = require_pyarrow()
+    types = {"chrom": pa.dictionary(pa.int32(), pa.string()), "start": pa.int64(),
+             "end": pa.int64(), "value": pa.float32()}
+    return pa.schema([(c, types[c]) for c in select_columns(BIGWIG_COLUMNS, columns, "bigWig")])
+
+
+@dataclass(frozen=True)
+class BigWigTask:
+    """Decode one partition of a bigWig: its data sections, fetched with one read."""
+
+    location: str
+    size: int
+    storage_options: dict | None
+    byteorder: str
+    compressed: bool
+    inflate_limit: int
+    chrom_names: tuple[str, ...]
+    columns: tuple[str, ...] | None
+
+    def table(self, part: Partition) -> Any:
+        import pyarrow as pa
+
+        from ..bbi.blocks import decompress
+        from ..bbi.wig import parse_section
+        from ..errors import FormatError
+        from ..tables.arrow import dictionary_column
+
+        with SpanSource(self.location, self.size, self.storage_options) as src:
+            raws = src.read_many(list(part.units))
+        chroms, starts, ends, values = [], [], [], []
+        for (off, _), raw in zip(part.units, raws):
+            data = decompress(raw, self.inflate_limit, off) if self.compressed else raw
+            sec = parse_section(data, self.byteorder, off)
+            if sec.chrom >= len(self.chrom_names):
+                raise FormatError(f"{self.location}: section with an unknown chromosome id", off)
+            s, e, v = sec.starts, sec.ends, sec.values
+            if part.region is not None:
+                contig, start, stop = part.region
+                if self.chrom_names[sec.chrom] != contig:
+                    continue
+                keep = (e > start) & (s < stop)  # zero-length items never overlap
+                s, e, v = s[keep], e[keep], v[keep]
+            chroms.append(np.full(len(s), sec.chrom, np.int32))
+            starts.append(s)
+            ends.append(e)
+            values.append(v)
+        cat = (lambda xs, dt: np.concatenate(xs) if xs else np.zeros(0, dt))
+        cols = {"chrom": dictionary_column(cat(chroms, np.int32), self.chrom_names),
+                "start": pa.array(cat(starts, np.int64)), "end": pa.array(cat(ends, np.int64)),
+                "value": pa.array(cat(values, np.float32))}
+        schema = bigwig_schema(self.columns)
+        return pa.Table.from_arrays([cols[c] for c in schema.names], schema=schema)
+
+    def __call__(self, part: Partition) -> Any:
+        return to_pandas(self.table(part))
+
+
+def read_bigwig(source: Any, columns: Sequence[str] | None = None, regions: Any = None,
+                target_bytes: "int | str" = "128MiB", n: int | None = None,
+                storage_options: dict | None = None) -> Any:
+    """A bigWig's intervals as a Dask DataFrame: chrom (categorical), start, end (0-based,
+    half-open), value (float32). ``regions``: the intervals overlapping each region, as
+    pyBigWig's ``intervals`` gives them (unclipped). Partitions: R-tree leaves (data sections)
+    grouped to ``target_bytes``."""
+    dd = require_dask()
+    from ..bbi.wig import BigWigReader
+    from .plan import plan_bbi
+
+    opts = {"storage_options": storage_options} if storage_options else {}
+    reader = BigWigReader(open_source(source, **opts))
+    reader._owns_source = True
+    try:
+        parts = plan_bbi(reader, target_bytes, n, regions)
+        task = BigWigTask(_location(source), reader.file_size, storage_options, reader.byteorder,
+                          bool(reader.header.compressed), reader._inflate_limit,
+                          tuple(reader.chrom_names),
+                          None if columns is None else tuple(bigwig_schema(columns).names))
+    finally:
+        reader.close()
+    meta = to_pandas(bigwig_schema(columns).empty_table())
+    return _from_map(dd, task, parts, meta)
