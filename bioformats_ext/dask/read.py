@@ -156,6 +156,32 @@ class VcfTask:
         return to_pandas(self.table(part), [f"INFO/{k}" for k, _, _ in self.info])
 
 
+@dataclass(frozen=True)
+class BcfTask(VcfTask):
+    """Decode one partition of a BCF: BGZF ranges → BCF records (the vcf package's decoder)
+    → VCF text → the same Arrow columns as VCF."""
+
+    header_text: str = ""
+
+    def table(self, part: Partition) -> Any:
+        from ..bgzf import BgzfReader
+        from ..errors import FormatError
+        from ..tables.vcf import vcf_text_to_arrow
+        from ..vcf.header import VcfHeader
+        from ..vcf.reader import _cut
+        from ..vcf.record import RecordContext
+
+        with SpanSource(self.location, self.size, self.storage_options) as src:
+            data = b"".join(BgzfReader(src).read_ranges(list(part.units)))
+        ctx = RecordContext(VcfHeader(self.header_text), True, self.location)
+        records, end = _cut(data, 0, ctx, 1)
+        if end != len(data):
+            raise FormatError(f"{self.location}: partition {part.index} ends inside a BCF record")
+        text = "".join(f"{rec}\n" for rec in records).encode()
+        return vcf_text_to_arrow(text, self.samples, self.columns, part.region, self.location,
+                                 {k: (n, t) for k, n, t in self.info})
+
+
 def _bgzf2_frames(src: Any, part: Partition) -> list[bytes]:
     """Decompress a partition's BGZF2 data frames, fetched with one read."""
     import zstandard
@@ -193,12 +219,21 @@ def read_vcf(source: Any, columns: Sequence[str] | None = None, regions: Any = N
     opts = {"storage_options": storage_options} if storage_options else {}
     with open_source(source, **opts) as src:
         kind = sniff(src)
-        if kind.container not in ("bgzf", "bgzf2") or kind.format != "vcf":
+        is_bcf = kind.container == "bgzf" and kind.format == "bcf"
+        if not is_bcf and (kind.container not in ("bgzf", "bgzf2") or kind.format != "vcf"):
             from ..errors import FormatError
-            raise FormatError(f"{src.name} is {kind}, not bgzipped (BGZF or BGZF2) VCF text")
-        vcf_header = VcfReader(src)
-        samples = tuple(vcf_header.samples)
-        declared = info_types(vcf_header.header)
+            raise FormatError(f"{src.name} is {kind}, not bgzipped (BGZF or BGZF2) VCF text "
+                              "or BCF")
+        if is_bcf:
+            from ..vcf.reader import VariantFile
+
+            header = VariantFile(src).header
+            header_text = header.text()
+            samples = tuple(header.samples)
+        else:
+            header_text = VcfReader(src).header
+            samples = tuple(VcfReader(src).samples)
+        declared = info_types(header_text)
         if info is None:
             wanted: dict[str, tuple[str, str]] = {}
         elif info == "*":
@@ -211,15 +246,20 @@ def read_vcf(source: Any, columns: Sequence[str] | None = None, regions: Any = N
         if kind.container == "bgzf2":
             parts = plan_bgzf2(src, target_bytes, n, regions)
         else:
-            ctx = bgzf_context(source, src, "vcf", index, storage_options)
+            ctx = bgzf_context(source, src, "bcf" if is_bcf else "vcf", index, storage_options)
             parts = plan_bgzf(ctx["index"], ctx["names"], ctx["lengths"], src.size, ctx["eof"],
                               target_bytes, n, regions, references=ctx.get("references"))
         meta = to_pandas(vcf_schema(samples, columns, wanted).empty_table(),
                          [f"INFO/{k}" for k in wanted])
         size = src.size
     cols = None if columns is None else tuple(vcf_schema(samples, columns).names)
-    task = VcfTask(_location(source), size, storage_options, samples, cols, kind.container,
-                   tuple((k, n_, t) for k, (n_, t) in wanted.items()))
+    info_spec = tuple((k, n_, t) for k, (n_, t) in wanted.items())
+    if is_bcf:
+        task: VcfTask = BcfTask(_location(source), size, storage_options, samples, cols,
+                                kind.container, info_spec, header_text)
+    else:
+        task = VcfTask(_location(source), size, storage_options, samples, cols, kind.container,
+                       info_spec)
     return _from_map(dd, task, parts, meta)
 
 
