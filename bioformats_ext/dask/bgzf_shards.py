@@ -103,9 +103,10 @@ def write_vcf_shard(path: str, header: str, lines: Sequence[str], index: str = "
     return rec.result
 
 
-def write_bam_shard(path: str, header: Any, sam_lines: Sequence[str], index: str = "bai",
+def write_bam_shard(path: str, header: Any, records: Any, index: str = "bai",
                     level: int | None = None) -> ShardPushes:
-    """Write SAM ``sam_lines`` as a BAM shard with its own BAI/CSI; return its pushes."""
+    """Write a BAM shard with its own BAI/CSI; return its pushes. ``records``: SAM lines, or a
+    ``BamColumns`` batch (copied as stored, no re-encoding)."""
     from ..bam.writer import BamWriter
 
     w = BamWriter(path, header, index=index, level=level)
@@ -115,7 +116,10 @@ def write_bam_shard(path: str, header: Any, sam_lines: Sequence[str], index: str
     if getattr(out.container, "on_amend", None) is not None:
         out.container.on_amend = rec.amend_last
     with w:
-        w.write_many(sam_lines)
+        if hasattr(records, "ref_id"):
+            w.write_columns(records)
+        else:
+            w.write_many(records)
     assert rec.result is not None
     rec.result.path = path
     return rec.result
@@ -259,7 +263,7 @@ def vcf_to_bgzf(source: Any, target: "str | os.PathLike[str]", index: str = "tbi
 
 @dataclass(frozen=True)
 class BamBgzfShardTask:
-    """Rewrite one partition of a BAM as a BAM shard (records re-encoded from SAM text)."""
+    """Rewrite one partition of a BAM as a BAM shard (records copied as stored)."""
 
     location: str
     size: int
@@ -270,17 +274,15 @@ class BamBgzfShardTask:
     level: int | None
 
     def __call__(self, part: Any) -> ShardPushes:
-        from ..bam.decode import record_to_sam, split_records
+        from ..bam.columns import decode_columns
         from ..bgzf import BgzfReader
         from .sources import SpanSource
 
         with SpanSource(self.location, self.size, self.storage_options) as src:
             data = b"".join(BgzfReader(src).read_ranges(list(part.units)))
-        view = memoryview(data)
-        names = self.header.names
-        lines = [record_to_sam(view[a:b], names) + "\n" for a, b in split_records(data)]
+        cols = decode_columns(data, n_refs=len(self.header.names))
         path = os.path.join(self.shard_dir, f"part{part.index:06d}.bam")
-        return write_bam_shard(path, self.header, lines, self.index, self.level)
+        return write_bam_shard(path, self.header, cols, self.index, self.level)
 
 
 def bam_to_bgzf(source: Any, target: "str | os.PathLike[str]", index: str = "bai",
