@@ -143,10 +143,7 @@ class BamFile(RegionReader):
 
     # -- streaming --------------------------------------------------------------------------
     def _stream_columns(self) -> Iterator[BamColumns]:
-        """Every record of the file, in batches of columns."""
-        if self._reader._bgzf is not None and self.threads > 1:
-            yield from self._stream_bgzf_threaded()
-            return
+        """Every record of the file, in batches of columns (~4 MiB of records each)."""
         reader = self._reader
         n_refs = len(self.header.references)
         skip = reader._data_start
@@ -171,56 +168,45 @@ class BamFile(RegionReader):
             if len(cols):
                 yield cols
 
-        for chunk in reader._chunks():
-            if skip:
-                if len(chunk) <= skip:
-                    skip -= len(chunk)
-                    continue
-                chunk = chunk[skip:]
-                skip = 0
-            if not chunk:
-                continue
-            starts.append(size)
-            parts.append(chunk)
-            size += len(chunk)
-            if size >= _BATCH_BYTES:
-                yield from flush(False)
-        yield from flush(True)
-
-    def _stream_bgzf_threaded(self) -> Iterator[BamColumns]:
-        """:meth:`_stream_columns` with blocks read and inflated on helper threads (the codecs
-        release the GIL), so decompression overlaps decoding."""
-        from ..bgzf.stream import BlockStream
-
-        reader = self._reader
-        n_refs = len(self.header.references)
-        stream = BlockStream(reader._bgzf, threads=self.threads)
-        pos = reader._data_start
-        first = 0
+        chunks = self._inflated_blocks()
         try:
-            while True:
-                more = stream.fill(_STREAM_BYTES)
-                buf = stream.buf
-                local = pos - stream.base
-                if local < len(buf):
-                    data = buf[local:].tobytes()  # the stream reuses its buffer: copy out
-                    hints = stream.hints() - local
-                    cols = decode_columns(data, partial=True, n_refs=n_refs, first_record=first,
-                                          hints=hints[hints > 0])
-                    first += len(cols)
-                    pos += cols.consumed
-                    stream.consume(pos)
-                    if len(cols):
-                        yield cols
-                if not more or stream.eof:
-                    end = stream.base + len(stream.buf)
-                    if pos < end and not more:
-                        raise TruncatedFileError(f"{reader.source.name}: BAM ends inside record "
-                                                 f"{first + 1} ({end - pos} bytes left)")
-                    if not more:
-                        return
+            for chunk in chunks:
+                if skip:
+                    if len(chunk) <= skip:
+                        skip -= len(chunk)
+                        continue
+                    chunk = chunk[skip:]
+                    skip = 0
+                if not chunk:
+                    continue
+                starts.append(size)
+                parts.append(chunk)
+                size += len(chunk)
+                if size >= _STREAM_BYTES:
+                    yield from flush(False)
+            yield from flush(True)
         finally:
-            stream.close()
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+    def _inflated_blocks(self) -> Iterator[bytes]:
+        """The file's uncompressed blocks in order; BGZF blocks are read and inflated on helper
+        threads when ``threads > 1`` (the codecs release the GIL), so inflating overlaps
+        decoding. Each block is copied once, into its batch."""
+        reader = self._reader
+        if reader._bgzf is None or self.threads <= 1:
+            yield from reader._chunks()
+            return
+        from functools import partial
+
+        from ..bgzf.stream import _inflate_group, _raw_groups
+        from ..compression import ordered_map
+
+        groups = ordered_map(partial(_inflate_group, reader._bgzf.codec),
+                             _raw_groups(reader._bgzf.source), self.threads)
+        for _addrs, _nexts, _lens, datas in groups:
+            yield from datas
 
     def _region_columns(self, tid: int, beg: int, stop: int) -> Iterator[BamColumns]:
         reader = self._reader
@@ -356,6 +342,13 @@ class BamFile(RegionReader):
                  for s, length in zip(self.get_index_statistics(), self.header.lengths)]
         lines.append(f"*\t0\t0\t{self.nocoordinate}\n")
         return "".join(lines)
+
+    def __del__(self) -> None:  # a reader dropped without close(): release the file quietly
+        try:
+            if self.source is not None:
+                self.close()
+        except Exception:  # noqa: BLE001 - never raise from a finaliser
+            pass
 
     def reference_lengths(self) -> dict[str, int | None]:
         return dict(self._refs)

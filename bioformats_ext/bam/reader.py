@@ -10,10 +10,11 @@ from __future__ import annotations
 import os
 from typing import Any, Iterator
 
-from ..coindex import load_index_near, region_blobs
+from ..bgzf import BgzfReader
+from ..bgzf2 import Bgzf2Reader
+from ..coindex import load_index, region_blobs
 from ..coindex.discovery import INDEX_KINDS
 from ..errors import FormatError, TruncatedFileError
-from ..index.reader import read_index
 from ..reader_base import RegionReader
 from ..io.source import ByteSource, open_source
 from ..sniff import expect, sniff_container
@@ -41,13 +42,9 @@ class BamReader(RegionReader):
         expect(self.source, ("bam",), "a BAM file", containers=("bgzf", "bgzf2"))
         self.container = detect_container(self.source)
         if self.container == "bgzf":
-            from ..bgzf import BgzfReader
-
-            self._bgzf = BgzfReader(self.source)
-            self._bgzf2 = None
+            self._bgzf: BgzfReader | None = BgzfReader(self.source)
+            self._bgzf2: Bgzf2Reader | None = None
         else:
-            from ..bgzf2 import Bgzf2Reader
-
             self._bgzf2 = Bgzf2Reader(self.source)
             self._bgzf = None
         self._index_source = index
@@ -59,7 +56,7 @@ class BamReader(RegionReader):
         if self._bgzf is not None:
             for _address, data in self._bgzf.iter_blocks():
                 yield data
-        else:
+        elif self._bgzf2 is not None:
             yield from self._bgzf2.iter_frames()
 
     def _read_header(self) -> tuple[BamHeader, int]:
@@ -110,12 +107,8 @@ class BamReader(RegionReader):
 
     # -- regions -----------------------------------------------------------------------------
     def _load_index(self):
-        if self._index is not None:
-            return self._index
-        if self._index_source is None:
-            self._index = load_index_near(self._path, INDEX_KINDS["bam"], "BAM")
-        else:
-            self._index = read_index(self._index_source)
+        if self._index is None:
+            self._index = load_index(self._path, self._index_source, INDEX_KINDS["bam"], "BAM")
         return self._index
 
     def reference_lengths(self) -> dict[str, int | None]:

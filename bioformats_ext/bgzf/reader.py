@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextvars
 import warnings
 from contextlib import contextmanager
-from typing import Iterable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 from ..codec import deflate_codec
 from ..errors import FormatError, TruncatedFileError, TruncatedFileWarning
+from ..io.base import LineReader
 from ..io.source import ByteSource, open_source
 from .blocks import EOF_BLOCK, MAX_BLOCK_SIZE, block_spans, parse_header, unpack_block
 
@@ -50,7 +51,7 @@ def missing_eof(name: str) -> None:
     warnings.warn(message, TruncatedFileWarning, stacklevel=3)
 
 
-class BgzfReader:
+class BgzfReader(LineReader):
     """Random access to the uncompressed stream of a BGZF file."""
 
     def __init__(self, source, backend: str = "auto"):
@@ -223,13 +224,6 @@ class BgzfReader:
             self._pos = len(self._data)
         return b"".join(parts)
 
-    def __iter__(self) -> Iterator[bytes]:
-        while True:
-            line = self.readline()
-            if not line:
-                return
-            yield line
-
     def close(self) -> None:
         self.source.close()
 
@@ -238,8 +232,3 @@ class BgzfReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def iter_block_data(source, start: int = 0) -> Iterable[tuple[int, bytes]]:
-    """Shorthand: ``BgzfReader(source).iter_blocks(start)``."""
-    return BgzfReader(source).iter_blocks(start)

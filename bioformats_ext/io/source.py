@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import os
-from typing import BinaryIO, Iterable
+from typing import Any, Iterable
 
 from ..errors import RemoteError
 from .base import BytesSource, ByteSource, FileObjectSource, LocalFileSource, SourceStats
@@ -21,7 +21,7 @@ def is_url(value: object) -> bool:
     return isinstance(value, str) and "://" in value and not os.path.exists(value)
 
 
-def open_source(source: "str | os.PathLike[str] | BinaryIO | ByteSource", **options) -> ByteSource:
+def open_source(source: Any, **options: Any) -> ByteSource:
     """Turn whatever the user gave us into a :class:`ByteSource`.
 
     Accepts an existing source (returned as is), a local path, a seekable binary file object, or a
@@ -35,7 +35,7 @@ def open_source(source: "str | os.PathLike[str] | BinaryIO | ByteSource", **opti
     if is_url(source):
         from .remote import open_url  # imported lazily: remote support is optional
 
-        return open_url(source, **options)
+        return open_url(str(source), **options)
     if isinstance(source, (str, os.PathLike)):
         return LocalFileSource(source)
     if hasattr(source, "read") and hasattr(source, "seek"):

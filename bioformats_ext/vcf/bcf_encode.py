@@ -121,6 +121,7 @@ class BcfEncoder:
         self._qual_cache: dict[bytes, bytes] = {b".": FLOAT_MISSING}
         self._flt_cache: dict[bytes, bytes] = {b".": _NULL}
         self._fmt_cache: dict[tuple, tuple] = {}
+        self._allele_cache: dict[tuple[bytes, bytes], tuple[bytes, list[bytes]]] = {}
 
     # -- problems -------------------------------------------------------------------------------
     def _lenient(self, key: str, message: str, lineno: int | None) -> None:
@@ -194,16 +195,22 @@ class BcfEncoder:
             parts.append(heads[len(ident)] if len(ident) < 15 else enc_size(len(ident), 7))
             parts.append(ident)
         ref = f[3]
-        parts.append(heads[len(ref)] if len(ref) < 15 else enc_size(len(ref), 7))
-        parts.append(ref)
         alt = f[4]
-        alts = [] if alt == b"." else alt.split(b",")
-        for a in alts:
-            parts.append(heads[len(a)] if len(a) < 15 else enc_size(len(a), 7))
-            parts.append(a)
+        al = self._allele_cache.get((ref, alt))  # SNVs: a dozen REF/ALT pairs cover most lines
+        if al is None:
+            pieces = [heads[len(ref)] if len(ref) < 15 else enc_size(len(ref), 7), ref]
+            alts_ = [] if alt == b"." else alt.split(b",")
+            for a in alts_:
+                pieces.append(heads[len(a)] if len(a) < 15 else enc_size(len(a), 7))
+                pieces.append(a)
+            if len(alts_) + 1 > 0xFFFF:
+                raise RecordError(f"line {lineno}: too many ALT alleles", lineno)
+            al = (b"".join(pieces), alts_)
+            if len(self._allele_cache) < _CACHE_MAX:
+                self._allele_cache[(ref, alt)] = al
+        parts.append(al[0])
+        alts = al[1]
         n_allele = 1 + len(alts)
-        if n_allele > 0xFFFF:
-            raise RecordError(f"line {lineno}: too many ALT alleles", lineno)
         q = f[5]
         qual = self._qual_cache.get(q)
         if qual is None:

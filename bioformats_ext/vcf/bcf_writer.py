@@ -41,7 +41,7 @@ def record_line(record: Any) -> bytes:
     if isinstance(record, str):
         return record.encode()
     if isinstance(record, tuple):
-        from . import _field
+        from .fields import format_field as _field
 
         if len(record) < 8:
             raise RecordError("a VCF record tuple needs the 8 fixed fields")

@@ -24,7 +24,8 @@ from ..regions import resolve_region
 from ..sniff import expect
 from .bcf_batch import BcfBatch
 from .header import VcfHeader
-from .record import BcfRecord, RecordContext, TextRecord, VariantRecord
+from .bcf_record import BcfRecord
+from .record import RecordContext, TextRecord, VariantRecord
 
 __all__ = ["open", "VariantFile", "iter_bcf_records"]
 
@@ -108,7 +109,7 @@ class VariantFile(RegionReader):
         self._index: Any = None
         self.strict = strict
         if self.format == "vcf":
-            from . import VcfReader
+            from .text import VcfReader
 
             self._text = VcfReader(source if self._path else self.source, index=index)
             header = VcfHeader(self._text.header)
