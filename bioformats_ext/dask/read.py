@@ -17,7 +17,7 @@ import numpy as np
 from ..io.source import open_source
 from ..tables.arrow import to_pandas
 from .partition import Partition
-from .sources import SpanSource
+from .sources import RangeTask
 
 NULLABLE_BAM = ("end",)
 _INSTALL = "Dask reading needs dask and distributed: pip install 'bioformats-ext[dask]'"
@@ -42,12 +42,9 @@ def _location(source: Any) -> str:
 
 
 @dataclass(frozen=True)
-class BigBedTask:
+class BigBedTask(RangeTask):
     """Decode one partition of a bigBed (everything the header said, so no header read)."""
 
-    location: str
-    size: int
-    storage_options: dict | None
     byteorder: str
     compressed: bool
     inflate_limit: int
@@ -59,7 +56,7 @@ class BigBedTask:
         from ..bbi.blocks import decompress, parse_run
         from ..tables.bigbed import blocks_to_arrow
 
-        with SpanSource(self.location, self.size, self.storage_options) as src:
+        with self.open() as src:
             raws = src.read_many(list(part.units))
         datas = [decompress(raw, self.inflate_limit, off) if self.compressed else raw
                  for (off, _), raw in zip(part.units, raws)]
@@ -129,27 +126,23 @@ def _from_map(dd: Any, task: Any, parts: list[Partition], meta: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class VcfTask:
+class VcfTask(RangeTask):
     """Decode one partition of a bgzipped VCF: BGZF blocks → text → Arrow's CSV splitter."""
 
-    location: str
-    size: int
-    storage_options: dict | None
     samples: tuple[str, ...]
     columns: tuple[str, ...] | None
     container: str = "bgzf"
     info: tuple[tuple[str, str, str], ...] = ()   # (key, Number, Type) of typed INFO columns
 
     def table(self, part: Partition) -> Any:
-        from ..bgzf import BgzfReader
         from ..tables.vcf import vcf_text_to_arrow
 
-        with SpanSource(self.location, self.size, self.storage_options) as src:
-            if self.container == "bgzf2":
-                blobs = _bgzf2_frames(src, part)
-            else:
-                blobs = BgzfReader(src).read_ranges(list(part.units))
-        return vcf_text_to_arrow(b"".join(blobs), self.samples, self.columns, part.region,
+        if self.container == "bgzf2":
+            with self.open() as src:
+                text = b"".join(_bgzf2_frames(src, part))
+        else:
+            text = self.bgzf_bytes(part)
+        return vcf_text_to_arrow(text, self.samples, self.columns, part.region,
                                  self.location, {k: (n, t) for k, n, t in self.info})
 
     def __call__(self, part: Partition) -> Any:
@@ -164,15 +157,13 @@ class BcfTask(VcfTask):
     header_text: str = ""
 
     def table(self, part: Partition) -> Any:
-        from ..bgzf import BgzfReader
         from ..errors import FormatError
         from ..tables.vcf import vcf_text_to_arrow
         from ..vcf.header import VcfHeader
         from ..vcf.reader import _cut
         from ..vcf.record import RecordContext
 
-        with SpanSource(self.location, self.size, self.storage_options) as src:
-            data = b"".join(BgzfReader(src).read_ranges(list(part.units)))
+        data = self.bgzf_bytes(part)
         ctx = RecordContext(VcfHeader(self.header_text), True, self.location)
         records, end = _cut(data, 0, ctx, 1)
         if end != len(data):
@@ -267,23 +258,18 @@ def read_vcf(source: Any, columns: Sequence[str] | None = None, regions: Any = N
 
 
 @dataclass(frozen=True)
-class BamTask:
+class BamTask(RangeTask):
     """Decode one partition of a BAM: BGZF ranges → records → columns → Arrow."""
 
-    location: str
-    size: int
-    storage_options: dict | None
     references: tuple[str, ...]
     columns: tuple[str, ...] | None
     tags: tuple[tuple[str, str], ...]
 
     def table(self, part: Partition) -> Any:
         from ..bam.columns import decode_columns
-        from ..bgzf import BgzfReader
         from ..tables.bam import columns_to_arrow
 
-        with SpanSource(self.location, self.size, self.storage_options) as src:
-            data = b"".join(BgzfReader(src).read_ranges(list(part.units)))
+        data = self.bgzf_bytes(part)
         cols = decode_columns(data, n_refs=len(self.references))
         sel = None
         if part.region is not None:
@@ -355,12 +341,9 @@ def bigwig_schema(columns: Sequence[str] | None = None) -> Any:
 
 
 @dataclass(frozen=True)
-class BigWigTask:
+class BigWigTask(RangeTask):
     """Decode one partition of a bigWig: its data sections, fetched with one read."""
 
-    location: str
-    size: int
-    storage_options: dict | None
     byteorder: str
     compressed: bool
     inflate_limit: int
@@ -375,7 +358,7 @@ class BigWigTask:
         from ..errors import FormatError
         from ..tables.arrow import dictionary_column
 
-        with SpanSource(self.location, self.size, self.storage_options) as src:
+        with self.open() as src:
             raws = src.read_many(list(part.units))
         chroms, starts, ends, values = [], [], [], []
         for (off, _), raw in zip(part.units, raws):
