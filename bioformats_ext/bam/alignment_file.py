@@ -22,6 +22,7 @@ from ..coindex import region_blobs
 from ..coindex.query import MAX_QUERY_STOP
 from ..errors import (BioformatsError, MissingIndexError, RegionError, TruncatedFileError,
                       UnknownReferenceError)
+from ..io.source import skip_prefix
 from ..reader_base import RegionReader
 from ..regions import parse_region
 from .columns import BamColumns, decode_columns
@@ -142,7 +143,6 @@ class BamFile(RegionReader):
         """Every record of the file, in batches of columns (~4 MiB of records each)."""
         reader = self._reader
         n_refs = len(self.header.references)
-        skip = reader._data_start
         pending = b""
         parts: list[bytes] = []
         starts: list[int] = []
@@ -166,13 +166,7 @@ class BamFile(RegionReader):
 
         chunks = self._inflated_blocks()
         try:
-            for chunk in chunks:
-                if skip:
-                    if len(chunk) <= skip:
-                        skip -= len(chunk)
-                        continue
-                    chunk = chunk[skip:]
-                    skip = 0
+            for chunk in skip_prefix(chunks, reader._data_start):
                 if not chunk:
                     continue
                 starts.append(size)
