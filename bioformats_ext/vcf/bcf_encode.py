@@ -124,13 +124,22 @@ class BcfEncoder:
         self._allele_cache: dict[tuple[bytes, bytes], tuple[bytes, list[bytes]]] = {}
 
     # -- problems -------------------------------------------------------------------------------
-    def _lenient(self, key: str, message: str, lineno: int | None) -> None:
+    def _lenient(self, key: str, message: str, lineno: int | None, depth: int = 0) -> None:
         if self.strict:
             raise RecordError(f"line {lineno}: {message}", lineno)
         if key not in self._warned:
             self._warned.add(key)
             warnings.warn(f"line {lineno}: {message} (set to missing; further cases of "
-                          f"{key.split(':')[-1]} not reported)", stacklevel=4)
+                          f"{key.split(':')[-1]} not reported)", stacklevel=4 + depth)
+
+    def _not_number(self, raw: bytes, leading: bool, kind: str, noun: str, key: str,
+                    lineno: int | None, junk_ok: bool) -> None:
+        """Report a value that is not wholly a number (``leading``: it starts with one), as
+        hts_str2int / hts_str2dbl do: trailing junk is an error where htslib rejects it."""
+        if leading and not junk_ok:
+            raise RecordError(f"line {lineno}: invalid character in FORMAT/{key} value "
+                              f"{raw[:40]!r}", lineno)
+        self._lenient(f"{kind}:{key}", f"{key} value {raw[:40]!r} is not {noun}", lineno, depth=1)
 
     # -- value parsing like hts_str2int / hts_str2dbl -------------------------------------------
     def _int(self, raw: bytes, key: str, lineno: int | None, junk_ok: bool) -> int:
@@ -139,14 +148,10 @@ class BcfEncoder:
         if raw == b".":
             return I32_MISSING
         m = _INT_RE.match(raw)
-        if m is None:
-            self._lenient(f"int:{key}", f"{key} value {raw[:40]!r} is not an integer", lineno)
-            return I32_MISSING
-        if m.end() != len(raw):
-            if not junk_ok:
-                raise RecordError(f"line {lineno}: invalid character in FORMAT/{key} value "
-                                  f"{raw[:40]!r}", lineno)
-            self._lenient(f"int:{key}", f"{key} value {raw[:40]!r} is not an integer", lineno)
+        if m is None or m.end() != len(raw):
+            self._not_number(raw, m is not None, "int", "an integer", key, lineno, junk_ok)
+            if m is None:
+                return I32_MISSING
         value = int(m.group())
         if not _MIN32 <= value <= 0x7FFFFFFF:
             self._lenient(f"range:{key}", f"{key} value {value} does not fit BCF's int32", lineno)
@@ -157,14 +162,10 @@ class BcfEncoder:
         if raw == b".":
             return FLOAT_MISSING
         m = _FLOAT_RE.match(raw)
-        if m is None:
-            self._lenient(f"float:{key}", f"{key} value {raw[:40]!r} is not a number", lineno)
-            return FLOAT_MISSING
-        if m.end() != len(raw):
-            if not junk_ok:
-                raise RecordError(f"line {lineno}: invalid character in FORMAT/{key} value "
-                                  f"{raw[:40]!r}", lineno)
-            self._lenient(f"float:{key}", f"{key} value {raw[:40]!r} is not a number", lineno)
+        if m is None or m.end() != len(raw):
+            self._not_number(raw, m is not None, "float", "a number", key, lineno, junk_ok)
+            if m is None:
+                return FLOAT_MISSING
         return _f32(float(m.group()))
 
     # -- the record -----------------------------------------------------------------------------
