@@ -132,14 +132,19 @@ class BcfEncoder:
             warnings.warn(f"line {lineno}: {message} (set to missing; further cases of "
                           f"{key.split(':')[-1]} not reported)", stacklevel=4 + depth)
 
-    def _not_number(self, raw: bytes, leading: bool, kind: str, noun: str, key: str,
-                    lineno: int | None, junk_ok: bool) -> None:
-        """Report a value that is not wholly a number (``leading``: it starts with one), as
-        hts_str2int / hts_str2dbl do: trailing junk is an error where htslib rejects it."""
-        if leading and not junk_ok:
+    def _number(self, raw: bytes, pattern: re.Pattern[bytes], kind: str, noun: str, key: str,
+                lineno: int | None, junk_ok: bool) -> bytes | None:
+        """The number ``raw`` holds (None: missing), as hts_str2int / hts_str2dbl read it: a value
+        that is not wholly a number is reported, and trailing junk is an error where htslib
+        rejects it (else the leading number is kept)."""
+        m = pattern.match(raw)
+        if m is not None and m.end() == len(raw):
+            return raw
+        if m is not None and not junk_ok:
             raise RecordError(f"line {lineno}: invalid character in FORMAT/{key} value "
                               f"{raw[:40]!r}", lineno)
         self._lenient(f"{kind}:{key}", f"{key} value {raw[:40]!r} is not {noun}", lineno, depth=1)
+        return None if m is None else m.group()
 
     # -- value parsing like hts_str2int / hts_str2dbl -------------------------------------------
     def _int(self, raw: bytes, key: str, lineno: int | None, junk_ok: bool) -> int:
@@ -147,12 +152,10 @@ class BcfEncoder:
             return int(raw)
         if raw == b".":
             return I32_MISSING
-        m = _INT_RE.match(raw)
-        if m is None or m.end() != len(raw):
-            self._not_number(raw, m is not None, "int", "an integer", key, lineno, junk_ok)
-            if m is None:
-                return I32_MISSING
-        value = int(m.group())
+        text = self._number(raw, _INT_RE, "int", "an integer", key, lineno, junk_ok)
+        if text is None:
+            return I32_MISSING
+        value = int(text)
         if not _MIN32 <= value <= 0x7FFFFFFF:
             self._lenient(f"range:{key}", f"{key} value {value} does not fit BCF's int32", lineno)
             return I32_MISSING
@@ -162,11 +165,10 @@ class BcfEncoder:
         if raw == b".":
             return FLOAT_MISSING
         m = _FLOAT_RE.match(raw)
-        if m is None or m.end() != len(raw):
-            self._not_number(raw, m is not None, "float", "a number", key, lineno, junk_ok)
-            if m is None:
-                return FLOAT_MISSING
-        return _f32(float(m.group()))
+        if m is not None and m.end() == len(raw):  # the common case, without a call
+            return _f32(float(raw))
+        text = self._number(raw, _FLOAT_RE, "float", "a number", key, lineno, junk_ok)
+        return FLOAT_MISSING if text is None else _f32(float(text))
 
     # -- the record -----------------------------------------------------------------------------
     def encode(self, line: "bytes | str", lineno: int | None = None) -> tuple[bytes, int, int, int]:
