@@ -20,7 +20,7 @@ import numpy as np
 
 from ..coindex import region_blobs
 from ..coindex.query import MAX_QUERY_STOP
-from ..errors import (BioformatsError, MissingIndexError, RegionError, TruncatedFileError,
+from ..errors import (BioformatsError, FormatError, MissingIndexError, RegionError, TruncatedFileError,
                       UnknownReferenceError)
 from ..io.source import skip_prefix
 from ..reader_base import RegionReader
@@ -213,7 +213,10 @@ class BamFile(RegionReader):
         chunks = reader._load_index().query(tid, beg, min(stop, MAX_QUERY_STOP))
         pending = b""
         last_chunk = -1
-        for k, piece in reader._bgzf.iter_range_pieces(chunks):
+        bgzf = reader._bgzf
+        if bgzf is None:  # not BGZF2 (returned above), so a container this reader cannot query
+            raise FormatError(f"{reader.source.name}: not a BGZF file")
+        for k, piece in bgzf.iter_range_pieces(chunks):
             if k != last_chunk and pending:
                 raise TruncatedFileError(f"{reader.source.name}: index chunk ends inside a "
                                          f"record ({len(pending)} bytes)")

@@ -17,7 +17,7 @@ import math
 import re
 import struct
 import warnings
-from typing import Sequence
+from typing import Mapping, Sequence, TypeVar
 
 from ..errors import RecordError
 from .end_rule import rlen_from_values
@@ -39,6 +39,7 @@ _FLOAT_RE = re.compile(rb"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|(?i:inf(?
 _NULL = b"\x00"
 _CHAR_EMPTY = b"\x07"
 _GT_KEY = b"GT"
+_V = TypeVar("_V")
 
 
 def enc_size(size: int, type_: int) -> bytes:
@@ -230,14 +231,7 @@ class BcfEncoder:
         else:
             if flt.endswith(b";"):
                 flt = flt[:-1]
-            ids = []
-            for fname in flt.split(b";"):
-                idx = self._flt.get(fname)
-                if idx is None:
-                    raise RecordError(f"line {lineno}: FILTER {fname.decode(errors='replace')!r} "
-                                      f"is not defined in the header", lineno)
-                ids.append(idx)
-            flt_enc = enc_vint(ids)
+            flt_enc = enc_vint(_declared(self._flt, flt.split(b";"), "FILTER", lineno))
             parts.append(flt_enc)
             if len(self._flt_cache) < _CACHE_MAX:
                 self._flt_cache[f[6]] = flt_enc
@@ -261,8 +255,7 @@ class BcfEncoder:
                 at = len(parts)
                 spec = self._info.get(key)
                 if spec is None:
-                    raise RecordError(f"line {lineno}: INFO {key.decode(errors='replace')!r} is not "
-                                      f"defined in the header", lineno)
+                    raise _undeclared("INFO", key, lineno)
                 kbytes, type_, _ = spec
                 n_info += 1
                 parts.append(kbytes)
@@ -328,13 +321,7 @@ class BcfEncoder:
             raise RecordError(f"line {lineno}: more than 255 FORMAT keys", lineno)
         if len(set(keys)) != len(keys):
             raise RecordError(f"line {lineno}: duplicate FORMAT key in {f[8][:80]!r}", lineno)
-        specs = []
-        for k in keys:
-            spec = self._fmt.get(k)
-            if spec is None:
-                raise RecordError(f"line {lineno}: FORMAT {k.decode(errors='replace')!r} is not "
-                                  f"defined in the header", lineno)
-            specs.append(spec)
+        specs = _declared(self._fmt, keys, "FORMAT", lineno)
         nk = len(keys)
         cells = [s.split(b":") for s in f[9:9 + ns]]
         for c in cells:
@@ -456,6 +443,24 @@ class BcfEncoder:
             elif not anyunphased:
                 out[0] |= 1
         return out
+
+
+def _undeclared(kind: str, name: bytes, lineno: int | None) -> RecordError:
+    """The error for a FILTER/INFO/FORMAT name a record uses but the header does not declare
+    (BCF stores header indexes, so there is nothing to fall back on)."""
+    return RecordError(f"line {lineno}: {kind} {name.decode(errors='replace')!r} is not defined "
+                       f"in the header", lineno)
+
+
+def _declared(table: Mapping[bytes, _V], names: list[bytes], kind: str, lineno: int | None) -> list[_V]:
+    """``table[name]`` for each name, or :func:`_undeclared`'s error for the first missing one."""
+    out = []
+    for name in names:
+        value = table.get(name)
+        if value is None:
+            raise _undeclared(kind, name, lineno)
+        out.append(value)
+    return out
 
 
 def _version_at_least_44(fileformat: str | None) -> bool:
