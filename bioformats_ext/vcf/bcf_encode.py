@@ -350,12 +350,7 @@ class BcfEncoder:
                     [self._int(x, "FORMAT/" + name, lineno, False) for x in v.split(b",")]
                         if v is not None else None for v in column]
                 width = max((len(r) for r in rows if r is not None), default=1)
-                flat: list[int] = []
-                for r in rows:
-                    if r is None:
-                        r = [I32_MISSING]
-                    flat.extend(r)
-                    flat.extend([I32_END] * (width - len(r)))
+                flat = _padded(rows, width)
                 out.append(enc_vint(flat, width))
                 if key == b"LEN" and gvcf and self._len_is_int:
                     fmt_len = [0 if v in (I32_MISSING, I32_END) else v for v in flat]
@@ -382,13 +377,7 @@ class BcfEncoder:
             if g > width:
                 width = g
             rows.append(self._gt_one(v, lineno))
-        flat: list[int] = []
-        for r in rows:
-            if r is None:
-                r = [I32_MISSING]
-            flat.extend(r)
-            flat.extend([I32_END] * (width - len(r)))
-        return enc_vint(flat, width)
+        return enc_vint(_padded(rows, width), width)
 
     def _gt_one(self, v: bytes, lineno: int | None) -> list[int]:
         if v == b"0/1":
@@ -443,6 +432,18 @@ class BcfEncoder:
             elif not anyunphased:
                 out[0] |= 1
         return out
+
+
+def _padded(rows: list[list[int] | None], width: int) -> list[int]:
+    """Per-sample integer vectors as BCF stores them: ``width`` values each, a sample without
+    the key is one missing value, and shorter vectors end with the vector-end marker."""
+    flat: list[int] = []
+    for r in rows:
+        if r is None:
+            r = [I32_MISSING]
+        flat.extend(r)
+        flat.extend([I32_END] * (width - len(r)))
+    return flat
 
 
 def _undeclared(kind: str, name: bytes, lineno: int | None) -> RecordError:
