@@ -18,14 +18,11 @@ from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 
-from ..bgzf.blocks import MAX_BLOCK_SIZE, parse_header, unpack_block
-from ..coindex import region_blobs
-from ..coindex.query import MAX_QUERY_STOP
-from ..bgzf.blocks import MAX_BLOCK_SIZE, parse_header, unpack_block
 from ..coindex import region_blobs
 from ..coindex.query import MAX_QUERY_STOP
 from ..errors import (BioformatsError, FormatError, MissingIndexError, RegionError, TruncatedFileError,
                       UnknownReferenceError)
+from ..io.source import skip_prefix
 from ..reader_base import RegionReader
 from ..regions import parse_region
 from .columns import BamColumns, decode_columns
@@ -146,7 +143,6 @@ class BamFile(RegionReader):
         """Every record of the file, in batches of columns (~4 MiB of records each)."""
         reader = self._reader
         n_refs = len(self.header.references)
-        skip = reader._data_start
         pending = b""
         parts: list[bytes] = []
         starts: list[int] = []
@@ -170,13 +166,7 @@ class BamFile(RegionReader):
 
         chunks = self._inflated_blocks()
         try:
-            for chunk in chunks:
-                if skip:
-                    if len(chunk) <= skip:
-                        skip -= len(chunk)
-                        continue
-                    chunk = chunk[skip:]
-                    skip = 0
+            for chunk in skip_prefix(chunks, reader._data_start):
                 if not chunk:
                     continue
                 starts.append(size)
@@ -223,7 +213,10 @@ class BamFile(RegionReader):
         chunks = reader._load_index().query(tid, beg, min(stop, MAX_QUERY_STOP))
         pending = b""
         last_chunk = -1
-        for k, piece in _chunk_pieces(reader._bgzf, chunks):
+        bgzf = reader._bgzf
+        if bgzf is None:  # not BGZF2 (returned above), so a container this reader cannot query
+            raise FormatError(f"{reader.source.name}: not a BGZF file")
+        for k, piece in bgzf.iter_range_pieces(chunks):
             if k != last_chunk and pending:
                 raise TruncatedFileError(f"{reader.source.name}: index chunk ends inside a "
                                          f"record ({len(pending)} bytes)")
@@ -371,39 +364,6 @@ def _overlapping(cols: BamColumns, tid: int, beg: int, stop: int
     if keep.all():
         return cols, done
     return (cols.take(keep) if keep.any() else None), done
-
-
-def _chunk_pieces(bgzf: Any, chunks: list[tuple[int, int]]) -> Iterator[tuple[int, bytes]]:
-    """``(chunk number, uncompressed bytes)`` block by block for index chunks: the compressed
-    bytes of all chunks come in one ``read_many`` (one request remotely), but blocks are only
-    inflated as the caller asks, so a query that ends early inflates no more."""
-    if not chunks:
-        return
-    size_total = bgzf.source.size
-    spans = []
-    for beg, end in chunks:
-        a, b = beg >> 16, end >> 16
-        last = min(size_total, b + (MAX_BLOCK_SIZE if end & 0xFFFF else 0))
-        if last < a:
-            raise FormatError("index chunk ends before it starts", beg)
-        spans.append((a, max(last - a, 0)))
-    raws = bgzf.source.read_many(spans)
-    for k, ((beg, end), (a, _), raw) in enumerate(zip(chunks, spans, raws)):
-        b = end >> 16
-        pos = 0
-        while a + pos <= b and pos < len(raw):
-            if a + pos == b and not end & 0xFFFF:
-                break
-            size = parse_header(raw, pos, a + pos)
-            if pos + size > len(raw):
-                raise TruncatedFileError("truncated BGZF block", a + pos)
-            data = unpack_block(raw, pos, size, bgzf.codec, a + pos)
-            lo = (beg & 0xFFFF) if pos == 0 else 0
-            hi = (end & 0xFFFF) if a + pos == b else len(data)
-            if lo > len(data) or hi > len(data):
-                raise FormatError("virtual offset past the end of its block", a + pos)
-            yield k, data[lo:hi]
-            pos += size
 
 
 def _with_name(exc: BioformatsError, name: str | None) -> BioformatsError:

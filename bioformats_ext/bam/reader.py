@@ -16,7 +16,7 @@ from ..coindex import load_index, region_blobs
 from ..coindex.discovery import INDEX_KINDS
 from ..errors import FormatError, TruncatedFileError
 from ..reader_base import RegionReader
-from ..io.source import ByteSource, open_source
+from ..io.source import ByteSource, open_source, skip_prefix
 from ..sniff import expect, sniff_container
 from .decode import record_span, record_to_sam, split_records
 from .header import BamHeader
@@ -81,14 +81,7 @@ class BamReader(RegionReader):
     def records(self) -> Iterator[memoryview]:
         """Every record's bytes (without the 4-byte length), in file order."""
         pending = b""
-        skip = self._data_start
-        for chunk in self._chunks():
-            if skip:
-                if len(chunk) <= skip:
-                    skip -= len(chunk)
-                    continue
-                chunk = chunk[skip:]
-                skip = 0
+        for chunk in skip_prefix(self._chunks(), self._data_start):
             data = pending + chunk if pending else chunk
             view = memoryview(data)
             stop = 0

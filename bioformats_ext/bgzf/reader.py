@@ -117,6 +117,18 @@ class BgzfReader(LineReader):
 
         This is what a region query needs: the chunk list from an index turned into data.
         """
+        out: list[list[bytes]] = [[] for _ in ranges]
+        for k, piece in self.iter_range_pieces(ranges):
+            out[k].append(piece)
+        return [b"".join(parts) for parts in out]
+
+    def iter_range_pieces(self, ranges: Sequence[tuple[int, int]]) -> Iterator[tuple[int, bytes]]:
+        """``(range number, uncompressed bytes)`` block by block for ``(start_voffset, end_voffset)``
+        ranges: the compressed bytes of all ranges come in one ``read_many`` (one request
+        remotely), but blocks are only inflated as the caller asks, so a query that ends early
+        inflates no more."""
+        if not ranges:
+            return
         size_total = self.source.size
         spans = []
         for beg, end in ranges:
@@ -127,10 +139,8 @@ class BgzfReader(LineReader):
                 raise FormatError("chunk ends before it starts", beg)
             spans.append((a, max(stop - a, 0)))
         raws = self.source.read_many(spans)
-        out = []
-        for (beg, end), (a, _), raw in zip(ranges, spans, raws):
+        for k, ((beg, end), (a, _), raw) in enumerate(zip(ranges, spans, raws)):
             b = end >> 16
-            parts = []
             pos = 0
             while a + pos <= b and pos < len(raw):
                 if a + pos == b and not end & 0xFFFF:
@@ -143,10 +153,8 @@ class BgzfReader(LineReader):
                 hi = (end & 0xFFFF) if a + pos == b else len(data)
                 if lo > len(data) or hi > len(data):
                     raise FormatError("virtual offset past the end of its block", a + pos)
-                parts.append(data[lo:hi])
+                yield k, data[lo:hi]
                 pos += size
-            out.append(b"".join(parts))
-        return out
 
     @property
     def has_eof_marker(self) -> bool:

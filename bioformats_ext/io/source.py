@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import os
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 from ..errors import RemoteError
 from .base import BytesSource, ByteSource, FileObjectSource, LocalFileSource, SourceStats
@@ -70,3 +70,16 @@ def iter_chunks(source: ByteSource, offset: int = 0, chunk_size: int = 1 << 20) 
         n = min(chunk_size, end - offset)
         yield source.read(offset, n)
         offset += n
+
+
+def skip_prefix(chunks: Iterable[bytes], skip: int) -> Iterator[bytes]:
+    """``chunks`` without their first ``skip`` bytes: a record stream after its header, whose
+    end may fall anywhere in a block."""
+    for chunk in chunks:
+        if skip:
+            if len(chunk) <= skip:
+                skip -= len(chunk)
+                continue
+            chunk = chunk[skip:]
+            skip = 0
+        yield chunk

@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import FormatError
 from ..tabix import TabixReader, TabixWriter
-from .fields import format_field
+from .fields import format_field, tuple_line  # noqa: F401  (format_field: re-exported by vcf)
 from .intervals import vcf_intervals
 
 _CONTIG = re.compile(r"^##contig=<(.*)>\s*$")
@@ -119,14 +119,7 @@ class VcfWriter(TabixWriter):
 
     def _to_line(self, record: Any) -> bytes:
         if isinstance(record, tuple):
-            if len(record) < 8:
-                raise ValueError("a VCF record tuple needs the 8 fixed fields")
-            fixed = [format_field(v) for v in record[:8]]
-            rest = record[8:]
-            if len(rest) == 1 and isinstance(rest[0], (list, tuple)):
-                rest = tuple(rest[0])
-            return ("\t".join(fixed + [format_field(v) if not isinstance(v, str) else v
-                                       for v in rest]) + "\n").encode()
+            return (tuple_line(record) + "\n").encode()
         return super()._to_line(record)
 
     def _intervals(self, data: bytes, sizes: np.ndarray, lines: list[bytes],
