@@ -82,6 +82,7 @@ def exact_stats(starts: np.ndarray, ends: np.ndarray, values: np.ndarray, start:
     v32 = values[item]
     v = v32.astype(np.float64)
     present = np.bincount(b, minlength=nbins) > 0
+    res: np.ndarray
     with np.errstate(divide="ignore", invalid="ignore"):
         if kind in ("mean", "std"):
             n = np.bincount(b, length, nbins)
@@ -96,7 +97,8 @@ def exact_stats(starts: np.ndarray, ends: np.ndarray, values: np.ndarray, start:
             res = np.bincount(b, length, nbins) / (edges[1:] - edges[:-1])
         elif kind == "sum":
             # libBigWig multiplies the uint32 length by the float value in float32
-            res = np.bincount(b, (length.astype(np.float32) * v32).astype(np.float64), nbins)
+            res = np.bincount(b, (length.astype(np.float32) * v32).astype(np.float64),
+                              nbins).astype(np.float64)
         elif kind == "max":
             res = np.full(nbins, -np.inf)
             np.maximum.at(res, b, v)

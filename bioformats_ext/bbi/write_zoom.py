@@ -25,6 +25,8 @@ float32 once when written; UCSC rounds after every addition, so for summaries wh
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 import math
 import tempfile
 from bisect import bisect_right
@@ -55,7 +57,7 @@ class CoverageSpill:
             raise ValueError("zero_length_bases must be 0 (bedToBigBed) or 1 (Biopython)")
         self._zero_length_bases = zero_length_bases
         self._spill_dir = spill_dir
-        self._file = None
+        self._file: "BinaryIO | None" = None
         self._mem: list[bytes] = []
         self._mem_size = 0
         self.chroms: list[tuple[int, int, int]] = []  # (chrom_id, first range index, count)
@@ -64,7 +66,7 @@ class CoverageSpill:
         self._starts: list[np.ndarray] = []
         self._ends: list[np.ndarray] = []
         self._buffered = 0
-        self._carry_start = 0
+        self._carry_start: float = 0
         self._carry_ends = _EMPTY_I64
         self._prev_boundary_starts = False  # a record started at _carry_start in an earlier flush
         self._chrom_id = -1
@@ -154,7 +156,7 @@ class CoverageSpill:
         self._mem = []
 
 
-def coverage_ranges(s: np.ndarray, e: np.ndarray, ncarry: int, carry_start: int | None,
+def coverage_ranges(s: np.ndarray, e: np.ndarray, ncarry: int, carry_start: float | None,
                     carry_is_boundary: bool, boundary: float) -> np.ndarray:
     """Depth ranges from records ``s``/``e`` (sorted by start, file order), up to ``boundary``.
 
@@ -425,10 +427,18 @@ def choose_levels(spill: CoverageSpill, ave_size: float, data_size: int, compres
                   else count_summaries(spill, scales[0]))
     scale, zoom_count = chosen
     level0 = early[scale][1] if scale in early else level0_summaries(spill, scale, chrom_sizes)
+    return further_levels(level0, scale, zoom_count)
+
+
+def further_levels(level0: np.ndarray, scale: int, zoom_count: int,
+                   max_levels: int = MAX_ZOOM_LEVELS) -> list[tuple[int, np.ndarray]]:
+    """Level 0 and the levels UCSC's ``bbiWriteZoomLevels`` derives from it: each merges the
+    previous one at 4x the reduction, until a level stops shrinking (``zoom_count`` is level
+    0's estimated count) or ``max_levels`` (shared by the bigBed and bigWig writers)."""
     levels = [(scale, level0)]
     reduction = scale * ZOOM_RES_INCREMENT
     rezoomed = reduce_summaries(level0, reduction)
-    while len(levels) < MAX_ZOOM_LEVELS and reduction < 2**31:
+    while len(levels) < max_levels and reduction < 2**31:
         if len(rezoomed) >= zoom_count:
             break
         zoom_count = len(rezoomed)

@@ -6,9 +6,10 @@ index-candidate list) and :func:`region_blobs` (one region query through BAI/TBI
 """
 
 from .batched import BatchedRecordWriter
-from .discovery import default_index_path, index_candidates, load_index_near
+from .discovery import default_index_path, index_candidates, load_index, load_index_near
 from .output import IndexedOutput
 from .query import region_blobs
 
-__all__ = ["IndexedOutput", "BatchedRecordWriter", "load_index_near", "index_candidates",
+__all__ = ["IndexedOutput", "BatchedRecordWriter", "load_index", "load_index_near",
+           "index_candidates",
            "default_index_path", "region_blobs"]

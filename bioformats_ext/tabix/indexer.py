@@ -16,9 +16,9 @@ import numpy as np
 from ..bgzf.stream import BlockStream, open_stream
 from ..coindex.discovery import default_index_path
 from ..index import IndexBuilder
-from ..index.tabix_conf import TBX_SAM, TBX_VCF, get_config, parse_lines
+from ..index.sortorder import RecordNumbers
+from ..index.tabix_conf import TBX_SAM, TBX_VCF, TabixConfig, get_config, parse_lines
 from ..sniff import expect
-from ..sortorder import RecordNumbers
 
 
 _CONTIG_LEN = re.compile(rb"length[ =]*(\d+)")
@@ -49,7 +49,7 @@ def _iter_lines(stream: BlockStream) -> Iterator[tuple[list[bytes], np.ndarray, 
             return
 
 
-def index_tabix(path: "str | os.PathLike[str]", preset: str = "vcf", csi: bool = False, min_shift: int = 14,
+def index_tabix(path: "str | os.PathLike[str]", preset: "str | TabixConfig" = "vcf", csi: bool = False, min_shift: int = 14,
                 out: str | None = None,
                 progress: "Callable[[int], None] | None" = None) -> str:
     """Index a bgzipped, sorted text file like ``tabix -p PRESET`` (``-C`` for CSI).
@@ -105,18 +105,12 @@ def index_tabix(path: "str | os.PathLike[str]", preset: str = "vcf", csi: bool =
             data_lines = [lines[i] for i in keep.tolist()]
             first_no = lineno - n + 1
             names, begs, ends = parse_lines(conf, data_lines, first_no)
-            if conf.preset == TBX_VCF:  # SVLEN / gVCF LEN: htslib 1.24's full end rule
-                from ..vcf.end_rule import needs_rule, tabix_interval
-
-                for i, ln in enumerate(data_lines):
-                    if needs_rule(ln):
-                        names[i], begs[i], ends[i] = tabix_interval(ln, first_no + i)
             builder.push_many(builder.tids_for(names), begs, ends, voffs[keep],
-                              numbers=RecordNumbers(linenos[keep], "line"))
+                              numbers=RecordNumbers(linenos[keep].tolist(), "line"))
         if builder is None:  # no data lines
             builder = (IndexBuilder.csi(min_shift, max_ref_len=max_ref_len or None, offset0=last_off, tabix=conf)
                        if csi else IndexBuilder.tbi(conf, offset0=last_off))
-        builder.finish(stream.final_address << 16)
+        builder.finish(stream.final_voffset())
         return builder.save(default_index_path(path, "csi" if csi else "tbi", out))
     finally:
         stream.close()
