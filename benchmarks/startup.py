@@ -1,0 +1,88 @@
+"""Benchmark: start-up time of ``bioformats-ext --help`` and ``bioformats-ext index``.
+
+    python benchmarks/startup.py [--rounds N]
+
+Issue 17 target: both start in <= 0.15 s. Each command runs as a fresh interpreter (median of
+N rounds, alternating with the floor ``python -c pass`` and ``python -c "import numpy"`` so load
+spikes hit all alike); it also prints the cumulative ``-X importtime`` of ``bioformats_ext``
+modules. The machine's load average is printed next to the numbers. ``BIOFORMATS_EXT_ROOT=dir``
+measures another checkout (e.g. the commit before the lazy imports) for a before/after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.environ.get("BIOFORMATS_EXT_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENV = {**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+def _run(args: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, *args], env=ENV, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def _import_us(args: list[str]) -> dict[str, int]:
+    """Cumulative import time (microseconds) of top-level imports, from ``-X importtime``."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", *args], env=ENV,
+                          capture_output=True, text=True)
+    out: dict[str, int] = {}
+    for line in proc.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line:
+            continue
+        _, cumulative, name = line[len("import time:"):].split("|")
+        if cumulative.strip().isdigit():
+            out.setdefault(name.strip(), int(cumulative) if not name.startswith("  ") else 0)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=7)
+    opts = ap.parse_args()
+    sys.path.insert(0, ROOT)
+    from bioformats_ext import examples
+
+    tmp = tempfile.mkdtemp()
+    bam = os.path.join(tmp, "example.bam")
+    shutil.copy(examples.path("example.bam"), bam)
+    cases = {
+        "python -c pass (floor)": ["-c", "pass"],
+        "python -c 'import numpy'": ["-c", "import numpy"],
+        "bioformats-ext --help": ["-m", "bioformats_ext.cli", "--help"],
+        "bioformats-ext index --help": ["-m", "bioformats_ext.cli", "index", "--help"],
+        "bioformats-ext index example.bam": ["-m", "bioformats_ext.cli", "index", bam],
+    }
+    times: dict[str, list[float]] = {k: [] for k in cases}
+    load0 = os.getloadavg()
+    for _ in range(opts.rounds):
+        for name, args in cases.items():
+            times[name].append(_run(args))
+    load1 = os.getloadavg()
+    print(f"load average before {load0[0]:.1f} after {load1[0]:.1f} (cores: {os.cpu_count()})")
+    floor = statistics.median(times["python -c pass (floor)"])
+    print(f"{'command':36s} {'median s':>9s} {'min s':>7s} {'minus floor':>12s}")
+    for name, ts in times.items():
+        med = statistics.median(ts)
+        print(f"{name:36s} {med:9.3f} {min(ts):7.3f} {med - floor:12.3f}")
+    for label, args in (("--help", ["-m", "bioformats_ext.cli", "--help"]),
+                        ("index x.bam", ["-m", "bioformats_ext.cli", "index", bam])):
+        imports = _import_us(args)
+        total = sum(v for k, v in imports.items() if k not in ("site", "encodings"))  # top level
+        heavy = [k for k in ("numpy", "Bio", "pysam", "zstandard", "pyarrow") if k in imports]
+        print(f"-X importtime {label}: all imports after site {total / 1e3:.1f} ms; "
+              f"heavy top-level imports: {', '.join(heavy) or 'none'}")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
