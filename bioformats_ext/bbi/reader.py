@@ -33,6 +33,9 @@ OPEN_READ = 65536
 MAX_META_SPAN = 64 << 20     # read a larger metadata area in one go only up to this size
 BATCH_BYTES = 256 << 10      # full scans decode blocks in batches of this many (compressed) bytes
 RUN_BYTES = 4 << 20          # ... and parse them in runs of at most this many inflated bytes
+FIRST_WINDOW = 64 << 10      # region queries read their first (compressed) blocks in this window,
+WINDOW_BYTES = 4 << 20       # ... doubling up to this: memory stays flat, the first record is fast
+CACHED_QUERY_BYTES = 256 << 10  # only a query's first this many (compressed) bytes enter the cache
 MIN_INFLATE_LIMIT = 1 << 20
 
 Record = tuple[str, int, int, "str | None"]
@@ -203,9 +206,29 @@ class BigBedReader(RegionReader):
     # -- blocks ----------------------------------------------------------------------------------
     def _load_blocks(self, ranges: list[tuple[int, int]], use_cache: bool = True
                      ) -> Iterator[Block]:
-        """Parsed blocks at ``(offset, size)``, in order; uncached ones are fetched in one
-        batched read but inflated one at a time, as they are consumed (a query over many blocks
-        never holds more inflated blocks than the cache does)."""
+        """Parsed blocks at ``(offset, size)``, in order, read in windows (FIRST_WINDOW bytes,
+        doubling up to WINDOW_BYTES): taking a few records of a large chromosome reads about one
+        small window, and a long query never holds more than one window of compressed bytes.
+        Only a query's first CACHED_QUERY_BYTES go into the block cache: a long query would
+        only evict useful blocks, and memory stays flat however large the chromosome."""
+        window = FIRST_WINDOW
+        done = 0
+        i = 0
+        while i < len(ranges):
+            j = i + 1
+            total = ranges[i][1]
+            while j < len(ranges) and total + ranges[j][1] <= window:
+                total += ranges[j][1]
+                j += 1
+            yield from self._load_window(ranges[i:j], use_cache, use_cache and done < CACHED_QUERY_BYTES)
+            done += total
+            i = j
+            window = min(2 * window, WINDOW_BYTES)
+
+    def _load_window(self, ranges: list[tuple[int, int]], use_cache: bool,
+                     store: bool) -> Iterator[Block]:
+        """Blocks of one window: uncached ones fetched in one batched read but inflated one at
+        a time, as they are consumed."""
         todo: list[tuple[int, int]] = []
         for off, size in ranges:
             if not use_cache or self._blocks.get(off) is None:
@@ -232,7 +255,7 @@ class BigBedReader(RegionReader):
                 if len(block) > self.item_count:
                     raise FormatError(f"block holds {len(block)} records, the file "
                                       f"{self.item_count}", off)
-                if use_cache:
+                if store:
                     self._blocks.put(off, block, len(data) + 96 * len(block))
             yield block
 
