@@ -37,6 +37,11 @@ class BigBedFile(RegionReader):
 
     # -- metadata --------------------------------------------------------------------------------
     @property
+    def reader(self) -> BigBedReader:
+        """The low-level reader (header, R-tree, blocks) behind this file."""
+        return self._reader
+
+    @property
     def chroms(self) -> dict[str, int]:
         """Chromosome name -> size, in chromosome-id order."""
         return self._reader.chroms

@@ -47,7 +47,7 @@ def _zlib_codec(level: int) -> DeflateCodec:
                         lambda data: zlib.compress(data, level))
 
 
-def _bounded(d: Any, data: bytes, size: int, error: type) -> bytes:
+def _bounded(d: Any, data: bytes, size: int, error: Any) -> bytes:
     """Inflate at most ``size`` bytes (a BGZF block's ISIZE): a stream that would inflate to
     more is an error, never a larger allocation (libdeflate behaves so by design)."""
     out = d.decompress(data, max(size, 1))
@@ -77,13 +77,15 @@ def _libdeflate_codec(level: int) -> DeflateCodec:
     ld_level = backend_level("libdeflate", level)
 
     def compress(data: bytes) -> bytes:
-        return deflate.deflate_compress(data, ld_level)
+        return bytes(deflate.deflate_compress(data, ld_level))
 
     def decompress(data: bytes, size_hint: int) -> bytes:
-        return deflate.deflate_decompress(data, size_hint)
+        return bytes(deflate.deflate_decompress(data, size_hint))
 
-    return DeflateCodec("libdeflate", compress, decompress, deflate.crc32,
-                        lambda data: deflate.zlib_compress(data, ld_level))
+    def zlib_compress(data: bytes) -> bytes:
+        return bytes(deflate.zlib_compress(data, ld_level))
+
+    return DeflateCodec("libdeflate", compress, decompress, deflate.crc32, zlib_compress)
 
 
 _DEFLATE_BACKENDS = {"zlib": _zlib_codec, "isal": _isal_codec, "libdeflate": _libdeflate_codec,

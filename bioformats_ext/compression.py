@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import Callable, Generic, Iterable, Iterator, TypeVar
 
 from .codec import DeflateCodec, available_deflate_backends, deflate_codec
 
@@ -42,7 +42,7 @@ def ordered_map(func: Callable[[T], R], items: Iterable[T], threads: int = 1,
             yield pending.popleft().result()
 
 
-class BlockCompressor:
+class BlockCompressor(Generic[R]):
     """Push-style companion of :func:`ordered_map` for writers that produce blocks one at a time.
 
     ``submit(data)`` queues a block; ``drain(block=False)`` yields finished results in order:

@@ -15,12 +15,14 @@ overrides :meth:`close`.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeVar
 
 from .errors import RegionError
 from .regions import Region, resolve_region
 
 __all__ = ["RegionReader", "Region"]
+
+_R = TypeVar("_R", bound="RegionReader")
 
 
 class RegionReader:
@@ -60,7 +62,7 @@ class RegionReader:
             if source is not None:
                 source.close()
 
-    def __enter__(self) -> "RegionReader":
+    def __enter__(self: _R) -> _R:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -11,7 +11,8 @@ Faults are queued with :meth:`RangeServer.fail` and consumed one per request, in
 ``"truncate"``  half the body, then close;  ``"slow"``       sleep ``slow_seconds`` first;
 ``"norange"``   200 with the whole file;    ``"416"``        416 Range Not Satisfiable;
 ``"wrongrange"`` 206 for a different start; ``"short"``      a valid but shorter 206;
-``"etag"``      a different ETag.
+``"etag"``      a different ETag;           ``"drop"``       respond, then close the connection
+                                           silently (as an idle keep-alive timeout does).
 """
 
 from __future__ import annotations
@@ -146,6 +147,8 @@ class RangeServer:
         try:
             self._respond(h, path, entry, fault, body)
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (e.g. timed out)
+            h.close_connection = True
+        if fault == "drop":
             h.close_connection = True
 
     def _respond(self, h, path, entry, fault, body) -> None:

@@ -7,86 +7,20 @@ import gzip
 import io
 import os
 import random
-import re
 import shutil
 
-import numpy as np
 import pytest
 
 pysam = pytest.importorskip("pysam")
 
 from bioformats_ext.bam import BamHeader, BamReader, BamWriter  # noqa: E402
 from bioformats_ext.bam.encode import SamEncoder  # noqa: E402
-from bioformats_ext.errors import FormatError, RecordError, SortOrderError, TruncatedFileError  # noqa: E402
+from bioformats_ext.errors import FormatError, RecordError, SortOrderError  # noqa: E402
 from bioformats_ext.index import read_index  # noqa: E402
 
 
-REFS = [("chr1", 3_000_000), ("chr2", 200_000), ("chrEmpty", 5000), ("chr3", 70_000_000)]
-
-def rand_tags(rng):
-    out = []
-    if rng.random() < 0.7:
-        out.append(f"NM:i:{rng.choice([0, 1, 200, 255, 256, 65535, 65536, 4294967295, -1, -128, -129, -32768, -32769, -2147483648])}")
-    if rng.random() < 0.3: out.append(f"XA:A:{rng.choice('ACGT=')}")
-    if rng.random() < 0.3: out.append(f"XF:f:{rng.choice(['1.5', '-0.25', '3.125', '0', '1e+10'])}")
-    if rng.random() < 0.3: out.append("XZ:Z:" + rng.choice(["hello world", "", "a:b:c"]))
-    if rng.random() < 0.2: out.append("XH:H:" + rng.choice(["1AE301", "", "FF"]))
-    if rng.random() < 0.3:
-        sub = rng.choice("cCsSiIf")
-        lo, hi = {"c": (-128, 127), "C": (0, 255), "s": (-32768, 32767), "S": (0, 65535), "i": (-2**31, 2**31-1), "I": (0, 2**32-1), "f": (0, 0)}[sub]
-        k = rng.randrange(0, 6)
-        vals = [rng.choice(["1.5", "-2", "0.125"]) for _ in range(k)] if sub == "f" else [str(rng.randint(lo, hi)) for _ in range(k)]
-        out.append("XB:B:" + sub + "".join("," + v for v in vals))
-    return out
-
-def rand_cigar(rng, huge=False):
-    if huge:
-        n = 70000
-        ops = [(1, "M") if i % 2 == 0 else (1, "I") for i in range(n)] + [(5, "M")]
-    else:
-        ops = []
-        if rng.random() < 0.2: ops.append((rng.randint(1, 5), "H"))
-        if rng.random() < 0.3: ops.append((rng.randint(1, 10), "S"))
-        ops.append((rng.randint(1, 60), rng.choice("M=X")))
-        for _ in range(rng.randrange(0, 4)):
-            op = rng.choice("IDNP")
-            length = rng.choice([1, 3, 50, 100_000]) if op in "DN" else rng.randint(1, 5)
-            ops.append((length, op))
-            ops.append((rng.randint(1, 40), rng.choice("M=X")))
-        if rng.random() < 0.3: ops.append((rng.randint(1, 10), "S"))
-        if rng.random() < 0.2: ops.append((rng.randint(1, 5), "H"))
-    qlen = sum(n for n, op in ops if op in "MIS=X")
-    rlen = sum(n for n, op in ops if op in "MDN=X")
-    return "".join(f"{n}{op}" for n, op in ops), qlen, rlen
-
-def random_sam(seed=1, n=400, refs=REFS, huge=True):
-    rng = random.Random(seed)
-    header = "@HD\tVN:1.6\tSO:coordinate\n" + "".join(f"@SQ\tSN:{r}\tLN:{l}\n" for r, l in refs) + "@RG\tID:g1\tSM:s\n@CO\tcomment here\n"
-    recs = []
-    used = [r for r in refs if r[0] != "chrEmpty"]
-    for i in range(n):
-        tid = rng.randrange(len(used))
-        name, length = used[tid]
-        pos = rng.randint(1, min(length, 2_000_000) - 1000)
-        huge_one = huge and i in (5, 7)
-        cig, qlen, rlen = rand_cigar(rng, huge_one)
-        flag = rng.choice([0, 16, 1 | 2 | 32 | 64, 1 | 16 | 128, 256, 2048])
-        seq = "".join(rng.choice("ACGTN") for _ in range(qlen)) if rng.random() < 0.9 or huge_one else "*"
-        qual = "".join(chr(rng.randint(33, 73)) for _ in range(qlen)) if seq != "*" and rng.random() < 0.9 else "*"
-        mapq = rng.choice([0, 30, 60, 255])
-        rnext, pnext = rng.choice([("*", 0), ("=", pos + 100), ("chr2", 5)])
-        if rnext == name: rnext = "="
-        tlen = rng.choice([0, 250, -250])
-        fields = [f"r{i}", str(flag), name, str(pos), str(mapq), cig, rnext, str(pnext), str(tlen), seq, qual] + rand_tags(rng)
-        recs.append(((refs.index(used[tid]), pos), fields))
-        if rng.random() < 0.1:  # placed unmapped mate
-            f2 = [f"u{i}", str(4 | 1 | 8 if rng.random() < 0.5 else 4), name, str(pos), "0", "*", "=", str(pos), "0", "ACGT", "IIII"] + rand_tags(rng)
-            recs.append(((refs.index(used[tid]), pos), f2))
-    recs.sort(key=lambda r: r[0])
-    lines = ["\t".join(f) for _, f in recs]
-    for i in range(20):
-        lines.append("\t".join([f"unplaced{i}", "4", "*", "0", "0", "*", "*", "0", "0", "ACGTN"[: 1 + i % 5], "*"] + rand_tags(rng)))
-    return header, lines
+from helpers import SAM_REFS as REFS  # noqa: E402
+from helpers import index_content, random_sam  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -96,12 +30,6 @@ def sam_data():
 
 def _files(directory) -> list[str]:
     return sorted(os.listdir(directory))
-
-
-def _index_content(path: str):
-    ix = read_index(path)
-    return (ix.n_no_coor, ix.min_shift, ix.depth,
-            [(r.bins, r.linear, r.loffsets) for r in ix.refs])
 
 
 def test_records_byte_identical_to_htslib(tmp_path, sam_data):
@@ -147,7 +75,7 @@ def test_index_equals_samtools_index(tmp_path, sam_data, index, threads):
     theirs = str(tmp_path / "ref" / "ours.bam")
     shutil.copy(ours, theirs)
     pysam.samtools.index(*(["-c"] if index == "csi" else []), theirs)
-    assert _index_content(f"{ours}.{index}") == _index_content(f"{theirs}.{index}")
+    assert index_content(f"{ours}.{index}") == index_content(f"{theirs}.{index}")
     # pysam with our index == pysam with its own; our reader == pysam
     rng = random.Random(5)
     mine = BamReader(ours)
@@ -174,7 +102,7 @@ def test_csi_depth_grows_for_long_references(tmp_path):
         writer.write_many(lines)
     shutil.copy(path, tmp_path / "y.bam")
     pysam.samtools.index("-c", str(tmp_path / "y.bam"))
-    assert _index_content(path + ".csi") == _index_content(str(tmp_path / "y.bam.csi"))
+    assert index_content(path + ".csi") == index_content(str(tmp_path / "y.bam.csi"))
     assert read_index(path + ".csi").depth == 6
     assert list(BamReader(path).fetch("big", 1_999_999_990, 2_000_000_001)) == [lines[3]]
     with pytest.raises(RecordError):  # BAI cannot hold positions >= 2^29
@@ -233,7 +161,7 @@ def test_file_object_target_with_index_path(tmp_path, sam_data):
     (tmp_path / "f.bam.bai").write_bytes(ibuf.getvalue())
     shutil.copy(tmp_path / "f.bam", tmp_path / "g.bam")
     pysam.samtools.index(str(tmp_path / "g.bam"))
-    assert _index_content(str(tmp_path / "f.bam.bai")) == _index_content(str(tmp_path / "g.bam.bai"))
+    assert index_content(str(tmp_path / "f.bam.bai")) == index_content(str(tmp_path / "g.bam.bai"))
     assert list(BamReader(buf.getvalue())) == lines
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import random
+import struct
 
 import numpy as np
 import pytest
@@ -81,15 +82,17 @@ def deep_file(tmp_path_factory):
 
 
 def _depth(reader):
-    """Levels of the R-tree (walks the leftmost path; test-side bookkeeping only)."""
-    tree = reader.rtree
-    off = tree.offset + RTREE_HEADER_SIZE
+    """Levels of the R-tree, read from the file bytes along the leftmost path (an independent
+    walk: node header ``isLeaf u8, reserved u8, count u16``, then 24-byte non-leaf items whose
+    last 8 bytes are the child offset)."""
+    bo = reader.byteorder
+    off = reader.rtree.offset + RTREE_HEADER_SIZE
     depth = 1
     while True:
-        (leaf, items, *_), = tree._get_nodes([off])
-        if leaf:
+        is_leaf, _reserved, _count = struct.unpack(bo + "BBH", reader.source.read(off, 4))
+        if is_leaf:
             return depth
-        off = int(items["offset"][0])
+        (off,) = struct.unpack(bo + "Q", reader.source.read(off + 4 + 16, 8))
         depth += 1
 
 
@@ -100,7 +103,6 @@ def test_open_reads_only_the_head(deep_file):
     assert src.calls <= 2
     assert sum(n for _, n in src.ranges) <= 65536 + 4096
     assert len(data) > 65536 + 4096 + 30000  # so reading "everything" would be visible
-    assert not bb._reader.rtree._loaded and len(bb._reader._blocks) == 0
     assert len(bb) == 4000 and bb.chroms == SIZES
     # a real file: the same budget in the source's own statistics
     local = LocalFileSource(deep_file)
@@ -112,7 +114,7 @@ def test_query_costs_depth_plus_blocks(deep_file):
     data = deep_file.read_bytes()
     src = CountingSource(data)
     bb = bigbed.open(src)
-    reader = bb._reader
+    reader = bb.reader
     everything = list(bb.records())
     all_leaves = reader.rtree.blocks(None)
     depth = _depth(reader)
@@ -120,7 +122,7 @@ def test_query_costs_depth_plus_blocks(deep_file):
     rng = random.Random(3)
     for _ in range(20):
         bb = bigbed.open(CountingSource(data))
-        src = bb._reader.source
+        src = bb.reader.source
         chrom = rng.choice(list(SIZES))
         start = rng.randrange(SIZES[chrom] - 20_000)
         end = start + rng.choice([1, 1000, 20_000])
@@ -154,7 +156,7 @@ def test_alignment_search_is_lazy_too(deep_file):
     assert src.calls <= 2
     src.reset()
     found = list(alignments.search("chr2", 1_000_000, 1_001_000))
-    assert src.calls <= _depth(alignments._reader) + 1
+    assert src.calls <= _depth(alignments.reader) + 1
     assert sum(n for _, n in src.ranges) < src.size // 8
     expected = [a for a in bio_bigbed.AlignmentIterator(str(deep_file)).search(
         "chr2", 1_000_000, 1_001_000)]
@@ -168,4 +170,4 @@ def test_full_scan_reads_each_block_once(deep_file):
     assert len(list(bb.records())) == 4000
     offsets = [off for off, _ in src.ranges]
     assert len(offsets) == len(set(offsets))
-    assert src.calls <= 2 * _depth(bb._reader) + 2  # one batched call per level + data batches
+    assert src.calls <= 2 * _depth(bb.reader) + 2  # one batched call per level + data batches

@@ -154,7 +154,7 @@ def test_file_objects():
 def test_context_manager_closes():
     with our_bigbed.AlignmentIterator(UCSC / "bed12.bb") as alignments:
         assert len(list(alignments)) == 2
-    assert alignments._reader.source._handle.closed
+    assert alignments.reader.closed
 
 
 @pytest.fixture(scope="module")

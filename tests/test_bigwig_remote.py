@@ -12,7 +12,7 @@ import pytest
 from _bigwig_helpers import REAL_FILES, windows
 from bioformats_ext import bigwig
 from bioformats_ext.io import open_source
-from bioformats_ext.io.loopback import RangeServer
+from loopback import RangeServer
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ def test_progress_bytes_counts_every_byte_on_a_terminal(monkeypatch, tmp_path):
         chunks = []
         while block := counted.read(3000):
             chunks.append(block)
-        assert counted._bar.n == 10_000 and counted._bar.total == 10_000
+        assert counted.bar.n == 10_000 and counted.bar.total == 10_000
     assert b"".join(chunks) == path.read_bytes()
     assert "test" in fake_err.getvalue()
 

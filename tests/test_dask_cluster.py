@@ -341,3 +341,66 @@ def test_bam_to_bgzf_shards_with_merged_index(client, tmp_path, index):
     with pysam.AlignmentFile(str(src)) as f, pysam.AlignmentFile(str(out)) as g:
         assert [r.to_string() for r in f.fetch(until_eof=True)] == \
             [r.to_string() for r in g.fetch(until_eof=True)]
+
+
+def test_bigwig_local_and_http_equal_pybigwig(client, tmp_path):
+    """read_bigwig (sections grouped into partitions) equals pyBigWig's intervals, whole file
+    and region lists, from a file pyBigWig itself wrote; over HTTP one GET per partition."""
+    import random
+
+    import numpy as np
+    pyBigWig = pytest.importorskip("pyBigWig")
+
+    from bioformats_ext.dask import read_bigwig
+
+    path = tmp_path / "t.bw"
+    chroms = [("chr1", 5_000_000)] + [(f"c{i}", 10_000) for i in range(50)]
+    rng = random.Random(1)
+    bw = pyBigWig.open(str(path), "w")
+    bw.addHeader(chroms)
+    for c, length in chroms:
+        starts = sorted(rng.sample(range(0, length - 5), 20_000 if c == "chr1" else 10))
+        bw.addEntries([c] * len(starts), starts, ends=[s + 1 for s in starts],
+                      values=[rng.random() for _ in starts])
+    bw.close()
+    ref = pyBigWig.open(str(path))
+    regions = [("chr1", 1_000_000, 2_000_000), ("c7", 0, 10_000), ("c9", 100, 5000)]
+
+    def rows(df):
+        return list(zip(df.chrom.astype(str), df.start, df.end, df.value))
+
+    def want(regs):
+        return [(c, s, e, np.float32(v)) for c, a, z in regs for s, e, v in
+                (ref.intervals(c, a, z) or [])]
+
+    whole = [(c, 0, n) for c, n in chroms]
+    with RangeServer({"t.bw": path.read_bytes()}) as srv:
+        for src in (path, srv.url("t.bw")):
+            ddf = read_bigwig(src, target_bytes="16KiB")
+            assert ddf.npartitions >= 4
+            srv.clear_log()
+            assert rows(ddf.compute()) == want(whole)
+            if isinstance(src, str):
+                assert len(srv.requests("GET")) == ddf.npartitions
+            got = read_bigwig(src, regions=regions, target_bytes="4KiB").compute()
+            assert rows(got) == want(regions)
+
+
+def test_bcf_equals_its_vcf(client, files, tmp_path):
+    """A BCF made by bcftools from the VCF.gz, CSI-indexed by bcftools: read_vcf gives the same
+    rows (fixed fields and header-typed INFO), whole and by regions."""
+    import pysam.bcftools
+
+    bcf = tmp_path / "calls.bcf"
+    pysam.bcftools.view("-Ob", "-o", str(bcf), str(files["vcf"]), catch_stdout=False)
+    pysam.bcftools.index(str(bcf))
+    ddf = read_vcf(bcf, target_bytes="30KiB", info=["DP", "END"])
+    assert ddf.npartitions >= 3
+    got = ddf.compute()
+    assert frame_rows(got.drop(columns=["INFO/DP", "INFO/END"])) == vcf_rows(files["vcf"])
+    with pysam.VariantFile(str(files["vcf"])) as vf:
+        assert got["INFO/DP"].tolist() == [r.info["DP"] for r in vf]
+    regions = ["chr1:1000001-9000000", "scaffold7", ("scaffold299", 10, 20)]
+    got = read_vcf(bcf, regions=regions, target_bytes="8KiB").compute()
+    want = read_vcf(files["vcf"], regions=regions, target_bytes="8KiB").compute()
+    assert frame_rows(got) == frame_rows(want) and len(got)

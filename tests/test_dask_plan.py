@@ -144,3 +144,29 @@ def test_n_partitions_and_errors(tmp_path):
         plan(path, regions=["chrZ:1-100"])
     with pytest.raises(ValueError):
         plan(path, n=0)
+
+
+def test_unplaced_only_bam_is_one_unmapped_tail(tmp_path):
+    import shutil
+
+    import dask
+    import pysam
+    from _dask_data import write_bam
+
+    from bioformats_ext.dask import bam_to_bgzf
+    from bioformats_ext.index import read_index
+
+    src = write_bam(tmp_path / "u.bam", n_big=0, n_small=0, unplaced=40)
+    parts = plan(src)
+    assert [p.kind for p in parts] == ["unmapped tail"]
+    with dask.config.set(scheduler="sync"):
+        bam_to_bgzf(src, tmp_path / "out.bam")
+    ref = tmp_path / "ref.bam"
+    shutil.copy(tmp_path / "out.bam", ref)
+    pysam.index(str(ref))
+    a, b = read_index(f"{tmp_path / 'out.bam'}.bai"), read_index(f"{ref}.bai")
+    assert a.n_no_coor == b.n_no_coor == 40
+    assert [x.bins for x in a.refs] == [x.bins for x in b.refs]
+    with pysam.AlignmentFile(str(src)) as f, pysam.AlignmentFile(str(tmp_path / "out.bam")) as g:
+        assert [r.to_string() for r in f.fetch(until_eof=True)] == \
+            [r.to_string() for r in g.fetch(until_eof=True)]

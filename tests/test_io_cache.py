@@ -97,7 +97,7 @@ def test_lru_respects_byte_budget():
     source, backend = cached(block_size=1000, cache_size=3000, max_readahead=0, merge_gap=0)
     for offset in (10_000, 20_000, 30_000, 40_000):
         source.read(offset, 10)
-    assert source._cached_bytes <= 3000
+    assert source.cached_bytes <= 3000
     before = source.stats.requests
     source.read(40_000, 10)  # most recent: cached
     assert source.stats.requests == before

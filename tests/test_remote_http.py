@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 
 import pytest
 
@@ -168,9 +167,9 @@ def test_concurrent_readers_share_one_source(server, local):
 
 
 def test_idle_connection_closed_by_server_is_reopened():
-    with RangeServer({"data.bin": DATA}, idle_timeout=0.2) as srv:
+    with RangeServer({"data.bin": DATA}) as srv:
+        srv.fail("drop")  # the first response's connection is then closed, as an idle timeout does
         with open_source(srv.url("data.bin"), **FAST) as remote:
-            time.sleep(0.5)  # the server drops the idle keep-alive connection
             assert remote.read(500_000, 10) == DATA[500_000:500_010]
             assert remote.stats.retries == 0
             assert len({r.client_port for r in srv.requests()}) == 2
@@ -188,24 +187,32 @@ def test_500s_then_success(server, local):
 
 
 def test_persistent_5xx_is_a_remote_error_after_bounded_retries(server):
-    with open_source(server.url("data.bin"), **FAST) as remote:
+    slept: list[float] = []
+    with open_source(server.url("data.bin"), **FAST, sleep=slept.append) as remote:
         server.fail(*["502"] * 10)
-        start = time.monotonic()
         with pytest.raises(RemoteError, match="4 attempt"):
             remote.read(700_000, 1000)
-        assert time.monotonic() - start < 2
+        assert slept == [0.01, 0.02, 0.04]  # exponential backoff, no sleep after the last try
         assert len(server.requests()) == 1 + 4  # open + first try + 3 retries
         assert remote.stats.requests == 5
 
 
 def test_total_retry_time_is_bounded(server):
+    now = [0.0]  # a fake clock that only the retry sleeps advance
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+    slept: list[float] = []
     with open_source(server.url("data.bin"), retries=50, backoff=0.1, max_backoff=0.4,
-                     max_retry_time=0.5) as remote:
+                     max_retry_time=0.5, clock=lambda: now[0], sleep=sleep) as remote:
         server.fail(*["500"] * 50)
-        start = time.monotonic()
         with pytest.raises(RemoteError):
             remote.read(700_000, 1000)
-        assert time.monotonic() - start < 1.5
+    # 0.1 + 0.2 fit the 0.5 s budget; the next delay (0.4) would end past it, so the error comes
+    # instead of a sleep: three attempts after the open request, not fifty
+    assert slept == [0.1, 0.2]
+    assert len(server.requests()) == 1 + 3
 
 
 def test_connection_reset_is_retried(server, local):
@@ -235,9 +242,8 @@ def test_slow_response_times_out_then_succeeds():
     with RangeServer({"data.bin": DATA}, slow_seconds=1.0) as srv:
         with open_source(srv.url("data.bin"), retries=2, backoff=0.01, timeout=0.3) as remote:
             srv.fail("slow")
-            start = time.monotonic()
             assert remote.read(300_000, 10) == DATA[300_000:300_010]
-            assert time.monotonic() - start < 1.0
+            # one retry: the first attempt timed out (0.3 s) instead of waiting for the slow reply
             assert remote.stats.retries == 1
             srv.fail("slow", "slow", "slow")
             with pytest.raises(RemoteError, match="TimeoutError|timed out"):

@@ -230,6 +230,24 @@ def bam_file(tmp_path_factory) -> Path:
     return path
 
 
+def _fetch_over_http(server, reader_class, path, name, index_ext, regions, expected):
+    """Serve ``path`` and its index, fetch ``regions`` through an explicitly opened index: the
+    same records as locally, at most two requests per region, the index fetched once."""
+    url = serve(server, name, path.read_bytes())
+    serve(server, name + index_ext, Path(str(path) + index_ext).read_bytes())
+    server.clear_log()
+    index = open_source(url + index_ext)
+    reader = reader_class(url, index=index)
+    got = []
+    for region in regions:
+        before = reader.source.stats.requests
+        got.append(list(reader.fetch(*region)))
+        assert reader.source.stats.requests - before <= 2, region
+    assert got == expected
+    assert index.stats.requests == 1 == count(server, name + index_ext)
+    assert reader.source.stats.requests == count(server, name)
+
+
 BAM_REGIONS = [("chrA", 1000, 5000), ("chrB", 1_250_000, 1_290_000), ("chrB", 1_499_000, 1_500_000),
                ("chrA", 1_000_000, 1_001_000), ("chrB", 700_000, 760_000)]
 
@@ -238,25 +256,12 @@ def test_bam_over_http(server, bam_file):
     from bioformats_ext.bam import BamReader
 
     pysam = pytest.importorskip("pysam")
-    url = serve(server, "reads.bam", bam_file.read_bytes())
-    serve(server, "reads.bam.bai", Path(str(bam_file) + ".bai").read_bytes())
-    regions = BAM_REGIONS
     local = BamReader(bam_file)
-    expected = [list(local.fetch(*r)) for r in regions]
+    expected = [list(local.fetch(*r)) for r in BAM_REGIONS]
     with pysam.AlignmentFile(str(bam_file)) as ref:
-        for region, want in zip(regions, expected):
+        for region, want in zip(BAM_REGIONS, expected):
             assert len(want) == sum(1 for _ in ref.fetch(*region))
-    server.clear_log()
-    index = open_source(url + ".bai")
-    reader = BamReader(url, index=index)
-    got = []
-    for region in regions:
-        before = reader.source.stats.requests
-        got.append(list(reader.fetch(*region)))
-        assert reader.source.stats.requests - before <= 2, region
-    assert got == expected
-    assert index.stats.requests == 1 == count(server, "reads.bam.bai")
-    assert reader.source.stats.requests == count(server, "reads.bam")
+    _fetch_over_http(server, BamReader, bam_file, "reads.bam", ".bai", BAM_REGIONS, expected)
 
 
 def test_bam_url_finds_its_index(server, bam_file):
@@ -319,24 +324,11 @@ def test_vcf_over_http(server, vcf_file):
     from bioformats_ext.vcf import VcfReader
 
     pysam = pytest.importorskip("pysam")
-    url = serve(server, "calls.vcf.gz", vcf_file.read_bytes())
-    serve(server, "calls.vcf.gz.tbi", Path(str(vcf_file) + ".tbi").read_bytes())
-    regions = VCF_REGIONS
     local = VcfReader(vcf_file)
-    expected = [list(local.fetch(*r)) for r in regions]
+    expected = [list(local.fetch(*r)) for r in VCF_REGIONS]
     with pysam.TabixFile(str(vcf_file)) as ref:
-        assert expected == [list(ref.fetch(*r)) for r in regions]
-    server.clear_log()
-    index = open_source(url + ".tbi")
-    reader = VcfReader(url, index=index)
-    got = []
-    for region in regions:
-        before = reader.source.stats.requests
-        got.append(list(reader.fetch(*region)))
-        assert reader.source.stats.requests - before <= 2, region
-    assert got == expected
-    assert index.stats.requests == 1 == count(server, "calls.vcf.gz.tbi")
-    assert reader.source.stats.requests == count(server, "calls.vcf.gz")
+        assert expected == [list(ref.fetch(*r)) for r in VCF_REGIONS]
+    _fetch_over_http(server, VcfReader, vcf_file, "calls.vcf.gz", ".tbi", VCF_REGIONS, expected)
 
 
 def test_vcf_url_finds_its_index(server, vcf_file):
@@ -391,7 +383,7 @@ def test_bgzf2_over_http(server, bgzf2_file):
     assert len(set(runs)) > 0 and sum(runs) > 0
     server.clear_log()
     remote = Bgzf2Reader(url)
-    source = remote._source
+    source = remote.source
     assert source.stats.requests == count(server, "lines.bgz2") <= 2
     for region, want, n_runs in zip(regions, expected, runs):
         before = source.stats.requests

@@ -1,4 +1,4 @@
-"""The one sort/range rule (bioformats_ext.sortorder): batch and scalar checks agree, messages
+"""The one sort/range rule (bioformats_ext.index.sortorder): batch and scalar checks agree, messages
 are 1-based and identical for every user (IndexBuilder, BGZF2 writer, tabix/BAM writers)."""
 
 import random
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bioformats_ext.errors import RecordError, SortOrderError
-from bioformats_ext.sortorder import RecordNumbers, SortOrder
+from bioformats_ext.index.sortorder import RecordNumbers, SortOrder
 
 
 def _outcome(check, records):

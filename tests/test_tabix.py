@@ -12,8 +12,8 @@ import pytest
 pysam = pytest.importorskip("pysam")
 
 from bioformats_ext.errors import MissingIndexError, RecordError, SortOrderError  # noqa: E402
-from bioformats_ext.index import read_index  # noqa: E402
 from bioformats_ext.tabix import TabixReader, TabixWriter  # noqa: E402
+from helpers import index_content  # noqa: E402
 
 CHROMS = [("chr1", 3_000_000), ("chr2", 400_000), ("chrM", 16_000)]
 
@@ -46,12 +46,6 @@ def _sam(seed=3, n=3000):
     return header, lines
 
 
-def _content(path):
-    ix = read_index(path)
-    return (ix.names, ix.tabix, ix.min_shift, ix.depth, ix.n_no_coor,
-            [(r.bins, r.linear, r.loffsets) for r in ix.refs])
-
-
 @pytest.mark.parametrize("preset,make", [("bed", _bed), ("gff", _gff), ("sam", _sam)])
 @pytest.mark.parametrize("index", ["tbi", "csi"])
 def test_presets_match_tabix(tmp_path, preset, make, index):
@@ -63,7 +57,7 @@ def test_presets_match_tabix(tmp_path, preset, make, index):
     theirs = str(tmp_path / "ref" / f"x.{preset}.gz")
     shutil.copy(ours, theirs)
     pysam.tabix_index(theirs, preset=preset, force=True, csi=index == "csi")
-    assert _content(f"{ours}.{index}") == _content(f"{theirs}.{index}")
+    assert index_content(f"{ours}.{index}") == index_content(f"{theirs}.{index}")
     reader = TabixReader(ours)
     assert reader.header == header
     assert list(reader) == lines
@@ -137,7 +131,7 @@ def test_comment_lines_mid_file_are_written_not_indexed(tmp_path):
     theirs = str(tmp_path / "ref" / "m.bed.gz")
     shutil.copy(ours, theirs)
     pysam.tabix_index(theirs, preset="bed", force=True)
-    assert _content(ours + ".tbi") == _content(theirs + ".tbi")
+    assert index_content(ours + ".tbi") == index_content(theirs + ".tbi")
     assert list(TabixReader(ours)) == lines
 
 

@@ -12,46 +12,15 @@ import pytest
 pysam = pytest.importorskip("pysam")
 
 from bioformats_ext.errors import SortOrderError  # noqa: E402
-from bioformats_ext.index import read_index  # noqa: E402
 from bioformats_ext.vcf import VcfReader, VcfWriter, parse_contigs  # noqa: E402
 
-CONTIGS = [("1", 5_000_000), ("2", 300_000), ("unused", 1000), ("X", 1_000_000)]
-
-
-def random_vcf(seed: int = 1, n: int = 3000):
-    rng = random.Random(seed)
-    header = ["##fileformat=VCFv4.2"]
-    header += [f"##contig=<ID={c},length={n_}>" for c, n_ in CONTIGS]
-    header += ['##INFO=<ID=END,Number=1,Type=Integer,Description="End, with, commas">',
-               '##INFO=<ID=DP,Number=1,Type=Integer,Description="Depth">',
-               '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
-               "\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT",
-                          "S1", "S2"])]
-    used = [c for c in CONTIGS if c[0] != "unused"]
-    rows = []
-    for i in range(n):
-        c, length = rng.choice(used)
-        pos = rng.randint(1, min(length, 4_000_000) - 2000)
-        ref = "".join(rng.choice("ACGT") for _ in range(rng.choice([1, 1, 1, 3, 20, 300])))
-        info = [f"DP={rng.randint(1, 99)}"]
-        if rng.random() < 0.1:
-            info.append(f"END={pos + rng.choice([10, 5000, 100_000])}")
-        rows.append(((used.index((c, length)), pos),
-                     [c, str(pos), f"v{i}", ref, rng.choice(["A", "T", "<DEL>", "G,C"]),
-                      rng.choice(["50", "."]), "PASS", ";".join(info), "GT", "0/1", "1|1"]))
-    rows.sort(key=lambda r: r[0])
-    return "\n".join(header) + "\n", ["\t".join(f) for _, f in rows]
+from helpers import VCF_CONTIGS as CONTIGS  # noqa: E402
+from helpers import index_content, random_vcf  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def vcf_data():
     return random_vcf(4, 4000)
-
-
-def _content(path):
-    ix = read_index(path)
-    return (ix.names, ix.tabix, ix.min_shift, ix.depth, ix.n_no_coor,
-            [(r.bins, r.linear, r.loffsets) for r in ix.refs])
 
 
 @pytest.mark.parametrize("index", ["tbi", "csi"])
@@ -73,7 +42,7 @@ def test_index_equals_htslib_and_pysam_reads(tmp_path, vcf_data, index):
         from pysam import bcftools
 
         bcftools.index("-c", "-f", theirs)
-    assert _content(f"{ours}.{index}") == _content(f"{theirs}.{index}")
+    assert index_content(f"{ours}.{index}") == index_content(f"{theirs}.{index}")
     with pysam.VariantFile(ours, index_filename=f"{ours}.{index}") as vf:
         assert [str(r).rstrip("\n") for r in vf.fetch()] == lines
     reader = VcfReader(ours)

@@ -285,6 +285,12 @@ def test_vcf_writer_index_uses_end_rule(data, tmp_path):
     shutil.copy(ours, copy)
     pysam.tabix_index(copy, preset="vcf", force=True)
     assert _index_content(ours + ".tbi") == _index_content(copy + ".tbi")
+    from bioformats_ext.tabix import index_tabix  # the second-pass indexer: same rule
+
+    again = str(tmp_path / "again.vcf.gz")
+    shutil.copy(ours, again)
+    index_tabix(again, "vcf")
+    assert _index_content(again + ".tbi") == _index_content(copy + ".tbi")
 
 
 @pytest.mark.parametrize("mode,kind", [("wz", "tbi"), ("wz", "csi"), ("wb", "csi")])

@@ -81,3 +81,25 @@ def test_usage_errors(src, tmp_path, capsys):
     assert view_variants.main(["-o", str(tmp_path / "y.vcf"), src, "nochr:1-5"]) == 1
     assert "nochr" in capsys.readouterr().err
     assert not (tmp_path / "y.vcf").exists()
+
+
+def test_through_the_cli(src, tmp_path):
+    """``bioformats-ext view`` hands VCF/BCF inputs to view_variants (subprocess, as a user)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parents[1])
+    env = dict(os.environ, PYTHONPATH=root)
+    out = str(tmp_path / "cli.bcf")
+    run = subprocess.run([sys.executable, "-m", "bioformats_ext.cli", "view", "-O", "b", "-o", out,
+                          "-W", src], env=env, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    ref = str(tmp_path / "ref.bcf")
+    shutil.copy(out, ref)
+    bcftools.index("-c", "-f", ref)
+    assert _content(out + ".csi") == _content(ref + ".csi")
+    text = subprocess.run([sys.executable, "-m", "bioformats_ext.cli", "view", "-H", out, "2"],
+                          env=env, capture_output=True, text=True)
+    assert text.returncode == 0 and text.stdout == bcftools.view("-H", out, "2")

@@ -117,6 +117,14 @@ class AlignmentIterator(interfaces.AlignmentIterator):
         self._index = 0
         self._read_header(self._stream)
 
+    def __del__(self) -> None:  # iterators are rarely closed explicitly: release the file
+        bam = self.__dict__.get("_bam")
+        if bam is not None:
+            try:
+                bam.close()
+            except Exception:  # noqa: BLE001 - never raise from a finaliser
+                pass
+
     def _read_header(self, stream: _RecordStream) -> None:
         parser = _sam.AlignmentIterator.__new__(_sam.AlignmentIterator)
         good, other = _split_header(_header_text(stream.bam))

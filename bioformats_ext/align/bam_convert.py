@@ -71,6 +71,17 @@ def _fast_objects_ok() -> bool:
 
 
 _FAST = _from_validated is not None and _fast_objects_ok()
+
+
+def _alignment_fast_ok() -> bool:
+    try:
+        made = Alignment([None, None], np.zeros((2, 2), np.intp))
+        return set(vars(made)) == {"sequences", "coordinates"}
+    except Exception:  # noqa: BLE001
+        return False
+
+
+_ALIGNMENT_FAST = _alignment_fast_ok()
 if _FAST:
     from Bio.SeqRecord import _RestrictedDict
 
@@ -238,6 +249,7 @@ def columns_to_alignments(cols: BamColumns, names: list[str], targets: list[SeqR
     stops = cols.stop.tolist()
     u8 = cols._u8
 
+    new_alignment = Alignment.__new__
     tag_cache: dict[bytes, tuple[Any, Any, dict[str, Any], bool]] = {}
     out: list[Alignment] = []
     coords2 = np.stack([tcoord, qcoord])  # each record's coordinates: a view of its columns
@@ -310,34 +322,43 @@ def columns_to_alignments(cols: BamColumns, names: list[str], targets: list[SeqR
             query.annotations["hard_clip_left"] = hclip[0]
         if hclip[1] is not None:
             query.annotations["hard_clip_right"] = hclip[1]
-        alignment: Any = Alignment([target, query], coordinates)
-        alignment.flag = flag
+        # the attributes Biopython's SAM parser sets, in its order (Alignment.__init__ with
+        # coordinates only stores these two: checked at import, see _ALIGNMENT_FAST)
+        attrs: dict[str, Any] = {"sequences": [target, query], "coordinates": coordinates,
+                                 "flag": flag}
         if mapqs[i] != 255:
-            alignment.mapq = mapqs[i]
+            attrs["mapq"] = mapqs[i]
         ntid = next_ids[i]
         if ntid >= 0:
-            alignment.rnext = rname if ntid == tid else names[ntid]
+            attrs["rnext"] = rname if ntid == tid else names[ntid]
         if next_pos[i] >= 0:
-            alignment.pnext = next_pos[i]
+            attrs["pnext"] = next_pos[i]
         if tlens[i] != 0:
-            alignment.tlen = tlens[i]
+            attrs["tlen"] = tlens[i]
         if score is not None:
-            alignment.score = score
+            attrs["score"] = score
         if annotations:
-            alignment.annotations = annotations
+            attrs["annotations"] = annotations
         if hclip[0] is not None:
-            alignment.hard_clip_left = hclip[0]
+            attrs["hard_clip_left"] = hclip[0]
         if hclip[1] is not None:
-            alignment.hard_clip_right = hclip[1]
+            attrs["hard_clip_right"] = hclip[1]
         if operations is not None:
-            alignment.operations = operations
+            attrs["operations"] = operations
         if not mapped_list[i]:
             # an unmapped read is placed at its mate (SAM's convention, which the writer
             # follows); only a placement that breaks the convention is kept explicitly
             mate = (rname if ntid == tid else names[ntid]) if ntid >= 0 else "*"
             if (mate, next_pos[i] if ntid >= 0 else -1) != (rname, pos_list[i] if tid >= 0 else -1):
-                alignment.rname = rname
-                alignment.pos = pos_list[i]
+                attrs["rname"] = rname
+                attrs["pos"] = pos_list[i]
+        if _ALIGNMENT_FAST:
+            alignment = new_alignment(Alignment)
+            alignment.__dict__.update(attrs)
+        else:
+            alignment = Alignment([target, query], coordinates)
+            for key, value in attrs.items():
+                setattr(alignment, key, value)
         out.append(alignment)
     return out
 

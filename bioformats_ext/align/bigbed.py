@@ -175,6 +175,11 @@ class AlignmentIterator(interfaces.AlignmentIterator):
     def __exit__(self, exc_type, exc_value, exc_traceback):
         self.close()
 
+    @property
+    def reader(self) -> BigBedReader:
+        """The low-level reader (header, R-tree, blocks) behind this iterator."""
+        return self._reader
+
     def close(self) -> None:
         reader = getattr(self, "_reader", None)
         if reader is not None:
@@ -204,7 +209,7 @@ class AlignmentIterator(interfaces.AlignmentIterator):
         # resumed per Alignment
         return chain.from_iterable(self._batches(chrom, start, end))
 
-    def _batches(self, chrom, start, end) -> Iterator[list[Alignment]]:
+    def _batches(self, chrom, start, end) -> Iterator[Iterator[Alignment]]:
         # Blocks are grouped into batches of a few thousand records so that the column-wise
         # work (numpy calls, one split per batch) is amortised over many records.
         pending: list[tuple[Block, list[int] | None]] = []
@@ -406,7 +411,7 @@ class AlignmentIterator(interfaces.AlignmentIterator):
         new_alignment = Alignment.__new__
         new_record = SeqRecord.__new__
         intp = np.intp
-        out = []
+        out: list[Alignment] = []
         append = out.append
         for cid, cs, ce, text in zip(chroms.tolist(), starts.tolist(), ends.tolist(), texts):
             words = text.split("\t") if text else []

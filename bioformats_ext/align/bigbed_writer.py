@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 from itertools import islice
 from operator import attrgetter, itemgetter
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 from Bio.Align import Alignment, interfaces
@@ -161,7 +161,7 @@ def _bed_rows(alignments: Iterable[Alignment], bedN: int,
             # Biopython's BED parser gives float scores; BED (and bedToBigBed) need an
             # integer, so an integral float is written as one ("463", not "463.0").
             row.append(_score_text(getattr(alignment, "score", None)))
-        q = coordinates[1].tolist() if bedN > 5 else None
+        q: Any = coordinates[1].tolist() if bedN > 5 else None
         if bedN > 5:
             row.append("+" if q[0] <= q[-1] else "-")
         if bedN > 6:
@@ -441,8 +441,8 @@ def _format_rows(n: int, fields: list) -> EncodedRecords:
     ``("i", ints)`` an integer, ``("l", values, counts)`` a list written ``"v1,v2,...,"``
     (``","`` when empty, as ``",".join([]) + ","``).
     """
-    widths = []
-    extra = []
+    widths: list[np.ndarray] = []
+    extra: list[Any] = []
     for field in fields:
         kind = field[0]
         if kind == "s":

@@ -18,14 +18,11 @@ from typing import Any, Callable, Iterator, NamedTuple
 
 import numpy as np
 
-from ..bgzf.blocks import MAX_BLOCK_SIZE, parse_header, unpack_block
-from ..coindex import region_blobs
-from ..coindex.query import MAX_QUERY_STOP
-from ..bgzf.blocks import MAX_BLOCK_SIZE, parse_header, unpack_block
 from ..coindex import region_blobs
 from ..coindex.query import MAX_QUERY_STOP
 from ..errors import (BioformatsError, FormatError, MissingIndexError, RegionError, TruncatedFileError,
                       UnknownReferenceError)
+from ..io.source import skip_prefix
 from ..reader_base import RegionReader
 from ..regions import parse_region
 from .columns import BamColumns, decode_columns
@@ -143,13 +140,9 @@ class BamFile(RegionReader):
 
     # -- streaming --------------------------------------------------------------------------
     def _stream_columns(self) -> Iterator[BamColumns]:
-        """Every record of the file, in batches of columns."""
-        if self._reader._bgzf is not None and self.threads > 1:
-            yield from self._stream_bgzf_threaded()
-            return
+        """Every record of the file, in batches of columns (~4 MiB of records each)."""
         reader = self._reader
         n_refs = len(self.header.references)
-        skip = reader._data_start
         pending = b""
         parts: list[bytes] = []
         starts: list[int] = []
@@ -171,56 +164,39 @@ class BamFile(RegionReader):
             if len(cols):
                 yield cols
 
-        for chunk in reader._chunks():
-            if skip:
-                if len(chunk) <= skip:
-                    skip -= len(chunk)
-                    continue
-                chunk = chunk[skip:]
-                skip = 0
-            if not chunk:
-                continue
-            starts.append(size)
-            parts.append(chunk)
-            size += len(chunk)
-            if size >= _BATCH_BYTES:
-                yield from flush(False)
-        yield from flush(True)
-
-    def _stream_bgzf_threaded(self) -> Iterator[BamColumns]:
-        """:meth:`_stream_columns` with blocks read and inflated on helper threads (the codecs
-        release the GIL), so decompression overlaps decoding."""
-        from ..bgzf.stream import BlockStream
-
-        reader = self._reader
-        n_refs = len(self.header.references)
-        stream = BlockStream(reader._bgzf, threads=self.threads)
-        pos = reader._data_start
-        first = 0
+        chunks = self._inflated_blocks()
         try:
-            while True:
-                more = stream.fill(_STREAM_BYTES)
-                buf = stream.buf
-                local = pos - stream.base
-                if local < len(buf):
-                    data = buf[local:].tobytes()  # the stream reuses its buffer: copy out
-                    hints = stream.hints() - local
-                    cols = decode_columns(data, partial=True, n_refs=n_refs, first_record=first,
-                                          hints=hints[hints > 0])
-                    first += len(cols)
-                    pos += cols.consumed
-                    stream.consume(pos)
-                    if len(cols):
-                        yield cols
-                if not more or stream.eof:
-                    end = stream.base + len(stream.buf)
-                    if pos < end and not more:
-                        raise TruncatedFileError(f"{reader.source.name}: BAM ends inside record "
-                                                 f"{first + 1} ({end - pos} bytes left)")
-                    if not more:
-                        return
+            for chunk in skip_prefix(chunks, reader._data_start):
+                if not chunk:
+                    continue
+                starts.append(size)
+                parts.append(chunk)
+                size += len(chunk)
+                if size >= _STREAM_BYTES:
+                    yield from flush(False)
+            yield from flush(True)
         finally:
-            stream.close()
+            close = getattr(chunks, "close", None)
+            if close is not None:
+                close()
+
+    def _inflated_blocks(self) -> Iterator[bytes]:
+        """The file's uncompressed blocks in order; BGZF blocks are read and inflated on helper
+        threads when ``threads > 1`` (the codecs release the GIL), so inflating overlaps
+        decoding. Each block is copied once, into its batch."""
+        reader = self._reader
+        if reader._bgzf is None or self.threads <= 1:
+            yield from reader._chunks()
+            return
+        from functools import partial
+
+        from ..bgzf.stream import _inflate_group, _raw_groups
+        from ..compression import ordered_map
+
+        groups = ordered_map(partial(_inflate_group, reader._bgzf.codec),
+                             _raw_groups(reader._bgzf.source), self.threads)
+        for _addrs, _nexts, _lens, datas in groups:
+            yield from datas
 
     def _region_columns(self, tid: int, beg: int, stop: int) -> Iterator[BamColumns]:
         reader = self._reader
@@ -237,7 +213,10 @@ class BamFile(RegionReader):
         chunks = reader._load_index().query(tid, beg, min(stop, MAX_QUERY_STOP))
         pending = b""
         last_chunk = -1
-        for k, piece in _chunk_pieces(reader._bgzf, chunks):
+        bgzf = reader._bgzf
+        if bgzf is None:  # not BGZF2 (returned above), so a container this reader cannot query
+            raise FormatError(f"{reader.source.name}: not a BGZF file")
+        for k, piece in bgzf.iter_range_pieces(chunks):
             if k != last_chunk and pending:
                 raise TruncatedFileError(f"{reader.source.name}: index chunk ends inside a "
                                          f"record ({len(pending)} bytes)")
@@ -357,6 +336,13 @@ class BamFile(RegionReader):
         lines.append(f"*\t0\t0\t{self.nocoordinate}\n")
         return "".join(lines)
 
+    def __del__(self) -> None:  # a reader dropped without close(): release the file quietly
+        try:
+            if self.source is not None:
+                self.close()
+        except Exception:  # noqa: BLE001 - never raise from a finaliser
+            pass
+
     def reference_lengths(self) -> dict[str, int | None]:
         return dict(self._refs)
 
@@ -378,39 +364,6 @@ def _overlapping(cols: BamColumns, tid: int, beg: int, stop: int
     if keep.all():
         return cols, done
     return (cols.take(keep) if keep.any() else None), done
-
-
-def _chunk_pieces(bgzf: Any, chunks: list[tuple[int, int]]) -> Iterator[tuple[int, bytes]]:
-    """``(chunk number, uncompressed bytes)`` block by block for index chunks: the compressed
-    bytes of all chunks come in one ``read_many`` (one request remotely), but blocks are only
-    inflated as the caller asks, so a query that ends early inflates no more."""
-    if not chunks:
-        return
-    size_total = bgzf.source.size
-    spans = []
-    for beg, end in chunks:
-        a, b = beg >> 16, end >> 16
-        last = min(size_total, b + (MAX_BLOCK_SIZE if end & 0xFFFF else 0))
-        if last < a:
-            raise FormatError("index chunk ends before it starts", beg)
-        spans.append((a, max(last - a, 0)))
-    raws = bgzf.source.read_many(spans)
-    for k, ((beg, end), (a, _), raw) in enumerate(zip(chunks, spans, raws)):
-        b = end >> 16
-        pos = 0
-        while a + pos <= b and pos < len(raw):
-            if a + pos == b and not end & 0xFFFF:
-                break
-            size = parse_header(raw, pos, a + pos)
-            if pos + size > len(raw):
-                raise TruncatedFileError("truncated BGZF block", a + pos)
-            data = unpack_block(raw, pos, size, bgzf.codec, a + pos)
-            lo = (beg & 0xFFFF) if pos == 0 else 0
-            hi = (end & 0xFFFF) if a + pos == b else len(data)
-            if lo > len(data) or hi > len(data):
-                raise FormatError("virtual offset past the end of its block", a + pos)
-            yield k, data[lo:hi]
-            pos += size
 
 
 def _with_name(exc: BioformatsError, name: str | None) -> BioformatsError:

@@ -101,7 +101,7 @@ def _iter_aux(rec, offset: int):
             code, size = _ARRAY_TYPES[sub]
             if offset + 5 + count * size > n:
                 raise FormatError("BAM B array runs past the record")
-            value = (chr(sub), struct.unpack_from(f"<{count}{code}", rec, offset + 5))
+            value = (chr(sub), struct.unpack_from(f"<{count}{code}", rec, offset + 5))  # type: ignore[assignment]
             offset += 5 + count * size
         else:
             raise FormatError(f"unknown BAM aux type {kind!r}")

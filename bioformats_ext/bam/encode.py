@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import struct
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -23,7 +23,8 @@ from .header import BamHeader
 FIXED = np.dtype([("block_size", "<i4"), ("refID", "<i4"), ("pos", "<i4"), ("l_read_name", "u1"),
                   ("mapq", "u1"), ("bin", "<u2"), ("n_cigar_op", "<u2"), ("flag", "<u2"),
                   ("l_seq", "<i4"), ("next_refID", "<i4"), ("next_pos", "<i4"), ("tlen", "<i4")])
-assert FIXED.itemsize == 36
+if FIXED.itemsize != 36:  # the BAM fixed-length record header, checked once at import
+    raise ImportError(f"BAM record header dtype is {FIXED.itemsize} bytes, not 36")
 
 CIGAR_OPS = b"MIDNSHP=X"
 _CONSUMES_REF = frozenset(b"MDN=X")
@@ -33,11 +34,11 @@ _MAX_CIGAR_OPS = 0xFFFF
 
 SEQ_CODES = b"=ACMGRSVTWYHKDBN"
 # SAM letter → 4-bit code; htslib maps anything unknown (and lower case via toupper) to N=15
-_SEQ_TABLE = bytearray([15] * 256)
+_seq_table = bytearray([15] * 256)
 for _code, _letter in enumerate(SEQ_CODES):
-    _SEQ_TABLE[_letter] = _code
-    _SEQ_TABLE[ord(chr(_letter).lower())] = _code
-_SEQ_TABLE = bytes(_SEQ_TABLE)
+    _seq_table[_letter] = _code
+    _seq_table[ord(chr(_letter).lower())] = _code
+_SEQ_TABLE = bytes(_seq_table)
 _QUAL_TABLE = bytes((i - 33) & 0xFF for i in range(256))
 
 _INT_TYPES = {b"c": "b", b"C": "B", b"s": "h", b"S": "H", b"i": "i", b"I": "I", b"f": "f"}
@@ -299,10 +300,11 @@ class SamEncoder:
             return self._encode([line]).data
         except (ValueError, KeyError, IndexError, TypeError, struct.error, OverflowError) as exc:
             text = line[:80].decode(errors="replace").rstrip()
+            why = str(exc)
             if isinstance(exc, KeyError):
                 what = exc.args[0].decode(errors="replace") if exc.args else "?"
-                exc = f"reference {what!r} is not in the header"
-            raise RecordError(f"SAM record {number}: {exc}: {text!r}", number) from None
+                why = f"reference {what!r} is not in the header"
+            raise RecordError(f"SAM record {number}: {why}: {text!r}", number) from None
 
 
 def pack_sequences(seqs: list[bytes], lengths: np.ndarray) -> bytes:
@@ -326,11 +328,6 @@ def to_sam_bytes(record: object) -> bytes:
     if to_string is not None:
         return to_string().encode()
     raise TypeError(f"cannot write {type(record).__name__} as a BAM record")
-
-
-def iter_sam_bytes(records: Iterable[object]) -> Iterable[bytes]:
-    for record in records:
-        yield to_sam_bytes(record)
 
 
 def encode_mixed(encoder: SamEncoder, items: Sequence[object], first_record: int = 0) -> EncodedBatch:

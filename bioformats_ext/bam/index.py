@@ -65,7 +65,7 @@ def index_bam(path: "str | os.PathLike[str]", csi: bool = False, min_shift: int 
                     raise TruncatedFileError(f"BAM ends inside record {n_done}", pos)
                 break
             stream.fill(BAM_BATCH)
-        builder.finish(stream.final_address << 16)
+        builder.finish(stream.final_voffset())
         return builder.save(default_index_path(path, "csi" if csi else "bai", out), n_refs=n_refs)
     finally:
         stream.close()

@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 from typing import Any, Iterator
 
-from ..coindex import load_index_near, region_blobs
+from ..bgzf import BgzfReader
+from ..bgzf2 import Bgzf2Reader
+from ..coindex import load_index, region_blobs
 from ..coindex.discovery import INDEX_KINDS
 from ..errors import FormatError, TruncatedFileError
-from ..index.reader import read_index
 from ..reader_base import RegionReader
-from ..io.source import ByteSource, open_source
+from ..io.source import ByteSource, open_source, skip_prefix
 from ..sniff import expect, sniff_container
 from .decode import record_span, record_to_sam, split_records
 from .header import BamHeader
@@ -41,13 +42,9 @@ class BamReader(RegionReader):
         expect(self.source, ("bam",), "a BAM file", containers=("bgzf", "bgzf2"))
         self.container = detect_container(self.source)
         if self.container == "bgzf":
-            from ..bgzf import BgzfReader
-
-            self._bgzf = BgzfReader(self.source)
-            self._bgzf2 = None
+            self._bgzf: BgzfReader | None = BgzfReader(self.source)
+            self._bgzf2: Bgzf2Reader | None = None
         else:
-            from ..bgzf2 import Bgzf2Reader
-
             self._bgzf2 = Bgzf2Reader(self.source)
             self._bgzf = None
         self._index_source = index
@@ -59,7 +56,7 @@ class BamReader(RegionReader):
         if self._bgzf is not None:
             for _address, data in self._bgzf.iter_blocks():
                 yield data
-        else:
+        elif self._bgzf2 is not None:
             yield from self._bgzf2.iter_frames()
 
     def _read_header(self) -> tuple[BamHeader, int]:
@@ -84,14 +81,7 @@ class BamReader(RegionReader):
     def records(self) -> Iterator[memoryview]:
         """Every record's bytes (without the 4-byte length), in file order."""
         pending = b""
-        skip = self._data_start
-        for chunk in self._chunks():
-            if skip:
-                if len(chunk) <= skip:
-                    skip -= len(chunk)
-                    continue
-                chunk = chunk[skip:]
-                skip = 0
+        for chunk in skip_prefix(self._chunks(), self._data_start):
             data = pending + chunk if pending else chunk
             view = memoryview(data)
             stop = 0
@@ -110,12 +100,8 @@ class BamReader(RegionReader):
 
     # -- regions -----------------------------------------------------------------------------
     def _load_index(self):
-        if self._index is not None:
-            return self._index
-        if self._index_source is None:
-            self._index = load_index_near(self._path, INDEX_KINDS["bam"], "BAM")
-        else:
-            self._index = read_index(self._index_source)
+        if self._index is None:
+            self._index = load_index(self._path, self._index_source, INDEX_KINDS["bam"], "BAM")
         return self._index
 
     def reference_lengths(self) -> dict[str, int | None]:

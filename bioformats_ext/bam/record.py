@@ -19,7 +19,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .columns import BamColumns, cigar_text, parse_aux
+from .columns import BamColumns, cigar_text
 from .decode import record_to_sam
 
 __all__ = ["BamRecord", "RecordBatch"]

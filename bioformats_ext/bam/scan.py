@@ -21,7 +21,12 @@ import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from typing import Any
+
 import numpy as np
+
+#: bytes, bytearray, memoryview or a uint8 numpy array (what the buffers here may be)
+ByteData = Any
 
 from ..errors import FormatError, TruncatedFileError
 
@@ -47,7 +52,7 @@ class BamHeader:
     end: int  # offset in the uncompressed stream where the first record starts
 
 
-def parse_header(data: "bytes | bytearray | memoryview") -> BamHeader:
+def parse_header(data: "ByteData") -> BamHeader:
     """Parse the BAM header at the start of the uncompressed stream.
 
     Raises :class:`TruncatedFileError` if ``data`` does not yet hold the whole header (callers
@@ -91,7 +96,7 @@ def _parse_header(mv: memoryview) -> BamHeader:
     return BamHeader(text, names, lengths, p)
 
 
-def record_starts(buf: "bytes | bytearray | memoryview", pos: int, limit: int | None = None
+def record_starts(buf: "ByteData", pos: int, limit: int | None = None
                   ) -> tuple[np.ndarray, int]:
     """Start offsets of the complete records in ``buf[pos:limit]`` and where the next one starts.
 
@@ -120,7 +125,7 @@ def record_starts(buf: "bytes | bytearray | memoryview", pos: int, limit: int | 
 
 
 
-def _u32_view(buf: "bytes | bytearray | memoryview", limit: int | None = None) -> np.ndarray:
+def _u32_view(buf: "ByteData", limit: int | None = None) -> np.ndarray:
     """Little-endian u32 starting at every byte offset below ``limit - 3`` (an unaligned view, no
     copy): one fancy index then gathers a 4-byte field for a whole batch of records."""
     limit = len(buf) if limit is None else limit
@@ -134,7 +139,8 @@ _MAX_SEGMENT = 1 << 18
 _SCALAR_TAIL = 32
 
 
-def walk_records(buf: "bytes | bytearray", pos: int, hints: "np.ndarray | list[int]",
+def walk_records(buf: "ByteData", pos: int,
+                 hints: "np.ndarray | list[int] | tuple[()]",
                  limit: int | None = None) -> tuple[np.ndarray, int]:
     """:func:`record_starts` that walks many stretches of the chain at once, with numpy.
 
@@ -274,7 +280,7 @@ class RecordFields:
         return len(self.start)
 
 
-def scan_fields(buf: "bytes | bytearray | memoryview", starts: np.ndarray, n_refs: int | None = None,
+def scan_fields(buf: "ByteData", starts: np.ndarray, n_refs: int | None = None,
                 first_record: int = 0) -> RecordFields:
     """Gather refID, pos, flag and the CIGAR-derived end for records starting at ``starts``."""
     n = len(starts)

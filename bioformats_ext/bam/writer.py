@@ -41,7 +41,7 @@ class BamWriter(BatchedRecordWriter):
         self.header = BamHeader.from_any(header)
         self.min_shift = min_shift
         self._encoder = SamEncoder(self.header)
-        self._alignment_writer: Any = None
+        self._alignment_writer: Any = None  # Bio.Align.sam.AlignmentWriter, made on first use
         self._buffer: list[bytes] = []
         n_refs = len(self.header.names)
         max_len = self.header.max_length

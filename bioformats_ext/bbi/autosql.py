@@ -59,7 +59,7 @@ def _tokens(text: str) -> list[str]:
             if text[pos:].strip() == "":
                 break
             raise FormatError(f"autoSql: cannot parse near {text[pos:pos + 30]!r}")
-        out.append(m.group(m.lastgroup))
+        out.append(m.group(m.lastgroup or 0))
         pos = m.end()
     return out
 
@@ -184,10 +184,6 @@ class AutoSqlTable(list):
             if f.name == name:
                 return i
         raise KeyError(name)
-
-    def converters(self) -> list[Callable[[str], Any]]:
-        """One converter (raw column text -> value) per field."""
-        return [converter(f) for f in self]
 
 
 def _join_type(toks: list[str]) -> str:

@@ -1,7 +1,7 @@
 """BED text in: chrom.sizes, ``bedN[+P]`` types, and BED files read as column batches.
 
 Everything here turns text into the columns :class:`~.write.BigBedWriter` takes, with 1-based
-line numbers (:class:`~bioformats_ext.sortorder.RecordNumbers`) for its error messages.
+line numbers (:class:`~bioformats_ext.index.sortorder.RecordNumbers`) for its error messages.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, BinaryIO, Union
 import numpy as np
 
 from ..errors import BioformatsError, RecordError
-from ..sortorder import RecordNumbers
+from ..index.sortorder import RecordNumbers
 
 __all__ = ["read_chrom_sizes", "parse_bed_type", "iter_bed_batches", "to_int_array", "show",
            "MAX_COORD", "BATCH"]
@@ -53,6 +53,7 @@ def parse_bed_type(bed_type: Union[str, int, None]) -> tuple[int | None, int | N
     """``"bed6+3"`` -> (6, 3); ``"bed12+"`` -> (12, None); ``"bed6"`` / 6 -> (6, 0)."""
     if bed_type is None:
         return None, None
+    plus: int | None
     if isinstance(bed_type, int):
         n, plus = bed_type, 0
     else:

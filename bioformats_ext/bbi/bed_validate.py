@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import RecordError
-from ..sortorder import RecordNumbers
+from ..index.sortorder import RecordNumbers
 from .autosql import BED_FIELD_NAMES, AutoSqlTable
 from .bed_input import show, to_int_array
 

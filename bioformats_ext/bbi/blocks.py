@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import zlib
+from typing import Any
 from array import array
 
 import numpy as np
@@ -76,7 +77,7 @@ class Block:
         self.rest_end = rest_end
         self.offset = offset
         self._rests: list[str] | None = None
-        self._index: tuple | None = None  # (running max of ends,) built on the first query
+        self._index: Any = None  # (running max of ends, chrom) built on the first query
 
     def __len__(self) -> int:
         return len(self.start)

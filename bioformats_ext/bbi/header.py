@@ -205,10 +205,6 @@ class ExtraIndex:
         return lay.extra_index_item.pack(self.indexType, len(self.fieldIds), self.fileOffset) + \
             b"".join(lay.extra_index_field.pack(f) for f in self.fieldIds)
 
-    @property
-    def packed_size(self) -> int:
-        return 16 + 4 * len(self.fieldIds)
-
 
 @dataclass
 class ExtraHeader:

@@ -337,7 +337,8 @@ class BigBedReader(RegionReader):
         for block in self._load_blocks(ranges):
             hit = block.query(cid, start, end)
             if hit is not None:
-                starts, ends, texts = hit
+                starts, ends, found = hit
+                texts: list[str | None] = list(found)
                 if not texts[0] or "" in texts:  # BED3: rest is None, as in pyBigWig's entries
                     texts = [t or None for t in texts]
                 yield zip(repeat(name), starts, ends, texts)
@@ -348,15 +349,16 @@ class BigBedReader(RegionReader):
         names = self.chrom_names
         for block, sel in self.iter_blocks(chrom, start, end):
             c = block.chrom
+            texts: list[str | None]
             if sel is None:
-                texts = block.texts()
+                texts = list(block.texts())
                 starts = block.start.tolist()
                 ends = block.end.tolist()
             else:
                 c = c[sel]
                 starts = block.start[sel].tolist()
                 ends = block.end[sel].tolist()
-                texts = block.texts_at(sel)
+                texts = list(block.texts_at(sel))
             if not texts[0] or "" in texts:  # BED3: rest is None, as in pyBigWig's entries
                 texts = [t or None for t in texts]
             if c[0] == c[-1] and bool((c == c[0]).all()):

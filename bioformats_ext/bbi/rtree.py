@@ -119,7 +119,7 @@ class RTree:
         """Nodes at ``offsets``; the ones not cached are fetched in one batched read."""
         cached = [self._nodes.get(o) for o in offsets]
         if None not in cached:
-            return cached
+            return cached  # type: ignore[return-value]  # no None in it
         missing = [o for o in dict.fromkeys(offsets) if o not in self._nodes]
         if missing:
             for o in missing:
@@ -135,8 +135,8 @@ class RTree:
                            for h, length in zip(heads, lengths)]
             datas = self._fetch(list(zip(missing, lengths)))
             parsed = {o: self._parse(d, o) for o, d in zip(missing, datas)}
-            for o, node in parsed.items():
-                self._nodes.put(o, node)
+            for o, fresh in parsed.items():
+                self._nodes.put(o, fresh)
         else:
             parsed = {}
         out = []

@@ -96,7 +96,8 @@ def exact_stats(starts: np.ndarray, ends: np.ndarray, values: np.ndarray, start:
             res = np.bincount(b, length, nbins) / (edges[1:] - edges[:-1])
         elif kind == "sum":
             # libBigWig multiplies the uint32 length by the float value in float32
-            res = np.bincount(b, (length.astype(np.float32) * v32).astype(np.float64), nbins)
+            res = np.bincount(b, (length.astype(np.float32) * v32).astype(np.float64),
+                              nbins).astype(np.float64)
         elif kind == "max":
             res = np.full(nbins, -np.inf)
             np.maximum.at(res, b, v)

@@ -17,33 +17,28 @@ used, which is why the data waits in a temporary file (next to a path target).
 
 from __future__ import annotations
 
-import io
 import os
-import shutil
 import struct
 import tempfile
 from collections.abc import Iterable, Mapping
 from itertools import islice
-from typing import Any, BinaryIO, Callable, Union
+from typing import Any, BinaryIO, Callable, Union, cast
 
 import numpy as np
 
 from .._gc import gc_paused
 from ..codec import deflate_codec
 from ..compression import BlockCompressor
-from ..errors import BioformatsError, FormatError, RecordError, UnknownReferenceError
+from ..errors import BioformatsError, RecordError, UnknownReferenceError
 from ..io.atomic import AtomicFile, CloseOrAbort
-from ..sortorder import RecordNumbers, SortOrder
+from ..index.sortorder import RecordNumbers, SortOrder
 from .autosql import BED_FIELD_NAMES, AutoSqlTable, bed_declaration
 from .bed_input import BATCH, MAX_COORD, iter_bed_batches, parse_bed_type, read_chrom_sizes
 from .bed_input import to_int_array as _to_int_array
 from .bed_validate import count_bed_fields, validate_bed_columns
-from .format import (BIGBED_MAGIC, EXTRA_HEADER_SIZE, HEADER_SIZE, MAX_ZOOM_LEVELS,
-                     TOTAL_SUMMARY_SIZE, ZOOM_HEADER_SIZE, layouts)
-from .header import ExtraHeader, ExtraIndex, Header, TotalSummary, ZoomLevel, pack_zoom_headers
-from .write_trees import bptree_bytes, rtree_bytes
-from .write_zoom import (CoverageSpill, choose_levels, first_level, summaries_to_disk,
-                         total_summary)
+from .format import layouts
+from .write_layout import FileLayout
+from .write_zoom import CoverageSpill
 
 # read_chrom_sizes, parse_bed_type and iter_bed_batches live in .bed_input (re-exported here)
 __all__ = ["write", "write_bed_file", "BigBedWriter", "EncodedRecords", "read_chrom_sizes",
@@ -106,7 +101,7 @@ class EncodedRecords:
 
 
 # -- the writer ------------------------------------------------------------------------------------
-class BigBedWriter(CloseOrAbort):
+class BigBedWriter(FileLayout, CloseOrAbort):
     """Stream records into a bigBed file.
 
     >>> with BigBedWriter("out.bb", {"chr1": 248956422}) as w:   # doctest: +SKIP
@@ -136,6 +131,7 @@ class BigBedWriter(CloseOrAbort):
             extra_index = [name for name in extra_index.split(",") if name]
         self._extra_names = list(extra_index)
         self._bed_n, self._bed_plus = parse_bed_type(bed_type)
+        self._as_text: str | None
         if isinstance(autosql, AutoSqlTable):
             self._as_text = str(autosql)
             self._table: AutoSqlTable | None = autosql
@@ -144,8 +140,8 @@ class BigBedWriter(CloseOrAbort):
                 autosql = bytes(autosql).split(b"\0", 1)[0].decode()
             # Text is stored verbatim (as bedToBigBed does with -as); other declaration objects
             # (e.g. Biopython's AutoSQLTable) by their str().
-            self._as_text = autosql if isinstance(autosql, str) else str(autosql)
-            self._table = AutoSqlTable.from_string(self._as_text)
+            self._as_text = text = autosql if isinstance(autosql, str) else str(autosql)
+            self._table = AutoSqlTable.from_string(text)
         else:
             self._as_text = None
             self._table = None
@@ -168,8 +164,9 @@ class BigBedWriter(CloseOrAbort):
         self._coverage = CoverageSpill(spill_dir=spill_dir, zero_length_bases=zero_length_bases)
         self._overlap_slack = 1 if allow_1bp_overlap else 0  # bedToBigBed -allow1bpOverlap
         threads = threads if threads is not None else min(4, os.cpu_count() or 1)
-        self._compressor = (BlockCompressor(self._zcompress, threads, window=32)
-                            if self.compress else None)
+        self._compressor: BlockCompressor[bytes] | None = (
+            BlockCompressor(self._zcompress, threads, window=32)
+            if self._zcompress is not None else None)
         # state
         self._chroms: list[tuple[str, int]] = []  # (name, size) by chrom id
         self._chrom_ids: dict[str, int] = {}     # chrom id by first appearance, checked
@@ -177,7 +174,7 @@ class BigBedWriter(CloseOrAbort):
         self._order = SortOrder(max_pos=MAX_COORD, max_pos_note="a bigBed file (32-bit "
                                 "coordinates)", negative_start="error",
                                 reference_name=self._chrom_name, hint=_SORT_HINT)
-        self._chrom = None
+        self._chrom: str | None = None
         self._chrom_id = -1
         self._chrom_size = 0
         self._count = 0
@@ -193,7 +190,7 @@ class BigBedWriter(CloseOrAbort):
         self._block_sizes: list[int] = []  # compressed sizes in order
         self._queued_blocks = 0
         self._max_block = 0
-        self._keys: list[list[tuple[list[bytes], int]]] = [[] for _ in self._extra_names]
+        self._keys: list[list[tuple[np.ndarray, int]]] = [[] for _ in self._extra_names]
         self._max_key = [0 for _ in self._extra_names]
         self._closed = False
         self._failed = False
@@ -250,11 +247,11 @@ class BigBedWriter(CloseOrAbort):
                 raise
             numbers = RecordNumbers.count_from(base + 1, len(chunk))
             try:
-                rests = list(map(str.encode, rests))
+                texts = list(map(str.encode, rests))
             except TypeError:
-                rests = [r.encode() if isinstance(r, str) else (b"" if r is None else bytes(r))
+                texts = [r.encode() if isinstance(r, str) else (b"" if r is None else bytes(r))
                          for r in rests]
-            self.write_batch(list(chroms), list(starts), list(ends), rests, numbers)
+            self.write_batch(list(chroms), list(starts), list(ends), texts, numbers)
             base += len(chunk)
         return self._count
 
@@ -351,17 +348,18 @@ class BigBedWriter(CloseOrAbort):
             self._write_run(chroms[lo], s[lo:hi], e[lo:hi], rests[lo:hi], numbers, lo)
 
     def _validate(self, chroms, s, e, rests, numbers, values=None) -> None:
-        extra = self._field_count - 3
+        field_count, bed_n = cast(int, self._field_count), cast(int, self._bed_n)  # set up by now
+        extra = field_count - 3
         if extra == 0:
             nonempty = [i for i, r in enumerate(rests) if r]
             if nonempty:
                 i = nonempty[0]
                 raise RecordError(f"{numbers.where(i)}: expected 3 fields, got more", numbers[i])
             return
-        if values is not None and values.get("fields") == extra and self._bed_n > 3 \
-                and self._bed_n - 3 == extra:
+        if values is not None and values.get("fields") == extra and bed_n > 3 \
+                and bed_n - 3 == extra:
             # The caller formatted rests from these numbers (no tab inside a text field).
-            validate_bed_columns(self._bed_n, None, s, e, numbers, values, self._overlap_slack)
+            validate_bed_columns(bed_n, None, s, e, numbers, values, self._overlap_slack)
             return
         # Tabs per record, counted over the joined batch with numpy.
         lengths = np.fromiter(map(len, rests), np.int64, len(rests))
@@ -374,12 +372,12 @@ class BigBedWriter(CloseOrAbort):
             got = 3 + (counts[i] + 1 if rests[i] else 0)
             raise RecordError(f"{numbers.where(i)}: expected {self._field_count} fields, got "
                               f"{got}", numbers[i])
-        if self._bed_n <= 3:
+        if bed_n <= 3:
             return
         # Every record has exactly `extra` fields now: one split of the joined batch.
         flat = b"\t".join(rests).split(b"\t")
-        cols = [flat[k::extra] for k in range(self._bed_n - 3)]
-        validate_bed_columns(self._bed_n, cols, s, e, numbers, slack=self._overlap_slack)
+        cols = [flat[k::extra] for k in range(bed_n - 3)]
+        validate_bed_columns(bed_n, cols, s, e, numbers, slack=self._overlap_slack)
 
     def _chrom_name(self, tid: int) -> str:
         names = list(self._chrom_ids)
@@ -503,186 +501,11 @@ class BigBedWriter(CloseOrAbort):
             self._drain(False)
 
     def _drain(self, block: bool) -> None:
+        if self._compressor is None:
+            return
         for comp in self._compressor.drain(block):
             self._data.write(comp)
             self._block_sizes.append(len(comp))
-
-    def _finish(self) -> None:
-        if self._chrom is not None:
-            self._end_block()
-            self._coverage.end_chrom()
-        sizes = [size for _, size in self._chroms]
-        ave = self._total_bases / self._count if self._count else 0.0
-        # While the pool finishes the last blocks: the likely zoom level 0 (needs no sizes).
-        early = first_level(self._coverage, ave, sizes) if self._count else {}
-        if self._compressor is not None:
-            self._drain(True)  # the pool stays up for the zoom blocks
-        if self._field_count is None:
-            self._setup_fields(self._bed_n or 3)
-        out = _Counter(self._out)
-        header = Header(byteorder="<", fieldCount=self._field_count,
-                        definedFieldCount=self._bed_n)
-        # Fixed part, zoom slots (filled at the end), autoSql, total summary, extension header.
-        prefix = bytearray(HEADER_SIZE + MAX_ZOOM_LEVELS * ZOOM_HEADER_SIZE)
-        header.autoSqlOffset = len(prefix)
-        as_bytes = self._as_text.encode() + b"\0"
-        header.totalSummaryOffset = header.autoSqlOffset + len(as_bytes)
-        header.extensionOffset = header.totalSummaryOffset + TOTAL_SUMMARY_SIZE
-        pos = header.extensionOffset + EXTRA_HEADER_SIZE
-        extra_list_offset = pos if self._extra_names else 0
-        pos += 20 * len(self._extra_names)
-        header.chromosomeTreeOffset = pos
-        chrom_tree = self._chrom_tree(pos)
-        header.fullDataOffset = pos + len(chrom_tree)
-        data_size = self._data.tell()
-        header.fullIndexOffset = header.fullDataOffset + 8 + data_size
-        # Everything after the data can be computed now; the zoom levels need the data size.
-        levels = choose_levels(self._coverage, ave, header.fullIndexOffset - header.fullDataOffset,
-                               self.compress, sizes, early) if self._count else []
-        summary = TotalSummary(*total_summary(self._coverage))
-        # Data R-tree.
-        block_sizes = np.asarray(self._block_sizes, dtype=np.uint64)
-        offsets = header.fullDataOffset + 8 + np.concatenate(
-            [[0], np.cumsum(block_sizes)[:-1]]).astype(np.uint64) if len(block_sizes) else \
-            np.empty(0, np.uint64)
-        data_index = rtree_bytes(self._block_chrom, self._block_start, self._block_end, offsets,
-                                 header.fullIndexOffset, header.fullIndexOffset,
-                                 self.block_size, 1)
-        pos = header.fullIndexOffset + len(data_index)
-        zoom_parts = []
-        zoom_headers = []
-        for reduction, summ in levels:
-            part, level = self._zoom_level(summ, reduction, pos)
-            zoom_parts.append(part)
-            zoom_headers.append(level)
-            pos += len(part)
-        header.zoomLevels = len(levels)
-        extra_parts = []
-        extra_items = []
-        for i, field in enumerate(self._extra_fields):
-            tree = self._extra_tree(i, offsets, block_sizes, pos)
-            extra_items.append(ExtraIndex(0, pos, [field]))
-            extra_parts.append(tree)
-            pos += len(tree)
-        if self.compress:
-            header.uncompressBufSize = max(self._max_block,
-                                           self.items_per_slot * _LAY.zoom_record.size)
-        # Write it all, in file order.
-        prefix[:HEADER_SIZE] = header.pack()
-        prefix[HEADER_SIZE:] = pack_zoom_headers(zoom_headers, "<")
-        out.write(bytes(prefix))
-        out.write(as_bytes)
-        out.write(summary.pack("<"))
-        out.write(ExtraHeader(EXTRA_HEADER_SIZE, len(self._extra_names),
-                              extra_list_offset).pack("<"))
-        for item in extra_items:
-            out.write(item.pack("<"))
-        out.write(chrom_tree)
-        _expect_at(out.pos, header.fullDataOffset, "data")
-        out.write(_LAY.data_count.pack(self._count))
-        out.copy_from(self._data, data_size)
-        self._data.close()
-        _expect_at(out.pos, header.fullIndexOffset, "data R-tree")
-        out.write(data_index)
-        for part in zoom_parts:
-            out.write(part)
-        for part in extra_parts:
-            out.write(part)
-        out.write(struct.pack("<I", BIGBED_MAGIC))
-        self._coverage.close()
-        if self._compressor is not None:
-            self._compressor.close()
-
-    def _chrom_tree(self, offset: int) -> bytes:
-        names = sorted((name.encode(), cid, size) for cid, (name, size) in enumerate(self._chroms))
-        # With no chromosomes, UCSC writes block and key size 0; 1 keeps strict readers happy.
-        key_size = max((len(n) for n, _, _ in names), default=1)
-        keys = np.array([n for n, _, _ in names], dtype=f"S{max(key_size, 1)}")
-        vals = np.array([(cid, size) for _, cid, size in names],
-                        dtype=[("id", "<u4"), ("size", "<u4")])
-        return bptree_bytes(keys, vals, max(1, min(self.block_size, len(names))), offset,
-                            key_size)
-
-    def _zoom_level(self, summ: np.ndarray, reduction: int, pos: int) -> tuple[bytes, ZoomLevel]:
-        disk = summaries_to_disk(summ)
-        per = self.items_per_slot
-        blocks = [disk[i:i + per].tobytes() for i in range(0, len(disk), per)]
-        if self.compress:
-            blocks = self._compressor.map(blocks)
-        data_offset = pos
-        sizes = np.array([len(b) for b in blocks], dtype=np.uint64)
-        block_offsets = data_offset + 4 + np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(
-            np.uint64)
-        item_offsets = np.repeat(block_offsets, [min(per, len(disk) - i)
-                                                 for i in range(0, len(disk), per)])
-        index_offset = data_offset + 4 + int(sizes.sum())
-        tree = rtree_bytes(summ["chrom"], summ["start"], summ["end"], item_offsets,
-                           index_offset, index_offset, self.block_size, per)
-        part = _LAY.zoom_count.pack(len(disk)) + b"".join(blocks) + tree
-        return part, ZoomLevel(reduction, data_offset, index_offset)
-
-    def _extra_tree(self, i: int, offsets: np.ndarray, sizes: np.ndarray, pos: int) -> bytes:
-        entries = self._keys[i]
-        key_size = self._max_key[i]
-        width = f"S{max(key_size, 1)}"
-        keys = np.concatenate([k.astype(width) for k, _ in entries]) if entries else \
-            np.empty(0, dtype=width)
-        blocks = np.repeat(np.array([b for _, b in entries], dtype=np.int64),
-                           [len(k) for k, _ in entries]) if entries else np.empty(0, np.int64)
-        order = np.argsort(keys, kind="stable")
-        keys = keys[order]
-        blocks = blocks[order]
-        vals = np.empty(len(keys), dtype=[("offset", "<u8"), ("size", "<u8")])
-        vals["offset"] = offsets[blocks] if len(blocks) else 0
-        vals["size"] = sizes[blocks] if len(blocks) else 0
-        return bptree_bytes(keys, vals, self.block_size, pos, key_size)
-
-
-def _expect_at(pos: int, planned: int, what: str) -> None:
-    """The layout is planned before writing; a section starting elsewhere is a bug, reported
-    as a typed error (not an ``assert``, which ``python -O`` removes) before the file is kept."""
-    if pos != planned:
-        raise FormatError(f"bigBed layout error: {what} starts at {pos}, planned at {planned}",
-                          pos)
-
-
-class _Counter:
-    """Write-through wrapper that tracks the position, so the target needs no tell()/seek()."""
-
-    def __init__(self, handle: BinaryIO):
-        self._handle = handle
-        self.pos = 0
-
-    def write(self, data) -> int:
-        self._handle.write(data)
-        self.pos += len(data)
-        return len(data)
-
-    def copy_from(self, source: BinaryIO, size: int) -> None:
-        """Append ``size`` bytes of ``source`` (from its start); in the kernel when both are
-        real files."""
-        source.flush()
-        source.seek(0)
-        try:
-            dst = self._handle.fileno()
-            src = source.fileno()
-            self._handle.flush()
-        except (AttributeError, OSError, io.UnsupportedOperation):
-            shutil.copyfileobj(source, self, 1 << 20)
-            return
-        done = 0
-        while done < size:
-            try:
-                sent = os.sendfile(dst, src, done, size - done)
-            except OSError:
-                if done:
-                    raise
-                shutil.copyfileobj(source, self, 1 << 20)  # fd types sendfile refuses
-                return
-            if sent == 0:
-                raise OSError("short copy of the data section")
-            done += sent
-        self.pos += done
 
 
 # -- bulk entry point -------------------------------------------------------------------------------

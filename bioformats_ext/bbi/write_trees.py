@@ -48,8 +48,8 @@ def rtree_bytes(chrom_ids, starts, ends, offsets, end_file_offset: int, index_of
         header = _LAY.rtree_header.pack(RTREE_MAGIC, block_size, 0, 0, 0, 0, 0,
                                         end_file_offset, items_per_slot)
         # An empty leaf root, so that readers descending from the root find nothing.
-        node = _LAY.node_header.pack(True, 0) + bytes(RTREE_NONLEAF_ITEM_SIZE * block_size)
-        return header + node
+        empty_root = _LAY.node_header.pack(True, 0) + bytes(RTREE_NONLEAF_ITEM_SIZE * block_size)
+        return header + empty_root
 
     # Leaf entries: items_per_slot items each.
     first = np.arange(0, n, items_per_slot)

@@ -25,6 +25,8 @@ float32 once when written; UCSC rounds after every addition, so for summaries wh
 
 from __future__ import annotations
 
+from typing import BinaryIO
+
 import math
 import tempfile
 from bisect import bisect_right
@@ -55,7 +57,7 @@ class CoverageSpill:
             raise ValueError("zero_length_bases must be 0 (bedToBigBed) or 1 (Biopython)")
         self._zero_length_bases = zero_length_bases
         self._spill_dir = spill_dir
-        self._file = None
+        self._file: "BinaryIO | None" = None
         self._mem: list[bytes] = []
         self._mem_size = 0
         self.chroms: list[tuple[int, int, int]] = []  # (chrom_id, first range index, count)
@@ -64,7 +66,7 @@ class CoverageSpill:
         self._starts: list[np.ndarray] = []
         self._ends: list[np.ndarray] = []
         self._buffered = 0
-        self._carry_start = 0
+        self._carry_start: float = 0
         self._carry_ends = _EMPTY_I64
         self._prev_boundary_starts = False  # a record started at _carry_start in an earlier flush
         self._chrom_id = -1
@@ -154,7 +156,7 @@ class CoverageSpill:
         self._mem = []
 
 
-def coverage_ranges(s: np.ndarray, e: np.ndarray, ncarry: int, carry_start: int | None,
+def coverage_ranges(s: np.ndarray, e: np.ndarray, ncarry: int, carry_start: float | None,
                     carry_is_boundary: bool, boundary: float) -> np.ndarray:
     """Depth ranges from records ``s``/``e`` (sorted by start, file order), up to ``boundary``.
 

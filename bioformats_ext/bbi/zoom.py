@@ -9,6 +9,8 @@ the depth is computed from the records themselves.
 
 from __future__ import annotations
 
+from typing import Any
+
 import math
 
 import numpy as np
@@ -36,7 +38,7 @@ def best_zoom(levels: list[ZoomLevel], start: int, end: int, bins: int) -> ZoomL
 
 def _finish(valid: np.ndarray, mins: np.ndarray, maxs: np.ndarray, sums: np.ndarray,
             squares: np.ndarray, exact: bool) -> list[dict]:
-    out = []
+    out: list[dict[str, Any]] = []
     for n, lo, hi, s, sq in zip(valid.tolist(), mins.tolist(), maxs.tolist(), sums.tolist(),
                                 squares.tolist()):
         if n <= 0:
@@ -77,9 +79,9 @@ def exact_summary(starts: np.ndarray, ends: np.ndarray, start: int, end: int,
 def zoom_summary(records: np.ndarray, start: int, end: int, bins: int) -> list[dict]:
     """Per-bin statistics from zoom records, each weighted by its overlap with the bin."""
     edges = bin_edges(start, end, bins)
-    valid = np.zeros(bins)
-    sums = np.zeros(bins)
-    squares = np.zeros(bins)
+    valid: np.ndarray = np.zeros(bins)
+    sums: np.ndarray = np.zeros(bins)
+    squares: np.ndarray = np.zeros(bins)
     mins = np.full(bins, np.inf)
     maxs = np.full(bins, -np.inf)
     if len(records):
@@ -97,7 +99,7 @@ def zoom_summary(records: np.ndarray, start: int, end: int, bins: int) -> list[d
         rec, b, overlap = rec[ok], b[ok], overlap[ok].astype(np.float64)
         width = np.maximum(re_[rec] - rs[rec], 1).astype(np.float64)
         factor = overlap / width
-        valid = np.bincount(b, records["valid"][rec] * factor, bins)
+        valid = np.bincount(b, records["valid"][rec] * factor, bins).astype(np.float64)
         sums = np.bincount(b, records["sum"][rec].astype(np.float64) * factor, bins)
         squares = np.bincount(b, records["sum_squares"][rec].astype(np.float64) * factor, bins)
         np.minimum.at(mins, b, records["min"][rec].astype(np.float64))

@@ -13,6 +13,7 @@ import zlib
 
 from ..codec import DeflateCodec
 from ..errors import FormatError, TruncatedFileError
+from ..sniff import sniff_container
 
 #: Most uncompressed bytes htslib puts in one block (leaves room for incompressible data).
 MAX_BLOCK_DATA = 0xFF00
@@ -38,6 +39,11 @@ def pack_block(data: bytes, codec: DeflateCodec) -> bytes:
         size = HEADER_SIZE + len(cdata) + FOOTER_SIZE
     header = _HEADER.pack(_HEADER_PREFIX, 0, 0, 0xFF, 6, 0x4342, 2, size - 1)
     return b"".join((header, cdata, _FOOTER.pack(codec.crc32(data) & 0xFFFFFFFF, len(data))))
+
+
+def is_gzip(head: bytes) -> bool:
+    """True when ``head`` starts a gzip member (BGZF or plain gzip; index files may be either)."""
+    return sniff_container(head) in ("bgzf", "gzip")
 
 
 def parse_header(buf: bytes | memoryview, pos: int, address: int) -> int:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import contextvars
 import warnings
 from contextlib import contextmanager
-from typing import Iterable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 from ..codec import deflate_codec
 from ..errors import FormatError, TruncatedFileError, TruncatedFileWarning
+from ..io.base import LineReader
 from ..io.source import ByteSource, open_source
 from .blocks import EOF_BLOCK, MAX_BLOCK_SIZE, block_spans, parse_header, unpack_block
 
@@ -50,7 +51,7 @@ def missing_eof(name: str) -> None:
     warnings.warn(message, TruncatedFileWarning, stacklevel=3)
 
 
-class BgzfReader:
+class BgzfReader(LineReader):
     """Random access to the uncompressed stream of a BGZF file."""
 
     def __init__(self, source, backend: str = "auto"):
@@ -116,6 +117,18 @@ class BgzfReader:
 
         This is what a region query needs: the chunk list from an index turned into data.
         """
+        out: list[list[bytes]] = [[] for _ in ranges]
+        for k, piece in self.iter_range_pieces(ranges):
+            out[k].append(piece)
+        return [b"".join(parts) for parts in out]
+
+    def iter_range_pieces(self, ranges: Sequence[tuple[int, int]]) -> Iterator[tuple[int, bytes]]:
+        """``(range number, uncompressed bytes)`` block by block for ``(start_voffset, end_voffset)``
+        ranges: the compressed bytes of all ranges come in one ``read_many`` (one request
+        remotely), but blocks are only inflated as the caller asks, so a query that ends early
+        inflates no more."""
+        if not ranges:
+            return
         size_total = self.source.size
         spans = []
         for beg, end in ranges:
@@ -126,10 +139,8 @@ class BgzfReader:
                 raise FormatError("chunk ends before it starts", beg)
             spans.append((a, max(stop - a, 0)))
         raws = self.source.read_many(spans)
-        out = []
-        for (beg, end), (a, _), raw in zip(ranges, spans, raws):
+        for k, ((beg, end), (a, _), raw) in enumerate(zip(ranges, spans, raws)):
             b = end >> 16
-            parts = []
             pos = 0
             while a + pos <= b and pos < len(raw):
                 if a + pos == b and not end & 0xFFFF:
@@ -142,10 +153,8 @@ class BgzfReader:
                 hi = (end & 0xFFFF) if a + pos == b else len(data)
                 if lo > len(data) or hi > len(data):
                     raise FormatError("virtual offset past the end of its block", a + pos)
-                parts.append(data[lo:hi])
+                yield k, data[lo:hi]
                 pos += size
-            out.append(b"".join(parts))
-        return out
 
     @property
     def has_eof_marker(self) -> bool:
@@ -223,13 +232,6 @@ class BgzfReader:
             self._pos = len(self._data)
         return b"".join(parts)
 
-    def __iter__(self) -> Iterator[bytes]:
-        while True:
-            line = self.readline()
-            if not line:
-                return
-            yield line
-
     def close(self) -> None:
         self.source.close()
 
@@ -238,8 +240,3 @@ class BgzfReader:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def iter_block_data(source, start: int = 0) -> Iterable[tuple[int, bytes]]:
-    """Shorthand: ``BgzfReader(source).iter_blocks(start)``."""
-    return BgzfReader(source).iter_blocks(start)

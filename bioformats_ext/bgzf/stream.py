@@ -12,7 +12,7 @@ from __future__ import annotations
 import queue
 import threading
 from functools import partial
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Generator, Iterator
 
 import numpy as np
 
@@ -36,7 +36,7 @@ class BlockStream:
                                              _raw_groups(reader.source), threads), batch=1, depth=16)
         # one reused buffer (no fresh pages, no reallocation per batch); ``buf`` views its data
         self._arr = np.empty(BAM_BATCH + (2 << 20), dtype=np.uint8)
-        self._mv = memoryview(self._arr)
+        self._mv = memoryview(self._arr)  # type: ignore[arg-type]  # numpy arrays are buffers
         self._n = 0
         self.base = 0                 # stream offset of buf[0]
         self.starts: list[int] = []   # stream offset of each non-empty block in buf
@@ -88,13 +88,19 @@ class BlockStream:
             grown = np.empty(max(end, 2 * len(self._arr)), dtype=np.uint8)
             grown[:self._n] = self._arr[:self._n]
             self._arr = grown
-            self._mv = memoryview(grown)
+            self._mv = memoryview(grown)  # type: ignore[arg-type]
         mv, at = self._mv, self._n
         for d in datas:
             mv[at:at + len(d)] = d
             at += len(d)
         self._n = end
         return total
+
+    def final_voffset(self) -> int:
+        """Virtual offset of the EOF marker (or the file end) once the stream is exhausted."""
+        if self.final_address is None:
+            raise TruncatedFileError("BGZF stream ended without a final block address", self.base)
+        return self.final_address << 16
 
     def close(self) -> None:
         """Stop the prefetch thread (also on errors, before the source is closed)."""
@@ -155,7 +161,7 @@ def _inflate_group(codec, item: tuple[int, bytes, list[tuple[int, int]]]
     return addrs, nexts, [len(d) for d in datas], datas
 
 
-def _prefetch(items: Iterator, batch: int = 64, depth: int = 4) -> Iterator:
+def _prefetch(items: Iterator, batch: int = 64, depth: int = 4) -> Generator:
     """Run ``items`` (reading + inflating) on a helper thread, ``batch`` items at a time.
 
     Inflating and CRC release the GIL, so this overlaps decompression with the Python record walk.

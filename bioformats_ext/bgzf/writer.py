@@ -50,7 +50,8 @@ class BgzfWriter(CloseOrAbort):
         self._addresses: list[int] = []    # address of every block written, by block number
         self._n_blocks = 0                 # blocks submitted (written or in flight)
         codec = self.codec
-        self._compressor = BlockCompressor(lambda data: pack_block(data, codec), self.threads)
+        self._compressor: BlockCompressor[bytes] = BlockCompressor(
+            lambda data: pack_block(data, codec), self.threads)
         self._closed = False
         self.eof_voffset: int | None = None   # set by close(): real offset of the EOF block
         self.eof_block: int | None = None     # set by close(): its block-numbered offset
@@ -60,7 +61,7 @@ class BgzfWriter(CloseOrAbort):
         self.on_amend: Callable[[int], None] | None = None
 
     # -- writing -------------------------------------------------------------------------------
-    def write(self, data: bytes) -> int:
+    def write(self, data: "bytes | bytearray | memoryview") -> int:
         """Append bytes as a stream (may span blocks)."""
         buf = self._buf
         n = len(data)

@@ -18,10 +18,11 @@ import zstandard
 
 from ..compression import ordered_map
 from ..errors import FormatError
+from ..io.base import LineReader
 from ..io.source import ByteSource, open_source
 from ..reader_base import RegionReader
 from ..sniff import sniff_container
-from .frames import (BGZF2_MAGIC, EMPTY_CHECKSUM, INDEX_FOOTER_MAGIC, MAX_FRAME_SIZE,
+from .frames import (EMPTY_CHECKSUM, INDEX_FOOTER_MAGIC, MAX_FRAME_SIZE,
                      PZSTD_FRAME_SIZE, SEEK_FOOTER_MAGIC, ZSTD_MAGIC, SeekTable,
                      parse_header_frame, parse_pzstd_frame, parse_seek_table, seek_table_size,
                      zstd_frame_info)
@@ -45,7 +46,7 @@ def _sniff(head: bytes) -> str:
     return "not zstd"
 
 
-class Bgzf2Reader(RegionReader):
+class Bgzf2Reader(LineReader, RegionReader):
     """Random access to a BGZF2 file from anything :func:`~bioformats_ext.io.open_source` takes.
 
     Data frames are numbered 0..``n_frames``-1 (skippable frames are not counted). Genomic
@@ -53,9 +54,9 @@ class Bgzf2Reader(RegionReader):
     records inside them is the caller's job (a frame may hold records outside the region).
     """
 
-    def __init__(self, source: str | os.PathLike[str] | BinaryIO | bytes | ByteSource,
+    def __init__(self, source: "str | os.PathLike[str] | BinaryIO | bytes | ByteSource",
                  threads: int = 1):
-        self._source = open_source(source)
+        self.source = open_source(source)
         self.threads = max(1, threads)
         self._local = threading.local()
         self._pos = 0
@@ -65,17 +66,17 @@ class Bgzf2Reader(RegionReader):
 
     # ------------------------------------------------------------------ opening
     def _not_bgzf2(self, why: str, offset: int | None = None) -> FormatError:
-        head = self._source.read_upto(0, 12)
+        head = self.source.read_upto(0, 12)
         if _sniff(head) in ("not zstd", "gzip/BGZF (use the BGZF reader)"):
             from ..sniff import describe, sniff
 
-            return FormatError(f"{self._source.name} is {describe(sniff(self._source))}, not a "
+            return FormatError(f"{self.source.name} is {describe(sniff(self.source))}, not a "
                                f"BGZF2 file ({why})", offset)
-        return FormatError(f"{self._source.name}: not BGZF2 ({why}); the file looks like "
+        return FormatError(f"{self.source.name}: not BGZF2 ({why}); the file looks like "
                            f"{_sniff(head)}", offset)
 
     def _open(self) -> None:
-        src = self._source
+        src = self.source
         size = src.size
         if size < 9:
             raise self._not_bgzf2("file is too short")
@@ -134,23 +135,23 @@ class Bgzf2Reader(RegionReader):
         if n < 2 or (n - 2) % stride:
             raise FormatError(f"seek table lists {n} frames; a BGZF2 file has a header frame, "
                               "pzstd+data frame pairs (each optionally after a frame-metadata "
-                              "frame) and an index frame", self._source.size)
+                              "frame) and an index frame", self.source.size)
         data_ix = np.arange(stride, n - 1, stride)
         skippable = np.setdiff1d(np.arange(n), data_ix)
         if decomp[skippable].any():
             raise FormatError("seek table gives a skippable frame a decompressed size",
-                              self._source.size - table.size)
+                              self.source.size - table.size)
         if (comp[data_ix - 1] != PZSTD_FRAME_SIZE).any():
             bad = int(data_ix[np.flatnonzero(comp[data_ix - 1] != PZSTD_FRAME_SIZE)[0]] - 1)
             raise FormatError(f"seek table frame {bad} should be a {PZSTD_FRAME_SIZE}-byte "
                               "pzstd frame", int(table.offsets[bad]))
         if stride == 3 and (comp[data_ix - 2] < 8).any():
             raise FormatError("seek table has a frame-metadata frame shorter than 8 bytes",
-                              self._source.size - table.size)
+                              self.source.size - table.size)
         data = comp[data_ix]
         if (data < 9).any() or (decomp[data_ix] > MAX_FRAME_SIZE).any():
             raise FormatError("seek table has an impossible data frame size",
-                              self._source.size - table.size)
+                              self.source.size - table.size)
         empty = decomp[data_ix] == 0
         if empty.any():
             # Writers never cut an empty frame (BGZF2 has no EOF frame), and a reader seeking by
@@ -163,7 +164,7 @@ class Bgzf2Reader(RegionReader):
         if table.checksums is not None:
             if (table.checksums[skippable] != EMPTY_CHECKSUM).any():
                 raise FormatError("seek table checksum of a skippable frame is not that of "
-                                  "empty content", self._source.size - table.size)
+                                  "empty content", self.source.size - table.size)
 
     # ------------------------------------------------------------------ metadata
     @property
@@ -179,7 +180,7 @@ class Bgzf2Reader(RegionReader):
         """The verbatim first data bytes stored in the header frame (for type detection)."""
         if self._content_head is None:
             n = int(self.seek_table.compressed[0])
-            self._content_head = parse_header_frame(self._source.read(0, n))
+            self._content_head = parse_header_frame(self.source.read(0, n))
         return self._content_head
 
     # ------------------------------------------------------------------ frames
@@ -242,7 +243,7 @@ class Bgzf2Reader(RegionReader):
 
     def _decode_runs(self, runs: list[tuple[int, int]]) -> Iterator[tuple[int, bytes]]:
         """Decoded frames of the given runs in order; one read per run, all in one read_many."""
-        raw = self._source.read_many([self._extent(a, b) for a, b in runs])
+        raw = self.source.read_many([self._extent(a, b) for a, b in runs])
         jobs = []
         for (first, last), blob in zip(runs, raw):
             view = memoryview(blob)
@@ -377,14 +378,6 @@ class Bgzf2Reader(RegionReader):
                 break
         return b"".join(parts)
 
-    def __iter__(self) -> Iterator[bytes]:
-        """Lines, like a binary file (use :meth:`iter_frames` for raw chunks)."""
-        while True:
-            line = self.readline()
-            if not line:
-                return
-            yield line
-
     def close(self) -> None:
         self._closed = True
-        self._source.close()
+        self.source.close()

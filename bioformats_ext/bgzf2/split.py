@@ -119,19 +119,19 @@ def _write(target: "str | os.PathLike[str] | BinaryIO", header: bytes,
                 for i in range(first, last):
                     at = 1 + stride * i
                     off = int(t.offsets[at])
-                    meta = _remap_meta(reader._source.read(off, int(t.compressed[at])), remap,
+                    meta = _remap_meta(reader.source.read(off, int(t.compressed[at])), remap,
                                        names, off)
                     out.write(meta)
                     c[stride * (i - first)] = len(meta)
                     pair = int(t.offsets[at + 1])
-                    out.write(reader._source.read(pair, int(t.offsets[at + 3]) - pair))
+                    out.write(reader.source.read(pair, int(t.offsets[at + 3]) - pair))
             else:
                 begin = int(t.offsets[1 + stride * first])
                 end = int(t.offsets[1 + stride * last])
                 pos = begin
                 while pos < end:
                     n = min(COPY_CHUNK, end - pos)
-                    out.write(reader._source.read(pos, n))
+                    out.write(reader.source.read(pos, n))
                     pos += n
             comp.append(c)
             decomp.append(d)
@@ -155,11 +155,11 @@ def _write(target: "str | os.PathLike[str] | BinaryIO", header: bytes,
 def _raw_frame(reader: Bgzf2Reader, i: int) -> bytes:
     t = reader.seek_table
     at = reader.frame_stride * (i + 1)
-    return reader._source.read(int(t.offsets[at]), int(t.compressed[at]))
+    return reader.source.read(int(t.offsets[at]), int(t.compressed[at]))
 
 
 def _header_bytes(reader: Bgzf2Reader) -> bytes:
-    return reader._source.read(0, int(reader.seek_table.compressed[0]))
+    return reader.source.read(0, int(reader.seek_table.compressed[0]))
 
 
 def frame_cuts(reader: Bgzf2Reader, parts: "int | Sequence[int]") -> list[tuple[int, int]]:
@@ -259,7 +259,7 @@ def concat(parts: Sequence[Any], target: "str | os.PathLike[str] | BinaryIO",
         remaps = []
         for rd in readers:
             if rd.index.aligned != first.aligned:
-                raise FormatError(f"{rd._source.name}: aligned flag differs")
+                raise FormatError(f"{rd.source.name}: aligned flag differs")
             remap: list[int] = []
             for ref in rd.index.references:
                 i = ref_ids.get(ref.name)
@@ -267,8 +267,8 @@ def concat(parts: Sequence[Any], target: "str | os.PathLike[str] | BinaryIO",
                     i = ref_ids[ref.name] = len(merged)
                     merged.append([ref.name, ref.length, ref.long, 0, 0, dict(ref.metadata)])
                 elif ref.length and merged[i][1] and ref.length != merged[i][1]:
-                    raise FormatError(f"{rd._source.name}: references differ from "
-                                      f"{readers[0]._source.name}'s ({ref.name} has length "
+                    raise FormatError(f"{rd.source.name}: references differ from "
+                                      f"{readers[0].source.name}'s ({ref.name} has length "
                                       f"{ref.length}, not {merged[i][1]}); cannot concatenate")
                 merged[i][1] = merged[i][1] or ref.length
                 merged[i][2] = merged[i][2] or ref.long

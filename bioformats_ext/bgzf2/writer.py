@@ -19,7 +19,7 @@ import zstandard
 
 from ..compression import BlockCompressor
 from ..errors import UnknownReferenceError
-from ..sortorder import SortOrder
+from ..index.sortorder import SortOrder, int64_columns
 from ..io.atomic import AtomicFile, CloseOrAbort
 from .frames import (EMPTY_CHECKSUM, MAX_FRAME_SIZE, PZSTD_FRAME_SIZE, build_seek_table,
                      frame_checksum, header_frame, pzstd_frame)
@@ -264,11 +264,9 @@ class Bgzf2Writer(CloseOrAbort):
         n = len(records)
         if n == 0:
             return
-        tid = np.asarray(tids, dtype=np.int64)
-        beg = np.asarray(begs, dtype=np.int64)
-        end = np.asarray(ends, dtype=np.int64)
+        tid, beg, end = int64_columns(tids, begs, ends)
         ok = np.ones(n, dtype=bool) if mapped is None else np.asarray(mapped, dtype=bool)
-        if not len(tid) == len(beg) == len(end) == len(ok) == n:
+        if not len(tid) == len(ok) == n:
             raise ValueError("write_records: arrays differ in length")
         placed = tid >= 0
         if not placed.all():

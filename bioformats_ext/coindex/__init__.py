@@ -15,6 +15,7 @@ from .._lazy import lazy_exports
 _EXPORTS = {
     "IndexedOutput": ".output",
     "BatchedRecordWriter": ".batched",
+    "load_index": ".discovery",
     "load_index_near": ".discovery",
     "index_candidates": ".discovery",
     "default_index_path": ".discovery",
@@ -22,12 +23,13 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:  # the real imports, for type checkers
-    from .output import IndexedOutput
     from .batched import BatchedRecordWriter
-    from .discovery import load_index_near, index_candidates, default_index_path
+    from .discovery import default_index_path, index_candidates, load_index, load_index_near
+    from .output import IndexedOutput
     from .query import region_blobs
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)
 
-__all__ = ["IndexedOutput", "BatchedRecordWriter", "load_index_near", "index_candidates",
+__all__ = ["IndexedOutput", "BatchedRecordWriter", "load_index", "load_index_near",
+           "index_candidates",
            "default_index_path", "region_blobs"]

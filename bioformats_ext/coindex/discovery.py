@@ -1,9 +1,5 @@
-"""Where an index lives: one candidate list for every reader, and one default output name.
-
-htslib looks for ``x.bam.bai`` and also ``x.bai`` (the data extension replaced); we keep the
-order the readers have always used: every kind next to the full name first, then (for ``.bam``
-only) next to the name without its extension.
-"""
+"""Finding and naming indexes: readers load the first existing candidate of
+:func:`~bioformats_ext.io.index_names.index_candidates`; writers name theirs ``x.<kind>``."""
 
 from __future__ import annotations
 
@@ -11,26 +7,25 @@ import os
 from typing import Any, Sequence
 
 from ..errors import MissingIndexError
+from ..io.index_names import INDEX_KINDS, index_candidates
 from ..io.source import open_first
 
-#: Index kinds a reader of each data kind looks for, in order.
-INDEX_KINDS = {"bam": ("bai", "csi"), "tabix": ("tbi", "csi")}
-#: Data extensions that may be replaced by the index extension (``x.bam`` -> ``x.bai``).
-_REPLACEABLE = (".bam",)
-
-
-def index_candidates(path: str, kinds: Sequence[str]) -> list[str]:
-    """Paths or URLs where an index of ``path`` may be, best first."""
-    out = [f"{path}.{kind}" for kind in kinds]
-    for ext in _REPLACEABLE:
-        if path.endswith(ext):
-            out += [f"{path[:-len(ext)]}.{kind}" for kind in kinds]
-    return out
-
+__all__ = ["INDEX_KINDS", "index_candidates", "default_index_path", "load_index",
+           "load_index_near"]
 
 def default_index_path(path: "str | os.PathLike[str]", kind: str, out: Any = None) -> Any:
     """Where a writer or indexer puts the ``kind`` index of ``path`` unless told (``x.bam.bai``)."""
     return out if out is not None else f"{os.fspath(path)}.{kind}"
+
+
+def load_index(location: str | None, given: Any, kinds: Sequence[str], what: str) -> Any:
+    """The index a reader uses: ``given`` (path, URL, file object, bytes or source) when not
+    None, else the first of :func:`index_candidates` next to ``location``."""
+    if given is not None:
+        from ..index.reader import read_index
+
+        return read_index(given)
+    return load_index_near(location, kinds, what)
 
 
 def load_index_near(location: str | None, kinds: Sequence[str], what: str) -> Any:

@@ -46,7 +46,8 @@ class IndexedOutput:
         self._files = AtomicFiles()
         self.index_target: Any = None   # where the index goes (path or stream), if any
         self.n_records = 0
-        self._builder = None
+        self._builder: Any = None   # an IndexBuilder once the header is written
+        self.container: Any = None  # BgzfWriter, Bgzf2Writer or _PlainWriter
         self._make_builder = make_builder
         self._save_index = save_index
         self._closed = False
@@ -67,7 +68,7 @@ class IndexedOutput:
                             f"index={index!r} for a file-object target "
                             f"({self.path or type(target).__name__}) needs index_path= "
                             f"(a path or binary file object for the index)")
-                    index_path = default_index_path(self.path, index)
+                    index_path = default_index_path(os.fspath(target), index)
                 self.index_target = index_path
             self._handle = handle
             if compression == "bgzf":
@@ -75,7 +76,6 @@ class IndexedOutput:
 
                 self.container = BgzfWriter(handle, level=6 if level is None else level,
                                             threads=threads)
-                self._tell = self.container.tell_block
             elif compression == "bgzf2":
                 from ..bgzf2 import Bgzf2Writer
 
@@ -88,10 +88,8 @@ class IndexedOutput:
                 if metadata:
                     kwargs["metadata"] = dict(metadata)
                 self.container = Bgzf2Writer(handle, **kwargs)
-                self._tell = None
             else:
                 self.container = _PlainWriter(handle)
-                self._tell = None
         except BaseException:
             self._files.abort()
             raise
@@ -104,6 +102,8 @@ class IndexedOutput:
             self.container.flush()  # records start a fresh block / frame, as htslib does
         if self.compression == "bgzf":
             if self.index_kind is not None:
+                if self._make_builder is None:
+                    raise ValueError("an index needs make_builder")
                 self._builder = self._make_builder(self.index_kind, self.container.tell_block())
                 self.container.on_amend = self._builder.amend_last
 
@@ -165,6 +165,8 @@ class IndexedOutput:
                         stream = self._files.open(self.index_target)
                     else:
                         stream = self.index_target
+                    if self._save_index is None:
+                        raise ValueError("an index needs save_index")
                     self._save_index(self._builder, stream)
             else:
                 if self.compression == "bgzf2" and self.late_references is not None:

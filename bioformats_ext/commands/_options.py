@@ -96,11 +96,11 @@ class _CountingReader:
 
     def __init__(self, handle: BinaryIO, bar) -> None:
         self._handle = handle
-        self._bar = bar
+        self.bar = bar
 
     def read(self, size: int = -1) -> bytes:
         data = self._handle.read(size)
-        self._bar.update(len(data))
+        self.bar.update(len(data))
         return data
 
     def __getattr__(self, name: str):
@@ -108,7 +108,7 @@ class _CountingReader:
 
 
 @contextmanager
-def progress_bytes(handle: BinaryIO, desc: str = "") -> Iterator[BinaryIO]:
+def progress_bytes(handle: BinaryIO, desc: str = "") -> Iterator[Any]:
     """Yield ``handle``, wrapped so that reading it moves a byte-based tqdm bar (terminal only)."""
     if not sys.stderr.isatty():
         yield handle

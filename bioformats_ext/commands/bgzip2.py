@@ -159,10 +159,11 @@ def _compress_text(handle: BinaryIO, writer: Bgzf2Writer, preset: str) -> None:
         if chrom == b"*":
             tid = -1
         else:
-            tid = tids.get(chrom)
-            if tid is None:
-                tid = tids[chrom] = len(tids)
+            tid_known = tids.get(chrom)
+            if tid_known is None:
+                tid_known = tids[chrom] = len(tids)
                 max_end.append(0)
+            tid = tid_known
             if end > max_end[tid]:
                 max_end[tid] = end
         key = (tid if tid >= 0 else 1 << 62, beg)

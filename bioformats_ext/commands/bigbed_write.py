@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..bbi.write import write
 from ..errors import BioformatsError
 from ._options import UsageError, parse_ucsc, progress, wrong_arguments
@@ -26,7 +28,7 @@ options:
    -udcDir=dir       accepted for compatibility (no cache is used)
 The input is read once; a failed conversion leaves no output file."""
 
-OPTIONS = {"type": str, "as": str, "blockSize": int, "itemsPerSlot": int, "unc": None,
+OPTIONS: dict[str, Any] = {"type": str, "as": str, "blockSize": int, "itemsPerSlot": int, "unc": None,
            "tab": None, "extraIndex": str, "sizesIsBb": None, "sizesIs2Bit": None,
            "allow1bpOverlap": None, "udcDir": str}
 
@@ -53,7 +55,7 @@ def bedtobigbed(argv: list[str]) -> int:
 
         sizes = chrom_sizes(sizes_path)
     else:
-        sizes = sizes_path
+        sizes = sizes_path  # type: ignore[assignment]  # a chrom.sizes path; the writer reads it
     autosql = None
     if "as" in opts:
         with open(opts["as"], encoding="utf-8") as handle:

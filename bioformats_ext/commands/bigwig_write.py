@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..bbi.wig_write import write
 from ._options import UsageError, parse_ucsc, progress_bytes
 
@@ -19,7 +21,7 @@ options:
    -unc - If set, do not use compression.
 The input is read once; a failed conversion leaves no output file."""
 
-OPTIONS = {"blockSize": int, "itemsPerSlot": int, "unc": None, "maxGigs": int}
+OPTIONS: dict[str, Any] = {"blockSize": int, "itemsPerSlot": int, "unc": None, "maxGigs": int}
 
 
 def bedgraphtobigwig(argv: list[str]) -> int:

@@ -47,7 +47,7 @@ def bigbed_tour() -> None:
         _step("Look items up by name through the file's extraIndex",
               "list(bb.find('geneSymbol', 'PDGFA'))")
         for rec in bb.find("geneSymbol", "PDGFA"):
-            print(f"   {rec[:3]} {rec[3].split(chr(9))[0]}")
+            print(f"   {rec[:3]} {(rec[3] or '').split(chr(9))[0]}")
 
         _step("Coverage summary in 4 bins (from the zoom levels, like bigBedSummary)",
               "bb.summary('chr7', 0, 1_000_000, bins=4)")

@@ -20,19 +20,13 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..errors import FormatError, RegionError
+from ._options import ArgumentParser as _Parser  # one-line usage errors, exit status 2
 from ._options import UsageError
 
 _FLAG_NAMES = {"PAIRED": 1, "PROPER_PAIR": 2, "UNMAP": 4, "MUNMAP": 8, "REVERSE": 16,
                "MREVERSE": 32, "READ1": 64, "READ2": 128, "SECONDARY": 256, "QCFAIL": 512,
                "DUP": 1024, "SUPPLEMENTARY": 2048}
 _SAM_BATCH = 8192
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):  # usage errors exit 1 with the usage, like htslib tools
-        self.print_usage(sys.stderr)
-        print(f"{self.prog}: {message}", file=sys.stderr)
-        raise SystemExit(1)
 
 
 def _flags(text: str) -> int:
@@ -79,27 +73,38 @@ def _parser() -> _Parser:
 
 
 def main(argv: list[str]) -> int:
+    p = _parser()
+    path = _input_path(argv)
+    if path is None and any(a in ("-h", "--help") for a in argv):
+        p.print_help()  # `view -h` without an input: usage, as samtools
+        return 0
+    if path is not None and path != "-" and _is_variants(path):
+        # VCF/BCF goes to the variant viewer (bcftools-view-like options) untouched
+        try:
+            module = importlib.import_module("bioformats_ext.commands.view_variants")
+        except ImportError:
+            raise UsageError("VCF/BCF viewing is not available") from None
+        return int(module.main(argv) or 0)
+    args = p.parse_args(argv)
+    return _view(args)
+
+
+def _is_variants(path: str) -> bool:
+    """True for a readable VCF/BCF input; anything else (missing file, directory, BAM, SAM,
+    garbage) is left to the BAM/SAM viewer, which reports it."""
     from ..io import open_source
     from ..sniff import sniff
 
-    if argv and not any(a in ("--help",) for a in argv):
-        # decide on the input format first: VCF/BCF goes to the variant viewer untouched
-        path = _input_path(argv)
-        if path is not None and path != "-":
-            source = open_source(path)
-            try:
-                found = sniff(source)
-            finally:
-                source.close()
-            if found.format in ("vcf", "bcf"):
-                try:
-                    module = importlib.import_module("bioformats_ext.commands.view_variants")
-                except ImportError:
-                    raise UsageError("VCF/BCF viewing is not available") from None
-                return int(module.main(argv) or 0)
-    p = _parser()
-    args = p.parse_args(argv)
-    return _view(args)
+    try:
+        source = open_source(path)
+    except (OSError, ValueError):
+        return False
+    try:
+        return sniff(source).format in ("vcf", "bcf")
+    except (OSError, ValueError):
+        return False
+    finally:
+        source.close()
 
 
 def _input_path(argv: list[str]) -> str | None:

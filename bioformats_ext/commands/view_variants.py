@@ -116,7 +116,7 @@ def main(argv: list[str]) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .. import vcf
     from ..vcf.bcf_writer import BcfWriter
-    from ..vcf.record import BcfRecord
+    from ..vcf.bcf_record import BcfRecord
 
     kind, level = _output_type(args)
     regions = [r for text in ([args.regions] if args.regions else []) + args.region

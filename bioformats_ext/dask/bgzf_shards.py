@@ -22,6 +22,7 @@ import numpy as np
 from ..bgzf import EOF_BLOCK
 from ..errors import FormatError
 from ..io.atomic import AtomicFiles
+from .sources import RangeTask, run_shards
 
 
 @dataclass
@@ -85,40 +86,39 @@ class _Recorder:
         return self._b.finish(final, block_addresses)
 
 
+def _write_recorded(writer: Any, write: Any) -> ShardPushes:
+    """Run ``write(writer)`` with the writer's index builder wrapped so its pushes are kept
+    (the builder is the co-indexing sink's; the BGZF writer's amend callback is redirected)."""
+    out: Any = writer._out
+    rec = _Recorder(out._builder)
+    out._builder = rec
+    if getattr(out.container, "on_amend", None) is not None:
+        out.container.on_amend = rec.amend_last
+    with writer:
+        write(writer)
+    assert rec.result is not None
+    rec.result.path = os.fspath(out.path)
+    return rec.result
+
+
 def write_vcf_shard(path: str, header: str, lines: Sequence[str], index: str = "tbi",
                     level: int | None = None) -> ShardPushes:
     """Write ``lines`` as a bgzipped VCF shard with its own index; return its pushes."""
     from ..vcf import VcfWriter
 
-    w = VcfWriter(path, header, index=index, level=level)
-    out: Any = w._out  # the co-indexing sink; its builder is wrapped to record the pushes
-    rec = _Recorder(out._builder)
-    out._builder = rec
-    if getattr(out.container, "on_amend", None) is not None:  # the BGZF writer moves the
-        out.container.on_amend = rec.amend_last                 # last record's end itself
-    with w:
-        w.write_many(lines)
-    assert rec.result is not None
-    rec.result.path = path
-    return rec.result
+    return _write_recorded(VcfWriter(path, header, index=index, level=level),
+                           lambda w: w.write_many(lines))
 
 
-def write_bam_shard(path: str, header: Any, sam_lines: Sequence[str], index: str = "bai",
+def write_bam_shard(path: str, header: Any, records: Any, index: str = "bai",
                     level: int | None = None) -> ShardPushes:
-    """Write SAM ``sam_lines`` as a BAM shard with its own BAI/CSI; return its pushes."""
+    """Write a BAM shard with its own BAI/CSI; return its pushes. ``records``: SAM lines, or a
+    ``BamColumns`` batch (copied as stored, no re-encoding)."""
     from ..bam.writer import BamWriter
 
-    w = BamWriter(path, header, index=index, level=level)
-    out: Any = w._out
-    rec = _Recorder(out._builder)
-    out._builder = rec
-    if getattr(out.container, "on_amend", None) is not None:
-        out.container.on_amend = rec.amend_last
-    with w:
-        w.write_many(sam_lines)
-    assert rec.result is not None
-    rec.result.path = path
-    return rec.result
+    return _write_recorded(BamWriter(path, header, index=index, level=level),
+                           lambda w: w.write_columns(records) if hasattr(records, "ref_id")
+                           else w.write_many(records))
 
 
 def concat_bgzf(shards: Sequence[ShardPushes], target: "str | os.PathLike[str]",
@@ -194,24 +194,16 @@ def concat_bgzf(shards: Sequence[ShardPushes], target: "str | os.PathLike[str]",
 
 
 @dataclass(frozen=True)
-class VcfBgzfShardTask:
+class VcfBgzfShardTask(RangeTask):
     """Recompress one partition of a VCF.gz into a BGZF shard; return its pushes."""
 
-    location: str
-    size: int
-    storage_options: dict | None
     header: str
     shard_dir: str
     index: str
     level: int | None
 
     def __call__(self, part: Any) -> ShardPushes:
-        from ..bgzf import BgzfReader
-        from .sources import SpanSource
-
-        with SpanSource(self.location, self.size, self.storage_options) as src:
-            text = b"".join(BgzfReader(src).read_ranges(list(part.units)))
-        lines = text.decode().splitlines(keepends=True)
+        lines = self.bgzf_bytes(part).decode().splitlines(keepends=True)
         path = os.path.join(self.shard_dir, f"part{part.index:06d}.vcf.gz")
         return write_vcf_shard(path, self.header, lines, self.index, self.level)
 
@@ -222,65 +214,35 @@ def vcf_to_bgzf(source: Any, target: "str | os.PathLike[str]", index: str = "tbi
                 level: int | None = None) -> int:
     """Rewrite a VCF.gz with Dask: each worker writes a BGZF shard, the client concatenates
     them and writes one TBI/CSI from the shards' shifted pushes. Returns the shard count."""
-    import shutil
-    import tempfile
+    from ..vcf import parse_contigs
+    from .write import plan_vcf
 
-    import dask
-
-    from ..io.source import open_source
-    from ..vcf import VcfReader, parse_contigs
-    from .plan import bgzf_context, plan_bgzf
-    from .read import _location
-
-    opts = {"storage_options": storage_options} if storage_options else {}
-    with open_source(source, **opts) as src:
-        ctx = bgzf_context(source, src, "vcf", None, storage_options)
-        header = VcfReader(src).header
-        parts = plan_bgzf(ctx["index"], ctx["names"], ctx["lengths"], src.size, ctx["eof"],
-                          target_bytes, n, references=ctx.get("references"))
-        size = src.size
+    loc, size, header, parts = plan_vcf(source, target_bytes, n, storage_options)
     target = os.fspath(target)
-    shard_dir = tempfile.mkdtemp(prefix=".shards-", dir=tmpdir or os.path.dirname(
-        os.path.abspath(target)))
-    try:
-        task = VcfBgzfShardTask(_location(source), size, storage_options, header, shard_dir,
-                                index, level)
-        if parts:
-            shards = list(dask.compute(*[dask.delayed(task)(p) for p in parts]))
-        else:
-            shards = [write_vcf_shard(os.path.join(shard_dir, "empty.vcf.gz"), header, [],
-                                      index, level)]
-        lengths = [length for _, length in parse_contigs(header) if length]
-        concat_bgzf(shards, target, index, "vcf", max(lengths) if lengths else None)
-        return len(shards)
-    finally:
-        shutil.rmtree(shard_dir, ignore_errors=True)
+    lengths = [length for _, length in parse_contigs(header) if length]
+    return run_shards(
+        target, tmpdir, parts,
+        lambda d: VcfBgzfShardTask(loc, size, storage_options, header, d, index, level),
+        lambda d: write_vcf_shard(os.path.join(d, "empty.vcf.gz"), header, [], index, level),
+        lambda shards: concat_bgzf(shards, target, index, "vcf",
+                                   max(lengths) if lengths else None))
 
 
 @dataclass(frozen=True)
-class BamBgzfShardTask:
-    """Rewrite one partition of a BAM as a BAM shard (records re-encoded from SAM text)."""
+class BamBgzfShardTask(RangeTask):
+    """Rewrite one partition of a BAM as a BAM shard (records copied as stored)."""
 
-    location: str
-    size: int
-    storage_options: dict | None
     header: Any                 # BamHeader (picklable)
     shard_dir: str
     index: str
     level: int | None
 
     def __call__(self, part: Any) -> ShardPushes:
-        from ..bam.decode import record_to_sam, split_records
-        from ..bgzf import BgzfReader
-        from .sources import SpanSource
+        from ..bam.columns import decode_columns
 
-        with SpanSource(self.location, self.size, self.storage_options) as src:
-            data = b"".join(BgzfReader(src).read_ranges(list(part.units)))
-        view = memoryview(data)
-        names = self.header.names
-        lines = [record_to_sam(view[a:b], names) + "\n" for a, b in split_records(data)]
+        cols = decode_columns(self.bgzf_bytes(part), n_refs=len(self.header.names))
         path = os.path.join(self.shard_dir, f"part{part.index:06d}.bam")
-        return write_bam_shard(path, self.header, lines, self.index, self.level)
+        return write_bam_shard(path, self.header, cols, self.index, self.level)
 
 
 def bam_to_bgzf(source: Any, target: "str | os.PathLike[str]", index: str = "bai",
@@ -290,38 +252,24 @@ def bam_to_bgzf(source: Any, target: "str | os.PathLike[str]", index: str = "bai
     """Rewrite a BAM with Dask: workers write BAM shards of its partitions (unplaced tail
     included), the client concatenates them and writes one BAI/CSI from the shards' shifted
     pushes (equal to ``samtools index`` of the result). Returns the shard count."""
-    import shutil
-    import tempfile
-
-    import dask
-
     from ..bam.reader import BamReader
     from ..io.source import open_source
     from .plan import bgzf_context, plan_bgzf
-    from .read import _data_voffset, _location
+    from .read import _location
 
     opts = {"storage_options": storage_options} if storage_options else {}
     with open_source(source, **opts) as src:
         ctx = bgzf_context(source, src, "bam", None, storage_options)
-        reader = BamReader(src)
-        header = reader.header
-        first = _data_voffset(src, reader._data_start)
+        header = BamReader(src).header
         parts = plan_bgzf(ctx["index"], ctx["names"], ctx["lengths"], src.size, ctx["eof"],
-                          target_bytes, n, first_record=first, unmapped_tail=True)
+                          target_bytes, n, first_record=ctx["first_record"], unmapped_tail=True)
         size = src.size
     target = os.fspath(target)
-    shard_dir = tempfile.mkdtemp(prefix=".shards-", dir=tmpdir or os.path.dirname(
-        os.path.abspath(target)))
-    try:
-        task = BamBgzfShardTask(_location(source), size, storage_options, header, shard_dir,
-                                index, level)
-        if parts:
-            shards = list(dask.compute(*[dask.delayed(task)(p) for p in parts]))
-        else:
-            shards = [write_bam_shard(os.path.join(shard_dir, "empty.bam"), header, [], index,
-                                      level)]
-        concat_bgzf(shards, target, index, None, max(header.lengths, default=0) or None,
-                    n_refs=len(header.names))
-        return len(shards)
-    finally:
-        shutil.rmtree(shard_dir, ignore_errors=True)
+    loc = _location(source)
+    return run_shards(
+        target, tmpdir, parts,
+        lambda d: BamBgzfShardTask(loc, size, storage_options, header, d, index, level),
+        lambda d: write_bam_shard(os.path.join(d, "empty.bam"), header, [], index, level),
+        lambda shards: concat_bgzf(shards, target, index, None,
+                                   max(header.lengths, default=0) or None,
+                                   n_refs=len(header.names)))

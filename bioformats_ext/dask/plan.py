@@ -246,14 +246,14 @@ def plan(source: Any, target_bytes: "int | str" = "128MiB", n: int | None = None
         kind = sniff(src)
         if kind.format in ("bigbed", "bigwig") and kind.container == "none":
             from ..bbi.reader import BigBedReader
+            from ..bbi.wig import BigWigReader
 
-            if kind.format == "bigwig":
-                raise FormatError("bigWig partitioning needs the bigWig reader (not merged yet)")
-            with BigBedReader(src) as reader:
+            cls = BigWigReader if kind.format == "bigwig" else BigBedReader
+            with cls(src) as reader:
                 return plan_bbi(reader, target_bytes, n, regions)
         if kind.container == "bgzf2":
             return plan_bgzf2(src, target_bytes, n, regions)
-        if kind.container == "bgzf":
+        if kind.container == "bgzf" and kind.format in ("bam", "vcf", "bcf"):
             ctx = bgzf_context(source, src, kind.format, index, storage_options)
             return plan_bgzf(ctx["index"], ctx["names"], ctx["lengths"], src.size, ctx["eof"],
                              target_bytes, n, regions, ctx.get("first_record"),
@@ -263,6 +263,18 @@ def plan(source: Any, target_bytes: "int | str" = "128MiB", n: int | None = None
     finally:
         if src is not source:
             src.close()
+
+
+def data_voffset(src: Any, data_start: int) -> int:
+    """Virtual offset of uncompressed position ``data_start`` (a BAM's first record)."""
+    from ..bgzf import BgzfReader
+
+    seen = 0
+    for address, data in BgzfReader(src).iter_blocks():
+        if seen + len(data) > data_start:
+            return (address << 16) | (data_start - seen)
+        seen += len(data)
+    return src.size << 16
 
 
 def bgzf_context(location: Any, src: Any, fmt: str, index: Any = None,
@@ -283,7 +295,7 @@ def bgzf_context(location: Any, src: Any, fmt: str, index: Any = None,
         if loc is None:
             raise MissingIndexError("give index= when the source is not a path or URL")
         cands = ([loc + ".bai", loc[:-4] + ".bai", loc + ".csi"] if fmt == "bam"
-                 else [loc + ".tbi", loc + ".csi"])
+                 else [loc + ".csi"] if fmt == "bcf" else [loc + ".tbi", loc + ".csi"])
         found = open_first(cands, **opts)
         if found is None:
             raise MissingIndexError(f"no index next to {loc}")
@@ -297,7 +309,15 @@ def bgzf_context(location: Any, src: Any, fmt: str, index: Any = None,
         header = reader.header
         out["names"] = list(header.names)
         out["lengths"] = list(header.lengths)
-        out["first_record"] = None  # (unplaced-only BAMs: the tail starts after the header)
+        out["first_record"] = data_voffset(src, reader._data_start)
+    elif fmt == "bcf":  # reference ids are the header's contig dictionary
+        from ..vcf.reader import VariantFile
+
+        vheader = VariantFile(src).header
+        order = sorted(vheader.contigs, key=vheader.contig_index)
+        out["names"] = order
+        out["lengths"] = [vheader.contigs[c] or 0 for c in order]
+        out["references"] = dict(vheader.contigs)
     else:
         from ..vcf import VcfReader, parse_contigs
 

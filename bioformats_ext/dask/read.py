@@ -17,7 +17,7 @@ import numpy as np
 from ..io.source import open_source
 from ..tables.arrow import to_pandas
 from .partition import Partition
-from .sources import SpanSource
+from .sources import RangeTask
 
 NULLABLE_BAM = ("end",)
 _INSTALL = "Dask reading needs dask and distributed: pip install 'bioformats-ext[dask]'"
@@ -42,12 +42,9 @@ def _location(source: Any) -> str:
 
 
 @dataclass(frozen=True)
-class BigBedTask:
+class BigBedTask(RangeTask):
     """Decode one partition of a bigBed (everything the header said, so no header read)."""
 
-    location: str
-    size: int
-    storage_options: dict | None
     byteorder: str
     compressed: bool
     inflate_limit: int
@@ -59,7 +56,7 @@ class BigBedTask:
         from ..bbi.blocks import decompress, parse_run
         from ..tables.bigbed import blocks_to_arrow
 
-        with SpanSource(self.location, self.size, self.storage_options) as src:
+        with self.open() as src:
             raws = src.read_many(list(part.units))
         datas = [decompress(raw, self.inflate_limit, off) if self.compressed else raw
                  for (off, _), raw in zip(part.units, raws)]
@@ -129,31 +126,51 @@ def _from_map(dd: Any, task: Any, parts: list[Partition], meta: Any) -> Any:
 
 
 @dataclass(frozen=True)
-class VcfTask:
+class VcfTask(RangeTask):
     """Decode one partition of a bgzipped VCF: BGZF blocks → text → Arrow's CSV splitter."""
 
-    location: str
-    size: int
-    storage_options: dict | None
     samples: tuple[str, ...]
     columns: tuple[str, ...] | None
     container: str = "bgzf"
     info: tuple[tuple[str, str, str], ...] = ()   # (key, Number, Type) of typed INFO columns
 
     def table(self, part: Partition) -> Any:
-        from ..bgzf import BgzfReader
         from ..tables.vcf import vcf_text_to_arrow
 
-        with SpanSource(self.location, self.size, self.storage_options) as src:
-            if self.container == "bgzf2":
-                blobs = _bgzf2_frames(src, part)
-            else:
-                blobs = BgzfReader(src).read_ranges(list(part.units))
-        return vcf_text_to_arrow(b"".join(blobs), self.samples, self.columns, part.region,
+        if self.container == "bgzf2":
+            with self.open() as src:
+                text = b"".join(_bgzf2_frames(src, part))
+        else:
+            text = self.bgzf_bytes(part)
+        return vcf_text_to_arrow(text, self.samples, self.columns, part.region,
                                  self.location, {k: (n, t) for k, n, t in self.info})
 
     def __call__(self, part: Partition) -> Any:
         return to_pandas(self.table(part), [f"INFO/{k}" for k, _, _ in self.info])
+
+
+@dataclass(frozen=True)
+class BcfTask(VcfTask):
+    """Decode one partition of a BCF: BGZF ranges → BCF records (the vcf package's decoder)
+    → VCF text → the same Arrow columns as VCF."""
+
+    header_text: str = ""
+
+    def table(self, part: Partition) -> Any:
+        from ..errors import FormatError
+        from ..tables.vcf import vcf_text_to_arrow
+        from ..vcf.header import VcfHeader
+        from ..vcf.reader import _cut
+        from ..vcf.record import RecordContext
+
+        data = self.bgzf_bytes(part)
+        ctx = RecordContext(VcfHeader(self.header_text), True, self.location)
+        records, end = _cut(data, 0, ctx, 1)
+        if end != len(data):
+            raise FormatError(f"{self.location}: partition {part.index} ends inside a BCF record")
+        text = "".join(f"{rec}\n" for rec in records).encode()
+        return vcf_text_to_arrow(text, self.samples, self.columns, part.region, self.location,
+                                 {k: (n, t) for k, n, t in self.info})
 
 
 def _bgzf2_frames(src: Any, part: Partition) -> list[bytes]:
@@ -193,12 +210,21 @@ def read_vcf(source: Any, columns: Sequence[str] | None = None, regions: Any = N
     opts = {"storage_options": storage_options} if storage_options else {}
     with open_source(source, **opts) as src:
         kind = sniff(src)
-        if kind.container not in ("bgzf", "bgzf2") or kind.format != "vcf":
+        is_bcf = kind.container == "bgzf" and kind.format == "bcf"
+        if not is_bcf and (kind.container not in ("bgzf", "bgzf2") or kind.format != "vcf"):
             from ..errors import FormatError
-            raise FormatError(f"{src.name} is {kind}, not bgzipped (BGZF or BGZF2) VCF text")
-        vcf_header = VcfReader(src)
-        samples = tuple(vcf_header.samples)
-        declared = info_types(vcf_header.header)
+            raise FormatError(f"{src.name} is {kind}, not bgzipped (BGZF or BGZF2) VCF text "
+                              "or BCF")
+        if is_bcf:
+            from ..vcf.reader import VariantFile
+
+            header = VariantFile(src).header
+            header_text = header.text()
+            samples = tuple(header.samples)
+        else:
+            header_text = VcfReader(src).header
+            samples = tuple(VcfReader(src).samples)
+        declared = info_types(header_text)
         if info is None:
             wanted: dict[str, tuple[str, str]] = {}
         elif info == "*":
@@ -211,15 +237,20 @@ def read_vcf(source: Any, columns: Sequence[str] | None = None, regions: Any = N
         if kind.container == "bgzf2":
             parts = plan_bgzf2(src, target_bytes, n, regions)
         else:
-            ctx = bgzf_context(source, src, "vcf", index, storage_options)
+            ctx = bgzf_context(source, src, "bcf" if is_bcf else "vcf", index, storage_options)
             parts = plan_bgzf(ctx["index"], ctx["names"], ctx["lengths"], src.size, ctx["eof"],
                               target_bytes, n, regions, references=ctx.get("references"))
         meta = to_pandas(vcf_schema(samples, columns, wanted).empty_table(),
                          [f"INFO/{k}" for k in wanted])
         size = src.size
     cols = None if columns is None else tuple(vcf_schema(samples, columns).names)
-    task = VcfTask(_location(source), size, storage_options, samples, cols, kind.container,
-                   tuple((k, n_, t) for k, (n_, t) in wanted.items()))
+    info_spec = tuple((k, n_, t) for k, (n_, t) in wanted.items())
+    if is_bcf:
+        task: VcfTask = BcfTask(_location(source), size, storage_options, samples, cols,
+                                kind.container, info_spec, header_text)
+    else:
+        task = VcfTask(_location(source), size, storage_options, samples, cols, kind.container,
+                       info_spec)
     return _from_map(dd, task, parts, meta)
 
 
@@ -227,23 +258,18 @@ def read_vcf(source: Any, columns: Sequence[str] | None = None, regions: Any = N
 
 
 @dataclass(frozen=True)
-class BamTask:
+class BamTask(RangeTask):
     """Decode one partition of a BAM: BGZF ranges → records → columns → Arrow."""
 
-    location: str
-    size: int
-    storage_options: dict | None
     references: tuple[str, ...]
     columns: tuple[str, ...] | None
     tags: tuple[tuple[str, str], ...]
 
     def table(self, part: Partition) -> Any:
         from ..bam.columns import decode_columns
-        from ..bgzf import BgzfReader
         from ..tables.bam import columns_to_arrow
 
-        with SpanSource(self.location, self.size, self.storage_options) as src:
-            data = b"".join(BgzfReader(src).read_ranges(list(part.units)))
+        data = self.bgzf_bytes(part)
         cols = decode_columns(data, n_refs=len(self.references))
         sel = None
         if part.region is not None:
@@ -255,18 +281,6 @@ class BamTask:
 
     def __call__(self, part: Partition) -> Any:
         return to_pandas(self.table(part), NULLABLE_BAM)
-
-
-def _data_voffset(src: Any, data_start: int) -> int:
-    """Virtual offset of uncompressed position ``data_start`` (the first record)."""
-    from ..bgzf import BgzfReader
-
-    seen = 0
-    for address, data in BgzfReader(src).iter_blocks():
-        if seen + len(data) > data_start:
-            return (address << 16) | (data_start - seen)
-        seen += len(data)
-    return src.size << 16
 
 
 def read_bam(source: Any, columns: Sequence[str] | None = None, regions: Any = None,
@@ -283,7 +297,6 @@ def read_bam(source: Any, columns: Sequence[str] | None = None, regions: Any = N
     """
     dd = require_dask()
     from ..bam.columns import decode_columns
-    from ..bam.reader import BamReader
     from ..bgzf import BgzfReader
     from ..sniff import sniff
     from ..tables.bam import bam_schema, tag_types
@@ -296,10 +309,9 @@ def read_bam(source: Any, columns: Sequence[str] | None = None, regions: Any = N
             from ..errors import FormatError
             raise FormatError(f"{src.name} is {kind}, not a BGZF-compressed BAM file")
         ctx = bgzf_context(source, src, "bam", index, storage_options)
-        reader = BamReader(src)
-        first = _data_voffset(src, reader._data_start)
         parts = plan_bgzf(ctx["index"], ctx["names"], ctx["lengths"], src.size, ctx["eof"],
-                          target_bytes, n, regions, first_record=first, unmapped_tail=True)
+                          target_bytes, n, regions, first_record=ctx["first_record"],
+                          unmapped_tail=True)
         refs = tuple(ctx["names"])
         if not isinstance(tags, dict):
             tags = list(tags)
@@ -311,4 +323,92 @@ def read_bam(source: Any, columns: Sequence[str] | None = None, regions: Any = N
         size = src.size
     cols = None if columns is None else tuple(bam_schema(refs, columns, tags).names)
     task = BamTask(_location(source), size, storage_options, refs, cols, tuple(tags.items()))
+    return _from_map(dd, task, parts, meta)
+
+
+# -- bigWig ---------------------------------------------------------------------------------------
+
+BIGWIG_COLUMNS = ("chrom", "start", "end", "value")
+
+
+def bigwig_schema(columns: Sequence[str] | None = None) -> Any:
+    from ..tables.arrow import require_pyarrow, select_columns
+
+    pa = require_pyarrow()
+    types = {"chrom": pa.dictionary(pa.int32(), pa.string()), "start": pa.int64(),
+             "end": pa.int64(), "value": pa.float32()}
+    return pa.schema([(c, types[c]) for c in select_columns(BIGWIG_COLUMNS, columns, "bigWig")])
+
+
+@dataclass(frozen=True)
+class BigWigTask(RangeTask):
+    """Decode one partition of a bigWig: its data sections, fetched with one read."""
+
+    byteorder: str
+    compressed: bool
+    inflate_limit: int
+    chrom_names: tuple[str, ...]
+    columns: tuple[str, ...] | None
+
+    def table(self, part: Partition) -> Any:
+        import pyarrow as pa
+
+        from ..bbi.blocks import decompress
+        from ..bbi.wig import parse_section
+        from ..errors import FormatError
+        from ..tables.arrow import dictionary_column
+
+        with self.open() as src:
+            raws = src.read_many(list(part.units))
+        chroms, starts, ends, values = [], [], [], []
+        for (off, _), raw in zip(part.units, raws):
+            data = decompress(raw, self.inflate_limit, off) if self.compressed else raw
+            sec = parse_section(data, self.byteorder, off)
+            if sec.chrom >= len(self.chrom_names):
+                raise FormatError(f"{self.location}: section with an unknown chromosome id", off)
+            s, e, v = sec.starts, sec.ends, sec.values
+            if part.region is not None:
+                contig, start, stop = part.region
+                if self.chrom_names[sec.chrom] != contig:
+                    continue
+                keep = (e > start) & (s < stop)  # zero-length items never overlap
+                s, e, v = s[keep], e[keep], v[keep]
+            chroms.append(np.full(len(s), sec.chrom, np.int32))
+            starts.append(s)
+            ends.append(e)
+            values.append(v)
+        cat = (lambda xs, dt: np.concatenate(xs) if xs else np.zeros(0, dt))
+        cols = {"chrom": dictionary_column(cat(chroms, np.int32), self.chrom_names),
+                "start": pa.array(cat(starts, np.int64)), "end": pa.array(cat(ends, np.int64)),
+                "value": pa.array(cat(values, np.float32))}
+        schema = bigwig_schema(self.columns)
+        return pa.Table.from_arrays([cols[c] for c in schema.names], schema=schema)
+
+    def __call__(self, part: Partition) -> Any:
+        return to_pandas(self.table(part))
+
+
+def read_bigwig(source: Any, columns: Sequence[str] | None = None, regions: Any = None,
+                target_bytes: "int | str" = "128MiB", n: int | None = None,
+                storage_options: dict | None = None) -> Any:
+    """A bigWig's intervals as a Dask DataFrame: chrom (categorical), start, end (0-based,
+    half-open), value (float32). ``regions``: the intervals overlapping each region, as
+    pyBigWig's ``intervals`` gives them (unclipped). Partitions: R-tree leaves (data sections)
+    grouped to ``target_bytes``."""
+    dd = require_dask()
+    from ..bbi.wig import BigWigReader
+    from .plan import plan_bbi
+
+    opts = {"storage_options": storage_options} if storage_options else {}
+    reader = BigWigReader(open_source(source, **opts))
+    reader._owns_source = True
+    try:
+        parts = plan_bbi(reader, target_bytes, n, regions)
+        task = BigWigTask(_location(source), reader.file_size, storage_options, reader.byteorder,
+                          bool(reader.header.compressed), reader._inflate_limit,
+                          tuple(reader.chrom_names),
+                          None if columns is None else tuple(bigwig_schema(columns).names))
+    finally:
+        reader.close()
+    meta = to_pandas(bigwig_schema(columns).empty_table())
     return _from_map(dd, task, parts, meta)

@@ -9,6 +9,7 @@ the ranges (the ranges of one partition are adjacent by construction).
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..io.source import ByteSource, is_url
@@ -62,3 +63,44 @@ class SpanSource(ByteSource):
             self._backend.close()
         if self._handle is not None:
             self._handle.close()
+
+
+@dataclass(frozen=True)
+class RangeTask:
+    """Base of the per-partition tasks: where the file is and how big (no header re-read)."""
+
+    location: str
+    size: int
+    storage_options: dict | None
+
+    def open(self) -> SpanSource:
+        return SpanSource(self.location, self.size, self.storage_options)
+
+    def bgzf_bytes(self, part: Any) -> bytes:
+        """The uncompressed records of a BGZF partition's voffset intervals (one read)."""
+        from ..bgzf import BgzfReader
+
+        with self.open() as src:
+            return b"".join(BgzfReader(src).read_ranges(list(part.units)))
+
+
+def run_shards(target: str, tmpdir: "str | None", parts: Sequence[Any], make_task: Any,
+               empty: Any, finish: Any) -> int:
+    """The shard workflow: a temporary directory next to ``target`` (or in ``tmpdir``), one
+    ``make_task(shard_dir)`` call per partition computed by Dask (``empty(shard_dir)`` when
+    there is none), then ``finish(results)`` on the client. Returns the shard count."""
+    import shutil
+    import tempfile
+
+    import dask
+
+    shard_dir = tempfile.mkdtemp(prefix=".shards-", dir=tmpdir or os.path.dirname(
+        os.path.abspath(target)))
+    try:
+        task = make_task(shard_dir)
+        results = (list(dask.compute(*[dask.delayed(task)(p) for p in parts])) if parts
+                   else [empty(shard_dir)])
+        finish(results)
+        return len(results)
+    finally:
+        shutil.rmtree(shard_dir, ignore_errors=True)

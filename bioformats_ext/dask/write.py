@@ -9,49 +9,37 @@ compressed frames and rebuilding only the index frame and seek table. For multi-
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 from dataclasses import dataclass
 from typing import Any
 
 from .partition import Partition
-from .sources import SpanSource
+from .sources import RangeTask, run_shards
 
 
 @dataclass(frozen=True)
-class VcfShardTask:
+class VcfShardTask(RangeTask):
     """Write the records of one partition of a VCF.gz as a BGZF2 shard (header included)."""
 
-    location: str
-    size: int
-    storage_options: dict | None
     header: str
     shard_dir: str
     level: int | None
 
     def __call__(self, part: Partition) -> str:
-        from ..bgzf import BgzfReader
-        from ..vcf import VcfWriter
-
-        with SpanSource(self.location, self.size, self.storage_options) as src:
-            text = b"".join(BgzfReader(src).read_ranges(list(part.units)))
         path = os.path.join(self.shard_dir, f"part{part.index:06d}.vcf.bgzf2")
-        with VcfWriter(path, self.header, compression="bgzf2", level=self.level) as w:
-            lines = text.split(b"\n")
-            if lines and lines[-1] == b"":
-                lines.pop()
-            w.write_many(line.decode() for line in lines)
+        _write_bgzf2(path, self.header, self.bgzf_bytes(part), self.level)
         return path
 
 
-def vcf_to_bgzf2(source: Any, target: "str | os.PathLike[str]", target_bytes: "int | str" = "64MiB",
-                 n: int | None = None, storage_options: dict | None = None,
-                 tmpdir: "str | None" = None, level: int | None = None) -> int:
-    """Recompress a bgzipped, indexed VCF into one self-indexed BGZF2 file with Dask (uses the
-    current Dask scheduler / distributed client). Returns the number of shards."""
-    import dask
+def _write_bgzf2(path: str, header: str, text: bytes, level: int | None) -> None:
+    from ..vcf import VcfWriter
 
-    from ..bgzf2 import concat
+    with VcfWriter(path, header, compression="bgzf2", level=level) as w:
+        w.write_many(line.decode() for line in text.splitlines(keepends=True))
+
+
+def plan_vcf(source: Any, target_bytes: "int | str", n: int | None,
+             storage_options: dict | None) -> tuple[str, int, str, list[Partition]]:
+    """``(location, size, header text, partitions)`` of a bgzipped, indexed VCF."""
     from ..io.source import open_source
     from ..vcf import VcfReader
     from .plan import bgzf_context, plan_bgzf
@@ -63,21 +51,26 @@ def vcf_to_bgzf2(source: Any, target: "str | os.PathLike[str]", target_bytes: "i
         header = VcfReader(src).header
         parts = plan_bgzf(ctx["index"], ctx["names"], ctx["lengths"], src.size, ctx["eof"],
                           target_bytes, n, references=ctx.get("references"))
-        size = src.size
-    target = os.fspath(target)
-    shard_dir = tempfile.mkdtemp(prefix=".shards-", dir=tmpdir or os.path.dirname(
-        os.path.abspath(target)))
-    try:
-        task = VcfShardTask(_location(source), size, storage_options, header, shard_dir, level)
-        if parts:
-            paths = dask.compute(*[dask.delayed(task)(p) for p in parts])
-        else:  # no records: one shard with just the header
-            from ..vcf import VcfWriter
+        return _location(source), src.size, header, parts
 
-            paths = (os.path.join(shard_dir, "empty.vcf.bgzf2"),)
-            VcfWriter(paths[0], header, compression="bgzf2", level=level).close()
-        kwargs = {} if level is None else {"level": level}
-        concat(list(paths), target, shared_header=True, **kwargs)
-        return len(paths)
-    finally:
-        shutil.rmtree(shard_dir, ignore_errors=True)
+
+def vcf_to_bgzf2(source: Any, target: "str | os.PathLike[str]", target_bytes: "int | str" = "64MiB",
+                 n: int | None = None, storage_options: dict | None = None,
+                 tmpdir: "str | None" = None, level: int | None = None) -> int:
+    """Recompress a bgzipped, indexed VCF into one self-indexed BGZF2 file with Dask (uses the
+    current Dask scheduler / distributed client). Returns the number of shards."""
+    from ..bgzf2 import concat
+
+    loc, size, header, parts = plan_vcf(source, target_bytes, n, storage_options)
+    target = os.fspath(target)
+    kwargs = {} if level is None else {"level": level}
+
+    def empty(shard_dir: str) -> str:  # no records: one shard with just the header
+        path = os.path.join(shard_dir, "empty.vcf.bgzf2")
+        _write_bgzf2(path, header, b"", level)
+        return path
+
+    return run_shards(target, tmpdir, parts,
+                      lambda d: VcfShardTask(loc, size, storage_options, header, d, level),
+                      empty, lambda paths: concat(list(paths), target, shared_header=True,
+                                                  **kwargs))

@@ -24,7 +24,7 @@ from typing import BinaryIO, Sequence
 import numpy as np
 
 from ..errors import RecordError
-from ..sortorder import RecordNumbers, SortOrder
+from .sortorder import RecordNumbers, SortOrder, int64_columns
 from .binning import bin_first, bin_limit, n_bins, pseudo_bin, reg2bin, reg2bin_array
 from .tabix_conf import TabixConfig, get_config
 
@@ -286,22 +286,20 @@ class IndexBuilder:
         ``numbers``: how to name the records in errors (default: 1-based record count)."""
         if self.refs is not None:
             raise RecordError("push_many() after finish()", self.n_records)
-        tid = np.asarray(tids, dtype=np.int64)
+        tid, voff = int64_columns(tids, voffsets)
         n = len(tid)
         if n == 0:
             return
         try:
-            beg = np.array(begs, dtype=np.int64)
-            end = np.array(ends, dtype=np.int64)
+            beg, end = int64_columns(begs, ends, copy=True)  # clamped in place below
         except OverflowError:  # a text coordinate beyond 64 bits: name the record
             bad = next(i for i, (b, e) in enumerate(zip(begs, ends))
                        if not (-(1 << 63) <= int(b) < 1 << 63 and -(1 << 63) <= int(e) < 1 << 63))
-            raise RecordError(f"record {self.n_records + bad}: region {int(begs[bad])}.."
-                              f"{int(ends[bad])} cannot be stored in a {self.fmt.upper()} index "
-                              f"(positions must be below {self.max_pos})",
-                              self.n_records + bad) from None
-        voff = np.asarray(voffsets, dtype=np.int64)
-        if not (len(beg) == len(end) == len(voff) == n):
+            number = self.n_records + bad + 1
+            raise RecordError(f"record {number}: region {int(begs[bad])}..{int(ends[bad])} cannot "
+                              f"be stored in a {self.fmt.upper()} index (positions must be below "
+                              f"{self.max_pos})", number) from None
+        if not len(beg) == n:
             raise ValueError("push_many: arrays differ in length")
         mapped_arr = np.ones(n, dtype=bool) if mapped is None else np.asarray(mapped, dtype=bool)
         unplaced = tid < 0

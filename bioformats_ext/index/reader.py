@@ -16,10 +16,10 @@ from typing import BinaryIO
 
 import numpy as np
 
+from ..bgzf.blocks import is_gzip
 from ..bgzf.reader import BgzfReader
 from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
 from ..io.source import ByteSource, open_source
-from ..sniff import sniff_container
 from .binning import bin_bot, bin_first, n_bins, pseudo_bin
 from .builder import RefIndex
 from .tabix_conf import TabixConfig
@@ -286,6 +286,7 @@ def parse_index(data: bytes, name: str = "index") -> IndexFile:
         return IndexFile("bai", 14, 5, refs, _tail(cur))
     if magic == b"TBI\1":
         n_ref = cur.count(_I32, 8, "reference count")
+        conf: TabixConfig | None
         conf, l_nm = TabixConfig.unpack(cur.take(28))
         if l_nm < 0:
             raise FormatError(f"{name}: negative name length", cur.pos)
@@ -299,7 +300,8 @@ def parse_index(data: bytes, name: str = "index") -> IndexFile:
                               f"depth={depth} (need 1 <= depth <= {MAX_CSI_DEPTH} and "
                               f"1 <= min_shift <= 63 - 3*depth)", 4)
         aux = cur.take(l_aux)
-        names, conf = [], None
+        names = []
+        conf = None
         if l_aux >= 28:
             conf, l_nm = TabixConfig.unpack(aux)
             if 0 <= l_nm <= l_aux - 28:
@@ -329,7 +331,7 @@ def read_index(source: "str | os.PathLike[str] | BinaryIO | bytes | ByteSource")
                 raise FormatError(f"{name}: {src.size}-byte index is larger than the "
                                   f"{MAX_INDEX_BYTES >> 20} MiB limit", 0)
             data = src.read(0, src.size)
-        elif sniff_container(src.read_upto(0, 18)) in ("bgzf", "gzip"):
+        elif is_gzip(src.read_upto(0, 18)):
             parts = []
             total = 0
             for _, block in BgzfReader(src).iter_blocks():  # each block <= 64 KiB (BGZF)

@@ -102,7 +102,7 @@ def write_tbi(builder, stream: BinaryIO, names: Sequence[str] | None = None) -> 
     if conf is None:
         raise RecordError("TBI needs a tabix configuration (IndexBuilder.tbi(preset))")
     tids, out_names = _ref_order(builder, names, None, conf)
-    blob = _names_blob(out_names)
+    blob = _names_blob(out_names or [])
     payload = b"TBI\1" + _I32.pack(len(tids)) + conf.pack(len(blob)) + blob + _body(builder, tids, csi=False)
     _bgzf(stream, payload)
 
@@ -113,7 +113,7 @@ def write_csi(builder, stream: BinaryIO, names: Sequence[str] | None = None,
     conf = builder.tabix
     tids, out_names = _ref_order(builder, names, n_refs, conf)
     if conf is not None:
-        blob = _names_blob(out_names)
+        blob = _names_blob(out_names or [])
         aux = conf.pack(len(blob)) + blob
     else:
         aux = b""

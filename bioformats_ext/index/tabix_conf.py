@@ -13,6 +13,7 @@ import struct
 from dataclasses import dataclass
 
 from ..errors import RecordError
+from .vcf_end import needs_rule, tabix_end
 
 TBX_GENERIC, TBX_SAM, TBX_VCF, TBX_UCSC = 0, 1, 2, 0x10000
 
@@ -65,7 +66,6 @@ def get_config(preset: "str | TabixConfig") -> TabixConfig:
 
 
 _CIGAR_REF = re.compile(rb"(\d+)([MDNmdn])")
-_INFO_END = re.compile(rb"(?:^|;)END=([^;]*)")
 
 
 def _int(field: bytes, what: str, lineno: int | None) -> int:
@@ -100,17 +100,8 @@ def parse_line(conf: TabixConfig, line: "bytes | str", lineno: int | None = None
     beg = max(beg, 0)
     end = max(end, 1)
     preset = conf.preset
-    if preset == TBX_VCF:
-        reflen = len(fields[3])
-        if reflen:
-            end = beg + reflen
-        if len(fields) >= 8:
-            m = _INFO_END.search(fields[7])
-            if m and m.group(1)[:1] != b".":
-                info_end = _leading_int(m.group(1))
-                if info_end is not None and info_end > beg:
-                    end = info_end
-        end = max(end, beg + reflen)
+    if preset == TBX_VCF:  # INFO/END, SVLEN, gVCF LEN: htslib 1.24's rule (vcf_end.py)
+        end = tabix_end(fields, beg, end)
     elif preset == TBX_SAM:
         if len(fields) >= 6:
             length = sum(int(n) for n, _ in _CIGAR_REF.findall(fields[5]))
@@ -118,11 +109,6 @@ def parse_line(conf: TabixConfig, line: "bytes | str", lineno: int | None = None
     elif conf.col_end and conf.col_end != conf.col_beg:
         end = _int(fields[conf.col_end - 1], "end", lineno)
     return name, beg, end
-
-
-def _leading_int(raw: bytes) -> int | None:
-    m = re.match(rb"\s*[+-]?\d+", raw)
-    return int(m.group()) if m else None
 
 
 def parse_lines(conf: TabixConfig, lines: "list[bytes]", first_lineno: int = 1
@@ -161,7 +147,7 @@ def parse_lines(conf: TabixConfig, lines: "list[bytes]", first_lineno: int = 1
         except (IndexError, ValueError, UnicodeDecodeError):
             return _slow(conf, lines, first_lineno)
         for i, r in enumerate(rows):  # rare cases take the exact per-line rules
-            if begs[i] < 0 or not r[3] or (len(r) > 7 and b"END=" in r[7]):
+            if begs[i] < 0 or not r[3] or needs_rule(lines[i]):
                 names[i], begs[i], ends[i] = parse_line(conf, lines[i], first_lineno + i)
         return names, begs, ends
     return _slow(conf, lines, first_lineno)

@@ -25,6 +25,8 @@ import weakref
 from contextlib import contextmanager
 from typing import IO, Any, Callable, Iterable, Iterator
 
+from .index_names import index_candidates
+
 #: Test seam: called with the name of each commit step ("closed", "old-removed",
 #: "data-renamed", "index-renamed"), so crash tests can kill a writer exactly there.
 crash_hook: "Callable[[str], None] | None" = None
@@ -80,9 +82,7 @@ def sibling_indexes(data_path: str, keep: "str | None" = None) -> list[str]:
     """Index files htslib would pick up beside ``data_path`` (``x.tbi``/``.csi``/``.bai``, and
     ``x.bai``/``x.csi`` for ``x.bam``), except ``keep``: after new data is written there, they
     describe the old data and must go (a reader would otherwise pair them with the new)."""
-    names = [data_path + ext for ext in (".tbi", ".csi", ".bai")]
-    if data_path.endswith(".bam"):
-        names += [data_path[:-4] + ".bai", data_path[:-4] + ".csi"]
+    names = index_candidates(data_path, ("tbi", "csi", "bai"))
     keep_path = os.path.abspath(keep) if keep is not None else None
     return [n for n in names if os.path.abspath(n) != keep_path]
 
@@ -112,7 +112,7 @@ class AtomicFile:
         self.path = os.fspath(path)
         clean_stale_temporaries(self.path)
         self.tmp_path = f"{self.path}.tmp-{os.getpid()}-{secrets.token_hex(4)}"
-        self.handle: IO = open(self.tmp_path, mode, **open_args)
+        self.handle: Any = open(self.tmp_path, mode, **open_args)  # binary or text, per mode
         self._done = False
         self._finalizer = weakref.finalize(self, _abandoned, self.path, self.tmp_path, self.handle)
 
@@ -162,7 +162,7 @@ class AtomicFiles:
     def __init__(self) -> None:
         self._files: list[AtomicFile] = []
 
-    def open(self, path: "str | os.PathLike[str]", mode: str = "wb") -> IO:
+    def open(self, path: "str | os.PathLike[str]", mode: str = "wb") -> Any:
         atomic = AtomicFile(path, mode)
         self._files.append(atomic)
         return atomic.handle
@@ -196,7 +196,7 @@ class AtomicFiles:
 
 
 @contextmanager
-def atomic_open(path: "str | os.PathLike[str]", mode: str = "wb", **open_args) -> Iterator[IO]:
+def atomic_open(path: "str | os.PathLike[str]", mode: str = "wb", **open_args) -> Iterator[Any]:
     """``with atomic_open(path) as fh:`` — ``path`` appears only if the block completes."""
     atomic = AtomicFile(path, mode, **open_args)
     try:

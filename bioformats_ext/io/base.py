@@ -16,7 +16,7 @@ import io
 import os
 import threading
 from dataclasses import dataclass
-from typing import BinaryIO, Sequence
+from typing import BinaryIO, Iterator, Sequence
 
 from ..errors import TruncatedFileError
 
@@ -145,3 +145,18 @@ class BytesSource(ByteSource):
         self.stats.requests += 1
         self.stats.bytes_fetched += length
         return bytes(self._data[offset : offset + length])
+
+
+class LineReader:
+    """Line iteration for decompressing readers that implement ``readline()`` (BGZF, BGZF2),
+    like a binary file."""
+
+    def readline(self) -> bytes:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[bytes]:
+        while True:
+            line = self.readline()
+            if not line:
+                return
+            yield line

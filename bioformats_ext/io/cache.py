@@ -143,11 +143,10 @@ class CachedSource(ByteSource):
             self._cached_bytes = 0
         self.backend.close()
 
-    def clear_cache(self) -> None:
-        """Forget every cached block (the next reads go to the backend again)."""
-        with self._lock:
-            self._blocks.clear()
-            self._cached_bytes = 0
+    @property
+    def cached_bytes(self) -> int:
+        """Bytes held in the block cache now (bounded by ``cache_size``)."""
+        return self._cached_bytes
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r}, size={self._size})"
@@ -222,7 +221,7 @@ class CachedSource(ByteSource):
         if first == last:
             block = have[first]
             return block if (lo == 0 and length == len(block)) else block[lo : lo + length]
-        parts = [memoryview(have[first])[lo:]]
+        parts: list[bytes | memoryview] = [memoryview(have[first])[lo:]]
         parts.extend(have[index] for index in range(first + 1, last))
         parts.append(memoryview(have[last])[: offset + length - last * bs])
         return b"".join(parts)

@@ -8,17 +8,17 @@ concurrently.  Opening costs one ``info`` call (a ``HEAD`` on object stores).
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from ..errors import RemoteError
 from .cache import RangeBackend
-from .retry import DEFAULT_CLOCK, DEFAULT_SLEEP, Retrier, TransientError
+from .retry import Retrier, RetrySettings, TransientError
 
 # Errors that retrying cannot fix.
 _PERMANENT = (FileNotFoundError, PermissionError, IsADirectoryError, NotADirectoryError)
 
 
-class FsspecBackend(RangeBackend):
+class FsspecBackend(RangeBackend, RetrySettings):
     """A file behind an fsspec filesystem."""
 
     def __init__(
@@ -31,6 +31,8 @@ class FsspecBackend(RangeBackend):
         max_backoff: float = 5.0,
         max_retry_time: float = 60.0,
         timeout: float | None = None,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ):
         super().__init__()
         try:
@@ -41,12 +43,7 @@ class FsspecBackend(RangeBackend):
                 "filesystem's package, e.g. s3fs or gcsfs)"
             ) from exc
         self.name = url
-        self.retries = retries
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-        self.max_retry_time = max_retry_time
-        self.clock = DEFAULT_CLOCK   # retry timing; tests may replace both
-        self.sleep = DEFAULT_SLEEP
+        self.init_retries(retries, backoff, max_backoff, max_retry_time, clock, sleep)
         self.timeout = timeout  # fsspec filesystems use their own timeouts (storage_options)
         try:
             self.fs, self.path = fsspec.core.url_to_fs(url, **dict(storage_options or {}))

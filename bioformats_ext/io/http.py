@@ -25,12 +25,11 @@ import http.client
 import re
 import ssl
 import threading
-from typing import Mapping
+from typing import Any, Callable, Mapping
 from urllib.parse import unquote, urljoin, urlsplit
 
-from ..errors import RemoteError
 from .cache import RangeBackend
-from .retry import DEFAULT_CLOCK, DEFAULT_SLEEP, Retrier, TransientError, remote_error
+from .retry import Retrier, RetrySettings, TransientError, remote_error
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -56,7 +55,7 @@ def parse_content_range(value: str | None) -> tuple[int | None, int | None, int 
     )
 
 
-class HttpBackend(RangeBackend):
+class HttpBackend(RangeBackend, RetrySettings):
     """A file on an HTTP(S) server that supports byte ranges."""
 
     def __init__(
@@ -74,22 +73,19 @@ class HttpBackend(RangeBackend):
         max_full_download: int = 16 * 1024 * 1024,
         ssl_context: ssl.SSLContext | None = None,
         max_connections: int = 4,
+        clock: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ):
         super().__init__()
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise remote_error(f"not an http(s) URL: {url!r}")
-        if retries < 0 or timeout <= 0 or backoff < 0 or max_retry_time < 0:
-            raise ValueError("retries, backoff and max_retry_time must be >= 0 and timeout > 0")
+        if timeout <= 0:
+            raise ValueError("timeout must be > 0")
+        self.init_retries(retries, backoff, max_backoff, max_retry_time, clock, sleep)
         self.url = url
         self.name = _redact(url)
         self.timeout = timeout
-        self.retries = retries
-        self.backoff = backoff
-        self.max_backoff = max_backoff
-        self.max_retry_time = max_retry_time
-        self.clock = DEFAULT_CLOCK   # retry timing; tests may replace both
-        self.sleep = DEFAULT_SLEEP
         self.max_redirects = max_redirects
         self.allow_full_download = allow_full_download
         self.max_full_download = max_full_download
@@ -111,10 +107,11 @@ class HttpBackend(RangeBackend):
         self._last_modified: str | None = None
         self._whole: bytes | None = None  # set only by the allowed whole-file fallback
         self.max_connections = max(1, int(max_connections))
-        self._options = dict(timeout=timeout, retries=retries, backoff=backoff,
+        self._options: dict[str, Any] = dict(timeout=timeout, retries=retries, backoff=backoff,
                              max_backoff=max_backoff, max_retry_time=max_retry_time,
                              headers=headers, max_redirects=max_redirects,
-                             ssl_context=ssl_context, max_connections=1)
+                             ssl_context=ssl_context, max_connections=1, clock=clock,
+                             sleep=sleep)
         self._siblings: list[HttpBackend] = []
 
     # -- RangeBackend --------------------------------------------------------------------------
@@ -229,7 +226,8 @@ class HttpBackend(RangeBackend):
                 )
             first, last, total = parsed
             self._check_same_file(resp, total)
-            if first != pos or last < first or (total is not None and last >= total):
+            if (first is None or last is None or first != pos or last < first
+                    or (total is not None and last >= total)):
                 self._discard(resp)
                 raise remote_error(
                     f"{self.name}: asked for bytes {pos}-{end - 1}, server sent "

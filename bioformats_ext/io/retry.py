@@ -14,7 +14,12 @@ from typing import Any, Callable, Protocol
 
 from ..errors import RemoteError
 
-__all__ = ["TransientError", "Retrier", "RetryPolicy", "remote_error"]
+__all__ = ["TransientError", "Retrier", "RetryPolicy", "RetrySettings", "remote_error"]
+
+
+#: Defaults for backends (instance attributes may replace them, e.g. in tests).
+DEFAULT_CLOCK: Callable[[], float] = time.monotonic
+DEFAULT_SLEEP: Callable[[float], None] = time.sleep
 
 
 class TransientError(Exception):
@@ -36,6 +41,27 @@ class RetryPolicy(Protocol):
     stats: Any
     clock: Callable[[], float]
     sleep: Callable[[float], None]
+
+
+class RetrySettings:
+    """The retry budget a remote backend carries (see :class:`RetryPolicy`)."""
+
+    name: str
+    stats: Any
+
+    def init_retries(self, retries: int, backoff: float, max_backoff: float,
+                     max_retry_time: float, clock: Callable[[], float] | None = None,
+                     sleep: Callable[[float], None] | None = None) -> None:
+        """``clock``/``sleep`` (default ``time.monotonic``/``time.sleep``) time the retries;
+        tests pass fakes to check the backoff without waiting."""
+        if retries < 0 or backoff < 0 or max_retry_time < 0:
+            raise ValueError("retries, backoff and max_retry_time must be >= 0")
+        self.retries = retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.max_retry_time = max_retry_time
+        self.clock: Callable[[], float] = clock or DEFAULT_CLOCK
+        self.sleep: Callable[[float], None] = sleep or DEFAULT_SLEEP
 
 
 def remote_error(message: str, status: int | None = None) -> RemoteError:
@@ -68,8 +94,3 @@ class Retrier:
         policy.stats.retries += 1
         policy.sleep(delay)
         self.delay = min(self.delay * 2, policy.max_backoff)
-
-
-#: Defaults for backends (instance attributes may replace them, e.g. in tests).
-DEFAULT_CLOCK: Callable[[], float] = time.monotonic
-DEFAULT_SLEEP: Callable[[float], None] = time.sleep

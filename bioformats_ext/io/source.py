@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 import os
-from typing import BinaryIO, Iterable
+from typing import Any, Iterable, Iterator
 
 from ..errors import RemoteError
 from .base import BytesSource, ByteSource, FileObjectSource, LocalFileSource, SourceStats
@@ -21,7 +21,7 @@ def is_url(value: object) -> bool:
     return isinstance(value, str) and "://" in value and not os.path.exists(value)
 
 
-def open_source(source: "str | os.PathLike[str] | BinaryIO | ByteSource", **options) -> ByteSource:
+def open_source(source: Any, **options: Any) -> ByteSource:
     """Turn whatever the user gave us into a :class:`ByteSource`.
 
     Accepts an existing source (returned as is), a local path, a seekable binary file object, or a
@@ -35,7 +35,7 @@ def open_source(source: "str | os.PathLike[str] | BinaryIO | ByteSource", **opti
     if is_url(source):
         from .remote import open_url  # imported lazily: remote support is optional
 
-        return open_url(source, **options)
+        return open_url(str(source), **options)
     if isinstance(source, (str, os.PathLike)):
         return LocalFileSource(source)
     if hasattr(source, "read") and hasattr(source, "seek"):
@@ -70,3 +70,16 @@ def iter_chunks(source: ByteSource, offset: int = 0, chunk_size: int = 1 << 20) 
         n = min(chunk_size, end - offset)
         yield source.read(offset, n)
         offset += n
+
+
+def skip_prefix(chunks: Iterable[bytes], skip: int) -> Iterator[bytes]:
+    """``chunks`` without their first ``skip`` bytes: a record stream after its header, whose
+    end may fall anywhere in a block."""
+    for chunk in chunks:
+        if skip:
+            if len(chunk) <= skip:
+                skip -= len(chunk)
+                continue
+            chunk = chunk[skip:]
+            skip = 0
+        yield chunk

@@ -16,9 +16,10 @@ import numpy as np
 from ..bgzf.stream import BlockStream, open_stream
 from ..coindex.discovery import default_index_path
 from ..index import IndexBuilder
+from ..index.sortorder import RecordNumbers
 from ..index.tabix_conf import TBX_SAM, TBX_VCF, TabixConfig, get_config, parse_lines
+from ..index.vcf_batch import vcf_intervals
 from ..sniff import expect
-from ..sortorder import RecordNumbers
 
 
 _CONTIG_LEN = re.compile(rb"length[ =]*(\d+)")
@@ -55,12 +56,10 @@ def _vcf_batch(conf: TabixConfig, lines: list[bytes], first_lineno: int, data: b
                sizes: np.ndarray) -> "tuple[list[bytes], np.ndarray, np.ndarray]":
     """Names and tabix intervals of consecutive VCF data lines (``data`` = their bytes, line
     ``i`` taking ``sizes[i]`` of them), vectorised over the batch."""
-    from ..vcf.intervals import vcf_intervals
-
     return vcf_intervals(conf, data, sizes, lines, first_lineno)
 
 
-def index_tabix(path: "str | os.PathLike[str]", preset: str = "vcf", csi: bool = False, min_shift: int = 14,
+def index_tabix(path: "str | os.PathLike[str]", preset: "str | TabixConfig" = "vcf", csi: bool = False, min_shift: int = 14,
                 out: str | None = None,
                 progress: "Callable[[int], None] | None" = None) -> str:
     """Index a bgzipped, sorted text file like ``tabix -p PRESET`` (``-C`` for CSI).
@@ -127,19 +126,13 @@ def index_tabix(path: "str | os.PathLike[str]", preset: str = "vcf", csi: bool =
                                                data[lo:int(line_ends[b - 1])], sizes)
             else:
                 data_lines = [lines[i] for i in keep.tolist()]
-                names, begs, ends = parse_lines(conf, data_lines, first_no)
-                if conf.preset == TBX_VCF:  # SVLEN / gVCF LEN: htslib 1.24's full end rule
-                    from ..vcf.end_rule import needs_rule, tabix_interval
-
-                    for i, ln in enumerate(data_lines):
-                        if needs_rule(ln):
-                            names[i], begs[i], ends[i] = tabix_interval(ln, first_no + i)
+                names, begs, ends = parse_lines(conf, data_lines, first_no)  # full VCF end rule
             builder.push_many(builder.tids_for(names), begs, ends, voffs[keep],
-                              numbers=RecordNumbers(linenos[keep], "line"))
+                              numbers=RecordNumbers(linenos[keep].tolist(), "line"))
         if builder is None:  # no data lines
             builder = (IndexBuilder.csi(min_shift, max_ref_len=max_ref_len or None, offset0=last_off, tabix=conf)
                        if csi else IndexBuilder.tbi(conf, offset0=last_off))
-        builder.finish(stream.final_address << 16)
+        builder.finish(stream.final_voffset())
         return builder.save(default_index_path(path, "csi" if csi else "tbi", out))
     finally:
         stream.close()

@@ -7,10 +7,9 @@ from typing import Any, Iterator
 
 from ..bgzf import BgzfReader
 from ..bgzf2 import Bgzf2Reader
-from ..coindex import load_index_near, region_blobs
+from ..coindex import load_index, region_blobs
 from ..coindex.discovery import INDEX_KINDS
 from ..errors import FormatError, MissingIndexError
-from ..index.reader import read_index
 from ..index.tabix_conf import get_config, parse_line
 from ..io.source import ByteSource, iter_chunks, open_source
 from ..reader_base import RegionReader
@@ -112,10 +111,7 @@ class TabixReader(RegionReader):
     def _load_index(self):
         if self._index is not None:
             return self._index
-        if self._index_source is None:
-            self._index = load_index_near(self._path, INDEX_KINDS["tabix"], "file")
-        else:
-            self._index = read_index(self._index_source)
+        self._index = load_index(self._path, self._index_source, INDEX_KINDS["tabix"], "file")
         if self.config is None:
             conf = getattr(self._index, "tabix", None) or getattr(self._index, "config", None)
             if conf is not None:
@@ -156,14 +152,14 @@ class TabixReader(RegionReader):
                 return  # a contig only the header declares: nothing indexed
             blobs = region_blobs(self._bgzf, chrom, beg, stop, index)
         conf = self.config
+        if conf is None:
+            raise MissingIndexError("no column rules: pass preset=")
         meta = self.meta
-        from ..vcf.end_rule import tabix_interval as vcf_interval
-
         for blob in blobs:
             for line in blob.split(b"\n"):
                 if not line or line.startswith(meta):
                     continue
-                name, b, e = vcf_interval(line) if conf.preset == 2 else parse_line(conf, line)
+                name, b, e = parse_line(conf, line)  # VCF: htslib 1.24's end rule (index/vcf_end.py)
                 if name != chrom:
                     continue
                 if b >= stop:

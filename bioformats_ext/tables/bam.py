@@ -78,6 +78,43 @@ def _sequences(cols: Any) -> Any:
                                      validate=False)
 
 
+_CIGAR_OPS = "MIDNSHP=X"
+
+
+def _cigars(cols: Any) -> Any:
+    """CIGAR text for every record, built by Arrow: op lengths cast to text, joined with their
+    letters, joined per record. Records whose real CIGAR sits in a ``CG`` tag (``kSmN``
+    placeholder) take the columns API's per-record restoration."""
+    pa = require_pyarrow()
+    import pyarrow.compute as pc
+
+    n_cigar = cols.n_cigar
+    raw, _ = gather_spans(cols._u8, cols.cigar_start, cols.cigar_start + 4 * n_cigar)
+    words = raw.view("<u4") if len(raw) % 4 == 0 else np.zeros(0, "<u4")
+    ops = (words & 15).astype(np.int64)
+    if len(ops) and int(ops.max()) > 8:
+        return pa.array(cols.cigar_strings(), pa.string())  # let the decoder name the fault
+    lengths = pa.array((words >> 4).astype(np.uint32)).cast(pa.string())
+    letters = pa.array(list(_CIGAR_OPS), pa.string()).take(pa.array(ops))
+    items = pc.binary_join_element_wise(lengths, letters, "")
+    offsets = np.zeros(len(n_cigar) + 1, np.int32)
+    np.cumsum(n_cigar, out=offsets[1:])
+    text = pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), items), "")
+    text = pc.if_else(pa.array(n_cigar == 0), pa.scalar("*"), text)
+    # the CG-tag placeholder: 2 ops, first a soft clip of the whole read, second N
+    if len(ops):
+        first = np.where(n_cigar == 2, offsets[:-1], 0)
+        cand = np.flatnonzero((n_cigar == 2) & (ops[first] == 4)
+                              & ((words[first] >> 4) == cols.l_seq) & (ops[first + 1] == 3))
+        if len(cand):
+            fixed = cols.take(cand).cigar_strings()
+            values = text.to_pylist()
+            for i, cig in zip(cand.tolist(), fixed):
+                values[i] = cig
+            text = pa.array(values, pa.string())
+    return text
+
+
 def _qualities(cols: Any) -> Any:
     """Phred+33 text; null where the record has no qualities (l_seq 0 or 0xFF)."""
     raw = cols._u8
@@ -128,7 +165,7 @@ def columns_to_arrow(cols: Any, references: Sequence[str], columns: Sequence[str
         elif name == "tlen":
             out[name] = pa.array(cols.tlen)
         elif name == "cigar":
-            out[name] = pa.array(cols.cigar_strings() if n else [], pa.string())
+            out[name] = _cigars(cols) if n else pa.array([], pa.string())
         elif name == "seq":
             out[name] = _sequences(cols) if n else pa.array([], pa.string())
         elif name == "qual":

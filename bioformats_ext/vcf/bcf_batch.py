@@ -90,6 +90,31 @@ class BcfBatch:
         ok = ok & _VALID_T[t] & (cnt >= 0) & (data <= limit)
         return t, cnt, data, ok
 
+    def _key_values(self, cur: np.ndarray, ok: np.ndarray, n_keys: np.ndarray, per_value: Any,
+                    limit: np.ndarray):
+        """Walk the ``n_keys`` (key, typed value) pairs of each record from ``cur``: INFO
+        (``per_value`` 1) and FORMAT (``per_value`` = samples) share the layout. Returns
+        ``(keys, types, counts, offsets, ok)`` arrays (max n_keys, n); key -1 where absent."""
+        mx = int(n_keys.max()) if self.n else 0
+        keys = np.full((mx, self.n), -1, np.int64)
+        types = np.zeros((mx, self.n), np.int64)
+        counts = np.zeros((mx, self.n), np.int64)
+        offsets = np.zeros((mx, self.n), np.int64)
+        for k in range(mx):
+            m = (k < n_keys) & ok
+            kt, kc, kd, ok2 = self._desc(cur, ok, limit)
+            ok2 &= ((kt == 1) | (kt == 2) | (kt == 3)) & (kc == 1)
+            key = _int_at(self.u8, kd, _TSIZE[kt])
+            vt, vc, vd, ok2 = self._desc(kd + _TSIZE[kt], ok2, limit)
+            nxt = vd + vc * per_value * _TSIZE[vt]
+            ok2 &= nxt <= limit
+            ok = np.where(m, ok2, ok)
+            m &= ok2
+            keys[k] = np.where(m, key, -1)
+            types[k], counts[k], offsets[k] = vt, vc, vd
+            cur = np.where(m, nxt, cur)
+        return keys, types, counts, offsets, ok
+
     def shared_layout(self):
         """``(info_start, keys, types, counts, offsets, ok)``; INFO arrays are (max_n_info, n)."""
         if self._shared is None:
@@ -112,24 +137,7 @@ class BcfBatch:
             cur = d + c * _TSIZE[t]
             info_start = cur.copy()
             n_info = np.where(ok, f["n_info"].astype(np.int64), 0)
-            mx = int(n_info.max()) if self.n else 0
-            keys = np.full((mx, self.n), -1, np.int64)
-            types = np.zeros((mx, self.n), np.int64)
-            counts = np.zeros((mx, self.n), np.int64)
-            offsets = np.zeros((mx, self.n), np.int64)
-            for k in range(mx):
-                m = (k < n_info) & ok
-                kt, kc, kd, ok2 = self._desc(cur, ok, limit)
-                ok2 &= ((kt == 1) | (kt == 2) | (kt == 3)) & (kc == 1)
-                key = _int_at(self.u8, kd, _TSIZE[kt])
-                vt, vc, vd, ok2 = self._desc(kd + _TSIZE[kt], ok2, limit)
-                nxt = vd + vc * _TSIZE[vt]
-                ok2 &= nxt <= limit
-                ok = np.where(m, ok2, ok)
-                m &= ok2
-                keys[k] = np.where(m, key, -1)
-                types[k], counts[k], offsets[k] = vt, vc, vd
-                cur = np.where(m, nxt, cur)
+            keys, types, counts, offsets, ok = self._key_values(cur, ok, n_info, 1, limit)
             self._shared = (info_start, keys, types, counts, offsets, ok)
         return self._shared
 
@@ -142,24 +150,7 @@ class BcfBatch:
             cur = self.shared_end.copy()
             n_fmt = (f["nfs"] >> 24).astype(np.int64)
             ns = (f["nfs"] & 0xFFFFFF).astype(np.int64)
-            mx = int(n_fmt.max()) if self.n else 0
-            keys = np.full((mx, self.n), -1, np.int64)
-            types = np.zeros((mx, self.n), np.int64)
-            counts = np.zeros((mx, self.n), np.int64)
-            offsets = np.zeros((mx, self.n), np.int64)
-            for k in range(mx):
-                m = (k < n_fmt) & ok
-                kt, kc, kd, ok2 = self._desc(cur, ok, limit)
-                ok2 &= ((kt == 1) | (kt == 2) | (kt == 3)) & (kc == 1)
-                key = _int_at(self.u8, kd, _TSIZE[kt])
-                vt, vc, vd, ok2 = self._desc(kd + _TSIZE[kt], ok2, limit)
-                nxt = vd + vc * ns * _TSIZE[vt]
-                ok2 &= nxt <= limit
-                ok = np.where(m, ok2, ok)
-                m &= ok2
-                keys[k] = np.where(m, key, -1)
-                types[k], counts[k], offsets[k] = vt, vc, vd
-                cur = np.where(m, nxt, cur)
+            keys, types, counts, offsets, ok = self._key_values(cur, ok, n_fmt, ns, limit)
             self._indiv = (keys, types, counts, offsets, ok)
         return self._indiv
 

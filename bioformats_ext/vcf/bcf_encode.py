@@ -17,7 +17,7 @@ import math
 import re
 import struct
 import warnings
-from typing import Sequence
+from typing import Mapping, Sequence, TypeVar
 
 from ..errors import RecordError
 from .end_rule import rlen_from_values
@@ -39,6 +39,7 @@ _FLOAT_RE = re.compile(rb"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|(?i:inf(?
 _NULL = b"\x00"
 _CHAR_EMPTY = b"\x07"
 _GT_KEY = b"GT"
+_V = TypeVar("_V")
 
 
 def enc_size(size: int, type_: int) -> bytes:
@@ -121,15 +122,30 @@ class BcfEncoder:
         self._qual_cache: dict[bytes, bytes] = {b".": FLOAT_MISSING}
         self._flt_cache: dict[bytes, bytes] = {b".": _NULL}
         self._fmt_cache: dict[tuple, tuple] = {}
+        self._allele_cache: dict[tuple[bytes, bytes], tuple[bytes, list[bytes]]] = {}
 
     # -- problems -------------------------------------------------------------------------------
-    def _lenient(self, key: str, message: str, lineno: int | None) -> None:
+    def _lenient(self, key: str, message: str, lineno: int | None, depth: int = 0) -> None:
         if self.strict:
             raise RecordError(f"line {lineno}: {message}", lineno)
         if key not in self._warned:
             self._warned.add(key)
             warnings.warn(f"line {lineno}: {message} (set to missing; further cases of "
-                          f"{key.split(':')[-1]} not reported)", stacklevel=4)
+                          f"{key.split(':')[-1]} not reported)", stacklevel=4 + depth)
+
+    def _number(self, raw: bytes, pattern: re.Pattern[bytes], kind: str, noun: str, key: str,
+                lineno: int | None, junk_ok: bool) -> bytes | None:
+        """The number ``raw`` holds (None: missing), as hts_str2int / hts_str2dbl read it: a value
+        that is not wholly a number is reported, and trailing junk is an error where htslib
+        rejects it (else the leading number is kept)."""
+        m = pattern.match(raw)
+        if m is not None and m.end() == len(raw):
+            return raw
+        if m is not None and not junk_ok:
+            raise RecordError(f"line {lineno}: invalid character in FORMAT/{key} value "
+                              f"{raw[:40]!r}", lineno)
+        self._lenient(f"{kind}:{key}", f"{key} value {raw[:40]!r} is not {noun}", lineno, depth=1)
+        return None if m is None else m.group()
 
     # -- value parsing like hts_str2int / hts_str2dbl -------------------------------------------
     def _int(self, raw: bytes, key: str, lineno: int | None, junk_ok: bool) -> int:
@@ -137,16 +153,10 @@ class BcfEncoder:
             return int(raw)
         if raw == b".":
             return I32_MISSING
-        m = _INT_RE.match(raw)
-        if m is None:
-            self._lenient(f"int:{key}", f"{key} value {raw[:40]!r} is not an integer", lineno)
+        text = self._number(raw, _INT_RE, "int", "an integer", key, lineno, junk_ok)
+        if text is None:
             return I32_MISSING
-        if m.end() != len(raw):
-            if not junk_ok:
-                raise RecordError(f"line {lineno}: invalid character in FORMAT/{key} value "
-                                  f"{raw[:40]!r}", lineno)
-            self._lenient(f"int:{key}", f"{key} value {raw[:40]!r} is not an integer", lineno)
-        value = int(m.group())
+        value = int(text)
         if not _MIN32 <= value <= 0x7FFFFFFF:
             self._lenient(f"range:{key}", f"{key} value {value} does not fit BCF's int32", lineno)
             return I32_MISSING
@@ -156,15 +166,10 @@ class BcfEncoder:
         if raw == b".":
             return FLOAT_MISSING
         m = _FLOAT_RE.match(raw)
-        if m is None:
-            self._lenient(f"float:{key}", f"{key} value {raw[:40]!r} is not a number", lineno)
-            return FLOAT_MISSING
-        if m.end() != len(raw):
-            if not junk_ok:
-                raise RecordError(f"line {lineno}: invalid character in FORMAT/{key} value "
-                                  f"{raw[:40]!r}", lineno)
-            self._lenient(f"float:{key}", f"{key} value {raw[:40]!r} is not a number", lineno)
-        return _f32(float(m.group()))
+        if m is not None and m.end() == len(raw):  # the common case, without a call
+            return _f32(float(raw))
+        text = self._number(raw, _FLOAT_RE, "float", "a number", key, lineno, junk_ok)
+        return FLOAT_MISSING if text is None else _f32(float(text))
 
     # -- the record -----------------------------------------------------------------------------
     def encode(self, line: "bytes | str", lineno: int | None = None) -> tuple[bytes, int, int, int]:
@@ -194,16 +199,22 @@ class BcfEncoder:
             parts.append(heads[len(ident)] if len(ident) < 15 else enc_size(len(ident), 7))
             parts.append(ident)
         ref = f[3]
-        parts.append(heads[len(ref)] if len(ref) < 15 else enc_size(len(ref), 7))
-        parts.append(ref)
         alt = f[4]
-        alts = [] if alt == b"." else alt.split(b",")
-        for a in alts:
-            parts.append(heads[len(a)] if len(a) < 15 else enc_size(len(a), 7))
-            parts.append(a)
+        al = self._allele_cache.get((ref, alt))  # SNVs: a dozen REF/ALT pairs cover most lines
+        if al is None:
+            pieces = [heads[len(ref)] if len(ref) < 15 else enc_size(len(ref), 7), ref]
+            alts_ = [] if alt == b"." else alt.split(b",")
+            for a in alts_:
+                pieces.append(heads[len(a)] if len(a) < 15 else enc_size(len(a), 7))
+                pieces.append(a)
+            if len(alts_) + 1 > 0xFFFF:
+                raise RecordError(f"line {lineno}: too many ALT alleles", lineno)
+            al = (b"".join(pieces), alts_)
+            if len(self._allele_cache) < _CACHE_MAX:
+                self._allele_cache[(ref, alt)] = al
+        parts.append(al[0])
+        alts = al[1]
         n_allele = 1 + len(alts)
-        if n_allele > 0xFFFF:
-            raise RecordError(f"line {lineno}: too many ALT alleles", lineno)
         q = f[5]
         qual = self._qual_cache.get(q)
         if qual is None:
@@ -220,14 +231,7 @@ class BcfEncoder:
         else:
             if flt.endswith(b";"):
                 flt = flt[:-1]
-            ids = []
-            for fname in flt.split(b";"):
-                idx = self._flt.get(fname)
-                if idx is None:
-                    raise RecordError(f"line {lineno}: FILTER {fname.decode(errors='replace')!r} "
-                                      f"is not defined in the header", lineno)
-                ids.append(idx)
-            flt_enc = enc_vint(ids)
+            flt_enc = enc_vint(_declared(self._flt, flt.split(b";"), "FILTER", lineno))
             parts.append(flt_enc)
             if len(self._flt_cache) < _CACHE_MAX:
                 self._flt_cache[f[6]] = flt_enc
@@ -251,8 +255,7 @@ class BcfEncoder:
                 at = len(parts)
                 spec = self._info.get(key)
                 if spec is None:
-                    raise RecordError(f"line {lineno}: INFO {key.decode(errors='replace')!r} is not "
-                                      f"defined in the header", lineno)
+                    raise _undeclared("INFO", key, lineno)
                 kbytes, type_, _ = spec
                 n_info += 1
                 parts.append(kbytes)
@@ -318,13 +321,7 @@ class BcfEncoder:
             raise RecordError(f"line {lineno}: more than 255 FORMAT keys", lineno)
         if len(set(keys)) != len(keys):
             raise RecordError(f"line {lineno}: duplicate FORMAT key in {f[8][:80]!r}", lineno)
-        specs = []
-        for k in keys:
-            spec = self._fmt.get(k)
-            if spec is None:
-                raise RecordError(f"line {lineno}: FORMAT {k.decode(errors='replace')!r} is not "
-                                  f"defined in the header", lineno)
-            specs.append(spec)
+        specs = _declared(self._fmt, keys, "FORMAT", lineno)
         nk = len(keys)
         cells = [s.split(b":") for s in f[9:9 + ns]]
         for c in cells:
@@ -353,12 +350,7 @@ class BcfEncoder:
                     [self._int(x, "FORMAT/" + name, lineno, False) for x in v.split(b",")]
                         if v is not None else None for v in column]
                 width = max((len(r) for r in rows if r is not None), default=1)
-                flat: list[int] = []
-                for r in rows:
-                    if r is None:
-                        r = [I32_MISSING]
-                    flat.extend(r)
-                    flat.extend([I32_END] * (width - len(r)))
+                flat = _padded(rows, width)
                 out.append(enc_vint(flat, width))
                 if key == b"LEN" and gvcf and self._len_is_int:
                     fmt_len = [0 if v in (I32_MISSING, I32_END) else v for v in flat]
@@ -385,13 +377,7 @@ class BcfEncoder:
             if g > width:
                 width = g
             rows.append(self._gt_one(v, lineno))
-        flat: list[int] = []
-        for r in rows:
-            if r is None:
-                r = [I32_MISSING]
-            flat.extend(r)
-            flat.extend([I32_END] * (width - len(r)))
-        return enc_vint(flat, width)
+        return enc_vint(_padded(rows, width), width)
 
     def _gt_one(self, v: bytes, lineno: int | None) -> list[int]:
         if v == b"0/1":
@@ -446,6 +432,36 @@ class BcfEncoder:
             elif not anyunphased:
                 out[0] |= 1
         return out
+
+
+def _padded(rows: list[list[int] | None], width: int) -> list[int]:
+    """Per-sample integer vectors as BCF stores them: ``width`` values each, a sample without
+    the key is one missing value, and shorter vectors end with the vector-end marker."""
+    flat: list[int] = []
+    for r in rows:
+        if r is None:
+            r = [I32_MISSING]
+        flat.extend(r)
+        flat.extend([I32_END] * (width - len(r)))
+    return flat
+
+
+def _undeclared(kind: str, name: bytes, lineno: int | None) -> RecordError:
+    """The error for a FILTER/INFO/FORMAT name a record uses but the header does not declare
+    (BCF stores header indexes, so there is nothing to fall back on)."""
+    return RecordError(f"line {lineno}: {kind} {name.decode(errors='replace')!r} is not defined "
+                       f"in the header", lineno)
+
+
+def _declared(table: Mapping[bytes, _V], names: list[bytes], kind: str, lineno: int | None) -> list[_V]:
+    """``table[name]`` for each name, or :func:`_undeclared`'s error for the first missing one."""
+    out = []
+    for name in names:
+        value = table.get(name)
+        if value is None:
+            raise _undeclared(kind, name, lineno)
+        out.append(value)
+    return out
 
 
 def _version_at_least_44(fileformat: str | None) -> bool:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from .record import BcfRecord
+    from .bcf_record import BcfRecord
 
 __all__ = ["format_record", "format_float"]
 
@@ -74,8 +74,7 @@ def _v44(fileformat: str | None) -> bool:
 
 
 def format_record(rec: "BcfRecord") -> str:
-    from .bcf_record import _desc, _int1
-    from .record import _DTYPES, _SIZES
+    from .record import _DTYPES, _SIZES, _desc, _int1
 
     cols = [rec.chrom, str(rec.pos), rec.id or ".", rec.ref, ",".join(rec.alts or ()) or "."]
     qual = rec.qual

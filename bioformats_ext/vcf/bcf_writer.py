@@ -41,15 +41,9 @@ def record_line(record: Any) -> bytes:
     if isinstance(record, str):
         return record.encode()
     if isinstance(record, tuple):
-        from . import _field
+        from .fields import tuple_line
 
-        if len(record) < 8:
-            raise RecordError("a VCF record tuple needs the 8 fixed fields")
-        fixed = [_field(v) for v in record[:8]]
-        rest = record[8:]
-        if len(rest) == 1 and isinstance(rest[0], (list, tuple)):
-            rest = tuple(rest[0])
-        return "\t".join(fixed + [v if isinstance(v, str) else _field(v) for v in rest]).encode()
+        return tuple_line(record).encode()
     return str(record).encode()
 
 

@@ -6,13 +6,15 @@ gVCF ``<*>``/``<NON_REF>`` block has ``FORMAT/LEN``. htslib applies this rule in
 that differ by one base for SVLEN:
 
 * ``tbx_parse1`` (tabix on VCF text; what a ``.tbi``/VCF ``.csi`` records): end =
-  max(END if > beg, beg + max(len(REF), |SVLEN|, LEN));
+  max(END if > beg, beg + max(len(REF), |SVLEN|, LEN)) — :func:`tabix_interval`;
 * ``get_rlen`` (``bcf1_t.rlen``: BCF's rlen field, a BCF index and pysam's ``record.stop``):
-  the SVLEN span starts *after* the padding base, so it reaches ``pos + |SVLEN| + 1``.
+  the SVLEN span starts *after* the padding base, so it reaches ``pos + |SVLEN| + 1`` —
+  :func:`rlen` / :func:`rlen_from_values`.
 
-:func:`tabix_interval` and :func:`rlen` implement both from one field extraction
-(:func:`end_inputs`), so the VCF.gz index, the BCF writer and ``record.stop`` agree with the
-tool that made or will read the file.
+The tabix form is implemented in :mod:`bioformats_ext.index.vcf_end` (the tabix indexer and
+reader sit below ``vcf`` and use it from there); this module is its public home. So the VCF.gz
+index (``VcfWriter``, ``index_tabix``, ``TabixReader.fetch``), the BCF writer and
+``record.stop`` all follow the tool that made or will read the file.
 """
 
 from __future__ import annotations
@@ -20,39 +22,15 @@ from __future__ import annotations
 import re
 from typing import Sequence
 
+from ..index.tabix_conf import get_config, parse_line
+from ..index.vcf_end import atoll, format_lens, needs_rule, svlen_applies
+
 __all__ = ["svlen_applies", "tabix_interval", "rlen", "rlen_from_values", "end_inputs",
            "needs_rule"]
 
 _GVCF = ("<*>", "<NON_REF>")
 _LEADING_INT = re.compile(rb"\s*[+-]?\d+")
-
-
-def svlen_applies(alt: str) -> bool:
-    """Is SVLEN the reference length for this ALT (``<DEL>``, ``<DUP:TANDEM>``, ``<CNV>``...)?"""
-    if len(alt) < 5 or alt[0] != "<" or alt[4] not in ">:" or alt[-1] != ">":
-        return False
-    return alt[1:4] in ("CNV", "DEL", "DUP", "INV")
-
-
-def needs_rule(line: bytes) -> bool:
-    """True when a line may end beyond ``len(REF)`` (a cheap substring test for batches)."""
-    return b"END=" in line or b"SVLEN=" in line or b"<*>" in line or b"<NON_REF>" in line
-
-
-def _atoll(raw: bytes) -> int:
-    m = _LEADING_INT.match(raw)
-    return int(m.group()) if m else 0
-
-
-def _find_key(info: bytes, key: bytes) -> int:
-    """Offset of the value of ``key=`` in an INFO column as tbx_parse1 finds it, or -1."""
-    at = info.find(key + b"=")
-    if at == 0:
-        return len(key) + 1
-    if at < 0:
-        return -1
-    at = info.find(b";" + key + b"=")
-    return -1 if at < 0 else at + len(key) + 2
+_VCF = get_config("vcf")
 
 
 def end_inputs(fields: Sequence[bytes]) -> tuple[int, int, list[str], bytes, list[int]]:
@@ -60,55 +38,12 @@ def end_inputs(fields: Sequence[bytes]) -> tuple[int, int, list[str], bytes, lis
     pos = int(fields[1])
     alts = [] if fields[4] in (b".", b"") else fields[4].decode(errors="replace").split(",")
     info = fields[7] if len(fields) > 7 else b""
-    lens: list[int] = []
-    if len(fields) > 9 and any(a in _GVCF for a in alts):
-        keys = fields[8].split(b":")
-        if b"LEN" in keys:
-            k = keys.index(b"LEN")
-            for sample in fields[9:]:
-                parts = sample.split(b":")
-                if k < len(parts):
-                    lens.append(_atoll(parts[k]))
-    return pos, len(fields[3]), alts, info, lens
+    return pos, len(fields[3]), alts, info, format_lens(fields)
 
 
 def tabix_interval(line: bytes, lineno: int | None = None) -> tuple[str, int, int]:
     """``(chrom, beg, end)`` of a VCF data line exactly as ``tabix -p vcf`` indexes it."""
-    from ..errors import RecordError
-
-    fields = line.rstrip(b"\r\n").split(b"\t")
-    if len(fields) < 4:
-        raise RecordError(f"line {lineno}: {len(fields)} columns, need 4", lineno)
-    try:
-        pos, reflen, alts, info, lens = end_inputs(fields + [b""] * max(0, 5 - len(fields)))
-    except ValueError:
-        raise RecordError(f"line {lineno}: POS {fields[1][:40]!r} is not an integer",
-                          lineno) from None
-    beg = max(pos - 1, 0)
-    end = max(pos, 1)
-    if reflen:
-        end = beg + reflen
-    if info:
-        at = _find_key(info, b"END")
-        if at >= 0 and info[at:at + 1] != b".":
-            value = _atoll(info[at:])
-            if value > beg:
-                end = value
-    svlen = 0
-    sv = [svlen_applies(a) for a in alts]
-    at = _find_key(info, b"SVLEN") if info else -1
-    if at >= 0:
-        # tbx_parse1 walks commas from SVLEN= to the end of the INFO column (not just SVLEN's value)
-        rest = info[at:]
-        for d in range(1, len(alts) + 1):
-            value = abs(_atoll(rest)) if any(sv) and sv[d - 1] else 1
-            svlen = max(svlen, value)
-            comma = rest.find(b",")
-            if comma < 0:
-                break
-            rest = rest[comma + 1:]
-    fmtlen = max(lens, default=0)
-    return fields[0].decode(errors="replace"), beg, max(end, beg + max(reflen, svlen, fmtlen))
+    return parse_line(_VCF, line, lineno)
 
 
 def rlen_from_values(pos0: int, ref_len: int, alts: Sequence[str], end: int | None,
@@ -154,9 +89,9 @@ def rlen(fields: Sequence[bytes], info_types: "dict[str, str] | None" = None) ->
             if key == b"END" and eq:
                 if info_types is None or info_types.get("END") == "Integer":
                     first = value.split(b",")[0]
-                    end = _atoll(first) if _LEADING_INT.match(first) else None
+                    end = atoll(first) if _LEADING_INT.match(first) else None
             elif key == b"SVLEN" and eq:
                 if info_types is None or info_types.get("SVLEN") == "Integer":
-                    svlen = [(_atoll(v) if _LEADING_INT.match(v) else None)
+                    svlen = [(atoll(v) if _LEADING_INT.match(v) else None)
                              for v in value.split(b",")]
     return rlen_from_values(pos0, reflen, alts, end, svlen, lens if lens else None)

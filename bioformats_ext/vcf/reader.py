@@ -18,13 +18,14 @@ from typing import Any, Iterator
 import numpy as np
 
 from ..errors import FormatError, MissingIndexError, TruncatedFileError
-from ..io.source import ByteSource, iter_chunks, open_source
+from ..io.source import ByteSource, iter_chunks, open_source, skip_prefix
 from ..reader_base import RegionReader
 from ..regions import resolve_region
 from ..sniff import expect
 from .bcf_batch import BcfBatch
 from .header import VcfHeader
-from .record import BcfRecord, RecordContext, TextRecord, VariantRecord
+from .bcf_record import BcfRecord
+from .record import RecordContext, TextRecord, VariantRecord
 
 __all__ = ["open", "VariantFile", "iter_bcf_records"]
 
@@ -108,7 +109,7 @@ class VariantFile(RegionReader):
         self._index: Any = None
         self.strict = strict
         if self.format == "vcf":
-            from . import VcfReader
+            from .text import VcfReader
 
             self._text = VcfReader(source if self._path else self.source, index=index)
             header = VcfHeader(self._text.header)
@@ -156,15 +157,7 @@ class VariantFile(RegionReader):
         return VcfHeader(text), 9 + l_text
 
     def _bcf_body(self) -> Iterator[bytes]:
-        skip = self._records_start
-        for chunk in self._stream_chunks():
-            if skip:
-                if len(chunk) <= skip:
-                    skip -= len(chunk)
-                    continue
-                chunk = chunk[skip:]
-                skip = 0
-            yield chunk
+        return skip_prefix(self._stream_chunks(), self._records_start)
 
     # -- iteration ------------------------------------------------------------------------------
     def __iter__(self) -> Iterator[VariantRecord]:

@@ -21,12 +21,12 @@ from typing import Any, Iterator, Mapping
 
 import numpy as np
 
-from ..errors import RecordError
+from ..errors import FormatError, RecordError
 from .bcf_batch import ABSENT, LAZY
 from .end_rule import rlen as text_rlen
 from .header import FieldDef, VcfHeader
 
-__all__ = ["RecordContext", "VariantRecord", "TextRecord", "BcfRecord", "Sample", "Samples"]
+__all__ = ["RecordContext", "VariantRecord", "TextRecord", "Sample", "Samples"]
 
 _F32 = struct.Struct("<f")
 _PREFIX = struct.Struct("<IIiiifHHI")
@@ -430,4 +430,30 @@ class TextRecord(VariantRecord):
         return self.line
 
 
-from .bcf_record import BcfRecord, InfoView  # noqa: E402,F401  (re-exported; builds on this module)
+# -- BCF typed values (shared by bcf_record and bcf_format) --------------------
+
+def _desc(buf: bytes, off: int) -> tuple[int, int, int]:
+    """``(type, count, offset after the descriptor)`` of a typed value."""
+    b = buf[off]
+    t, n = b & 0xF, b >> 4
+    off += 1
+    if n == 15:
+        lt = buf[off] & 0xF
+        size = _SIZES.get(lt, 0)
+        if lt not in (1, 2, 3) or buf[off] >> 4 != 1:
+            raise FormatError("bad typed-value length descriptor", off)
+        n = int.from_bytes(buf[off + 1:off + 1 + size], "little", signed=True)
+        off += 1 + size
+        if n < 0:
+            raise FormatError("negative typed-value length", off)
+    if t not in _SIZES:
+        raise FormatError(f"bad BCF value type {t}", off)
+    return t, n, off
+
+
+def _int1(buf: bytes, off: int) -> tuple[int, int]:
+    t, n, off = _desc(buf, off)
+    if t not in (1, 2, 3) or n != 1:
+        raise FormatError("expected a typed integer key", off)
+    size = _SIZES[t]
+    return int.from_bytes(buf[off:off + size], "little", signed=True), off + size

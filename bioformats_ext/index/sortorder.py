@@ -3,8 +3,7 @@
 Like htslib's ``hts_idx_check_range`` plus the order tests of ``hts_idx_push``: every writer
 and indexer that needs sorted input (``IndexBuilder`` for BAI/TBI/CSI, the BGZF2 writer's
 embedded index, the bigBed writer) validates through :class:`SortOrder`, so the rule and its
-messages exist once. It sits at the bottom of the package (it imports only ``errors``), because
-the containers that use it (BGZF2) sit below ``index/``.
+messages exist once, in the index layer (it imports only ``errors``).
 
 Messages: ``"record 7: position 50 after 100 on chr1 (input must be coordinate-sorted)"``,
 numbered from 1 (``"line 7"`` when the caller numbers lines of a text file), optionally
@@ -13,15 +12,25 @@ followed by ``": <the record's text>"``.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from .errors import RecordError, SortOrderError
+from ..errors import RecordError, SortOrderError
 
-__all__ = ["SortOrder", "RecordNumbers", "SORTED_HINT"]
+__all__ = ["SortOrder", "RecordNumbers", "SORTED_HINT", "int64_columns"]
 
 SORTED_HINT = "input must be coordinate-sorted"
+
+
+def int64_columns(*columns: object, copy: bool = False) -> list[np.ndarray]:
+    """Batch columns (tids, begs, ends, ...) as int64 arrays of one length (``copy``: owned
+    arrays the caller may modify); ``ValueError`` when the lengths differ."""
+    make = np.array if copy else np.asarray
+    out = [make(c, dtype=np.int64) for c in columns]
+    if len({len(c) for c in out}) > 1:
+        raise ValueError("batch columns differ in length: " + ", ".join(str(len(c)) for c in out))
+    return out
 
 
 class RecordNumbers:
@@ -40,6 +49,9 @@ class RecordNumbers:
 
     def __len__(self) -> int:
         return len(self.values)
+
+    def __iter__(self) -> Iterator[int]:
+        return (int(v) for v in self.values)
 
     def __getitem__(self, i: int) -> int:
         return int(self.values[i])
@@ -94,14 +106,10 @@ class SortOrder:
         """Raise for the first record of the batch that breaks the rule; else (``advance``)
         move the state past the batch. ``numbers`` defaults to the running 1-based count;
         ``describe(i)`` adds record i's text to the message."""
-        tid = np.asarray(tids, dtype=np.int64)
+        tid, beg, end = int64_columns(tids, begs, ends)
         n = len(tid)
         if n == 0:
             return
-        beg = np.asarray(begs, dtype=np.int64)
-        end = np.asarray(ends, dtype=np.int64)
-        if not len(beg) == len(end) == n:
-            raise ValueError("sort check: arrays differ in length")
         placed = tid >= 0
         failures: list[tuple[int, type[RecordError], str]] = []
 
