@@ -18,37 +18,22 @@ from typing import BinaryIO, Iterator
 import numpy as np
 
 from .bbi.autosql import AutoSqlTable
-from .bbi.header import Header, TotalSummary, ZoomLevel
+from .bbi.header import TotalSummary, ZoomLevel
 from .bbi.reader import BigBedReader, Record
 from .bbi.write import BigBedWriter, write
 from .bbi.zoom import best_zoom, exact_summary, zoom_summary
+from .bbi.file import BBIFile
 from .bbi.zoom_records import zoom_records
 from .io.source import ByteSource
-from .reader_base import RegionReader
 
 __all__ = ["open", "BigBedFile", "write", "BigBedWriter"]
 
 
-class BigBedFile(RegionReader):
+class BigBedFile(BBIFile):
     """An open bigBed file (a context manager). Use :func:`open`."""
 
     def __init__(self, source: "str | os.PathLike[str] | BinaryIO | ByteSource", **options):
         self._reader = BigBedReader(source, **options)
-
-    # -- metadata --------------------------------------------------------------------------------
-    @property
-    def reader(self) -> BigBedReader:
-        """The low-level reader (header, R-tree, blocks) behind this file."""
-        return self._reader
-
-    @property
-    def chroms(self) -> dict[str, int]:
-        """Chromosome name -> size, in chromosome-id order."""
-        return self._reader.chroms
-
-    @property
-    def header(self) -> Header:
-        return self._reader.header
 
     @property
     def autosql(self) -> AutoSqlTable:
@@ -61,10 +46,6 @@ class BigBedFile(RegionReader):
         return self._reader.autosql_text
 
     @property
-    def zoom_levels(self) -> list[ZoomLevel]:
-        return list(self._reader.zoom_levels)
-
-    @property
     def total_summary(self) -> dict | None:
         """Whole-file coverage: ``covered``, ``min``, ``max``, ``mean``, ``std`` of depth."""
         ts: TotalSummary | None = self._reader.total_summary
@@ -75,10 +56,6 @@ class BigBedFile(RegionReader):
         """Names of the fields that have an extraIndex (usable with :meth:`find`)."""
         names = self._reader.autosql.names
         return [names[i.field_id] for i in self._reader.extra_indices if i.field_id < len(names)]
-
-    @property
-    def source(self) -> ByteSource:
-        return self._reader.source
 
     def __len__(self) -> int:
         """Number of records (from the data section's count; no data is read)."""
@@ -157,14 +134,6 @@ class BigBedFile(RegionReader):
         sum_squares``."""
         cid, start_, end_ = self._reader.resolve(chrom, start, end)
         return zoom_records(self._reader, level, cid, start_, end_)  # type: ignore[arg-type]
-
-    # -- lifecycle -------------------------------------------------------------------------------
-    def reference_lengths(self) -> dict[str, int | None]:
-        return dict(self.chroms)
-
-    def close(self) -> None:
-        self._closed = True
-        self._reader.close()
 
     def __repr__(self) -> str:
         return f"<BigBedFile {self._reader.source.name!r}: {len(self)} records>"

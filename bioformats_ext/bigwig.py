@@ -1,7 +1,7 @@
 """bigWig files: read (pyBigWig's API and semantics, on our lazy BBI layers) and write.
 
->>> from bioformats_ext import bigwig
->>> with bigwig.open("bioformats_ext/data/example.bw") as bw:
+>>> from bioformats_ext import bigwig, examples
+>>> with bigwig.open(examples.path("example.bw")) as bw:
 ...     bw.chroms["chr1"], bw.intervals("chr1", 0, 120)[:2]
 (30000, ((100, 110, 1.0), (110, 120, 2.0)))
 
@@ -19,14 +19,14 @@ from typing import BinaryIO, Iterable, Iterator
 
 import numpy as np
 
-from .bbi.header import Header, TotalSummary, ZoomLevel
+from .bbi.file import BBIFile
+from .bbi.header import TotalSummary, ZoomLevel
 from .bbi.wig import BigWigReader
 from .bbi.wig_stats import check_region, choose_zoom, exact_stats, stat_type, to_list, zoom_stats
 from .bbi.wig_write import BigWigWriter, write
 from .bbi.zoom_records import zoom_records
 from .errors import RegionError
 from .io.source import ByteSource
-from .regions import resolve_region
 
 __all__ = ["open", "BigWigFile", "write", "BigWigWriter", "average_over_bed"]
 
@@ -41,9 +41,14 @@ def fill_values(starts: np.ndarray, ends: np.ndarray, values: np.ndarray, start:
     n = end - start
     if not len(starts):
         return np.full(n, np.nan, np.float32)
-    s = np.clip(starts, start, end) - start
-    e = np.clip(ends, start, end) - start
+    s = starts - start
+    e = ends - start
     if len(s) == 1 or bool((s[1:] >= e[:-1]).all()):
+        # sorted and disjoint: only the first item can start before, the last end after
+        if s[0] < 0:
+            s[0] = 0
+        if e[-1] > n:
+            e[-1] = n
         runs = np.empty(2 * len(s) + 1, np.int64)
         runs[0] = s[0]
         runs[1:-1:2] = e - s
@@ -53,35 +58,22 @@ def fill_values(starts: np.ndarray, ends: np.ndarray, values: np.ndarray, start:
         vals[1::2] = values
         return np.repeat(vals, runs)
     out = np.full(n, np.nan, np.float32)
+    s = np.minimum(np.maximum(s, 0), n)
+    e = np.minimum(np.maximum(e, 0), n)
     for a, b, v in zip(s.tolist(), e.tolist(), values.tolist()):
         out[a:b] = v
     return out
 
 
-class BigWigFile:
+class BigWigFile(BBIFile):
     """An open bigWig file (a context manager). Use :func:`open`."""
+
+    _reader: BigWigReader
 
     def __init__(self, source: "str | os.PathLike[str] | BinaryIO | ByteSource", **options):
         self._reader = BigWigReader(source, **options)
 
-    # -- metadata --------------------------------------------------------------------------------
-    @property
-    def chroms(self) -> dict[str, int]:
-        """Chromosome name -> size, in chromosome-id order."""
-        return self._reader.chroms
-
-    @property
-    def header(self) -> Header:
-        return self._reader.header
-
-    @property
-    def zoom_levels(self) -> list[ZoomLevel]:
-        return list(self._reader.zoom_levels)
-
-    @property
-    def source(self) -> ByteSource:
-        return self._reader.source
-
+    # -- metadata (chroms, header, zoom_levels, source, close: BBIFile) -----------------------
     def summary(self) -> dict:
         """The file's total summary: ``covered`` bases, ``min``, ``max``, ``mean``, ``std``
         (as ``bigWigInfo``), plus the raw ``sum`` and ``sum_squares``."""
@@ -102,7 +94,7 @@ class BigWigFile:
                 region: str | None) -> tuple[str, int, int, int]:
         reader = self._reader
         if region is not None or chrom is None:
-            reg = resolve_region(chrom, start, end, region, reader.chroms)
+            reg = self.region(chrom, start, end, region)
             chrom, start, end = reg.contig, reg.start, reg.stop
             if chrom is None:
                 raise RegionError("a chromosome is needed")
@@ -222,15 +214,6 @@ class BigWigFile:
         return names, cat[0], cat[1], cat[2]
 
     # -- lifecycle -------------------------------------------------------------------------------
-    def close(self) -> None:
-        self._reader.close()
-
-    def __enter__(self) -> "BigWigFile":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def __repr__(self) -> str:
         return f"<BigWigFile {self._reader.source.name!r}: {len(self.chroms)} chromosomes>"
 

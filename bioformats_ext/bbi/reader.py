@@ -41,6 +41,24 @@ MIN_INFLATE_LIMIT = 1 << 20
 Record = tuple[str, int, int, "str | None"]
 
 
+def _windows(ranges: list[tuple[int, int]], first: int, limit: int
+             ) -> Iterator[tuple[list[tuple[int, int]], int]]:
+    """Consecutive ``(offset, size)`` ranges grouped into windows of at most ``first`` bytes,
+    the budget doubling per window up to ``limit`` (a range larger than the budget is a window
+    of its own); yields ``(ranges, bytes)``."""
+    budget = first
+    i = 0
+    while i < len(ranges):
+        j = i + 1
+        total = ranges[i][1]
+        while j < len(ranges) and total + ranges[j][1] <= budget:
+            total += ranges[j][1]
+            j += 1
+        yield ranges[i:j], total
+        i = j
+        budget = min(2 * budget, limit)
+
+
 class BigBedReader(RegionReader):
     """Format-level access to a bigBed file. See :class:`bioformats_ext.bigbed.BigBedFile`."""
 
@@ -211,19 +229,10 @@ class BigBedReader(RegionReader):
         small window, and a long query never holds more than one window of compressed bytes.
         Only a query's first CACHED_QUERY_BYTES go into the block cache: a long query would
         only evict useful blocks, and memory stays flat however large the chromosome."""
-        window = FIRST_WINDOW
         done = 0
-        i = 0
-        while i < len(ranges):
-            j = i + 1
-            total = ranges[i][1]
-            while j < len(ranges) and total + ranges[j][1] <= window:
-                total += ranges[j][1]
-                j += 1
-            yield from self._load_window(ranges[i:j], use_cache, use_cache and done < CACHED_QUERY_BYTES)
-            done += total
-            i = j
-            window = min(2 * window, WINDOW_BYTES)
+        for window, nbytes in _windows(ranges, FIRST_WINDOW, WINDOW_BYTES):
+            yield from self._load_window(window, use_cache, use_cache and done < CACHED_QUERY_BYTES)
+            done += nbytes
 
     def _load_window(self, ranges: list[tuple[int, int]], use_cache: bool,
                      store: bool) -> Iterator[Block]:
@@ -302,16 +311,9 @@ class BigBedReader(RegionReader):
             # A full scan: batches of blocks, not cached (it would only evict useful blocks).
             items = self.rtree.blocks(None)
             ranges = list(zip(items["offset"].tolist(), items["size"].tolist()))
-            i = 0
-            while i < len(ranges):
-                j = i + 1
-                total = ranges[i][1]
-                while j < len(ranges) and total + ranges[j][1] <= BATCH_BYTES:
-                    total += ranges[j][1]
-                    j += 1
-                for block in self._load_runs(ranges[i:j]):
+            for batch, _ in _windows(ranges, BATCH_BYTES, BATCH_BYTES):
+                for block in self._load_runs(batch):
                     yield block, None
-                i = j
             return
         ranges = list(dict.fromkeys(self.rtree.ranges(cid, start_, end_)))
         for block in self._load_blocks(ranges):

@@ -134,19 +134,24 @@ class BigWigReader(BigBedReader):
             else:
                 out[off] = sec
         if todo:
-            todo = list(dict.fromkeys(todo))
-            compressed = self.header.compressed
-            limit = self._inflate_limit
-            nchrom = len(self.chrom_names)
-            for (off, _size), raw in zip(todo, self.source.read_many(todo)):
-                data = decompress(raw, limit, off) if compressed else raw
-                sec = parse_section(data, self.byteorder, off)
-                if sec.chrom >= nchrom:
-                    raise FormatError("section with an unknown chromosome id", off)
+            for off, sec in self._decode(list(dict.fromkeys(todo))):
                 out[off] = sec
                 if use_cache:
                     cache.put(off, sec, 20 * len(sec) + 200)
         return [out[off] for off, _ in ranges]
+
+    def _decode(self, todo: list[tuple[int, int]]):
+        """``(offset, Section)`` for each range: one batched read, then each block inflated
+        (within the reader's bound) and parsed only as it is consumed."""
+        compressed = self.header.compressed
+        limit = self._inflate_limit
+        nchrom = len(self.chrom_names)
+        for (off, _size), raw in zip(todo, self.source.read_many(todo)):
+            data = decompress(raw, limit, off) if compressed else raw
+            sec = parse_section(data, self.byteorder, off)
+            if sec.chrom >= nchrom:
+                raise FormatError("section with an unknown chromosome id", off)
+            yield off, sec
 
     def region_arrays(self, cid: int, start: int, end: int
                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -190,7 +195,7 @@ class BigWigReader(BigBedReader):
             batch.append(rng)
             total += rng[1]
             if total >= (1 << 20):
-                yield from self.load_sections(batch, use_cache=False)
+                yield from (sec for _, sec in self._decode(batch))
                 batch, total = [], 0
         if batch:
-            yield from self.load_sections(batch, use_cache=False)
+            yield from (sec for _, sec in self._decode(batch))

@@ -82,6 +82,7 @@ def exact_stats(starts: np.ndarray, ends: np.ndarray, values: np.ndarray, start:
     v32 = values[item]
     v = v32.astype(np.float64)
     present = np.bincount(b, minlength=nbins) > 0
+    res: np.ndarray
     with np.errstate(divide="ignore", invalid="ignore"):
         if kind in ("mean", "std"):
             n = np.bincount(b, length, nbins)

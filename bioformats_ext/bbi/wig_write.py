@@ -25,18 +25,19 @@ from typing import BinaryIO, Callable, Union
 
 import numpy as np
 
-from .._gc import gc_paused
 from ..compression import BlockCompressor
 from ..errors import BioformatsError, RecordError, SortOrderError, UnknownReferenceError
-from ..io.atomic import AtomicFile, CloseOrAbort
+from ..io.atomic import AtomicFile
 from .format import (BIGWIG_MAGIC, HEADER_SIZE, MAX_ZOOM_LEVELS, TOTAL_SUMMARY_SIZE,
                      ZOOM_HEADER_SIZE, ZOOM_RECORD_SIZE, layouts)
-from .header import Header, TotalSummary, ZoomLevel, pack_zoom_headers
+from .header import Header, TotalSummary, pack_zoom_headers
 from .wig import BEDGRAPH, FIXEDSTEP, section_header
 from .wig_zoom import total_summary, zoom_levels
-from .write import iter_bed_batches, read_chrom_sizes, zlib_compressor
-from .write_trees import bptree_bytes, rtree_bytes
-from .write_zoom import summaries_to_disk
+from .bedgraph import iter_bedgraph
+from .staged import StagedWriter
+from .write import read_chrom_sizes, zlib_compressor
+from .write_layout import chrom_tree_bytes, zoom_level_bytes
+from .write_trees import rtree_bytes
 
 __all__ = ["BigWigWriter", "write"]
 
@@ -49,7 +50,7 @@ _MAX_COORD = 0xFFFFFFFF
 _MIN_FIXED = 8  # a fixedStep section pays off from about this many regular items
 
 
-class BigWigWriter(CloseOrAbort):
+class BigWigWriter(StagedWriter):
     """Stream items into a bigWig file.
 
     >>> with BigWigWriter("out.bw", {"chr1": 1000}) as w:   # doctest: +SKIP
@@ -75,7 +76,7 @@ class BigWigWriter(CloseOrAbort):
         self.compress = self._zcompress is not None
         if isinstance(target, (str, os.PathLike)):
             self._atomic: AtomicFile | None = AtomicFile(target)
-            self._out: BinaryIO = self._atomic.handle
+            self._out: BinaryIO = self._atomic.handle  # type: ignore[assignment]
             spill_dir: str | None = os.path.dirname(os.path.abspath(self._atomic.path))
         else:
             self._atomic = None
@@ -163,42 +164,20 @@ class BigWigWriter(CloseOrAbort):
                        progress: Callable[[int], None] | None = None) -> int:
         """Add the items of a bedGraph file (``track``/``browser``/``#`` lines skipped)."""
         done = 0
-        for chroms, starts, ends, rests, numbers in iter_bed_batches(path):
-            try:
-                vals = np.array(rests).astype(np.float64)
-            except ValueError:
-                for r, n in zip(rests, numbers):
-                    try:
-                        float(r)
-                    except ValueError:
-                        self._failed = True
-                        raise RecordError(f"line {n}: value {r.decode(errors='replace')!r} is "
-                                          "not a number (bedGraph has 4 columns)", n) from None
-                raise
-            try:
-                s = np.array(starts).astype(np.int64)
-                e = np.array(ends).astype(np.int64)
-            except (ValueError, OverflowError):
-                for col, what in ((starts, "start"), (ends, "end")):
-                    for r, n in zip(col, numbers):
-                        try:
-                            int(r)
-                        except ValueError:
-                            self._failed = True
-                            raise RecordError(f"line {n}: {what} {r.decode(errors='replace')!r}"
-                                              " is not an integer", n) from None
-                raise
-            self._add_mixed(chroms, s, e, vals, np.asarray(numbers), "line")
-            done += len(chroms)
-            if progress is not None:
-                progress(len(chroms))
+        try:
+            for chroms, s, e, v, numbers in iter_bedgraph(path):
+                self._add_mixed(chroms, s, e, v, numbers, "line")
+                done += len(s)
+                if progress is not None:
+                    progress(len(s))
+        except BaseException:
+            self._failed = True
+            raise
         return done
 
-    def _add_mixed(self, chroms: list, starts, ends, values, numbers: np.ndarray,
+    def _add_mixed(self, chroms: "list | np.ndarray", starts, ends, values, numbers: np.ndarray,
                    what: str) -> None:
         """A batch that may span chromosomes: one :meth:`add_intervals` per run."""
-        if chroms and isinstance(chroms[0], bytes):
-            chroms = [c.decode() for c in chroms]
         try:
             s = np.asarray(starts, np.int64)
             e = np.asarray(ends, np.int64)
@@ -212,11 +191,16 @@ class BigWigWriter(CloseOrAbort):
                     raise RecordError(f"{what} {numbers[i]}: bad start/end/value "
                                       f"{(a, b, c)!r}", int(numbers[i])) from None
             raise
-        cuts = [0] + [i for i in range(1, len(chroms)) if chroms[i] != chroms[i - 1]] + \
-            [len(chroms)]
+        names = chroms if isinstance(chroms, np.ndarray) else np.array(chroms, dtype=object)
+        if not len(names):
+            return
+        cuts = [0, *(np.flatnonzero(names[1:] != names[:-1]) + 1).tolist(), len(names)]
         for a, b in zip(cuts, cuts[1:]):
+            name = names[a]
+            if isinstance(name, bytes):
+                name = name.decode()
             self._numbers_kind = what
-            self.add_intervals(chroms[a], s[a:b], e[a:b], v[a:b], numbers[a:b])
+            self.add_intervals(str(name), s[a:b], e[a:b], v[a:b], numbers[a:b])
 
     def _add(self, chrom: str, s: np.ndarray, e: np.ndarray, v: np.ndarray, numbers,
              fixed_ok: bool) -> None:
@@ -375,6 +359,7 @@ class BigWigWriter(CloseOrAbort):
 
     def _drain(self, block: bool) -> None:
         assert self._compressor is not None
+        comp: bytes
         for comp in self._compressor.drain(block):
             self._data.write(comp)
             self._sec_sizes.append(len(comp))
@@ -387,33 +372,6 @@ class BigWigWriter(CloseOrAbort):
         self._chroms[-1] = (name, size, first, self._spilled - first)
 
     # -- finishing -------------------------------------------------------------------------------
-    def close(self) -> int:
-        """Finish the file; returns the number of items written."""
-        if self._closed:
-            return self._count
-        self._closed = True
-        try:
-            if self._failed:
-                raise BioformatsError("an earlier batch failed; the output was discarded")
-            with gc_paused():
-                self._finish()
-        except BaseException:
-            self._abort()
-            raise
-        if self._atomic is not None:
-            self._atomic.commit()
-        else:
-            try:
-                self._out.flush()
-            except (AttributeError, ValueError):
-                pass
-        return self._count
-
-    def abort(self) -> None:
-        """Give up: remove the temporary output (path targets) and free resources."""
-        self._closed = True
-        self._abort()
-
     def __del__(self):  # an abandoned writer must not leave temp files
         if not getattr(self, "_closed", True):
             try:
@@ -445,7 +403,7 @@ class BigWigWriter(CloseOrAbort):
         header = Header(byteorder="<", magic=BIGWIG_MAGIC, fieldCount=0, definedFieldCount=0)
         header.totalSummaryOffset = HEADER_SIZE + MAX_ZOOM_LEVELS * ZOOM_HEADER_SIZE
         header.chromosomeTreeOffset = header.totalSummaryOffset + TOTAL_SUMMARY_SIZE
-        chrom_tree = self._chrom_tree(header.chromosomeTreeOffset)
+        chrom_tree = chrom_tree_bytes(self._chroms, self.block_size, header.chromosomeTreeOffset)
         header.fullDataOffset = header.chromosomeTreeOffset + len(chrom_tree)
         data_size = self._data.tell()
         header.fullIndexOffset = header.fullDataOffset + 8 + data_size
@@ -455,19 +413,19 @@ class BigWigWriter(CloseOrAbort):
         index = rtree_bytes(self._sec_chrom, self._sec_start, self._sec_end, offsets,
                             header.fullIndexOffset, header.fullIndexOffset, self.block_size, 1)
         # zoom levels and total summary, one chromosome's items in memory at a time
-        chroms = []
-        for cid, (_name, size, first, count) in enumerate(self._chroms):
-            s, e, v = self._chrom_items(first, count)
-            chroms.append((cid, size, s, e, v))
-        summary = TotalSummary(*total_summary([(s, e, v) for _, _, s, e, v in chroms]))
+        spans = [(first, count) for _name, _size, first, count in self._chroms]
+        summary = TotalSummary(*total_summary(self._chrom_items(*span) for span in spans))
         ave = self._bases / self._count if self._count else 0.0
-        levels = zoom_levels(chroms, ave, header.fullIndexOffset - header.fullDataOffset,
+        levels = zoom_levels([(cid, c[1]) for cid, c in enumerate(self._chroms)],
+                             lambda cid: self._chrom_items(*spans[cid]),
+                             ave, header.fullIndexOffset - header.fullDataOffset,
                              self.compress, self.max_zoom_levels) if self._count else []
-        del chroms
         pos = header.fullIndexOffset + len(index)
         zoom_parts, zoom_headers = [], []
+        compress = self._compressor.map if self._compressor is not None else None
         for reduction, summ in levels:
-            part, level = self._zoom_level(summ, reduction, pos)
+            part, level = zoom_level_bytes(summ, reduction, pos, self.block_size,
+                                           self.items_per_slot, compress)
             zoom_parts.append(part)
             zoom_headers.append(level)
             pos += len(part)
@@ -492,33 +450,6 @@ class BigWigWriter(CloseOrAbort):
         self._items.close()
         if self._compressor is not None:
             self._compressor.close()
-
-    def _chrom_tree(self, offset: int) -> bytes:
-        names = sorted((name.encode(), cid, size)
-                       for cid, (name, size, _, _) in enumerate(self._chroms))
-        key_size = max((len(n) for n, _, _ in names), default=1)
-        keys = np.array([n for n, _, _ in names], dtype=f"S{max(key_size, 1)}")
-        vals = np.array([(cid, size) for _, cid, size in names],
-                        dtype=[("id", "<u4"), ("size", "<u4")])
-        return bptree_bytes(keys, vals, max(1, min(self.block_size, len(names))), offset,
-                            key_size)
-
-    def _zoom_level(self, summ: np.ndarray, reduction: int, pos: int
-                    ) -> tuple[bytes, ZoomLevel]:
-        disk = summaries_to_disk(summ)
-        per = self.items_per_slot
-        blocks = [disk[i:i + per].tobytes() for i in range(0, len(disk), per)]
-        if self._compressor is not None:
-            blocks = self._compressor.map(blocks)
-        sizes = np.array([len(b) for b in blocks], np.uint64)
-        starts = pos + 4 + np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.uint64)
-        item_offsets = np.repeat(starts, [min(per, len(disk) - i)
-                                          for i in range(0, len(disk), per)])
-        index_offset = pos + 4 + int(sizes.sum())
-        tree = rtree_bytes(summ["chrom"], summ["start"], summ["end"], item_offsets,
-                           index_offset, index_offset, self.block_size, per)
-        part = _LAY.zoom_count.pack(len(disk)) + b"".join(blocks) + tree
-        return part, ZoomLevel(reduction, pos, index_offset)
 
 
 def write(data, chrom_sizes: Union[Mapping[str, int], str, os.PathLike], target: Target,

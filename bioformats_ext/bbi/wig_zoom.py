@@ -18,10 +18,12 @@ float32; the total summary multiplies value by size in float32 and adds in doubl
 
 from __future__ import annotations
 
+from typing import Callable, Iterable
+
 import numpy as np
 
-from .format import MAX_ZOOM_LEVELS, ZOOM_RECORD_SIZE, ZOOM_RES_INCREMENT
-from .write_zoom import SUMMARY_DTYPE, reduce_summaries, res_scales
+from .format import MAX_ZOOM_LEVELS, ZOOM_RECORD_SIZE
+from .write_zoom import SUMMARY_DTYPE, further_levels, res_scales
 
 
 def chain_starts(s: np.ndarray, e: np.ndarray, scale: int, size: int | None) -> np.ndarray:
@@ -39,20 +41,19 @@ def chain_starts(s: np.ndarray, e: np.ndarray, scale: int, size: int | None) -> 
     seg_first = np.concatenate([[0], definite])
     seg_of = np.searchsorted(seg_first, unsure, "right") - 1
     breaks = [0, *definite.tolist()]
-    s_l = s.tolist()
-    eff_l = eff.tolist()
     seg_anchor = s[seg_first].tolist()
     cur = -1
     a = 0
     limit = size if size is not None else 1 << 62
-    for i, seg in zip(unsure.tolist(), seg_of.tolist()):
+    # only the items around the unsure gaps are needed, as Python ints
+    for i, seg, eff_i, nxt in zip(unsure.tolist(), seg_of.tolist(), eff[unsure].tolist(),
+                                  s[unsure + 1].tolist()):
         if seg != cur:
             cur = seg
             a = seg_anchor[seg]
-        reach = a + -(-(eff_l[i] - a) // scale) * scale
+        reach = a + -(-(eff_i - a) // scale) * scale
         if reach > limit:
             reach = limit
-        nxt = s_l[i + 1]
         if nxt >= reach:
             a = nxt
             breaks.append(i + 1)
@@ -71,22 +72,14 @@ def _chain_bins(s: np.ndarray, e: np.ndarray, starts: np.ndarray, scale: int
     return anchors, nbins
 
 
-def count_summaries(chroms: list[tuple[np.ndarray, np.ndarray]], scale: int) -> int:
-    """UCSC's estimate of the level-0 summary count (its item walk, without clipping)."""
-    total = 0
-    for s, e in chroms:
-        if len(s):
-            starts = chain_starts(s, e, scale, None)
-            total += int(_chain_bins(s, e, starts, scale)[1].sum())
-    return total
-
-
 def level0(chrom_id: int, s: np.ndarray, e: np.ndarray, v: np.ndarray, scale: int,
-           size: int) -> np.ndarray:
-    """Level-0 summaries (``SUMMARY_DTYPE``) of one chromosome's items."""
+           size: int, starts: np.ndarray | None = None) -> np.ndarray:
+    """Level-0 summaries (``SUMMARY_DTYPE``) of one chromosome's items (``starts``: the
+    chain starts without clipping, when already known)."""
     if not len(s):
         return np.zeros(0, SUMMARY_DTYPE)
-    starts = chain_starts(s, e, scale, size)
+    if starts is None or (s[-1] == e[-1] == size):
+        starts = chain_starts(s, e, scale, size)
     anchors, nbins = _chain_bins(s, e, starts, scale)
     chain = np.repeat(np.arange(len(anchors)), nbins)
     k = np.arange(len(chain)) - np.repeat(np.cumsum(nbins) - nbins, nbins)
@@ -114,7 +107,7 @@ def level0(chrom_id: int, s: np.ndarray, e: np.ndarray, v: np.ndarray, scale: in
     return out
 
 
-def total_summary(items: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+def total_summary(items: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]
                   ) -> tuple[int, float, float, float, float]:
     """(basesCovered, min, max, sumData, sumSquares) over all items, as bedGraphToBigWig."""
     covered = 0
@@ -135,39 +128,48 @@ def total_summary(items: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
     return covered, lo, hi, total, squares
 
 
-def zoom_levels(chroms: list[tuple[int, int, np.ndarray, np.ndarray, np.ndarray]],
-                ave_size: float, data_size: int, compress: bool,
-                max_levels: int = MAX_ZOOM_LEVELS) -> list[tuple[int, np.ndarray]]:
+Loader = Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+def zoom_levels(chroms: list[tuple[int, int]], load: Loader, ave_size: float, data_size: int,
+                compress: bool, max_levels: int = MAX_ZOOM_LEVELS
+                ) -> list[tuple[int, np.ndarray]]:
     """``[(reduction, summaries), ...]`` as bedGraphToBigWig writes them.
 
-    ``chroms``: ``(chrom_id, size, starts, ends, values)`` per chromosome, in file order.
+    ``chroms``: ``(chrom_id, size)`` in file order; ``load(chrom_id)`` returns that chromosome's
+    ``(starts, ends, values)``, so only one chromosome's items are in memory at a time.
     """
     if not chroms or max_levels < 1:
         return []
     scales = res_scales(ave_size)
-    pairs = [(s, e) for _, _, s, e, _ in chroms]
+    found: dict[tuple[int, int], np.ndarray] = {}
+
+    def count(scale: int) -> int:
+        total = 0
+        for cid, _ in chroms:
+            s, e, _v = load(cid)
+            if len(s):
+                starts = found[cid, scale] = chain_starts(s, e, scale, None)
+                total += int(_chain_bins(s, e, starts, scale)[1].sum())
+        return total
+
     chosen = None
     for scale in scales:
-        count = count_summaries(pairs, scale)
-        reduced = count * ZOOM_RECORD_SIZE
+        n = count(scale)
+        reduced = n * ZOOM_RECORD_SIZE
         if compress:
             reduced //= 2
         if reduced <= data_size // 2:
-            chosen = (scale, count)
+            chosen = (scale, n)
             break
     if chosen is None:
-        chosen = (scales[0], count_summaries(pairs, scales[0]))
+        chosen = (scales[0], count(scales[0]))
     scale, zoom_count = chosen
-    parts = [level0(cid, s, e, v, scale, size) for cid, size, s, e, v in chroms]
+    # the chains of the chosen scale are known; clipping at the chromosome end can only add a
+    # chain for a zero-length item there, so those chromosomes are walked again
+    parts = [level0(cid, *load(cid), scale, size, found.get((cid, scale)))
+             for cid, size in chroms]
+    found.clear()
     first = np.concatenate(parts) if parts else np.zeros(0, SUMMARY_DTYPE)
-    levels = [(scale, first)]
-    reduction = scale * ZOOM_RES_INCREMENT
-    rezoomed = reduce_summaries(first, reduction)
-    while len(levels) < max_levels and reduction < 2**31:
-        if len(rezoomed) >= zoom_count:
-            break
-        zoom_count = len(rezoomed)
-        levels.append((reduction, rezoomed))
-        reduction *= ZOOM_RES_INCREMENT
-        rezoomed = reduce_summaries(rezoomed, reduction)
-    return levels
+    del parts
+    return further_levels(first, scale, zoom_count, max_levels)

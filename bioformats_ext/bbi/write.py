@@ -30,9 +30,10 @@ from .._gc import gc_paused
 from ..codec import deflate_codec
 from ..compression import BlockCompressor
 from ..errors import BioformatsError, RecordError, UnknownReferenceError
-from ..io.atomic import AtomicFile, CloseOrAbort
+from ..io.atomic import AtomicFile
 from ..index.sortorder import RecordNumbers, SortOrder
 from .autosql import BED_FIELD_NAMES, AutoSqlTable, bed_declaration
+from .staged import StagedWriter
 from .bed_input import BATCH, MAX_COORD, iter_bed_batches, parse_bed_type, read_chrom_sizes
 from .bed_input import to_int_array as _to_int_array
 from .bed_validate import count_bed_fields, validate_bed_columns
@@ -101,7 +102,7 @@ class EncodedRecords:
 
 
 # -- the writer ------------------------------------------------------------------------------------
-class BigBedWriter(FileLayout, CloseOrAbort):
+class BigBedWriter(FileLayout, StagedWriter):
     """Stream records into a bigBed file.
 
     >>> with BigBedWriter("out.bb", {"chr1": 248956422}) as w:   # doctest: +SKIP
@@ -111,6 +112,9 @@ class BigBedWriter(FileLayout, CloseOrAbort):
     of the records or of ``bed_type``); ``bed_type`` is ``"bedN[+[P]]"`` or N (the
     ``definedFieldCount``). ``close()`` writes the file and returns the number of records.
     """
+
+    _failed_message = ("an earlier write_batch failed; the output was discarded and nothing "
+                       "was written to the target")
 
     def __init__(self, target: Target, chrom_sizes: Union[Mapping[str, int], str, os.PathLike],
                  autosql: Union[str, AutoSqlTable, None] = None,
@@ -281,35 +285,6 @@ class BigBedWriter(FileLayout, CloseOrAbort):
         except BaseException:
             self._failed = True
             raise
-
-    def close(self) -> int:
-        """Finish the file; returns the number of records written."""
-        if self._closed:
-            return self._count
-        self._closed = True
-        try:
-            if self._failed:
-                raise BioformatsError("an earlier write_batch failed; the output was discarded "
-                                      "and nothing was written to the target")
-            with gc_paused():
-                self._finish()
-        except BaseException:
-            self._abort()
-            raise
-        if self._atomic is not None:
-            self._atomic.commit()
-        else:
-            try:
-                self._out.flush()
-            except (AttributeError, ValueError):
-                pass
-        return self._count
-
-    def abort(self) -> None:
-        """Give up: remove the temporary output (path targets) and free resources."""
-        self._closed = True
-        self._abort()
-
 
     # -- internals --------------------------------------------------------------------------------
     def _abort(self) -> None:

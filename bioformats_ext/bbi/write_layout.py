@@ -150,32 +150,12 @@ class FileLayout:
             self._compressor.close()
 
     def _chrom_tree(self, offset: int) -> bytes:
-        names = sorted((name.encode(), cid, size) for cid, (name, size) in enumerate(self._chroms))
-        # With no chromosomes, UCSC writes block and key size 0; 1 keeps strict readers happy.
-        key_size = max((len(n) for n, _, _ in names), default=1)
-        keys = np.array([n for n, _, _ in names], dtype=f"S{max(key_size, 1)}")
-        vals = np.array([(cid, size) for _, cid, size in names],
-                        dtype=[("id", "<u4"), ("size", "<u4")])
-        return bptree_bytes(keys, vals, max(1, min(self.block_size, len(names))), offset,
-                            key_size)
+        return chrom_tree_bytes(self._chroms, self.block_size, offset)
 
     def _zoom_level(self, summ: np.ndarray, reduction: int, pos: int) -> tuple[bytes, ZoomLevel]:
-        disk = summaries_to_disk(summ)
-        per = self.items_per_slot
-        blocks = [disk[i:i + per].tobytes() for i in range(0, len(disk), per)]
-        if self._compressor is not None:
-            blocks = self._compressor.map(blocks)
-        data_offset = pos
-        sizes = np.array([len(b) for b in blocks], dtype=np.uint64)
-        block_offsets = data_offset + 4 + np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(
-            np.uint64)
-        item_offsets = np.repeat(block_offsets, [min(per, len(disk) - i)
-                                                 for i in range(0, len(disk), per)])
-        index_offset = data_offset + 4 + int(sizes.sum())
-        tree = rtree_bytes(summ["chrom"], summ["start"], summ["end"], item_offsets,
-                           index_offset, index_offset, self.block_size, per)
-        part = _LAY.zoom_count.pack(len(disk)) + b"".join(blocks) + tree
-        return part, ZoomLevel(reduction, data_offset, index_offset)
+        compress = self._compressor.map if self._compressor is not None else None
+        return zoom_level_bytes(summ, reduction, pos, self.block_size, self.items_per_slot,
+                                compress)
 
     def _extra_tree(self, i: int, offsets: np.ndarray, sizes: np.ndarray, pos: int) -> bytes:
         entries = self._keys[i]
@@ -192,6 +172,42 @@ class FileLayout:
         vals["offset"] = offsets[blocks] if len(blocks) else 0
         vals["size"] = sizes[blocks] if len(blocks) else 0
         return bptree_bytes(keys, vals, self.block_size, pos, key_size)
+
+
+def chrom_tree_bytes(chroms: "list[tuple[str, int]] | list", block_size: int,
+                     offset: int) -> bytes:
+    """The chromosome B+ tree for ``chroms`` (``(name, size, ...)`` by chromosome id) as UCSC
+    writes it: keys sorted, padded to the longest name, at most ``block_size`` per node (shared
+    by the bigBed and bigWig writers)."""
+    names = sorted((c[0].encode(), cid, c[1]) for cid, c in enumerate(chroms))
+    # With no chromosomes, UCSC writes block and key size 0; 1 keeps strict readers happy.
+    key_size = max((len(n) for n, _, _ in names), default=1)
+    keys = np.array([n for n, _, _ in names], dtype=f"S{max(key_size, 1)}")
+    vals = np.array([(cid, size) for _, cid, size in names],
+                    dtype=[("id", "<u4"), ("size", "<u4")])
+    return bptree_bytes(keys, vals, max(1, min(block_size, len(names))), offset, key_size)
+
+
+def zoom_level_bytes(summ: np.ndarray, reduction: int, pos: int, block_size: int,
+                     items_per_slot: int, compress=None) -> tuple[bytes, ZoomLevel]:
+    """One zoom level written at ``pos``: record count, blocks of ``items_per_slot`` records
+    (``compress(list_of_blocks)`` compresses them, e.g. on a thread pool), then its R-tree."""
+    disk = summaries_to_disk(summ)
+    per = items_per_slot
+    blocks = [disk[i:i + per].tobytes() for i in range(0, len(disk), per)]
+    if compress is not None:
+        blocks = compress(blocks)
+    data_offset = pos
+    sizes = np.array([len(b) for b in blocks], dtype=np.uint64)
+    block_offsets = data_offset + 4 + np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(
+        np.uint64)
+    item_offsets = np.repeat(block_offsets, [min(per, len(disk) - i)
+                                             for i in range(0, len(disk), per)])
+    index_offset = data_offset + 4 + int(sizes.sum())
+    tree = rtree_bytes(summ["chrom"], summ["start"], summ["end"], item_offsets,
+                       index_offset, index_offset, block_size, per)
+    part = _LAY.zoom_count.pack(len(disk)) + b"".join(blocks) + tree
+    return part, ZoomLevel(reduction, data_offset, index_offset)
 
 
 def _expect_at(pos: int, planned: int, what: str) -> None:

@@ -427,10 +427,18 @@ def choose_levels(spill: CoverageSpill, ave_size: float, data_size: int, compres
                   else count_summaries(spill, scales[0]))
     scale, zoom_count = chosen
     level0 = early[scale][1] if scale in early else level0_summaries(spill, scale, chrom_sizes)
+    return further_levels(level0, scale, zoom_count)
+
+
+def further_levels(level0: np.ndarray, scale: int, zoom_count: int,
+                   max_levels: int = MAX_ZOOM_LEVELS) -> list[tuple[int, np.ndarray]]:
+    """Level 0 and the levels UCSC's ``bbiWriteZoomLevels`` derives from it: each merges the
+    previous one at 4x the reduction, until a level stops shrinking (``zoom_count`` is level
+    0's estimated count) or ``max_levels`` (shared by the bigBed and bigWig writers)."""
     levels = [(scale, level0)]
     reduction = scale * ZOOM_RES_INCREMENT
     rezoomed = reduce_summaries(level0, reduction)
-    while len(levels) < MAX_ZOOM_LEVELS and reduction < 2**31:
+    while len(levels) < max_levels and reduction < 2**31:
         if len(rezoomed) >= zoom_count:
             break
         zoom_count = len(rezoomed)

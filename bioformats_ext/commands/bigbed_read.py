@@ -232,19 +232,7 @@ def bigbedinfo(argv: list[str]) -> int:
             for name in bb.extra_index_fields:
                 lines.append(f"\t{name}")
         lines.append(f"itemCount: {_commas(len(bb))}")
-        lines.append(f"primaryDataSize: {_commas(h.fullIndexOffset - h.fullDataOffset)}")
-        zooms = bb.zoom_levels
-        if zooms:
-            lines.append(f"primaryIndexSize: {_commas(zooms[0].dataOffset - h.fullIndexOffset)}")
-        lines.append(f"zoomLevels: {len(zooms)}")
-        if "zooms" in opts:
-            for z in zooms:
-                lines.append(f"\t{z.reductionLevel}\t{z.indexOffset - z.dataOffset}")
-        chroms = bb.chroms
-        lines.append(f"chromCount: {len(chroms)}")
-        if "chroms" in opts:
-            for i, (name, size) in enumerate(chroms.items()):
-                lines.append(f"\t{name} {i} {size}")
+        lines += layout_lines(h, bb.zoom_levels, bb.chroms, "zooms" in opts, "chroms" in opts)
         if "as" in opts:
             if bb.autosql_text is not None:
                 lines.append("as:")
@@ -262,6 +250,38 @@ def bigbedinfo(argv: list[str]) -> int:
             lines.append(f"std of depth: {_f(total['std'])}")
         print("\n".join(lines))
     return 0
+
+
+def layout_lines(h, zooms, chroms: dict[str, int], show_zooms: bool,
+                 show_chroms: bool) -> list[str]:
+    """The data / index / zoom / chromosome lines that bigBedInfo and bigWigInfo share."""
+    lines = [f"primaryDataSize: {_commas(h.fullIndexOffset - h.fullDataOffset)}"]
+    if zooms:
+        lines.append(f"primaryIndexSize: {_commas(zooms[0].dataOffset - h.fullIndexOffset)}")
+    lines.append(f"zoomLevels: {len(zooms)}")
+    if show_zooms:
+        lines += [f"\t{z.reductionLevel}\t{z.indexOffset - z.dataOffset}" for z in zooms]
+    lines.append(f"chromCount: {len(chroms)}")
+    if show_chroms:
+        lines += [f"\t{name} {i} {size}" for i, (name, size) in enumerate(chroms.items())]
+    return lines
+
+
+def summary_arguments(args: list[str], usage: str) -> tuple[str, str, int, int, int]:
+    """``file chrom start end dataPoints`` of bigBedSummary / bigWigSummary, checked."""
+    if len(args) != 5:
+        raise wrong_arguments(usage)
+    path, chrom, start_s, end_s, points_s = args
+    try:
+        start, end, points = int(start_s), int(end_s), int(points_s)
+    except ValueError:
+        raise UsageError(f"start, end and dataPoints must be integers, not "
+                         f"{start_s!r} {end_s!r} {points_s!r}") from None
+    if start < 0 or start >= end:
+        raise RegionError(f"invalid range {chrom}:{start}-{end}: start must be below end")
+    if points < 1:
+        raise UsageError(f"dataPoints must be at least 1, not {points}")
+    return path, chrom, start, end, points
 
 
 def _f(value: float) -> str:
@@ -289,18 +309,7 @@ def bigbedsummary(argv: list[str]) -> int:
                 print(f"\t{field.name}\t{field.comment}")
         if len(args) == 1:
             return 0
-    if len(args) != 5:
-        raise wrong_arguments(BIGBEDSUMMARY_USAGE)
-    path, chrom, start_s, end_s, points_s = args
-    try:
-        start, end, points = int(start_s), int(end_s), int(points_s)
-    except ValueError:
-        raise UsageError(f"start, end and dataPoints must be integers, not "
-                         f"{start_s!r} {end_s!r} {points_s!r}") from None
-    if start < 0 or start >= end:
-        raise RegionError(f"invalid range {chrom}:{start}-{end}: start must be below end")
-    if points < 1:
-        raise UsageError(f"dataPoints must be at least 1, not {points}")
+    path, chrom, start, end, points = summary_arguments(args, BIGBEDSUMMARY_USAGE)
     kind = opts.get("type", "coverage")
     if kind not in ("coverage", "mean", "min", "max", "std"):
         raise UsageError(f"Unknown -type={kind}\n{BIGBEDSUMMARY_USAGE}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import bigwig
-from ._options import UsageError, parse_ucsc
+from ._options import parse_ucsc, wrong_arguments
 from .bigbed_read import _output
 
 USAGE = """\
@@ -25,7 +25,7 @@ options:
 def bigwigaverageoverbed(argv: list[str]) -> int:
     args, opts = parse_ucsc(argv, {"minMax": None, "udcDir": str}, USAGE)
     if len(args) != 3:
-        raise UsageError(USAGE)
+        raise wrong_arguments(USAGE)
     min_max = bool(opts.get("minMax"))
     with bigwig.open(args[0]) as bw:
         rows = bigwig.average_over_bed(bw, args[1], min_max=min_max)

@@ -9,8 +9,8 @@ import sys
 
 from .. import bigwig
 from ..errors import BioformatsError
-from ._options import UsageError, parse_ucsc, progress
-from .bigbed_read import _commas, _f, _g, _output
+from ._options import UsageError, parse_ucsc, progress, wrong_arguments
+from .bigbed_read import _commas, _f, _g, _output, layout_lines, summary_arguments
 
 BIGWIGTOBEDGRAPH_USAGE = """\
 bigWigToBedGraph - Convert from bigWig to bedGraph format.
@@ -52,7 +52,7 @@ def bigwigtobedgraph(argv: list[str]) -> int:
     args, opts = parse_ucsc(argv, {"chrom": str, "start": int, "end": int, "udcDir": str},
                             BIGWIGTOBEDGRAPH_USAGE)
     if len(args) != 2:
-        raise UsageError(BIGWIGTOBEDGRAPH_USAGE)
+        raise wrong_arguments(BIGWIGTOBEDGRAPH_USAGE)
     with bigwig.open(args[0]) as bw, _output(args[1]) as out:
         chrom = opts.get("chrom")
         if chrom is not None and chrom not in bw.chroms:
@@ -78,7 +78,7 @@ def bigwiginfo(argv: list[str]) -> int:
     args, opts = parse_ucsc(argv, {"chroms": None, "zooms": None, "minMax": None,
                                    "udcDir": str}, BIGWIGINFO_USAGE)
     if len(args) != 1:
-        raise UsageError(BIGWIGINFO_USAGE)
+        raise wrong_arguments(BIGWIGINFO_USAGE)
     with bigwig.open(args[0]) as bw:
         h = bw.header
         total = bw.summary()
@@ -89,18 +89,7 @@ def bigwiginfo(argv: list[str]) -> int:
         lines = [f"version: {h.version}",
                  f"isCompressed: {'yes' if h.compressed else 'no'}",
                  f"isSwapped: {int(h.byteorder != ('<' if sys.byteorder == 'little' else '>'))}",
-                 f"primaryDataSize: {_commas(h.fullIndexOffset - h.fullDataOffset)}"]
-        if zooms:
-            lines.append(f"primaryIndexSize: {_commas(zooms[0].dataOffset - h.fullIndexOffset)}")
-        lines.append(f"zoomLevels: {len(zooms)}")
-        if "zooms" in opts:
-            for z in zooms:
-                lines.append(f"\t{z.reductionLevel}\t{z.indexOffset - z.dataOffset}")
-        chroms = bw.chroms
-        lines.append(f"chromCount: {len(chroms)}")
-        if "chroms" in opts:
-            for i, (name, size) in enumerate(chroms.items()):
-                lines.append(f"\t{name} {i} {size}")
+                 *layout_lines(h, zooms, bw.chroms, "zooms" in opts, "chroms" in opts)]
         n = total["covered"]
         lines += [f"basesCovered: {_commas(n)}",
                   f"mean: {_f(total['mean'] if n else math.nan)}",
@@ -113,13 +102,7 @@ def bigwiginfo(argv: list[str]) -> int:
 def bigwigsummary(argv: list[str]) -> int:
     args, opts = parse_ucsc(argv, {"type": str, "exact": None, "udcDir": str},
                             BIGWIGSUMMARY_USAGE)
-    if len(args) != 5:
-        raise UsageError(BIGWIGSUMMARY_USAGE)
-    path, chrom, start_s, end_s, points_s = args
-    try:
-        start, end, points = int(start_s), int(end_s), int(points_s)
-    except ValueError:
-        raise UsageError(BIGWIGSUMMARY_USAGE) from None
+    path, chrom, start, end, points = summary_arguments(args, BIGWIGSUMMARY_USAGE)
     kind = opts.get("type", "mean")
     if kind not in ("coverage", "mean", "min", "max", "std", "sum"):
         raise UsageError(f"Unknown -type={kind}\n{BIGWIGSUMMARY_USAGE}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..bbi.wig_write import write
-from ._options import UsageError, parse_ucsc, progress_bytes
+from ._options import parse_ucsc, progress_bytes, wrong_arguments
 
 USAGE = """\
 bedgraphtobigwig - convert a bedGraph file to bigWig (like UCSC bedGraphToBigWig)
@@ -27,7 +27,7 @@ OPTIONS: dict[str, Any] = {"blockSize": int, "itemsPerSlot": int, "unc": None, "
 def bedgraphtobigwig(argv: list[str]) -> int:
     args, opts = parse_ucsc(argv, OPTIONS, USAGE)
     if len(args) != 3:
-        raise UsageError(f"expected in.bedGraph chrom.sizes out.bw\n{USAGE}")
+        raise wrong_arguments(USAGE)
     bedgraph, sizes, out = args
     with open(bedgraph, "rb") as raw, progress_bytes(raw, "bedGraph") as handle:
         write(handle, sizes, out, block_size=opts.get("blockSize", 256),
