@@ -15,7 +15,6 @@ import importlib.util
 import sys
 import threading
 import types
-from importlib.metadata import entry_points
 
 ENTRY_POINT_GROUP = "bioformats_ext.align_formats"
 
@@ -47,6 +46,8 @@ class _LazyFormatModule(types.ModuleType):
 
 def discover() -> dict[str, str]:
     """Format name (lower case) -> module path, from every installed distribution's entry points."""
+    from importlib.metadata import entry_points  # ~15 ms; only when Bio.Align wants formats
+
     found: dict[str, str] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         found[ep.name.lower()] = ep.value.split(":")[0].strip()

@@ -33,9 +33,30 @@ OPEN_READ = 65536
 MAX_META_SPAN = 64 << 20     # read a larger metadata area in one go only up to this size
 BATCH_BYTES = 256 << 10      # full scans decode blocks in batches of this many (compressed) bytes
 RUN_BYTES = 4 << 20          # ... and parse them in runs of at most this many inflated bytes
+FIRST_WINDOW = 64 << 10      # region queries read their first (compressed) blocks in this window,
+WINDOW_BYTES = 4 << 20       # ... doubling up to this: memory stays flat, the first record is fast
+CACHED_QUERY_BYTES = 256 << 10  # only a query's first this many (compressed) bytes enter the cache
 MIN_INFLATE_LIMIT = 1 << 20
 
 Record = tuple[str, int, int, "str | None"]
+
+
+def _windows(ranges: list[tuple[int, int]], first: int, limit: int
+             ) -> Iterator[tuple[list[tuple[int, int]], int]]:
+    """Consecutive ``(offset, size)`` ranges grouped into windows of at most ``first`` bytes,
+    the budget doubling per window up to ``limit`` (a range larger than the budget is a window
+    of its own); yields ``(ranges, bytes)``."""
+    budget = first
+    i = 0
+    while i < len(ranges):
+        j = i + 1
+        total = ranges[i][1]
+        while j < len(ranges) and total + ranges[j][1] <= budget:
+            total += ranges[j][1]
+            j += 1
+        yield ranges[i:j], total
+        i = j
+        budget = min(2 * budget, limit)
 
 
 class BigBedReader(RegionReader):
@@ -203,9 +224,20 @@ class BigBedReader(RegionReader):
     # -- blocks ----------------------------------------------------------------------------------
     def _load_blocks(self, ranges: list[tuple[int, int]], use_cache: bool = True
                      ) -> Iterator[Block]:
-        """Parsed blocks at ``(offset, size)``, in order; uncached ones are fetched in one
-        batched read but inflated one at a time, as they are consumed (a query over many blocks
-        never holds more inflated blocks than the cache does)."""
+        """Parsed blocks at ``(offset, size)``, in order, read in windows (FIRST_WINDOW bytes,
+        doubling up to WINDOW_BYTES): taking a few records of a large chromosome reads about one
+        small window, and a long query never holds more than one window of compressed bytes.
+        Only a query's first CACHED_QUERY_BYTES go into the block cache: a long query would
+        only evict useful blocks, and memory stays flat however large the chromosome."""
+        done = 0
+        for window, nbytes in _windows(ranges, FIRST_WINDOW, WINDOW_BYTES):
+            yield from self._load_window(window, use_cache, use_cache and done < CACHED_QUERY_BYTES)
+            done += nbytes
+
+    def _load_window(self, ranges: list[tuple[int, int]], use_cache: bool,
+                     store: bool) -> Iterator[Block]:
+        """Blocks of one window: uncached ones fetched in one batched read but inflated one at
+        a time, as they are consumed."""
         todo: list[tuple[int, int]] = []
         for off, size in ranges:
             if not use_cache or self._blocks.get(off) is None:
@@ -232,7 +264,7 @@ class BigBedReader(RegionReader):
                 if len(block) > self.item_count:
                     raise FormatError(f"block holds {len(block)} records, the file "
                                       f"{self.item_count}", off)
-                if use_cache:
+                if store:
                     self._blocks.put(off, block, len(data) + 96 * len(block))
             yield block
 
@@ -279,16 +311,9 @@ class BigBedReader(RegionReader):
             # A full scan: batches of blocks, not cached (it would only evict useful blocks).
             items = self.rtree.blocks(None)
             ranges = list(zip(items["offset"].tolist(), items["size"].tolist()))
-            i = 0
-            while i < len(ranges):
-                j = i + 1
-                total = ranges[i][1]
-                while j < len(ranges) and total + ranges[j][1] <= BATCH_BYTES:
-                    total += ranges[j][1]
-                    j += 1
-                for block in self._load_runs(ranges[i:j]):
+            for batch, _ in _windows(ranges, BATCH_BYTES, BATCH_BYTES):
+                for block in self._load_runs(batch):
                     yield block, None
-                i = j
             return
         ranges = list(dict.fromkeys(self.rtree.ranges(cid, start_, end_)))
         for block in self._load_blocks(ranges):

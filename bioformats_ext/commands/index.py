@@ -6,8 +6,6 @@ import os
 import sys
 
 from ..errors import BioformatsError
-from ..bam.index import index_bam
-from ..tabix.indexer import index_tabix
 from ..index.tabix_conf import PRESETS, TBX_GENERIC, TBX_UCSC, TabixConfig
 from ._options import ArgumentParser, progress_position
 
@@ -39,6 +37,8 @@ def samtools_index(argv: list[str]) -> int:
     if out is not None and len(files) > 1:
         p.error("-o can only be used with a single input file")
     threads = 2 if args.threads is None else max(1, args.threads + 1)
+    from ..bam.index import index_bam  # numpy etc. only once options are valid (fast --help)
+
     for path in files:
         if not os.path.exists(path):
             open(path, "rb").close()  # the OSError names the missing file
@@ -73,6 +73,8 @@ def tabix(argv: list[str]) -> int:
     if os.path.exists(out) and not args.force:
         print(f"[tabix] the index file exists; use option '-f' to overwrite: {out}", file=sys.stderr)
         return 1
+    from ..tabix.indexer import index_tabix  # numpy etc. only once options are valid (fast --help)
+
     with progress_position(os.path.getsize(args.file), desc=os.path.basename(args.file)) as update:
         index_tabix(args.file, conf, csi=csi, min_shift=min_shift, out=out, progress=update)
     return 0

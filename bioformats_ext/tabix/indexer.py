@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -18,6 +18,7 @@ from ..coindex.discovery import default_index_path
 from ..index import IndexBuilder
 from ..index.sortorder import RecordNumbers
 from ..index.tabix_conf import TBX_SAM, TBX_VCF, TabixConfig, get_config, parse_lines
+from ..index.vcf_batch import vcf_intervals
 from ..sniff import expect
 
 
@@ -25,9 +26,11 @@ _CONTIG_LEN = re.compile(rb"length[ =]*(\d+)")
 _SQ_LEN = re.compile(rb"\tLN:(\d+)")
 
 
-def _iter_lines(stream: BlockStream) -> Iterator[tuple[list[bytes], np.ndarray, np.ndarray]]:
-    """Batches of complete lines (without newline) with the virtual offset where each ends and
-    each line's first byte (newline for an empty line)."""
+def _iter_lines(stream: BlockStream
+                ) -> Iterator[tuple[list[bytes], np.ndarray, np.ndarray, bytes, np.ndarray]]:
+    """Batches of complete lines (without newline) with the virtual offset where each ends,
+    each line's first byte (newline for an empty line), the batch's bytes and where each line
+    ends in them (after its newline)."""
     pos = 0  # stream offset where the next line starts
     while True:
         stream.fill()
@@ -42,11 +45,18 @@ def _iter_lines(stream: BlockStream) -> Iterator[tuple[list[bytes], np.ndarray, 
             lines = data.split(b"\n")
             if data.endswith(b"\n"):
                 lines.pop()
-            yield lines, stream.voffsets(ends + stream.base), first
+            yield lines, stream.voffsets(ends + stream.base), first, data, ends - local
             pos = int(ends[-1]) + stream.base
             stream.consume(pos)
         if stream.eof:
             return
+
+
+def _vcf_batch(conf: TabixConfig, lines: list[bytes], first_lineno: int, data: bytes,
+               sizes: np.ndarray) -> "tuple[list[bytes], np.ndarray, np.ndarray]":
+    """Names and tabix intervals of consecutive VCF data lines (``data`` = their bytes, line
+    ``i`` taking ``sizes[i]`` of them), vectorised over the batch."""
+    return vcf_intervals(conf, data, sizes, lines, first_lineno)
 
 
 def index_tabix(path: "str | os.PathLike[str]", preset: "str | TabixConfig" = "vcf", csi: bool = False, min_shift: int = 14,
@@ -66,7 +76,7 @@ def index_tabix(path: "str | os.PathLike[str]", preset: "str | TabixConfig" = "v
     max_ref_len = 0
     try:
         meta = conf.meta.encode()
-        for lines, voffs, first in _iter_lines(stream):
+        for lines, voffs, first, data, line_ends in _iter_lines(stream):
             n = len(lines)
             if len(meta) == 1 and meta != b"\n":
                 is_meta = first == meta[0]
@@ -102,9 +112,21 @@ def index_tabix(path: "str | os.PathLike[str]", preset: "str | TabixConfig" = "v
             keep = np.flatnonzero(~skip)
             if not len(keep):
                 continue
-            data_lines = [lines[i] for i in keep.tolist()]
             first_no = lineno - n + 1
-            names, begs, ends = parse_lines(conf, data_lines, first_no)
+            a, b = int(keep[0]), int(keep[-1]) + 1
+            names: list[Any]  # str from parse_lines, bytes from the batch rule
+            begs: Any
+            ends: Any
+            if conf.preset == TBX_VCF and b - a == len(keep):
+                # consecutive data lines: the writer's vectorised rule over the batch's bytes
+                # (the exact per-line rule only for END / SVLEN / gVCF lines and odd ones)
+                lo = int(line_ends[a - 1]) if a else 0
+                sizes = np.diff(line_ends[a:b], prepend=lo)
+                names, begs, ends = _vcf_batch(conf, lines[a:b], first_no + a,
+                                               data[lo:int(line_ends[b - 1])], sizes)
+            else:
+                data_lines = [lines[i] for i in keep.tolist()]
+                names, begs, ends = parse_lines(conf, data_lines, first_no)  # full VCF end rule
             builder.push_many(builder.tids_for(names), begs, ends, voffs[keep],
                               numbers=RecordNumbers(linenos[keep].tolist(), "line"))
         if builder is None:  # no data lines
