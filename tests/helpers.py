@@ -114,6 +114,82 @@ def random_vcf(seed: int = 1, n: int = 3000):
     return "\n".join(header) + "\n", ["\t".join(f) for _, f in rows]
 
 
+TYPED_INFO = [
+    '##INFO=<ID=DP,Number=1,Type=Integer,Description="depth">',
+    '##INFO=<ID=AF,Number=A,Type=Float,Description="allele freq, with a comma, inside">',
+    '##INFO=<ID=DB,Number=0,Type=Flag,Description="dbSNP">',
+    '##INFO=<ID=NOTE,Number=1,Type=String,Description="text">',
+    '##INFO=<ID=CNT,Number=.,Type=Integer,Description="counts">',
+]
+
+
+def _typed_info(rng, n_alts: int) -> str:
+    """One INFO value per header type (Integer, Number=A Float with missing values, Flag,
+    String, Number=. list), each present or absent at random."""
+    info = []
+    if rng.random() < 0.8:
+        info.append(f"DP={rng.randrange(100)}")
+    if rng.random() < 0.7:
+        info.append("AF=" + ",".join(rng.choice(["0.5", "0.25", "."]) for _ in range(n_alts)))
+    if rng.random() < 0.3:
+        info.append("DB")
+    if rng.random() < 0.3:
+        info.append(f"NOTE=n{rng.randrange(9)}")
+    if rng.random() < 0.4:
+        info.append("CNT=" + ",".join(str(rng.randrange(9)) for _ in range(rng.randrange(1, 4))))
+    return ";".join(info) or "."
+
+
+def walk_vcf(contigs, counts, *, seed: int = 1, start: int = 0, steps=None, min_step: int = 0,
+             refs=("A", "AT", "GATTACA"), alts=("G",), max_alts: int = 1, quals=("50",),
+             info: str | None = "DP", end_rate: float = 0.0, samples=()):
+    """Sorted VCF walking each contig from ``start`` by random steps: ``(header, lines)``.
+
+    ``counts[i]`` records at most on ``contigs[i]`` (the walk stops past the contig end);
+    each step is ``randint(min_step, steps[i])`` (default ``2 * length // count``), so
+    ``start=0, min_step=0`` can give POS 0 and repeated positions. ``info`` is ``"DP"``,
+    ``"typed"`` (:data:`TYPED_INFO`: every INFO type) or ``None``; ``end_rate`` of the
+    records become ``<DEL>`` with ``INFO/END`` up to 50 kb further (long records).
+    """
+    rng = random.Random(seed)
+    header = ["##fileformat=VCFv4.2"] + [f"##contig=<ID={c},length={n}>" for c, n in contigs]
+    if end_rate:
+        header.append('##INFO=<ID=END,Number=1,Type=Integer,Description="End">')
+    if info == "DP":
+        header.append('##INFO=<ID=DP,Number=1,Type=Integer,Description="Depth">')
+    elif info == "typed":
+        header += TYPED_INFO
+    columns = ["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO"]
+    if samples:
+        header.append('##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">')
+        columns += ["FORMAT", *samples]
+    header.append("\t".join(columns))
+    lines = []
+    for i, ((name, length), count) in enumerate(zip(contigs, counts)):
+        step = steps[i] if steps is not None else max(1, 2 * length // max(count, 1))
+        pos = start
+        for _ in range(count):
+            pos += rng.randint(min_step, step)
+            if pos > length:
+                break
+            ref = rng.choice(refs)
+            alt = ",".join(rng.sample(alts, rng.randint(1, max_alts)))
+            qual = rng.choice(quals)
+            if end_rate and rng.random() < end_rate:
+                alt, value = "<DEL>", f"END={min(length, pos + rng.randint(100, 50_000))}"
+            elif info == "DP":
+                value = f"DP={rng.randint(1, 500)}"
+            elif info == "typed":
+                value = _typed_info(rng, alt.count(",") + 1)
+            else:
+                value = "."
+            fields = [name, str(pos), ".", ref, alt, qual, "PASS", value]
+            if samples:
+                fields += ["GT"] + ["0/1"] * len(samples)
+            lines.append("\t".join(fields))
+    return "\n".join(header) + "\n", lines
+
+
 # -- indexes ------------------------------------------------------------------------------------
 
 def index_content(path: str) -> tuple:
