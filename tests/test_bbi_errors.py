@@ -10,7 +10,7 @@ from bioformats_ext import bigbed
 from bioformats_ext.align.bigbed import AlignmentIterator
 from bioformats_ext.bbi.header import Header
 from bioformats_ext.errors import BioformatsError, FormatError, TruncatedFileError
-from _bigbed_helpers import UCSC
+from helpers.bigbed import UCSC
 
 BASE = (UCSC / "bigbedtest.bb").read_bytes()
 HEADER = Header.parse(BASE)

@@ -16,7 +16,7 @@ from bioformats_ext import bigbed
 from bioformats_ext.bbi.autosql import AutoSqlTable
 from bioformats_ext.errors import MissingIndexError, UnknownReferenceError
 from bioformats_ext.io.source import BytesSource
-from _bigbed_helpers import FIXTURES, UCSC
+from helpers.bigbed import FIXTURES, UCSC
 
 LITTLE = [p for p in FIXTURES if "bigendian" not in p.name]
 

@@ -11,7 +11,7 @@ from Bio.Align import bigbed as bio_bigbed
 import bioformats_ext  # noqa: F401  (installs our bigBed into Bio.Align)
 from bioformats_ext.align import bigbed as our_bigbed
 from bioformats_ext.errors import UnknownReferenceError
-from _bigbed_helpers import FIXTURES, UCSC, assert_same_alignment
+from helpers.bigbed import FIXTURES, UCSC, assert_same_alignment
 
 
 def _biopython(path):

@@ -24,7 +24,7 @@ from bioformats_ext.align.bigbed_writer import AlignmentWriter
 from bioformats_ext.cli import main as cli_main
 from bioformats_ext.errors import RecordError, SortOrderError
 
-from _bigbed_helpers import UCSC
+from helpers.bigbed import UCSC
 
 READABLE = [p for p in sorted(UCSC.glob("*.bb")) if "bigendian" not in p.name]
 

@@ -11,7 +11,7 @@ import numpy as np
 import pyBigWig
 import pytest
 
-from _bigwig_helpers import REAL_FILES
+from helpers.bigwig import REAL_FILES
 from bioformats_ext.cli import main
 
 ROOT = Path(__file__).parent.parent

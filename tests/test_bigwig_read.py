@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _bigwig_helpers import (REAL_FILES, STATS, pybigtools_file, pybigwig_sections, same,
+from helpers.bigwig import (REAL_FILES, STATS, pybigtools_file, pybigwig_sections, same,
                              to_big_endian, windows)
 from bioformats_ext import bigwig
 from bioformats_ext.bbi.wig import BEDGRAPH, FIXEDSTEP, VARSTEP

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _bigwig_helpers import STATS, same, windows
+from helpers.bigwig import STATS, same, windows
 from bioformats_ext import bigwig
 from bioformats_ext.bbi.wig import BEDGRAPH, FIXEDSTEP
 from bioformats_ext.errors import RecordError, SortOrderError, UnknownReferenceError

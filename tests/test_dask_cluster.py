@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("pyarrow")
 distributed = pytest.importorskip("distributed")
 
-from _dask_data import write_vcf_gz  # noqa: E402
+from helpers import write_vcf_gz  # noqa: E402
 
 from bioformats_ext import bigbed  # noqa: E402
 from bioformats_ext.dask import read_bigbed, read_vcf  # noqa: E402
@@ -221,7 +221,7 @@ def test_vcf_to_bgzf2_shards_then_concat(client, files, tmp_path):
 @pytest.fixture(scope="module")
 def bams(tmp_path_factory):
     pytest.importorskip("bioformats_ext.bam.columns")
-    from _dask_data import write_bam
+    from helpers import write_bam
 
     d = tmp_path_factory.mktemp("bam")
     return {"bai": write_bam(d / "reads.bam"), "csi": write_bam(d / "csi.bam", seed=5, csi=True)}
@@ -323,7 +323,7 @@ def test_bam_to_bgzf_shards_with_merged_index(client, tmp_path, index):
     import shutil
 
     import pysam
-    from _dask_data import write_bam
+    from helpers import write_bam
 
     from bioformats_ext.dask import bam_to_bgzf
     from bioformats_ext.index import read_index

@@ -10,7 +10,7 @@ import pytest
 
 pa = pytest.importorskip("pyarrow")
 
-from _bigbed_helpers import FIXTURES  # noqa: E402
+from helpers.bigbed import FIXTURES  # noqa: E402
 
 from bioformats_ext import bigbed  # noqa: E402
 from bioformats_ext.bbi.autosql import converter  # noqa: E402

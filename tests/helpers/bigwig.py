@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path(__file__).parent / "data" / "bigwig"
+DATA = Path(__file__).parent.parent / "data" / "bigwig"
 REAL_FILES = sorted(DATA.glob("*.bw"))
 STATS = ("mean", "min", "max", "std", "coverage", "sum")
 

@@ -1,0 +1,18 @@
+"""Shared test data generators and comparisons, one place for the whole suite.
+
+The suite puts ``tests/`` on ``sys.path``, so test files import ``from helpers import ...``.
+Generators are seeded and return text (or write files) as the writers / reference tools take
+them; each one's parameters select the data properties a test relies on (contig mix, counts,
+POS 0, long records, unplaced reads, ...).
+"""
+
+from __future__ import annotations
+
+from helpers.indexes import assert_same_index, index_content
+from helpers.sam import SAM_REFS, rand_cigar, rand_tags, random_sam, write_bam
+from helpers.vcf import (TYPED_INFO, TYPED_VCF_CONTIGS, VCF_CONTIGS, random_vcf, typed_vcf,
+                         vcf_lines, walk_vcf, write_vcf_gz)
+
+__all__ = ["SAM_REFS", "TYPED_INFO", "TYPED_VCF_CONTIGS", "VCF_CONTIGS", "assert_same_index",
+           "index_content", "rand_cigar", "rand_tags", "random_sam", "random_vcf", "typed_vcf",
+           "vcf_lines", "walk_vcf", "write_bam", "write_vcf_gz"]

@@ -1,0 +1,135 @@
+"""Random SAM / BAM data exercising htslib's edge cases."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+SAM_REFS = [("chr1", 3_000_000), ("chr2", 200_000), ("chrEmpty", 5000), ("chr3", 70_000_000)]
+
+
+def rand_tags(rng):
+    out = []
+    if rng.random() < 0.7:
+        out.append(f"NM:i:{rng.choice([0, 1, 200, 255, 256, 65535, 65536, 4294967295, -1, -128, -129, -32768, -32769, -2147483648])}")
+    if rng.random() < 0.3: out.append(f"XA:A:{rng.choice('ACGT=')}")
+    if rng.random() < 0.3: out.append(f"XF:f:{rng.choice(['1.5', '-0.25', '3.125', '0', '1e+10'])}")
+    if rng.random() < 0.3: out.append("XZ:Z:" + rng.choice(["hello world", "", "a:b:c"]))
+    if rng.random() < 0.2: out.append("XH:H:" + rng.choice(["1AE301", "", "FF"]))
+    if rng.random() < 0.3:
+        sub = rng.choice("cCsSiIf")
+        lo, hi = {"c": (-128, 127), "C": (0, 255), "s": (-32768, 32767), "S": (0, 65535), "i": (-2**31, 2**31-1), "I": (0, 2**32-1), "f": (0, 0)}[sub]
+        k = rng.randrange(0, 6)
+        vals = [rng.choice(["1.5", "-2", "0.125"]) for _ in range(k)] if sub == "f" else [str(rng.randint(lo, hi)) for _ in range(k)]
+        out.append("XB:B:" + sub + "".join("," + v for v in vals))
+    return out
+
+def rand_cigar(rng, huge=False):
+    if huge:
+        n = 70000
+        ops = [(1, "M") if i % 2 == 0 else (1, "I") for i in range(n)] + [(5, "M")]
+    else:
+        ops = []
+        if rng.random() < 0.2: ops.append((rng.randint(1, 5), "H"))
+        if rng.random() < 0.3: ops.append((rng.randint(1, 10), "S"))
+        ops.append((rng.randint(1, 60), rng.choice("M=X")))
+        for _ in range(rng.randrange(0, 4)):
+            op = rng.choice("IDNP")
+            length = rng.choice([1, 3, 50, 100_000]) if op in "DN" else rng.randint(1, 5)
+            ops.append((length, op))
+            ops.append((rng.randint(1, 40), rng.choice("M=X")))
+        if rng.random() < 0.3: ops.append((rng.randint(1, 10), "S"))
+        if rng.random() < 0.2: ops.append((rng.randint(1, 5), "H"))
+    qlen = sum(n for n, op in ops if op in "MIS=X")
+    rlen = sum(n for n, op in ops if op in "MDN=X")
+    return "".join(f"{n}{op}" for n, op in ops), qlen, rlen
+
+def random_sam(seed=1, n=400, refs=SAM_REFS, huge=True):
+    """Coordinate-sorted SAM exercising htslib's edge cases (every tag type, B arrays, huge
+    CIGARs, placed unmapped mates, unplaced reads last): ``(header, lines)``."""
+    rng = random.Random(seed)
+    header = "@HD\tVN:1.6\tSO:coordinate\n" + "".join(f"@SQ\tSN:{r}\tLN:{l}\n" for r, l in refs) + "@RG\tID:g1\tSM:s\n@CO\tcomment here\n"
+    recs = []
+    used = [r for r in refs if r[0] != "chrEmpty"]
+    for i in range(n):
+        tid = rng.randrange(len(used))
+        name, length = used[tid]
+        pos = rng.randint(1, min(length, 2_000_000) - 1000)
+        huge_one = huge and i in (5, 7)
+        cig, qlen, rlen = rand_cigar(rng, huge_one)
+        flag = rng.choice([0, 16, 1 | 2 | 32 | 64, 1 | 16 | 128, 256, 2048])
+        seq = "".join(rng.choice("ACGTN") for _ in range(qlen)) if rng.random() < 0.9 or huge_one else "*"
+        qual = "".join(chr(rng.randint(33, 73)) for _ in range(qlen)) if seq != "*" and rng.random() < 0.9 else "*"
+        mapq = rng.choice([0, 30, 60, 255])
+        rnext, pnext = rng.choice([("*", 0), ("=", pos + 100), ("chr2", 5)])
+        if rnext == name: rnext = "="
+        tlen = rng.choice([0, 250, -250])
+        fields = [f"r{i}", str(flag), name, str(pos), str(mapq), cig, rnext, str(pnext), str(tlen), seq, qual] + rand_tags(rng)
+        recs.append(((refs.index(used[tid]), pos), fields))
+        if rng.random() < 0.1:  # placed unmapped mate
+            f2 = [f"u{i}", str(4 | 1 | 8 if rng.random() < 0.5 else 4), name, str(pos), "0", "*", "=", str(pos), "0", "ACGT", "IIII"] + rand_tags(rng)
+            recs.append(((refs.index(used[tid]), pos), f2))
+    recs.sort(key=lambda r: r[0])
+    lines = ["\t".join(f) for _, f in recs]
+    for i in range(20):
+        lines.append("\t".join([f"unplaced{i}", "4", "*", "0", "0", "*", "*", "0", "0", "ACGTN"[: 1 + i % 5], "*"] + rand_tags(rng)))
+    return header, lines
+
+
+def write_bam(path: Path, n_big: int = 4000, n_small: int = 120, unplaced: int = 50,
+              seed: int = 2, csi: bool = False) -> Path:
+    """A coordinate-sorted BAM written and indexed by pysam (htslib): one huge contig, many
+    small ones, placed unmapped mates, unplaced reads at the end, a few typed tags."""
+    import array
+
+    import pysam
+
+    rng = random.Random(seed)
+    refs = [("chr1", 50_000_000)] + [(f"ctg{i}", 3000) for i in range(n_small)]
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"},
+              "SQ": [{"SN": n, "LN": ln} for n, ln in refs], "RG": [{"ID": "g1"}]}
+    reads = []
+    for tid, (name, length) in enumerate(refs):
+        for _ in range(n_big if tid == 0 else rng.randrange(0, 4)):
+            pos = rng.randrange(0, length - 200)
+            reads.append((tid, pos))
+    reads.sort()
+    with pysam.AlignmentFile(str(path), "wb", header=header) as out:
+        for k, (tid, pos) in enumerate(reads):
+            a = pysam.AlignedSegment(out.header)
+            a.query_name = f"r{k}"
+            length = rng.randrange(1, 120)
+            a.query_sequence = "".join(rng.choice("ACGTN") for _ in range(length))
+            a.reference_id = tid
+            a.reference_start = pos
+            if rng.random() < 0.05:  # placed, unmapped (mate's position)
+                a.flag = 4 | 1
+            else:
+                a.flag = rng.choice([0, 16, 99, 147, 256])
+                a.mapping_quality = rng.randrange(0, 61)
+                m = rng.randrange(1, length + 1)
+                a.cigarstring = f"{m}M{length - m}S" if m < length else f"{m}M"
+            if rng.random() < 0.8:
+                a.query_qualities = array.array("B", [rng.randrange(0, 41) for _ in range(length)])
+            a.next_reference_id = tid
+            a.next_reference_start = pos + rng.randrange(0, 300)
+            a.template_length = rng.randrange(-500, 500)
+            a.set_tag("NM", rng.randrange(0, 5))
+            a.set_tag("RG", "g1")
+            if rng.random() < 0.5:
+                a.set_tag("XS", rng.uniform(0, 1), "f")
+            out.write(a)
+        for k in range(unplaced):
+            a = pysam.AlignedSegment(out.header)
+            a.query_name = f"u{k}"
+            a.query_sequence = "ACGT" * rng.randrange(1, 10)
+            a.flag = 4
+            a.reference_id = -1
+            a.reference_start = -1
+            a.next_reference_id = -1
+            a.next_reference_start = -1
+            a.set_tag("NM", 0)
+            a.set_tag("RG", "g1")
+            out.write(a)
+    pysam.index(str(path), *(["-c"] if csi else []))
+    return path
