@@ -16,55 +16,9 @@ from Bio import Align  # noqa: E402
 from Bio.Seq import UndefinedSequenceError  # noqa: E402
 
 from bioformats_ext.bam import BamWriter  # noqa: E402
+from helpers import random_sam  # noqa: E402
 
 REFS = [("chr1", 2_000_000), ("chr2", 300_000), ("chrEmpty", 1000)]
-
-
-def _random_sam(seed: int, n: int):
-    """SAM Biopython's own parser accepts (no B/H tags, no padding, no spaces in Z tags)."""
-    rng = random.Random(seed)
-    header = "@HD\tVN:1.6\tSO:coordinate\n" + "".join(
-        f"@SQ\tSN:{name}\tLN:{length}\n" for name, length in REFS) + "@RG\tID:g1\tSM:x\n"
-    rows = []
-    for i in range(n):
-        tid = rng.randrange(2)
-        name, length = REFS[tid]
-        pos = rng.randint(1, length - 5000)
-        ops = []
-        if rng.random() < 0.2:
-            ops.append(f"{rng.randint(1, 4)}H")
-        if rng.random() < 0.3:
-            ops.append(f"{rng.randint(1, 9)}S")
-        ops.append(f"{rng.randint(5, 50)}M")
-        for _ in range(rng.randrange(3)):
-            ops.append(f"{rng.choice([1, 2, 700])}{rng.choice('DNI')}")
-            ops.append(f"{rng.randint(5, 30)}{rng.choice('M=X') if rng.random() < 0.2 else 'M'}")
-        if rng.random() < 0.3:
-            ops.append(f"{rng.randint(1, 9)}S")
-        cigar = "".join(ops)
-        qlen = sum(int(x) for x, op in zip(*[iter(_split(cigar))] * 2) if op in "MIS=X")
-        seq = "".join(rng.choice("ACGT") for _ in range(qlen)) if rng.random() < 0.9 else "*"
-        qual = "".join(chr(rng.randint(33, 70)) for _ in range(qlen)) if seq != "*" else "*"
-        flag = rng.choice([0, 16, 99, 147, 256])
-        tags = []
-        if rng.random() < 0.5:
-            tags.append(f"AS:i:{rng.randint(0, 300)}")
-        if rng.random() < 0.5:
-            tags.append(f"NM:i:{rng.randint(0, 5)}")
-        if rng.random() < 0.3:
-            tags.append(f"XF:f:{rng.choice(['1.5', '-2.25'])}")
-        if rng.random() < 0.3:
-            tags.append("RG:Z:g1")
-        rnext, pnext = rng.choice([("*", 0), ("=", pos + 50)])
-        rows.append(((tid, pos), "\t".join([f"q{i}", str(flag), name, str(pos),
-                                            str(rng.choice([0, 60, 255])), cigar, rnext,
-                                            str(pnext), str(rng.choice([0, 200, -200])), seq,
-                                            qual] + tags)))
-        if rng.random() < 0.05:
-            rows.append(((tid, pos), f"u{i}\t4\t{name}\t{pos}\t0\t*\t=\t{pos}\t0\tACGT\tIIII"))
-    rows.sort(key=lambda r: r[0])
-    lines = [r for _, r in rows] + [f"z{i}\t4\t*\t0\t0\t*\t*\t0\t0\tACG\t*" for i in range(5)]
-    return header, lines
 
 
 def _split(cigar: str):
@@ -108,7 +62,7 @@ def _key(alignment):
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     directory = tmp_path_factory.mktemp("align")
-    header, lines = _random_sam(3, 600)
+    header, lines = random_sam(3, 600, REFS, huge=False, biopython=True)
     sam = directory / "x.sam"
     sam.write_text(header + "".join(line + "\n" for line in lines))
     bam = directory / "x.bam"

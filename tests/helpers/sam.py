@@ -8,13 +8,18 @@ from pathlib import Path
 SAM_REFS = [("chr1", 3_000_000), ("chr2", 200_000), ("chrEmpty", 5000), ("chr3", 70_000_000)]
 
 
-def rand_tags(rng):
+def rand_tags(rng, biopython: bool = False):
+    """Optional tags of every SAM type; ``biopython=True`` keeps to what Biopython's "sam"
+    parser reads (no H or B arrays, no spaces or empty Z values)."""
     out = []
     if rng.random() < 0.7:
         out.append(f"NM:i:{rng.choice([0, 1, 200, 255, 256, 65535, 65536, 4294967295, -1, -128, -129, -32768, -32769, -2147483648])}")
     if rng.random() < 0.3: out.append(f"XA:A:{rng.choice('ACGT=')}")
     if rng.random() < 0.3: out.append(f"XF:f:{rng.choice(['1.5', '-0.25', '3.125', '0', '1e+10'])}")
-    if rng.random() < 0.3: out.append("XZ:Z:" + rng.choice(["hello world", "", "a:b:c"]))
+    if rng.random() < 0.3:
+        out.append("XZ:Z:" + rng.choice(["hello", "a:b:c"] if biopython else ["hello world", "", "a:b:c"]))
+    if biopython:
+        return out
     if rng.random() < 0.2: out.append("XH:H:" + rng.choice(["1AE301", "", "FF"]))
     if rng.random() < 0.3:
         sub = rng.choice("cCsSiIf")
@@ -24,7 +29,9 @@ def rand_tags(rng):
         out.append("XB:B:" + sub + "".join("," + v for v in vals))
     return out
 
-def rand_cigar(rng, huge=False):
+def rand_cigar(rng, huge=False, padding=True):
+    """``(cigar, query length, reference length)``: clips, every op (``P`` unless
+    ``padding=False``), 100 kb D/N; ``huge`` gives 70,001 ops (BAM stores them in a CG tag)."""
     if huge:
         n = 70000
         ops = [(1, "M") if i % 2 == 0 else (1, "I") for i in range(n)] + [(5, "M")]
@@ -34,7 +41,7 @@ def rand_cigar(rng, huge=False):
         if rng.random() < 0.3: ops.append((rng.randint(1, 10), "S"))
         ops.append((rng.randint(1, 60), rng.choice("M=X")))
         for _ in range(rng.randrange(0, 4)):
-            op = rng.choice("IDNP")
+            op = rng.choice("IDNP" if padding else "IDN")
             length = rng.choice([1, 3, 50, 100_000]) if op in "DN" else rng.randint(1, 5)
             ops.append((length, op))
             ops.append((rng.randint(1, 40), rng.choice("M=X")))
@@ -44,11 +51,16 @@ def rand_cigar(rng, huge=False):
     rlen = sum(n for n, op in ops if op in "MDN=X")
     return "".join(f"{n}{op}" for n, op in ops), qlen, rlen
 
-def random_sam(seed=1, n=400, refs=SAM_REFS, huge=True):
+def random_sam(seed=1, n=400, refs=SAM_REFS, huge=True, biopython=False, unplaced=20):
     """Coordinate-sorted SAM exercising htslib's edge cases (every tag type, B arrays, huge
-    CIGARs, placed unmapped mates, unplaced reads last): ``(header, lines)``."""
+    CIGARs, placed unmapped mates, ``unplaced`` reads last): ``(header, lines)``.
+
+    A reference named ``chrEmpty`` gets no reads. ``biopython=True`` keeps to what
+    Biopython's "sam" parser reads (no padding, no H/B tags, no spaces in Z tags, no @CO, mates on
+    the same reference); ``huge``
+    adds two reads with 70,001 CIGAR operations."""
     rng = random.Random(seed)
-    header = "@HD\tVN:1.6\tSO:coordinate\n" + "".join(f"@SQ\tSN:{r}\tLN:{l}\n" for r, l in refs) + "@RG\tID:g1\tSM:s\n@CO\tcomment here\n"
+    header = "@HD\tVN:1.6\tSO:coordinate\n" + "".join(f"@SQ\tSN:{r}\tLN:{l}\n" for r, l in refs) + "@RG\tID:g1\tSM:s\n" + ("" if biopython else "@CO\tcomment here\n")
     recs = []
     used = [r for r in refs if r[0] != "chrEmpty"]
     for i in range(n):
@@ -56,23 +68,24 @@ def random_sam(seed=1, n=400, refs=SAM_REFS, huge=True):
         name, length = used[tid]
         pos = rng.randint(1, min(length, 2_000_000) - 1000)
         huge_one = huge and i in (5, 7)
-        cig, qlen, rlen = rand_cigar(rng, huge_one)
+        cig, qlen, rlen = rand_cigar(rng, huge_one, padding=not biopython)
         flag = rng.choice([0, 16, 1 | 2 | 32 | 64, 1 | 16 | 128, 256, 2048])
         seq = "".join(rng.choice("ACGTN") for _ in range(qlen)) if rng.random() < 0.9 or huge_one else "*"
         qual = "".join(chr(rng.randint(33, 73)) for _ in range(qlen)) if seq != "*" and rng.random() < 0.9 else "*"
         mapq = rng.choice([0, 30, 60, 255])
-        rnext, pnext = rng.choice([("*", 0), ("=", pos + 100), ("chr2", 5)])
+        mates = [("*", 0), ("=", pos + 100)] + ([] if biopython else [("chr2", 5)])
+        rnext, pnext = rng.choice(mates)
         if rnext == name: rnext = "="
         tlen = rng.choice([0, 250, -250])
-        fields = [f"r{i}", str(flag), name, str(pos), str(mapq), cig, rnext, str(pnext), str(tlen), seq, qual] + rand_tags(rng)
+        fields = [f"r{i}", str(flag), name, str(pos), str(mapq), cig, rnext, str(pnext), str(tlen), seq, qual] + rand_tags(rng, biopython)
         recs.append(((refs.index(used[tid]), pos), fields))
         if rng.random() < 0.1:  # placed unmapped mate
-            f2 = [f"u{i}", str(4 | 1 | 8 if rng.random() < 0.5 else 4), name, str(pos), "0", "*", "=", str(pos), "0", "ACGT", "IIII"] + rand_tags(rng)
+            f2 = [f"u{i}", str(4 | 1 | 8 if rng.random() < 0.5 else 4), name, str(pos), "0", "*", "=", str(pos), "0", "ACGT", "IIII"] + rand_tags(rng, biopython)
             recs.append(((refs.index(used[tid]), pos), f2))
     recs.sort(key=lambda r: r[0])
     lines = ["\t".join(f) for _, f in recs]
-    for i in range(20):
-        lines.append("\t".join([f"unplaced{i}", "4", "*", "0", "0", "*", "*", "0", "0", "ACGTN"[: 1 + i % 5], "*"] + rand_tags(rng)))
+    for i in range(unplaced):
+        lines.append("\t".join([f"unplaced{i}", "4", "*", "0", "0", "*", "*", "0", "0", "ACGTN"[: 1 + i % 5], "*"] + rand_tags(rng, biopython)))
     return header, lines
 
 
