@@ -10,7 +10,7 @@ import struct
 
 import pytest
 
-from bioformats_ext.bgzf.gzi import build_gzi, read_gzi
+from bioformats_ext.bgzf.gzi import build_gzi
 from bioformats_ext.cli import main
 
 pysam = pytest.importorskip("pysam")
