@@ -16,7 +16,7 @@ from bioformats_ext import bigbed
 from bioformats_ext.bbi.autosql import AutoSqlTable
 from bioformats_ext.errors import MissingIndexError, UnknownReferenceError
 from bioformats_ext.io.source import BytesSource
-from helpers.bigbed import FIXTURES, UCSC
+from helpers.bigbed import FIXTURES, UCSC, biopython_bigbed
 
 LITTLE = [p for p in FIXTURES if "bigendian" not in p.name]
 
@@ -277,27 +277,11 @@ def test_summary_arguments():
 
 def test_utf8_text_and_invalid_utf8(tmp_path):
     """Non-ASCII names survive (blocks are split as latin-1, then UTF-8 text re-decoded)."""
-    import io as _io
-
-    from Bio import Align
-    from Bio.Align import bigbed as bio_bigbed
-    from Bio.Seq import Seq
-    from Bio.SeqRecord import SeqRecord
-
     from bioformats_ext.align.bigbed import AlignmentIterator
     from bioformats_ext.errors import FormatError
 
     bed = "chr1\t10\t20\tgène_α\t5\t+\nchr1\t30\t40\tplain\t6\t-\n"
-    alignments = list(Align.parse(_io.StringIO(bed), "bed"))
-
-    class _List(list):
-        pass
-
-    data = _List(alignments)
-    data.targets = [SeqRecord(Seq(None, length=1000), id="chr1")]
-    path = tmp_path / "utf8.bb"
-    with open(path, "wb") as out:
-        bio_bigbed.AlignmentWriter(out, bedN=6, targets=data.targets, compress=False).write(data)
+    path = biopython_bigbed(tmp_path / "utf8.bb", bed, {"chr1": 1000}, compress=False)
     with bigbed.open(path) as bb:
         assert [r[3].split("\t")[0] for r in bb.records()] == ["gène_α", "plain"]
         assert [r[3].split("\t")[0] for r in bb.records("chr1", 0, 25)] == ["gène_α"]
@@ -310,25 +294,8 @@ def test_utf8_text_and_invalid_utf8(tmp_path):
 
 
 def _write_with_biopython(path, bed_text, bedN=6, compress=True, sizes=None):
-    import io as _io
-
-    from Bio import Align
-    from Bio.Align import bigbed as bio_bigbed
-    from Bio.Seq import Seq
-    from Bio.SeqRecord import SeqRecord
-
-    alignments = list(Align.parse(_io.StringIO(bed_text), "bed")) if bed_text else []
-
-    class _List(list):
-        pass
-
-    data = _List(alignments)
-    sizes = sizes or {"chr1": 10_000, "chr2": 5_000}
-    data.targets = [SeqRecord(Seq(None, length=n), id=c) for c, n in sizes.items()]
-    with open(path, "wb") as out:
-        bio_bigbed.AlignmentWriter(out, bedN=bedN, targets=data.targets,
-                                   compress=compress).write(data)
-    return path
+    return biopython_bigbed(path, bed_text, sizes or {"chr1": 10_000, "chr2": 5_000}, bedN,
+                            compress=compress)
 
 
 def _empty_bigbed(byteorder: str = "<") -> bytes:
@@ -407,24 +374,8 @@ def test_find_multilevel_index_with_duplicates(tmp_path):
         for start in sorted(rng.randrange(9_000) for _ in range(1500)):
             lines.append(f"{chrom}\t{start}\t{start + rng.randrange(1, 500)}\t"
                          f"{rng.choice(names)}\t{rng.randrange(1000)}\t+\n")
-    import io as _io
-
-    from Bio import Align
-    from Bio.Align import bigbed as bio_bigbed
-    from Bio.Seq import Seq
-    from Bio.SeqRecord import SeqRecord
-
-    alignments = list(Align.parse(_io.StringIO("".join(lines)), "bed"))
-
-    class _List(list):
-        pass
-
-    data = _List(alignments)
-    data.targets = [SeqRecord(Seq(None, length=10_000), id=c) for c in ("chr1", "chr2")]
-    path = tmp_path / "dups.bb"
-    with open(path, "wb") as out:
-        bio_bigbed.AlignmentWriter(out, bedN=6, targets=data.targets, extraIndex=["name"],
-                                   itemsPerSlot=16, blockSize=16).write(data)
+    path = biopython_bigbed(tmp_path / "dups.bb", "".join(lines), {"chr1": 10_000, "chr2": 10_000},
+                            extraIndex=["name"], itemsPerSlot=16, blockSize=16)
     from bioformats_ext.bbi.bptree import BPlusTree
 
     with bigbed.open(path) as bb:
