@@ -17,6 +17,7 @@ from bioformats_ext.bbi.autosql import AutoSqlTable
 from bioformats_ext.errors import MissingIndexError, UnknownReferenceError
 from bioformats_ext.io.source import BytesSource
 from helpers.bigbed import FIXTURES, UCSC, biopython_bigbed
+from helpers.text import random_intervals
 
 LITTLE = [p for p in FIXTURES if "bigendian" not in p.name]
 
@@ -369,11 +370,10 @@ def test_find_multilevel_index_with_duplicates(tmp_path):
     """An extraIndex B+ tree of several levels whose keys repeat across leaves."""
     rng = random.Random(5)
     names = [f"g{i:03d}" for i in range(300)]
-    lines = []
-    for chrom in ("chr1", "chr2"):
-        for start in sorted(rng.randrange(9_000) for _ in range(1500)):
-            lines.append(f"{chrom}\t{start}\t{start + rng.randrange(1, 500)}\t"
-                         f"{rng.choice(names)}\t{rng.randrange(1000)}\t+\n")
+    items = random_intervals(rng, [("chr1", 10_000, 1500), ("chr2", 10_000, 1500)],
+                             lambda rng: rng.randrange(1, 500), margin=1000)
+    lines = [f"{c}\t{s}\t{e}\t{rng.choice(names)}\t{rng.randrange(1000)}\t+\n"
+             for c, s, e, _ in items]
     path = biopython_bigbed(tmp_path / "dups.bb", "".join(lines), {"chr1": 10_000, "chr2": 10_000},
                             extraIndex=["name"], itemsPerSlot=16, blockSize=16)
     from bioformats_ext.bbi.bptree import BPlusTree
