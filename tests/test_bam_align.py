@@ -6,57 +6,17 @@ from __future__ import annotations
 import os
 import random
 
-import numpy as np
 import pytest
 
 pysam = pytest.importorskip("pysam")
 
 import bioformats_ext  # noqa: E402,F401  (registers the format)
 from Bio import Align  # noqa: E402
-from Bio.Seq import UndefinedSequenceError  # noqa: E402
 
 from bioformats_ext.bam import BamWriter  # noqa: E402
-from helpers import random_sam  # noqa: E402
+from helpers import alignment_key, random_sam  # noqa: E402
 
 REFS = [("chr1", 2_000_000), ("chr2", 300_000), ("chrEmpty", 1000)]
-
-
-def _split(cigar: str):
-    import re
-
-    for n, op in re.findall(r"(\d+)([MIDNSHP=X])", cigar):
-        yield n
-        yield op
-
-
-def _seq_key(seq):
-    try:
-        return bytes(seq)
-    except UndefinedSequenceError:
-        return ("undefined", len(seq))
-
-
-def _record_key(rec):
-    if rec is None:
-        return None
-    return (rec.id, rec.name, rec.description, _seq_key(rec.seq), repr(sorted(rec.annotations.items())),
-            repr(sorted((k, list(v)) for k, v in rec.letter_annotations.items())))
-
-
-def _key(alignment):
-    out = {}
-    for name, value in vars(alignment).items():
-        if name == "sequences":
-            out[name] = [_record_key(r) for r in value]
-        elif name == "coordinates":
-            out[name] = None if value is None else np.asarray(value).tolist()
-        elif name == "annotations":
-            out[name] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in value.items()}
-        elif isinstance(value, (np.ndarray, bytearray)):
-            out[name] = bytes(value) if isinstance(value, bytearray) else value.tolist()
-        else:
-            out[name] = value
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +39,7 @@ def test_parse_equals_biopython_sam(files):
     assert got.metadata == expected.metadata
     assert [t.id for t in got.targets] == [t.id for t in expected.targets]
     assert [len(t.seq) for t in got.targets] == [len(t.seq) for t in expected.targets]
-    a, b = [_key(x) for x in expected], [_key(x) for x in got]
+    a, b = [alignment_key(x) for x in expected], [alignment_key(x) for x in got]
     assert len(a) == len(b) > 500
     assert a == b
     assert len(got) == len(b)  # rewind + count through Biopython's base class
@@ -101,8 +61,8 @@ def test_search_equals_filtering(files):
             if a.coordinates is None:  # placed unmapped read: [pos, pos + 1)
                 continue
             if a.coordinates[0, 0] < end and a.coordinates[0, -1] > start:
-                expected.append(_key(a))
-        got = [_key(a) for a in iterator.search(name, start, end) if a.coordinates is not None]
+                expected.append(alignment_key(a))
+        got = [alignment_key(a) for a in iterator.search(name, start, end) if a.coordinates is not None]
         assert got == expected
     assert list(iterator.search("chrEmpty")) == []
 
@@ -119,10 +79,10 @@ def test_write_with_index(files, tmp_path):
     count = Align.write(alignments_obj, str(tmp_path / "y.bam"), "bam", index="bai")
     assert count == len(kept)
     assert os.path.exists(tmp_path / "y.bam.bai")
-    expected = [_key(a) for a in Align.parse(str(tmp_path / "y.sam"), "sam")]
-    got = [_key(a) for a in Align.parse(str(tmp_path / "y.bam"), "bam")]
+    expected = [alignment_key(a) for a in Align.parse(str(tmp_path / "y.sam"), "sam")]
+    got = [alignment_key(a) for a in Align.parse(str(tmp_path / "y.bam"), "bam")]
     # the round trip is lossless (Biopython's SAM writer drops tlen; ours keeps it)
-    assert got == [_key(a) for a in kept]
+    assert got == [alignment_key(a) for a in kept]
     assert [{k: v for k, v in a.items() if k != "tlen"} for a in got] == expected
     with pysam.AlignmentFile(str(tmp_path / "y.bam")) as bam:  # htslib reads it with our index
         assert bam.count("chr1") == sum(1 for a in kept if a.target.id == "chr1")
@@ -138,20 +98,20 @@ def test_bgzf2_bam_parses_and_searches(files, tmp_path):
     path = tmp_path / "x2.bam"
     with BamWriter(str(path), header, compression="bgzf2") as writer:
         writer.write_many(lines)
-    expected = [_key(a) for a in Align.parse(str(sam), "sam")]
+    expected = [alignment_key(a) for a in Align.parse(str(sam), "sam")]
     iterator = Align.parse(str(path), "bam")
-    assert [_key(a) for a in iterator] == expected
-    got = [_key(a) for a in iterator.search("chr2", 1000, 200_000)]
+    assert [alignment_key(a) for a in iterator] == expected
+    got = [alignment_key(a) for a in iterator.search("chr2", 1000, 200_000)]
     bai_iter = Align.parse(str(files[1]), "bam")
-    assert got == [_key(a) for a in bai_iter.search("chr2", 1000, 200_000)]
+    assert got == [alignment_key(a) for a in bai_iter.search("chr2", 1000, 200_000)]
 
 
 def test_full_slice_and_rewind(files):
     sam, bam = files
     iterator = Align.parse(str(bam), "bam")
-    first = [_key(next(iterator)) for _ in range(3)]
+    first = [alignment_key(next(iterator)) for _ in range(3)]
     everything = iterator[:]  # Biopython's base class: rewinds, reads all, returns to position
-    assert [_key(a) for a in everything] == [_key(a) for a in Align.parse(str(sam), "sam")]
+    assert [alignment_key(a) for a in everything] == [alignment_key(a) for a in Align.parse(str(sam), "sam")]
     assert everything.metadata == iterator.metadata
-    assert [_key(a) for a in everything[:3]] == first
-    assert _key(next(iterator)) == _key(everything[3])
+    assert [alignment_key(a) for a in everything[:3]] == first
+    assert alignment_key(next(iterator)) == alignment_key(everything[3])

@@ -87,7 +87,7 @@ def test_files_written_by_the_peers_agree(made, name):
 
 def test_pybigwig_file_has_all_three_section_types(made):
     with bigwig.open(made["pybigwig"]) as bw:
-        kinds = {sec.kind for sec in bw._reader.all_sections()}
+        kinds = {sec.kind for sec in bw.reader.all_sections()}
     assert kinds == {BEDGRAPH, VARSTEP, FIXEDSTEP}
 
 

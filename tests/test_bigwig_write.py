@@ -256,7 +256,7 @@ def test_per_base_arrays_become_runs_and_fixed_steps(tmp_path):
     assert np.array_equal(pb.values("chr1", 0, SIZES["chr1"], numpy=True), a, equal_nan=True)
     assert np.array_equal(pb.values("chr2", 0, SIZES["chr2"], numpy=True), b, equal_nan=True)
     with bigwig.open(path) as bw:
-        kinds = [sec.kind for sec in bw._reader.all_sections()]
+        kinds = [sec.kind for sec in bw.reader.all_sections()]
         assert np.array_equal(bw.values("chr1"), a, equal_nan=True)
         assert bw.intervals("chr2") == ((0, SIZES["chr2"], 2.5),)
     assert FIXEDSTEP in kinds and BEDGRAPH in kinds

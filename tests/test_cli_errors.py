@@ -8,7 +8,6 @@ the wrong kind, and an unknown option.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path

@@ -11,9 +11,9 @@ pa = pytest.importorskip("pyarrow")
 pysam = pytest.importorskip("pysam")
 columns_mod = pytest.importorskip("bioformats_ext.bam.columns")
 
-from bioformats_ext.bgzf import BgzfReader  # noqa: E402
 from bioformats_ext.bam.reader import BamReader  # noqa: E402
 from bioformats_ext.tables.bam import columns_to_arrow, tag_types  # noqa: E402
+from helpers import bam_record_bytes  # noqa: E402
 
 
 def test_columns_equal_pysam(tmp_path):
@@ -45,7 +45,7 @@ def test_columns_equal_pysam(tmp_path):
         u.reference_id = u.reference_start = u.next_reference_id = u.next_reference_start = -1
         out.write(u)
     reader = BamReader(path)
-    raw = b"".join(d for _, d in BgzfReader(path).iter_blocks())[reader._data_start:]
+    raw = bam_record_bytes(path)
     cols = columns_mod.decode_columns(raw)
     names = reader.header.names
     tags = tag_types(cols, ["NM", "ZF"])

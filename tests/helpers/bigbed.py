@@ -12,6 +12,8 @@ from Bio.Align import bigbed as bio_bigbed
 from Bio.Seq import Seq
 from Bio.SeqRecord import SeqRecord
 
+from bioformats_ext import bigbed
+from bioformats_ext.align.bigbed import AlignmentIterator
 from conftest import DATA
 
 UCSC = DATA / "ucsc-bigbed"
@@ -40,6 +42,21 @@ def assert_same_alignment(ours, theirs, where: str = "") -> None:
                 assert repr(a.seq) == repr(b.seq), where
         else:
             assert mine == value and type(mine) is type(value), (where, key, mine, value)
+
+
+def exercise(data: bytes) -> None:
+    """Everything a user can do with a bigBed (records, queries, summaries, Bio.Align);
+    fuzz tests call it on damaged bytes and expect only typed errors."""
+    with bigbed.open(data) as bb:
+        list(bb.records())
+        for chrom, size in bb.chroms.items():
+            list(bb.records(chrom, 0, size))
+            bb.summary(chrom, 0, max(size, 1), bins=3)
+            bb.summary(chrom, 0, max(size, 1), bins=3, exact=True)
+    alignments = AlignmentIterator(data)
+    list(alignments)
+    for target in alignments.targets:
+        list(alignments.search(target.id))
 
 
 # -- generators and Biopython's writer (the reference bigBed bytes) -----------------------------
