@@ -60,6 +60,7 @@ def test_metadata_matches_pybigwig(path):
         total = bb.total_summary
         assert total["covered"] == header["nBasesCovered"]
         assert total["min"] == header["minVal"] and total["max"] == header["maxVal"]
+        # mean = sumData / covered, multiplied back: two float64 roundings (isclose's 1e-9)
         assert math.isclose(total["mean"] * total["covered"], header["sumData"])
         assert len(bb.zoom_levels) == header["nLevels"]
 
@@ -234,6 +235,7 @@ def test_whole_file_exact_summary_equals_total_summary():
             counted_zero = Path(path).name in ZERO_LENGTH_COUNTED
             assert covered == total["covered"] - (zero if counted_zero else 0), path.name
             extra = total["covered"] - covered
+            # float64 sums of the same items in another order, and mean * covered (1e-9)
             assert math.isclose(total_sum + extra, total["mean"] * total["covered"]), path.name
 
 

@@ -186,6 +186,9 @@ def test_zoom_levels_follow_ucsc_rules(written):
         for g, w in zip(got, want):
             assert g[:4] == w[:4]
             assert g[4] == np.float32(w[4]) and g[5] == np.float32(w[5])
+            # sumData / sumSquares are float32 in the file (relative step 6e-8) while the model
+            # keeps float64 and adds in another order: 1e-5 covers the accumulated rounding;
+            # abs 1e-3 covers sums that cancel to near 0 (negative values)
             assert math.isclose(g[6], w[6], rel_tol=1e-5, abs_tol=1e-3)
             assert math.isclose(g[7], w[7], rel_tol=1e-5, abs_tol=1e-3)
 
@@ -335,6 +338,8 @@ def test_average_over_bed_matches_values(written, tmp_path):
             cov = ~np.isnan(vals)
             total = vals[cov].sum()
             assert row[1] == b - a and row[2] == int(cov.sum())
+            # both float64 sums of the same float32 values, added in a different order: 1e-9
+            # relative; abs for windows whose values cancel to ~0
             assert math.isclose(row[3], total, rel_tol=1e-9, abs_tol=1e-6)
             assert math.isclose(row[4], total / (b - a), rel_tol=1e-9, abs_tol=1e-9)
             if cov.any():

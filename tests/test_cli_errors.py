@@ -36,7 +36,7 @@ def run(capsys, argv):
 
 
 def assert_one_line(code, err, argv):
-    assert code in (1, 2), (argv, code, err)
+    assert code in (1, 2), (argv, code, err)  # 2: usage error (argparse), 1: bad input
     assert "Traceback" not in err, (argv, err)
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1, (argv, err)

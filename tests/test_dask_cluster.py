@@ -274,6 +274,7 @@ def test_bam_whole_file_with_unmapped_tail(client, bams):
         assert len(got) == len(want)
         for g, w in zip(got, want):
             assert g[:14] == w[:14]
+            # XS is a float32 ('f') tag: compared at approx's 1e-6, i.e. float32 precision
             assert (g[14] is None and w[14] is None) or g[14] == pytest.approx(w[14])
         assert df["rname"].isna().sum() == 50  # the unplaced tail
 

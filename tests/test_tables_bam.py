@@ -63,6 +63,7 @@ def test_columns_equal_pysam(tmp_path):
         assert row["qual"] == (None if r.query_qualities is None
                                else pysam.qualities_to_qualitystring(r.query_qualities))
         assert row["NM"] == (r.get_tag("NM") if r.has_tag("NM") else None)
+        # ZF is a float32 ('f') tag: compared at approx's 1e-6, i.e. float32 precision
         assert row["ZF"] == (pytest.approx(r.get_tag("ZF")) if r.has_tag("ZF") else None)
     sub = columns_to_arrow(cols, names, ["qname", "cigar"], sel=[len(recs) - 2])
     assert sub.to_pylist() == [{"qname": "long", "cigar": "1M1D" * 35_000}]

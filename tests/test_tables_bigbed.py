@@ -43,11 +43,6 @@ def table_rows(table):
     return list(zip(*cols))
 
 
-def approx_rows(rows):
-    return [tuple(pytest.approx(v, rel=1e-6) if isinstance(v, float) else v for v in r)
-            for r in rows]
-
-
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)
 def test_whole_file_equals_records(path):
     with bigbed.open(path) as bb:
