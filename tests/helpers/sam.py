@@ -267,3 +267,19 @@ def bam_record_bytes(path) -> bytes:
     """The uncompressed record section of a BAM (everything after the header)."""
     raw, start = bam_stream(path)
     return raw[start:]
+
+
+def tiled_bam(path, n: int, *, ref: tuple[str, int] = ("chr1", 100_000), step: int = 10,
+              seq: str = "A" * 50) -> str:
+    """A small sorted BAM written by pysam: ``n`` identical-length mapped reads ``step`` bases
+    apart on one reference (for tests about the container or progress, not the records)."""
+    import pysam
+
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": ref[0], "LN": ref[1]}]}
+    with pysam.AlignmentFile(str(path), "wb", header=header) as out:
+        for i in range(n):
+            a = pysam.AlignedSegment(out.header)
+            a.query_name, a.reference_id, a.reference_start = f"r{i}", 0, i * step
+            a.query_sequence, a.cigarstring = seq, f"{len(seq)}M"
+            out.write(a)
+    return str(path)
