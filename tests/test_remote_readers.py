@@ -299,7 +299,7 @@ def test_bio_align_parse_bam_url(server, bam_file):
 
 @pytest.fixture(scope="module")
 def vcf_file(tmp_path_factory) -> Path:
-    """~4 MB bgzipped VCF (400,000 records, ~60 BGZF blocks) with a TBI, both made by htslib."""
+    """~4 MB bgzipped VCF (400,000 records, hundreds of BGZF blocks) with a TBI, both made by htslib."""
     pytest.importorskip("pysam")
     text = tmp_path_factory.mktemp("remote") / "calls.vcf"
     return write_vcf_gz(text, [("1", 20_000_000, 200_000), ("2", 10_000_000, 200_000)], seed=6)
