@@ -6,109 +6,23 @@ from __future__ import annotations
 import os
 import random
 
-import numpy as np
 import pytest
 
 pysam = pytest.importorskip("pysam")
 
 import bioformats_ext  # noqa: E402,F401  (registers the format)
 from Bio import Align  # noqa: E402
-from Bio.Seq import UndefinedSequenceError  # noqa: E402
 
 from bioformats_ext.bam import BamWriter  # noqa: E402
+from helpers import alignment_key, random_sam  # noqa: E402
 
 REFS = [("chr1", 2_000_000), ("chr2", 300_000), ("chrEmpty", 1000)]
-
-
-def _random_sam(seed: int, n: int):
-    """SAM Biopython's own parser accepts (no B/H tags, no padding, no spaces in Z tags)."""
-    rng = random.Random(seed)
-    header = "@HD\tVN:1.6\tSO:coordinate\n" + "".join(
-        f"@SQ\tSN:{name}\tLN:{length}\n" for name, length in REFS) + "@RG\tID:g1\tSM:x\n"
-    rows = []
-    for i in range(n):
-        tid = rng.randrange(2)
-        name, length = REFS[tid]
-        pos = rng.randint(1, length - 5000)
-        ops = []
-        if rng.random() < 0.2:
-            ops.append(f"{rng.randint(1, 4)}H")
-        if rng.random() < 0.3:
-            ops.append(f"{rng.randint(1, 9)}S")
-        ops.append(f"{rng.randint(5, 50)}M")
-        for _ in range(rng.randrange(3)):
-            ops.append(f"{rng.choice([1, 2, 700])}{rng.choice('DNI')}")
-            ops.append(f"{rng.randint(5, 30)}{rng.choice('M=X') if rng.random() < 0.2 else 'M'}")
-        if rng.random() < 0.3:
-            ops.append(f"{rng.randint(1, 9)}S")
-        cigar = "".join(ops)
-        qlen = sum(int(x) for x, op in zip(*[iter(_split(cigar))] * 2) if op in "MIS=X")
-        seq = "".join(rng.choice("ACGT") for _ in range(qlen)) if rng.random() < 0.9 else "*"
-        qual = "".join(chr(rng.randint(33, 70)) for _ in range(qlen)) if seq != "*" else "*"
-        flag = rng.choice([0, 16, 99, 147, 256])
-        tags = []
-        if rng.random() < 0.5:
-            tags.append(f"AS:i:{rng.randint(0, 300)}")
-        if rng.random() < 0.5:
-            tags.append(f"NM:i:{rng.randint(0, 5)}")
-        if rng.random() < 0.3:
-            tags.append(f"XF:f:{rng.choice(['1.5', '-2.25'])}")
-        if rng.random() < 0.3:
-            tags.append("RG:Z:g1")
-        rnext, pnext = rng.choice([("*", 0), ("=", pos + 50)])
-        rows.append(((tid, pos), "\t".join([f"q{i}", str(flag), name, str(pos),
-                                            str(rng.choice([0, 60, 255])), cigar, rnext,
-                                            str(pnext), str(rng.choice([0, 200, -200])), seq,
-                                            qual] + tags)))
-        if rng.random() < 0.05:
-            rows.append(((tid, pos), f"u{i}\t4\t{name}\t{pos}\t0\t*\t=\t{pos}\t0\tACGT\tIIII"))
-    rows.sort(key=lambda r: r[0])
-    lines = [r for _, r in rows] + [f"z{i}\t4\t*\t0\t0\t*\t*\t0\t0\tACG\t*" for i in range(5)]
-    return header, lines
-
-
-def _split(cigar: str):
-    import re
-
-    for n, op in re.findall(r"(\d+)([MIDNSHP=X])", cigar):
-        yield n
-        yield op
-
-
-def _seq_key(seq):
-    try:
-        return bytes(seq)
-    except UndefinedSequenceError:
-        return ("undefined", len(seq))
-
-
-def _record_key(rec):
-    if rec is None:
-        return None
-    return (rec.id, rec.name, rec.description, _seq_key(rec.seq), repr(sorted(rec.annotations.items())),
-            repr(sorted((k, list(v)) for k, v in rec.letter_annotations.items())))
-
-
-def _key(alignment):
-    out = {}
-    for name, value in vars(alignment).items():
-        if name == "sequences":
-            out[name] = [_record_key(r) for r in value]
-        elif name == "coordinates":
-            out[name] = None if value is None else np.asarray(value).tolist()
-        elif name == "annotations":
-            out[name] = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in value.items()}
-        elif isinstance(value, (np.ndarray, bytearray)):
-            out[name] = bytes(value) if isinstance(value, bytearray) else value.tolist()
-        else:
-            out[name] = value
-    return out
 
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     directory = tmp_path_factory.mktemp("align")
-    header, lines = _random_sam(3, 600)
+    header, lines = random_sam(3, 600, REFS, huge=False, biopython=True)
     sam = directory / "x.sam"
     sam.write_text(header + "".join(line + "\n" for line in lines))
     bam = directory / "x.bam"
@@ -125,7 +39,7 @@ def test_parse_equals_biopython_sam(files):
     assert got.metadata == expected.metadata
     assert [t.id for t in got.targets] == [t.id for t in expected.targets]
     assert [len(t.seq) for t in got.targets] == [len(t.seq) for t in expected.targets]
-    a, b = [_key(x) for x in expected], [_key(x) for x in got]
+    a, b = [alignment_key(x) for x in expected], [alignment_key(x) for x in got]
     assert len(a) == len(b) > 500
     assert a == b
     assert len(got) == len(b)  # rewind + count through Biopython's base class
@@ -147,8 +61,8 @@ def test_search_equals_filtering(files):
             if a.coordinates is None:  # placed unmapped read: [pos, pos + 1)
                 continue
             if a.coordinates[0, 0] < end and a.coordinates[0, -1] > start:
-                expected.append(_key(a))
-        got = [_key(a) for a in iterator.search(name, start, end) if a.coordinates is not None]
+                expected.append(alignment_key(a))
+        got = [alignment_key(a) for a in iterator.search(name, start, end) if a.coordinates is not None]
         assert got == expected
     assert list(iterator.search("chrEmpty")) == []
 
@@ -165,10 +79,10 @@ def test_write_with_index(files, tmp_path):
     count = Align.write(alignments_obj, str(tmp_path / "y.bam"), "bam", index="bai")
     assert count == len(kept)
     assert os.path.exists(tmp_path / "y.bam.bai")
-    expected = [_key(a) for a in Align.parse(str(tmp_path / "y.sam"), "sam")]
-    got = [_key(a) for a in Align.parse(str(tmp_path / "y.bam"), "bam")]
+    expected = [alignment_key(a) for a in Align.parse(str(tmp_path / "y.sam"), "sam")]
+    got = [alignment_key(a) for a in Align.parse(str(tmp_path / "y.bam"), "bam")]
     # the round trip is lossless (Biopython's SAM writer drops tlen; ours keeps it)
-    assert got == [_key(a) for a in kept]
+    assert got == [alignment_key(a) for a in kept]
     assert [{k: v for k, v in a.items() if k != "tlen"} for a in got] == expected
     with pysam.AlignmentFile(str(tmp_path / "y.bam")) as bam:  # htslib reads it with our index
         assert bam.count("chr1") == sum(1 for a in kept if a.target.id == "chr1")
@@ -184,20 +98,20 @@ def test_bgzf2_bam_parses_and_searches(files, tmp_path):
     path = tmp_path / "x2.bam"
     with BamWriter(str(path), header, compression="bgzf2") as writer:
         writer.write_many(lines)
-    expected = [_key(a) for a in Align.parse(str(sam), "sam")]
+    expected = [alignment_key(a) for a in Align.parse(str(sam), "sam")]
     iterator = Align.parse(str(path), "bam")
-    assert [_key(a) for a in iterator] == expected
-    got = [_key(a) for a in iterator.search("chr2", 1000, 200_000)]
+    assert [alignment_key(a) for a in iterator] == expected
+    got = [alignment_key(a) for a in iterator.search("chr2", 1000, 200_000)]
     bai_iter = Align.parse(str(files[1]), "bam")
-    assert got == [_key(a) for a in bai_iter.search("chr2", 1000, 200_000)]
+    assert got == [alignment_key(a) for a in bai_iter.search("chr2", 1000, 200_000)]
 
 
 def test_full_slice_and_rewind(files):
     sam, bam = files
     iterator = Align.parse(str(bam), "bam")
-    first = [_key(next(iterator)) for _ in range(3)]
+    first = [alignment_key(next(iterator)) for _ in range(3)]
     everything = iterator[:]  # Biopython's base class: rewinds, reads all, returns to position
-    assert [_key(a) for a in everything] == [_key(a) for a in Align.parse(str(sam), "sam")]
+    assert [alignment_key(a) for a in everything] == [alignment_key(a) for a in Align.parse(str(sam), "sam")]
     assert everything.metadata == iterator.metadata
-    assert [_key(a) for a in everything[:3]] == first
-    assert _key(next(iterator)) == _key(everything[3])
+    assert [alignment_key(a) for a in everything[:3]] == first
+    assert alignment_key(next(iterator)) == alignment_key(everything[3])

@@ -5,8 +5,6 @@ H tags, padding, spaces); writing keeps unmapped reads; fuzzed BAM gives typed e
 from __future__ import annotations
 
 import io
-import random
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +15,7 @@ import bioformats_ext  # noqa: E402,F401  (registers the format)
 import bioformats_ext.bam as B  # noqa: E402
 from Bio import Align  # noqa: E402
 from bioformats_ext.errors import BioformatsError  # noqa: E402
-from test_bam_align import _key  # noqa: E402
-from test_bam_records import CORPUS, _generated, to_bam  # noqa: E402
+from helpers import CORPUS, alignment_key, bam_stream, every_tag_bam, to_bam  # noqa: E402
 
 pysam.set_verbosity(0)
 
@@ -95,11 +92,11 @@ def test_corpus_alignments(name, tmp_path):
     for alignment, line, rec in zip(ours, lines, records):
         expected = _biopython_one(header, line) if "@SQ\t" in header or rec.is_unmapped else None
         if expected is not None:
-            got = _key(alignment)
+            got = alignment_key(alignment)
             if rec.is_unmapped and "rname" in got:  # placement Biopython drops; we keep it
                 assert (got.pop("rname"), got.pop("pos")) == (rec.reference_name or "*",
                                                                rec.reference_start)
-            assert got == _key(expected), line
+            assert got == alignment_key(expected), line
             compared += 1
         else:
             _check_against_pysam(alignment, rec)
@@ -111,14 +108,14 @@ def test_roundtrip_keeps_everything(tmp_path):
     """Align.write(..., "bam") of what Align.parse read gives the same records back, unmapped
     reads, B arrays, H tags and =/X/N operations included."""
     src = tmp_path / "gen.bam"
-    _generated(src, n=800, seed=3)
+    every_tag_bam(src, n=800, seed=3)
     pysam.samtools.index("-c", str(src))
     alignments = Align.parse(str(src), "bam")
     out = tmp_path / "out.bam"
     count = Align.write(alignments, str(out), "bam", index="csi")
     assert count == 840
-    again = [_key(a) for a in Align.parse(str(out), "bam")]
-    assert again == [_key(a) for a in Align.parse(str(src), "bam")]
+    again = [alignment_key(a) for a in Align.parse(str(out), "bam")]
+    assert again == [alignment_key(a) for a in Align.parse(str(src), "bam")]
     assert any(a["coordinates"] is None for a in again)
     assert any("operations" in a for a in again)
     with pysam.AlignmentFile(str(out)) as theirs, pysam.AlignmentFile(str(src)) as orig:
@@ -152,10 +149,8 @@ def test_bad_alignment_gives_typed_error(tmp_path):
 @pytest.fixture(scope="module")
 def records_blob(tmp_path_factory):
     path = tmp_path_factory.mktemp("fuzz") / "f.bam"
-    _generated(path, n=60, seed=9)
-    with B.open(str(path)) as f:
-        data = b"".join(f._reader._chunks())
-        return data, f._reader._data_start
+    every_tag_bam(path, n=60, seed=9)
+    return bam_stream(path)
 
 
 def _consume(payload: bytes) -> None:

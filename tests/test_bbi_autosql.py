@@ -7,7 +7,7 @@ from Bio.Align.bigbed import AutoSQLTable as BioTable
 
 from bioformats_ext.bbi.autosql import AutoSqlTable, Field, bed_declaration, converter
 from bioformats_ext.errors import FormatError
-from _bigbed_helpers import UCSC
+from helpers.bigbed import UCSC
 
 
 @pytest.mark.parametrize("path", sorted(UCSC.glob("*.as")), ids=lambda p: p.name)

@@ -10,24 +10,10 @@ from bioformats_ext import bigbed
 from bioformats_ext.align.bigbed import AlignmentIterator
 from bioformats_ext.bbi.header import Header
 from bioformats_ext.errors import BioformatsError, FormatError, TruncatedFileError
-from _bigbed_helpers import UCSC
+from helpers.bigbed import UCSC, exercise
 
 BASE = (UCSC / "bigbedtest.bb").read_bytes()
 HEADER = Header.parse(BASE)
-
-
-def exercise(data: bytes) -> None:
-    """Everything a user can do with a file."""
-    with bigbed.open(data) as bb:
-        list(bb.records())
-        for chrom, size in bb.chroms.items():
-            list(bb.records(chrom, 0, size))
-            bb.summary(chrom, 0, max(size, 1), bins=3)
-            bb.summary(chrom, 0, max(size, 1), bins=3, exact=True)
-    alignments = AlignmentIterator(data)
-    list(alignments)
-    for target in alignments.targets:
-        list(alignments.search(target.id))
 
 
 def patched(offset: int, new: bytes, data: bytes = BASE) -> bytes:

@@ -8,7 +8,7 @@ from bioformats_ext.bbi.format import HEADER_SIZE, layouts
 from bioformats_ext.bbi.header import (ExtraHeader, Header, TotalSummary, ZoomLevel,
                                        pack_zoom_headers, parse_extra_indices)
 from bioformats_ext.errors import FormatError, TruncatedFileError
-from _bigbed_helpers import FIXTURES
+from helpers.bigbed import FIXTURES
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)

@@ -8,21 +8,19 @@ would show.
 
 from __future__ import annotations
 
-import io
 import random
 import struct
 
 import numpy as np
 import pytest
-from Bio import Align
 from Bio.Align import bigbed as bio_bigbed
-from Bio.Seq import Seq
-from Bio.SeqRecord import SeqRecord
 
 from bioformats_ext import bigbed
 from bioformats_ext.align.bigbed import AlignmentIterator
 from bioformats_ext.bbi.format import RTREE_HEADER_SIZE
 from bioformats_ext.io.source import BytesSource, LocalFileSource
+from helpers.bigbed import biopython_bigbed
+from helpers.text import random_intervals
 
 SIZES = {"chr1": 5_000_000, "chr2": 3_000_000}
 
@@ -59,25 +57,12 @@ class CountingSource(BytesSource):
 @pytest.fixture(scope="module")
 def deep_file(tmp_path_factory):
     rng = random.Random(7)
-    lines = []
-    for chrom, size in SIZES.items():
-        starts = sorted(rng.randrange(0, size - 5000) for _ in range(2000))
-        for i, s in enumerate(starts):
-            e = s + rng.randrange(0, 3000)
-            lines.append(f"{chrom}\t{s}\t{e}\titem{chrom}_{i}\t{rng.randrange(1000)}\t"
-                         f"{'+-'[i % 2]}\n")
-    alignments = list(Align.parse(io.StringIO("".join(lines)), "bed"))
-    targets = [SeqRecord(Seq(None, length=n), id=c) for c, n in SIZES.items()]
-
-    class _List(list):
-        pass
-
-    data = _List(alignments)
-    data.targets = targets
+    items = random_intervals(rng, [(c, n, 2000) for c, n in SIZES.items()],
+                             lambda rng: rng.randrange(0, 3000), margin=5000)
+    lines = [f"{c}\t{s}\t{e}\titem{c}_{i}\t{rng.randrange(1000)}\t{'+-'[i % 2]}\n"
+             for c, s, e, i in items]
     path = tmp_path_factory.mktemp("lazy") / "deep.bb"
-    with open(path, "wb") as out:
-        bio_bigbed.AlignmentWriter(out, bedN=6, targets=targets, itemsPerSlot=16,
-                                   blockSize=16).write(data)
+    biopython_bigbed(path, "".join(lines), SIZES, itemsPerSlot=16, blockSize=16)
     return path
 
 

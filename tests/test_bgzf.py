@@ -15,6 +15,7 @@ from bioformats_ext.compression import available_deflate_backends
 from bioformats_ext.errors import FormatError, TruncatedFileError
 
 pysam = pytest.importorskip("pysam")
+from helpers import tiled_bam  # noqa: E402
 
 
 def _records(seed=0, n=3000):
@@ -113,13 +114,7 @@ def test_threads_give_identical_bytes_and_offsets():
 def test_samtools_reads_our_bgzf_bam(tmp_path):
     """A BAM whose BGZF layer is ours (bytes from pysam, recompressed) is valid for samtools."""
     src = tmp_path / "src.bam"
-    header = {"SQ": [{"SN": "c", "LN": 1000}]}
-    with pysam.AlignmentFile(str(src), "wb", header=header) as out:
-        for i in range(50):
-            a = pysam.AlignedSegment(out.header)
-            a.query_name, a.reference_id, a.reference_start = f"r{i}", 0, i * 10
-            a.query_sequence, a.cigarstring = "ACGT" * 5, "20M"
-            out.write(a)
+    tiled_bam(src, 50, ref=("c", 1000), seq="ACGT" * 5)
     raw = BgzfReader(str(src)).read()
     with BgzfWriter(str(tmp_path / "ours.bam"), threads=2) as w:
         w.write(raw)

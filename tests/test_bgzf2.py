@@ -17,43 +17,19 @@ from bioformats_ext.bgzf2.frames import EMPTY_CHECKSUM
 from bioformats_ext.errors import (FormatError, SortOrderError, TruncatedFileError,
                                    UnknownReferenceError)
 from bioformats_ext.io.source import BytesSource
+from helpers.intervals import interval_records
 
 zstandard = pytest.importorskip("zstandard")
 
 
 def make_records(seed: int, n_refs: int = 6, per_ref: int = 400, unplaced: int = 50,
                  long_every: int = 97, huge: int = 2):
-    """Sorted text records ``ref\\tbeg\\tend\\tpayload``; returns (references, records).
-
-    Mixes many small contigs (several per frame with small blocks), long intervals that
-    contain many later ones, unmapped-but-placed records, unplaced records at the end, and
-    a few records bigger than a frame.
-    """
-    rng = random.Random(seed)
-    references = []
-    records = []  # (tid, beg, end, mapped, line)
-    for tid in range(n_refs):
-        name = f"ctg{tid}"
-        length = rng.choice([300, 5_000, 200_000])
-        references.append((name, length))
-        pos = 0
-        count = per_ref if length > 1000 else rng.randint(1, 8)
-        for k in range(count):
-            pos = min(length - 1, pos + rng.randint(0, max(1, length // (count + 1))))
-            span = rng.randint(1, 150)
-            if k % long_every == 5:
-                span = rng.randint(length // 4, length)
-            end = min(length, pos + span)
-            mapped = rng.random() > 0.05
-            size = rng.randint(0, 120)
-            if huge and rng.random() < 0.004:
-                size = 30_000
-                huge -= 1
-            line = f"{name}\t{pos}\t{end}\t{int(mapped)}\t{'ACGT' * (size // 4)}\n".encode()
-            records.append((tid, pos, end, mapped, line))
-    for k in range(unplaced):
-        records.append((-1, -1, 0, False, f"*\t0\t0\t0\tunplaced{k}\n".encode()))
-    return references, records
+    """Many small contigs (several per frame with small blocks), long intervals that contain
+    many later ones, unmapped-but-placed records, unplaced records at the end, and a few
+    records bigger than a frame."""
+    return interval_records(seed, n_refs=n_refs, per_ref=per_ref, unplaced=unplaced,
+                            long_every=long_every, huge_rate=0.004 if huge else 0.0,
+                            max_huge=huge, unmapped_rate=0.05)
 
 
 def write_records(target, references, records, **options):

@@ -11,30 +11,22 @@ import pytest
 
 from bioformats_ext.bgzf2 import Bgzf2Reader
 from bioformats_ext.cli import main
+from helpers import walk_vcf  # noqa: E402
 
 pysam = pytest.importorskip("pysam")
 
 
 def make_vcf(path, seed=1, n=3000):
-    rng = random.Random(seed)
+    """Three large contigs and twelve tiny ones (1-20 records each, several per block);
+    2 % long ``<DEL>`` records with INFO/END."""
     contigs = [("chr1", 2_000_000), ("chr2", 500_000), ("chrM", 16_569)] + \
         [(f"un{i}", 3_000) for i in range(12)]
-    lines = ["##fileformat=VCFv4.2"]
-    lines += [f"##contig=<ID={c},length={l}>" for c, l in contigs]
-    lines.append('##INFO=<ID=END,Number=1,Type=Integer,Description="End">')
-    lines.append("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")
-    for name, length in contigs:
-        pos = 1
-        for _ in range(n if length > 100_000 else rng.randint(1, 20)):
-            pos += rng.randint(0, max(2, length // n * 2))
-            if pos > length:
-                break
-            ref = rng.choice(["A", "C", "AT", "GATTACA", "T"])
-            info = f"END={min(length, pos + rng.randint(100, 50_000))}" \
-                if rng.random() < 0.02 else "."
-            alt = "<DEL>" if info != "." else "G"
-            lines.append(f"{name}\t{pos}\t.\t{ref}\t{alt}\t50\tPASS\t{info}")
-    path.write_text("\n".join(lines) + "\n")
+    rng = random.Random(seed)
+    counts = [n if length > 100_000 else rng.randint(1, 20) for _, length in contigs]
+    header, lines = walk_vcf(contigs, counts, seed=seed, start=1,
+                             steps=[max(2, length // n * 2) for _, length in contigs],
+                             refs=("A", "C", "AT", "GATTACA", "T"), info=None, end_rate=0.02)
+    path.write_text(header + "\n".join(lines) + "\n")
     return contigs
 
 

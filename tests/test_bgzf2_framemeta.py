@@ -13,22 +13,17 @@ import pytest
 from bioformats_ext.bgzf2 import Bgzf2Reader, Bgzf2Writer, concat, split
 from bioformats_ext.bgzf2.stream import FRAME_META_MAGIC, StreamStats, stream_frames
 from bioformats_ext.errors import FormatError
+from helpers.intervals import big_and_small, interval_records
 
-REFS = [("big", 1_000_000)] + [(f"s{i}", 2000) for i in range(30)]
+REFS = big_and_small(30)
 
 
 def records(seed=3, unplaced=20):
-    rng = random.Random(seed)
-    out = []
-    for tid, (name, length) in enumerate(REFS):
-        pos = 0
-        for _ in range(500 if length > 10_000 else 3):
-            pos = min(length - 2, pos + rng.randrange(0, max(2, length // 250)))
-            end = min(length, pos + rng.randrange(1, 300))
-            size = 30_000 if rng.random() < 0.003 else rng.randrange(0, 40)
-            out.append((tid, pos, end, f"{name}\t{pos}\t{end}\t{'A' * size}\n".encode()))
-    out += [(-1, -1, 0, f"*\t0\t0\tu{k}\n".encode()) for k in range(unplaced)]
-    return out
+    """Big contig + 30 tiny ones; 0.3 % of the payloads are bigger than a 2000-byte block."""
+    _, recs = interval_records(seed, REFS, per_ref=500, few=(3, 3), many_above=10_000,
+                               spread=2.0, max_span=299, max_payload=39, huge_rate=0.003,
+                               unplaced=unplaced)
+    return [(tid, beg, end, line) for tid, beg, end, _, line in recs]
 
 
 def write(path, recs, batch: bool, **options):

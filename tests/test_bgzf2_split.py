@@ -6,7 +6,6 @@ queries on shards and on the concatenation agree with the original."""
 
 from __future__ import annotations
 
-import random
 import shutil
 import subprocess
 
@@ -14,30 +13,20 @@ import pytest
 
 from bioformats_ext.bgzf2 import Bgzf2Reader, Bgzf2Writer, concat, split
 from bioformats_ext.errors import FormatError
+from helpers.intervals import big_and_small, interval_records
 
 
 def make(path, seed=1, unplaced=30, block_size=1500, references=None):
-    rng = random.Random(seed)
-    refs = references or [("big", 1_000_000)] + [(f"s{i}", 2000) for i in range(40)]
-    lines, tids, begs, ends = [], [], [], []
-    for tid, (name, length) in enumerate(refs):
-        pos = 0
-        for _ in range(600 if length > 10_000 else 3):
-            pos = min(length - 2, pos + rng.randrange(0, max(2, length // 300)))
-            end = min(length, pos + rng.randrange(1, 200))
-            lines.append(f"{name}\t{pos}\t{end}\t{'ACGT' * rng.randrange(0, 10)}\n".encode())
-            tids.append(tid)
-            begs.append(pos)
-            ends.append(end)
-    for k in range(unplaced):
-        lines.append(f"*\t0\t0\tu{k}\n".encode())
-        tids.append(-1)
-        begs.append(-1)
-        ends.append(0)
+    """One big contig and 40 tiny ones (3 records each), written in one batch."""
+    refs, recs = interval_records(seed, references or big_and_small(40), per_ref=600,
+                                  few=(3, 3), many_above=10_000, spread=2.0, max_span=199,
+                                  max_payload=39, unplaced=unplaced)
+    lines = [r[4] for r in recs]
     with Bgzf2Writer(path, references=refs, block_size=block_size,
                      metadata={"tabix": "x"}) as w:
         w.write(b"#header\n")
-        w.write_records(lines, tids, begs, ends, mapped=[t >= 0 for t in tids])
+        w.write_records(lines, [r[0] for r in recs], [r[1] for r in recs],
+                        [r[2] for r in recs], mapped=[r[3] for r in recs])
     return b"#header\n" + b"".join(lines)
 
 

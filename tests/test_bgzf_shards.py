@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _dask_data import vcf_lines
+from helpers import vcf_lines
 
 from bioformats_ext.dask.bgzf_shards import concat_bgzf, write_vcf_shard
 from bioformats_ext.index import read_index

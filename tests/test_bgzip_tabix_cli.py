@@ -10,11 +10,12 @@ import struct
 
 import pytest
 
-from bioformats_ext.bgzf.gzi import build_gzi, read_gzi
+from bioformats_ext.bgzf.gzi import build_gzi
 from bioformats_ext.cli import main
 
 pysam = pytest.importorskip("pysam")
 from pysam import libcbgzf  # noqa: E402
+from helpers import walk_vcf  # noqa: E402
 
 BLOCK = 0xFF00
 
@@ -37,19 +38,10 @@ def _gzi_entries(path):
 
 
 def make_vcf(path, n=6000, seed=3):
-    rng = random.Random(seed)
-    lines = ["##fileformat=VCFv4.2", "##contig=<ID=chr1,length=5000000>",
-             "##contig=<ID=chr2,length=900000>", "##contig=<ID=chrM,length=16569>",
-             "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO"]
-    for chrom, length, count in (("chr1", 5_000_000, n), ("chr2", 900_000, n // 3), ("chrM", 16569, 40)):
-        pos = 0
-        for _ in range(count):
-            pos += rng.randint(0, 2 * length // count)
-            if pos > length:
-                break
-            ref = rng.choice(["A", "AT", "GATTACA"])
-            lines.append(f"{chrom}\t{pos}\t.\t{ref}\tG\t{rng.randint(1, 99)}\tPASS\tDP={rng.randint(1, 500)}")
-    path.write_text("\n".join(lines) + "\n")
+    """Walk from POS 0 (so POS 0 and repeated positions occur) over three contigs."""
+    header, lines = walk_vcf([("chr1", 5_000_000), ("chr2", 900_000), ("chrM", 16569)],
+                             [n, n // 3, 40], seed=seed, quals=[str(q) for q in range(1, 100)])
+    path.write_text(header + "\n".join(lines) + "\n")
     return path
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from bioformats_ext import bigbed
 from bioformats_ext.cli import main
-from _bigbed_helpers import UCSC
+from helpers.bigbed import UCSC
 
 # fixtures whose .bed is the exact source of the .bb (psl_34_005.bed, for one, is not)
 WITH_BED = [UCSC / f"{n}.bb" for n in ("bed3", "bed4", "bed5", "bed6", "bed7", "bed8", "bed9",

@@ -6,8 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bioformats_ext.errors import BioformatsError
-from test_bbi_errors import exercise
-from _bigbed_helpers import UCSC
+from helpers.bigbed import UCSC, exercise
 
 FILES = [(UCSC / name).read_bytes() for name in
          ("bigbedtest.bb", "bed12.bb", "bigbed_extended.bigendian.bb", "bigPsl.bb")]

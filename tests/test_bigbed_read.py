@@ -16,7 +16,8 @@ from bioformats_ext import bigbed
 from bioformats_ext.bbi.autosql import AutoSqlTable
 from bioformats_ext.errors import MissingIndexError, UnknownReferenceError
 from bioformats_ext.io.source import BytesSource
-from _bigbed_helpers import FIXTURES, UCSC
+from helpers.bigbed import FIXTURES, UCSC, biopython_bigbed
+from helpers.text import random_intervals
 
 LITTLE = [p for p in FIXTURES if "bigendian" not in p.name]
 
@@ -59,6 +60,7 @@ def test_metadata_matches_pybigwig(path):
         total = bb.total_summary
         assert total["covered"] == header["nBasesCovered"]
         assert total["min"] == header["minVal"] and total["max"] == header["maxVal"]
+        # mean = sumData / covered, multiplied back: two float64 roundings (isclose's 1e-9)
         assert math.isclose(total["mean"] * total["covered"], header["sumData"])
         assert len(bb.zoom_levels) == header["nLevels"]
 
@@ -233,6 +235,7 @@ def test_whole_file_exact_summary_equals_total_summary():
             counted_zero = Path(path).name in ZERO_LENGTH_COUNTED
             assert covered == total["covered"] - (zero if counted_zero else 0), path.name
             extra = total["covered"] - covered
+            # float64 sums of the same items in another order, and mean * covered (1e-9)
             assert math.isclose(total_sum + extra, total["mean"] * total["covered"]), path.name
 
 
@@ -277,27 +280,11 @@ def test_summary_arguments():
 
 def test_utf8_text_and_invalid_utf8(tmp_path):
     """Non-ASCII names survive (blocks are split as latin-1, then UTF-8 text re-decoded)."""
-    import io as _io
-
-    from Bio import Align
-    from Bio.Align import bigbed as bio_bigbed
-    from Bio.Seq import Seq
-    from Bio.SeqRecord import SeqRecord
-
     from bioformats_ext.align.bigbed import AlignmentIterator
     from bioformats_ext.errors import FormatError
 
     bed = "chr1\t10\t20\tgène_α\t5\t+\nchr1\t30\t40\tplain\t6\t-\n"
-    alignments = list(Align.parse(_io.StringIO(bed), "bed"))
-
-    class _List(list):
-        pass
-
-    data = _List(alignments)
-    data.targets = [SeqRecord(Seq(None, length=1000), id="chr1")]
-    path = tmp_path / "utf8.bb"
-    with open(path, "wb") as out:
-        bio_bigbed.AlignmentWriter(out, bedN=6, targets=data.targets, compress=False).write(data)
+    path = biopython_bigbed(tmp_path / "utf8.bb", bed, {"chr1": 1000}, compress=False)
     with bigbed.open(path) as bb:
         assert [r[3].split("\t")[0] for r in bb.records()] == ["gène_α", "plain"]
         assert [r[3].split("\t")[0] for r in bb.records("chr1", 0, 25)] == ["gène_α"]
@@ -310,25 +297,8 @@ def test_utf8_text_and_invalid_utf8(tmp_path):
 
 
 def _write_with_biopython(path, bed_text, bedN=6, compress=True, sizes=None):
-    import io as _io
-
-    from Bio import Align
-    from Bio.Align import bigbed as bio_bigbed
-    from Bio.Seq import Seq
-    from Bio.SeqRecord import SeqRecord
-
-    alignments = list(Align.parse(_io.StringIO(bed_text), "bed")) if bed_text else []
-
-    class _List(list):
-        pass
-
-    data = _List(alignments)
-    sizes = sizes or {"chr1": 10_000, "chr2": 5_000}
-    data.targets = [SeqRecord(Seq(None, length=n), id=c) for c, n in sizes.items()]
-    with open(path, "wb") as out:
-        bio_bigbed.AlignmentWriter(out, bedN=bedN, targets=data.targets,
-                                   compress=compress).write(data)
-    return path
+    return biopython_bigbed(path, bed_text, sizes or {"chr1": 10_000, "chr2": 5_000}, bedN,
+                            compress=compress)
 
 
 def _empty_bigbed(byteorder: str = "<") -> bytes:
@@ -402,29 +372,12 @@ def test_find_multilevel_index_with_duplicates(tmp_path):
     """An extraIndex B+ tree of several levels whose keys repeat across leaves."""
     rng = random.Random(5)
     names = [f"g{i:03d}" for i in range(300)]
-    lines = []
-    for chrom in ("chr1", "chr2"):
-        for start in sorted(rng.randrange(9_000) for _ in range(1500)):
-            lines.append(f"{chrom}\t{start}\t{start + rng.randrange(1, 500)}\t"
-                         f"{rng.choice(names)}\t{rng.randrange(1000)}\t+\n")
-    import io as _io
-
-    from Bio import Align
-    from Bio.Align import bigbed as bio_bigbed
-    from Bio.Seq import Seq
-    from Bio.SeqRecord import SeqRecord
-
-    alignments = list(Align.parse(_io.StringIO("".join(lines)), "bed"))
-
-    class _List(list):
-        pass
-
-    data = _List(alignments)
-    data.targets = [SeqRecord(Seq(None, length=10_000), id=c) for c in ("chr1", "chr2")]
-    path = tmp_path / "dups.bb"
-    with open(path, "wb") as out:
-        bio_bigbed.AlignmentWriter(out, bedN=6, targets=data.targets, extraIndex=["name"],
-                                   itemsPerSlot=16, blockSize=16).write(data)
+    items = random_intervals(rng, [("chr1", 10_000, 1500), ("chr2", 10_000, 1500)],
+                             lambda rng: rng.randrange(1, 500), margin=1000)
+    lines = [f"{c}\t{s}\t{e}\t{rng.choice(names)}\t{rng.randrange(1000)}\t+\n"
+             for c, s, e, _ in items]
+    path = biopython_bigbed(tmp_path / "dups.bb", "".join(lines), {"chr1": 10_000, "chr2": 10_000},
+                            extraIndex=["name"], itemsPerSlot=16, blockSize=16)
     from bioformats_ext.bbi.bptree import BPlusTree
 
     with bigbed.open(path) as bb:

@@ -11,7 +11,7 @@ from Bio.Align import bigbed as bio_bigbed
 import bioformats_ext  # noqa: F401  (installs our bigBed into Bio.Align)
 from bioformats_ext.align import bigbed as our_bigbed
 from bioformats_ext.errors import UnknownReferenceError
-from _bigbed_helpers import FIXTURES, UCSC, assert_same_alignment
+from helpers.bigbed import FIXTURES, UCSC, assert_same_alignment, biopython_bigbed
 
 
 def _biopython(path):
@@ -161,9 +161,6 @@ def test_context_manager_closes():
 def bed12_file(tmp_path_factory):
     """3,000 BED12 records written by Biopython: many blocks per batch, both strands, adjacent
     blocks (no gap column), float scores, several chromosomes."""
-    from Bio import Align
-    from Bio.Seq import Seq
-    from Bio.SeqRecord import SeqRecord
 
     rng = random.Random(12)
     sizes = {"chr1": 3_000_000, "chr2": 2_000_000, "chrM": 200_000}
@@ -181,16 +178,8 @@ def bed12_file(tmp_path_factory):
                 chrom, start, end, f"tx{len(lines)}", rng.randrange(1001), rng.choice("+-"),
                 start, end, "0", n, ",".join(map(str, blocks)) + ",",
                 ",".join(map(str, rel)) + ","])) + "\n")
-    alignments = list(Align.parse(io.StringIO("".join(lines)), "bed"))
-
-    class _List(list):
-        pass
-
-    data = _List(alignments)
-    data.targets = [SeqRecord(Seq(None, length=n), id=c) for c, n in sizes.items()]
     path = tmp_path_factory.mktemp("bed12") / "many.bb"
-    with open(path, "wb") as out:
-        bio_bigbed.AlignmentWriter(out, bedN=12, targets=data.targets).write(data)
+    biopython_bigbed(path, "".join(lines), sizes, bedN=12)
     return path
 
 

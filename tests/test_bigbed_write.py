@@ -21,7 +21,7 @@ from bioformats_ext.bbi.write import BigBedWriter, write
 from bioformats_ext.errors import (BioformatsError, RecordError, SortOrderError,
                                    UnknownReferenceError)
 
-from _bigbed_helpers import FIXTURES, UCSC
+from helpers.bigbed import FIXTURES, UCSC
 
 # bedToBigBed's coverage range tree gives zero-length items no bases (kent src/lib/rangeTree.c,
 # bedToBigBed.c), as in bigbedtest.bb, and so do we by default. bigbedtest.psl.bb (same records)

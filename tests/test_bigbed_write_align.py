@@ -16,15 +16,13 @@ import pytest
 from Bio import Align
 from Bio.Align import Alignments
 from Bio.Align import bigbed as bio_bigbed
-from Bio.Seq import Seq
-from Bio.SeqRecord import SeqRecord
 
 from bioformats_ext import bigbed
 from bioformats_ext.align.bigbed_writer import AlignmentWriter
 from bioformats_ext.cli import main as cli_main
 from bioformats_ext.errors import RecordError, SortOrderError
 
-from _bigbed_helpers import UCSC
+from helpers.bigbed import UCSC, ladder_alignments
 
 READABLE = [p for p in sorted(UCSC.glob("*.bb")) if "bigendian" not in p.name]
 
@@ -62,25 +60,12 @@ def test_bed12_fixture_round_trip_equals_ucsc_records():
     assert ours.header.zoomLevels == ucsc.header.zoomLevels
 
 
-def _make(n=50):
-    target = SeqRecord(Seq(None, length=100_000), id="chr1")
-    items = []
-    for i in range(n):
-        query = SeqRecord(Seq(None, length=30), id=f"q{i}")
-        a = Align.Alignment([target, query],
-                            [[100 * i, 100 * i + 10, 100 * i + 30, 100 * i + 50],
-                             [0, 10, 10, 30]])
-        a.score = i
-        items.append(a)
-    return target, items
-
-
 def _targets_of(items):
     return [items[0].target]
 
 
 def test_list_generator_alignments_and_bytesio(tmp_path):
-    target, items = _make()
+    target, items = ladder_alignments()
     ref = io.BytesIO()
     assert AlignmentWriter(ref, targets=[target]).write(items) == len(items)
     gen = io.BytesIO()
@@ -108,7 +93,7 @@ def test_our_iterator_as_input(tmp_path):
 
 
 def test_zero_alignments_give_valid_file(tmp_path):
-    target, _ = _make(1)
+    target, _ = ladder_alignments(1)
     path = tmp_path / "empty.bb"
     assert AlignmentWriter(path, targets=[target]).write([]) == 0
     f = bigbed.open(path)
@@ -116,7 +101,7 @@ def test_zero_alignments_give_valid_file(tmp_path):
 
 
 def test_errors_are_typed_and_leave_no_file(tmp_path):
-    target, items = _make()
+    target, items = ladder_alignments()
     path = tmp_path / "bad.bb"
     with pytest.raises(SortOrderError) as info:
         AlignmentWriter(path, targets=[target]).write(items[::-1])
@@ -138,7 +123,7 @@ def test_bio_align_write_uses_our_writer(tmp_path):
 
     if getattr(align_bigbed, "AlignmentWriter", None) is not AlignmentWriter:
         pytest.skip("Bio.Align.write not wired to this writer yet")
-    target, items = _make()
+    target, items = ladder_alignments()
     out = io.BytesIO()
     assert Align.write(items, out, "bigBed", targets=[target]) == len(items)
     ref = io.BytesIO()

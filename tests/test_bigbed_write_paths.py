@@ -4,59 +4,20 @@ Biopython's writer, on varied random alignments (strands, blocks, scores, colour
 from __future__ import annotations
 
 import io
-import random
 
-import numpy as np
 import pytest
 from Bio import Align
 from Bio.Align import bigbed as bio_bigbed
-from Bio.Seq import Seq
-from Bio.SeqRecord import SeqRecord
 
 import bioformats_ext.align.bigbed_writer as writer_module
 from bioformats_ext import bigbed
 from bioformats_ext.align.bigbed_writer import AlignmentWriter
-
-
-def _random_alignments(n: int, seed: int):
-    rng = random.Random(seed)
-    targets = [SeqRecord(Seq(None, length=5_000_000), id=f"chr{i}") for i in (1, 2, 3)]
-    items = []
-    for target in targets:
-        pos = 0
-        for i in range(n):
-            pos += rng.randint(0, 3000)
-            blocks, gaps = rng.randint(1, 6), []
-            t = [pos]
-            q = [0]
-            qlen = 0
-            for b in range(blocks):
-                size = rng.randint(1, 400)
-                t.append(t[-1] + size)
-                qlen += size
-                q.append(qlen)
-                if b < blocks - 1:
-                    gap = rng.randint(1, 2000)
-                    t.append(t[-1] + gap)
-                    q.append(qlen)
-            coords = np.array([t, q])
-            strand = rng.choice("+-")
-            query = SeqRecord(Seq(None, length=qlen), id=f"{target.id}_q{i}_{rng.randint(0, 99)}")
-            if strand == "-":
-                coords[1] = qlen - coords[1]
-            a = Align.Alignment([target, query], coords)
-            a.score = rng.randint(0, 1000)
-            start, end = int(coords[0, 0]), int(coords[0, -1])
-            a.thickStart = rng.randint(start, end)
-            a.thickEnd = rng.randint(a.thickStart, end)
-            a.itemRgb = rng.choice(["0", "255,0,0", "12,34,56"])
-            items.append(a)
-    return targets, items
+from helpers.bigbed import random_alignments
 
 
 @pytest.mark.parametrize("bedN", [6, 9, 12])
 def test_fast_path_equals_per_record_path_and_biopython(bedN, monkeypatch, tmp_path):
-    targets, items = _random_alignments(700, seed=bedN)
+    targets, items = random_alignments(700, seed=bedN)
     original = writer_module._fast_batch
     used = []
 
@@ -82,7 +43,7 @@ def test_fast_path_equals_per_record_path_and_biopython(bedN, monkeypatch, tmp_p
 
 
 def test_extra_index_below_bed12(tmp_path):
-    targets, items = _random_alignments(200, seed=3)
+    targets, items = random_alignments(200, seed=3)
     out = io.BytesIO()
     AlignmentWriter(out, bedN=6, targets=targets, extraIndex=["name"]).write(items)
     theirs = tmp_path / "biopython.bb"

@@ -11,7 +11,7 @@ import numpy as np
 import pyBigWig
 import pytest
 
-from _bigwig_helpers import REAL_FILES
+from helpers.bigwig import REAL_FILES
 from bioformats_ext.cli import main
 
 ROOT = Path(__file__).parent.parent
@@ -86,6 +86,7 @@ def test_bigwigaverageoverbed(capsys, tmp_path):
         vals = pb.values(chrom, a, b, numpy=True).astype(np.float64)
         cov = ~np.isnan(vals)
         assert int(row[1]) == b - a and int(row[2]) == cov.sum()
+        # the command prints with %g (6 significant digits, as UCSC's): rel 1e-5 / approx's 1e-6
         assert float(row[3]) == pytest.approx(vals[cov].sum(), rel=1e-5)
         assert float(row[6]) == pytest.approx(vals[cov].min())
 

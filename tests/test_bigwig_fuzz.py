@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from _bigwig_helpers import DATA
+from helpers.bigwig import DATA
 from bioformats_ext import bigwig
 from bioformats_ext.errors import BioformatsError
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _bigwig_helpers import (REAL_FILES, STATS, pybigtools_file, pybigwig_sections, same,
+from helpers.bigwig import (REAL_FILES, STATS, pybigtools_file, pybigwig_sections, same,
                              to_big_endian, windows)
 from bioformats_ext import bigwig
 from bioformats_ext.bbi.wig import BEDGRAPH, FIXEDSTEP, VARSTEP
@@ -87,7 +87,7 @@ def test_files_written_by_the_peers_agree(made, name):
 
 def test_pybigwig_file_has_all_three_section_types(made):
     with bigwig.open(made["pybigwig"]) as bw:
-        kinds = {sec.kind for sec in bw._reader.all_sections()}
+        kinds = {sec.kind for sec in bw.reader.all_sections()}
     assert kinds == {BEDGRAPH, VARSTEP, FIXEDSTEP}
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _bigwig_helpers import REAL_FILES, windows
+from helpers.bigwig import REAL_FILES, windows
 from bioformats_ext import bigwig
 from bioformats_ext.io import open_source
 from loopback import RangeServer

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from _bigwig_helpers import STATS, same, windows
+from helpers.bigwig import STATS, same, windows
 from bioformats_ext import bigwig
 from bioformats_ext.bbi.wig import BEDGRAPH, FIXEDSTEP
 from bioformats_ext.errors import RecordError, SortOrderError, UnknownReferenceError
@@ -186,6 +186,9 @@ def test_zoom_levels_follow_ucsc_rules(written):
         for g, w in zip(got, want):
             assert g[:4] == w[:4]
             assert g[4] == np.float32(w[4]) and g[5] == np.float32(w[5])
+            # sumData / sumSquares are float32 in the file (relative step 6e-8) while the model
+            # keeps float64 and adds in another order: 1e-5 covers the accumulated rounding;
+            # abs 1e-3 covers sums that cancel to near 0 (negative values)
             assert math.isclose(g[6], w[6], rel_tol=1e-5, abs_tol=1e-3)
             assert math.isclose(g[7], w[7], rel_tol=1e-5, abs_tol=1e-3)
 
@@ -256,7 +259,7 @@ def test_per_base_arrays_become_runs_and_fixed_steps(tmp_path):
     assert np.array_equal(pb.values("chr1", 0, SIZES["chr1"], numpy=True), a, equal_nan=True)
     assert np.array_equal(pb.values("chr2", 0, SIZES["chr2"], numpy=True), b, equal_nan=True)
     with bigwig.open(path) as bw:
-        kinds = [sec.kind for sec in bw._reader.all_sections()]
+        kinds = [sec.kind for sec in bw.reader.all_sections()]
         assert np.array_equal(bw.values("chr1"), a, equal_nan=True)
         assert bw.intervals("chr2") == ((0, SIZES["chr2"], 2.5),)
     assert FIXEDSTEP in kinds and BEDGRAPH in kinds
@@ -335,6 +338,8 @@ def test_average_over_bed_matches_values(written, tmp_path):
             cov = ~np.isnan(vals)
             total = vals[cov].sum()
             assert row[1] == b - a and row[2] == int(cov.sum())
+            # both float64 sums of the same float32 values, added in a different order: 1e-9
+            # relative; abs for windows whose values cancel to ~0
             assert math.isclose(row[3], total, rel_tol=1e-9, abs_tol=1e-6)
             assert math.isclose(row[4], total / (b - a), rel_tol=1e-9, abs_tol=1e-9)
             if cov.any():

@@ -8,7 +8,6 @@ the wrong kind, and an unknown option.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -37,7 +36,7 @@ def run(capsys, argv):
 
 
 def assert_one_line(code, err, argv):
-    assert code in (1, 2), (argv, code, err)
+    assert code in (1, 2), (argv, code, err)  # 2: usage error (argparse), 1: bad input
     assert "Traceback" not in err, (argv, err)
     lines = [line for line in err.splitlines() if line.strip()]
     assert len(lines) == 1, (argv, err)

@@ -51,17 +51,12 @@ def test_progress_position_follows_the_offset(monkeypatch):
 
 
 def test_index_bam_reports_progress_to_the_end(tmp_path):
-    pysam = __import__("pytest").importorskip("pysam")
+    __import__("pytest").importorskip("pysam")
+    from helpers import tiled_bam
     from bioformats_ext.bam import index_bam
 
     path = str(tmp_path / "x.bam")
-    header = {"HD": {"VN": "1.6", "SO": "coordinate"}, "SQ": [{"SN": "chr1", "LN": 100000}]}
-    with pysam.AlignmentFile(path, "wb", header=header) as out:
-        for i in range(3000):
-            seg = pysam.AlignedSegment(out.header)
-            seg.query_name, seg.reference_id, seg.reference_start = f"r{i}", 0, i * 10
-            seg.cigarstring, seg.query_sequence = "50M", "A" * 50
-            out.write(seg)
+    tiled_bam(path, 3000)
     seen = []
     index_bam(path, progress=seen.append)
     assert seen and seen == sorted(seen) and seen[-1] == os.path.getsize(path)

@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("pyarrow")
 distributed = pytest.importorskip("distributed")
 
-from _dask_data import write_vcf_gz  # noqa: E402
+from helpers import write_vcf_gz  # noqa: E402
 
 from bioformats_ext import bigbed  # noqa: E402
 from bioformats_ext.dask import read_bigbed, read_vcf  # noqa: E402
@@ -221,7 +221,7 @@ def test_vcf_to_bgzf2_shards_then_concat(client, files, tmp_path):
 @pytest.fixture(scope="module")
 def bams(tmp_path_factory):
     pytest.importorskip("bioformats_ext.bam.columns")
-    from _dask_data import write_bam
+    from helpers import write_bam
 
     d = tmp_path_factory.mktemp("bam")
     return {"bai": write_bam(d / "reads.bam"), "csi": write_bam(d / "csi.bam", seed=5, csi=True)}
@@ -274,6 +274,7 @@ def test_bam_whole_file_with_unmapped_tail(client, bams):
         assert len(got) == len(want)
         for g, w in zip(got, want):
             assert g[:14] == w[:14]
+            # XS is a float32 ('f') tag: compared at approx's 1e-6, i.e. float32 precision
             assert (g[14] is None and w[14] is None) or g[14] == pytest.approx(w[14])
         assert df["rname"].isna().sum() == 50  # the unplaced tail
 
@@ -323,7 +324,7 @@ def test_bam_to_bgzf_shards_with_merged_index(client, tmp_path, index):
     import shutil
 
     import pysam
-    from _dask_data import write_bam
+    from helpers import write_bam
 
     from bioformats_ext.dask import bam_to_bgzf
     from bioformats_ext.index import read_index

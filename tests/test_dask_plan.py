@@ -11,7 +11,7 @@ pytest.importorskip("pyarrow")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from _dask_data import write_vcf_gz  # noqa: E402
+from helpers import write_vcf_gz  # noqa: E402
 
 from bioformats_ext import bigbed  # noqa: E402
 from bioformats_ext.dask import parse_bytes, plan  # noqa: E402
@@ -151,7 +151,7 @@ def test_unplaced_only_bam_is_one_unmapped_tail(tmp_path):
 
     import dask
     import pysam
-    from _dask_data import write_bam
+    from helpers import write_bam
 
     from bioformats_ext.dask import bam_to_bgzf
     from bioformats_ext.index import read_index

@@ -24,69 +24,22 @@ from bioformats_ext.bgzf import BgzfReader  # noqa: E402
 from bioformats_ext.errors import RecordError  # noqa: E402
 from bioformats_ext.bam import index_bam  # noqa: E402
 from bioformats_ext.index import IndexBuilder, read_index  # noqa: E402
-from helpers import assert_same_index  # noqa: E402
-
-
-def make_bam(path, seed, lengths, n=2500, level=None, extra_big=False):
-    rng = random.Random(seed)
-    names = [f"chr{i + 1}" for i in range(len(lengths))]
-    header = {"HD": {"VN": "1.6", "SO": "coordinate"},
-              "SQ": [{"SN": nm, "LN": ln} for nm, ln in zip(names, lengths)]}
-    used = [t for t, ln in enumerate(lengths) if ln > 10_000_000 or t != 2]  # ref 3 stays empty
-    recs = []
-    for i in range(n):
-        tid = rng.choice(used)
-        lo = lengths[tid] - 200_000 if lengths[tid] > (1 << 29) and rng.random() < 0.5 else 0
-        recs.append((tid, rng.randrange(lo, lengths[tid] - 100_000), rng.random(), i))
-    if extra_big:
-        recs.append((0, 5000, 2.0, n))      # > 64 KiB record
-        recs.append((0, 7000, 3.0, n + 1))  # > 65535 CIGAR operations (CG tag)
-    recs.sort()
-    mode = "wb" if level is None else f"wb{level}"
-    with pysam.AlignmentFile(path, mode, header=header) as out:
-        for tid, pos, kind, i in recs:
-            a = pysam.AlignedSegment(out.header)
-            a.query_name = f"r{i}"
-            a.reference_id, a.reference_start, a.mapping_quality = tid, pos, 30
-            seq = "".join(rng.choice("ACGT") for _ in range(60))
-            if kind == 2.0:
-                a.query_sequence = "ACGT" * 20000
-                a.cigarstring = "80000M"
-            elif kind == 3.0:
-                a.query_sequence = "A" * 66000
-                a.cigarstring = "1M1I" * 33000 + "10D"
-            elif kind < 0.05:
-                a.flag = 4                     # placed unmapped
-                a.query_sequence = seq
-            elif kind < 0.1:
-                a.query_sequence = seq
-                a.cigarstring = f"30M{rng.randrange(10_000, 300_000)}N30M"  # spans many bins
-            else:
-                a.flag = 16 if kind > 0.6 else 0
-                a.query_sequence = seq
-                a.cigarstring = "20M2I18M3D20M" if kind > 0.8 else "60M"
-            out.write(a)
-        for j in range(15):                    # unplaced unmapped at the end
-            a = pysam.AlignedSegment(out.header)
-            a.query_name, a.flag, a.reference_id, a.reference_start = f"u{j}", 4, -1, -1
-            a.query_sequence = "ACGTACGTAC"
-            out.write(a)
-    return path
+from helpers import assert_same_index, binned_bam  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def bams(tmp_path_factory):
     d = tmp_path_factory.mktemp("bam")
     return {
-        "plain": make_bam(str(d / "plain.bam"), 1, [3_000_000, 800_000, 500_000, 2_000_000], extra_big=True),
-        "level0": make_bam(str(d / "level0.bam"), 2, [1_500_000, 400_000, 300_000, 900_000], level=0),
+        "plain": binned_bam(str(d / "plain.bam"), 1, [3_000_000, 800_000, 500_000, 2_000_000], extra_big=True),
+        "level0": binned_bam(str(d / "level0.bam"), 2, [1_500_000, 400_000, 300_000, 900_000], level=0),
     }
 
 
 @pytest.fixture(scope="module")
 def big_bam(tmp_path_factory):
     d = tmp_path_factory.mktemp("bigbam")
-    return make_bam(str(d / "big.bam"), 3, [(1 << 30) + 5_000_000, 1_000_000, 100_000, 600_000], n=800)
+    return binned_bam(str(d / "big.bam"), 3, [(1 << 30) + 5_000_000, 1_000_000, 100_000, 600_000], n=800)
 
 
 def _end(r):

@@ -25,6 +25,7 @@ from bioformats_ext.tabix import index_tabix  # noqa: E402
 from bioformats_ext.index.tabix_conf import PRESETS, parse_line, parse_lines  # noqa: E402
 from bioformats_ext.commands.index import tabix as tabix_cmd  # noqa: E402
 from helpers import assert_same_index  # noqa: E402
+from helpers.text import mixture, random_intervals  # noqa: E402
 
 
 def _vcf(rng):
@@ -33,47 +34,48 @@ def _vcf(rng):
     lines += [f"##contig=<ID={c},length={ln}>" for c, ln in contigs]
     lines.append('##INFO=<ID=END,Number=1,Type=Integer,Description="End">')
     lines.append("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")
-    for c, ln in (contigs[0], contigs[2], contigs[1]):      # c4 has no records
-        for p in sorted(rng.randrange(1, ln - 60_000) for _ in range(3000 if c == "c2" else 700)):
-            ref = "ACGT"[rng.randrange(4)] * rng.randrange(1, 6)
-            r = rng.random()
-            info = f"END={p + rng.randrange(100, 50_000)}" if r < 0.05 else (
-                f"DP=3;END={p - 5}" if r < 0.07 else "DP=3")     # END < POS is ignored
-            pad = rng.randbytes(rng.randrange(0, 200)).hex()
-            lines.append(f"{c}\t{p}\tid{pad}\t{ref}\tG\t50\tPASS\t{info}")
+    # c4 has no records; contigs out of header order
+    for c, p, _, _ in random_intervals(rng, [("c1", 3_000_000, 700), ("c3", 2_000_000, 700),
+                                             ("c2", 250_000, 3000)], lambda rng: 0,
+                                       first=1, margin=60_000):
+        ref = "ACGT"[rng.randrange(4)] * rng.randrange(1, 6)
+        r = rng.random()
+        info = f"END={p + rng.randrange(100, 50_000)}" if r < 0.05 else (
+            f"DP=3;END={p - 5}" if r < 0.07 else "DP=3")     # END < POS is ignored
+        pad = rng.randbytes(rng.randrange(0, 200)).hex()
+        lines.append(f"{c}\t{p}\tid{pad}\t{ref}\tG\t50\tPASS\t{info}")
     return "\n".join(lines) + "\n"
 
 
 def _bed(rng):
+    """Zero-length, long (to 80 kb) and short intervals; names up to 400 bytes."""
     lines = ["#track name=x"]
-    for c, ln, n in (("chrA", 2_000_000, 700), ("chrB", 200_000, 3000)):
-        for s in sorted(rng.randrange(0, ln) for _ in range(n)):
-            r = rng.random()
-            e = s + (0 if r < 0.02 else rng.randrange(1, 80_000) if r < 0.1 else rng.randrange(1, 2000))
-            lines.append(f"{c}\t{s}\t{e}\tname{rng.randbytes(rng.randrange(0, 200)).hex()}\t0\t+")
+    for c, s, e, _ in random_intervals(rng, [("chrA", 2_000_000, 700), ("chrB", 200_000, 3000)],
+                                       mixture((0.02, 0, 0), (0.1, 1, 80_000), (1.0, 1, 2000))):
+        lines.append(f"{c}\t{s}\t{e}\tname{rng.randbytes(rng.randrange(0, 200)).hex()}\t0\t+")
     return "\n".join(lines) + "\n"
 
 
 def _gff(rng):
     lines = ["##gff-version 3"]
-    for c, ln, n in (("s1", 200_000, 3000), ("s2", 2_500_000, 700)):
-        for s in sorted(rng.randrange(1, ln) for _ in range(n)):
-            e = s + (rng.randrange(0, 40_000) if rng.random() < 0.1 else rng.randrange(0, 1000))
-            lines.append(f"{c}\tsrc\tgene\t{s}\t{e}\t.\t+\t.\tID=g{s};Note={rng.randbytes(rng.randrange(0, 200)).hex()}")
+    for c, s, e, _ in random_intervals(rng, [("s1", 200_000, 3000), ("s2", 2_500_000, 700)],
+                                       mixture((0.1, 0, 40_000), (1.0, 0, 1000)), first=1):
+        lines.append(f"{c}\tsrc\tgene\t{s}\t{e}\t.\t+\t.\tID=g{s};Note={rng.randbytes(rng.randrange(0, 200)).hex()}")
     return "\n".join(lines) + "\n"
 
 
 def _sam(rng):
     lines = ["@HD\tVN:1.6\tSO:coordinate", "@SQ\tSN:q1\tLN:300000", "@SQ\tSN:q2\tLN:9000000"]
-    for c, ln, n in (("q1", 300_000, 2500), ("q2", 9_000_000, 600)):
-        for s in sorted(rng.randrange(1, ln - 100_000) for _ in range(n)):
-            cigar = rng.choice(["50M", "10M2I30M5D10M", f"20M{rng.randrange(100, 90_000)}N30M", "5S40M"])
-            seq = "".join(rng.choice("ACGT") for _ in range(50))
-            lines.append(f"r{s}\t0\t{c}\t{s}\t60\t{cigar}\t*\t0\t0\t{seq}\t*\tXX:Z:{rng.randbytes(40).hex()}")
+    for c, s, _, _ in random_intervals(rng, [("q1", 300_000, 2500), ("q2", 9_000_000, 600)],
+                                       lambda rng: 0, first=1, margin=100_000):
+        cigar = rng.choice(["50M", "10M2I30M5D10M", f"20M{rng.randrange(100, 90_000)}N30M", "5S40M"])
+        seq = "".join(rng.choice("ACGT") for _ in range(50))
+        lines.append(f"r{s}\t0\t{c}\t{s}\t60\t{cigar}\t*\t0\t0\t{seq}\t*\tXX:Z:{rng.randbytes(40).hex()}")
     return "\n".join(lines) + "\n"
 
 
 MAKERS = {"vcf": _vcf, "bed": _bed, "gff": _gff, "sam": _sam}
+SEEDS = {"vcf": 1, "bed": 2, "gff": 3, "sam": 4}
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +84,7 @@ def files(tmp_path_factory):
     out = {}
     for preset, make in MAKERS.items():
         plain = d / f"data.{preset}"
-        plain.write_text(make(random.Random(hash(preset) % 1000)))
+        plain.write_text(make(random.Random(SEEDS[preset])))  # not hash(preset): varies per process
         gz = str(plain) + ".gz"
         pysam.tabix_compress(str(plain), gz, force=True)
         out[preset] = gz

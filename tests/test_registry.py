@@ -50,6 +50,8 @@ def test_install_is_idempotent():
     import bioformats_ext.align.registry as registry
 
     registry.install()
+    # Bio.Align._modules is Biopython's format table, the seam install() writes to (Biopython
+    # has no public lookup); the assertion is on what Biopython will dispatch to.
     first = Align._modules["bigbed"]
     registry.install()
     registry.install_into(Align)

@@ -14,34 +14,29 @@ pysam = pytest.importorskip("pysam")
 from bioformats_ext.errors import MissingIndexError, RecordError, SortOrderError  # noqa: E402
 from bioformats_ext.tabix import TabixReader, TabixWriter  # noqa: E402
 from helpers import index_content  # noqa: E402
+from helpers.text import random_intervals  # noqa: E402
 
 CHROMS = [("chr1", 3_000_000), ("chr2", 400_000), ("chrM", 16_000)]
 
 
 def _rows(seed: int, n: int):
-    rng = random.Random(seed)
-    rows = []
-    for i in range(n):
-        c = rng.randrange(len(CHROMS))
-        start = rng.randrange(CHROMS[c][1] // 2)
-        length = min(rng.choice([1, 20, 500, 40_000, 150_000]), CHROMS[c][1] // 2)
-        rows.append((c, start, start + length, i))
-    rows.sort()
-    return rows
+    """Starts in each contig's first half; spans 1 bp to 150 kb (many bins, long records)."""
+    return random_intervals(seed, [(c, length, n // len(CHROMS)) for c, length in CHROMS],
+                            lambda rng: rng.choice([1, 20, 500, 40_000, 150_000]), margin=0.5)
 
 
 def _bed(seed=1, n=3000):
-    return "#track name=x\n", [f"{CHROMS[c][0]}\t{s}\t{e}\tf{i}\t0\t+" for c, s, e, i in _rows(seed, n)]
+    return "#track name=x\n", [f"{c}\t{s}\t{e}\tf{i}\t0\t+" for c, s, e, i in _rows(seed, n)]
 
 
 def _gff(seed=2, n=3000):
-    return "##gff-version 3\n", [f"{CHROMS[c][0]}\tsrc\tgene\t{s + 1}\t{e}\t.\t+\t.\tID=g{i}"
+    return "##gff-version 3\n", [f"{c}\tsrc\tgene\t{s + 1}\t{e}\t.\t+\t.\tID=g{i}"
                                  for c, s, e, i in _rows(seed, n)]
 
 
 def _sam(seed=3, n=3000):
     header = "".join(f"@SQ\tSN:{c}\tLN:{n_}\n" for c, n_ in CHROMS)
-    lines = [f"r{i}\t0\t{CHROMS[c][0]}\t{s + 1}\t60\t10M{e - s}N10M\t*\t0\t0\t{'A' * 20}\t*"
+    lines = [f"r{i}\t0\t{c}\t{s + 1}\t60\t10M{e - s}N10M\t*\t0\t0\t{'A' * 20}\t*"
              for c, s, e, i in _rows(seed, n)]
     return header, lines
 

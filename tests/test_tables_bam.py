@@ -11,9 +11,9 @@ pa = pytest.importorskip("pyarrow")
 pysam = pytest.importorskip("pysam")
 columns_mod = pytest.importorskip("bioformats_ext.bam.columns")
 
-from bioformats_ext.bgzf import BgzfReader  # noqa: E402
 from bioformats_ext.bam.reader import BamReader  # noqa: E402
 from bioformats_ext.tables.bam import columns_to_arrow, tag_types  # noqa: E402
+from helpers import bam_record_bytes  # noqa: E402
 
 
 def test_columns_equal_pysam(tmp_path):
@@ -45,7 +45,7 @@ def test_columns_equal_pysam(tmp_path):
         u.reference_id = u.reference_start = u.next_reference_id = u.next_reference_start = -1
         out.write(u)
     reader = BamReader(path)
-    raw = b"".join(d for _, d in BgzfReader(path).iter_blocks())[reader._data_start:]
+    raw = bam_record_bytes(path)
     cols = columns_mod.decode_columns(raw)
     names = reader.header.names
     tags = tag_types(cols, ["NM", "ZF"])
@@ -63,6 +63,7 @@ def test_columns_equal_pysam(tmp_path):
         assert row["qual"] == (None if r.query_qualities is None
                                else pysam.qualities_to_qualitystring(r.query_qualities))
         assert row["NM"] == (r.get_tag("NM") if r.has_tag("NM") else None)
+        # ZF is a float32 ('f') tag: compared at approx's 1e-6, i.e. float32 precision
         assert row["ZF"] == (pytest.approx(r.get_tag("ZF")) if r.has_tag("ZF") else None)
     sub = columns_to_arrow(cols, names, ["qname", "cigar"], sel=[len(recs) - 2])
     assert sub.to_pylist() == [{"qname": "long", "cigar": "1M1D" * 35_000}]

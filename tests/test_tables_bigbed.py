@@ -10,7 +10,7 @@ import pytest
 
 pa = pytest.importorskip("pyarrow")
 
-from _bigbed_helpers import FIXTURES  # noqa: E402
+from helpers.bigbed import FIXTURES  # noqa: E402
 
 from bioformats_ext import bigbed  # noqa: E402
 from bioformats_ext.bbi.autosql import converter  # noqa: E402
@@ -41,11 +41,6 @@ def expected_rows(bb, records):
 def table_rows(table):
     cols = [c.to_pylist() for c in table.columns]
     return list(zip(*cols))
-
-
-def approx_rows(rows):
-    return [tuple(pytest.approx(v, rel=1e-6) if isinstance(v, float) else v for v in r)
-            for r in rows]
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)

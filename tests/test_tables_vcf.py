@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
 pa = pytest.importorskip("pyarrow")
@@ -11,49 +9,23 @@ pysam = pytest.importorskip("pysam")
 
 from bioformats_ext.errors import RecordError  # noqa: E402
 from bioformats_ext.tables.vcf import info_types, vcf_text_to_arrow  # noqa: E402
-
-HEADER = """##fileformat=VCFv4.2
-##contig=<ID=chr1,length=1000000>
-##contig=<ID=chr2,length=1000000>
-##INFO=<ID=DP,Number=1,Type=Integer,Description="depth">
-##INFO=<ID=AF,Number=A,Type=Float,Description="allele freq, with a comma, inside">
-##INFO=<ID=DB,Number=0,Type=Flag,Description="dbSNP">
-##INFO=<ID=NOTE,Number=1,Type=String,Description="text">
-##INFO=<ID=CNT,Number=.,Type=Integer,Description="counts">
-##FORMAT=<ID=GT,Number=1,Type=String,Description="genotype">
-#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\tFORMAT\tS1
-"""
+from helpers import walk_vcf  # noqa: E402
 
 
 def make(path, n=400, seed=0):
-    rng = random.Random(seed)
-    lines = []
-    for chrom in ("chr1", "chr2"):
-        pos = 0
-        for _ in range(n):
-            pos += rng.randrange(1, 500)
-            alts = rng.sample(["A", "C", "G", "T"], rng.randrange(1, 3))
-            info = []
-            if rng.random() < 0.8:
-                info.append(f"DP={rng.randrange(100)}")
-            if rng.random() < 0.7:
-                info.append("AF=" + ",".join(rng.choice(["0.5", "0.25", "."]) for _ in alts))
-            if rng.random() < 0.3:
-                info.append("DB")
-            if rng.random() < 0.3:
-                info.append(f"NOTE=n{rng.randrange(9)}")
-            if rng.random() < 0.4:
-                info.append("CNT=" + ",".join(str(rng.randrange(9)) for _ in range(rng.randrange(1, 4))))
-            qual = rng.choice([".", "30", "7.5"])
-            lines.append(f"{chrom}\t{pos}\t.\tN\t{','.join(alts)}\t{qual}\tPASS\t"
-                         f"{';'.join(info) or '.'}\tGT\t0/1\n")
-    path.write_text(HEADER + "".join(lines))
-    return (HEADER + "".join(lines)).encode()
+    """Multi-allelic records carrying every INFO type (incl. missing Number=A values)."""
+    header, lines = walk_vcf([("chr1", 1_000_000), ("chr2", 1_000_000)], [n, n], seed=seed,
+                             min_step=1, steps=[499, 499], refs=("N",), alts="ACGT",
+                             max_alts=2, quals=(".", "30", "7.5"), info="typed",
+                             samples=("S1",))
+    text = header + "".join(line + "\n" for line in lines)
+    path.write_text(text)
+    return text.encode()
 
 
 def test_fixed_fields_and_typed_info_equal_pysam(tmp_path):
     text = make(tmp_path / "x.vcf")
-    types = info_types(HEADER)
+    types = info_types(text.decode())
     assert types["AF"] == ("A", "Float") and types["DB"] == ("0", "Flag")
     table = vcf_text_to_arrow(text, ["S1"], None, info=types)
     rows = table.to_pylist()

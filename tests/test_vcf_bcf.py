@@ -20,125 +20,13 @@ from bioformats_ext import vcf  # noqa: E402
 from bioformats_ext.errors import BioformatsError, RecordError, SortOrderError  # noqa: E402
 from bioformats_ext.index import read_index  # noqa: E402
 from bioformats_ext.vcf.end_rule import rlen, tabix_interval  # noqa: E402
+from helpers import TYPED_VCF_CONTIGS as CONTIGS, typed_vcf  # noqa: E402
 
 HTSLIB = Path(__file__).parent / "data" / "htslib-vcf"
-CONTIGS = [("1", 3_000_000), ("2", 800_000), ("empty", 5000), ("big", 1_200_000_000)]
-
-
-def random_vcf(seed: int, n: int, n_samples: int = 3, version: str = "4.2") -> tuple[str, list[str]]:
-    """Every Number/Type, missing values, multi-allelic, symbolic/breakend/gVCF alleles,
-    END/SVLEN/LEN, a contig longer than TBI's 2^29 limit."""
-    rng = random.Random(seed)
-    h = [f"##fileformat=VCFv{version}"]
-    h += [f"##contig=<ID={c},length={n_}>" for c, n_ in CONTIGS]
-    h += ['##FILTER=<ID=q10,Description="Quality below 10">',
-          '##FILTER=<ID=s50,Description="Less than 50% of samples">',
-          '##INFO=<ID=DP,Number=1,Type=Integer,Description="Depth">',
-          '##INFO=<ID=AF,Number=A,Type=Float,Description="Allele frequency">',
-          '##INFO=<ID=AC,Number=A,Type=Integer,Description="Allele count">',
-          '##INFO=<ID=RC,Number=R,Type=Integer,Description="Per allele">',
-          '##INFO=<ID=GI,Number=.,Type=Float,Description="Per genotype">',
-          '##INFO=<ID=V3,Number=3,Type=Integer,Description="Three">',
-          '##INFO=<ID=VAR,Number=.,Type=Float,Description="Any">',
-          '##INFO=<ID=DB,Number=0,Type=Flag,Description="dbSNP">',
-          '##INFO=<ID=NOTE,Number=1,Type=String,Description="Text">',
-          '##INFO=<ID=CH,Number=1,Type=Character,Description="One char">',
-          '##INFO=<ID=END,Number=1,Type=Integer,Description="End">',
-          '##INFO=<ID=SVLEN,Number=A,Type=Integer,Description="SV length">',
-          '##INFO=<ID=SVTYPE,Number=1,Type=String,Description="SV type">',
-          '##ALT=<ID=DEL,Description="Deletion">',
-          '##FORMAT=<ID=GT,Number=1,Type=String,Description="Genotype">',
-          '##FORMAT=<ID=GQ,Number=1,Type=Integer,Description="Quality">',
-          '##FORMAT=<ID=AD,Number=R,Type=Integer,Description="Depths">',
-          '##FORMAT=<ID=PL,Number=G,Type=Integer,Description="Likelihoods">',
-          '##FORMAT=<ID=GL,Number=G,Type=Float,Description="Likelihoods">',
-          '##FORMAT=<ID=FT,Number=1,Type=String,Description="Filter">',
-          '##FORMAT=<ID=LEN,Number=1,Type=Integer,Description="gVCF block length">',
-          '##FORMAT=<ID=HQ,Number=2,Type=Integer,Description="Haplotype qualities">']
-    samples = [f"S{i}" for i in range(n_samples)]
-    h.append("\t".join(["#CHROM", "POS", "ID", "REF", "ALT", "QUAL", "FILTER", "INFO", "FORMAT",
-                        *samples]))
-    rows = []
-    used = [c for c in CONTIGS if c[0] != "empty"]
-    for i in range(n):
-        tid = rng.randrange(len(used))
-        name, length = used[tid]
-        if name == "big":
-            pos = rng.choice([rng.randint(1, 1000), rng.randint(600_000_000, 1_100_000_000)])
-        else:
-            pos = rng.randint(1, length - 5000)
-        ref = "".join(rng.choice("ACGT") for _ in range(rng.choice([1, 1, 1, 2, 5, 40])))
-        kind = rng.random()
-        info = []
-        if kind < 0.1:
-            alts = ["<DEL>"]
-            sv = rng.randint(50, 3000)
-            info += [f"SVLEN=-{sv}", "SVTYPE=DEL"]
-            if rng.random() < 0.5:
-                info.append(f"END={pos + sv}")
-        elif kind < 0.18:
-            alts = ["<*>"]
-        elif kind < 0.22:
-            alts = [rng.choice([f"{ref[0]}]1:{rng.randint(1, 99999)}]", f"[2:{rng.randint(1, 9999)}[{ref[0]}",
-                                "<DUP:TANDEM>", "."])]
-        else:
-            alts = rng.sample(["A", "C", "G", "T", "AT", "GCC", "<INS>"], rng.choice([1, 1, 2, 3]))
-        n_alt = 0 if alts == ["."] else len(alts)
-        n_gt = (n_alt + 1) * (n_alt + 2) // 2
-        def num(k, lo=-150, hi=70000):  # noqa: E306
-            return ",".join(rng.choice([str(rng.randint(lo, hi)), str(rng.randint(0, 100)), "."])
-                            for _ in range(k))
-        if rng.random() < 0.8:
-            info.append(f"DP={rng.choice([str(rng.randint(0, 300)), '.', str(rng.randint(-200, 40000))])}")
-        if n_alt and rng.random() < 0.5:
-            info.append("AF=" + ",".join(rng.choice([f"{rng.random():.4g}", ".", "1e-07"])
-                                         for _ in range(n_alt)))
-            info.append("AC=" + num(n_alt))
-        if rng.random() < 0.3:
-            info.append("RC=" + num(n_alt + 1))
-        if rng.random() < 0.2:
-            info.append("GI=" + ",".join(f"{rng.uniform(-5, 5):.3f}" for _ in range(n_gt)))
-        if rng.random() < 0.2:
-            info.append("V3=" + num(3, -2_000_000_000, 2_000_000_000))
-        if rng.random() < 0.2:
-            info.append("VAR=" + ",".join(f"{rng.uniform(-1e6, 1e6):.2f}"
-                                          for _ in range(rng.randint(1, 5))))
-        if rng.random() < 0.3:
-            info.append("DB")
-        if rng.random() < 0.2:
-            info.append("NOTE=" + rng.choice(["hello", "a b", "x,y", "."]))
-        if rng.random() < 0.1:
-            info.append("CH=" + rng.choice("XYZ"))
-        rng.shuffle(info)
-        fmt = ["GT"] + rng.sample(["GQ", "AD", "PL", "GL", "FT", "HQ"], rng.randint(0, 4))
-        if alts == ["<*>"]:
-            fmt.append("LEN")
-        cells = []
-        for _ in samples:
-            ploidy = rng.choice([1, 2, 2, 2, 3])
-            sep = rng.choice("/|")
-            gt = sep.join(rng.choice([str(rng.randint(0, n_alt)), "."]) for _ in range(ploidy))
-            vals = {"GT": gt, "GQ": num(1, -200, 40000), "AD": num(n_alt + 1), "PL": num(n_gt),
-                    "GL": ",".join(rng.choice([f"{rng.uniform(-9, 0):.2f}", "."]) for _ in range(n_gt)),
-                    "FT": rng.choice(["PASS", "q10", ".", "LowQual;x"]), "HQ": num(2),
-                    "LEN": str(rng.randint(1, 2000))}
-            cell = [vals[k] for k in fmt]
-            if len(cell) > 1 and rng.random() < 0.2:  # drop trailing fields
-                cell = cell[:rng.randint(1, len(cell))]
-            cells.append(":".join(cell))
-        qual = rng.choice([".", str(rng.randint(0, 999)), f"{rng.uniform(0, 100):.2f}"])
-        flt = rng.choice(["PASS", ".", "q10", "q10;s50"])
-        rows.append(((tid, pos), "\t".join([name, str(pos), rng.choice([f"rs{i}", "."]), ref,
-                                            ",".join(alts), qual, flt, ";".join(info) or ".",
-                                            ":".join(fmt), *cells])))
-    rows.sort(key=lambda r: r[0])
-    return "\n".join(h) + "\n", [r for _, r in rows]
-
-
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("vcfbcf")
-    header, lines = random_vcf(7, 1500, n_samples=3)
+    header, lines = typed_vcf(7, 1500, n_samples=3)
     src = tmp / "src.vcf"
     src.write_text(header + "\n".join(lines) + "\n")
     bgz = str(tmp / "src.vcf.gz")
@@ -460,7 +348,7 @@ def test_fuzzed_bcf_raises_typed_errors(data, tmp_path):
 
 
 def test_many_samples_bytes_and_records(tmp_path):
-    header, lines = random_vcf(21, 150, n_samples=40)
+    header, lines = typed_vcf(21, 150, n_samples=40)
     src = tmp_path / "m.vcf"
     src.write_text(header + "\n".join(lines) + "\n")
     ours = str(tmp_path / "m.bcf")

@@ -13,7 +13,7 @@ from pysam import bcftools  # noqa: E402
 from bioformats_ext.commands import view_variants  # noqa: E402
 from bioformats_ext.index import read_index  # noqa: E402
 
-from test_vcf_bcf import random_vcf  # noqa: E402
+from helpers import typed_vcf  # noqa: E402
 
 
 def _content(path):
@@ -25,7 +25,7 @@ def _content(path):
 @pytest.fixture(scope="module")
 def src(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("view")
-    header, lines = random_vcf(3, 600, n_samples=2)
+    header, lines = typed_vcf(3, 600, n_samples=2)
     path = tmp / "in.vcf"
     path.write_text(header + "\n".join(lines) + "\n")
     return str(path)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path(__file__).parent / "data" / "bigwig"
+DATA = Path(__file__).parent.parent / "data" / "bigwig"
 REAL_FILES = sorted(DATA.glob("*.bw"))
 STATS = ("mean", "min", "max", "std", "coverage", "sum")
 
@@ -59,6 +59,8 @@ def pybigtools_file(path: Path) -> dict[str, int]:
 
 
 def same(p, q, rel: float = 1e-9) -> bool:
+    """Equal, both None or both NaN, or within ``rel`` (of max(1, |p|)): the default 1e-9 allows
+    float64 sums of the same float32 values taken in a different order, nothing more."""
     if p is None or q is None:
         return p is None and q is None
     if math.isnan(p) or math.isnan(q):
