@@ -224,7 +224,7 @@ def test_peers_read_our_file_exactly(written):
         for k, (c, a, b) in enumerate(windows(SIZES, 1000, 4, 20_000)):
             vals = ob.values(c, a, b)
             assert np.array_equal(vals, pb.values(c, a, b, numpy=True), equal_nan=True)
-            assert np.array_equal(vals, pt.values(c, a, b).astype(np.float32), equal_nan=True)
+            assert np.array_equal(vals, pt.values(c, a, b, fillna=None).astype(np.float32), equal_nan=True)
             kind = STATS[k % 6]
             for exact in (True, False):
                 want = pb.stats(c, a, b, type=kind, nBins=1 + k % 5, exact=exact)
