@@ -483,7 +483,10 @@ def _emit_bed12(tlist, qnames, seq_objs, coords, scores, thick_starts, thick_end
 
 def _emit(n, bedN, tlist, qnames, seq_objs, coords, annotations, scores, thick_starts,
           thick_ends, rgbs) -> Iterator[Alignment]:
-    """Alignments from prepared columns, for any bedN and extra fields."""
+    """Alignments from prepared columns, for any bedN and extra fields.
+
+    The query-record stores repeat :func:`_emit_bed12`'s on purpose: a shared helper call per
+    record measured 50% slower on this loop (0.24 s -> 0.37 s per 200k records)."""
     new_alignment = Alignment.__new__
     new_record = SeqRecord.__new__
     for i in range(n):
