@@ -146,7 +146,7 @@ def _bigwig_steps(files: Files) -> list[Step]:
 
 
 register(Target("bigwig", seeds.bigwig_seeds, {"x.bw": mutate.BIGWIG}, _bigwig_steps,
-                weight=2, owner="bigWig helper (reader); harness: reliability",
+                weight=2, owner="bigwig reader",
                 notes="BigWigFile open/intervals/values/stats (zoom and exact)"))
 
 
@@ -363,32 +363,44 @@ def _align_bam_steps(files: Files) -> list[Step]:
 
 
 register(Target("align-bam", seeds.bam_seeds, {"x.bam": mutate.BAM}, _align_bam_steps,
-                owner="BAM-records helper (align/bam.py is being rewritten natively)", smoke=False,
+                owner="bam records (align/bam.py, native)", smoke=False,
                 notes="Bio.Align 'bam' adapter"))
 
 
 # ----------------------------------------------------------------------------- writers
 
+def _header_and_records(path: str, marker: bytes) -> tuple[bytes, list[bytes]]:
+    """Split a text file into its header (lines starting with ``marker``) and record lines."""
+    lines = open(path, "rb").read().split(b"\n")
+    header = b"\n".join(ln for ln in lines if ln.startswith(marker)) + b"\n"
+    return header, [ln + b"\n" for ln in lines if ln and not ln.startswith(marker)]
+
+
+def _written_and_read(out: str, write: Callable[[], None], read: Callable[[], None],
+                      suffixes: tuple[str, ...]) -> None:
+    """Write, read back, and always remove the output and its indexes."""
+    try:
+        write()
+        read()
+    finally:
+        for p in (out,) + tuple(out + s for s in suffixes):
+            if os.path.exists(p):
+                os.unlink(p)
+
+
 def _vcf_write_steps(files: Files) -> list[Step]:
     from bioformats_ext.vcf import VcfReader, VcfWriter
 
-    text = open(files["x.vcf"], "rb").read()
-    lines = text.split(b"\n")
-    header = b"\n".join(ln for ln in lines if ln.startswith(b"#")) + b"\n"
-    records = [ln + b"\n" for ln in lines if ln and not ln.startswith(b"#")]
+    header, records = _header_and_records(files["x.vcf"], b"#")
     out = files["x.vcf"] + ".out.vcf.gz"
 
     def write(index: str) -> Step:
-        def step() -> None:
-            try:
-                with VcfWriter(out, header, index=index) as w:
-                    w.write_many(records)
-                _drain(VcfReader(out).fetch("chr1"))
-            finally:
-                for p in (out, out + ".tbi", out + ".csi"):
-                    if os.path.exists(p):
-                        os.unlink(p)
-        return step
+        def run() -> None:
+            with VcfWriter(out, header, index=index) as w:
+                w.write_many(records)
+
+        return lambda: _written_and_read(out, run, lambda: _drain(VcfReader(out).fetch("chr1")),
+                                         (".tbi", ".csi"))
 
     return [write("tbi"), write("csi")]
 
@@ -401,23 +413,15 @@ register(Target("vcf-write", lambda: [{"x.vcf": t} for t in seeds.text_seeds()["
 def _sam_write_steps(files: Files) -> list[Step]:
     from bioformats_ext.bam import BamReader, BamWriter
 
-    text = open(files["x.sam"], "rb").read()
-    lines = text.split(b"\n")
-    header = b"\n".join(ln for ln in lines if ln.startswith(b"@")) + b"\n"
-    records = [ln + b"\n" for ln in lines if ln and not ln.startswith(b"@")]
+    header, records = _header_and_records(files["x.sam"], b"@")
     out = files["x.sam"] + ".out.bam"
 
-    def step() -> None:
-        try:
-            with BamWriter(out, header, index="bai") as w:
-                w.write_many(records)
-            _drain(BamReader(out).fetch("chr1"))
-        finally:
-            for p in (out, out + ".bai"):
-                if os.path.exists(p):
-                    os.unlink(p)
+    def run() -> None:
+        with BamWriter(out, header, index="bai") as w:
+            w.write_many(records)
 
-    return [step]
+    return [lambda: _written_and_read(out, run, lambda: _drain(BamReader(out).fetch("chr1")),
+                                      (".bai",))]
 
 
 register(Target("sam-write", lambda: [{"x.sam": t} for t in seeds.text_seeds()["sam"]],
