@@ -255,17 +255,17 @@ def _index_steps(index_path: str, names: list[str]) -> list[Step]:
     return [load, query]
 
 
-def _vcf_steps(files: Files) -> list[Step]:
-    from bioformats_ext.vcf import VcfReader
-
-    data = files["x.vcf.gz"]
-    index = next((p for n, p in files.items() if n.endswith((".tbi", ".csi"))), None)
+def _indexed_reader_steps(files: Files, data_name: str, index_suffixes: tuple[str, ...],
+                          open_reader: Callable[[str, Any], Any],
+                          reindex: Callable[[str, str], Any], reindex_suffix: str) -> list[Step]:
+    """Open / iterate / fetch / re-index steps shared by the BGZF text and BAM readers."""
+    data = files[data_name]
+    index = next((p for n, p in files.items() if n.endswith(index_suffixes)), None)
     state: dict[str, Any] = {}
     names = [n for n, _ in seeds.CONTIGS]
 
     def open_() -> None:
-        r = state["r"] = VcfReader(data, index=index)
-        _ = (r.header, r.contigs, r.samples)
+        state["r"] = open_reader(data, index)
 
     def iterate() -> None:
         _drain(state["r"])
@@ -276,18 +276,30 @@ def _vcf_steps(files: Files) -> list[Step]:
             _drain(r.fetch(name))
             _drain(r.fetch(name, 1000, 20_000))
 
-    def reindex() -> None:
-        out = data + ".re.tbi"
+    def reindex_() -> None:
+        out = data + reindex_suffix
         try:
-            _index_tabix()(data, "vcf", out=out)
+            reindex(data, out)
         finally:
             if os.path.exists(out):
                 os.unlink(out)
 
-    steps = [open_, iterate, fetch, reindex]
+    steps = [open_, iterate, fetch, reindex_]
     if index is not None:
         steps += _index_steps(index, names)
     return steps
+
+
+def _vcf_steps(files: Files) -> list[Step]:
+    from bioformats_ext.vcf import VcfReader
+
+    def open_reader(data: str, index: Any) -> Any:
+        r = VcfReader(data, index=index)
+        _ = (r.header, r.contigs, r.samples)
+        return r
+
+    return _indexed_reader_steps(files, "x.vcf.gz", (".tbi", ".csi"), open_reader,
+                                 lambda data, out: _index_tabix()(data, "vcf", out=out), ".re.tbi")
 
 
 def _index_tabix() -> Callable[..., Any]:
@@ -313,36 +325,13 @@ register(Target("vcf", seeds.vcf_seeds,
 def _bam_steps(files: Files) -> list[Step]:
     from bioformats_ext.bam import BamReader
 
-    data = files["x.bam"]
-    index = next((p for n, p in files.items() if n.endswith((".bai", ".csi"))), None)
-    state: dict[str, Any] = {}
-    names = [n for n, _ in seeds.CONTIGS]
-
-    def open_() -> None:
-        r = state["r"] = BamReader(data, index=index)
+    def open_reader(data: str, index: Any) -> Any:
+        r = BamReader(data, index=index)
         _ = r.header
+        return r
 
-    def iterate() -> None:
-        _drain(state["r"])
-
-    def fetch() -> None:
-        r = state["r"]
-        for name in names:
-            _drain(r.fetch(name))
-            _drain(r.fetch(name, 1000, 20_000))
-
-    def reindex() -> None:
-        out = data + ".re.bai"
-        try:
-            _index_bam()(data, out=out)
-        finally:
-            if os.path.exists(out):
-                os.unlink(out)
-
-    steps = [open_, iterate, fetch, reindex]
-    if index is not None:
-        steps += _index_steps(index, names)
-    return steps
+    return _indexed_reader_steps(files, "x.bam", (".bai", ".csi"), open_reader,
+                                 lambda data, out: _index_bam()(data, out=out), ".re.bai")
 
 
 register(Target("bam", seeds.bam_seeds,
