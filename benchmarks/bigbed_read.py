@@ -22,15 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bigbed_data  # noqa: E402
+from _timing import best  # noqa: E402
 
 
-def best(func, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def best_pair(ours, theirs, repeat: int, theirs_repeat: int) -> tuple[float, float]:

@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 import pysam  # noqa: E402
 
 from bioformats_ext.cli import main  # noqa: E402
+from _timing import best  # noqa: E402
 
 
 def make_vcf(path: str, n: int) -> None:
@@ -44,13 +45,6 @@ def make_vcf(path: str, n: int) -> None:
         handle.write("\n".join(lines) + "\n")
 
 
-def best(func, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 class _Out(io.BytesIO):

@@ -29,6 +29,7 @@ from bioformats_ext.bgzf import BgzfReader, BgzfWriter  # noqa: E402
 from bioformats_ext.compression import available_deflate_backends  # noqa: E402
 from bioformats_ext.bam import index_bam  # noqa: E402
 from bioformats_ext.index import IndexBuilder, read_index  # noqa: E402
+from _timing import best  # noqa: E402
 
 CHROMS = [("chr1", 120_000_000), ("chr2", 80_000_000), ("chr3", 50_000_000)]
 
@@ -95,13 +96,6 @@ def make_reblocked(bam: str) -> str:
     return out
 
 
-def best(func, repeat=2):
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - t)
-    return min(times)
 
 
 def alternate(funcs, repeat=2):
