@@ -121,6 +121,43 @@ def indexed_writers_tour(workdir: str) -> None:
           "bioformats-ext tabix -p vcf calls.vcf.gz  # like tabix")
 
 
+def records_tour(workdir: str) -> None:
+    """BAM and VCF/BCF records with pysam's vocabulary, and bigWig values."""
+    from .. import bam, bigwig, vcf
+
+    _step("BAM records with pysam's names (0-based fetch, or a 1-based samtools region)",
+          "with bam.open('example.bam') as f:\n"
+          "    for read in f.fetch(region='chr7:1,000,001-1,001,000'): ...\n"
+          "    f.count('chr7'), f.mapped, f.unmapped")
+    with bam.open(data_path("example.bam")) as f:
+        for read in f.fetch(region="chr7:1,000,001-1,001,000"):
+            print(f"   {read.query_name} {read.reference_start} {read.cigarstring} "
+                  f"mapq={read.mapping_quality}")
+        print(f"   count(chr7)={f.count('chr7')} mapped={f.mapped} unmapped={f.unmapped}")
+
+    bcf_path = os.path.join(workdir, "calls.bcf")
+    _step("VCF -> BCF with its CSI in one pass, then typed records back",
+          "with vcf.open('example.vcf') as src, \\\n"
+          "        vcf.VcfWriter('calls.bcf', src.header.text(), format='bcf', index='csi') as out:\n"
+          "    out.write_many(src)\n"
+          "[(r.pos, r.ref, r.alts, r.info['DP']) for r in vcf.open('calls.bcf').fetch('chr7', 330_000, 340_000)]")
+    with vcf.open(data_path("example.vcf")) as src, \
+            vcf.VcfWriter(bcf_path, src.header.text(), format="bcf", index="csi") as out:
+        out.write_many(src)
+    print(f"   -> {sorted(f for f in os.listdir(workdir) if 'bcf' in f)}")
+    with vcf.open(bcf_path) as variants:
+        for rec in variants.fetch("chr7", 330_000, 340_000):
+            print(f"   {rec.chrom}:{rec.pos} {rec.ref}>{','.join(rec.alts or ())} "
+                  f"stop={rec.stop} DP={rec.info.get('DP')}")
+
+    _step("bigWig with pyBigWig's API: values (NaN where uncovered) and zoom-level stats",
+          "with bigwig.open('example.bw') as bw:\n"
+          "    bw.values('chr1', 95, 125)[:7], bw.stats('chr1', 2000, 12000, type='max', nBins=4)")
+    with bigwig.open(data_path("example.bw")) as bw:
+        print(f"   {bw.values('chr1', 95, 125)[:7]}")
+        print(f"   {bw.stats('chr1', 2000, 12000, type='max', nBins=4)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the tour; returns 0."""
     from ._options import ArgumentParser
@@ -133,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     bigbed_tour()
     with tempfile.TemporaryDirectory(prefix="bioformats-ext-demo-") as workdir:
         indexed_writers_tour(workdir)
+        records_tour(workdir)
     print("\nDone.")
     return 0
 
