@@ -44,6 +44,25 @@ def _int_at(u8: np.ndarray, at: np.ndarray, size: np.ndarray) -> np.ndarray:
     return np.where(size == 1, v1, np.where(size == 2, v2, v4))
 
 
+def _scatter(out: list, idx: np.ndarray, values: list) -> list:
+    """``out[idx[k]] = values[k]``; when ``idx`` covers every record in order (the usual case:
+    each record has the key) ``values`` simply becomes the column, with no Python loop."""
+    n = len(out)
+    if len(idx) == n and n and bool((idx == np.arange(n)).all()):
+        return values
+    for i, x in zip(idx.tolist(), values):
+        out[i] = x
+    return out
+
+
+def _none_where(values: np.ndarray, missing: np.ndarray) -> list:
+    """Python values of ``values`` with None where ``missing`` (converted in C, not per item)."""
+    obj = values.astype(object)
+    if missing.any():
+        obj[missing] = None
+    return obj.tolist()
+
+
 class BcfBatch:
     """Records ``buf[offs[i]:offs[i] + sizes[i]]`` of one decompressed run."""
 
@@ -184,17 +203,14 @@ class BcfBatch:
                         v = _int_at(self.u8, at[simple], _TSIZE[t[simple]])
                         miss = np.where(t[simple] == 1, -128, np.where(t[simple] == 2, -32768,
                                                                           -(1 << 31)))
-                        vals = v.tolist()
-                        for i, x, mi in zip(recs[simple].tolist(), vals, (v == miss).tolist()):
-                            out[i] = None if mi else x
+                        out = _scatter(out, recs[simple], _none_where(v, v == miss))
                     fsimple = (c == 1) & (t == 5) & (d.number == 1) & (d.type == "Float")
                     if fsimple.any():
                         a = at[fsimple]
                         raw = self.u8[a[:, None] + np.arange(4)].reshape(-1).copy()
                         bits = raw.view("<u4")
-                        vals = raw.view("<f4").astype(np.float64).tolist()
-                        for i, x, b in zip(recs[fsimple].tolist(), vals, bits.tolist()):
-                            out[i] = None if b == 0x7F800001 else x
+                        vals = raw.view("<f4").astype(np.float64)
+                        out = _scatter(out, recs[fsimple], _none_where(vals, bits == 0x7F800001))
                     for i in recs[~(simple | fsimple)].tolist():
                         out[i] = LAZY
         self._info_cols[key] = out
@@ -230,9 +246,9 @@ class BcfBatch:
                     present = (np.arange(width) < cc[:, None]) & (vals != -127)
                     allele = np.where((vals >> 1) == 0, -1, (vals >> 1) - 1)
                     if width == 2 and present.all():
-                        a0, a1 = allele[:, 0].tolist(), allele[:, 1].tolist()
-                        for i, x, y in zip(r.tolist(), a0, a1):
-                            out[i] = (None if x < 0 else x, None if y < 0 else y)
+                        a0, a1 = allele[:, 0], allele[:, 1]
+                        pairs = list(zip(_none_where(a0, a0 < 0), _none_where(a1, a1 < 0)))
+                        out = _scatter(out, r, pairs)
                     else:
                         for i, al, pr in zip(r.tolist(), allele.tolist(), present.tolist()):
                             tup = tuple(None if a < 0 else a for a, p in zip(al, pr) if p)

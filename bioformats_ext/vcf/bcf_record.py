@@ -20,6 +20,8 @@ from .record import (
     _MISSING,
     _PREFIX,
     _SIZES,
+    Sample,
+    Samples,
     VariantRecord,
     _desc,
     _int1,
@@ -70,7 +72,11 @@ class InfoView(Mapping):
 
     def __getitem__(self, key: str) -> Any:
         rec = self._rec
-        v = rec._b.info_column(key)[rec._i]
+        b = rec._b
+        col = b._info_cols.get(key)  # inlined cache hit: this is the per-record hot path
+        if col is None:
+            col = b.info_column(key)
+        v = col[rec._i]
         if v is ABSENT:
             raise KeyError(key)
         if v is LAZY:
@@ -85,6 +91,29 @@ class InfoView(Mapping):
 
     def __repr__(self) -> str:
         return repr(dict(self._rec._info_full()))
+
+
+class BcfSample(Sample):
+    """A sample of a BCF record: ``GT`` is a lookup in the batch's column (decoded per batch)."""
+
+    __slots__ = ()
+
+    def __getitem__(self, key: str) -> Any:
+        if key == "GT":
+            rec = self._record
+            b = rec._b  # type: ignore[attr-defined]
+            col = b._gt_cols.get(self._index)
+            if col is None:
+                col = b.gt_column(self._index)
+            v = col[rec._i]  # type: ignore[attr-defined]
+            if v is not ABSENT and v is not LAZY:
+                return v
+        return self._record._sample_value(key, self._index)
+
+
+class BcfSamples(Samples):
+    __slots__ = ()
+    _sample = BcfSample
 
 
 class BcfRecord(VariantRecord):
@@ -160,6 +189,10 @@ class BcfRecord(VariantRecord):
     @property
     def rlen(self) -> int:
         return self._b.rlen[self._i]
+
+    @property
+    def samples(self) -> BcfSamples:
+        return BcfSamples(self)
 
     @property
     def info(self) -> "InfoView":  # type: ignore[override]

@@ -47,13 +47,15 @@ def _cut(data: bytes, start: int, ctx: RecordContext, first: int):
     off = start
     unpack = _U32x2.unpack_from
     append = offs.append
-    while off + 8 <= n:  # the one sequential step: each size says where the next record starts
-        l_shared, l_indiv = unpack(data, off)
-        nxt = off + 8 + l_shared + l_indiv
-        if nxt > n:
-            break
-        append(off)
-        off = nxt
+    try:  # the one sequential step: each size says where the next record starts
+        while True:  # ends when fewer than 8 bytes are left (struct.error): no per-step checks
+            l_shared, l_indiv = unpack(data, off)
+            append(off)
+            off += 8 + l_shared + l_indiv
+    except struct.error:
+        pass
+    if off > n:  # the last record runs past the data: it is the incomplete one
+        off = offs.pop()
     if off + 8 <= n:  # an incomplete record must not claim absurd sizes (memory is bounded)
         l_shared, l_indiv = unpack(data, off)
         if l_shared < 24 or 8 + l_shared + l_indiv > _MAX_RECORD:

@@ -184,20 +184,22 @@ class Sample(Mapping):
 
 class Samples(Mapping):
     __slots__ = ("_record",)
+    _sample = Sample  # BCF records use a subclass with a column fast path for GT
 
     def __init__(self, record: "VariantRecord"):
         self._record = record
 
     def __getitem__(self, key: "str | int") -> Sample:
-        if key.__class__ is int and 0 <= key < self._record._ctx.n_samples:  # type: ignore[operator]
-            return Sample(self._record, key)  # type: ignore[arg-type]
+        rec = self._record
+        if key.__class__ is int and 0 <= key < rec._ctx.n_samples:  # type: ignore[operator]
+            return self._sample(rec, key)  # type: ignore[arg-type]
         try:
-            return Sample(self._record, self._record._ctx.sample_index[key])  # type: ignore[index]
+            return self._sample(rec, rec._ctx.sample_index[key])  # type: ignore[index]
         except KeyError:
             if isinstance(key, int):
-                n = self._record._ctx.n_samples
+                n = rec._ctx.n_samples
                 if -n <= key < n:
-                    return Sample(self._record, key % n)
+                    return self._sample(rec, key % n)
                 raise IndexError(f"sample index {key} out of range") from None
             raise KeyError(key) from None
 
