@@ -32,6 +32,8 @@ _VALID_T[[0, 1, 2, 3, 5, 7]] = True
 def _int_at(u8: np.ndarray, at: np.ndarray, size: np.ndarray) -> np.ndarray:
     """Little-endian signed integers of byte width ``size`` (1, 2 or 4) at ``at``."""
     top = len(u8) - 1
+    if len(size) and (size == 1).all():  # the usual case (small keys, depths, counts): one gather
+        return u8[np.minimum(at, top)].view(np.int8).astype(np.int64)
     b0 = u8[np.minimum(at, top)].astype(np.int64)
     b1 = u8[np.minimum(at + 1, top)].astype(np.int64)
     b2 = u8[np.minimum(at + 2, top)].astype(np.int64)

@@ -115,6 +115,12 @@ class BcfSamples(Samples):
     __slots__ = ()
     _sample = BcfSample
 
+    def __getitem__(self, key: "str | int") -> Sample:
+        rec = self._record
+        if key.__class__ is int and 0 <= key < rec._ctx.n_samples:  # type: ignore[operator]
+            return BcfSample(rec, key)  # type: ignore[arg-type]
+        return Samples.__getitem__(self, key)
+
 
 class BcfRecord(VariantRecord):
     """A record backed by BCF bytes ``buf[off:off + size]``."""
