@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import os
 import struct
+from itertools import repeat
 from typing import Any, Iterator
 
 import numpy as np
@@ -42,6 +43,20 @@ def open(source: Any, index: Any = None, strict: bool = True) -> "VariantFile": 
 
 def _cut(data: bytes, start: int, ctx: RecordContext, first: int):
     """Records of ``data`` from ``start``; returns (records, offset of the first incomplete)."""
+    batch, off = _cut_batch(data, start, ctx, first)
+    return list(_records(batch)), off
+
+
+def _records(batch: BcfBatch) -> Iterator[BcfRecord]:
+    """The batch's records, made one at a time: a record dropped before the next is made keeps
+    the garbage collector's young-object count flat (a whole batch of live records made it run
+    dozens of collections per batch)."""
+    return map(BcfRecord, repeat(batch, batch.n), range(batch.n))
+
+
+def _cut_batch(data: bytes, start: int, ctx: RecordContext, first: int) -> tuple[BcfBatch, int]:
+    """The :class:`BcfBatch` of ``data``'s complete records from ``start`` and the offset of the
+    first incomplete one."""
     offs: list[int] = []
     n = len(data)
     off = start
@@ -68,7 +83,7 @@ def _cut(data: bytes, start: int, ctx: RecordContext, first: int):
             i = int(np.argmax(small))
             raise FormatError(f"{ctx.name}: record {first + i}: impossible l_shared "
                               f"{int(batch.fixed['l_shared'][i])} (< 24)")
-    return list(map(BcfRecord, [batch] * len(offs), range(len(offs)))), off
+    return batch, off
 
 
 def iter_bcf_records(chunks: Iterator[bytes], ctx: RecordContext, first: int = 1
@@ -85,15 +100,15 @@ def iter_bcf_records(chunks: Iterator[bytes], ctx: RecordContext, first: int = 1
             continue
         data = pending + b"".join(gathered) if pending else b"".join(gathered)
         gathered, size = [], 0
-        records, off = _cut(data, 0, ctx, number)
-        number += len(records)
-        yield from records
+        batch, off = _cut_batch(data, 0, ctx, number)
+        number += batch.n
+        yield from _records(batch)
         pending = data[off:]
     data = pending + b"".join(gathered)
-    records, off = _cut(data, 0, ctx, number)
-    yield from records
+    batch, off = _cut_batch(data, 0, ctx, number)
+    yield from _records(batch)
     if off != len(data):
-        raise TruncatedFileError(f"{ctx.name}: file ends inside record {number + len(records)}")
+        raise TruncatedFileError(f"{ctx.name}: file ends inside record {number + batch.n}")
 
 
 class VariantFile(RegionReader):
@@ -218,8 +233,8 @@ class VariantFile(RegionReader):
         else:
             raise MissingIndexError("an uncompressed BCF cannot be fetched by region")
         for blob in blobs:
-            records, _ = _cut(blob, 0, self._ctx, 0)
-            for rec in records:
+            batch, _ = _cut_batch(blob, 0, self._ctx, 0)
+            for rec in _records(batch):
                 if rec.tid != tid:
                     continue
                 p = rec.pos - 1
