@@ -77,18 +77,18 @@ def parse_section(data: bytes, byteorder: str, offset: int = 0) -> Section:
         raise FormatError(f"unknown bigWig section type {kind}", offset)
     if SECTION_HEADER_SIZE + count * size > len(data):
         raise TruncatedFileError(f"bigWig section of {count} items runs past its block", offset)
+    # a plain uint32 matrix (columns viewed as float32 where needed) is about twice as
+    # fast to split as a structured dtype, and sections are decoded per window
     if kind == BEDGRAPH:
-        items = np.frombuffer(data, np.dtype([("s", bo + "u4"), ("e", bo + "u4"),
-                                              ("v", bo + "f4")]), count, SECTION_HEADER_SIZE)
-        starts = items["s"].astype(np.int64)
-        ends = items["e"].astype(np.int64)
-        values = items["v"].astype(np.float32)
+        items = np.frombuffer(data, bo + "u4", 3 * count, SECTION_HEADER_SIZE).reshape(count, 3)
+        starts = items[:, 0].astype(np.int64)
+        ends = items[:, 1].astype(np.int64)
+        values = items[:, 2].view(bo + "f4").astype(np.float32)
     elif kind == VARSTEP:
-        items = np.frombuffer(data, np.dtype([("s", bo + "u4"), ("v", bo + "f4")]), count,
-                              SECTION_HEADER_SIZE)
-        starts = items["s"].astype(np.int64)
+        items = np.frombuffer(data, bo + "u4", 2 * count, SECTION_HEADER_SIZE).reshape(count, 2)
+        starts = items[:, 0].astype(np.int64)
         ends = starts + span
-        values = items["v"].astype(np.float32)
+        values = items[:, 1].view(bo + "f4").astype(np.float32)
     else:
         values = np.frombuffer(data, bo + "f4", count, SECTION_HEADER_SIZE).astype(np.float32)
         starts = start + step * np.arange(count, dtype=np.int64)

@@ -37,9 +37,22 @@ def stat_type(name: str) -> str:
 
 def bin_edges(start: int, end: int, nbins: int) -> np.ndarray:
     """libBigWig's bin boundaries (``nbins + 1`` of them)."""
-    i = np.arange(1, nbins + 1, dtype=np.float64)
-    inner = (start + ((end - start) * i) / nbins).astype(np.int64)
-    return np.concatenate([[start], inner])
+    key = (end - start, nbins)
+    steps = _STEPS.get(key)
+    if steps is None:
+        # the float offsets depend only on the width and bin count: compute them once for
+        # the many equal-width windows of a typical scan
+        steps = np.concatenate([[0.0], ((end - start) * np.arange(1, nbins + 1,
+                                                                   dtype=np.float64)) / nbins])
+        if len(_STEPS) > 64:
+            _STEPS.clear()
+        _STEPS[key] = steps
+    edges = (start + steps).astype(np.int64)
+    edges[0] = start
+    return edges
+
+
+_STEPS: dict[tuple[int, int], np.ndarray] = {}
 
 
 def choose_zoom(levels: list[ZoomLevel], start: int, end: int, nbins: int) -> ZoomLevel | None:
@@ -131,10 +144,11 @@ def zoom_stats(records: np.ndarray, start: int, end: int, nbins: int, kind: str)
     lo, hi = edges[b], edges[b + 1]
     s, e = vs[item], ve[item]
     keep = ((lo <= s) & (hi > s)) | ((lo < e) & (lo >= s))
-    item, b, lo, hi = item[keep], b[keep], lo[keep], hi[keep]
+    if not bool(keep.all()):
+        item, b, lo, hi, s, e = item[keep], b[keep], lo[keep], hi[keep], s[keep], e[keep]
     if not len(item):
         return out
-    scalar = _scalar(lo, hi, vs[item], ve[item])
+    scalar = _scalar(lo, hi, s, e)
     valid = records["valid"][item].astype(np.float64)
     present = np.bincount(b, minlength=nbins) > 0
     with np.errstate(divide="ignore", invalid="ignore"):
