@@ -100,6 +100,28 @@ def parse_section(data: bytes, byteorder: str, offset: int = 0) -> Section:
     return Section(chrom, starts, ends, values, kind)
 
 
+def _read_adjacent(source: ByteSource, ranges: list[tuple[int, int]]) -> list[memoryview]:
+    """The bytes of each range, with runs of back-to-back ranges (a window's blocks usually
+    are) fetched in one read: one system call per run instead of one per block."""
+    runs: list[list[int]] = []  # [offset, size, number of ranges]
+    for off, size in ranges:
+        if runs and runs[-1][0] + runs[-1][1] == off:
+            runs[-1][1] += size
+            runs[-1][2] += 1
+        else:
+            runs.append([off, size, 1])
+    if len(runs) == len(ranges):
+        return [memoryview(raw) for raw in source.read_many(ranges)]
+    out: list[memoryview] = []
+    it = iter(ranges)
+    for (roff, _rsize, count), raw in zip(runs, source.read_many([(r[0], r[1]) for r in runs])):
+        view = memoryview(raw)
+        for _ in range(count):
+            off, size = next(it)
+            out.append(view[off - roff:off - roff + size])
+    return out
+
+
 class BigWigReader(BigBedReader):
     """Format-level bigWig access: the bigBed reader's header / trees / zoom / remote reads,
     with section decoding instead of BED records. See :class:`bioformats_ext.bigwig.BigWigFile`."""
@@ -146,8 +168,8 @@ class BigWigReader(BigBedReader):
         compressed = self.header.compressed
         limit = self._inflate_limit
         nchrom = len(self.chrom_names)
-        for (off, _size), raw in zip(todo, self.source.read_many(todo)):
-            data = decompress(raw, limit, off) if compressed else raw
+        for (off, _size), raw in zip(todo, _read_adjacent(self.source, todo)):
+            data = decompress(raw, limit, off) if compressed else bytes(raw)
             sec = parse_section(data, self.byteorder, off)
             if sec.chrom >= nchrom:
                 raise FormatError("section with an unknown chromosome id", off)
