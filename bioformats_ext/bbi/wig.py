@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 import struct
-from typing import BinaryIO, Sequence
+from typing import BinaryIO, Sequence, cast
 
 import numpy as np
 
@@ -169,7 +169,8 @@ class BigWigReader(BigBedReader):
         limit = self._inflate_limit
         nchrom = len(self.chrom_names)
         for (off, _size), raw in zip(todo, _read_adjacent(self.source, todo)):
-            data = decompress(raw, limit, off) if compressed else bytes(raw)
+            # zlib takes any buffer; blocks.decompress is annotated for bytes only
+            data = decompress(cast(bytes, raw), limit, off) if compressed else bytes(raw)
             sec = parse_section(data, self.byteorder, off)
             if sec.chrom >= nchrom:
                 raise FormatError("section with an unknown chromosome id", off)

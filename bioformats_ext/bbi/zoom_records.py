@@ -40,14 +40,14 @@ def zoom_records(reader: BigBedReader, level: "int | ZoomLevel", cid: int, start
     ranges = reader.zoom_tree(level).ranges(cid, start, end)
     if not ranges:
         return np.zeros(0, dtype)
-    cache = _cache(reader)
+    cache: LRU[_Block] = _cache(reader)
     parts = []
     unique = list(dict.fromkeys(ranges))
     todo = [r for r in unique if cache.get(r[0]) is None]
     if todo:
         for (off, _size), raw in zip(todo, reader.source.read_many(todo)):
-            block = _Block(_inflate(reader, raw, off, dtype))
-            cache.put(off, block, block.nbytes)
+            new = _Block(_inflate(reader, raw, off, dtype))
+            cache.put(off, new, new.nbytes)
     for off, size in unique:
         block = cache.get(off)
         if block is None:  # evicted by a huge query: read it again
