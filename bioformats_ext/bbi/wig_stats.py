@@ -80,6 +80,20 @@ def _pieces(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray
     return item, np.repeat(first, count) + offsets
 
 
+def _zoom_pieces(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_pieces` for the usual zoom case, sorted records each reaching at most two bins,
+    in fewer numpy calls: in bin ``j`` the records carried over from bin ``j - 1`` come first,
+    then those starting in ``j``, which is the item order when the records are sorted."""
+    first = edges[1:].searchsorted(starts, "right")
+    count = edges[:-1].searchsorted(ends, "left") - first
+    if len(count) < 2 or int(count.max()) > 2 or bool((starts[1:] < starts[:-1]).any()):
+        return _pieces(starts, ends, edges)
+    two = np.flatnonzero(count == 2)
+    one = np.flatnonzero(count > 0)
+    return np.concatenate([two, one]), np.concatenate([first[two] + 1, first[one]])
+
+
 def exact_stats(starts: np.ndarray, ends: np.ndarray, values: np.ndarray, start: int, end: int,
                 nbins: int, kind: str) -> np.ndarray:
     """Per-bin statistic from the items (libBigWig ``bwStatsFromFull``)."""
@@ -140,7 +154,7 @@ def zoom_stats(records: np.ndarray, start: int, end: int, nbins: int, kind: str)
     vs = records["start"].astype(np.int64)
     ve = records["end"].astype(np.int64)
     # candidates by standard overlap, widened by one base for zero-width records
-    item, b = _pieces(vs, np.maximum(ve, vs + 1), edges)
+    item, b = _zoom_pieces(vs, np.maximum(ve, vs + 1), edges)
     lo, hi = edges[b], edges[b + 1]
     s, e = vs[item], ve[item]
     keep = ((lo <= s) & (hi > s)) | ((lo < e) & (lo >= s))
