@@ -40,33 +40,57 @@ def zoom_records(reader: BigBedReader, level: "int | ZoomLevel", cid: int, start
     ranges = reader.zoom_tree(level).ranges(cid, start, end)
     if not ranges:
         return np.zeros(0, dtype)
-    cache = _cache(reader)
+    cache: LRU[_Block] = _cache(reader)
     parts = []
-    todo = [r for r in dict.fromkeys(ranges) if cache.get(r[0]) is None]
+    unique = list(dict.fromkeys(ranges))
+    todo = [r for r in unique if cache.get(r[0]) is None]
     if todo:
-        compressed = reader.header.compressed
         for (off, _size), raw in zip(todo, reader.source.read_many(todo)):
-            data = decompress(raw, reader._inflate_limit, off) if compressed else raw
-            if len(data) % dtype.itemsize:
-                raise FormatError("zoom block is not a whole number of records", off)
-            recs = np.frombuffer(data, dtype)
-            cache.put(off, recs, len(data) + 64)
-    for off, _size in dict.fromkeys(ranges):
-        recs = cache.get(off)  # type: ignore[assignment]
-        if recs is None:  # evicted by a huge query: read it again
-            (raw,) = reader.source.read_many([(off, _size)])
-            data = decompress(raw, reader._inflate_limit, off) if reader.header.compressed \
-                else raw
-            recs = np.frombuffer(data, dtype, len(data) // dtype.itemsize)
-        c = recs["chrom"]
-        if len(c) and c[0] == cid and c[-1] == cid:
-            s = recs["start"]
-            lo = int(recs["end"].searchsorted(start, "right")) if \
-                bool((recs["end"][1:] >= recs["end"][:-1]).all()) else 0
-            hi = int(s.searchsorted(end, "left"))
-            recs = recs[lo:max(lo, hi)]
-            keep = (recs["start"] < end) & (recs["end"] > start)
-        else:
-            keep = (c == cid) & (recs["start"] < end) & (recs["end"] > start)
-        parts.append(recs[keep])
+            new = _Block(_inflate(reader, raw, off, dtype))
+            cache.put(off, new, new.nbytes)
+    for off, size in unique:
+        block = cache.get(off)
+        if block is None:  # evicted by a huge query: read it again
+            (raw,) = reader.source.read_many([(off, size)])
+            block = _Block(_inflate(reader, raw, off, dtype))
+        parts.append(block.overlap(cid, start, end))
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def _inflate(reader: BigBedReader, raw: bytes, off: int, dtype: np.dtype) -> np.ndarray:
+    data = decompress(raw, reader._inflate_limit, off) if reader.header.compressed else raw
+    if len(data) % dtype.itemsize:
+        raise FormatError("zoom block is not a whole number of records", off)
+    return np.frombuffer(data, dtype)
+
+
+class _Block:
+    """One decoded zoom block with what every window query needs computed once: int64 starts
+    and ends, whether the block holds one chromosome with sorted ends (then two binary
+    searches find the overlapping records, no mask)."""
+
+    __slots__ = ("recs", "starts", "ends", "chrom", "simple")
+
+    def __init__(self, recs: np.ndarray):
+        self.recs = recs
+        self.starts = recs["start"].astype(np.int64)
+        self.ends = recs["end"].astype(np.int64)
+        c = recs["chrom"]
+        self.chrom = int(c[0]) if len(c) and bool((c == c[0]).all()) else -1
+        self.simple = self.chrom >= 0 and bool((self.ends[1:] >= self.ends[:-1]).all()) \
+            and bool((self.starts[1:] >= self.starts[:-1]).all())
+
+    @property
+    def nbytes(self) -> int:
+        return self.recs.nbytes + 16 * len(self.recs) + 64
+
+    def overlap(self, cid: int, start: int, end: int) -> np.ndarray:
+        recs = self.recs
+        if self.simple:
+            if self.chrom != cid:
+                return recs[:0]
+            lo = int(self.ends.searchsorted(start, "right"))
+            hi = int(self.starts.searchsorted(end, "left"))
+            return recs[lo:max(lo, hi)]
+        keep = (recs["chrom"] == cid) & (self.starts < end) & (self.ends > start)
+        return recs[keep]
