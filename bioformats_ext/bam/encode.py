@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import RecordError
 from .header import BamHeader
-from .sam_batch import encode_lines
+from .sam_batch import Scratch, encode_lines
 from .sam_fields import (_QUAL_TABLE, _SEQ_TABLE, CIGAR_OPS, FIXED, SEQ_CODES, EncodedBatch,
                          encode_tag, parse_cigar, reg2bin, reg2bin_array)
 
@@ -41,6 +41,7 @@ class SamEncoder:
         self._tids[b"*"] = -1
         self._cigars: dict[bytes, tuple[bytes, int, int, int]] = {b"*": (b"", 0, 0, -1)}
         self._tags: dict[bytes, bytes] = {}
+        self._scratch = Scratch()
 
     def _cigar(self, text: bytes) -> tuple[bytes, int, int, int]:
         hit = self._cigars.get(text)
@@ -71,7 +72,7 @@ class SamEncoder:
         """
         if not lines:
             return self._checked(lines, first_record)
-        result = encode_lines(self._tids, lines)
+        result = encode_lines(self._tids, lines, self._scratch)
         if isinstance(result, EncodedBatch):
             return result
         if result is None or int(result.sum()) * 8 > len(result):
@@ -86,7 +87,7 @@ class SamEncoder:
             if flags[i]:
                 parts.extend(self._checked(lines[k:k + 1], first_record + k) for k in range(i, j))
             else:
-                run = encode_lines(self._tids, lines[i:j])
+                run = encode_lines(self._tids, lines[i:j], self._scratch)
                 parts.append(run if isinstance(run, EncodedBatch)
                              else self._checked(lines[i:j], first_record + i))
             i = j

@@ -31,19 +31,22 @@ import numpy as np
 from .sam_fields import CIGAR_OPS, FIXED, SEQ_CODES, EncodedBatch, encode_tag, reg2bin_array
 
 _MAX_CIGAR_OPS = 0xFFFF
-_TAB, _NL, _STAR, _COLON, _MINUS, _EQ = 9, 10, 42, 58, 45, 61
+_TAB, _NL, _CR, _STAR, _COLON, _MINUS = 9, 10, 13, 42, 58, 45
 
 _seq = bytearray([15] * 256)  # SAM letter -> 4-bit code (htslib: unknown and '.' are N = 15)
 for _code, _letter in enumerate(SEQ_CODES):
     _seq[_letter] = _seq[ord(chr(_letter).lower())] = _code
 _seq[_TAB] = 0  # the pad nibble of an odd-length sequence is the tab that follows it
-_SEQ_TABLE = bytes(_seq)
-_QUAL_TABLE = bytes((i - 33) & 0xFF for i in range(256))
+_SEQ_PAIRS = ((np.frombuffer(bytes(_seq), np.uint8)[:, None] << 4)
+              | np.frombuffer(bytes(_seq), np.uint8)[None, :]).ravel()  # LE byte pair -> 2 codes
+_SEQ_PAIRS = np.ascontiguousarray(_SEQ_PAIRS.reshape(256, 256).T).ravel()
 
 _CIGAR_LUT = np.full(256, -1, np.int8)  # op letter -> code; digits -2; anything else -1
 for _code, _letter in enumerate(CIGAR_OPS):
     _CIGAR_LUT[_letter] = _code
 _CIGAR_LUT[48:58] = -2
+_INT_WIDTH = np.array([1, 2, 4, 0], np.int64)
+_INT_TYPE = np.array([list(b"CSI\0"), list(b"csi\0")], np.uint8)  # [negative][size class]
 _REF = np.array([c in b"MDN=X" for c in CIGAR_OPS], np.int64)
 _QUERY = np.array([c in b"MIS=X" for c in CIGAR_OPS], np.int64)
 
@@ -59,28 +62,54 @@ def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     return idx
 
 
+_U = np.uint64
+_ZEROS8 = _U(0x3030303030303030)
+_LOW = np.array([(1 << (8 * (8 - k))) - 1 if k < 8 else 0 for k in range(9)], np.uint64)
+
+
+def _eight_digits(words: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Values of the last ``count`` (0..8) ASCII digits of little-endian 8-byte ``words`` (the
+    bytes before them ignored), with SWAR arithmetic: pairs, then quads, then the octet."""
+    low = _LOW[count]
+    w = (words & ~low) | (_ZEROS8 & low)       # bytes before the number read as '0'
+    ok = ((w & _U(0xF0F0F0F0F0F0F0F0))
+          | (((w + _U(0x0606060606060606)) & _U(0xF0F0F0F0F0F0F0F0)) >> _U(4))) \
+        == _U(0x3333333333333333)
+    v = w - _ZEROS8
+    v = (v * _U(10) + (v >> _U(8))) & _U(0x00FF00FF00FF00FF)
+    v = (v * _U(100) + (v >> _U(16))) & _U(0x0000FFFF0000FFFF)
+    v = (v * _U(10000) + (v >> _U(32))) & _U(0xFFFFFFFF)
+    return v.astype(np.int64), ok
+
+
+def _words_ending(a: np.ndarray, end: np.ndarray) -> np.ndarray:
+    """The 8 bytes before each ``end`` as little-endian uint64 (bytes before 0 read as 0)."""
+    idx = end[:, None] + np.arange(-8, 0)
+    raw = a[np.maximum(idx, 0)]
+    if len(end) and int(end.min()) < 8:
+        raw[idx < 0] = 0
+    return raw.view("<u8").ravel()
+
+
 def parse_ints(a: np.ndarray, start: np.ndarray, length: np.ndarray,
-               max_digits: int = 18) -> tuple[np.ndarray, np.ndarray]:
+               max_digits: int = 16) -> tuple[np.ndarray, np.ndarray]:
     """``(values, ok)`` of the decimal fields ``a[start:start+length]`` (optional leading '-');
-    ``ok`` is false where a field is empty, too long or not ``-?[0-9]+``."""
+    ``ok`` is false where a field is empty, longer than ``max_digits`` (<= 16) or not
+    ``-?[0-9]+``. Eight digits at a time in one uint64 each."""
     n = len(start)
     if n == 0:
         return np.zeros(0, np.int64), np.zeros(0, bool)
     neg = (a[start] == _MINUS) & (length > 0)
     dl = length - neg
-    ok = (dl >= 1) & (dl <= max_digits)
-    w = min(int(dl.max()), max_digits)
-    if w <= 0:
-        return np.zeros(n, np.int64), ok
-    cols = np.arange(w, dtype=np.int64)
-    idx = (start + length)[:, None] - w + cols   # right-aligned: the last digit in column w-1
-    d = a[np.maximum(idx, 0)] - np.uint8(48)     # uint8: a non-digit wraps to > 9
-    d[cols < (w - np.minimum(dl, w))[:, None]] = 0
-    ok &= (d <= 9).all(axis=1)
-    if w <= 15:  # exact in float64; a BLAS dot product
-        values = (d.astype(np.float64) @ 10.0 ** np.arange(w - 1, -1, -1)).astype(np.int64)
-    else:
-        values = d.astype(np.int64) @ 10 ** np.arange(w - 1, -1, -1, dtype=np.int64)
+    ok = (dl >= 1) & (dl <= min(max_digits, 16))
+    end = start + length
+    values, good = _eight_digits(_words_ending(a, end), np.minimum(dl, 8))
+    ok &= good
+    long_ = np.flatnonzero(ok & (dl > 8))
+    if len(long_):
+        high, good = _eight_digits(_words_ending(a, end[long_] - 8), np.minimum(dl[long_] - 8, 8))
+        ok[long_] &= good
+        values[long_] += high * 100_000_000
     return np.where(neg, -values, values), ok
 
 
@@ -97,6 +126,41 @@ def _name_ids(joined: bytes, a: np.ndarray, start: np.ndarray, length: np.ndarra
     heads = np.flatnonzero(change)
     ids = [lookup(joined[s:s + ln]) for s, ln in zip(start[heads].tolist(), length[heads].tolist())]
     return np.repeat(np.array(ids, np.int64), np.diff(np.append(heads, n)))
+
+
+class Scratch:
+    """Work buffers kept from one batch to the next: large temporaries allocated afresh each
+    batch cost page faults (kernel time) comparable to the work done in them."""
+
+    def __init__(self) -> None:
+        self._buffers: dict[str, np.ndarray] = {}
+
+    def get(self, name: str, size: int, dtype: "type | np.dtype") -> np.ndarray:
+        buf = self._buffers.get(name)
+        if buf is None or len(buf) < size:
+            buf = self._buffers[name] = np.empty(max(size, 2 * len(buf) if buf is not None else 0),
+                                                 dtype)
+        return buf[:size]
+
+    def gather(self, src: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> bytes:
+        """``src`` bytes of the ranges ``[starts[i], starts[i] + lengths[i])``, concatenated.
+
+        The index of every output byte is a running sum: 1 within a range, a jump at the
+        start of each (non-empty) range."""
+        keep = lengths > 0
+        starts, lengths = starts[keep], lengths[keep]
+        total = int(lengths.sum())
+        if total == 0:
+            return b""
+        idx = self.get("idx", total, np.int64)
+        idx.fill(1)
+        at = np.cumsum(lengths) - lengths
+        idx[0] = starts[0]
+        idx[at[1:]] = starts[1:] - (starts[:-1] + lengths[:-1] - 1)
+        np.cumsum(idx, out=idx)
+        out = self.get("out", total, np.uint8)
+        np.take(src, idx, out=out)
+        return out.tobytes()
 
 
 class _Cigars:
@@ -147,7 +211,8 @@ class _Cigars:
         self.ok = ok & (ncig <= _MAX_CIGAR_OPS)
 
 
-def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes]) -> "EncodedBatch | np.ndarray | None":
+def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes],
+                 scratch: "Scratch | None" = None) -> "EncodedBatch | np.ndarray | None":
     """Encode SAM lines (bytes, no header lines) as ``SamEncoder.encode`` does; ``tids`` maps
     reference names (and ``*``) to ids.
 
@@ -155,18 +220,20 @@ def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes]) -> "EncodedBatc
     encoder, or None when the whole batch should go there (e.g. a reference not in the header).
     """
     n = len(lines)
+    scratch = scratch or Scratch()
     joined = b"\n".join(lines) + b"\n"
-    if b"\r" in joined or joined.count(b"\n") != n:
-        lines = [ln.rstrip(b"\r\n") for ln in lines]
-        joined = b"\n".join(lines) + b"\n"
-        if joined.count(b"\n") != n:
-            return None
     a = np.frombuffer(joined, np.uint8)
-    sep = np.flatnonzero(a < 11)
-    is_nl = a[sep] == _NL
-    if not (is_nl | (a[sep] == _TAB)).all():
-        return None  # NUL or control bytes: the per-line encoder names the line
+    sep = np.flatnonzero(a < 14)              # tab, newline, CR (and invalid control bytes)
+    kind = a[sep]
+    is_nl = kind == _NL
     last = np.flatnonzero(is_nl)              # index in ``sep`` of each line's newline
+    if len(last) != n or not (is_nl | (kind == _TAB)).all():
+        if len(last) == n and not (kind == _CR).any():
+            return None  # NUL or control bytes: the per-line encoder names the line
+        stripped = [ln.rstrip(b"\r\n") for ln in lines]  # CRLF or newline-terminated lines
+        if stripped == list(lines):
+            return None
+        return encode_lines(tids, stripped, scratch)
     first = np.empty(n, np.int64)             # index in ``sep`` of each line's first separator
     first[0] = 0
     first[1:] = last[:-1] + 1
@@ -237,24 +304,25 @@ def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes]) -> "EncodedBatc
     fixed["next_refID"] = ntid
     fixed["next_pos"] = npos
     fixed["tlen"] = tlen
-    # sequences and qualities: long runs, cheapest as one C-level join of slices each; an
-    # odd-length sequence takes the tab after it as its (zero) pad nibble
-    seq_end = (ss + lseq + (lseq & 1)).tolist()
-    seq_text = b"".join([joined[x:y] for x, y in zip(ss.tolist(), seq_end)])
-    codes = np.frombuffer(seq_text.translate(_SEQ_TABLE), np.uint8)
-    seq4 = (codes[0::2] << 4) | codes[1::2]
-    qlive = np.where(qual_star, 0, ql)
-    qual_end = (ql_s + qlive).tolist()
-    qual = np.frombuffer(b"".join([joined[x:y] for x, y in zip(ql_s.tolist(), qual_end)])
-                         .translate(_QUAL_TABLE), np.uint8)
+    # SEQ, tab, QUAL of each line, cut with one slice each, padded to an even length (with the
+    # byte after), so in the joined copy every line starts on an even offset: packing pairs of
+    # the whole copy packs each sequence (an odd one gets the tab as its zero pad nibble)
+    span = (ql_s + ql - ss + 1) & ~1
+    sq_at = np.cumsum(span) - span
+    sq = b"".join([joined[x:y] for x, y in zip(ss.tolist(), (ss + span).tolist())])
+    sq_arr = np.frombuffer(sq, np.uint8)
+    seq4 = _SEQ_PAIRS[sq_arr.view("<u2")]
     # one source buffer: headers, CIGARs, sequences, qualities, input, tag parts, 0, 0xff...
-    parts = [fixed.view(np.uint8), cig.packed.view(np.uint8), seq4, qual, a,
+    parts = [fixed.view(np.uint8), cig.packed.view(np.uint8), seq4, None, a,
              tags.ext.reshape(-1), tags.blob, np.zeros(1, np.uint8),
              np.full(int(lseq.max(initial=0)), 0xFF, np.uint8)]
-    at = np.cumsum([0] + [len(p) for p in parts])
-    src = np.empty(int(at[-1]), np.uint8)
+    at = np.cumsum([0] + [len(p) if p is not None else len(sq_arr) for p in parts])
+    src = scratch.get("src", int(at[-1]), np.uint8)
     for k, p in enumerate(parts):
-        src[at[k]:at[k + 1]] = p
+        if p is None:  # qualities: the SEQ-QUAL copy minus 33
+            np.subtract(sq_arr, np.uint8(33), out=src[at[k]:at[k + 1]])
+        else:
+            src[at[k]:at[k + 1]] = p
     HDR, CIG, SEQ, QUAL, TXT, EXT, BLOB, ZERO, FF = at[:9].tolist()
     nseg = 6 + 3 * tags.count
     base = np.cumsum(nseg) - nseg
@@ -268,9 +336,9 @@ def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes]) -> "EncodedBatc
     L[base + 2] = 1
     S[base + 3] = CIG + 4 * cig.first
     L[base + 3] = 4 * ncig
-    S[base + 4] = SEQ + (np.cumsum(half) - half)
+    S[base + 4] = SEQ + (sq_at >> 1)
     L[base + 4] = half
-    S[base + 5] = np.where(qual_star, FF, QUAL + (np.cumsum(qlive) - qlive))
+    S[base + 5] = np.where(qual_star, FF, QUAL + sq_at + (ql_s - ss))
     L[base + 5] = lseq
     if len(tags.line):
         t0 = base[tags.line] + 6 + 3 * tags.rank
@@ -280,7 +348,7 @@ def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes]) -> "EncodedBatc
         L[t0 + 1] = tags.body_len
         S[t0 + 2] = ZERO
         L[t0 + 2] = tags.nul
-    data = src[ranges(S, L)].tobytes()
+    data = scratch.gather(src, S, L)
     return EncodedBatch(data, block_size + 4, tid, np.maximum(pos, 0), np.maximum(end, 1),
                         ~unmapped)
 
@@ -344,12 +412,12 @@ class _Tags:
         if len(it):
             v, ok = parse_ints(a, ts[it] + 5, tl[it] - 5)
             neg = v < 0
-            width = np.select([neg & (v >= -0x80), neg & (v >= -0x8000), neg & (v >= -(1 << 31)),
-                               ~neg & (v <= 0xFF), ~neg & (v <= 0xFFFF), ~neg & (v <= 0xFFFFFFFF)],
-                              [1, 2, 4, 1, 2, 4], 0)
-            bad_tag[it] |= ~ok | (width == 0)
-            ext[it, 2] = np.select([neg & (width == 1), neg & (width == 2), neg & (width == 4),
-                                    width == 1, width == 2], list(b"csiCS"), ord("I"))
+            # size class 0/1/2 = 1/2/4 bytes, 3 = out of range; the type letter by sign and class
+            k = np.where(neg, (v < -0x80).view(np.int8) + (v < -0x8000) + (v < -(1 << 31)),
+                         (v > 0xFF).view(np.int8) + (v > 0xFFFF) + (v > 0xFFFFFFFF))
+            width = _INT_WIDTH[k]
+            bad_tag[it] |= ~ok | (k == 3)
+            ext[it, 2] = _INT_TYPE[neg.view(np.int8), k]
             ext[it, 3:7] = v.astype("<i8").view(np.uint8).reshape(-1, 8)[:, :4]
             self.ext_len[it] = 3 + width
         other = np.flatnonzero(shape_ok & ~zt & ~at & (kind != ord("i")))
