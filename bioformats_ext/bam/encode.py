@@ -231,33 +231,64 @@ def to_sam_bytes(record: object) -> bytes:
 def encode_mixed(encoder: SamEncoder, items: Sequence[object], first_record: int = 0) -> EncodedBatch:
     """Encode a batch of SAM lines mixed with record objects that carry their BAM bytes
     (``to_bytes()``, ``index_span()`` and a ``header`` with ``references``): those are copied as
-    stored when their references are the encoder's, else re-encoded from ``to_string()``."""
+    stored when their references are the encoder's, else re-encoded from ``to_string()``.
+    Consecutive records read from one decoded batch (``BamRecord`` views sharing their
+    ``RecordBatch``) are copied with one numpy gather, not one by one."""
     names = tuple(encoder.header.names)
-    datas: list[bytes] = []
-    sizes: list[np.ndarray] = []
-    keys: list[tuple[np.ndarray, ...]] = []
+    parts: list[EncodedBatch] = []
     run: list[bytes] = []
+    same_refs: dict[int, bool] = {}
+    ends_of: dict[int, np.ndarray] = {}
 
     def flush(at: int) -> None:
         if run:
-            batch = encoder.encode(run, first_record + at - len(run))
-            datas.append(batch.data)
-            sizes.append(np.asarray(batch.sizes, np.int64))
-            keys.append((batch.tid, batch.beg, batch.end, batch.mapped))
+            parts.append(encoder.encode(run, first_record + at - len(run)))
             run.clear()
 
-    for k, item in enumerate(items):
-        header = getattr(item, "header", None)
-        if hasattr(item, "to_bytes") and tuple(getattr(header, "references", ())) == names:
+    def stored(header: object) -> bool:
+        known = same_refs.get(id(header))
+        if known is None:
+            known = same_refs[id(header)] = \
+                tuple(getattr(header, "references", ()) or ()) == names
+        return known
+
+    k, n = 0, len(items)
+    while k < n:
+        item = items[k]
+        shared = getattr(item, "_b", None)
+        if shared is not None and hasattr(shared, "cols") and stored(item.header):  # type: ignore[attr-defined]
+            flush(k)
+            j = k
+            while j < n and getattr(items[j], "_b", None) is shared:
+                j += 1
+            ends = ends_of.get(id(shared))
+            if ends is None:
+                ends = ends_of[id(shared)] = shared.cols.end_positions()
+            parts.append(_copy_stored(shared.cols, ends, [x._i for x in items[k:j]]))  # type: ignore[attr-defined]
+            k = j
+            continue
+        if hasattr(item, "to_bytes") and stored(getattr(item, "header", None)):
             flush(k)
             raw = item.to_bytes()  # type: ignore[attr-defined]
             tid, pos, end, flag = item.index_span()  # type: ignore[attr-defined]
-            datas.append(raw)
-            sizes.append(np.array([len(raw)], np.int64))
-            keys.append((np.array([tid]), np.array([max(pos, 0)]), np.array([max(end, 1)]),
-                         np.array([not flag & 4])))
+            parts.append(EncodedBatch(raw, np.array([len(raw)], np.int64), np.array([tid]),
+                                      np.array([max(pos, 0)]), np.array([max(end, 1)]),
+                                      np.array([not flag & 4])))
         else:
             run.append(to_sam_bytes(item))
-    flush(len(items))
-    return EncodedBatch(b"".join(datas), np.concatenate(sizes),
-                        *(np.concatenate([key[j] for key in keys]) for j in range(4)))
+        k += 1
+    flush(n)
+    return concat_batches(parts)
+
+
+def _copy_stored(cols: "object", ends: np.ndarray, rows: list[int]) -> EncodedBatch:
+    """Records ``rows`` of a decoded batch (``BamColumns``) as stored, with their index keys."""
+    idx = np.asarray(rows, np.int64)
+    offset = cols.offset[idx]  # type: ignore[attr-defined]
+    sizes = cols.stop[idx] - offset  # type: ignore[attr-defined]
+    data = cols._gather(offset, sizes)[0].tobytes()  # type: ignore[attr-defined]
+    pos = cols.pos[idx].astype(np.int64)  # type: ignore[attr-defined]
+    end = ends[idx].astype(np.int64)
+    return EncodedBatch(data, sizes.astype(np.int64), cols.ref_id[idx].astype(np.int64),  # type: ignore[attr-defined]
+                        np.maximum(pos, 0), np.maximum(end, 1),
+                        (cols.flag[idx] & 4) == 0)  # type: ignore[attr-defined]

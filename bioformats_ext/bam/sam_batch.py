@@ -83,12 +83,13 @@ def _eight_digits(words: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def _words_ending(a: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """The 8 bytes before each ``end`` as little-endian uint64 (bytes before 0 read as 0)."""
-    idx = end[:, None] + np.arange(-8, 0)
-    raw = a[np.maximum(idx, 0)]
-    if len(end) and int(end.min()) < 8:
-        raw[idx < 0] = 0
-    return raw.view("<u8").ravel()
+    """The 8 bytes before each ``end`` as little-endian uint64 (bytes before 0 read as 0): one
+    gather from an overlapping (stride 1) uint64 view of ``a``."""
+    if len(a) < 8 or (len(end) and int(end.min()) < 8):
+        a = np.concatenate((np.zeros(8, np.uint8), a))
+        end = end + 8
+    words = np.ndarray((len(a) - 7,), "<u8", a, 0, (1,))
+    return words[end - 8]
 
 
 def parse_ints(a: np.ndarray, start: np.ndarray, length: np.ndarray,

@@ -128,7 +128,7 @@ class BamWriter(BatchedRecordWriter):
     def _write_lines(self, lines: list[Any]) -> None:
         out = self._out
         try:
-            if any(isinstance(x, BamRecord) for x in lines):
+            if any(issubclass(kind, BamRecord) for kind in set(map(type, lines))):
                 batch = encode_mixed(self._encoder, lines, out.n_records)
             else:
                 batch = self._encoder.encode(lines, out.n_records)
