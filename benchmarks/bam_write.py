@@ -1,12 +1,23 @@
-"""Benchmark: SAM lines → indexed BAM with BamWriter vs pysam (+ samtools index) vs samtools.
+"""Benchmark: SAM text or records → BAM + BAI with BamWriter vs htslib (samtools/pysam), in process.
 
-    python benchmarks/bam_write.py [--reads N] [--quick] [--threads T]
+    python benchmarks/bam_write.py [--reads N] [--quick] [--repeat R] [--skip-threads]
 
-One process, same in-memory input for everyone (SAM lines of N × 100 bp reads on 3
-chromosomes, sorted, cached under benchmarks/_work/). Prints seconds and ratios. Competitors:
-pysam writing the same records (``AlignedSegment.fromstring`` + ``AlignmentFile.write``) then
-``pysam.samtools.index``; ``samtools view -b --write-index`` when that command exists; and our own
-``index=None`` run to show what co-indexing costs.
+One process, same input for everyone (N × 100 bp reads on 3 chromosomes, sorted, SAM cached under
+benchmarks/_work/). Times are CPU seconds of this process (``time.process_time``; the peers run
+in process through pysam, so the figure is comparable on a loaded machine) and wall seconds;
+each method's best of R alternating rounds. Printed ratios (ours ÷ peer, < 1 means faster):
+
+1. SAM text → BAM + BAI, one thread, deflate level 6, against ``samtools view -b --write-index``.
+   pysam's htslib is linked to zlib, whose deflate is ~3× slower than the libdeflate we use, so
+   a second ratio compares with htslib as it would run with libdeflate: ``samtools view -u
+   --write-index`` (parse, encode, index; level-0 blocks) plus libdeflate-6 compressing the same
+   uncompressed BAM in 0xff00-byte blocks.
+2. Records (no text) → BAM + BAI: our ``BamRecord`` objects and pysam ``AlignedSegment`` objects
+   against pysam writing the same segments plus ``samtools index`` (and the libdeflate model).
+3. Co-indexing overhead: CPU of ``index='bai'`` ÷ ``index=None`` − 1, and the index work itself
+   (sort checks, pushes, finish, serialisation) timed inside the writer.
+4. Threads: wall time of ``threads=2`` vs ``threads=1`` (needs two idle cores to show the
+   pipeline's gain; the load average is printed next to it).
 """
 
 from __future__ import annotations
@@ -14,7 +25,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import time
 
@@ -22,6 +32,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 WORK = os.path.join(HERE, "_work")
+sys.path.insert(0, os.path.dirname(HERE))
 CHROMS = [("chr1", 120_000_000), ("chr2", 80_000_000), ("chr3", 50_000_000)]
 
 
@@ -58,159 +69,218 @@ def make_sam(n: int) -> str:
     return path
 
 
-def timed(func):
-    """CPU seconds of this process (robust on a loaded machine; everyone runs in-process,
-    including pysam's samtools) and wall seconds."""
+def timed(func) -> tuple[float, float]:
+    """(CPU seconds of this process, wall seconds) of ``func()``."""
     c, t = time.process_time(), time.perf_counter()
     func()
     return time.process_time() - c, time.perf_counter() - t
 
 
-def measure_index_work(run, extra: tuple[str, ...] = ()) -> float:
-    """CPU seconds spent in index work during ``run()`` (sort check, pushes, finish,
-    serialisation), timed by wrapping exactly those calls: a direct measure of what
-    ``index="bai"`` adds, immune to the run-to-run noise of end-to-end timings."""
-    from bioformats_ext import tabix
+def alternate(funcs: dict, repeat: int) -> dict[str, tuple[float, float]]:
+    """Best (CPU, wall) of each named function over ``repeat`` alternating rounds."""
+    best: dict[str, list[float]] = {k: [float("inf"), float("inf")] for k in funcs}
+    for _ in range(repeat):
+        for key, func in funcs.items():
+            cpu, wall = timed(func)
+            best[key][0] = min(best[key][0], cpu)
+            best[key][1] = min(best[key][1], wall)
+    return {k: (v[0], v[1]) for k, v in best.items()}
+
+
+def index_work(run) -> float:
+    """CPU seconds spent in index work during ``run()`` (sort checks, pushes, finish,
+    serialisation), timed by wrapping exactly those calls."""
     from bioformats_ext.index import IndexBuilder
 
     spent = [0.0]
+    names = ("check", "push_many", "finish", "write_bai", "write_csi")
+    originals = {name: getattr(IndexBuilder, name) for name in names}
 
-    def wrap(owner, name):
-        original = getattr(owner, name)
-
+    def wrap(original):
         def timed_call(*a, **k):
             c = time.process_time()
             try:
                 return original(*a, **k)
             finally:
                 spent[0] += time.process_time() - c
+        return timed_call
 
-        setattr(owner, name, timed_call)
-        return original
-
-    targets = [(tabix, "_check_sorted"), (tabix.IndexedOutput, "_push_amended"),
-               (tabix.IndexedOutput, "_push_pending"), (IndexBuilder, "finish"),
-               (IndexBuilder, "write_bai")]
-    for name in extra:
-        targets.append((IndexBuilder, name) if hasattr(IndexBuilder, name) else (tabix, name))
-    originals = [wrap(owner, name) for owner, name in targets]
+    for name, original in originals.items():
+        setattr(IndexBuilder, name, wrap(original))
     try:
         run()
     finally:
-        for (owner, name), original in zip(targets, originals):
-            setattr(owner, name, original)
+        for name, original in originals.items():
+            setattr(IndexBuilder, name, original)
     return spent[0]
+
+
+def libdeflate_cost(bam_path: str) -> float:
+    """CPU seconds for libdeflate level 6 to compress ``bam_path``'s uncompressed content in
+    BGZF-sized blocks (what htslib linked to libdeflate spends on compression)."""
+    from bioformats_ext.bgzf import BgzfReader
+    from bioformats_ext.bgzf.blocks import MAX_BLOCK_DATA, pack_block
+    from bioformats_ext.compression import deflate_codec
+
+    data = BgzfReader(bam_path).read()
+    codec = deflate_codec("libdeflate", 6)
+    view = memoryview(data)
+    c = time.process_time()
+    for p in range(0, len(data), MAX_BLOCK_DATA):
+        pack_block(bytes(view[p:p + MAX_BLOCK_DATA]), codec)
+    return time.process_time() - c
+
+
+def thread_split(run) -> tuple[float, float]:
+    """(CPU s of the calling thread, CPU s spent compressing blocks on pool threads) of
+    ``run()``: how the work of a ``threads=2`` write divides between the pipeline's stages."""
+    import threading
+
+    from bioformats_ext.bgzf import writer as bgzf_writer
+
+    original = bgzf_writer.pack_block
+    spent: list[float] = []
+    lock = threading.Lock()
+
+    def pack(data, codec):
+        c = time.thread_time()
+        try:
+            return original(data, codec)
+        finally:
+            if threading.current_thread() is not threading.main_thread():
+                with lock:
+                    spent.append(time.thread_time() - c)
+
+    bgzf_writer.pack_block = pack
+    try:
+        c = time.thread_time()
+        run()
+        main_cpu = time.thread_time() - c
+    finally:
+        bgzf_writer.pack_block = original
+    return main_cpu, sum(spent)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reads", type=int, default=1_000_000)
-    parser.add_argument("--quick", action="store_true", help="100,000 reads")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeat", type=int, default=3,
-                        help="runs per method, best time reported (shared machines are noisy)")
+    parser.add_argument("--quick", action="store_true", help="100,000 reads, 2 rounds")
+    parser.add_argument("--repeat", type=int, default=3, help="alternating rounds (best reported)")
+    parser.add_argument("--skip-threads", action="store_true", help="skip the threads=2 rows")
     args = parser.parse_args(argv)
     n = 100_000 if args.quick else args.reads
+    repeat = 2 if args.quick else args.repeat
 
     import pysam
 
     from bioformats_ext.bam import BamWriter
+    from bioformats_ext.bam import open as bam_open
+    from bioformats_ext.index import read_index
 
+    load0 = os.getloadavg()
     sam = make_sam(n)
     with open(sam, "rb") as handle:
         data = handle.read()
     header_text = b"".join(ln + b"\n" for ln in data.split(b"\n") if ln.startswith(b"@")).decode()
-    lines_b = [ln for ln in data.split(b"\n") if ln and not ln.startswith(b"@")]
-    lines_s = [ln.decode() for ln in lines_b]
+    lines = [ln for ln in data.split(b"\n") if ln and not ln.startswith(b"@")]
     del data
-    out_dir = os.path.join(WORK, "out")
-    shutil.rmtree(out_dir, ignore_errors=True)
-    os.makedirs(out_dir)
-    results: list[tuple[str, float, float, int]] = []
+    out = os.path.join(WORK, "out")
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    p = lambda name: os.path.join(out, name)  # noqa: E731
 
-    def ours(index, lines, name):
-        path = os.path.join(out_dir, name)
+    def ours(records, name, index="bai", threads=1):
+        def run():
+            with BamWriter(p(name), header_text, index=index, threads=threads) as writer:
+                writer.write_many(records)
+        return run
+
+    def samtools_view(level0: bool):
+        opts = ["-u"] if level0 else []
+        target = p("st0.bam" if level0 else "st.bam")
+        return lambda: pysam.samtools.view("-b", *opts, "--write-index", "--no-PG", "-o",
+                                           f"{target}##idx##{target}.bai", sam, catch_stdout=False)
+
+    ours(lines[:2000], "warm.bam")()  # imports, caches
+    t = alternate({"st": samtools_view(False), "st0": samtools_view(True),
+                   "bai": ours(lines, "ours.bam"), "none": ours(lines, "none.bam", None)}, repeat)
+    deflate = libdeflate_cost(p("ours.bam"))
+    model = t["st0"][0] + deflate
+
+    # records, no text: ours from BamReader, pysam's AlignedSegments
+    ours_records = list(bam_open(p("ours.bam")).fetch(until_eof=True))  # BamRecord objects
+    with pysam.AlignmentFile(p("ours.bam")) as bam:
+        segments = list(bam.fetch(until_eof=True))
+        pysam_header = bam.header
+
+    def pysam_write(level0: bool):
+        target = p("ps0.bam" if level0 else "ps.bam")
 
         def run():
-            with BamWriter(path, header_text, index=index, threads=args.threads) as writer:
-                writer.write_many(lines)
+            with pysam.AlignmentFile(target, "wb0" if level0 else "wb", header=pysam_header) as fh:
+                write = fh.write
+                for seg in segments:
+                    write(seg)
+            pysam.samtools.index(target)
+        return run
 
-        return timed(run), path
+    rec_funcs = {"ps": pysam_write(False), "ps0": pysam_write(True),
+                 "seg": ours(segments, "seg.bam"), "rec": ours(ours_records, "rec.bam")}
+    r = alternate(rec_funcs, repeat)
+    rec_model = r["ps0"][0] + deflate
 
-    def pysam_run():
-        path = os.path.join(out_dir, "pysam.bam")
+    idx_cpu = index_work(ours(lines, "probe.bam"))
+    shutil.copy(p("ours.bam"), p("check.bam"))
+    pysam.samtools.index(p("check.bam"))
+    same_bai = read_index(p("ours.bam.bai")).refs == read_index(p("check.bam.bai")).refs
+    same_st = read_index(p("ours.bam.bai")).refs == read_index(p("st.bam.bai")).refs
 
-        def run():
-            header = pysam.AlignmentHeader.from_text(header_text)
-            fromstring = pysam.AlignedSegment.fromstring
-            with pysam.AlignmentFile(path, "wb", header=header, threads=args.threads) as out:
-                write = out.write
-                for line in lines_s:
-                    write(fromstring(line, header))
-            pysam.samtools.index(path)
-
-        return timed(run), path
-
-    # warm-up (imports, caches) on a small slice
-    with BamWriter(os.path.join(out_dir, "warm.bam"), header_text, index="bai") as w:
-        w.write_many(lines_b[:2000])
-
-    best: dict[str, float] = {}
-    wall: dict[str, float] = {}
-    paths: dict[str, str] = {}
-    runs = [("none", lambda: ours(None, lines_b, "ours_noindex.bam")),
-            ("bai", lambda: ours("bai", lines_b, "ours_bai.bam")),
-            ("bai_str", lambda: ours("bai", lines_s, "ours_bai_str.bam")),
-            ("csi", lambda: ours("csi", lines_b, "ours_csi.bam")),
-            ("pysam", pysam_run)]
-    for _ in range(args.repeat):  # interleaved, so load changes hit every method alike
-        for key, run in runs:
-            (t, w), path = run()
-            best[key] = min(best.get(key, float("inf")), t)
-            wall[key] = min(wall.get(key, float("inf")), w)
-            paths[key] = path
-    t_none, t_bai, t_pysam = best["none"], best["bai"], best["pysam"]
-    p_none, p_bai, p_pysam = paths["none"], paths["bai"], paths["pysam"]
-    results += [("BamWriter(index=None), bytes lines", t_none, wall["none"], os.path.getsize(p_none)),
-                ("BamWriter(index='bai'), bytes lines", t_bai, wall["bai"], os.path.getsize(p_bai)),
-                ("BamWriter(index='bai'), str lines", best["bai_str"], wall["bai_str"],
-                 os.path.getsize(p_bai)),
-                ("BamWriter(index='csi'), bytes lines", best["csi"], wall["csi"],
-                 os.path.getsize(paths["csi"])),
-                ("pysam write + samtools index", t_pysam, wall["pysam"], os.path.getsize(p_pysam))]
-    samtools = shutil.which("samtools")
-    if samtools:
-        path = os.path.join(out_dir, "samtools.bam")
-        _, t_st = timed(lambda: subprocess.run(
-            [samtools, "view", "-b", "--write-index", "-@", str(args.threads - 1), "-o",
-             f"{path}##idx##{path}.bai", sam], check=True))
-        results.append(("samtools view -b --write-index (wall)", t_st, t_st, os.path.getsize(path)))
-
-    index_cpu = measure_index_work(lambda: ours("bai", lines_b, "ours_bai_probe.bam"))
-
-    # the co-produced index must equal samtools' (sanity, not timing)
-    from bioformats_ext.index import read_index
-
-    check = os.path.join(out_dir, "check.bam")
-    shutil.copy(p_bai, check)
-    pysam.samtools.index(check)
-    same = [(r.bins, r.linear) for r in read_index(p_bai + ".bai").refs] == \
-        [(r.bins, r.linear) for r in read_index(check + ".bai").refs]
-
-    print(f"\nSAM → indexed BAM, {n:,} × 100 bp reads, threads={args.threads}, best of {args.repeat} "
-          f"(co-produced BAI identical to samtools index: {same})\n")
-    print(f"{'method':40s} {'CPU s':>7s} {'wall s':>7s} {'reads/s':>10s} {'MB':>6s} "
-          f"{'CPU vs BamWriter(bai)':>22s}")
-    for name, t, w, size in results:
-        print(f"{name:40s} {t:7.2f} {w:7.2f} {n / t:10,.0f} {size / 1e6:6.1f} {t / t_bai:21.2f}x")
-    print(f"\ncost of index='bai' over index=None (CPU, end to end): {100 * (t_bai / t_none - 1):+.1f}%"
-          "  (noisy on a shared machine)")
-    print(f"index work measured inside BamWriter(index='bai'): {index_cpu:.3f} CPU s = "
-          f"{100 * index_cpu / t_none:.1f}% of BamWriter(index=None)")
-    print(f"pysam+index / BamWriter(bai): {t_pysam / t_bai:.2f} (>1 means we are faster)")
-    if not samtools:
-        print("samtools command not found: `samtools view -b --write-index` row skipped")
-    shutil.rmtree(out_dir, ignore_errors=True)
+    size = os.path.getsize(p("ours.bam")) / 1e6
+    print(f"\nSAM → BAM + BAI, {n:,} × 100 bp reads, level 6, best of {repeat} alternating rounds; "
+          f"load average {load0[0]:.1f} (cores: {os.cpu_count()})")
+    print(f"co-produced BAI equals samtools index: {same_bai}; equals samtools view --write-index: "
+          f"{same_st}; BAM {size:.1f} MB\n")
+    print(f"{'method':58s} {'CPU s':>7s} {'wall s':>7s}")
+    rows = [("samtools view -b --write-index (pysam, zlib-6)", *t["st"]),
+            ("samtools view -u --write-index (no compression)", *t["st0"]),
+            ("libdeflate-6 on the same BAM payload (0xff00 blocks)", deflate, deflate),
+            ("  = htslib with libdeflate (model: -u + libdeflate)", model, float("nan")),
+            ("BamWriter(index='bai'), SAM bytes lines", *t["bai"]),
+            ("BamWriter(index=None), SAM bytes lines", *t["none"]),
+            ("pysam AlignedSegments: pysam write + samtools index", *r["ps"]),
+            ("pysam AlignedSegments: level 0 (wb0) + samtools index", *r["ps0"]),
+            ("  = htslib with libdeflate (model: wb0 + libdeflate)", rec_model, float("nan")),
+            ("BamWriter(index='bai'), pysam AlignedSegments", *r["seg"])]
+    rows.append(("BamWriter(index='bai'), our BamRecords", *r["rec"]))
+    for name, cpu, wall in rows:
+        print(f"{name:58s} {cpu:7.2f} {wall:7.2f}")
+    print()
+    print(f"SAM text, CPU ours/samtools view -b --write-index (zlib): {t['bai'][0] / t['st'][0]:.2f}x"
+          "  (target <= 1.2x)")
+    print(f"SAM text, CPU ours/htslib+libdeflate model:            {t['bai'][0] / model:.2f}x"
+          "  (target <= 1.2x)")
+    print(f"our records, CPU ours/pysam write+index (zlib):         {r['rec'][0] / r['ps'][0]:.2f}x"
+          f"; vs libdeflate model {r['rec'][0] / rec_model:.2f}x  (target <= 1.0x)")
+    print(f"pysam segments, CPU ours/pysam write+index (zlib):      {r['seg'][0] / r['ps'][0]:.2f}x"
+          f"; vs libdeflate model {r['seg'][0] / rec_model:.2f}x  (target <= 1.0x)")
+    print(f"co-indexing overhead, CPU bai/none - 1:                 "
+          f"{100 * (t['bai'][0] / t['none'][0] - 1):+.1f}%  (target <= 5%)")
+    print(f"index work inside BamWriter(index='bai'):               {idx_cpu:.3f} CPU s = "
+          f"{100 * idx_cpu / t['none'][0]:.1f}% of the unindexed write")
+    if not args.skip_threads:
+        th = alternate({"1": ours(lines, "t1.bam"), "2": ours(lines, "t2.bam", threads=2)}, repeat)
+        load = os.getloadavg()
+        main_cpu, pool_cpu = thread_split(ours(lines, "t3.bam", threads=2))
+        print(f"threads=2 vs threads=1 (wall): {th['1'][1] / th['2'][1]:.2f}x faster "
+              f"(1 thread {th['1'][1]:.2f} s wall / {th['1'][0]:.2f} s CPU, 2 threads "
+              f"{th['2'][1]:.2f} s wall / {th['2'][0]:.2f} s CPU); load average {load[0]:.1f}: "
+              f"target >= 1.6x needs two idle cores")
+        print(f"threads=2 pipeline: main thread (parse, encode, index, write) {main_cpu:.2f} CPU s, "
+              f"compressing threads {pool_cpu:.2f} CPU s -> on two idle cores at most "
+              f"{(main_cpu + pool_cpu) / max(main_cpu, (main_cpu + pool_cpu) / 2, 1e-9):.2f}x "
+              f"(if they overlap fully)")
+    print(f"load average at the end {os.getloadavg()[0]:.1f}")
+    shutil.rmtree(out, ignore_errors=True)
     return 0
 
 

@@ -50,8 +50,10 @@ class BgzfWriter(CloseOrAbort):
         self._addresses: list[int] = []    # address of every block written, by block number
         self._n_blocks = 0                 # blocks submitted (written or in flight)
         codec = self.codec
+        # threaded: a window of 64 blocks (~4 MB) lets a writer hand over a whole batch of
+        # records and go on encoding the next one while the pool compresses (a pipeline)
         self._compressor: BlockCompressor[bytes] = BlockCompressor(
-            lambda data: pack_block(data, codec), self.threads)
+            lambda data: pack_block(data, codec), self.threads, window=64 if threads > 1 else None)
         self._closed = False
         self.eof_voffset: int | None = None   # set by close(): real offset of the EOF block
         self.eof_block: int | None = None     # set by close(): its block-numbered offset
