@@ -122,3 +122,27 @@ def test_writer_batches_equal_samtools_view(tmp_path):
         writer.batch_size = 1000
         writer.write_many(lines)
     assert gzip.open(ours).read() == gzip.open(tmp_path / "st.bam").read()
+
+
+def test_records_objects_and_lines_mixed(tmp_path):
+    """Our BamRecords (copied as stored, in runs and one by one), pysam AlignedSegments and SAM
+    lines in one write give the same file as the SAM lines alone."""
+    from bioformats_ext.bam import open as bam_open
+
+    header, lines = random_sam(9, 800, huge=False)
+    first = str(tmp_path / "lines.bam")
+    with BamWriter(first, header, index="bai") as writer:
+        writer.write_many(lines)
+    ours = list(bam_open(first).fetch(until_eof=True))
+    with pysam.AlignmentFile(first) as bam:
+        segments = list(bam.fetch(until_eof=True))
+    mixed = [ours[i] if i % 3 == 0 else segments[i] if i % 3 == 1 else lines[i]
+             for i in range(len(lines))]
+    mixed[100:400] = ours[100:400]          # a run from one decoded batch
+    for name, items in (("mixed.bam", mixed), ("records.bam", ours), ("segments.bam", segments)):
+        path = str(tmp_path / name)
+        with BamWriter(path, header, index="bai") as writer:
+            writer.batch_size = 256
+            writer.write_many(items)
+        assert open(path, "rb").read() == open(first, "rb").read(), name
+        assert open(path + ".bai", "rb").read() == open(first + ".bai", "rb").read(), name

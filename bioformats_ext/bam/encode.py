@@ -285,8 +285,12 @@ def _copy_stored(cols: "object", ends: np.ndarray, rows: list[int]) -> EncodedBa
     """Records ``rows`` of a decoded batch (``BamColumns``) as stored, with their index keys."""
     idx = np.asarray(rows, np.int64)
     offset = cols.offset[idx]  # type: ignore[attr-defined]
-    sizes = cols.stop[idx] - offset  # type: ignore[attr-defined]
-    data = cols._gather(offset, sizes)[0].tobytes()  # type: ignore[attr-defined]
+    stop = cols.stop[idx]  # type: ignore[attr-defined]
+    sizes = stop - offset
+    if len(idx) and bool((offset[1:] == stop[:-1]).all()):  # one run of stored bytes
+        data = cols._u8[int(offset[0]):int(stop[-1])].tobytes()  # type: ignore[attr-defined]
+    else:
+        data = cols._gather(offset, sizes)[0].tobytes()  # type: ignore[attr-defined]
     pos = cols.pos[idx].astype(np.int64)  # type: ignore[attr-defined]
     end = ends[idx].astype(np.int64)
     return EncodedBatch(data, sizes.astype(np.int64), cols.ref_id[idx].astype(np.int64),  # type: ignore[attr-defined]

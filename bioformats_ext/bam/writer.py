@@ -75,6 +75,13 @@ class BamWriter(BatchedRecordWriter):
             return batch
         if kinds == {str}:
             return [line.encode() for line in batch]
+        if kinds == {BamRecord}:
+            return batch  # copied as stored by _write_lines
+        if len(kinds) == 1:  # e.g. pysam AlignedSegments: SAM text from their to_string()
+            kind = next(iter(kinds))
+            to_string = getattr(kind, "to_string", None)
+            if callable(to_string) and not issubclass(kind, (bytes, str, BamRecord)):
+                return list(map(str.encode, map(to_string, batch)))
         return None
 
     def _to_line(self, record: Any) -> Any:
