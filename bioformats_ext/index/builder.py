@@ -18,7 +18,6 @@ with numpy over whole batches. Both may be mixed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import BinaryIO, Sequence
 
 import numpy as np
@@ -88,18 +87,77 @@ class ReferenceNames:
         return list(self._names)
 
 
-@dataclass
 class RefIndex:
     """Finished index data of one reference (the comparison-friendly representation).
 
     ``bins`` maps bin id -> list of ``(beg, end)`` virtual-offset chunks (the pseudo-bin included,
     its second "chunk" being ``(n_mapped, n_unmapped)``); ``loffsets`` maps bin -> CSI loffset;
     ``linear`` is the back-filled linear index (empty for CSI files read back).
+
+    A builder's references also carry ``arrays`` — ``(bin ids, chunks per bin, chunk begins,
+    chunk ends, loffsets)`` in ascending bin order — which serialisation uses directly; the dicts
+    are made from them only when read (a sparse VCF has a bin per record, so building them for
+    every write would cost more than the rest of the index). Reading ``bins`` or ``loffsets``
+    drops ``arrays`` (the dicts may then be changed).
     """
 
-    bins: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
-    linear: list[int] = field(default_factory=list)
-    loffsets: dict[int, int] = field(default_factory=dict)
+    __slots__ = ("_bins", "_loffsets", "linear", "arrays")
+
+    def __init__(self, bins: "dict[int, list[tuple[int, int]]] | None" = None,
+                 linear: "list[int] | None" = None, loffsets: "dict[int, int] | None" = None,
+                 arrays: "tuple[np.ndarray, ...] | None" = None):
+        self._bins = bins if bins is not None or arrays is not None else {}
+        self._loffsets = loffsets if loffsets is not None or arrays is not None else {}
+        self.linear: list[int] = linear if linear is not None else []
+        self.arrays = arrays
+
+    def _materialise(self) -> None:
+        if self.arrays is not None:
+            bins, counts, beg, end, loff = (a.tolist() for a in self.arrays)
+            cuts = np.cumsum([0] + counts).tolist()
+            pairs = list(zip(beg, end))
+            self._bins = {b: pairs[cuts[k]:cuts[k + 1]] for k, b in enumerate(bins)}
+            self._loffsets = dict(zip(bins, loff))
+            self.arrays = None
+
+    @property
+    def bins(self) -> dict[int, list[tuple[int, int]]]:
+        self._materialise()
+        return self._bins  # type: ignore[return-value]
+
+    @bins.setter
+    def bins(self, value: dict[int, list[tuple[int, int]]]) -> None:
+        self._materialise()
+        self._bins = value
+
+    @property
+    def loffsets(self) -> dict[int, int]:
+        self._materialise()
+        return self._loffsets  # type: ignore[return-value]
+
+    @loffsets.setter
+    def loffsets(self, value: dict[int, int]) -> None:
+        self._materialise()
+        self._loffsets = value
+
+    def add_bin(self, b: int, chunks: list[tuple[int, int]], loffset: int = 0) -> None:
+        """Add bin ``b`` (above every bin present, e.g. the pseudo-bin) in either form."""
+        if self.arrays is None:
+            self.bins[b] = chunks
+            self.loffsets[b] = loffset
+            return
+        bins, counts, beg, end, loff = self.arrays
+        self.arrays = (np.append(bins, b), np.append(counts, len(chunks)),
+                       np.append(beg, [c[0] for c in chunks]), np.append(end, [c[1] for c in chunks]),
+                       np.append(loff, loffset))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RefIndex):
+            return NotImplemented
+        return (self.bins, self.linear, self.loffsets) == (other.bins, other.linear, other.loffsets)
+
+    def __repr__(self) -> str:
+        return f"RefIndex(bins={self.bins!r}, linear={self.linear!r}, loffsets={self.loffsets!r})"
 
 
 class IndexBuilder:
@@ -456,8 +514,7 @@ class IndexBuilder:
                 ob, oe, nm, nu = meta
                 if translate is not None:
                     ob, oe = int(translate(ob)), int(translate(oe))
-                refs[tid].bins[self.pseudo_bin] = [(ob, oe), (nm, nu)]
-                refs[tid].loffsets[self.pseudo_bin] = 0
+                refs[tid].add_bin(self.pseudo_bin, [(ob, oe), (nm, nu)], 0)
         self.refs = dict(sorted(refs.items()))
         self.final_voffset = final_voffset
         return self
@@ -528,15 +585,13 @@ def _finish_ref(cb: np.ndarray, cu: np.ndarray, cv: np.ndarray, lin: np.ndarray,
     deepest up: a bin whose chunks span < 64 KiB of compressed file and whose parent bin exists
     moves its chunks to the parent. Then chunks meeting in one BGZF block are merged per bin.
     """
-    ref = RefIndex(linear=lin.tolist())
     if len(cb) == 0:
-        return ref
+        return RefIndex(linear=lin.tolist())
     # loffsets, from the linear index, for every bin present before compression
     present = np.unique(cb)
     bots = _bin_bot_array(present, depth)
     safe = np.minimum(bots, max(len(lin) - 1, 0))
     loffs = np.where(bots < len(lin), lin[safe] if len(lin) else 0, 0)
-    loff_of = dict(zip(present.tolist(), loffs.tolist()))
     firsts = [bin_first(level) for level in range(depth + 2)]
     for level in range(depth, 0, -1):
         starts = np.flatnonzero(np.concatenate(([True], cb[1:] != cb[:-1])))
@@ -563,14 +618,9 @@ def _finish_ref(cb: np.ndarray, cu: np.ndarray, cv: np.ndarray, lin: np.ndarray,
     starts_group[1:] |= (cm[:-1] >> 16) < (cu[1:] >> 16)
     g = np.flatnonzero(starts_group)
     g_end = np.append(g[1:], len(cb)) - 1
-    mb, mu, mv = cb[g].tolist(), cu[g].tolist(), cm[g_end].tolist()
-    bins_d: dict[int, list[tuple[int, int]]] = {}
-    for b, u, v in zip(mb, mu, mv):
-        lst = bins_d.get(b)
-        if lst is None:
-            bins_d[b] = [(u, v)]
-        else:
-            lst.append((u, v))
-    ref.bins = bins_d
-    ref.loffsets = {b: loff_of[b] for b in bins_d}
-    return ref
+    mb, mu, mv = cb[g], cu[g], cm[g_end]
+    first = np.flatnonzero(np.concatenate(([True], mb[1:] != mb[:-1])))
+    ubins = mb[first]
+    counts = np.diff(np.append(first, len(mb)))
+    loff = loffs[np.searchsorted(present, ubins)]
+    return RefIndex(linear=lin.tolist(), arrays=(ubins, counts, mu, mv, loff))
