@@ -6,7 +6,9 @@ record would not fit (records never straddle blocks unless larger than a block);
 is flushed at once, so :meth:`tell` never reports "end of block" but "start of the next" (htslib's
 normalisation).
 
-With ``threads > 1`` blocks are compressed on a pool. A block's *address* then depends on the
+With ``threads > 1`` blocks are compressed by ``threads - 1`` pool threads while the caller goes
+on producing records, helping with compression only when it would otherwise wait
+(:class:`~bioformats_ext.compression.BlockCompressor`). A block's *address* then depends on the
 compressed sizes of earlier blocks still in flight, so :meth:`tell` waits for them. Writers that
 want to stay parallel use :meth:`tell_block` (block *number* << 16 | offset, known instantly) and
 translate at the end with :meth:`block_addresses` (``IndexBuilder.finish(..., block_addresses=...)``
