@@ -4,18 +4,22 @@ Why: splitting a million lines in Python (``bytes.split``, ``int()``, list compr
 more than compressing the result. Here a batch is joined once and every step is a numpy pass
 over arrays of one entry per line, per field, per CIGAR op or per tag:
 
-- separators: bytes below 11 (tab, newline; anything else there is invalid SAM) located once;
-  field ``k`` of line ``i`` spans from separator ``first[i] + k - 1`` to ``first[i] + k``;
-- integer columns: digits gathered right-aligned into an ``(n, width)`` array, one dot product;
+- separators: bytes below 14 (tab, newline; CR, or anything else there, sends the batch to
+  CRLF stripping or to the per-line encoder) located once; field ``k`` of line ``i`` spans from
+  separator ``first[i] + k - 1`` to ``first[i] + k``;
+- integer columns: the 8 bytes before each field's end read as one uint64 (an overlapping view),
+  digits validated and summed with SWAR arithmetic (a second word for 9-16 digits);
 - RNAME/RNEXT: equal consecutive names (sorted input) found by comparing padded rows; only the
   first name of each run is looked up in the header;
 - CIGAR: op letters and digit runs of all CIGAR fields at once (lookup tables, cumulative sums);
-- SEQ: a 256-entry table and a pairwise pack (an odd length takes the tab after it as the pad,
-  mapped to 0 like htslib's padding); QUAL: one subtraction over the whole buffer;
+- SEQ and QUAL: one C-level join of each line's ``SEQ<tab>QUAL`` run, padded to an even length;
+  a 65,536-entry table packs byte pairs into 4-bit pairs (an odd sequence's pad nibble is the
+  tab after it, mapped to 0 as htslib pads), qualities are that copy minus 33;
 - tags: ``i`` (htslib's smallest integer type), ``Z`` and ``A`` vectorised; other types through
   :func:`~bioformats_ext.bam.sam_fields.encode_tag`;
-- assembly: every output byte's source in one index array (segments of the fixed headers, names,
-  CIGARs, packed sequences, qualities, tags) and one gather.
+- assembly: every output byte's source as a running sum over segments (fixed headers, names,
+  CIGARs, packed sequences, qualities, tag parts) and one ``take``, in work buffers kept across
+  batches (fresh multi-MB temporaries cost as much in page faults as the work done in them).
 
 Lines this path does not take (fewer than 11 fields, non-digit numbers, unknown references,
 malformed CIGAR or tags, > 65535 CIGAR ops) are reported back; the caller encodes them with the
@@ -310,7 +314,7 @@ def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes],
     # the whole copy packs each sequence (an odd one gets the tab as its zero pad nibble)
     span = (ql_s + ql - ss + 1) & ~1
     sq_at = np.cumsum(span) - span
-    sq = b"".join([joined[x:y] for x, y in zip(ss.tolist(), (ss + span).tolist())])
+    sq = b"".join(map(joined.__getitem__, map(slice, ss.tolist(), (ss + span).tolist())))
     sq_arr = np.frombuffer(sq, np.uint8)
     seq4 = _SEQ_PAIRS[sq_arr.view("<u2")]
     # one source buffer: headers, CIGARs, sequences, qualities, input, tag parts, 0, 0xff...
