@@ -146,3 +146,22 @@ def test_records_objects_and_lines_mixed(tmp_path):
             writer.write_many(items)
         assert open(path, "rb").read() == open(first, "rb").read(), name
         assert open(path + ".bai", "rb").read() == open(first + ".bai", "rb").read(), name
+
+
+def test_long_reads_next_to_short_ones(tmp_path):
+    """Sequences and qualities of 65,535 bytes and more (copied one by one, not as rows) next
+    to ordinary reads in one batch."""
+    import random
+
+    rng = random.Random(2)
+    header = _header_text()
+    lines = []
+    for k, n in enumerate([100, 65535, 70001, 65535, 3, 131072, 100]):
+        seq = "".join(rng.choice("ACGT") for _ in range(n))
+        qual = "".join(chr(rng.randint(33, 73)) for _ in range(n)) if k != 2 else "*"
+        lines.append(f"L{k}\t0\tchr1\t{1000 + k}\t60\t{n}M\t*\t0\t0\t{seq}\t{qual}\tXZ:Z:{'z' * k}")
+    expected = _htslib_records(tmp_path, header, lines)
+    enc = SamEncoder(BamHeader.from_text(header))
+    assert isinstance(encode_lines(enc._tids, [ln.encode() for ln in lines], enc._scratch),
+                      EncodedBatch)
+    assert enc.encode([ln.encode() for ln in lines]).data == expected

@@ -31,6 +31,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 
 from .sam_fields import CIGAR_OPS, FIXED, SEQ_CODES, EncodedBatch, encode_tag, reg2bin_array
 
@@ -147,24 +148,39 @@ class Scratch:
                                                  dtype)
         return buf[:size]
 
-    def gather(self, src: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> bytes:
+    def assemble(self, src: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> bytes:
         """``src`` bytes of the ranges ``[starts[i], starts[i] + lengths[i])``, concatenated.
 
-        The index of every output byte is a running sum: 1 within a range, a jump at the
-        start of each (non-empty) range."""
-        keep = lengths > 0
-        starts, lengths = starts[keep], lengths[keep]
+        Ranges of one length are copied together as rows of overlapping (stride 1) 2-D views
+        of the source and the output: numpy copies each row as a block, ~20x cheaper than an
+        index per byte. Lengths are grouped with a stable radix sort of their 16-bit values.
+        """
         total = int(lengths.sum())
         if total == 0:
             return b""
-        idx = self.get("idx", total, np.int64)
-        idx.fill(1)
-        at = np.cumsum(lengths) - lengths
-        idx[0] = starts[0]
-        idx[at[1:]] = starts[1:] - (starts[:-1] + lengths[:-1] - 1)
-        np.cumsum(idx, out=idx)
         out = self.get("out", total, np.uint8)
-        np.take(src, idx, out=out)
+        dst = np.cumsum(lengths) - lengths
+        keep = np.flatnonzero(lengths > 0)
+        starts, lengths, dst = starts[keep], lengths[keep], dst[keep]
+        huge = np.flatnonzero(lengths > 0xFFFF)
+        for k in huge.tolist():  # 64 KiB and more (long reads): one slice each
+            a, n, d = int(starts[k]), int(lengths[k]), int(dst[k])
+            out[d:d + n] = src[a:a + n]
+        key = np.minimum(lengths, 0xFFFF).astype(np.uint16)
+        order = np.argsort(key, kind="stable")  # radix sort for 16-bit keys
+        sorted_key = key[order]
+        cuts = np.flatnonzero(sorted_key[1:] != sorted_key[:-1]) + 1
+        groups = np.concatenate(([0], cuts, [len(order)])).tolist()
+        for lo, hi in zip(groups, groups[1:]):
+            n = int(sorted_key[lo])
+            sel = order[lo:hi]
+            if n == 0xFFFF:  # the key of longer ranges too, copied above
+                sel = sel[lengths[sel] == n]
+                if not len(sel):
+                    continue
+            rows_in = as_strided(src, (len(src) - n + 1, n), (1, 1), writeable=False)
+            rows_out = as_strided(out, (total - n + 1, n), (1, 1))
+            rows_out[dst[sel]] = rows_in[starts[sel]]
         return out.tobytes()
 
 
@@ -329,31 +345,30 @@ def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes],
         else:
             src[at[k]:at[k + 1]] = p
     HDR, CIG, SEQ, QUAL, TXT, EXT, BLOB, ZERO, FF = at[:9].tolist()
-    nseg = 6 + 3 * tags.count
+    src[TXT + sep] = 0  # in the text copy, a name or Z value is followed by its NUL terminator
+    # the output as segments, record by record: header, name + NUL, CIGAR, SEQ, QUAL, then two
+    # per tag (type head or whole tag from ``ext``/``blob``; value [+ NUL] from the text)
+    nseg = 5 + 2 * tags.count
     base = np.cumsum(nseg) - nseg
     S = np.empty(int(nseg.sum()), np.int64)
     L = np.empty(len(S), np.int64)
     S[base] = HDR + 36 * np.arange(n)
     L[base] = 36
     S[base + 1] = TXT + qs
-    L[base + 1] = qn_len
-    S[base + 2] = ZERO
-    L[base + 2] = 1
-    S[base + 3] = CIG + 4 * cig.first
-    L[base + 3] = 4 * ncig
-    S[base + 4] = SEQ + (sq_at >> 1)
-    L[base + 4] = half
-    S[base + 5] = np.where(qual_star, FF, QUAL + sq_at + (ql_s - ss))
-    L[base + 5] = lseq
+    L[base + 1] = lname
+    S[base + 2] = CIG + 4 * cig.first
+    L[base + 2] = 4 * ncig
+    S[base + 3] = SEQ + (sq_at >> 1)
+    L[base + 3] = half
+    S[base + 4] = np.where(qual_star, FF, QUAL + sq_at + (ql_s - ss))
+    L[base + 4] = lseq
     if len(tags.line):
-        t0 = base[tags.line] + 6 + 3 * tags.rank
+        t0 = base[tags.line] + 5 + 2 * tags.rank
         S[t0] = EXT + 8 * np.arange(len(tags.line))
         L[t0] = tags.ext_len
         S[t0 + 1] = np.where(tags.from_blob, BLOB, TXT) + tags.body
-        L[t0 + 1] = tags.body_len
-        S[t0 + 2] = ZERO
-        L[t0 + 2] = tags.nul
-    data = scratch.gather(src, S, L)
+        L[t0 + 1] = tags.body_len + tags.nul
+    data = scratch.assemble(src, S, L)
     return EncodedBatch(data, block_size + 4, tid, np.maximum(pos, 0), np.maximum(end, 1),
                         ~unmapped)
 
