@@ -148,17 +148,19 @@ class Scratch:
                                                  dtype)
         return buf[:size]
 
-    def assemble(self, src: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> bytes:
-        """``src`` bytes of the ranges ``[starts[i], starts[i] + lengths[i])``, concatenated.
+    def assemble(self, src: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
+                 slot: str = "out") -> np.ndarray:
+        """``src`` bytes of the ranges ``[starts[i], starts[i] + lengths[i])``, concatenated in
+        work buffer ``slot`` (valid until the slot is used again).
 
         Ranges of one length are copied together as rows of overlapping (stride 1) 2-D views
         of the source and the output: numpy copies each row as a block, ~20x cheaper than an
         index per byte. Lengths are grouped with a stable radix sort of their 16-bit values.
         """
         total = int(lengths.sum())
+        out = self.get(slot, total, np.uint8)
         if total == 0:
-            return b""
-        out = self.get("out", total, np.uint8)
+            return out
         dst = np.cumsum(lengths) - lengths
         keep = np.flatnonzero(lengths > 0)
         starts, lengths, dst = starts[keep], lengths[keep], dst[keep]
@@ -181,7 +183,7 @@ class Scratch:
             rows_in = as_strided(src, (len(src) - n + 1, n), (1, 1), writeable=False)
             rows_out = as_strided(out, (total - n + 1, n), (1, 1))
             rows_out[dst[sel]] = rows_in[starts[sel]]
-        return out.tobytes()
+        return out
 
 
 class _Cigars:
@@ -325,13 +327,12 @@ def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes],
     fixed["next_refID"] = ntid
     fixed["next_pos"] = npos
     fixed["tlen"] = tlen
-    # SEQ, tab, QUAL of each line, cut with one slice each, padded to an even length (with the
+    # SEQ, tab, QUAL of each line, copied as one range each, padded to an even length (with the
     # byte after), so in the joined copy every line starts on an even offset: packing pairs of
     # the whole copy packs each sequence (an odd one gets the tab as its zero pad nibble)
     span = (ql_s + ql - ss + 1) & ~1
     sq_at = np.cumsum(span) - span
-    sq = b"".join(map(joined.__getitem__, map(slice, ss.tolist(), (ss + span).tolist())))
-    sq_arr = np.frombuffer(sq, np.uint8)
+    sq_arr = scratch.assemble(a, ss, span, "sq")
     seq4 = _SEQ_PAIRS[sq_arr.view("<u2")]
     # one source buffer: headers, CIGARs, sequences, qualities, input, tag parts, 0, 0xff...
     parts = [fixed.view(np.uint8), cig.packed.view(np.uint8), seq4, None, a,
@@ -368,7 +369,7 @@ def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes],
         L[t0] = tags.ext_len
         S[t0 + 1] = np.where(tags.from_blob, BLOB, TXT) + tags.body
         L[t0 + 1] = tags.body_len + tags.nul
-    data = scratch.assemble(src, S, L)
+    data = scratch.assemble(src, S, L).tobytes()
     return EncodedBatch(data, block_size + 4, tid, np.maximum(pos, 0), np.maximum(end, 1),
                         ~unmapped)
 
@@ -376,10 +377,11 @@ def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes],
 class _Tags:
     """The optional fields (11th column on) of every line of a batch, as output segments.
 
-    Each tag becomes three segments: ``ext_len`` bytes of its row in ``ext`` (tag, type and, for
-    ``i``, the little-endian value), ``body_len`` bytes at ``body`` in the input text (``Z``,
-    ``A``) or in ``blob`` (other types, encoded by :func:`encode_tag`), and ``nul`` (1 for ``Z``).
-    ``bad`` marks lines left to the per-line encoder (None: leave the whole batch to it).
+    Each tag becomes two segments: ``ext_len`` bytes of its row in ``ext`` (tag, type and, for
+    ``i``, the little-endian value), and ``body_len`` bytes at ``body`` in the input text (``Z``,
+    ``A``; plus ``nul``, 1 for ``Z``, whose NUL the caller puts in its copy of the text) or in
+    ``blob`` (other types, encoded by :func:`encode_tag`). ``bad`` marks lines left to the
+    per-line encoder (None: leave the whole batch to it).
     """
 
     def __init__(self, joined: bytes, a: np.ndarray, sep: np.ndarray, first: np.ndarray,
@@ -415,10 +417,8 @@ class _Tags:
         tsc = np.minimum(ts, len(a) - 5)
         shape_ok &= (a[tsc + 2] == _COLON) & (a[tsc + 4] == _COLON)
         kind = np.where(shape_ok, a[tsc + 3], 0)
-        ext = self.ext
-        ext[:, 0] = a[tsc]
-        ext[:, 1] = a[tsc + 1]
-        ext[:, 2] = kind
+        type_byte = kind.astype("<u8")
+        payload = np.zeros(total, "<u8")
         self.ext_len[:] = 3
         zt = kind == ord("Z")
         self.body[zt] = ts[zt] + 5
@@ -437,9 +437,13 @@ class _Tags:
                          (v > 0xFF).view(np.int8) + (v > 0xFFFF) + (v > 0xFFFFFFFF))
             width = _INT_WIDTH[k]
             bad_tag[it] |= ~ok | (k == 3)
-            ext[it, 2] = _INT_TYPE[neg.view(np.int8), k]
-            ext[it, 3:7] = v.astype("<i8").view(np.uint8).reshape(-1, 8)[:, :4]
+            type_byte[it] = _INT_TYPE[neg.view(np.int8), k]
+            payload[it] = v.astype("<i8").view("<u8") & _U(0xFFFFFFFF)  # the low bytes, LE
             self.ext_len[it] = 3 + width
+        # one little-endian word per tag: 2 tag letters, type, value
+        words = (a[tsc].astype("<u8") | (a[tsc + 1].astype("<u8") << _U(8))
+                 | (type_byte << _U(16)) | (payload << _U(24)))
+        self.ext = words.view(np.uint8).reshape(total, 8)
         other = np.flatnonzero(shape_ok & ~zt & ~at & (kind != ord("i")))
         if len(other):  # f, H, B (and unknown types): the per-tag encoder, checked there
             pieces = []
