@@ -56,17 +56,6 @@ _REF = np.array([c in b"MDN=X" for c in CIGAR_OPS], np.int64)
 _QUERY = np.array([c in b"MIS=X" for c in CIGAR_OPS], np.int64)
 
 
-def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """Indices of the concatenated ranges ``[starts[i], starts[i] + lengths[i])``."""
-    total = int(lengths.sum())
-    if total == 0:
-        return np.zeros(0, np.int64)
-    offs = np.cumsum(lengths) - lengths
-    idx = np.arange(total, dtype=np.int64)
-    idx += np.repeat(starts - offs, lengths)
-    return idx
-
-
 _U = np.uint64
 _ZEROS8 = _U(0x3030303030303030)
 _LOW = np.array([(1 << (8 * (8 - k))) - 1 if k < 8 else 0 for k in range(9)], np.uint64)
@@ -189,20 +178,20 @@ class Scratch:
 class _Cigars:
     """All CIGAR fields of a batch: packed ops, op counts, reference / query lengths, validity."""
 
-    def __init__(self, a: np.ndarray, start: np.ndarray, length: np.ndarray):
+    def __init__(self, a: np.ndarray, start: np.ndarray, length: np.ndarray, scratch: Scratch):
         n = len(start)
         star = (length == 1) & (a[start] == _STAR)
         span = np.where(star, 0, length)
         ok = ~((span == 0) & ~star)           # an empty CIGAR field is invalid
-        idx = ranges(start, span)
-        code = _CIGAR_LUT[a[idx]]
+        text = scratch.assemble(a, start, span, "cigar")  # every CIGAR byte, field after field
+        code = _CIGAR_LUT[text]
         line = np.repeat(np.arange(n), span)
         ok &= np.bincount(line, code == -1, minlength=n) == 0
         p = np.flatnonzero(code >= 0)         # op letters, in line order
         op_line = line[p]
         ncig = np.bincount(op_line, minlength=n)
         first = np.cumsum(ncig) - ncig
-        offs = np.cumsum(span) - span         # each field's first index in ``idx`` space
+        offs = np.cumsum(span) - span         # each field's first index in ``text``
         prev = np.empty(len(p), np.int64)     # index before the op's digits
         prev[1:] = p[:-1]
         heads = first[ncig > 0]
@@ -218,7 +207,7 @@ class _Cigars:
         nxt = np.searchsorted(p, np.arange(len(code)))  # the op each byte belongs to
         expo = np.where(digit, p[np.minimum(nxt, len(p) - 1)] - np.arange(len(code)) - 1, 0) \
             if len(p) else np.zeros(len(code), np.int64)
-        contrib = np.where(digit, (a[idx].astype(np.int64) - 48) * 10 ** np.clip(expo, 0, 9), 0)
+        contrib = np.where(digit, (text.astype(np.int64) - 48) * 10 ** np.clip(expo, 0, 9), 0)
         csum = np.concatenate(([0], np.cumsum(contrib)))
         lens = csum[p] - csum[prev + 1]
         bad_op |= lens >= 1 << 28
@@ -288,7 +277,7 @@ def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes],
         return None
     same = ntid == -2
     ntid[same] = tid[same]
-    cig = _Cigars(a, *field(5))
+    cig = _Cigars(a, *field(5), scratch)
     bad |= ~cig.ok
     qlen = cig.qlen
     ss, sl = field(9)
