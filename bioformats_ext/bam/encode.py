@@ -18,7 +18,7 @@ from ..errors import RecordError
 from .header import BamHeader
 from .sam_batch import Scratch, encode_lines
 from .sam_fields import (_QUAL_TABLE, _SEQ_TABLE, CIGAR_OPS, FIXED, SEQ_CODES, EncodedBatch,
-                         encode_tag, parse_cigar, reg2bin, reg2bin_array)
+                         encode_tag, fixed_headers, parse_cigar, reg2bin, reg2bin_array)
 
 __all__ = ["CIGAR_OPS", "FIXED", "SEQ_CODES", "EncodedBatch", "SamEncoder", "encode_mixed",
            "encode_tag", "parse_cigar", "reg2bin", "reg2bin_array", "to_sam_bytes"]
@@ -149,24 +149,10 @@ class SamEncoder:
             tags[i] += b"CGBI" + struct.pack("<I", int(ncig[i])) + packed[i]
             packed[i] = struct.pack("<II", int(lseq[i]) << 4 | 4, int(rlen[i]) << 4 | 3)
             ncig[i] = 2
-        unmapped = (flag & 4) != 0
-        end = pos + np.where(unmapped | (rlen == 0), 1, rlen)
         ltag = np.fromiter(map(len, tags), np.int64, n)
         half = (lseq + 1) >> 1
-        block_size = 32 + lname + 4 * ncig + half + lseq + ltag
-        fixed = np.empty(n, FIXED)
-        fixed["block_size"] = block_size
-        fixed["refID"] = tid
-        fixed["pos"] = pos
-        fixed["l_read_name"] = lname
-        fixed["mapq"] = mapq
-        fixed["bin"] = reg2bin_array(pos, end)
-        fixed["n_cigar_op"] = ncig
-        fixed["flag"] = flag
-        fixed["l_seq"] = lseq
-        fixed["next_refID"] = ntid
-        fixed["next_pos"] = npos
-        fixed["tlen"] = tlen
+        fixed, block_size, end, unmapped = fixed_headers(tid, pos, mapq, flag, ncig, rlen, lname,
+                                                         lseq, ltag, ntid, npos, tlen)
         heads = fixed.tobytes()
         seq_packed = pack_sequences(seqs, lseq)
         hcuts = range(0, 36 * n + 1, 36)

@@ -33,7 +33,7 @@ from typing import Callable, Sequence
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from .sam_fields import CIGAR_OPS, FIXED, SEQ_CODES, EncodedBatch, encode_tag, reg2bin_array
+from .sam_fields import CIGAR_OPS, SEQ_CODES, EncodedBatch, encode_tag, fixed_headers
 
 _MAX_CIGAR_OPS = 0xFFFF
 _TAB, _NL, _CR, _STAR, _COLON, _MINUS = 9, 10, 13, 42, 58, 45
@@ -298,24 +298,10 @@ def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes],
     if bad.any():
         return bad
     flag = flag | np.where(qlen < 0, 4, 0)  # htslib: a mapped read without CIGAR is unmapped
-    unmapped = (flag & 4) != 0
-    end = pos + np.where(unmapped | (cig.rlen == 0), 1, cig.rlen)
     half = (lseq + 1) >> 1
     ncig = cig.ncig
-    block_size = 32 + lname + 4 * ncig + half + lseq + tags.out_len
-    fixed = np.empty(n, FIXED)
-    fixed["block_size"] = block_size
-    fixed["refID"] = tid
-    fixed["pos"] = pos
-    fixed["l_read_name"] = lname
-    fixed["mapq"] = mapq
-    fixed["bin"] = reg2bin_array(pos, end)
-    fixed["n_cigar_op"] = ncig
-    fixed["flag"] = flag
-    fixed["l_seq"] = lseq
-    fixed["next_refID"] = ntid
-    fixed["next_pos"] = npos
-    fixed["tlen"] = tlen
+    fixed, block_size, end, unmapped = fixed_headers(tid, pos, mapq, flag, ncig, cig.rlen, lname,
+                                                     lseq, tags.out_len, ntid, npos, tlen)
     # SEQ, tab, QUAL of each line, copied as one range each, padded to an even length (with the
     # byte after), so in the joined copy every line starts on an even offset: packing pairs of
     # the whole copy packs each sequence (an odd one gets the tab as its zero pad nibble)

@@ -160,3 +160,21 @@ class EncodedBatch:
 
     def __len__(self) -> int:
         return len(self.sizes)
+
+
+def fixed_headers(tid: np.ndarray, pos: np.ndarray, mapq: np.ndarray, flag: np.ndarray,
+                  ncig: np.ndarray, rlen: np.ndarray, lname: np.ndarray, lseq: np.ndarray,
+                  ltag: np.ndarray, ntid: np.ndarray, npos: np.ndarray,
+                  tlen: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(fixed, block_size, end, unmapped)`` of a batch: the 36-byte record headers (``FIXED``
+    records; ``lname`` counts the NUL, ``ltag`` the aux bytes) and htslib's ``bam_endpos``."""
+    unmapped = (flag & 4) != 0
+    end = pos + np.where(unmapped | (rlen == 0), 1, rlen)
+    block_size = 32 + lname + 4 * ncig + ((lseq + 1) >> 1) + lseq + ltag
+    fixed = np.empty(len(tid), FIXED)
+    for name, values in (("block_size", block_size), ("refID", tid), ("pos", pos),
+                         ("l_read_name", lname), ("mapq", mapq), ("bin", reg2bin_array(pos, end)),
+                         ("n_cigar_op", ncig), ("flag", flag), ("l_seq", lseq),
+                         ("next_refID", ntid), ("next_pos", npos), ("tlen", tlen)):
+        fixed[name] = values
+    return fixed, block_size, end, unmapped
