@@ -181,6 +181,8 @@ class _Cigars:
     def __init__(self, a: np.ndarray, start: np.ndarray, length: np.ndarray, scratch: Scratch):
         n = len(start)
         star = (length == 1) & (a[start] == _STAR)
+        if self._single_ops(a, start, length, star):
+            return
         span = np.where(star, 0, length)
         ok = ~((span == 0) & ~star)           # an empty CIGAR field is invalid
         text = scratch.assemble(a, start, span, "cigar")  # every CIGAR byte, field after field
@@ -221,6 +223,32 @@ class _Cigars:
         qlen = np.bincount(op_line, lens * _QUERY[ops], minlength=n).astype(np.int64)
         self.qlen = np.where(star, -1, qlen)
         self.ok = ok & (ncig <= _MAX_CIGAR_OPS)
+
+
+    def _single_ops(self, a: np.ndarray, start: np.ndarray, length: np.ndarray,
+                    star: np.ndarray) -> bool:
+        """The common batch (every CIGAR ``*`` or one operation of up to 7 digits, "100M"):
+        each field read as one uint64, its digits summed with SWAR. False if any is not so."""
+        live = np.flatnonzero(~star)
+        ln = length[live]
+        if not len(live) or int(ln.min()) < 2 or int(ln.max()) > 8:
+            return False
+        words = _words_ending(a, start[live] + ln)
+        code = _CIGAR_LUT[(words >> _U(56)).astype(np.uint8)]
+        lens, ok = _eight_digits(words << _U(8), ln - 1)
+        if not (ok.all() and (code >= 0).all()):
+            return False
+        n = len(start)
+        ops = code.astype(np.int64)
+        self.packed = ((lens << 4) | ops).astype("<u4")
+        self.ncig = (~star).astype(np.int64)
+        self.first = np.cumsum(self.ncig) - self.ncig
+        self.rlen = np.zeros(n, np.int64)
+        self.rlen[live] = lens * _REF[ops]
+        self.qlen = np.full(n, -1, np.int64)
+        self.qlen[live] = lens * _QUERY[ops]
+        self.ok = np.ones(n, bool)
+        return True
 
 
 def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes],
