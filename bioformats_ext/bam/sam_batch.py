@@ -336,7 +336,10 @@ def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes],
     span = (ql_s + ql - ss + 1) & ~1
     sq_at = np.cumsum(span) - span
     sq_arr = scratch.assemble(a, ss, span, "sq")
-    seq4 = _SEQ_PAIRS[sq_arr.view("<u2")]
+    pairs = sq_arr.view("<u2")
+    pair_idx = scratch.get("pair_idx", len(pairs), np.intp)  # the take's index, without a
+    np.copyto(pair_idx, pairs, casting="safe")                # fresh 8-byte-per-pair array
+    seq4 = np.take(_SEQ_PAIRS, pair_idx, out=scratch.get("seq4", len(pairs), np.uint8))
     # one source buffer: headers, CIGARs, sequences, qualities, input, tag parts, 0, 0xff...
     parts = [fixed.view(np.uint8), cig.packed.view(np.uint8), seq4, None, a,
              tags.ext.reshape(-1), tags.blob, np.zeros(1, np.uint8),
