@@ -1,10 +1,14 @@
-"""SAM text → BAM records, in batches, the way htslib's ``sam_parse1`` + ``bam_write1`` encode them.
+"""SAM text and record objects → BAM records, in batches, as htslib's ``sam_parse1`` +
+``bam_write1`` encode them.
 
-Why batches: the per-record Python work is the cost that matters when writing a million reads.
-:func:`SamEncoder.encode` does one light pass per line (``bytes.split``, a few ``int()``, cached
-CIGAR and tag encodings) and leaves the rest to numpy over the whole batch: the 36-byte fixed
-headers, the bins and the 4-bit sequence packing. Records come out byte-identical to what
-htslib writes for the same SAM text (same integer tag types, same bin, CG tag for long CIGARs).
+:meth:`SamEncoder.encode` hands each batch to the vectorised encoder
+(:mod:`~bioformats_ext.bam.sam_batch`: numpy over the joined batch, no per-line split). Lines it
+leaves — rare shapes such as > 65535 CIGAR operations (stored with a ``CG`` tag) and bad lines —
+go through the per-line encoder here (``bytes.split``, ``int()``, cached CIGAR and tag
+encodings), which also names the first bad line in its error. Both give records byte-identical
+to what htslib writes for the same SAM text (same integer tag types, same bin, CG tag).
+:func:`encode_mixed` adds record objects: ours are copied as stored, others re-encoded from
+their SAM text.
 """
 
 from __future__ import annotations
@@ -28,11 +32,11 @@ _MAX_CIGAR_OPS = 0xFFFF
 
 
 class SamEncoder:
-    """Encodes SAM text lines against one header; keeps CIGAR / tag caches across batches.
+    """Encodes SAM text lines against one header; keeps work buffers (batch encoder) and CIGAR /
+    tag caches (per-line encoder) across batches.
 
-    :meth:`encode` works column by column over the whole batch (list comprehensions, ``map``,
-    numpy), not record by record; a line it cannot encode is then located and reported by
-    :meth:`encode_one`, which applies the same rules to one line.
+    :meth:`encode` takes the vectorised path; the per-line path (:meth:`_encode`) handles the
+    lines it leaves, and :meth:`encode_one` locates and reports a bad line.
     """
 
     def __init__(self, header: BamHeader):
