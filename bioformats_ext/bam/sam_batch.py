@@ -140,39 +140,57 @@ class Scratch:
     def assemble(self, src: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
                  slot: str = "out") -> np.ndarray:
         """``src`` bytes of the ranges ``[starts[i], starts[i] + lengths[i])``, concatenated in
-        work buffer ``slot`` (valid until the slot is used again).
-
-        Ranges of one length are copied together as rows of overlapping (stride 1) 2-D views
-        of the source and the output: numpy copies each row as a block, ~20x cheaper than an
-        index per byte. Lengths are grouped with a stable radix sort of their 16-bit values.
-        """
+        work buffer ``slot`` (valid until the slot is used again)."""
         total = int(lengths.sum())
         out = self.get(slot, total, np.uint8)
-        if total == 0:
-            return out
-        dst = np.cumsum(lengths) - lengths
-        keep = np.flatnonzero(lengths > 0)
-        starts, lengths, dst = starts[keep], lengths[keep], dst[keep]
-        huge = np.flatnonzero(lengths > 0xFFFF)
-        for k in huge.tolist():  # 64 KiB and more (long reads): one slice each
-            a, n, d = int(starts[k]), int(lengths[k]), int(dst[k])
-            out[d:d + n] = src[a:a + n]
-        key = np.minimum(lengths, 0xFFFF).astype(np.uint16)
-        order = np.argsort(key, kind="stable")  # radix sort for 16-bit keys
-        sorted_key = key[order]
-        cuts = np.flatnonzero(sorted_key[1:] != sorted_key[:-1]) + 1
-        groups = np.concatenate(([0], cuts, [len(order)])).tolist()
-        for lo, hi in zip(groups, groups[1:]):
-            n = int(sorted_key[lo])
-            sel = order[lo:hi]
-            if n == 0xFFFF:  # the key of longer ranges too, copied above
-                sel = sel[lengths[sel] == n]
-                if not len(sel):
-                    continue
-            rows_in = as_strided(src, (len(src) - n + 1, n), (1, 1), writeable=False)
-            rows_out = as_strided(out, (total - n + 1, n), (1, 1))
-            rows_out[dst[sel]] = rows_in[starts[sel]]
+        if total:
+            copy_ranges(out, src, starts, lengths, np.cumsum(lengths) - lengths)
         return out
+
+
+def copy_ranges(out: np.ndarray, src: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
+                dst: np.ndarray) -> None:
+    """``out[dst[i]:dst[i] + lengths[i]] = src[starts[i]:starts[i] + lengths[i]]`` for all i.
+
+    Ranges of one length are copied together as rows of overlapping (stride 1) 2-D views of
+    ``src`` and ``out``: numpy copies each row as a block, ~20x cheaper than an index per byte.
+    Mixed lengths are grouped with a stable radix sort of their 16-bit values; ranges of 64 KiB
+    and more (long reads) are copied one slice each.
+    """
+    if not len(lengths):
+        return
+    lo_len, hi_len = int(lengths.min()), int(lengths.max())
+    if lo_len == hi_len:  # one length (the usual case for a field of a batch)
+        if lo_len:
+            _copy_rows(out, src, starts, dst, lo_len)
+        return
+    huge = np.flatnonzero(lengths > 0xFFFF)
+    for k in huge.tolist():
+        a, n, d = int(starts[k]), int(lengths[k]), int(dst[k])
+        out[d:d + n] = src[a:a + n]
+    key = np.minimum(lengths, 0xFFFF).astype(np.uint16)
+    order = np.argsort(key, kind="stable")  # radix sort for 16-bit keys
+    sorted_key = key[order]
+    cuts = np.flatnonzero(sorted_key[1:] != sorted_key[:-1]) + 1
+    groups = np.concatenate(([0], cuts, [len(order)])).tolist()
+    for lo, hi in zip(groups, groups[1:]):
+        n = int(sorted_key[lo])
+        sel = order[lo:hi]
+        if n == 0xFFFF:  # the key of longer ranges too, copied above
+            sel = sel[lengths[sel] == n]
+        if n and len(sel):
+            _copy_rows(out, src, starts[sel], dst[sel], n)
+
+
+def _copy_rows(out: np.ndarray, src: np.ndarray, starts: np.ndarray, dst: np.ndarray,
+               n: int) -> None:
+    if n > 0xFFFF:
+        for a, d in zip(starts.tolist(), dst.tolist()):
+            out[d:d + n] = src[a:a + n]
+        return
+    rows_in = as_strided(src, (len(src) - n + 1, n), (1, 1), writeable=False)
+    rows_out = as_strided(out, (len(out) - n + 1, n), (1, 1))
+    rows_out[dst] = rows_in[starts]
 
 
 class _Cigars:
@@ -353,29 +371,31 @@ def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes],
             src[at[k]:at[k + 1]] = p
     HDR, CIG, SEQ, QUAL, TXT, EXT, BLOB, ZERO, FF = at[:9].tolist()
     src[TXT + sep] = 0  # in the text copy, a name or Z value is followed by its NUL terminator
-    # the output as segments, record by record: header, name + NUL, CIGAR, SEQ, QUAL, then two
-    # per tag (type head or whole tag from ``ext``/``blob``; value [+ NUL] from the text)
-    nseg = 5 + 2 * tags.count
-    base = np.cumsum(nseg) - nseg
-    S = np.empty(int(nseg.sum()), np.int64)
-    L = np.empty(len(S), np.int64)
-    S[base] = HDR + 36 * np.arange(n)
-    L[base] = 36
-    S[base + 1] = TXT + qs
-    L[base + 1] = lname
-    S[base + 2] = CIG + 4 * cig.first
-    L[base + 2] = 4 * ncig
-    S[base + 3] = SEQ + (sq_at >> 1)
-    L[base + 3] = half
-    S[base + 4] = np.where(qual_star, FF, QUAL + sq_at + (ql_s - ss))
-    L[base + 4] = lseq
+    # the output, field by field: each field's ranges of ``src`` copied to their place in every
+    # record (header, name + NUL, CIGAR, SEQ, QUAL, then per tag its head or whole encoding from
+    # ``ext``/``blob`` and its value [+ NUL] from the text)
+    size = block_size + 4
+    rec = np.cumsum(size) - size
+    out = scratch.get("out", int(size.sum()), np.uint8)
+    at_name = rec + 36
+    at_cigar = at_name + lname
+    at_seq = at_cigar + 4 * ncig
+    at_qual = at_seq + half
+    copy_ranges(out, src, HDR + 36 * np.arange(n), np.full(n, 36), rec)
+    copy_ranges(out, src, TXT + qs, lname, at_name)
+    copy_ranges(out, src, CIG + 4 * cig.first, 4 * ncig, at_cigar)
+    copy_ranges(out, src, SEQ + (sq_at >> 1), half, at_seq)
+    copy_ranges(out, src, np.where(qual_star, FF, QUAL + sq_at + (ql_s - ss)), lseq, at_qual)
     if len(tags.line):
-        t0 = base[tags.line] + 5 + 2 * tags.rank
-        S[t0] = EXT + 8 * np.arange(len(tags.line))
-        L[t0] = tags.ext_len
-        S[t0 + 1] = np.where(tags.from_blob, BLOB, TXT) + tags.body
-        L[t0 + 1] = tags.body_len + tags.nul
-    data = scratch.assemble(src, S, L).tobytes()
+        body_len = tags.body_len + tags.nul
+        tag_len = tags.ext_len + body_len
+        tag_at = np.cumsum(tag_len) - tag_len          # offset among all tags of the batch
+        first_tag = np.cumsum(tags.count) - tags.count
+        at = (at_qual + lseq)[tags.line] + tag_at - tag_at[first_tag[tags.line]]
+        copy_ranges(out, src, EXT + 8 * np.arange(len(tags.line)), tags.ext_len, at)
+        copy_ranges(out, src, np.where(tags.from_blob, BLOB, TXT) + tags.body, body_len,
+                    at + tags.ext_len)
+    data = out.tobytes()
     return EncodedBatch(data, block_size + 4, tid, np.maximum(pos, 0), np.maximum(end, 1),
                         ~unmapped)
 
