@@ -151,13 +151,32 @@ def thread_split(run) -> tuple[float, float]:
                 with lock:
                     spent.append(time.thread_time() - c)
 
+    from bioformats_ext import compression
+
+    result = compression.BlockCompressor._result
+    waits = [0.0, 0, 0]  # wall s the caller waited, blocks it waited for, blocks
+
+    def timed_result(self, future, data):
+        busy = not future.done()
+        c = time.perf_counter()
+        try:
+            return result(self, future, data)
+        finally:
+            waits[2] += 1
+            if busy:
+                waits[0] += time.perf_counter() - c
+                waits[1] += 1
+
     bgzf_writer.pack_block = pack
+    compression.BlockCompressor._result = timed_result  # type: ignore[method-assign]
     try:
         c = time.thread_time()
         run()
         main_cpu = time.thread_time() - c
     finally:
         bgzf_writer.pack_block = original
+        compression.BlockCompressor._result = result  # type: ignore[method-assign]
+    thread_split.waits = waits  # type: ignore[attr-defined]
     return main_cpu, sum(spent)
 
 
@@ -276,7 +295,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"threads=2 pipeline: main thread (parse, encode, index, write) {main_cpu:.2f} CPU s, "
               f"compressing threads {pool_cpu:.2f} CPU s -> on two idle cores at most "
               f"{(main_cpu + pool_cpu) / max(main_cpu, (main_cpu + pool_cpu) / 2, 1e-9):.2f}x "
-              f"(if they overlap fully)")
+              f"(if they overlap fully); the main thread waited {thread_split.waits[0]:.2f} s "
+              f"(for {thread_split.waits[1]} of {thread_split.waits[2]} blocks, while "
+              f"compressing others itself)")
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
     shutil.rmtree(out, ignore_errors=True)
     return 0
