@@ -612,7 +612,10 @@ def _finish_ref(cb: np.ndarray, cu: np.ndarray, cv: np.ndarray, lin: np.ndarray,
             order = np.lexsort((cu, cb))
             cb, cu, cv = cb[order], cu[order], cv[order]
     # merge adjacent chunks that meet in one BGZF block
-    cm = _segmented_cummax(cb, cv)
+    # running max of chunk ends per bin: the ends themselves when they ascend within each bin,
+    # as chunks of one file never overlap (the general rule only for other input)
+    same_bin = cb[1:] == cb[:-1]
+    cm = cv if bool((cv[1:] >= cv[:-1])[same_bin].all()) else _segmented_cummax(cb, cv)
     new_bin = np.concatenate(([True], cb[1:] != cb[:-1]))
     starts_group = new_bin.copy()
     starts_group[1:] |= (cm[:-1] >> 16) < (cu[1:] >> 16)
