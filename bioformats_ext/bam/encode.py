@@ -14,6 +14,7 @@ their SAM text.
 from __future__ import annotations
 
 import struct
+from operator import attrgetter
 from typing import Sequence
 
 import numpy as np
@@ -243,6 +244,21 @@ def encode_mixed(encoder: SamEncoder, items: Sequence[object], first_record: int
         return known
 
     k, n = 0, len(items)
+    try:  # all records views of decoded batches (BamWriter.write_many of our records)
+        batches = list(map(_BATCH_OF, items))
+        rows = list(map(_ROW_OF, items))
+    except AttributeError:
+        batches = []
+    if batches and all(hasattr(b, "cols") and stored(b.header) for b in dict.fromkeys(batches)):
+        ids = np.fromiter(map(id, batches), np.int64, n)
+        cuts = [0] + (np.flatnonzero(ids[1:] != ids[:-1]) + 1).tolist() + [n]
+        for lo, hi in zip(cuts, cuts[1:]):
+            shared = batches[lo]
+            ends = ends_of.get(id(shared))
+            if ends is None:
+                ends = ends_of[id(shared)] = shared.cols.end_positions()
+            parts.append(_copy_stored(shared.cols, ends, rows[lo:hi]))
+        return concat_batches(parts)
     while k < n:
         item = items[k]
         shared = getattr(item, "_b", None)
@@ -269,6 +285,10 @@ def encode_mixed(encoder: SamEncoder, items: Sequence[object], first_record: int
         k += 1
     flush(n)
     return concat_batches(parts)
+
+
+_BATCH_OF = attrgetter("_b")  # a BamRecord's RecordBatch and row in it
+_ROW_OF = attrgetter("_i")
 
 
 def _copy_stored(cols: "object", ends: np.ndarray, rows: list[int]) -> EncodedBatch:
