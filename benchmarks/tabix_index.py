@@ -29,11 +29,12 @@ from vcf_write import WORK, make_vcf  # noqa: E402
 from bioformats_ext.tabix import indexer  # noqa: E402
 
 
-def _per_line(conf, lines, first_lineno, *_):
+def _per_line(conf, batch, a, b, first_lineno):
     """The hot path before issue 17: every line split in Python."""
     from bioformats_ext.index.tabix_conf import parse_lines
     from bioformats_ext.vcf.end_rule import needs_rule, tabix_interval
 
+    lines = batch.lines[a:b]
     names, begs, ends = parse_lines(conf, lines, first_lineno)
     for i, ln in enumerate(lines):
         if needs_rule(ln):

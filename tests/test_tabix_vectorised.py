@@ -52,7 +52,8 @@ def _lines(rng: random.Random, with_comment: bool) -> list[str]:
     return out
 
 
-def _per_line(conf, lines, first_lineno, *_):
+def _per_line(conf, batch, a, b, first_lineno):
+    lines = batch.lines[a:b]
     names, begs, ends = parse_lines(conf, lines, first_lineno)
     for i, ln in enumerate(lines):
         if needs_rule(ln):
