@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -20,7 +21,7 @@ from ..bgzf.blocks import is_gzip
 from ..bgzf.reader import BgzfReader
 from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
 from ..io.source import ByteSource, open_source
-from .binning import bin_bot, bin_first, n_bins, pseudo_bin
+from .binning import bin_first, n_bins, pseudo_bin
 from .builder import RefIndex
 from .tabix_conf import TabixConfig
 
@@ -230,42 +231,134 @@ def _candidate_bins(beg: int, end: int, min_shift: int, depth: int, present: dic
     return out
 
 
-def _read_refs(cur: _Cursor, n_ref: int, csi: bool, depth: int) -> list[RefIndex]:
-    nb = n_bins(depth)
-    refs = []
-    min_bin_bytes = (16 if csi else 8)
-    for _ in range(n_ref):
-        ref = RefIndex()
-        n_bin = cur.count(_I32, min_bin_bytes, "bin count")
-        for _ in range(n_bin):
-            if csi:
-                b, loff, n_chunk = cur.unpack(_CSI_BIN)
+class _ParsedRef(RefIndex):
+    """A reference as read from disk: numpy arrays at once, the ``bins`` / ``loffsets`` dicts
+    and ``linear`` list (what :meth:`IndexFile.query` and callers use) built on first access,
+    so opening an index for one query never builds Python objects for the other references."""
+
+    def __init__(self, ids: np.ndarray, counts: np.ndarray, chunks: np.ndarray,
+                 loffs: np.ndarray, linear: np.ndarray | None):
+        self._ids, self._counts, self._chunks = ids, counts, chunks
+        self._loffs, self._lin = loffs, linear
+        self._bins: dict[int, list[tuple[int, int]]] | None = None
+        self._loff_dict: dict[int, int] | None = None
+        self._linear: list[int] | None = None
+
+    @property  # type: ignore[override]
+    def bins(self) -> dict[int, list[tuple[int, int]]]:
+        if self._bins is None:
+            pairs = list(zip(self._chunks[:, 0].tolist(), self._chunks[:, 1].tolist()))
+            ids = self._ids.tolist()
+            if len(pairs) == len(ids):  # one chunk per bin (sparse data): no slicing
+                self._bins = dict(zip(ids, [[p] for p in pairs]))
             else:
-                (b, n_chunk) = cur.unpack(_BIN)
-                loff = 0
-            if n_chunk < 0 or n_chunk * 16 > len(cur.data) - cur.pos:
-                raise FormatError(f"{cur.what}: absurd chunk count {n_chunk}", cur.pos - 4)
-            if b in ref.bins:
-                raise FormatError(f"{cur.what}: duplicate bin {b}", cur.pos)
-            arr = cur.array_u64(2 * n_chunk).reshape(-1, 2).tolist()
-            ref.bins[b] = [(u, v) for u, v in arr]
-            ref.loffsets[b] = loff
-        if not csi:
-            n_intv = cur.count(_I32, 8, "linear index size")
-            lin = cur.array_u64(n_intv).astype(np.uint64).tolist()
-            # htslib: fill zero entries (old samtools/tabix) from the right, after leading zeros
-            k = 0
-            while k < len(lin) and lin[k] == 0:
-                k += 1
-            for j in range(len(lin) - 1, k, -1):
-                if lin[j - 1] == 0:
-                    lin[j - 1] = lin[j]
-            ref.linear = lin
-            for b in ref.bins:
-                if b < nb:
-                    bot = bin_bot(b, depth)
-                    ref.loffsets[b] = lin[bot] if bot < len(lin) else 0
-        refs.append(ref)
+                ends = np.cumsum(self._counts).tolist()
+                self._bins = {b: pairs[e - n:e] for b, n, e in
+                              zip(ids, self._counts.tolist(), ends)}
+        return self._bins
+
+    @bins.setter
+    def bins(self, value: dict[int, list[tuple[int, int]]]) -> None:
+        self._bins = value
+
+    @property  # type: ignore[override]
+    def loffsets(self) -> dict[int, int]:
+        if self._loff_dict is None:
+            self._loff_dict = dict(zip(self._ids.tolist(), self._loffs.tolist()))
+        return self._loff_dict
+
+    @loffsets.setter
+    def loffsets(self, value: dict[int, int]) -> None:
+        self._loff_dict = value
+
+    @property  # type: ignore[override]
+    def linear(self) -> list[int]:
+        if self._linear is None:
+            self._linear = [] if self._lin is None else self._lin.tolist()
+        return self._linear
+
+    @linear.setter
+    def linear(self, value: list[int]) -> None:
+        self._linear = value
+
+    def __eq__(self, other: object) -> bool:  # also against a builder's RefIndex
+        if not isinstance(other, RefIndex):
+            return NotImplemented
+        return (self.bins, self.linear, self.loffsets) == (other.bins, other.linear,
+                                                           other.loffsets)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RefIndex(bins={self.bins!r}, linear={self.linear!r}, loffsets={self.loffsets!r})"
+
+
+def _read_refs(cur: _Cursor, n_ref: int, csi: bool, depth: int) -> list[RefIndex]:
+    """Every reference's bins, walked with one small unpack per bin; chunks, loffsets and the
+    linear index come out as numpy arrays (one gather per reference)."""
+    nb = n_bins(depth)
+    refs: list[RefIndex] = []
+    data = cur.data
+    size = len(data)
+    u8 = np.frombuffer(data, np.uint8)
+    head = _CSI_BIN if csi else _BIN
+    unpack, hsize = head.unpack_from, head.size
+    for _ in range(n_ref):
+        n_bin = cur.count(_I32, hsize, "bin count")
+        pos = cur.pos
+        ids = [0] * n_bin
+        counts = [0] * n_bin
+        firsts = [0] * n_bin
+        loffs = [0] * n_bin if csi else None
+        for i in range(n_bin):
+            if pos + hsize > size:
+                cur.pos = pos
+                cur.need(hsize)
+            if csi:
+                b, loff, n_chunk = unpack(data, pos)
+                loffs[i] = loff  # type: ignore[index]
+            else:
+                b, n_chunk = unpack(data, pos)
+            pos += hsize
+            if n_chunk < 0 or n_chunk * 16 > size - pos:
+                raise FormatError(f"{cur.what}: absurd chunk count {n_chunk}", pos - 4)
+            ids[i] = b
+            counts[i] = n_chunk
+            firsts[i] = pos
+            pos += 16 * n_chunk
+        cur.pos = pos
+        id_arr = np.array(ids, dtype=np.int64)
+        if len(set(ids)) != n_bin:
+            dup = next(b for b, c in Counter(ids).items() if c > 1)
+            raise FormatError(f"{cur.what}: duplicate bin {dup}", pos)
+        count_arr = np.array(counts, dtype=np.int64)
+        total = int(count_arr.sum())
+        at = np.repeat(np.array(firsts, dtype=np.int64), count_arr)
+        at += 16 * (np.arange(total) - np.repeat(np.cumsum(count_arr) - count_arr, count_arr))
+        chunks = u8[at[:, None] + np.arange(16)].view("<u8").reshape(total, 2)
+        if csi:
+            refs.append(_ParsedRef(id_arr, count_arr, chunks, np.array(loffs, np.uint64), None))
+            continue
+        n_intv = cur.count(_I32, 8, "linear index size")
+        lin = cur.array_u64(n_intv).astype(np.uint64)
+        # htslib: fill zero entries (old samtools/tabix) from the right, after leading zeros
+        nz = np.flatnonzero(lin)
+        if len(nz) and (lin[nz[0]:] == 0).any():
+            idx = np.where(lin != 0, np.arange(n_intv), n_intv - 1)
+            idx[nz[0]:] = np.minimum.accumulate(idx[nz[0]:][::-1])[::-1]
+            lin = np.where(np.arange(n_intv) < nz[0], lin, lin[idx])
+        # a TBI/BAI bin's loffset is the linear-index entry of its first window
+        level = np.zeros(n_bin, np.int64)
+        rest = id_arr.copy()
+        while (rest > 0).any():
+            level += rest > 0
+            rest = np.where(rest > 0, (rest - 1) >> 3, 0)
+        first = ((1 << (3 * level)) - 1) // 7
+        bot = (id_arr - first) << (3 * (depth - level)).clip(0)
+        real = (id_arr < nb) & (bot < n_intv)
+        loff_arr = np.zeros(n_bin, np.uint64)
+        loff_arr[real] = lin[bot[real]]
+        refs.append(_ParsedRef(id_arr, count_arr, chunks, loff_arr, lin))
     return refs
 
 

@@ -133,6 +133,9 @@ def index_tabix(path: "str | os.PathLike[str]", preset: "str | TabixConfig" = "v
                 continue
             first_no = lineno - n + 1
             a, b = int(keep[0]), int(keep[-1]) + 1
+            names: "NameRuns | list[str]"
+            begs: "np.ndarray | list[int]"
+            ends: "np.ndarray | list[int]"
             if conf.preset == TBX_VCF and b - a == len(keep):
                 # consecutive data lines: the writer's vectorised rule over the batch's bytes
                 # (the exact per-line rule only for END / SVLEN / gVCF lines and odd ones)
