@@ -65,12 +65,15 @@ class VcfScan:
             plen = t1 - t0 - 1
             pos_ok = self.cols_ok & (plen >= 1) & (plen <= MAX_POS_DIGITS)
             pos = np.zeros(n, np.int64)
-            # POS digit by digit over the batch (a few vector steps; no n x width temporaries)
-            for j in range(int(plen[pos_ok].max()) if pos_ok.any() else 0):
-                inside = j < plen
-                digit = buf[np.minimum(t0 + 1 + j, last_byte)].astype(np.int64) - 48
-                pos_ok &= ~inside | ((digit >= 0) & (digit <= 9))
-                pos = np.where(inside, pos * 10 + digit, pos)
+            # POS digit by digit from its end (the tab at t1), a few vector steps over the
+            # batch with no n x width temporaries; uint8 wrap-around makes non-digits > 9
+            place = 1
+            for j in range(1, (int(plen[pos_ok].max()) if pos_ok.any() else 0) + 1):
+                digit = buf[np.maximum(t1 - j, 0)] - np.uint8(48)
+                digit[j > plen] = 0
+                pos_ok &= digit <= 9
+                pos += digit.astype(np.int64) * place
+                place *= 10
             self.pos, self.pos_ok = pos, pos_ok
             self.reflen = t3 - t2 - 1
         eq = np.flatnonzero(buf == 61)  # '=': END= and (SV)LEN=
