@@ -179,8 +179,7 @@ def _write_header(reader, out: BinaryIO) -> None:
 def _write_spans(reader, spans: list[tuple[str, int, int]], out: BinaryIO) -> None:
     """The lines overlapping each span, in order, as stored (bytes); the blobs of many
     regions are filtered together (one numpy pass instead of one per region)."""
-    for lines in reader._raw_lines_many(spans):
-        text = b"\n".join(lines) + b"\n"
+    for text in reader._text_many(spans):
         out.write(text.replace(b"\r\n", b"\n") if b"\r" in text else text)
 
 

@@ -124,32 +124,40 @@ class IndexFile:
 
     def query(self, ref: "int | str", beg: int = 0, end: int = 1 << 62) -> list[tuple[int, int]]:
         """Merged ``(start_voffset, end_voffset)`` chunks that may hold records overlapping
-        ``[beg, end)`` on ``ref`` (tid or, for tabix indexes, name) — as htslib's iterator."""
+        ``[beg, end)`` on ``ref`` (tid or, for tabix indexes, name) — as htslib's iterator.
+        Works on the reference's arrays (:class:`_ParsedRef`): no per-bin Python objects."""
         tid = self.tid(ref)
         if tid < 0 or tid >= len(self.refs):
             return []
         ref_ix = self.refs[tid]
-        bins = ref_ix.bins
-        if not bins:
+        arrays = ref_ix if isinstance(ref_ix, _ParsedRef) else _ParsedRef.of(ref_ix)
+        where = arrays.where
+        if not where:
             return []
         beg = max(beg, 0)
         if end < beg:
             return []
         nb = n_bins(self.depth)
-        meta = bins.get(pseudo_bin(self.depth))
-        unmapped = meta[1][1] if meta and len(meta) > 1 else 1
-        loff = ref_ix.loffsets
+        counts, chunks, loffs, firsts = arrays._counts, arrays._chunks, arrays._loffs, arrays.firsts
+        meta = where.get(pseudo_bin(self.depth))
+        unmapped = (int(chunks[firsts[meta] + 1, 1]) if meta is not None and counts[meta] > 1
+                    else 1)
+
+        def loff(b: int) -> int:
+            i = where.get(b)
+            return 0 if i is None else int(loffs[i])
+
         s = self.min_shift
         rel_off = beg >> s
         b = bin_first(self.depth) + rel_off
         while b > 0:  # strictly decreasing: at most 8 steps per level
-            if b in bins:
+            if b in where:
                 break
             first = (((b - 1) >> 3) << 3) + 1
             b = b - 1 if b > first else (b - 1) >> 3
-        found = b in bins
-        min_off = loff.get(b, 0) if found else 0
-        lin = ref_ix.linear
+        found = b in where
+        min_off = loff(b) if found else 0
+        lin = arrays.linear
         if lin and rel_off < len(lin):
             if min_off < lin[rel_off]:
                 min_off = lin[rel_off]
@@ -160,10 +168,10 @@ class IndexFile:
                         min_off = lin[tmp]
                         break
                     tmp -= 1
-                if found and (min_off < loff.get(b, 0) or tmp < 0):
-                    min_off = loff.get(b, 0)
+                if found and (min_off < loff(b) or tmp < 0):
+                    min_off = loff(b)
         elif unmapped and found:
-            min_off = loff.get(b, 0)
+            min_off = loff(b)
         b = bin_first(self.depth) + ((end - 1) >> s) + 1
         if b >= nb:
             b = 0
@@ -173,33 +181,41 @@ class IndexFile:
             if b == 0:
                 max_off = _U64_MAX
                 break
-            chunks = bins.get(b)
-            if chunks:
-                max_off = chunks[0][0]
+            i = where.get(b)
+            if i is not None and counts[i]:
+                max_off = int(chunks[firsts[i], 0])
                 break
             b += 1
-        offs = []
-        for qb in _candidate_bins(beg, end, s, self.depth, bins):
-            for j, (u, v) in enumerate(bins.get(qb, ())):
-                if v > min_off and u < max_off:
-                    offs.append((max(u, min_off), min(v, max_off), j))
-        if not offs:
+        hits = [where[qb] for qb in _candidate_bins(beg, end, s, self.depth, where)
+                if qb in where]
+        if not hits:
             return []
-        offs.sort(key=lambda c: (c[0], c[2]))
-        out = [list(offs[0][:2])]
-        for u, v, _ in offs[1:]:          # drop chunks contained in the previous one
-            if out[-1][1] < v:
-                out.append([u, v])
-        for i in range(1, len(out)):       # resolve overlaps
-            if out[i - 1][1] >= out[i][0]:
-                out[i - 1][1] = out[i][0]
+        hit = np.asarray(hits, np.int64)
+        n = counts[hit]
+        j = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)  # chunk number in its bin
+        rows = np.repeat(firsts[hit], n) + j
+        u, v = chunks[rows, 0], chunks[rows, 1]
+        keep = (v > np.uint64(min_off)) & (u < np.uint64(max_off))
+        if not keep.any():
+            return []
+        u = np.maximum(u[keep], np.uint64(min_off))
+        v = np.minimum(v[keep], np.uint64(max_off))
+        order = np.lexsort((j[keep], u))  # stable: ties keep the candidate-bin order
+        pairs = list(zip(u[order].tolist(), v[order].tolist()))
+        out = [list(pairs[0])]
+        for cu, cv in pairs[1:]:            # drop chunks contained in the previous one
+            if out[-1][1] < cv:
+                out.append([cu, cv])
+        for k in range(1, len(out)):       # resolve overlaps
+            if out[k - 1][1] >= out[k][0]:
+                out[k - 1][1] = out[k][0]
         merged = [out[0]]
-        for u, v in out[1:]:               # merge chunks meeting in one block
-            if merged[-1][1] >> 16 == u >> 16:
-                merged[-1][1] = v
+        for cu, cv in out[1:]:             # merge chunks meeting in one block
+            if merged[-1][1] >> 16 == cu >> 16:
+                merged[-1][1] = cv
             else:
-                merged.append([u, v])
-        return [(u, v) for u, v in merged]
+                merged.append([cu, cv])
+        return [(cu, cv) for cu, cv in merged]
 
     def start_offset(self) -> int | None:
         """Smallest off_beg over references (where placed records start)."""
@@ -243,6 +259,28 @@ class _ParsedRef(RefIndex):
         self._bins: dict[int, list[tuple[int, int]]] | None = None
         self._loff_dict: dict[int, int] | None = None
         self._linear: list[int] | None = None
+        self._where: dict[int, int] | None = None
+        self.firsts = np.cumsum(counts) - counts  # row of each bin's first chunk
+
+    @classmethod
+    def of(cls, ref: RefIndex) -> "_ParsedRef":
+        """The arrays of a reference given as dicts (e.g. a builder's)."""
+        items = list(ref.bins.items())
+        ids = np.array([b for b, _ in items], np.int64)
+        counts = np.array([len(c) for _, c in items], np.int64)
+        flat = [x for _, c in items for pair in c for x in pair]
+        chunks = np.array(flat, np.uint64).reshape(-1, 2)
+        loffs = np.array([ref.loffsets.get(b, 0) for b, _ in items], np.uint64)
+        out = cls(ids, counts, chunks, loffs, np.array(ref.linear, np.uint64))
+        out._linear = list(ref.linear)
+        return out
+
+    @property
+    def where(self) -> dict[int, int]:
+        """Bin id -> its position in the arrays."""
+        if self._where is None:
+            self._where = dict(zip(self._ids.tolist(), range(len(self._ids))))
+        return self._where
 
     @property  # type: ignore[override]
     def bins(self) -> dict[int, list[tuple[int, int]]]:

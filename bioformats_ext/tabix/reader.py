@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from itertools import repeat
 from typing import Any, Iterator
 
 import numpy as np
@@ -154,19 +153,16 @@ class TabixReader(RegionReader):
         return None if stop_ <= r.start else (r.contig, r.start, stop_)
 
     def _lines_in(self, chrom: str, beg: int, stop: int) -> Iterator[str]:
-        for lines in self._raw_lines_in(chrom, beg, stop):
-            for line in lines:
+        for text in self._text_many([(chrom, beg, stop)]):
+            for line in text.split(b"\n")[:-1]:
                 yield line.rstrip(b"\r").decode(errors="replace")
 
-    def _raw_lines_in(self, chrom: str, beg: int, stop: int) -> Iterator[list[bytes]]:
-        """The overlapping lines (bytes, no newline) of each region blob."""
-        return self._raw_lines_many([(chrom, beg, stop)])
-
-    def _raw_lines_many(self, spans: "list[tuple[str, int, int]]",
-                        group_bytes: int = 4 << 20) -> Iterator[list[bytes]]:
-        """Overlapping lines of many ``(chrom, beg, stop)`` spans, in order, one list per blob;
-        the blobs of consecutive spans are filtered together (up to ``group_bytes``), so many
-        small queries share one numpy pass."""
+    def _text_many(self, spans: "list[tuple[str, int, int]]",
+                   group_bytes: int = 4 << 20) -> Iterator[bytes]:
+        """The lines overlapping many ``(chrom, beg, stop)`` spans, in order, as stored (each
+        ending with a newline), one ``bytes`` per region blob; the blobs of consecutive spans
+        are filtered together (up to ``group_bytes``), so many small queries share one numpy
+        pass."""
         conf = self.config
         group: list[bytes] = []
         queries: list[tuple[str, int, int]] = []
@@ -186,47 +182,64 @@ class TabixReader(RegionReader):
             queries += [(chrom, beg, stop)] * len(blobs)
             size += sum(map(len, blobs))
             if size >= group_bytes:
-                yield from filter(None, overlapping_lines(conf, group, self.meta, queries))
+                yield from filter(None, overlapping_text(conf, group, self.meta, queries))
                 group, queries, size = [], [], 0
         if group and conf is not None:
-            yield from filter(None, overlapping_lines(conf, group, self.meta, queries))
+            yield from filter(None, overlapping_text(conf, group, self.meta, queries))
 
 
-def overlapping_lines(conf: TabixConfig, blobs: list[bytes], meta: bytes,
-                      queries: "list[tuple[str, int, int]]") -> list[list[bytes]]:
+def overlapping_text(conf: TabixConfig, blobs: list[bytes], meta: bytes,
+                     queries: "list[tuple[str, int, int]]") -> list[bytes]:
     """For each blob (text cut at line ends) its lines on ``chrom`` overlapping
     ``[beg, stop)`` (``queries[i]`` for ``blobs[i]``) by the preset's interval rule (VCF:
-    htslib 1.24's end rule, :mod:`..index.vcf_end`); meta and empty lines skipped.
-    Vectorised over all blobs at once; per line only for rare VCF lines."""
-    lines: list[bytes] = []
-    counts = np.zeros(len(blobs), np.int64)
-    for j, blob in enumerate(blobs):
-        part = blob.split(b"\n")
-        if part and not part[-1]:
-            part.pop()
-        if not all(part) or any(map(bytes.startswith, part, repeat(meta))):
-            part = [ln for ln in part if ln and not ln.startswith(meta)]
-        lines += part
-        counts[j] = len(part)
-    if not lines:
-        return [[] for _ in blobs]
+    htslib 1.24's end rule, :mod:`..index.vcf_end`), as stored, each ending with a newline;
+    meta and empty lines skipped. Vectorised over all blobs at once (one scan of their
+    joined bytes); per line only for rare VCF lines; kept lines leave as runs of bytes."""
+    blobs = [b if b.endswith(b"\n") or not b else b + b"\n" for b in blobs]
+    data = b"".join(blobs)
+    buf = np.frombuffer(data, np.uint8)
+    stops = np.flatnonzero(buf == 10) + 1
+    sizes = np.diff(stops, prepend=0)
+    starts = stops - sizes
+    n = len(stops)
+    if not n:
+        return [b""] * len(blobs)
+    per_blob = np.diff(np.searchsorted(stops, np.cumsum([len(b) for b in blobs]),
+                                       side="right"), prepend=0)
+    if bool(((sizes == 1) | (buf[starts] == meta[0] if len(meta) == 1 else True)).any()):
+        return _overlapping_slow(conf, blobs, meta, queries)
     codes = {chrom: k for k, chrom in enumerate(dict.fromkeys(q[0] for q in queries))}
-    want = np.repeat(np.array([codes[q[0]] for q in queries], np.int64), counts)
-    q_beg = np.repeat(np.array([q[1] for q in queries], np.int64), counts)
-    q_stop = np.repeat(np.array([q[2] for q in queries], np.int64), counts)
+    want = np.repeat(np.array([codes[q[0]] for q in queries], np.int64), per_blob)
+    q_beg = np.repeat(np.array([q[1] for q in queries], np.int64), per_blob)
+    q_stop = np.repeat(np.array([q[2] for q in queries], np.int64), per_blob)
     if conf.preset == TBX_VCF and (conf.col_seq, conf.col_beg) == (1, 2):
-        (names, runs), begs, ends = scan_intervals(VcfScan.of_lines(lines), 1, lines)
+        (names, runs), begs, ends = scan_intervals(VcfScan(data, sizes), 1)
         code = np.repeat(np.array([codes.get(n.decode(errors="replace"), -1) for n in names],
                                   np.int64), runs)
     else:
-        str_names, begs_l, ends_l = parse_lines(conf, [ln.rstrip(b"\r") for ln in lines])
+        lines = [data[a:b].rstrip(b"\r\n") for a, b in zip(starts.tolist(), stops.tolist())]
+        str_names, begs_l, ends_l = parse_lines(conf, lines)
         code = np.fromiter((codes.get(n, -1) for n in str_names), np.int64, len(str_names))
         begs, ends = np.asarray(begs_l, np.int64), np.asarray(ends_l, np.int64)
-    keep = (code == want) & (begs < q_stop) & (ends > q_beg)
-    out: list[list[bytes]] = []
-    at = 0
-    for n in counts.tolist():
-        rows = np.flatnonzero(keep[at:at + n])
-        out.append(lines[at:at + n] if len(rows) == n else [lines[at + i] for i in rows.tolist()])
-        at += n
+    rows = np.flatnonzero((code == want) & (begs < q_stop) & (ends > q_beg))
+    out = [b""] * len(blobs)
+    if not len(rows):
+        return out
+    blob_of = np.repeat(np.arange(len(blobs)), per_blob)[rows]
+    cut = np.flatnonzero((np.diff(rows) != 1) | (np.diff(blob_of) != 0)) + 1
+    heads = np.concatenate(([0], cut))
+    tails = np.concatenate((cut - 1, [len(rows) - 1]))
+    for j, a, b in zip(blob_of[heads].tolist(), starts[rows[heads]].tolist(),
+                       stops[rows[tails]].tolist()):
+        out[j] += data[a:b]
     return out
+
+
+def _overlapping_slow(conf: TabixConfig, blobs: list[bytes], meta: bytes,
+                      queries: "list[tuple[str, int, int]]") -> list[bytes]:
+    """:func:`overlapping_text` for blobs holding meta or empty lines: those dropped first."""
+    kept = [b"".join(ln + b"\n" for ln in blob.split(b"\n")[:-1]
+                     if ln and not ln.startswith(meta)) for blob in blobs]
+    if not any(kept):
+        return kept
+    return overlapping_text(conf, kept, meta, queries)
