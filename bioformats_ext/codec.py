@@ -144,8 +144,8 @@ BGZF2_DEFAULT_LEVEL = 0
 #: make zstd slow to decode literal-heavy data (packed bases, qualities), hence min_match 6;
 #: 2**17 / 2**16 hash and chain tables stay in cache (same size as zstd 6's, 15% faster). BAM
 #: and VCF text came out best with the same set, so there is one.
-BGZF2_TUNED = {"strategy": 4, "search_log": 2,  # strategy 4: zstandard.STRATEGY_LAZY
-                "min_match": 6, "target_length": 32,
+BGZF2_TUNED = {"strategy": 4,  # zstandard.STRATEGY_LAZY
+               "search_log": 2, "min_match": 6, "target_length": 32,
                "window_log": 20, "chain_log": 16, "hash_log": 17}
 
 
