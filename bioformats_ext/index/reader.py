@@ -252,6 +252,8 @@ class _ParsedRef(RefIndex):
     and ``linear`` list (what :meth:`IndexFile.query` and callers use) built on first access,
     so opening an index for one query never builds Python objects for the other references."""
 
+    arrays = None  # a builder's serialisation arrays (samperf's RefIndex): none when read
+
     def __init__(self, ids: np.ndarray, counts: np.ndarray, chunks: np.ndarray,
                  loffs: np.ndarray, linear: np.ndarray | None):
         self._ids, self._counts, self._chunks = ids, counts, chunks
