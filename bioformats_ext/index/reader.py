@@ -289,7 +289,7 @@ class _ParsedRef(RefIndex):
         if self._bins is None:
             pairs = list(zip(self._chunks[:, 0].tolist(), self._chunks[:, 1].tolist()))
             ids = self._ids.tolist()
-            if len(pairs) == len(ids):  # one chunk per bin (sparse data): no slicing
+            if bool((self._counts == 1).all()):  # one chunk per bin (sparse data): no slicing
                 self._bins = dict(zip(ids, [[p] for p in pairs]))
             else:
                 ends = np.cumsum(self._counts).tolist()
@@ -333,51 +333,97 @@ class _ParsedRef(RefIndex):
         return f"RefIndex(bins={self.bins!r}, linear={self.linear!r}, loffsets={self.loffsets!r})"
 
 
-def _read_refs(cur: _Cursor, n_ref: int, csi: bool, depth: int) -> list[RefIndex]:
-    """Every reference's bins, walked with one small unpack per bin; chunks, loffsets and the
-    linear index come out as numpy arrays (one gather per reference)."""
-    nb = n_bins(depth)
-    refs: list[RefIndex] = []
-    data = cur.data
-    size = len(data)
-    u8 = np.frombuffer(data, np.uint8)
-    head = _CSI_BIN if csi else _BIN
-    unpack, hsize = head.unpack_from, head.size
-    for _ in range(n_ref):
-        n_bin = cur.count(_I32, hsize, "bin count")
-        pos = cur.pos
-        ids = [0] * n_bin
-        counts = [0] * n_bin
-        firsts = [0] * n_bin
-        loffs = [0] * n_bin if csi else None
-        for i in range(n_bin):
+def _gather(u8: np.ndarray, at: np.ndarray, dtype: str) -> np.ndarray:
+    """Little-endian numbers of ``dtype`` at byte offsets ``at`` (any alignment)."""
+    width = np.dtype(dtype).itemsize
+    return u8[at[:, None] + np.arange(width)].view(dtype).ravel()
+
+
+def _bin_headers(cur: _Cursor, u8: np.ndarray, n_bin: int, hsize: int) -> np.ndarray:
+    """Byte offsets of a reference's ``n_bin`` bin headers, starting at ``cur.pos``; leaves
+    ``cur.pos`` after the last bin's chunks.
+
+    Each bin's size depends on its chunk count, so the offsets form a chain. The chain is
+    guessed with numpy assuming one chunk per bin (a sparse tabix index has little else) and
+    checked in one pass: every offset up to the first disagreement is proven (each follows
+    from the count read at the one before). A few rounds settle typical files; what remains
+    (dense indexes) is walked one bin at a time. Errors name the first bad bin, in order."""
+    size = len(u8)
+    count_at = hsize - 4  # n_chunk is the last field of a bin header
+    out: list[np.ndarray] = []
+    pos = cur.pos
+    done = 0
+    for _ in range(8):
+        m = n_bin - done
+        if not m:
+            break
+        guess = pos + np.arange(m, dtype=np.int64) * (hsize + 16)
+        counts = _gather(u8, np.minimum(guess + count_at, max(size - 4, 0)), "<i4").astype(np.int64)
+        after = guess + hsize + 16 * counts
+        wrong = np.flatnonzero(after[:-1] != guess[1:])
+        proven = m if not len(wrong) else int(wrong[0]) + 1
+        heads = guess[:proven]
+        _check_bins(cur, heads, counts[:proven], hsize, size)
+        out.append(heads)
+        pos = int(after[proven - 1])
+        done += proven
+    if done < n_bin:  # many multi-chunk bins: one small read per bin
+        rest = np.empty(n_bin - done, np.int64)
+        unpack = _I32.unpack_from
+        data = cur.data
+        for i in range(n_bin - done):
             if pos + hsize > size:
                 cur.pos = pos
                 cur.need(hsize)
-            if csi:
-                b, loff, n_chunk = unpack(data, pos)
-                loffs[i] = loff  # type: ignore[index]
-            else:
-                b, n_chunk = unpack(data, pos)
-            pos += hsize
-            if n_chunk < 0 or n_chunk * 16 > size - pos:
-                raise FormatError(f"{cur.what}: absurd chunk count {n_chunk}", pos - 4)
-            ids[i] = b
-            counts[i] = n_chunk
-            firsts[i] = pos
-            pos += 16 * n_chunk
+            (n_chunk,) = unpack(data, pos + count_at)
+            if n_chunk < 0 or n_chunk * 16 > size - pos - hsize:
+                raise FormatError(f"{cur.what}: absurd chunk count {n_chunk}", pos + count_at)
+            rest[i] = pos
+            pos += hsize + 16 * n_chunk
+        out.append(rest)
+    cur.pos = pos
+    return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+
+def _check_bins(cur: _Cursor, heads: np.ndarray, counts: np.ndarray, hsize: int,
+                size: int) -> None:
+    """The first bin (in file order) whose header or chunks run past the data: typed error."""
+    bad = np.flatnonzero((heads + hsize > size) | (counts < 0) |
+                         (counts * 16 > size - heads - hsize))
+    if not len(bad):
+        return
+    i = int(bad[0])
+    pos = int(heads[i])
+    if pos + hsize > size:
         cur.pos = pos
-        id_arr = np.array(ids, dtype=np.int64)
-        if len(set(ids)) != n_bin:
+        cur.need(hsize)
+    raise FormatError(f"{cur.what}: absurd chunk count {int(counts[i])}", pos + hsize - 4)
+
+
+def _read_refs(cur: _Cursor, n_ref: int, csi: bool, depth: int) -> list[RefIndex]:
+    """Every reference's bins (offsets found by :func:`_bin_headers`); ids, counts, chunks,
+    loffsets and the linear index come out as numpy arrays (one gather each)."""
+    nb = n_bins(depth)
+    refs: list[RefIndex] = []
+    u8 = np.frombuffer(cur.data, np.uint8)
+    hsize = (_CSI_BIN if csi else _BIN).size
+    for _ in range(n_ref):
+        n_bin = cur.count(_I32, hsize, "bin count")
+        heads = _bin_headers(cur, u8, n_bin, hsize)
+        pos = cur.pos
+        id_arr = _gather(u8, heads, "<u4").astype(np.int64)
+        count_arr = _gather(u8, heads + hsize - 4, "<i4").astype(np.int64)
+        firsts = heads + hsize
+        if len(np.unique(id_arr)) != n_bin:
+            ids = id_arr.tolist()
             dup = next(b for b, c in Counter(ids).items() if c > 1)
             raise FormatError(f"{cur.what}: duplicate bin {dup}", pos)
-        count_arr = np.array(counts, dtype=np.int64)
         total = int(count_arr.sum())
-        at = np.repeat(np.array(firsts, dtype=np.int64), count_arr)
+        at = np.repeat(firsts, count_arr)
         at += 16 * (np.arange(total) - np.repeat(np.cumsum(count_arr) - count_arr, count_arr))
         chunks = u8[at[:, None] + np.arange(16)].view("<u8").reshape(total, 2)
         if csi:
-            refs.append(_ParsedRef(id_arr, count_arr, chunks, np.array(loffs, np.uint64), None))
+            refs.append(_ParsedRef(id_arr, count_arr, chunks, _gather(u8, heads + 4, "<u8"), None))
             continue
         n_intv = cur.count(_I32, 8, "linear index size")
         lin = cur.array_u64(n_intv).astype(np.uint64)
