@@ -65,3 +65,26 @@ def test_damaged_counts_name_the_first_bad_bin():
     duplicate = _tbi([[(4681, [(1, 2)]), (4681, [(3, 4)])]])
     with pytest.raises(FormatError, match="duplicate bin 4681"):
         parse_index(duplicate)
+
+
+def _csi(refs: list[list[tuple[int, int, list[tuple[int, int]]]]]) -> bytes:
+    out = [b"CSI\1", struct.pack("<iiI", 14, 5, 0), struct.pack("<i", len(refs))]
+    for bins in refs:
+        out.append(struct.pack("<i", len(bins)))
+        for b, loff, chunks in bins:
+            out.append(struct.pack("<IQi", b, loff, len(chunks)))
+            out += [struct.pack("<QQ", u, v) for u, v in chunks]
+    return b"".join(out) + struct.pack("<Q", 7)
+
+
+@pytest.mark.parametrize("multi", [0.0, 0.3])
+def test_csi_array_walk_equals_sequential_parse(multi):
+    rng = random.Random(9)
+    for _ in range(10):
+        refs = [[(b, rng.randrange(1 << 50), c) for b, c in bins]
+                for bins in _random_refs(rng, multi)]
+        index = parse_index(_csi(refs))
+        assert index.format == "csi" and index.n_no_coor == 7
+        for bins, ref in zip(refs, index.refs):
+            assert ref.bins == {b: c for b, _, c in bins}
+            assert ref.loffsets == {b: loff for b, loff, _ in bins}
