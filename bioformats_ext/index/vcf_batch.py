@@ -81,12 +81,21 @@ class VcfScan:
         b3, b2, b1 = buf[eq - 3], buf[eq - 2], buf[eq - 1]
         end_key = (b3 == 69) & (b2 == 78) & (b1 == 68)
         len_key = (b3 == 76) & (b2 == 69) & (b1 == 78)
-        lt = np.flatnonzero(buf == 60)  # '<': gVCF <*> and <NON_REF>
-        c1 = buf[np.minimum(lt + 1, last_byte)]
-        c2 = buf[np.minimum(lt + 2, last_byte)]
-        gvcf = ((c1 == 42) & (c2 == 62)) | ((c1 == 78) & (c2 == 79))
         self.end_rows = _rows_of(stops, eq[end_key])
-        self.rule_rows = _rows_of(stops, np.concatenate((eq[end_key | len_key], lt[gvcf])))
+        self._keys = eq[end_key | len_key]
+        self._rule_rows: np.ndarray | None = None
+
+    @property
+    def rule_rows(self) -> np.ndarray:
+        """Lines the full end rule must see (only the co-index asks: found on first use)."""
+        if self._rule_rows is None:
+            buf, last_byte = self.buf, max(len(self.buf) - 1, 0)
+            lt = np.flatnonzero(buf == 60)  # '<': gVCF <*> and <NON_REF>
+            c1 = buf[np.minimum(lt + 1, last_byte)]
+            c2 = buf[np.minimum(lt + 2, last_byte)]
+            gvcf = ((c1 == 42) & (c2 == 62)) | ((c1 == 78) & (c2 == 79))
+            self._rule_rows = _rows_of(self.stops, np.concatenate((self._keys, lt[gvcf])))
+        return self._rule_rows
 
     @classmethod
     def of_lines(cls, lines: list[bytes]) -> "VcfScan":
