@@ -88,3 +88,17 @@ def test_csi_array_walk_equals_sequential_parse(multi):
         for bins, ref in zip(refs, index.refs):
             assert ref.bins == {b: c for b, _, c in bins}
             assert ref.loffsets == {b: loff for b, loff, _ in bins}
+
+
+def test_empty_references_and_old_linear_index():
+    """References without bins (a BAM header's decoys) take no array walk, and zero entries of
+    an old linear index are filled from the right after the first non-zero one (htslib)."""
+    parts = [b"BAI\1", struct.pack("<i", 3)]
+    parts.append(struct.pack("<ii", 0, 0))                              # empty
+    parts.append(struct.pack("<i", 0) + struct.pack("<i", 5) + struct.pack("<5Q", 0, 7, 0, 0, 9))
+    parts.append(struct.pack("<i", 1) + struct.pack("<Ii", 4681, 1) + struct.pack("<QQ", 1, 2)
+                 + struct.pack("<i", 4) + struct.pack("<4Q", 0, 3, 0, 4))
+    index = parse_index(b"".join(parts) + struct.pack("<Q", 0))
+    assert [r.bins for r in index.refs] == [{}, {}, {4681: [(1, 2)]}]
+    assert [r.linear for r in index.refs] == [[], [0, 7, 9, 9, 9], [0, 3, 4, 4]]
+    assert index.query(1, 0, 100) == [] and index.query(2, 0, 100) == [(1, 2)]

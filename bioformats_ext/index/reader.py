@@ -262,7 +262,8 @@ class _ParsedRef(RefIndex):
         self._loff_dict: dict[int, int] | None = None
         self._linear: list[int] | None = None
         self._where: dict[int, int] | None = None
-        self.firsts = np.cumsum(counts) - counts  # row of each bin's first chunk
+        # row of each bin's first chunk
+        self.firsts = np.cumsum(counts) - counts if len(counts) else counts
 
     @classmethod
     def of(cls, ref: RefIndex) -> "_ParsedRef":
@@ -400,6 +401,23 @@ def _check_bins(cur: _Cursor, heads: np.ndarray, counts: np.ndarray, hsize: int,
     raise FormatError(f"{cur.what}: absurd chunk count {int(counts[i])}", pos + hsize - 4)
 
 
+def _filled_linear(lin: np.ndarray) -> np.ndarray:
+    """htslib's repair of old linear indexes: zero entries after the first non-zero one take
+    the next non-zero entry to their right."""
+    n = len(lin)
+    nz = np.flatnonzero(lin)
+    if len(nz) and (lin[nz[0]:] == 0).any():
+        idx = np.where(lin != 0, np.arange(n), n - 1)
+        idx[nz[0]:] = np.minimum.accumulate(idx[nz[0]:][::-1])[::-1]
+        lin = np.where(np.arange(n) < nz[0], lin, lin[idx])
+    return lin
+
+
+_EMPTY_I64 = np.zeros(0, np.int64)
+_EMPTY_U64 = np.zeros(0, np.uint64)
+_NO_CHUNKS = np.zeros((0, 2), np.uint64)
+
+
 def _read_refs(cur: _Cursor, n_ref: int, csi: bool, depth: int) -> list[RefIndex]:
     """Every reference's bins (offsets found by :func:`_bin_headers`); ids, counts, chunks,
     loffsets and the linear index come out as numpy arrays (one gather each)."""
@@ -409,6 +427,12 @@ def _read_refs(cur: _Cursor, n_ref: int, csi: bool, depth: int) -> list[RefIndex
     hsize = (_CSI_BIN if csi else _BIN).size
     for _ in range(n_ref):
         n_bin = cur.count(_I32, hsize, "bin count")
+        if not n_bin:  # empty references (most of a BAM header's alts/decoys): no numpy
+            n_intv = 0 if csi else cur.count(_I32, 8, "linear index size")
+            lin = _filled_linear(cur.array_u64(n_intv).astype(np.uint64)) if n_intv else _EMPTY_U64
+            refs.append(_ParsedRef(_EMPTY_I64, _EMPTY_I64, _NO_CHUNKS, _EMPTY_U64,
+                                   None if csi else lin))
+            continue
         heads = _bin_headers(cur, u8, n_bin, hsize)
         pos = cur.pos
         id_arr = _gather(u8, heads, "<u4").astype(np.int64)
@@ -426,13 +450,7 @@ def _read_refs(cur: _Cursor, n_ref: int, csi: bool, depth: int) -> list[RefIndex
             refs.append(_ParsedRef(id_arr, count_arr, chunks, _gather(u8, heads + 4, "<u8"), None))
             continue
         n_intv = cur.count(_I32, 8, "linear index size")
-        lin = cur.array_u64(n_intv).astype(np.uint64)
-        # htslib: fill zero entries (old samtools/tabix) from the right, after leading zeros
-        nz = np.flatnonzero(lin)
-        if len(nz) and (lin[nz[0]:] == 0).any():
-            idx = np.where(lin != 0, np.arange(n_intv), n_intv - 1)
-            idx[nz[0]:] = np.minimum.accumulate(idx[nz[0]:][::-1])[::-1]
-            lin = np.where(np.arange(n_intv) < nz[0], lin, lin[idx])
+        lin = _filled_linear(cur.array_u64(n_intv).astype(np.uint64))
         # a TBI/BAI bin's loffset is the linear-index entry of its first window
         level = np.zeros(n_bin, np.int64)
         rest = id_arr.copy()
