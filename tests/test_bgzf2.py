@@ -506,3 +506,28 @@ def test_random_damage_never_untyped(small_file):
         assert out == want
 
     check()
+
+
+def test_default_setting_frames(tmp_path):
+    """Level 0 (the default) is the measured parameter set, not zstd's level 3: frames decode
+    with pyzstd (another libzstd binding), need no window larger than the frame, and differ
+    from what zstd level 3 would write for the same bytes."""
+    pyzstd = pytest.importorskip("pyzstd")
+    from bioformats_ext.codec import BGZF2_DEFAULT_LEVEL, zstd_compressor
+
+    rng = random.Random(5)
+    text = "".join(f"chr1\t{i * 7}\t.\t{rng.choice('ACGT')}\t{rng.choice('ACGT')}\t50\tPASS\t"
+                   f"DP={rng.randint(1, 99)}\tGT\t0/1\n" for i in range(1, 20_000)).encode()
+    path = tmp_path / "x.txt.zst"
+    with Bgzf2Writer(path, block_size=100_000) as writer:
+        assert writer.level == BGZF2_DEFAULT_LEVEL == 0
+        writer.write(text)
+    reader = Bgzf2Reader(path)
+    assert b"".join(reader.iter_frames()) == text
+    frame = zstd_compressor().compress(text[:100_000])
+    assert pyzstd.decompress(frame) == text[:100_000]
+    assert zstandard.get_frame_parameters(frame).window_size <= 100_000
+    assert frame != zstandard.ZstdCompressor(level=3, write_checksum=True,
+                                             write_content_size=True).compress(text[:100_000])
+    data = path.read_bytes()
+    assert pyzstd.decompress(data[data.index(frame[:4], 40):]).startswith(text[:100_000])

@@ -52,7 +52,8 @@ def _lines(rng: random.Random, with_comment: bool) -> list[str]:
     return out
 
 
-def _per_line(conf, lines, first_lineno, *_):
+def _per_line(conf, batch, a, b, first_lineno):
+    lines = batch.lines[a:b]
     names, begs, ends = parse_lines(conf, lines, first_lineno)
     for i, ln in enumerate(lines):
         if needs_rule(ln):
@@ -85,3 +86,105 @@ def test_index_tabix_vcf_equals_htslib(tmp_path, monkeypatch, with_comment, csi)
     monkeypatch.setattr(indexer, "_vcf_batch", _per_line)
     old = indexer.index_tabix(gz, "vcf", csi=csi, out=str(tmp_path / f"old.{ext}"))
     assert gzip.decompress(open(old, "rb").read()) == gzip.decompress(open(ours, "rb").read())
+
+
+def _odd_vcf_lines(rng: random.Random, n: int) -> list[bytes]:
+    """VCF lines mixing normal records with everything the batch rules must hand to the
+    per-line rules: odd POS, empty REF/CHROM, few columns, INFO/END, SVLEN, gVCF alleles."""
+    out = []
+    for _ in range(n):
+        chrom = rng.choice(["chr1", "chr2", "chrZ", "", "chr1"])
+        pos = rng.choice(["1", "0", "17", "123456789", "+5", "-5", "1e3", "", "0" * 19 + "1",
+                          "9" * 18, "007"])
+        ref = rng.choice(["A", "ACGT", "", "N" * rng.randint(1, 90)])
+        alt = rng.choice(["T", "<DEL>", "<*>", "<NON_REF>", "A,<DUP:TANDEM>", "."])
+        info = rng.choice([".", "DP=3", f"END={rng.randint(0, 10**6)}", "SVEND=5;DP=1",
+                           "END=.", "END=12x", f"SVLEN=-{rng.randint(1, 500)}", "XLEN=3"])
+        tail = rng.choice(["", "\tGT:LEN\t0/1:40", "\tGT\t0/1"])
+        cols = [chrom, pos, "id", ref, alt, ".", "PASS", info]
+        if rng.random() < 0.05:
+            cols = cols[:rng.randint(1, 7)]
+        out.append(("\t".join(cols) + tail + rng.choice(["\n", "\r\n"])).encode())
+    return out
+
+
+def test_batch_validation_equals_per_line_rules():
+    """check_vcf_lines (one numpy scan per batch) names the same first bad line, with the
+    same error, as running the exact per-line rules over the batch in order."""
+    from bioformats_ext.vcf.validate import _check_line, check_vcf_lines
+
+    contigs = {b"chr1", b"chr2"}
+    rng = random.Random(21)
+    for trial in range(300):
+        lines = _odd_vcf_lines(rng, rng.randint(1, 12))
+        if rng.random() < 0.3:
+            lines.insert(rng.randrange(len(lines) + 1), b"##meta line\n")
+        want = None
+        for i, line in enumerate(lines):
+            if line.startswith(b"#"):
+                continue
+            try:
+                _check_line(line, 100 + i, contigs)
+            except Exception as exc:  # noqa: BLE001 - compared below
+                want = (type(exc), str(exc))
+                break
+        try:
+            check_vcf_lines(lines, contigs, 100)
+            got = None
+        except Exception as exc:  # noqa: BLE001
+            got = (type(exc), str(exc))
+        assert got == want, (trial, lines)
+
+
+def test_batch_intervals_equal_per_line_rule_with_sv_and_gvcf():
+    """scan_intervals (the writer's and index_tabix's rule) equals tabix_conf.parse_line on
+    lines with SVLEN, gVCF LEN and END, and raises the same numbered error on bad ones."""
+    from bioformats_ext.index.tabix_conf import get_config, parse_line
+    from bioformats_ext.index.vcf_batch import VcfScan, scan_intervals
+
+    conf = get_config("vcf")
+    rng = random.Random(22)
+    for _ in range(200):
+        lines = _odd_vcf_lines(rng, rng.randint(1, 30))
+        want = []
+        error = None
+        for i, line in enumerate(lines):
+            try:
+                want.append(parse_line(conf, line, 1 + i))
+            except Exception as exc:  # noqa: BLE001
+                error = (type(exc), str(exc))
+                break
+        try:
+            runs, beg, end = scan_intervals(VcfScan.of_lines(lines), 1, lines)
+        except Exception as exc:  # noqa: BLE001
+            assert error == (type(exc), str(exc)), lines
+            continue
+        assert error is None, lines
+        names = runs.expand()
+        assert [(n.decode(), int(b), int(e)) for n, b, e in zip(names, beg, end)] == want
+
+
+def test_query_many_regions_equals_htslib(tmp_path):
+    """Query mode filters the blobs of many regions in one numpy pass (TBI read into arrays);
+    its lines equal htslib's for END / SVLEN / gVCF / CRLF / 4-column lines, region by region,
+    both through the CLI path and through ``fetch``."""
+    from bioformats_ext.tabix import TabixReader
+
+    plain = tmp_path / "x.vcf"
+    plain.write_text(HEADER + "".join(_lines(random.Random(5), False)))
+    gz = str(plain) + ".gz"
+    pysam.tabix_compress(str(plain), gz, force=True)
+    pysam.tabix_index(gz, preset="vcf", force=True)
+    rng = random.Random(6)
+    spans = []
+    for _ in range(150):
+        chrom = rng.choice(["chr1", "chr2", "chrX", "c10"])
+        beg = rng.randrange(0, 130_000_000)
+        spans.append((chrom, beg, beg + rng.choice([1, 500, 40_000, 3_000_000])))
+    with pysam.TabixFile(gz) as tbx:
+        want = [[ln.rstrip("\r") for ln in tbx.fetch(c, b, e)] for c, b, e in spans]
+    reader = TabixReader(gz)
+    got_cli = b"".join(reader._text_many(spans, group_bytes=200_000)).decode()
+    assert got_cli.replace("\r\n", "\n").splitlines() == [ln for w in want for ln in w]
+    for (c, b, e), lines in zip(spans[:40], want):
+        assert list(reader.fetch(c, b, e)) == lines

@@ -15,8 +15,8 @@ from bisect import bisect_right
 from typing import BinaryIO, Callable
 
 import numpy as np
-import zstandard
 
+from ..codec import BGZF2_DEFAULT_LEVEL, zstd_compressor
 from ..compression import BlockCompressor
 from ..errors import UnknownReferenceError
 from ..index.sortorder import SortOrder, int64_columns
@@ -25,9 +25,10 @@ from .frames import (EMPTY_CHECKSUM, MAX_FRAME_SIZE, PZSTD_FRAME_SIZE, build_see
                      frame_checksum, header_frame, pzstd_frame)
 from .index import FrameIndexBuilder
 
-# From benchmarks/bgzf2.py: level 5 with 256,000-byte frames is the cheapest setting whose
-# files are no larger than BGZF at zlib level 6 on BAM and VCF payloads (see docs/bgzf2.md).
-DEFAULT_LEVEL = 5
+# From benchmarks/bgzf2.py (docs/bgzf2.md): codec.BGZF2_TUNED (level 0) with 256,000-byte
+# frames is smaller than BGZF with libdeflate 6 and faster to write and to read, on BAM and on
+# VCF text; larger frames compress a little better but double the bytes a region fetch decodes.
+DEFAULT_LEVEL = BGZF2_DEFAULT_LEVEL
 DEFAULT_BLOCK_SIZE = 256_000
 CONTENT_HEAD_SIZE = 64
 
@@ -104,8 +105,7 @@ class Bgzf2Writer(CloseOrAbort):
     def _compress(self, data: bytes) -> tuple[bytes, int]:
         cctx = getattr(self._local, "cctx", None)
         if cctx is None:
-            cctx = self._local.cctx = zstandard.ZstdCompressor(
-                level=self.level, write_checksum=self.checksums, write_content_size=True)
+            cctx = self._local.cctx = zstd_compressor(self.level, self.checksums)
         return cctx.compress(data), len(data)
 
     def _emit(self, results) -> None:

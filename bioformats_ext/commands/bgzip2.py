@@ -35,7 +35,8 @@ def _parser() -> ArgumentParser:
     p.add_argument("-f", "--force", action="store_true", help="overwrite existing output")
     p.add_argument("-k", "--keep", action="store_true", help="keep the input file")
     p.add_argument("-l", "--compress-level", type=int, default=DEFAULT_LEVEL, metavar="INT",
-                   help=f"zstd level (default {DEFAULT_LEVEL})")
+                   help=f"zstd level 1-22 (negative: fast levels), or {DEFAULT_LEVEL} (default) for "
+                        f"the measured setting (docs/bgzf2.md)")
     p.add_argument("-@", "--threads", type=int, default=1, metavar="INT",
                    help="compression/decompression threads")
     p.add_argument("-b", "--offset", type=int, default=None, metavar="INT",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import struct
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -20,7 +21,7 @@ from ..bgzf.blocks import is_gzip
 from ..bgzf.reader import BgzfReader
 from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
 from ..io.source import ByteSource, open_source
-from .binning import bin_bot, bin_first, n_bins, pseudo_bin
+from .binning import bin_first, n_bins, pseudo_bin
 from .builder import RefIndex
 from .tabix_conf import TabixConfig
 
@@ -123,32 +124,40 @@ class IndexFile:
 
     def query(self, ref: "int | str", beg: int = 0, end: int = 1 << 62) -> list[tuple[int, int]]:
         """Merged ``(start_voffset, end_voffset)`` chunks that may hold records overlapping
-        ``[beg, end)`` on ``ref`` (tid or, for tabix indexes, name) — as htslib's iterator."""
+        ``[beg, end)`` on ``ref`` (tid or, for tabix indexes, name) — as htslib's iterator.
+        Works on the reference's arrays (:class:`_ParsedRef`): no per-bin Python objects."""
         tid = self.tid(ref)
         if tid < 0 or tid >= len(self.refs):
             return []
         ref_ix = self.refs[tid]
-        bins = ref_ix.bins
-        if not bins:
+        arrays = ref_ix if isinstance(ref_ix, _ParsedRef) else _ParsedRef.of(ref_ix)
+        where = arrays.where
+        if not where:
             return []
         beg = max(beg, 0)
         if end < beg:
             return []
         nb = n_bins(self.depth)
-        meta = bins.get(pseudo_bin(self.depth))
-        unmapped = meta[1][1] if meta and len(meta) > 1 else 1
-        loff = ref_ix.loffsets
+        counts, chunks, loffs, firsts = arrays._counts, arrays._chunks, arrays._loffs, arrays.firsts
+        meta = where.get(pseudo_bin(self.depth))
+        unmapped = (int(chunks[firsts[meta] + 1, 1]) if meta is not None and counts[meta] > 1
+                    else 1)
+
+        def loff(b: int) -> int:
+            i = where.get(b)
+            return 0 if i is None else int(loffs[i])
+
         s = self.min_shift
         rel_off = beg >> s
         b = bin_first(self.depth) + rel_off
         while b > 0:  # strictly decreasing: at most 8 steps per level
-            if b in bins:
+            if b in where:
                 break
             first = (((b - 1) >> 3) << 3) + 1
             b = b - 1 if b > first else (b - 1) >> 3
-        found = b in bins
-        min_off = loff.get(b, 0) if found else 0
-        lin = ref_ix.linear
+        found = b in where
+        min_off = loff(b) if found else 0
+        lin = arrays.linear
         if lin and rel_off < len(lin):
             if min_off < lin[rel_off]:
                 min_off = lin[rel_off]
@@ -159,10 +168,10 @@ class IndexFile:
                         min_off = lin[tmp]
                         break
                     tmp -= 1
-                if found and (min_off < loff.get(b, 0) or tmp < 0):
-                    min_off = loff.get(b, 0)
+                if found and (min_off < loff(b) or tmp < 0):
+                    min_off = loff(b)
         elif unmapped and found:
-            min_off = loff.get(b, 0)
+            min_off = loff(b)
         b = bin_first(self.depth) + ((end - 1) >> s) + 1
         if b >= nb:
             b = 0
@@ -172,33 +181,41 @@ class IndexFile:
             if b == 0:
                 max_off = _U64_MAX
                 break
-            chunks = bins.get(b)
-            if chunks:
-                max_off = chunks[0][0]
+            i = where.get(b)
+            if i is not None and counts[i]:
+                max_off = int(chunks[firsts[i], 0])
                 break
             b += 1
-        offs = []
-        for qb in _candidate_bins(beg, end, s, self.depth, bins):
-            for j, (u, v) in enumerate(bins.get(qb, ())):
-                if v > min_off and u < max_off:
-                    offs.append((max(u, min_off), min(v, max_off), j))
-        if not offs:
+        hits = [where[qb] for qb in _candidate_bins(beg, end, s, self.depth, where)
+                if qb in where]
+        if not hits:
             return []
-        offs.sort(key=lambda c: (c[0], c[2]))
-        out = [list(offs[0][:2])]
-        for u, v, _ in offs[1:]:          # drop chunks contained in the previous one
-            if out[-1][1] < v:
-                out.append([u, v])
-        for i in range(1, len(out)):       # resolve overlaps
-            if out[i - 1][1] >= out[i][0]:
-                out[i - 1][1] = out[i][0]
+        hit = np.asarray(hits, np.int64)
+        n = counts[hit]
+        j = np.arange(int(n.sum())) - np.repeat(np.cumsum(n) - n, n)  # chunk number in its bin
+        rows = np.repeat(firsts[hit], n) + j
+        u, v = chunks[rows, 0], chunks[rows, 1]
+        keep = (v > np.uint64(min_off)) & (u < np.uint64(max_off))
+        if not keep.any():
+            return []
+        u = np.maximum(u[keep], np.uint64(min_off))
+        v = np.minimum(v[keep], np.uint64(max_off))
+        order = np.lexsort((j[keep], u))  # stable: ties keep the candidate-bin order
+        pairs = list(zip(u[order].tolist(), v[order].tolist()))
+        out = [list(pairs[0])]
+        for cu, cv in pairs[1:]:            # drop chunks contained in the previous one
+            if out[-1][1] < cv:
+                out.append([cu, cv])
+        for k in range(1, len(out)):       # resolve overlaps
+            if out[k - 1][1] >= out[k][0]:
+                out[k - 1][1] = out[k][0]
         merged = [out[0]]
-        for u, v in out[1:]:               # merge chunks meeting in one block
-            if merged[-1][1] >> 16 == u >> 16:
-                merged[-1][1] = v
+        for cu, cv in out[1:]:             # merge chunks meeting in one block
+            if merged[-1][1] >> 16 == cu >> 16:
+                merged[-1][1] = cv
             else:
-                merged.append([u, v])
-        return [(u, v) for u, v in merged]
+                merged.append([cu, cv])
+        return [(cu, cv) for cu, cv in merged]
 
     def start_offset(self) -> int | None:
         """Smallest off_beg over references (where placed records start)."""
@@ -230,42 +247,222 @@ def _candidate_bins(beg: int, end: int, min_shift: int, depth: int, present: dic
     return out
 
 
-def _read_refs(cur: _Cursor, n_ref: int, csi: bool, depth: int) -> list[RefIndex]:
-    nb = n_bins(depth)
-    refs = []
-    min_bin_bytes = (16 if csi else 8)
-    for _ in range(n_ref):
-        ref = RefIndex()
-        n_bin = cur.count(_I32, min_bin_bytes, "bin count")
-        for _ in range(n_bin):
-            if csi:
-                b, loff, n_chunk = cur.unpack(_CSI_BIN)
+class _ParsedRef(RefIndex):
+    """A reference as read from disk: numpy arrays at once, the ``bins`` / ``loffsets`` dicts
+    and ``linear`` list (what :meth:`IndexFile.query` and callers use) built on first access,
+    so opening an index for one query never builds Python objects for the other references."""
+
+    arrays = None  # a builder's serialisation arrays (samperf's RefIndex): none when read
+
+    def __init__(self, ids: np.ndarray, counts: np.ndarray, chunks: np.ndarray,
+                 loffs: np.ndarray, linear: np.ndarray | None):
+        self._ids, self._counts, self._chunks = ids, counts, chunks
+        self._loffs, self._lin = loffs, linear
+        self._bins: dict[int, list[tuple[int, int]]] | None = None
+        self._loff_dict: dict[int, int] | None = None
+        self._linear: list[int] | None = None
+        self._where: dict[int, int] | None = None
+        # row of each bin's first chunk
+        self.firsts = np.cumsum(counts) - counts if len(counts) else counts
+
+    @classmethod
+    def of(cls, ref: RefIndex) -> "_ParsedRef":
+        """The arrays of a reference given as dicts (e.g. a builder's)."""
+        items = list(ref.bins.items())
+        ids = np.array([b for b, _ in items], np.int64)
+        counts = np.array([len(c) for _, c in items], np.int64)
+        flat = [x for _, c in items for pair in c for x in pair]
+        chunks = np.array(flat, np.uint64).reshape(-1, 2)
+        loffs = np.array([ref.loffsets.get(b, 0) for b, _ in items], np.uint64)
+        out = cls(ids, counts, chunks, loffs, np.array(ref.linear, np.uint64))
+        out._linear = list(ref.linear)
+        return out
+
+    @property
+    def where(self) -> dict[int, int]:
+        """Bin id -> its position in the arrays."""
+        if self._where is None:
+            self._where = dict(zip(self._ids.tolist(), range(len(self._ids))))
+        return self._where
+
+    @property  # type: ignore[override]
+    def bins(self) -> dict[int, list[tuple[int, int]]]:
+        if self._bins is None:
+            pairs = list(zip(self._chunks[:, 0].tolist(), self._chunks[:, 1].tolist()))
+            ids = self._ids.tolist()
+            if bool((self._counts == 1).all()):  # one chunk per bin (sparse data): no slicing
+                self._bins = dict(zip(ids, [[p] for p in pairs]))
             else:
-                (b, n_chunk) = cur.unpack(_BIN)
-                loff = 0
-            if n_chunk < 0 or n_chunk * 16 > len(cur.data) - cur.pos:
-                raise FormatError(f"{cur.what}: absurd chunk count {n_chunk}", cur.pos - 4)
-            if b in ref.bins:
-                raise FormatError(f"{cur.what}: duplicate bin {b}", cur.pos)
-            arr = cur.array_u64(2 * n_chunk).reshape(-1, 2).tolist()
-            ref.bins[b] = [(u, v) for u, v in arr]
-            ref.loffsets[b] = loff
-        if not csi:
-            n_intv = cur.count(_I32, 8, "linear index size")
-            lin = cur.array_u64(n_intv).astype(np.uint64).tolist()
-            # htslib: fill zero entries (old samtools/tabix) from the right, after leading zeros
-            k = 0
-            while k < len(lin) and lin[k] == 0:
-                k += 1
-            for j in range(len(lin) - 1, k, -1):
-                if lin[j - 1] == 0:
-                    lin[j - 1] = lin[j]
-            ref.linear = lin
-            for b in ref.bins:
-                if b < nb:
-                    bot = bin_bot(b, depth)
-                    ref.loffsets[b] = lin[bot] if bot < len(lin) else 0
-        refs.append(ref)
+                ends = np.cumsum(self._counts).tolist()
+                self._bins = {b: pairs[e - n:e] for b, n, e in
+                              zip(ids, self._counts.tolist(), ends)}
+        return self._bins
+
+    @bins.setter
+    def bins(self, value: dict[int, list[tuple[int, int]]]) -> None:
+        self._bins = value
+
+    @property  # type: ignore[override]
+    def loffsets(self) -> dict[int, int]:
+        if self._loff_dict is None:
+            self._loff_dict = dict(zip(self._ids.tolist(), self._loffs.tolist()))
+        return self._loff_dict
+
+    @loffsets.setter
+    def loffsets(self, value: dict[int, int]) -> None:
+        self._loff_dict = value
+
+    @property  # type: ignore[override]
+    def linear(self) -> list[int]:
+        if self._linear is None:
+            self._linear = [] if self._lin is None else self._lin.tolist()
+        return self._linear
+
+    @linear.setter
+    def linear(self, value: list[int]) -> None:
+        self._linear = value
+
+    def __eq__(self, other: object) -> bool:  # also against a builder's RefIndex
+        if not isinstance(other, RefIndex):
+            return NotImplemented
+        return (self.bins, self.linear, self.loffsets) == (other.bins, other.linear,
+                                                           other.loffsets)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"RefIndex(bins={self.bins!r}, linear={self.linear!r}, loffsets={self.loffsets!r})"
+
+
+def _gather(u8: np.ndarray, at: np.ndarray, dtype: str) -> np.ndarray:
+    """Little-endian numbers of ``dtype`` at byte offsets ``at`` (any alignment)."""
+    width = np.dtype(dtype).itemsize
+    return u8[at[:, None] + np.arange(width)].view(dtype).ravel()
+
+
+def _bin_headers(cur: _Cursor, u8: np.ndarray, n_bin: int, hsize: int) -> np.ndarray:
+    """Byte offsets of a reference's ``n_bin`` bin headers, starting at ``cur.pos``; leaves
+    ``cur.pos`` after the last bin's chunks.
+
+    Each bin's size depends on its chunk count, so the offsets form a chain. The chain is
+    guessed with numpy assuming one chunk per bin (a sparse tabix index has little else) and
+    checked in one pass: every offset up to the first disagreement is proven (each follows
+    from the count read at the one before). A few rounds settle typical files; what remains
+    (dense indexes) is walked one bin at a time. Errors name the first bad bin, in order."""
+    size = len(u8)
+    count_at = hsize - 4  # n_chunk is the last field of a bin header
+    out: list[np.ndarray] = []
+    pos = cur.pos
+    done = 0
+    for _ in range(8):
+        m = n_bin - done
+        if not m:
+            break
+        guess = pos + np.arange(m, dtype=np.int64) * (hsize + 16)
+        counts = _gather(u8, np.minimum(guess + count_at, max(size - 4, 0)), "<i4").astype(np.int64)
+        after = guess + hsize + 16 * counts
+        wrong = np.flatnonzero(after[:-1] != guess[1:])
+        proven = m if not len(wrong) else int(wrong[0]) + 1
+        heads = guess[:proven]
+        _check_bins(cur, heads, counts[:proven], hsize, size)
+        out.append(heads)
+        pos = int(after[proven - 1])
+        done += proven
+    if done < n_bin:  # many multi-chunk bins: one small read per bin
+        rest = np.empty(n_bin - done, np.int64)
+        unpack = _I32.unpack_from
+        data = cur.data
+        for i in range(n_bin - done):
+            if pos + hsize > size:
+                cur.pos = pos
+                cur.need(hsize)
+            (n_chunk,) = unpack(data, pos + count_at)
+            if n_chunk < 0 or n_chunk * 16 > size - pos - hsize:
+                raise FormatError(f"{cur.what}: absurd chunk count {n_chunk}", pos + count_at)
+            rest[i] = pos
+            pos += hsize + 16 * n_chunk
+        out.append(rest)
+    cur.pos = pos
+    return np.concatenate(out) if out else np.zeros(0, np.int64)
+
+
+def _check_bins(cur: _Cursor, heads: np.ndarray, counts: np.ndarray, hsize: int,
+                size: int) -> None:
+    """The first bin (in file order) whose header or chunks run past the data: typed error."""
+    bad = np.flatnonzero((heads + hsize > size) | (counts < 0) |
+                         (counts * 16 > size - heads - hsize))
+    if not len(bad):
+        return
+    i = int(bad[0])
+    pos = int(heads[i])
+    if pos + hsize > size:
+        cur.pos = pos
+        cur.need(hsize)
+    raise FormatError(f"{cur.what}: absurd chunk count {int(counts[i])}", pos + hsize - 4)
+
+
+def _filled_linear(lin: np.ndarray) -> np.ndarray:
+    """htslib's repair of old linear indexes: zero entries after the first non-zero one take
+    the next non-zero entry to their right."""
+    n = len(lin)
+    nz = np.flatnonzero(lin)
+    if len(nz) and (lin[nz[0]:] == 0).any():
+        idx = np.where(lin != 0, np.arange(n), n - 1)
+        idx[nz[0]:] = np.minimum.accumulate(idx[nz[0]:][::-1])[::-1]
+        lin = np.where(np.arange(n) < nz[0], lin, lin[idx])
+    return lin
+
+
+_EMPTY_I64 = np.zeros(0, np.int64)
+_EMPTY_U64 = np.zeros(0, np.uint64)
+_NO_CHUNKS = np.zeros((0, 2), np.uint64)
+
+
+def _read_refs(cur: _Cursor, n_ref: int, csi: bool, depth: int) -> list[RefIndex]:
+    """Every reference's bins (offsets found by :func:`_bin_headers`); ids, counts, chunks,
+    loffsets and the linear index come out as numpy arrays (one gather each)."""
+    nb = n_bins(depth)
+    refs: list[RefIndex] = []
+    u8 = np.frombuffer(cur.data, np.uint8)
+    hsize = (_CSI_BIN if csi else _BIN).size
+    for _ in range(n_ref):
+        n_bin = cur.count(_I32, hsize, "bin count")
+        if not n_bin:  # empty references (most of a BAM header's alts/decoys): no numpy
+            n_intv = 0 if csi else cur.count(_I32, 8, "linear index size")
+            lin = _filled_linear(cur.array_u64(n_intv).astype(np.uint64)) if n_intv else _EMPTY_U64
+            refs.append(_ParsedRef(_EMPTY_I64, _EMPTY_I64, _NO_CHUNKS, _EMPTY_U64,
+                                   None if csi else lin))
+            continue
+        heads = _bin_headers(cur, u8, n_bin, hsize)
+        pos = cur.pos
+        id_arr = _gather(u8, heads, "<u4").astype(np.int64)
+        count_arr = _gather(u8, heads + hsize - 4, "<i4").astype(np.int64)
+        firsts = heads + hsize
+        if len(np.unique(id_arr)) != n_bin:
+            ids = id_arr.tolist()
+            dup = next(b for b, c in Counter(ids).items() if c > 1)
+            raise FormatError(f"{cur.what}: duplicate bin {dup}", pos)
+        total = int(count_arr.sum())
+        at = np.repeat(firsts, count_arr)
+        at += 16 * (np.arange(total) - np.repeat(np.cumsum(count_arr) - count_arr, count_arr))
+        chunks = u8[at[:, None] + np.arange(16)].view("<u8").reshape(total, 2)
+        if csi:
+            refs.append(_ParsedRef(id_arr, count_arr, chunks, _gather(u8, heads + 4, "<u8"), None))
+            continue
+        n_intv = cur.count(_I32, 8, "linear index size")
+        lin = _filled_linear(cur.array_u64(n_intv).astype(np.uint64))
+        # a TBI/BAI bin's loffset is the linear-index entry of its first window
+        level = np.zeros(n_bin, np.int64)
+        rest = id_arr.copy()
+        while (rest > 0).any():
+            level += rest > 0
+            rest = np.where(rest > 0, (rest - 1) >> 3, 0)
+        first = ((1 << (3 * level)) - 1) // 7
+        bot = (id_arr - first) << (3 * (depth - level)).clip(0)
+        real = (id_arr < nb) & (bot < n_intv)
+        loff_arr = np.zeros(n_bin, np.uint64)
+        loff_arr[real] = lin[bot[real]]
+        refs.append(_ParsedRef(id_arr, count_arr, chunks, loff_arr, lin))
     return refs
 
 

@@ -1,9 +1,12 @@
 """The tabix VCF interval rule over a whole batch of lines, with numpy.
 
-Shared by the VCF writer's co-index (:mod:`bioformats_ext.vcf.intervals`) and the second-pass
-``index_tabix``. Equal to tabix's rule for every line; lines that need more than POS and REF
-(INFO/END, SVLEN, gVCF LEN) or look unusual go through the exact per-line rule
-(:func:`~bioformats_ext.index.tabix_conf.parse_line`, which also raises the numbered error).
+One scan of a batch (:class:`VcfScan`: the first tabs of every line, POS, len(REF), CHROM
+runs, the lines that mention ``END=``/``LEN=``/gVCF alleles) serves both the VCF writer's
+validation (:mod:`bioformats_ext.vcf.validate`) and its co-index, and the second-pass
+``index_tabix`` (a lower layer, hence this module's home). Equal to tabix's rule for every
+line; lines that need more than POS and REF (INFO/END, SVLEN, gVCF LEN) or look unusual go
+through the exact per-line rule (:func:`~bioformats_ext.index.tabix_conf.parse_line`, which
+also raises the numbered error).
 """
 
 from __future__ import annotations
@@ -15,75 +18,171 @@ from .tabix_conf import TabixConfig, get_config, parse_line
 
 _VCF = get_config("vcf")
 _MAX_POS = 1 << 62  # beyond int64 arithmetic; the index builder refuses far less anyway
+#: POS has at most this many digits (below 2**63, so every later int64 step is safe).
+MAX_POS_DIGITS = 18
+_NAME_MATRIX_WIDTH = 64  # longer CHROM names are compared as bytes, one line at a time
+
+
+def _rows_of(stops: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Line index of each byte offset ``at`` (``stops``: where each line ends, exclusive)."""
+    return np.unique(np.searchsorted(stops, at, side="right"))
+
+
+class VcfScan:
+    """Column positions of a batch of VCF lines, found once with numpy over the joined bytes.
+
+    ``data``: the lines joined (each ending with its newline, or not: only tabs matter);
+    ``sizes``: each line's length in ``data``. Attributes (arrays of one entry per line):
+    ``starts``/``stops`` (byte span), ``t0``..``t3`` (offsets of the first four tabs; clipped
+    to the batch's last tab when a line has fewer), ``ntabs_ok`` (at least 7 tabs: 8 columns),
+    ``pos`` and ``pos_ok`` (POS of 1-18 plain digits), ``reflen``; ``end_rows`` (lines with
+    ``END=``) and ``rule_rows`` (lines the full end rule must see: ``END=``, ``LEN=``, ``<*>``,
+    ``<NO...``), both sorted supersets found by gathering around ``=`` and ``<`` bytes.
+    """
+
+    def __init__(self, data: bytes, sizes: np.ndarray):
+        self.data = data
+        self.sizes = sizes
+        self.n = n = len(sizes)
+        self.buf = buf = np.frombuffer(data, np.uint8)
+        stops = np.cumsum(sizes, dtype=np.int64)
+        self.stops = stops
+        self.starts = starts = stops - sizes
+        last_byte = max(len(buf) - 1, 0)
+        tabs = np.flatnonzero(buf == 9)
+        top = len(tabs) - 1
+        if top < 0 or not n:
+            zero = np.zeros(n, np.int64)
+            self.t0 = self.t1 = self.t2 = self.t3 = starts
+            self.ntabs_ok = self.cols_ok = np.zeros(n, bool)
+            self.pos, self.pos_ok, self.reflen = zero, np.zeros(n, bool), zero
+        else:
+            k = np.searchsorted(tabs, starts)
+            t0, t1, t2, t3, t6 = (tabs[np.minimum(k + j, top)] for j in (0, 1, 2, 3, 6))
+            self.t0, self.t1, self.t2, self.t3 = t0, t1, t2, t3
+            self.cols_ok = (k + 3 <= top) & (t3 < stops)            # >= 4 columns
+            self.ntabs_ok = (k + 6 <= top) & (t6 < stops)           # >= 8 columns
+            plen = t1 - t0 - 1
+            pos_ok = self.cols_ok & (plen >= 1) & (plen <= MAX_POS_DIGITS)
+            pos = np.zeros(n, np.int64)
+            # POS digit by digit from its end (the tab at t1), a few vector steps over the
+            # batch with no n x width temporaries; uint8 wrap-around makes non-digits > 9
+            place = 1
+            for j in range(1, (int(plen[pos_ok].max()) if pos_ok.any() else 0) + 1):
+                digit = buf[np.maximum(t1 - j, 0)] - np.uint8(48)
+                digit[j > plen] = 0
+                pos_ok &= digit <= 9
+                pos += digit.astype(np.int64) * place
+                place *= 10
+            self.pos, self.pos_ok = pos, pos_ok
+            self.reflen = t3 - t2 - 1
+        eq = np.flatnonzero(buf == 61)  # '=': END= and (SV)LEN=
+        eq = eq[eq >= 3]
+        b3, b2, b1 = buf[eq - 3], buf[eq - 2], buf[eq - 1]
+        end_key = (b3 == 69) & (b2 == 78) & (b1 == 68)
+        len_key = (b3 == 76) & (b2 == 69) & (b1 == 78)
+        self.end_rows = _rows_of(stops, eq[end_key])
+        self._keys = eq[end_key | len_key]
+        self._rule_rows: np.ndarray | None = None
+
+    @property
+    def rule_rows(self) -> np.ndarray:
+        """Lines the full end rule must see (only the co-index asks: found on first use)."""
+        if self._rule_rows is None:
+            buf, last_byte = self.buf, max(len(self.buf) - 1, 0)
+            lt = np.flatnonzero(buf == 60)  # '<': gVCF <*> and <NON_REF>
+            c1 = buf[np.minimum(lt + 1, last_byte)]
+            c2 = buf[np.minimum(lt + 2, last_byte)]
+            gvcf = ((c1 == 42) & (c2 == 62)) | ((c1 == 78) & (c2 == 79))
+            self._rule_rows = _rows_of(self.stops, np.concatenate((self._keys, lt[gvcf])))
+        return self._rule_rows
+
+    @classmethod
+    def of_lines(cls, lines: list[bytes]) -> "VcfScan":
+        return cls(b"".join(lines), np.fromiter(map(len, lines), np.int64, len(lines)))
+
+    def name_runs(self, rows: "np.ndarray | None" = None) -> tuple[list[bytes], np.ndarray]:
+        """CHROM of ``rows`` (default: every line) as runs: ``(names, run_lengths)``, one
+        ``bytes`` per run of equal names (a sorted VCF changes CHROM rarely). Compared as a
+        small byte matrix, not a slice per line."""
+        begin = self.starts if rows is None else self.starts[rows]
+        stop = np.where(self.t0 < self.stops, self.t0, self.stops)
+        stop = stop if rows is None else stop[rows]
+        n = len(begin)
+        if not n:
+            return [], np.zeros(0, np.int64)
+        lengths = stop - begin
+        width = int(lengths.max())
+        data = self.data
+        if width > _NAME_MATRIX_WIDTH:
+            change = np.ones(n, bool)
+            names = [data[a:b] for a, b in zip(begin.tolist(), stop.tolist())]
+            change[1:] = [x != y for x, y in zip(names[1:], names[:-1])]
+        else:
+            cols = np.arange(max(width, 1))
+            mat = self.buf[np.minimum(begin[:, None] + cols, max(len(self.buf) - 1, 0))]
+            mat[cols >= lengths[:, None]] = 0
+            change = np.ones(n, bool)
+            change[1:] = (lengths[1:] != lengths[:-1]) | (mat[1:] != mat[:-1]).any(axis=1)
+        heads = np.flatnonzero(change)
+        counts = np.diff(np.append(heads, n))
+        return [data[a:b] for a, b in zip(begin[heads].tolist(), stop[heads].tolist())], counts
+
+
+class NameRuns(tuple):
+    """``(names, run_lengths)``: the CHROM of consecutive lines, one entry per run."""
+
+    def expand(self) -> list[bytes]:
+        names: list[bytes] = []
+        for name, count in zip(self[0], self[1].tolist()):
+            names += [name] * count
+        return names
+
+
+def scan_intervals(scan: VcfScan, first_lineno: int, lines: "list[bytes] | None" = None
+                   ) -> tuple[NameRuns, np.ndarray, np.ndarray]:
+    """``(CHROM runs, beg, end)`` of every line of ``scan`` by tabix's VCF rule.
+
+    ``beg = POS-1`` and ``end = beg + len(REF)`` come from the scan; lines that mention
+    ``END=``/``LEN=``/a gVCF allele or look unusual (few columns, odd POS) go through the exact
+    per-line rule, which also raises the typed, numbered error for bad lines. ``lines`` (the
+    batch's lines, for those) is optional: they are cut from the scan's bytes otherwise.
+    """
+    ok = scan.cols_ok & scan.pos_ok
+    beg = np.maximum(scan.pos - 1, 0)
+    end = np.where(scan.reflen > 0, beg + scan.reflen, np.maximum(scan.pos, 1))
+    special = np.union1d(np.flatnonzero(~ok), scan.rule_rows)
+    runs = NameRuns(scan.name_runs())
+    if len(special):
+        names = None
+        starts, stops, t0 = scan.starts, scan.stops, scan.t0
+        for i in special.tolist():
+            line = lines[i] if lines is not None else scan.data[int(starts[i]):int(stops[i])]
+            name, b, e = parse_line(_VCF, line, first_lineno + i)
+            if not (0 <= b <= _MAX_POS and 0 <= e <= _MAX_POS):
+                raise RecordError(f"line {first_lineno + i}: interval {b}..{e} is out of range "
+                                  f"(positions must be below 2**62)", first_lineno + i)
+            beg[i] = b
+            end[i] = e
+            raw = name.encode()  # CHROM as the scan saw it, unless the line is odd
+            if raw != scan.data[int(starts[i]):int(min(t0[i], stops[i]))]:
+                if names is None:
+                    names = runs.expand()
+                names[i] = raw
+        if names is not None:
+            runs = NameRuns(_runs_of_list(names))
+    return runs, beg, end
+
+
+def _runs_of_list(names: list[bytes]) -> tuple[list[bytes], np.ndarray]:
+    heads = [0] + [i for i in range(1, len(names)) if names[i] != names[i - 1]]
+    counts = np.diff(np.append(np.asarray(heads, np.int64), len(names)))
+    return [names[h] for h in heads], counts
 
 
 def vcf_intervals(conf: TabixConfig, data: bytes, sizes: np.ndarray, lines: list[bytes],
                   first_lineno: int) -> tuple[list[bytes], np.ndarray, np.ndarray]:
-    """VCF intervals of a batch, computed on the joined bytes with numpy.
-
-    ``beg = POS-1`` and ``end = beg + len(REF)`` come from the positions of each line's first
-    four tabs (one ``flatnonzero`` over the batch, one ``searchsorted``); POS digits are summed
-    as a matrix. Lines that mention ``END=`` or look unusual (few columns, odd POS) go through
-    the exact per-line rule, which also raises the typed, numbered error for bad lines.
-    Names come back as bytes (the caller maps them to tids without decoding every line).
-    """
-    n = len(sizes)
-    buf = np.frombuffer(data, np.uint8)
-    cum = np.zeros(n + 1, np.int64)
-    np.cumsum(sizes, out=cum[1:])
-    starts, stops = cum[:-1], cum[1:]
-    tabs = np.flatnonzero(buf == 9)
-    k = np.searchsorted(tabs, starts)
-    last = len(tabs) - 1
-    t = [tabs[np.minimum(k + j, last)] if len(tabs) else np.full(n, -1) for j in range(4)]
-    ok = (k + 3 <= last) & (t[3] < stops) if len(tabs) else np.zeros(n, bool)
-    plen = t[1] - t[0] - 1
-    ok &= (plen >= 1) & (plen <= 12)
-    # POS digit by digit over the batch (12 vector steps; no n x 12 temporaries)
-    pos = np.zeros(n, np.int64)
-    last_byte = len(buf) - 1
-    for j in range(int(plen[ok].max()) if ok.any() else 0):
-        inside = j < plen
-        digit = buf[np.minimum(t[0] + 1 + j, last_byte)].astype(np.int64) - 48
-        ok &= ~inside | ((digit >= 0) & (digit <= 9))
-        pos = np.where(inside, pos * 10 + digit, pos)
-    reflen = t[3] - t[2] - 1
-    beg = np.maximum(pos - 1, 0)
-    end = np.where(reflen > 0, beg + reflen, np.maximum(pos, 1))
-    special = set(np.flatnonzero(~ok).tolist())
-    for marker in (b"END=", b"SVLEN=", b"<*>", b"<NON_REF>"):  # END, SVLEN, gVCF LEN: full rule
-        at = data.find(marker)
-        while at >= 0:
-            special.add(int(np.searchsorted(starts, at, side="right")) - 1)
-            at = data.find(marker, at + len(marker))
-    names = _names(buf, data, starts, np.where(ok, t[0], starts))
-    for i in sorted(special):
-        name, b, e = parse_line(_VCF, lines[i], first_lineno + i)
-        if not (0 <= b <= _MAX_POS and 0 <= e <= _MAX_POS):
-            raise RecordError(f"line {first_lineno + i}: interval {b}..{e} is out of range "
-                              f"(positions must be below 2**62)", first_lineno + i)
-        names[i] = name.encode()
-        beg[i] = b
-        end[i] = e
-    return names, beg, end
-
-
-def _names(buf: np.ndarray, data: bytes, starts: np.ndarray, stops: np.ndarray) -> list[bytes]:
-    """``data[starts[i]:stops[i]]`` for every line, one ``bytes`` per run of equal names (a
-    sorted VCF changes CHROM rarely): the comparison is a small byte matrix, not a slice per line."""
-    n = len(starts)
-    lengths = stops - starts
-    width = int(lengths.max()) if n else 0
-    if n < 2 or width > 64:
-        return [data[a:b] for a, b in zip(starts.tolist(), stops.tolist())]
-    cols = np.arange(width)
-    mat = buf[np.minimum(starts[:, None] + cols, len(buf) - 1)]
-    mat[cols >= lengths[:, None]] = 0
-    change = np.ones(n, bool)
-    change[1:] = (lengths[1:] != lengths[:-1]) | (mat[1:] != mat[:-1]).any(axis=1)
-    heads = np.flatnonzero(change)
-    counts = np.diff(np.append(heads, n)).tolist()
-    names: list[bytes] = []
-    for h, c in zip(heads.tolist(), counts):
-        names += [data[int(starts[h]):int(stops[h])]] * c
-    return names
+    """VCF intervals of a batch, computed on the joined bytes with numpy: ``(names, beg,
+    end)`` with one ``bytes`` name per line (see :func:`scan_intervals`)."""
+    runs, beg, end = scan_intervals(VcfScan(data, sizes), first_lineno, lines)
+    return runs.expand(), beg, end

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Callable, Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from ..coindex.discovery import default_index_path
 from ..index import IndexBuilder
 from ..index.sortorder import RecordNumbers
 from ..index.tabix_conf import TBX_SAM, TBX_VCF, TabixConfig, get_config, parse_lines
-from ..index.vcf_batch import vcf_intervals
+from ..index.vcf_batch import NameRuns, VcfScan, scan_intervals
 from ..sniff import expect
 
 
@@ -26,11 +26,28 @@ _CONTIG_LEN = re.compile(rb"length[ =]*(\d+)")
 _SQ_LEN = re.compile(rb"\tLN:(\d+)")
 
 
-def _iter_lines(stream: BlockStream
-                ) -> Iterator[tuple[list[bytes], np.ndarray, np.ndarray, bytes, np.ndarray]]:
-    """Batches of complete lines (without newline) with the virtual offset where each ends,
-    each line's first byte (newline for an empty line), the batch's bytes and where each line
-    ends in them (after its newline)."""
+class _Batch:
+    """Complete lines of one stream batch: their bytes, where each ends in them (after its
+    newline), the virtual offset where each ends, and each line's first byte (newline for an
+    empty line). The ``lines`` list is cut only when a batch needs per-line work."""
+
+    def __init__(self, data: bytes, ends: np.ndarray, voffs: np.ndarray, first: np.ndarray):
+        self.data, self.ends, self.voffs, self.first = data, ends, voffs, first
+        self._lines: list[bytes] | None = None
+
+    @property
+    def lines(self) -> list[bytes]:
+        """Every line without its newline."""
+        if self._lines is None:
+            lines = self.data.split(b"\n")
+            if self.data.endswith(b"\n"):
+                lines.pop()
+            self._lines = lines
+        return self._lines
+
+
+def _iter_batches(stream: BlockStream) -> Iterator[_Batch]:
+    """Batches of complete lines as the stream inflates them."""
     pos = 0  # stream offset where the next line starts
     while True:
         stream.fill()
@@ -41,22 +58,23 @@ def _iter_lines(stream: BlockStream
             ends = np.append(ends, len(u8))  # last line without a newline
         if len(ends):
             first = u8[np.concatenate(([local], ends[:-1]))]
-            data = bytes(u8[local:int(ends[-1])])
-            lines = data.split(b"\n")
-            if data.endswith(b"\n"):
-                lines.pop()
-            yield lines, stream.voffsets(ends + stream.base), first, data, ends - local
+            yield _Batch(bytes(u8[local:int(ends[-1])]), ends - local,
+                         stream.voffsets(ends + stream.base), first)
             pos = int(ends[-1]) + stream.base
             stream.consume(pos)
         if stream.eof:
             return
 
 
-def _vcf_batch(conf: TabixConfig, lines: list[bytes], first_lineno: int, data: bytes,
-               sizes: np.ndarray) -> "tuple[list[bytes], np.ndarray, np.ndarray]":
-    """Names and tabix intervals of consecutive VCF data lines (``data`` = their bytes, line
-    ``i`` taking ``sizes[i]`` of them), vectorised over the batch."""
-    return vcf_intervals(conf, data, sizes, lines, first_lineno)
+def _vcf_batch(conf: TabixConfig, batch: _Batch, a: int, b: int, first_lineno: int
+               ) -> "tuple[NameRuns | list[str], np.ndarray, np.ndarray]":
+    """CHROM runs and tabix intervals of the consecutive VCF data lines ``a:b`` of a batch,
+    vectorised over their bytes (the writer's scan, :mod:`bioformats_ext.index.vcf_batch`)."""
+    lo = int(batch.ends[a - 1]) if a else 0
+    sizes = np.diff(batch.ends[a:b], prepend=lo)
+    scan = VcfScan(batch.data[lo:int(batch.ends[b - 1])] if (a, b) != (0, len(batch.ends))
+                   else batch.data, sizes)
+    return scan_intervals(scan, first_lineno)
 
 
 def index_tabix(path: "str | os.PathLike[str]", preset: "str | TabixConfig" = "vcf", csi: bool = False, min_shift: int = 14,
@@ -76,12 +94,13 @@ def index_tabix(path: "str | os.PathLike[str]", preset: "str | TabixConfig" = "v
     max_ref_len = 0
     try:
         meta = conf.meta.encode()
-        for lines, voffs, first, data, line_ends in _iter_lines(stream):
-            n = len(lines)
+        for batch in _iter_batches(stream):
+            voffs, first = batch.voffs, batch.first
+            n = len(voffs)
             if len(meta) == 1 and meta != b"\n":
                 is_meta = first == meta[0]
             else:
-                is_meta = np.fromiter((ln[:1] == meta for ln in lines), dtype=bool, count=n)
+                is_meta = np.fromiter((ln[:1] == meta for ln in batch.lines), dtype=bool, count=n)
             linenos = np.arange(lineno + 1, lineno + n + 1)
             skip = is_meta | (linenos <= conf.skip)
             lineno += n
@@ -89,7 +108,7 @@ def index_tabix(path: "str | os.PathLike[str]", preset: "str | TabixConfig" = "v
                 data_idx = np.flatnonzero(~skip)
                 head = n if not len(data_idx) else int(data_idx[0])
                 if csi and conf.preset in (TBX_VCF, TBX_SAM):
-                    for ln in lines[:head]:
+                    for ln in batch.lines[:head]:
                         if ln[:1] != conf.meta.encode():
                             continue
                         if conf.preset == TBX_VCF and ln.startswith(b"##contig"):
@@ -114,20 +133,21 @@ def index_tabix(path: "str | os.PathLike[str]", preset: "str | TabixConfig" = "v
                 continue
             first_no = lineno - n + 1
             a, b = int(keep[0]), int(keep[-1]) + 1
-            names: list[Any]  # str from parse_lines, bytes from the batch rule
-            begs: Any
-            ends: Any
+            names: "NameRuns | list[str]"
+            begs: "np.ndarray | list[int]"
+            ends: "np.ndarray | list[int]"
             if conf.preset == TBX_VCF and b - a == len(keep):
                 # consecutive data lines: the writer's vectorised rule over the batch's bytes
                 # (the exact per-line rule only for END / SVLEN / gVCF lines and odd ones)
-                lo = int(line_ends[a - 1]) if a else 0
-                sizes = np.diff(line_ends[a:b], prepend=lo)
-                names, begs, ends = _vcf_batch(conf, lines[a:b], first_no + a,
-                                               data[lo:int(line_ends[b - 1])], sizes)
+                names, begs, ends = _vcf_batch(conf, batch, a, b, first_no + a)
+                tids = (np.repeat(builder.tids_for(names[0]), names[1])
+                        if isinstance(names, NameRuns) else builder.tids_for(names))
             else:
-                data_lines = [lines[i] for i in keep.tolist()]
-                names, begs, ends = parse_lines(conf, data_lines, first_no)  # full VCF end rule
-            builder.push_many(builder.tids_for(names), begs, ends, voffs[keep],
+                lines = batch.lines
+                names, begs, ends = parse_lines(conf, [lines[i] for i in keep.tolist()],
+                                                first_no)  # full VCF end rule
+                tids = builder.tids_for(names)
+            builder.push_many(tids, begs, ends, voffs[keep],
                               numbers=RecordNumbers(linenos[keep].tolist(), "line"))
         if builder is None:  # no data lines
             builder = (IndexBuilder.csi(min_shift, max_ref_len=max_ref_len or None, offset0=last_off, tabix=conf)

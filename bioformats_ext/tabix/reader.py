@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 from typing import Any, Iterator
 
+import numpy as np
+
 from ..bgzf import BgzfReader
 from ..bgzf2 import Bgzf2Reader
 from ..coindex import load_index, region_blobs
 from ..coindex.discovery import INDEX_KINDS
 from ..errors import FormatError, MissingIndexError
-from ..index.tabix_conf import get_config, parse_line
+from ..index.tabix_conf import TBX_VCF, TabixConfig, get_config, parse_lines
+from ..index.vcf_batch import VcfScan, scan_intervals
 from ..io.source import ByteSource, iter_chunks, open_source
 from ..reader_base import RegionReader
 from ..sniff import expect, sniff_container
@@ -132,6 +135,14 @@ class TabixReader(RegionReader):
               reference: str | None = None, end: int | None = None) -> Iterator[str]:
         """Data lines overlapping ``contig:[start, stop)`` (0-based, half-open) or ``region``
         (``"chr1:1,000-2,000"``, 1-based inclusive); see :mod:`bioformats_ext.reader_base`."""
+        span = self._span(contig, start, stop, region, reference=reference, end=end)
+        return iter(()) if span is None else self._lines_in(*span)
+
+    def _span(self, contig: str | None = None, start: int | None = None,
+              stop: int | None = None, region: str | None = None, *,
+              reference: str | None = None, end: int | None = None
+              ) -> "tuple[str, int, int] | None":
+        """``fetch``'s checks: ``(contig, start, stop)`` to read, or None when empty."""
         if self.container == "text":
             raise MissingIndexError("plain text files cannot be fetched by region")
         if self.container == "bgzf2" and self.config is None:
@@ -139,30 +150,96 @@ class TabixReader(RegionReader):
                                     "positions; pass preset=")
         r = self.region(contig, start, stop, region, reference=reference, end=end)
         stop_ = (1 << 62) if r.stop is None else r.stop
-        if stop_ <= r.start:
-            return iter(())
-        return self._lines_in(r.contig, r.start, stop_)
+        return None if stop_ <= r.start else (r.contig, r.start, stop_)
 
     def _lines_in(self, chrom: str, beg: int, stop: int) -> Iterator[str]:
-        if self.container == "bgzf2":
-            blobs = region_blobs(self._bgzf2, chrom, beg, stop)
-        else:
-            index = self._load_index()
-            if chrom not in (getattr(index, "names", None) or [chrom]):
-                return  # a contig only the header declares: nothing indexed
-            blobs = region_blobs(self._bgzf, chrom, beg, stop, index)
+        for text in self._text_many([(chrom, beg, stop)]):
+            for line in text.split(b"\n")[:-1]:
+                yield line.rstrip(b"\r").decode(errors="replace")
+
+    def _text_many(self, spans: "list[tuple[str, int, int]]",
+                   group_bytes: int = 4 << 20) -> Iterator[bytes]:
+        """The lines overlapping many ``(chrom, beg, stop)`` spans, in order, as stored (each
+        ending with a newline), one ``bytes`` per region blob; the blobs of consecutive spans
+        are filtered together (up to ``group_bytes``), so many small queries share one numpy
+        pass."""
         conf = self.config
-        if conf is None:
-            raise MissingIndexError("no column rules: pass preset=")
-        meta = self.meta
-        for blob in blobs:
-            for line in blob.split(b"\n"):
-                if not line or line.startswith(meta):
-                    continue
-                name, b, e = parse_line(conf, line)  # VCF: htslib 1.24's end rule (index/vcf_end.py)
-                if name != chrom:
-                    continue
-                if b >= stop:
-                    break
-                if e > beg:
-                    yield line.rstrip(b"\r").decode(errors="replace")
+        group: list[bytes] = []
+        queries: list[tuple[str, int, int]] = []
+        size = 0
+        for chrom, beg, stop in spans:
+            if self.container == "bgzf2":
+                blobs = region_blobs(self._bgzf2, chrom, beg, stop)
+            else:
+                index = self._load_index()
+                if chrom not in (getattr(index, "names", None) or [chrom]):
+                    continue  # a contig only the header declares: nothing indexed
+                blobs = region_blobs(self._bgzf, chrom, beg, stop, index)
+            conf = self.config
+            if conf is None:
+                raise MissingIndexError("no column rules: pass preset=")
+            group += blobs
+            queries += [(chrom, beg, stop)] * len(blobs)
+            size += sum(map(len, blobs))
+            if size >= group_bytes:
+                yield from filter(None, overlapping_text(conf, group, self.meta, queries))
+                group, queries, size = [], [], 0
+        if group and conf is not None:
+            yield from filter(None, overlapping_text(conf, group, self.meta, queries))
+
+
+def overlapping_text(conf: TabixConfig, blobs: list[bytes], meta: bytes,
+                     queries: "list[tuple[str, int, int]]") -> list[bytes]:
+    """For each blob (text cut at line ends) its lines on ``chrom`` overlapping
+    ``[beg, stop)`` (``queries[i]`` for ``blobs[i]``) by the preset's interval rule (VCF:
+    htslib 1.24's end rule, :mod:`..index.vcf_end`), as stored, each ending with a newline;
+    meta and empty lines skipped. Vectorised over all blobs at once (one scan of their
+    joined bytes); per line only for rare VCF lines; kept lines leave as runs of bytes."""
+    blobs = [b if b.endswith(b"\n") or not b else b + b"\n" for b in blobs]
+    data = b"".join(blobs)
+    buf = np.frombuffer(data, np.uint8)
+    stops = np.flatnonzero(buf == 10) + 1
+    sizes = np.diff(stops, prepend=0)
+    starts = stops - sizes
+    n = len(stops)
+    if not n:
+        return [b""] * len(blobs)
+    per_blob = np.diff(np.searchsorted(stops, np.cumsum([len(b) for b in blobs]),
+                                       side="right"), prepend=0)
+    if bool(((sizes == 1) | (buf[starts] == meta[0] if len(meta) == 1 else True)).any()):
+        return _overlapping_slow(conf, blobs, meta, queries)
+    codes = {chrom: k for k, chrom in enumerate(dict.fromkeys(q[0] for q in queries))}
+    want = np.repeat(np.array([codes[q[0]] for q in queries], np.int64), per_blob)
+    q_beg = np.repeat(np.array([q[1] for q in queries], np.int64), per_blob)
+    q_stop = np.repeat(np.array([q[2] for q in queries], np.int64), per_blob)
+    if conf.preset == TBX_VCF and (conf.col_seq, conf.col_beg) == (1, 2):
+        (names, runs), begs, ends = scan_intervals(VcfScan(data, sizes), 1)
+        code = np.repeat(np.array([codes.get(n.decode(errors="replace"), -1) for n in names],
+                                  np.int64), runs)
+    else:
+        lines = [data[a:b].rstrip(b"\r\n") for a, b in zip(starts.tolist(), stops.tolist())]
+        str_names, begs_l, ends_l = parse_lines(conf, lines)
+        code = np.fromiter((codes.get(n, -1) for n in str_names), np.int64, len(str_names))
+        begs, ends = np.asarray(begs_l, np.int64), np.asarray(ends_l, np.int64)
+    rows = np.flatnonzero((code == want) & (begs < q_stop) & (ends > q_beg))
+    out = [b""] * len(blobs)
+    if not len(rows):
+        return out
+    blob_of = np.repeat(np.arange(len(blobs)), per_blob)[rows]
+    cut = np.flatnonzero((np.diff(rows) != 1) | (np.diff(blob_of) != 0)) + 1
+    heads = np.concatenate(([0], cut))
+    tails = np.concatenate((cut - 1, [len(rows) - 1]))
+    for j, a, b in zip(blob_of[heads].tolist(), starts[rows[heads]].tolist(),
+                       stops[rows[tails]].tolist()):
+        out[j] += data[a:b]
+    return out
+
+
+def _overlapping_slow(conf: TabixConfig, blobs: list[bytes], meta: bytes,
+                      queries: "list[tuple[str, int, int]]") -> list[bytes]:
+    """:func:`overlapping_text` for blobs holding meta or empty lines: those dropped first."""
+    kept = [b"".join(ln + b"\n" for ln in blob.split(b"\n")[:-1]
+                     if ln and not ln.startswith(meta)) for blob in blobs]
+    if not any(kept):
+        return kept
+    return overlapping_text(conf, kept, meta, queries)

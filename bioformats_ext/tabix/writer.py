@@ -12,6 +12,7 @@ from ..coindex import BatchedRecordWriter, IndexedOutput
 from ..errors import FormatError
 from ..index import IndexBuilder
 from ..index.tabix_conf import get_config, parse_lines
+from ..index.vcf_batch import NameRuns
 from .metadata import METADATA_KEY, config_to_text
 
 
@@ -100,7 +101,8 @@ class TabixWriter(BatchedRecordWriter):
     def _intervals(self, data: bytes, sizes: np.ndarray, lines: list[bytes],
                    first_lineno: int) -> tuple[Sequence[Any], Any, Any]:
         """``(names, begs, ends)`` of a batch of data lines by the preset's column rules
-        (VcfWriter overrides this with its numpy fast path)."""
+        (VcfWriter overrides this with its numpy fast path, whose names may come as
+        :class:`~bioformats_ext.index.vcf_batch.NameRuns`)."""
         return parse_lines(self.config, [ln.rstrip(b"\r\n") for ln in lines], first_lineno)
 
     def _fast_batch(self, batch: list) -> "list[bytes] | None":
@@ -112,17 +114,23 @@ class TabixWriter(BatchedRecordWriter):
             return [line.encode() for line in batch]
         return None
 
+    def _join(self, lines: list[bytes]) -> tuple[bytes, np.ndarray]:
+        """A batch's bytes and each line's length (VcfWriter reuses its validation scan's)."""
+        return b"".join(lines), np.fromiter(map(len, lines), np.int64, len(lines))
+
     def _write_lines(self, lines: list[bytes]) -> None:
         out = self._out
         try:
             if out.compression is None:
-                out.write_batch(b"".join(lines), np.fromiter(map(len, lines), np.int64,
-                                                             len(lines)), None, None, None, None,
-                                None)
+                out.write_batch(*self._join(lines), None, None, None, None, None)
                 return
             first = out.n_records
             meta = self.config.meta.encode()
-            if any(map(bytes.startswith, lines, repeat(meta))):  # meta lines mid-file: never indexed
+            data, sizes = self._join(lines)
+            buf = np.frombuffer(data, np.uint8)
+            if (bool((buf[np.cumsum(sizes) - sizes] == meta[0]).any()) if len(meta) == 1 and
+                    len(buf) and sizes.all() else any(map(bytes.startswith, lines, repeat(meta)))):
+                # meta lines mid-file: written, never indexed
                 run: list[bytes] = []
                 for ln in lines:
                     if ln.startswith(meta):
@@ -136,14 +144,14 @@ class TabixWriter(BatchedRecordWriter):
                     self._write_lines(run)
                 return
             if out.compression == "bgzf" and out.index_kind is None:  # nothing to index
-                out.write_batch(b"".join(lines), np.fromiter(map(len, lines), np.int64,
-                                                             len(lines)), None, None, None,
-                                None, None)
+                out.write_batch(data, sizes, None, None, None, None, None)
                 return
-            data = b"".join(lines)
-            sizes = np.fromiter(map(len, lines), np.int64, len(lines))
             names, begs, ends = self._intervals(data, sizes, lines, first + 1)
-            out.write_batch(data, sizes, out.tids_for(names), np.asarray(begs, np.int64),
+            if isinstance(names, NameRuns):  # one name per run of equal names
+                tids = np.repeat(out.tids_for(names[0]), names[1])
+            else:
+                tids = out.tids_for(names)
+            out.write_batch(data, sizes, tids, np.asarray(begs, np.int64),
                             np.asarray(ends, np.int64), None,
                             lambda i: lines[i][:120].decode(errors="replace").rstrip())
         except BaseException:

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import FormatError
 from ..tabix import TabixReader, TabixWriter
 from .fields import format_field, tuple_line  # noqa: F401  (format_field: re-exported by vcf)
-from .intervals import vcf_intervals
+from ..index.vcf_batch import NameRuns, VcfScan, scan_intervals
 
 _CONTIG = re.compile(r"^##contig=<(.*)>\s*$")
 
@@ -95,6 +95,7 @@ class VcfWriter(TabixWriter):
         self._contig_names = {name.encode() for name, _ in contigs}
         self._next_line = header.count("\n") + (0 if header.endswith("\n") else 1) + 1
         self._validating = False
+        self._scan: "tuple[list[bytes], VcfScan] | None" = None
         super().__init__(target, header, preset="vcf", index=index, level=level,
                          threads=threads, compression=compression, index_path=index_path,
                          min_shift=min_shift, references=contigs)
@@ -105,17 +106,40 @@ class VcfWriter(TabixWriter):
             return super()._write_lines(lines)
         from .validate import check_vcf_lines
 
+        ready = self._scan if self._scan is not None and self._scan[0] is lines else None
         try:
-            check_vcf_lines(lines, self._contig_names, self._next_line)
+            scan = check_vcf_lines(lines, self._contig_names, self._next_line,
+                                   ready[1] if ready is not None else None)
         except BaseException:
             self.abort()
             raise
         self._next_line += len(lines)
         self._validating = True
+        self._scan = (lines, scan)  # the co-index reuses the validation's column scan
         try:
             super()._write_lines(lines)
         finally:
             self._validating = False
+            self._scan = None
+
+    def _fast_batch(self, batch: list) -> "list[bytes] | None":
+        """Ready lines without a Python step per line: joined once, newline ends checked on
+        the joined bytes, and the scan kept for validation and the co-index."""
+        kinds = set(map(type, batch))
+        if kinds == {str}:
+            batch = [line.encode() for line in batch]
+        elif kinds != {bytes}:
+            return super()._fast_batch(batch)
+        scan = VcfScan.of_lines(batch)
+        if scan.n and not (scan.sizes.all() and bool((scan.buf[scan.stops - 1] == 10).all())):
+            return None  # some line lacks its newline: the per-record path adds it
+        self._scan = (batch, scan)
+        return batch
+
+    def _join(self, lines: list[bytes]) -> tuple[bytes, np.ndarray]:
+        if self._scan is not None and self._scan[0] is lines:
+            return self._scan[1].data, self._scan[1].sizes
+        return super()._join(lines)
 
     def _to_line(self, record: Any) -> bytes:
         if isinstance(record, tuple):
@@ -123,8 +147,9 @@ class VcfWriter(TabixWriter):
         return super()._to_line(record)
 
     def _intervals(self, data: bytes, sizes: np.ndarray, lines: list[bytes],
-                   first_lineno: int) -> tuple[list[bytes], np.ndarray, np.ndarray]:
-        return vcf_intervals(self.config, data, sizes, lines, first_lineno)
+                   first_lineno: int) -> tuple[NameRuns, np.ndarray, np.ndarray]:
+        scan = self._scan[1] if self._scan is not None and self._scan[1].data is data else None
+        return scan_intervals(scan or VcfScan(data, sizes), first_lineno, lines)
 
 
 class VcfReader(TabixReader):
