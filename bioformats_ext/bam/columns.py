@@ -208,8 +208,20 @@ class BamColumns:
         total = int(cuts[-1])
         if total == 0:
             return np.zeros(0, np.uint8), cuts
+        width = int(lengths[0])
+        if width * len(lengths) == total and (lengths == width).all():
+            # equal lengths (fixed-length reads): row copies, no per-byte index array
+            return self._rows(starts, width).reshape(-1), cuts
         idx = np.arange(total, dtype=np.int64) + np.repeat(starts - cuts[:-1], lengths)
         return self._u8[idx], cuts
+
+    def _rows(self, starts: np.ndarray, width: int) -> np.ndarray:
+        """``buffer[starts[i]:starts[i]+width]`` for all i as an ``n x width`` array (a gather
+        of rows of a strided view; every row must lie inside the buffer)."""
+        u8 = self._u8
+        rows = np.lib.stride_tricks.as_strided(u8, shape=(max(len(u8) - width + 1, 0), width),
+                                               strides=(1, 1), writeable=False)
+        return rows[starts]
 
     def query_names(self) -> list[str]:
         """Every record's QNAME (one gather, one decode, one split)."""
