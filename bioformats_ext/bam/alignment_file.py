@@ -372,9 +372,12 @@ def _overlapping(cols: BamColumns, tid: int, beg: int, stop: int
     if not len(cols):
         return None, False
     ref = cols.ref_id
-    keep = (ref == tid) & (cols.pos < stop)
-    if beg > 0:
-        keep &= cols.end_positions() > beg
+    pos = cols.pos
+    keep = (ref == tid) & (pos < stop)
+    if beg > 0:  # only records starting before ``beg`` need their CIGAR's end
+        early = np.flatnonzero(keep & (pos < beg))
+        if len(early):
+            keep[early] = cols.end_positions(early) > beg
     done = bool(((ref > tid) | ((ref == tid) & (cols.pos >= stop))).any())
     if keep.all():
         return cols, done

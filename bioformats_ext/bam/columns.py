@@ -218,10 +218,7 @@ class BamColumns:
     def _rows(self, starts: np.ndarray, width: int) -> np.ndarray:
         """``buffer[starts[i]:starts[i]+width]`` for all i as an ``n x width`` array (a gather
         of rows of a strided view; every row must lie inside the buffer)."""
-        u8 = self._u8
-        rows = np.lib.stride_tricks.as_strided(u8, shape=(max(len(u8) - width + 1, 0), width),
-                                               strides=(1, 1), writeable=False)
-        return rows[starts]
+        return _byte_rows(self._u8, width)[starts]
 
     def query_names(self) -> list[str]:
         """Every record's QNAME (one gather, one decode, one split)."""
@@ -290,19 +287,26 @@ class BamColumns:
             out[i] = cigar_text(real)
         return out
 
-    def _ref_lengths(self) -> np.ndarray:
-        """Reference span of each CIGAR (M D N = X), 0 for empty / unmapped."""
-        n = len(self)
-        rlen = np.zeros(n, np.int64)
-        mapped = (self.flag & 4) == 0
-        sel = np.flatnonzero(mapped & (self.n_cigar > 0))
+    def _ref_lengths(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Reference span of each CIGAR (M D N = X), 0 for empty / unmapped (of the records
+        ``rows`` only, when given)."""
+        if rows is None:
+            rows = np.arange(len(self))
+            flag, n_cigar = self.flag, self.n_cigar
+        else:
+            flag, n_cigar = self.flag[rows], self.n_cigar[rows]
+        rlen = np.zeros(len(rows), np.int64)
+        sel = np.flatnonzero(((flag & 4) == 0) & (n_cigar > 0))
         if len(sel):
-            nc = self.n_cigar[sel]
-            flat, cuts = self._gather(self.cigar_start[sel], 4 * nc)
+            nc = n_cigar[sel]
+            flat, cuts = self._gather(self.cigar_start[rows[sel]], 4 * nc)
             ops = flat.view("<u4").astype(np.int64)
             lens = (ops >> 4) * ((_REF_BITS >> (ops & 15)) & 1)
-            owner = np.repeat(np.arange(len(sel)), nc)
-            rlen[sel] = np.bincount(owner, weights=lens, minlength=len(sel)).astype(np.int64)
+            if len(ops) == len(sel):  # one operation each: no per-record sums
+                rlen[sel] = lens
+            else:
+                owner = np.repeat(np.arange(len(sel)), nc)
+                rlen[sel] = np.bincount(owner, weights=lens, minlength=len(sel)).astype(np.int64)
         return rlen
 
     def reference_ends(self) -> np.ndarray:
@@ -312,9 +316,12 @@ class BamColumns:
         end[((self.flag & 4) != 0) | (self.n_cigar == 0)] = -1
         return end
 
-    def end_positions(self) -> np.ndarray:
-        """htslib's ``bam_endpos``: what indexes and overlap tests use."""
-        return self.pos + np.maximum(self._ref_lengths(), 1)
+    def end_positions(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """htslib's ``bam_endpos``: what indexes and overlap tests use (of the records ``rows``
+        only, when given)."""
+        if rows is None:
+            return self.pos + np.maximum(self._ref_lengths(), 1)
+        return self.pos[rows] + np.maximum(self._ref_lengths(rows), 1)
 
     def sequences(self) -> list[str | None]:
         """Every SEQ as a str (None where absent): one gather, one nibble-pair table lookup."""
@@ -371,6 +378,15 @@ def cigar_text(ops: np.ndarray) -> str:
                    for c in ops.tolist())
 
 
+def _byte_rows(u8: np.ndarray, width: int) -> np.ndarray:
+    """Read-only ``n x width`` view whose row ``i`` is ``u8[i:i+width]`` (rows overlap): one
+    fancy index of it gathers a fixed-size field of many records. (``np.ndarray`` directly:
+    ``as_strided`` costs several microseconds per call, which small region queries feel.)"""
+    rows = np.ndarray((max(len(u8) - width + 1, 0), width), np.uint8, buffer=u8, strides=(1, 1))
+    rows.flags.writeable = False
+    return rows
+
+
 def _u32_at(u8: np.ndarray, at: np.ndarray) -> np.ndarray:
     idx = at[:, None] + np.arange(4)
     b = u8[idx].astype(np.uint32)
@@ -401,9 +417,7 @@ def decode_columns(buffer: Any, offset: int = 0, *, partial: bool = False,
         raise TruncatedFileError(f"BAM record {first_record + len(starts)}: shorter than "
                                  "its fixed fields")
     if len(starts):
-        rows = np.lib.stride_tricks.as_strided(u8, shape=(max(limit - 35, 0), 36),
-                                               strides=(1, 1), writeable=False)
-        fixed = np.ascontiguousarray(rows[starts]).view(FIXED_DTYPE).reshape(len(starts))
+        fixed = _byte_rows(u8, 36)[starts].view(FIXED_DTYPE).reshape(len(starts))
     else:
         fixed = np.zeros(0, FIXED_DTYPE)
     cols = BamColumns(buffer, u8, starts, fixed, consumed, first_record)
