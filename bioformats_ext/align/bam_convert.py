@@ -179,10 +179,10 @@ def _sequences(cols: BamColumns, reverse: np.ndarray) -> list[bytes]:
         size = int(half[0])
         letters = np.empty((n, 2 * size + 1), np.uint8)
         if size:
-            packed = cols._rows(cols.seq_start, size).tobytes()
+            packed_bytes = cols._rows(cols.seq_start, size).tobytes()
             pairs = letters[:, :2 * size].reshape(n, size, 2)
-            pairs[:, :, 0] = np.frombuffer(packed.translate(_FIRST), np.uint8).reshape(n, size)
-            pairs[:, :, 1] = np.frombuffer(packed.translate(_SECOND), np.uint8).reshape(n, size)
+            pairs[:, :, 0] = np.frombuffer(packed_bytes.translate(_FIRST), np.uint8).reshape(n, size)
+            pairs[:, :, 1] = np.frombuffer(packed_bytes.translate(_SECOND), np.uint8).reshape(n, size)
             if reverse.any():
                 flip = letters[reverse, width - 1::-1]
                 letters[reverse, :width] = np.frombuffer(
@@ -348,9 +348,9 @@ class _Batch:
             simple[list(hard)] = False
         if cg:
             simple[list(cg)] = False
-        tids = cols.ref_id
-        self.short_targets = np.where(simple, shared[tids],
-                                      None).tolist()
+        short = shared[cols.ref_id]
+        short[~simple] = None
+        self.short_targets = short.tolist()
         self.rnexts = names_or_none[cols.next_ref_id].tolist()
 
 
