@@ -305,7 +305,7 @@ class _Batch:
         qcoord[rev_slots] = np.repeat(q_total, n_cols + 1)[rev_slots] - qcoord[rev_slots]
         self.coordinates = _coordinate_views(tcoord, qcoord, block_start, mapped)
         self.col_letters = _OP_LETTERS[ops[is_col]].tobytes()
-        self.col_first = col_first.tolist()
+        self.col_first = col_first  # the general path's arrays stay numpy (read per record)
         # hard clips: left when nothing of the query came before, else right (last one wins)
         hard: dict[int, list[int | None]] = {}
         clips = np.flatnonzero(ops == 5)
@@ -321,17 +321,12 @@ class _Batch:
         has_qual = l_seq > 0
         has_qual[has_qual] = cols._u8[qual_start[has_qual]] != 0xFF
         self.qual_start = np.where(has_qual, qual_start, -1).tolist()
-        self.ref_ids = cols.ref_id.tolist()
-        self.next_ids = cols.next_ref_id.tolist()
         self.next_pos = cols.next_pos.tolist()
         self.tlens = cols.tlen.tolist()
         self.mapqs = cols.mapq.tolist()
         self.flags = flags.tolist()
-        self.pos = pos.tolist()
-        self.mapped = mapped.tolist()
-        self.reverse = reverse.tolist()
-        self.q_totals = q_total.tolist()
-        self.store = store.tolist()
+        self.pos, self.mapped, self.reverse = pos, mapped, reverse
+        self.q_totals, self.store = q_total, store
         self.aux_start = cols.aux_start.tolist()
         self.stops = cols.stop.tolist()
         self.blob = cols.buffer if isinstance(cols.buffer, bytes) else cols._u8.tobytes()
@@ -446,11 +441,11 @@ def _alignment(batch: _Batch, i: int, tag_cache: dict[bytes, Any]) -> Alignment:
     names = batch.names
     cg = batch.cg
     flag = batch.flags[i]
-    tid = batch.ref_ids[i]
+    tid = int(cols.ref_id[i])
     rname = names[tid] if tid >= 0 else "*"
     length = batch.l_seq[i]
     qa = batch.qual_start[i]
-    mapped = batch.mapped[i]
+    mapped = bool(batch.mapped[i])
     seq_raw = batch.query_seqs[i] if length else None
     if seq_raw is not None and mapped and batch.reverse[i]:  # as stored (MD is on it)
         seq_raw = seq_raw.translate(_COMPLEMENT)[::-1]
@@ -466,12 +461,12 @@ def _alignment(batch: _Batch, i: int, tag_cache: dict[bytes, Any]) -> Alignment:
     operations = None
     if mapped:
         coordinates = batch.coordinates[i]
-        q_total = batch.q_totals[i]
+        q_total = int(batch.q_totals[i])
         if seq_raw is not None and length != q_total:
             raise FormatError(f"BAM record {cols.first_record + i + 1} ({batch.qnames[i]}): SEQ "
                               f"length {length} does not match its CIGAR ({q_total})")
         if md is not None and seq_raw is not None:
-            target = _target_from_md(seq_raw.decode("ascii"), md, batch.pos[i], cols, i, cg,
+            target = _target_from_md(seq_raw.decode("ascii"), md, int(batch.pos[i]), cols, i, cg,
                                      batch.targets, batch.target_indices, rname)
         else:
             index = batch.target_indices.get(rname)
@@ -484,8 +479,8 @@ def _alignment(batch: _Batch, i: int, tag_cache: dict[bytes, Any]) -> Alignment:
         if i in batch.hard:
             hclip = batch.hard[i]
         if batch.store[i]:
-            cf = batch.col_first
-            operations = bytearray(batch.col_letters[cf[i]:cf[i + 1]])
+            a, b = int(batch.col_first[i]), int(batch.col_first[i + 1])
+            operations = bytearray(batch.col_letters[a:b])
         qlen = q_total
     else:
         coordinates = None
@@ -514,7 +509,7 @@ def _alignment(batch: _Batch, i: int, tag_cache: dict[bytes, Any]) -> Alignment:
     mapq = batch.mapqs[i]
     if mapq != 255:
         attrs["mapq"] = mapq
-    ntid = batch.next_ids[i]
+    ntid = int(cols.next_ref_id[i])
     if ntid >= 0:
         attrs["rnext"] = names[ntid]
     next_pos = batch.next_pos[i]
@@ -536,9 +531,10 @@ def _alignment(batch: _Batch, i: int, tag_cache: dict[bytes, Any]) -> Alignment:
         # an unmapped read is placed at its mate (SAM's convention, which the writer
         # follows); only a placement that breaks the convention is kept explicitly
         mate = names[ntid] if ntid >= 0 else "*"
-        if (mate, next_pos if ntid >= 0 else -1) != (rname, batch.pos[i] if tid >= 0 else -1):
+        pos = int(batch.pos[i])
+        if (mate, next_pos if ntid >= 0 else -1) != (rname, pos if tid >= 0 else -1):
             attrs["rname"] = rname
-            attrs["pos"] = batch.pos[i]
+            attrs["pos"] = pos
     if _ALIGNMENT_FAST:
         alignment = Alignment.__new__(Alignment)
         alignment.__dict__.update(attrs)
