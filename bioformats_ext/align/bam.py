@@ -139,21 +139,20 @@ class AlignmentIterator(interfaces.AlignmentIterator):
     def _alignments(self, batches: Iterator[Any]) -> Iterator[Alignment]:
         return iter_alignments(batches, self._names, self.targets, self._target_indices)
 
+    def _start(self, stream: _RecordStream) -> Iterator[Alignment]:
+        stream.records = self._alignments(stream.bam.fetch_columns(until_eof=True))
+        return stream.records
+
     def _read_next_alignment(self, stream: _RecordStream) -> Alignment | None:
-        if stream.records is None:
-            stream.records = self._alignments(stream.bam.fetch_columns(until_eof=True))
-        return next(stream.records, None)
+        return next(stream.records or self._start(stream), None)
 
     def __next__(self) -> Alignment:
         """The next alignment (Biopython's ``__next__`` without its extra call per record)."""
         try:
-            records = self._stream.records
+            stream = self._stream
         except AttributeError:  # closed
             raise StopIteration from None
-        if records is None:
-            records = self._stream.records = self._alignments(
-                self._stream.bam.fetch_columns(until_eof=True))
-        alignment = next(records, None)
+        alignment = next(stream.records or self._start(stream), None)
         if alignment is None:
             self._len = self._index
             raise StopIteration
