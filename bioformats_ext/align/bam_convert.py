@@ -11,9 +11,15 @@ tags may contain spaces, long CIGARs come from the ``CG`` tag. An unmapped read 
 back at its mate's position (``rnext``/``pnext``, SAM's convention); only when its placement
 differs from that is it kept in ``rname``/``pos`` attributes, so writing keeps files sorted.
 
-The CIGAR → coordinates step is vectorised over the batch: all operations are flattened, the
-per-operation target/query advances are cumulatively summed per record, and each record's
-coordinate block is a slice of two arrays.
+Why it is fast: everything that can be done for a whole batch is done with numpy first
+(:class:`_Batch`). The CIGAR → coordinates step flattens all operations and sums the
+target/query advances per record; records with the same number of coordinate columns are
+stacked, so their ``2 x k`` arrays are views made by iterating the stack. Every SEQ is decoded
+(and reverse-complemented) for the batch and cut with one ``bytes.split``. Then the alignments
+are made one at a time (:func:`iter_alignments`, a generator): a loop that drops them keeps the
+heap, and so the garbage collector's work, small (building a whole batch first made the
+collector walk every object of it). Common records take a short path that stores attributes on
+``__new__`` objects in Biopython's order; anything unusual takes :func:`_alignment`.
 """
 
 from __future__ import annotations
