@@ -92,9 +92,7 @@ if _FAST:
     from Bio.SeqRecord import _RestrictedDict
 
 
-def _seq(data: bytes, reverse: bool) -> Seq:
-    if reverse:
-        data = data.translate(_COMPLEMENT)[::-1]
+def _seq(data: bytes) -> Seq:
     if _FAST:
         seq = Seq.__new__(Seq)
         seq._data = data
@@ -494,13 +492,7 @@ def _alignment(batch: _Batch, i: int, tag_cache: dict[bytes, Any]) -> Alignment:
         if md is not None:
             annotations["MD"] = md
         qlen = 0
-    if seq_raw is None:
-        sequence = Seq(None, length=qlen)
-    elif _FAST:
-        sequence = Seq.__new__(Seq)
-        sequence._data = batch.query_seqs[i]
-    else:
-        sequence = Seq(batch.query_seqs[i])
+    sequence = Seq(None, length=qlen) if seq_raw is None else _seq(batch.query_seqs[i])
     query = _query_record(sequence, batch.qnames[i], phred)
     if batch.reverse[i]:
         hclip = [hclip[1], hclip[0]]
