@@ -188,14 +188,17 @@ class BamColumns:
     def take(self, which: "np.ndarray | Sequence[int] | slice") -> "BamColumns":
         """The records selected by an index array, boolean mask or slice (same buffer)."""
         new = object.__new__(BamColumns)
+        if isinstance(which, np.ndarray) and which.dtype == bool:
+            which = idx = np.flatnonzero(which)  # integer takes are cheaper than 13 masks
+        else:
+            idx = np.arange(len(self))[which]
         for name in ("ref_id", "pos", "mapq", "bin", "flag", "n_cigar", "l_seq", "l_read_name",
                      "next_ref_id", "next_pos", "tlen", "offset", "stop"):
             setattr(new, name, getattr(self, name)[which])
         new.buffer, new._u8, new.consumed = self.buffer, self._u8, self.consumed
-        idx = np.arange(len(self))[which]
         new.first_record = self.first_record + (int(idx[0]) if len(idx) else 0)
-        new._cg = None
-        if self._cg is not None:
+        new._cg = None if self._cg is None else {}
+        if self._cg:
             back = {int(old): k for k, old in enumerate(idx.tolist())}
             new._cg = {back[i]: v for i, v in self._cg.items() if i in back}
         return new
