@@ -409,7 +409,7 @@ def decode_columns(buffer: Any, offset: int = 0, *, partial: bool = False,
     u8 = np.frombuffer(buffer, np.uint8)
     limit = len(u8)
     if hints is not None and len(hints):
-        starts, consumed = walk_records(u8, offset, hints, limit)  # type: ignore[arg-type]
+        starts, consumed = _block_starts(u8, offset, np.asarray(hints, np.int64), limit)
     else:
         starts, consumed = record_starts(u8, offset, limit)  # type: ignore[arg-type]
     if consumed < limit and not partial:
@@ -426,6 +426,57 @@ def decode_columns(buffer: Any, offset: int = 0, *, partial: bool = False,
     cols = BamColumns(buffer, u8, starts, fixed, consumed, first_record)
     _validate(cols, fixed, n_refs)
     return cols
+
+
+#: Fewer blocks than this whose records all have one size: walk the whole batch instead
+_UNIFORM_SHARE = 0.5
+
+
+def _block_starts(u8: np.ndarray, offset: int, hints: np.ndarray, limit: int
+                  ) -> tuple[np.ndarray, int]:
+    """:func:`~bioformats_ext.bam.scan.walk_records`' result (record starts and where the next
+    record starts), cheaper when blocks hold records of one size (fixed-length reads, names and
+    tags): such a block, entered at its start, is cut arithmetically and checked with one
+    gather, with no walk. ``hints`` are the block starts. Other blocks are walked one by one;
+    when a record spans a block boundary, or few blocks are uniform, the rest is left to
+    ``walk_records`` (exact in every case)."""
+    inner = hints[(hints > offset) & (hints < limit)]
+    lo = np.concatenate(([offset], inner))
+    hi = np.concatenate((inner, [limit]))
+    sizes = np.zeros(len(lo), np.int64)
+    readable = hi - lo >= 4
+    sizes[readable] = np.ndarray((max(limit - 3, 0),), "<u4", buffer=u8, strides=(1,))[
+        lo[readable]].astype(np.int64) + 4
+    uniform = (sizes >= 36) & (sizes <= MAX_RECORD_SIZE)
+    uniform[uniform] = (hi[uniform] - lo[uniform]) % sizes[uniform] == 0
+    if np.count_nonzero(uniform) < _UNIFORM_SHARE * len(lo):
+        return walk_records(u8, offset, hints, limit)
+    counts = np.where(uniform, (hi - lo) // np.maximum(sizes, 1), 0)
+    first = np.zeros(len(lo) + 1, np.int64)
+    np.cumsum(counts, out=first[1:])
+    rank = np.arange(int(first[-1])) - np.repeat(first[:-1], counts)
+    at = np.repeat(lo, counts) + np.repeat(sizes, counts) * rank
+    # every predicted record must have the block's size (then each one is a true start)
+    bad = np.ndarray((max(limit - 3, 0),), "<u4", buffer=u8, strides=(1,))[at] + 4 != \
+        np.repeat(sizes, counts)
+    if bad.any():
+        uniform[np.unique(np.repeat(np.arange(len(lo)), counts)[bad])] = False
+    parts: list[np.ndarray] = []
+    cur = offset
+    lo_l, hi_l, first_l = lo.tolist(), hi.tolist(), first.tolist()
+    for j, ok in enumerate(uniform.tolist()):
+        if cur != lo_l[j]:  # a record spans the block boundary: walk the rest exactly
+            rest, cur = walk_records(u8, cur, inner[inner > cur], limit)
+            parts.append(rest)
+            break
+        if ok:
+            parts.append(at[first_l[j]:first_l[j + 1]])
+            cur = hi_l[j]
+        else:
+            part, cur = record_starts(u8, cur, hi_l[j])
+            parts.append(part)
+    starts = np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    return starts, cur
 
 
 def _validate(cols: BamColumns, fixed: np.ndarray, n_refs: int | None) -> None:
