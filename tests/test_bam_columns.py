@@ -58,3 +58,16 @@ def test_mixed_sizes_and_spanning_records(tmp_path):
     _check(*_stream_and_blocks(path))
     other = write_bam(tmp_path / "p.bam")  # htslib's block layout
     _check(*_stream_and_blocks(other))
+
+
+def test_damaged_name_or_cigar_is_a_typed_error(tmp_path):
+    from bioformats_ext.errors import FormatError
+
+    data, first, _hints = _stream_and_blocks(tiled_bam(tmp_path / "t.bam", 100))
+    at = int(decode_columns(data, first).cigar_start[5])
+    for where, value, message in ((at, 12, "record 6: unknown CIGAR operation 12"),
+                                  (at - 1, 65, "record 6: read name is not NUL-terminated")):
+        damaged = bytearray(data)
+        damaged[where] = (damaged[where] & 0xF0) | value if where == at else value
+        with pytest.raises(FormatError, match=message):
+            decode_columns(bytes(damaged), first)

@@ -458,11 +458,13 @@ def _block_starts(u8: np.ndarray, offset: int, hints: np.ndarray, limit: int
     counts = np.where(uniform, (hi - lo) // np.maximum(sizes, 1), 0)
     first = np.zeros(len(lo) + 1, np.int64)
     np.cumsum(counts, out=first[1:])
-    rank = np.arange(int(first[-1])) - np.repeat(first[:-1], counts)
-    at = np.repeat(lo, counts) + np.repeat(sizes, counts) * rank
+    # record k of the batch (block j) starts at lo[j] + size[j] * (k - first[j])
+    each = np.repeat(sizes, counts)
+    at = np.repeat(lo - sizes * first[:-1], counts)
+    at += each * np.arange(int(first[-1]))
     # every predicted record must have the block's size (then each one is a true start)
-    bad = np.ndarray((max(limit - 3, 0),), "<u4", buffer=u8, strides=(1,))[at] + 4 != \
-        np.repeat(sizes, counts)
+    each -= 4
+    bad = np.ndarray((max(limit - 3, 0),), "<u4", buffer=u8, strides=(1,))[at] != each
     if bad.any():
         uniform[np.unique(np.repeat(np.arange(len(lo)), counts)[bad])] = False
     parts: list[np.ndarray] = []
@@ -501,14 +503,22 @@ def _validate(cols: BamColumns, fixed: np.ndarray, n_refs: int | None) -> None:
             f"l_read_name {cols.l_read_name[i]}, n_cigar_op {cols.n_cigar[i]}, l_seq "
             f"{cols.l_seq[i]})" + ("" if n_refs is None else f" with {n_refs} references"))
     # every name ends in NUL
-    term = cols._u8[cols.name_start + cols.l_read_name - 1]
+    cigar_start = cols.cigar_start
+    term = cols._u8[cigar_start - 1]
     if (term != 0).any():
         i = int(np.argmax(term != 0))
         raise FormatError(f"BAM record {cols.first_record + i + 1}: read name is not NUL-terminated")
-    ops = cols.n_cigar > 0
+    n_cigar = cols.n_cigar
+    ops = n_cigar > 0
     if ops.any():
-        flat, _ = cols._gather(cols.cigar_start[ops], 4 * cols.n_cigar[ops])
-        codes = flat.view("<u4") & 15
+        k = int(n_cigar[0])
+        if (n_cigar == k).all():  # same number of operations everywhere: u32 gathers
+            words = np.ndarray((max(len(cols._u8) - 3, 0),), "<u4", buffer=cols._u8, strides=(1,))
+            codes = words[cigar_start if k == 1 else
+                          (cigar_start[:, None] + 4 * np.arange(k)).reshape(-1)] & 15
+        else:
+            flat, _ = cols._gather(cigar_start[ops], 4 * n_cigar[ops])
+            codes = flat.view("<u4") & 15
         if (codes > 8).any():
             k = int(np.argmax(codes > 8))
             owner = np.repeat(np.flatnonzero(ops), cols.n_cigar[ops])[k]
