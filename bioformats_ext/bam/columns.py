@@ -459,12 +459,16 @@ def _block_starts(u8: np.ndarray, offset: int, hints: np.ndarray, limit: int
     first = np.zeros(len(lo) + 1, np.int64)
     np.cumsum(counts, out=first[1:])
     # record k of the batch (block j) starts at lo[j] + size[j] * (k - first[j])
-    each = np.repeat(sizes, counts)
-    at = np.repeat(lo - sizes * first[:-1], counts)
-    at += each * np.arange(int(first[-1]))
+    size = int(sizes[0])
+    if uniform.all() and (sizes == size).all():  # one progression for the whole batch
+        at = offset + size * np.arange(int(first[-1]))
+        each: Any = size
+    else:
+        each = np.repeat(sizes, counts)
+        at = np.repeat(lo - sizes * first[:-1], counts)
+        at += each * np.arange(int(first[-1]))
     # every predicted record must have the block's size (then each one is a true start)
-    each -= 4
-    bad = np.ndarray((max(limit - 3, 0),), "<u4", buffer=u8, strides=(1,))[at] != each
+    bad = np.ndarray((max(limit - 3, 0),), "<u4", buffer=u8, strides=(1,))[at] + 4 != each
     if bad.any():
         uniform[np.unique(np.repeat(np.arange(len(lo)), counts)[bad])] = False
     parts: list[np.ndarray] = []
