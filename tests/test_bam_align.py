@@ -115,3 +115,45 @@ def test_full_slice_and_rewind(files):
     assert everything.metadata == iterator.metadata
     assert [alignment_key(a) for a in everything[:3]] == first
     assert alignment_key(next(iterator)) == alignment_key(everything[3])
+
+
+def _fixed_length_sam(length: int, n: int, seed: int, no_seq: bool = False) -> tuple[str, list[str]]:
+    """Reads of one length (the batch path that decodes SEQ as a 2-D array): both strands,
+    soft clips, indels, MD tags, missing qualities, unmapped reads, mates (``no_seq``: all
+    SEQ "*", mapped only: Biopython cannot read unmapped reads without SEQ)."""
+    rng = random.Random(seed)
+    header = "@HD\tVN:1.6\tSO:coordinate\n@SQ\tSN:chr1\tLN:1000000\n@SQ\tSN:chr2\tLN:5000\n"
+    cigars = [f"{length}M", f"5S{length - 5}M", f"{length - 10}M10S", f"20M2I{length - 22}M",
+              f"30M5D{length - 30}M", f"3S20M4N{length - 23}M"] if length > 40 else [f"{length}M"]
+    lines = []
+    pos = 100
+    for i in range(n):
+        pos += rng.randrange(0, 50)
+        flag = rng.choice([0, 16, 99, 147, 83, 163] + ([] if no_seq else [4, 4 | 16]))
+        cigar = "*" if flag & 4 else rng.choice(cigars)
+        seq = "*" if no_seq else "".join(rng.choice("ACGTN") for _ in range(length))
+        qual = "*" if no_seq or rng.random() < 0.2 else "".join(
+            chr(rng.randint(33, 73)) for _ in range(length))
+        tags = [f"NM:i:{rng.randrange(3)}", f"AS:i:{rng.randrange(100)}"]
+        if cigar == f"{length}M" and not no_seq and rng.random() < 0.5:
+            tags.append(f"MD:Z:{length}")
+        mate = rng.choice([("*", "0", "0"), ("=", str(pos + 150), "250")])
+        if flag & 4:  # placed unmapped reads sit at their mate (SAM's convention)
+            mate = ("=", str(pos), "0")
+        lines.append("\t".join([f"q{i}", str(flag), "chr1", str(pos), "60", cigar, *mate,
+                                seq, qual, *tags]))
+    return header, lines
+
+
+@pytest.mark.parametrize("length,no_seq", [(100, False), (101, False), (1, False), (50, True)])
+def test_fixed_length_reads_equal_biopython(tmp_path, length, no_seq):
+    header, lines = _fixed_length_sam(length, 300, length, no_seq)
+    sam = tmp_path / "f.sam"
+    sam.write_text(header + "".join(line + "\n" for line in lines))
+    bam = tmp_path / "f.bam"
+    with BamWriter(str(bam), header) as writer:
+        writer.write_many(lines)
+    expected = [alignment_key(a) for a in Align.parse(str(sam), "sam")]
+    got = [alignment_key(a) for a in Align.parse(str(bam), "bam")]
+    assert len(got) == 300
+    assert got == expected

@@ -24,11 +24,10 @@ from Bio.Align import Alignment, interfaces
 from Bio.Align import sam as _sam
 from Bio.Seq import UndefinedSequenceError
 
-from .._gc import gc_paused
 from ..bam import BamWriter
 from ..bam.alignment_file import BamFile
 from ..errors import BioformatsError, FormatError, RecordError
-from .bam_convert import columns_to_alignments
+from .bam_convert import iter_alignments
 
 
 def _header_text(bam: BamFile) -> str:
@@ -92,9 +91,7 @@ class _RecordStream:
         self.seek(0)
 
     def seek(self, offset: int) -> None:
-        self.batches: Iterator[Any] = self.bam.fetch_columns(until_eof=True)
-        self.pending: list[Alignment] = []
-        self.at = 0
+        self.records: Iterator[Alignment] | None = None  # made by the iterator on first use
 
     def close(self) -> None:
         self.bam.close()
@@ -139,19 +136,27 @@ class AlignmentIterator(interfaces.AlignmentIterator):
         self._target_indices = parser._target_indices
         self._names = list(stream.bam.references)
 
-    def _convert(self, cols: Any) -> list[Alignment]:
-        with gc_paused():  # a batch allocates many acyclic objects: no collections meanwhile
-            return columns_to_alignments(cols, self._names, self.targets, self._target_indices)
+    def _alignments(self, batches: Iterator[Any]) -> Iterator[Alignment]:
+        return iter_alignments(batches, self._names, self.targets, self._target_indices)
+
+    def _start(self, stream: _RecordStream) -> Iterator[Alignment]:
+        stream.records = self._alignments(stream.bam.fetch_columns(until_eof=True))
+        return stream.records
 
     def _read_next_alignment(self, stream: _RecordStream) -> Alignment | None:
-        while stream.at >= len(stream.pending):
-            cols = next(stream.batches, None)
-            if cols is None:
-                return None
-            stream.pending = self._convert(cols)
-            stream.at = 0
-        alignment = stream.pending[stream.at]
-        stream.at += 1
+        return next(stream.records or self._start(stream), None)
+
+    def __next__(self) -> Alignment:
+        """The next alignment (Biopython's ``__next__`` without its extra call per record)."""
+        try:
+            stream = self._stream
+        except AttributeError:  # closed
+            raise StopIteration from None
+        alignment = next(stream.records or self._start(stream), None)
+        if alignment is None:
+            self._len = self._index
+            raise StopIteration
+        self._index += 1
         return alignment
 
     def search(self, chromosome: str | None = None, start: int | None = None,
@@ -162,8 +167,7 @@ class AlignmentIterator(interfaces.AlignmentIterator):
         """
         names = [chromosome] if chromosome is not None else self._names
         for name in names:
-            for cols in self._bam.fetch_columns(name, start, end):
-                yield from self._convert(cols)
+            yield from self._alignments(self._bam.fetch_columns(name, start, end))
 
 
 class AlignmentWriter(interfaces.AlignmentWriter):

@@ -11,42 +11,35 @@ tags may contain spaces, long CIGARs come from the ``CG`` tag. An unmapped read 
 back at its mate's position (``rnext``/``pnext``, SAM's convention); only when its placement
 differs from that is it kept in ``rname``/``pos`` attributes, so writing keeps files sorted.
 
-The CIGAR → coordinates step is vectorised over the batch: all operations are flattened, the
-per-operation target/query advances are cumulatively summed per record, and each record's
-coordinate block is a slice of two arrays.
+Why it is fast: everything that can be done for a whole batch is done with numpy first
+(:class:`~bioformats_ext.align.bam_batch.AlignmentBatch`: coordinates, SEQ letters, per-record
+lists). Then the alignments are made one at a time (:func:`iter_alignments`, a generator): a
+loop that drops them keeps the heap, and so the garbage collector's work, small (building a
+whole batch first made the collector walk every object of it). Common records take a short path
+that stores attributes on ``__new__`` objects in Biopython's order; anything unusual takes
+:func:`_alignment`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 from Bio.Align import Alignment
 from Bio.Seq import Seq
 from Bio.SeqRecord import SeqRecord
 
-from ..bam.columns import _PAIRS, BamColumns, parse_aux
+from ..bam.columns import BamColumns, parse_aux
 from ..errors import FormatError
+from .bam_batch import COMPLEMENT as _COMPLEMENT, AlignmentBatch
 
-__all__ = ["columns_to_alignments"]
+__all__ = ["columns_to_alignments", "iter_alignments"]
 
-_OP_LETTERS = np.frombuffer(b"MIDNSHP=X??????", np.uint8)
-_T_OPS = np.zeros(16, bool)
-_T_OPS[[0, 2, 3, 7, 8]] = True       # consume the reference
-_Q_OPS = np.zeros(16, bool)
-_Q_OPS[[0, 1, 4, 7, 8]] = True       # consume the query
-_COL_OPS = np.zeros(16, bool)
-_COL_OPS[[0, 1, 2, 3, 7, 8]] = True  # make a coordinate column
-_STORE_OPS = np.zeros(16, bool)
-_STORE_OPS[[3, 7, 8]] = True         # N = X: Biopython keeps ``operations``
 _B_DTYPES = {"c": np.int8, "C": np.uint8, "s": np.int16, "S": np.uint16, "i": np.int32,
              "I": np.uint32, "f": np.float32}
 _INT_KINDS = frozenset("cCsSiI")
 
 _from_validated: Any = getattr(SeqRecord, "_from_validated", None)  # absent in old Biopython
-_LETTERS = b"=ACMGRSVTWYHKDBN"
-#: reverse-complement table for BAM's 16 letters, taken from Biopython itself
-_COMPLEMENT = bytes.maketrans(_LETTERS, bytes(Seq(_LETTERS.decode()).complement()))
 
 
 def _fast_objects_ok() -> bool:
@@ -86,9 +79,7 @@ if _FAST:
     from Bio.SeqRecord import _RestrictedDict
 
 
-def _seq(data: bytes, reverse: bool) -> Seq:
-    if reverse:
-        data = data.translate(_COMPLEMENT)[::-1]
+def _seq(data: bytes) -> Seq:
     if _FAST:
         seq = Seq.__new__(Seq)
         seq._data = data
@@ -134,8 +125,6 @@ def _tag_value(kind: str, value: Any) -> Any:
 
 
 _TAG_CACHE = 4096
-
-
 def _read_tags(raw: bytes, number: int, has_cg: bool) -> tuple[Any, Any, dict[str, Any], bool]:
     """``(score, MD, annotations, has_arrays)`` of one record's aux bytes (cached per batch:
     reads with identical tags, the common case, parse once)."""
@@ -157,210 +146,194 @@ def _read_tags(raw: bytes, number: int, has_cg: bool) -> tuple[Any, Any, dict[st
     return score, md, annotations, arrays
 
 
+def iter_alignments(batches: Iterable[BamColumns], names: list[str], targets: list[SeqRecord],
+                    target_indices: dict[str, int]) -> Iterator[Alignment]:
+    """One ``Alignment`` per record of every batch (see the module docstring), made one at a
+    time so that a consumer that drops them keeps the heap (and the collector's work) small."""
+    if not (_FAST and _ALIGNMENT_FAST):
+        for cols in batches:
+            if len(cols):
+                batch = AlignmentBatch(cols, names, targets, target_indices)
+                for i in range(len(cols)):
+                    yield _alignment(batch, i, {})
+        return
+    new_alignment = Alignment.__new__
+    new_seq = Seq.__new__
+    new_record = SeqRecord.__new__
+    new_letters = _RestrictedDict.__new__
+    set_item = dict.__setitem__
+    for cols in batches:
+        if not len(cols):
+            continue
+        batch = AlignmentBatch(cols, names, targets, target_indices)
+        blob = batch.blob
+        first = cols.first_record + 1
+        tag_cache: dict[bytes, tuple[Any, Any, dict[str, Any], bool]] = {}
+        for i, (target, qname, data, length, qa, aux_a, aux_b, coordinates, flag, mapq, rnext,
+                pnext, tlen) in enumerate(zip(
+                    batch.short_targets, batch.qnames, batch.query_seqs, batch.l_seq,
+                    batch.qual_start, batch.aux_start, batch.stops, batch.coordinates,
+                    batch.flags, batch.mapqs, batch.rnexts, batch.next_pos, batch.tlens)):
+            raw_aux = blob[aux_a:aux_b]
+            hit = tag_cache.get(raw_aux)
+            if hit is None:
+                hit = _read_tags(raw_aux, first + i, i in batch.cg)
+                if len(tag_cache) < _TAG_CACHE and i not in batch.cg:
+                    tag_cache[raw_aux] = hit
+            if target is None or hit[1] is not None:  # anything else: the general path
+                yield _alignment(batch, i, tag_cache)
+                continue
+            sequence = new_seq(Seq)
+            sequence._data = data
+            query = new_record(SeqRecord)
+            query._seq = sequence
+            query.id = qname
+            query.name = "<unknown name>"
+            query.description = ""
+            query.dbxrefs = []
+            query.annotations = {}
+            if qa < 0:
+                query._per_letter_annotations = None
+            else:
+                letters = new_letters(_RestrictedDict)
+                letters._length = length
+                set_item(letters, "phred_quality", [*blob[qa:qa + length]])
+                query._per_letter_annotations = letters
+            query.features = []
+            alignment = new_alignment(Alignment)
+            alignment.sequences = [target, query]
+            alignment.coordinates = coordinates
+            alignment.flag = flag
+            if mapq != 255:
+                alignment.mapq = mapq
+            if rnext is not None:
+                alignment.rnext = rnext
+            if pnext >= 0:
+                alignment.pnext = pnext
+            if tlen:
+                alignment.tlen = tlen
+            score, _md, annotations, has_arrays = hit
+            if score is not None:
+                alignment.score = score
+            if annotations:
+                alignment.annotations = (_copy_arrays(annotations) if has_arrays
+                                         else annotations.copy())
+            yield alignment
+
+
 def columns_to_alignments(cols: BamColumns, names: list[str], targets: list[SeqRecord],
                           target_indices: dict[str, int]) -> list[Alignment]:
     """One ``Alignment`` per record of ``cols`` (see the module docstring)."""
-    n = len(cols)
-    if n == 0:
-        return []
-    cg = cols._cg_overrides()
-    if cg:
-        arrays = cols.cigar_arrays()
-        counts = np.array([len(a) for a in arrays], np.int64)
-        flat = np.concatenate(arrays).astype(np.int64) if counts.sum() else np.zeros(0, np.int64)
-    else:
-        counts = cols.n_cigar
-        raw, _ = cols._gather(cols.cigar_start, 4 * counts)
-        flat = raw.view("<u4").astype(np.int64) if len(raw) else np.zeros(0, np.int64)
-    flags = cols.flag
-    mapped = (flags & 4) == 0
-    reverse = (flags & 16) != 0
-    ops = flat & 15
-    lens = flat >> 4
-    owner = np.repeat(np.arange(n), counts)
-    t_adv = np.where(_T_OPS[ops], lens, 0)
-    q_adv = np.where(_Q_OPS[ops], lens, 0)
-    first_op = np.zeros(n + 1, np.int64)
-    np.cumsum(counts, out=first_op[1:])
-    cum_t = np.cumsum(t_adv)
-    cum_q = np.cumsum(q_adv)
-    if len(flat):
-        base_t = np.concatenate(([0], cum_t))[first_op[:-1]]
-        base_q = np.concatenate(([0], cum_q))[first_op[:-1]]
-        cum_t = cum_t - np.repeat(base_t, counts)
-        cum_q = cum_q - np.repeat(base_q, counts)
-    q_before = cum_q - q_adv
-    lead_s = np.bincount(owner, weights=np.where((ops == 4) & (q_before == 0), lens, 0),
-                         minlength=n).astype(np.int64)
-    q_total = np.bincount(owner, weights=q_adv, minlength=n).astype(np.int64)
-    store = np.bincount(owner, weights=_STORE_OPS[ops], minlength=n) > 0
-    is_col = _COL_OPS[ops]
-    col_owner = owner[is_col]
-    n_cols = np.bincount(col_owner, minlength=n)
-    block = n_cols + 1
-    block_start = np.zeros(n + 1, np.int64)
-    np.cumsum(block, out=block_start[1:])
-    total = int(block_start[-1])
-    pos = cols.pos
-    tcoord = np.empty(total, np.intp)
-    qcoord = np.empty(total, np.intp)
-    tcoord[block_start[:-1]] = pos
-    qcoord[block_start[:-1]] = lead_s
-    col_first = np.zeros(n + 1, np.int64)
-    np.cumsum(n_cols, out=col_first[1:])
-    rank = np.arange(len(col_owner)) - col_first[:-1][col_owner]
-    slot = block_start[:-1][col_owner] + 1 + rank
-    tcoord[slot] = pos[col_owner] + cum_t[is_col]
-    qcoord[slot] = cum_q[is_col]
-    rev_slots = np.repeat(reverse, block)
-    qcoord[rev_slots] = np.repeat(q_total, block)[rev_slots] - qcoord[rev_slots]
-    col_letters = _OP_LETTERS[ops[is_col]].tobytes()
-    # hard clips: left when nothing of the query came before, else right (last one wins)
-    hard: dict[int, list[int | None]] = {}
-    for k in np.flatnonzero(ops == 5).tolist():
-        r = int(owner[k])
-        pair = hard.setdefault(r, [None, None])
-        pair[0 if q_before[k] == 0 else 1] = int(lens[k])
+    return list(iter_alignments([cols], names, targets, target_indices))
 
-    qnames = cols.query_names()
-    # sequences as one bytes object (nibble pairs) and qualities as one list, sliced per record
-    l_seq = cols.l_seq.tolist()
-    half = (cols.l_seq + 1) // 2
-    packed, seq_cuts = cols._gather(cols.seq_start, half)
-    seq_blob = _PAIRS[packed].tobytes() if len(packed) else b""
-    seq_at = (2 * seq_cuts[:-1]).tolist()
-    qual_flat, qual_cuts = cols._gather(cols.qual_start, cols.l_seq)
-    qual_list = qual_flat.tolist()
-    qual_at = qual_cuts[:-1].tolist()
-    ref_ids = cols.ref_id.tolist()
-    next_ids = cols.next_ref_id.tolist()
-    next_pos = cols.next_pos.tolist()
-    tlens = cols.tlen.tolist()
-    mapqs = cols.mapq.tolist()
-    flag_list = flags.tolist()
-    pos_list = pos.tolist()
-    mapped_list = mapped.tolist()
-    rev_list = reverse.tolist()
-    q_totals = q_total.tolist()
-    store_list = store.tolist()
-    bs = block_start.tolist()
-    cf = col_first.tolist()
-    aux_start = cols.aux_start.tolist()
-    stops = cols.stop.tolist()
-    u8 = cols._u8
 
-    new_alignment = Alignment.__new__
-    tag_cache: dict[bytes, tuple[Any, Any, dict[str, Any], bool]] = {}
-    out: list[Alignment] = []
-    coords2 = np.stack([tcoord, qcoord])  # each record's coordinates: a view of its columns
-    blob = cols.buffer if isinstance(cols.buffer, bytes) else u8.tobytes()
-    first_record = cols.first_record
-    for i in range(n):
-        flag = flag_list[i]
-        tid = ref_ids[i]
-        rname = names[tid] if tid >= 0 else "*"
-        length = l_seq[i]
-        if length:
-            at = seq_at[i]
-            seq_raw: bytes | None = seq_blob[at:at + length]
-            qa = qual_at[i]
-            phred = None if qual_list[qa] == 0xFF else qual_list[qa:qa + length]
+def _copy_arrays(annotations: dict[str, Any]) -> dict[str, Any]:
+    """A copy of cached annotations in which arrays (mutable) are each alignment's own."""
+    return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in annotations.items()}
+
+
+def _alignment(batch: AlignmentBatch, i: int, tag_cache: dict[bytes, Any]) -> Alignment:
+    """Record ``i`` of a batch, whatever it holds (unmapped, MD, hard clips, ...)."""
+    cols = batch.cols
+    names = batch.names
+    cg = batch.cg
+    flag = batch.flags[i]
+    tid = int(cols.ref_id[i])
+    rname = names[tid] if tid >= 0 else "*"
+    length = batch.l_seq[i]
+    qa = batch.qual_start[i]
+    mapped = bool(batch.mapped[i])
+    seq_raw = batch.query_seqs[i] if length else None
+    if seq_raw is not None and mapped and batch.reverse[i]:  # as stored (MD is on it)
+        seq_raw = seq_raw.translate(_COMPLEMENT)[::-1]
+    phred = [*batch.blob[qa:qa + length]] if qa >= 0 else None
+    raw_aux = batch.blob[batch.aux_start[i]:batch.stops[i]]
+    in_cg = i in cg
+    hit = None if in_cg else tag_cache.get(raw_aux)
+    if hit is None:
+        hit = _read_tags(raw_aux, cols.first_record + i + 1, in_cg)
+    score, md, cached, has_arrays = hit
+    annotations = _copy_arrays(cached) if has_arrays else dict(cached)
+    hclip: list[int | None] = [None, None]
+    operations = None
+    if mapped:
+        coordinates = batch.coordinates[i]
+        q_total = int(batch.q_totals[i])
+        if seq_raw is not None and length != q_total:
+            raise FormatError(f"BAM record {cols.first_record + i + 1} ({batch.qnames[i]}): SEQ "
+                              f"length {length} does not match its CIGAR ({q_total})")
+        if md is not None and seq_raw is not None:
+            target = _target_from_md(seq_raw.decode("ascii"), md, int(batch.pos[i]), cols, i, cg,
+                                     batch.targets, batch.target_indices, rname)
         else:
-            seq_raw = phred = None
-        # tags
-        raw_aux = blob[aux_start[i]:stops[i]]
-        in_cg = cg and i in cg
-        hit = None if in_cg else tag_cache.get(raw_aux)
-        if hit is None:
-            hit = _read_tags(raw_aux, first_record + i + 1, bool(in_cg))
-            if len(tag_cache) < _TAG_CACHE and not in_cg:
-                tag_cache[raw_aux] = hit
-        score, md, cached, has_arrays = hit
-        if has_arrays:  # arrays are mutable: each alignment gets its own
-            annotations = {k: (v.copy() if isinstance(v, np.ndarray) else v)
-                           for k, v in cached.items()}
-        else:
-            annotations = dict(cached)
-        hclip: list[int | None] = [None, None]
-        operations = None
-        if mapped_list[i]:
-            a, b = bs[i], bs[i + 1]
-            coordinates = coords2[:, a:b]
-            if seq_raw is not None and length != q_totals[i]:
-                raise FormatError(f"BAM record {cols.first_record + i + 1} ({qnames[i]}): SEQ length "
-                                  f"{length} does not match its CIGAR ({q_totals[i]})")
-            if md is not None and seq_raw is not None:
-                target = _target_from_md(seq_raw.decode("ascii"), md, pos_list[i], cols, i, cg, targets,
-                                         target_indices, rname)
+            index = batch.target_indices.get(rname)
+            if index is None:
+                target = SeqRecord(None, id=rname, description="")
             else:
-                index = target_indices.get(rname)
-                if index is None:
-                    target = SeqRecord(None, id=rname, description="")
-                else:
-                    target = targets[index]
-                if md is not None:
-                    annotations["MD"] = md
-            if i in hard:
-                hclip = hard[i]
-            if store_list[i]:
-                operations = bytearray(col_letters[cf[i]:cf[i + 1]])
-            qlen = q_totals[i]
-        else:
-            coordinates = None
-            target = None
+                target = batch.targets[index]
             if md is not None:
                 annotations["MD"] = md
-            qlen = 0
-        if seq_raw is None:
-            sequence = Seq(None, length=qlen)
-        else:
-            sequence = _seq(seq_raw, mapped_list[i] and rev_list[i])
-        query = _query_record(sequence, qnames[i], phred)
-        if rev_list[i]:
-            hclip = [hclip[1], hclip[0]]
-        if hclip[0] is not None:
-            query.annotations["hard_clip_left"] = hclip[0]
-        if hclip[1] is not None:
-            query.annotations["hard_clip_right"] = hclip[1]
-        # the attributes Biopython's SAM parser sets, in its order (Alignment.__init__ with
-        # coordinates only stores these two: checked at import, see _ALIGNMENT_FAST)
-        attrs: dict[str, Any] = {"sequences": [target, query], "coordinates": coordinates,
-                                 "flag": flag}
-        if mapqs[i] != 255:
-            attrs["mapq"] = mapqs[i]
-        ntid = next_ids[i]
-        if ntid >= 0:
-            attrs["rnext"] = rname if ntid == tid else names[ntid]
-        if next_pos[i] >= 0:
-            attrs["pnext"] = next_pos[i]
-        if tlens[i] != 0:
-            attrs["tlen"] = tlens[i]
-        if score is not None:
-            attrs["score"] = score
-        if annotations:
-            attrs["annotations"] = annotations
-        if hclip[0] is not None:
-            attrs["hard_clip_left"] = hclip[0]
-        if hclip[1] is not None:
-            attrs["hard_clip_right"] = hclip[1]
-        if operations is not None:
-            attrs["operations"] = operations
-        if not mapped_list[i]:
-            # an unmapped read is placed at its mate (SAM's convention, which the writer
-            # follows); only a placement that breaks the convention is kept explicitly
-            mate = (rname if ntid == tid else names[ntid]) if ntid >= 0 else "*"
-            if (mate, next_pos[i] if ntid >= 0 else -1) != (rname, pos_list[i] if tid >= 0 else -1):
-                attrs["rname"] = rname
-                attrs["pos"] = pos_list[i]
-        if _ALIGNMENT_FAST:
-            alignment = new_alignment(Alignment)
-            alignment.__dict__.update(attrs)
-        else:
-            alignment = Alignment([target, query], coordinates)
-            for key, value in attrs.items():
-                setattr(alignment, key, value)
-        out.append(alignment)
-    return out
+        if i in batch.hard:
+            hclip = batch.hard[i]
+        if batch.store[i]:
+            a, b = int(batch.col_first[i]), int(batch.col_first[i + 1])
+            operations = bytearray(batch.col_letters[a:b])
+        qlen = q_total
+    else:
+        coordinates = None
+        target = None
+        if md is not None:
+            annotations["MD"] = md
+        qlen = 0
+    sequence = Seq(None, length=qlen) if seq_raw is None else _seq(batch.query_seqs[i])
+    query = _query_record(sequence, batch.qnames[i], phred)
+    if batch.reverse[i]:
+        hclip = [hclip[1], hclip[0]]
+    if hclip[0] is not None:
+        query.annotations["hard_clip_left"] = hclip[0]
+    if hclip[1] is not None:
+        query.annotations["hard_clip_right"] = hclip[1]
+    # the attributes Biopython's SAM parser sets, in its order (Alignment.__init__ with
+    # coordinates only stores these two: checked at import, see _ALIGNMENT_FAST)
+    attrs: dict[str, Any] = {"sequences": [target, query], "coordinates": coordinates,
+                             "flag": flag}
+    mapq = batch.mapqs[i]
+    if mapq != 255:
+        attrs["mapq"] = mapq
+    ntid = int(cols.next_ref_id[i])
+    if ntid >= 0:
+        attrs["rnext"] = names[ntid]
+    next_pos = batch.next_pos[i]
+    if next_pos >= 0:
+        attrs["pnext"] = next_pos
+    if batch.tlens[i] != 0:
+        attrs["tlen"] = batch.tlens[i]
+    if score is not None:
+        attrs["score"] = score
+    if annotations:
+        attrs["annotations"] = annotations
+    if hclip[0] is not None:
+        attrs["hard_clip_left"] = hclip[0]
+    if hclip[1] is not None:
+        attrs["hard_clip_right"] = hclip[1]
+    if operations is not None:
+        attrs["operations"] = operations
+    if not mapped:
+        # an unmapped read is placed at its mate (SAM's convention, which the writer
+        # follows); only a placement that breaks the convention is kept explicitly
+        mate = names[ntid] if ntid >= 0 else "*"
+        pos = int(batch.pos[i])
+        if (mate, next_pos if ntid >= 0 else -1) != (rname, pos if tid >= 0 else -1):
+            attrs["rname"] = rname
+            attrs["pos"] = pos
+    if _ALIGNMENT_FAST:
+        alignment = Alignment.__new__(Alignment)
+        alignment.__dict__.update(attrs)
+    else:
+        alignment = Alignment([target, query], coordinates)
+        for key, value in attrs.items():
+            setattr(alignment, key, value)
+    return alignment
 
 
 def _target_from_md(seq: str, md: str, pos: int, cols: BamColumns, i: int,

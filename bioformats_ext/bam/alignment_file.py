@@ -101,6 +101,8 @@ class BamFile(RegionReader):
     def __init__(self, source: Any, index: Any = None, threads: int = 2):
         self.threads = threads
         self._reader = BamReader(source, index=index)
+        if self._reader._bgzf is not None:  # whole-file streams and region queries alike
+            self._reader._bgzf.codec = _inflate_codec(self._reader._bgzf.codec)
         self.source = self._reader.source
         self.header = AlignmentHeader(self._reader.header)
         self._refs = dict(zip(self.header.references, self.header.lengths))
@@ -350,6 +352,20 @@ class BamFile(RegionReader):
         return self
 
 
+def _inflate_codec(codec: Any) -> Any:
+    """The codec a BAM reader inflates with: ISA-L when installed (about 10 % less CPU than
+    libdeflate on BAM blocks, CRC checks included, on the benchmark file), else ``codec``."""
+    global _ISAL
+    if _ISAL is None:
+        from ..codec import available_deflate_backends, deflate_codec
+
+        _ISAL = deflate_codec("isal") if "isal" in available_deflate_backends() else False
+    return _ISAL or codec
+
+
+_ISAL: Any = None
+
+
 def _overlapping(cols: BamColumns, tid: int, beg: int, stop: int
                  ) -> tuple[BamColumns | None, bool]:
     """The records of ``cols`` overlapping ``tid:[beg, stop)`` (htslib's rule: ``pos < stop``
@@ -357,9 +373,12 @@ def _overlapping(cols: BamColumns, tid: int, beg: int, stop: int
     if not len(cols):
         return None, False
     ref = cols.ref_id
-    keep = (ref == tid) & (cols.pos < stop)
-    if beg > 0:
-        keep &= cols.end_positions() > beg
+    pos = cols.pos
+    keep = (ref == tid) & (pos < stop)
+    if beg > 0:  # only records starting before ``beg`` need their CIGAR's end
+        early = np.flatnonzero(keep & (pos < beg))
+        if len(early):
+            keep[early] = cols.end_positions(early) > beg
     done = bool(((ref > tid) | ((ref == tid) & (cols.pos >= stop))).any())
     if keep.all():
         return cols, done

@@ -15,6 +15,7 @@ returns htslib's type letter (``"BC"``-style for arrays), ``get_tags`` the bare 
 from __future__ import annotations
 
 import array
+from itertools import repeat
 from typing import Any, Iterator
 
 import numpy as np
@@ -53,8 +54,8 @@ class RecordBatch:
         return len(self.pos)
 
     def records(self) -> Iterator["BamRecord"]:
-        for i in range(len(self.pos)):
-            yield BamRecord(self, i)
+        n = len(self.pos)
+        return map(BamRecord, repeat(self, n), range(n))  # C-level loop, no generator frame
 
     def names(self) -> list[str]:
         if self._names is None:
