@@ -86,6 +86,8 @@ class BatchEncoder:
         if lines is None:
             lines = _LazyLines(blob)  # type: ignore[assignment]
         k = self.n_columns
+        if not self.enc.n_samples:  # columns after INFO (an empty FORMAT) are ignored
+            k = max(blob.count(b"\t", 0, blob.index(b"\n")) + 1, 8)
         arr = np.frombuffer(blob, np.uint8)
         seps = np.flatnonzero((arr == 9) | (arr == 10))
         if len(seps) != n * k or not (arr[seps[k - 1::k]] == 10).all():
@@ -164,15 +166,23 @@ class BatchEncoder:
         long_alt = np.flatnonzero(flen[:, 4] >= 15)
         if len(long_alt):
             alt_len[long_alt] = [len(alt_enc[i]) for i in long_alt.tolist()]
-        quals, bad_qual = _lookup(enc._qual_cache, cols[5], self._qual_miss)
+        whole = _digits(arr, ends[:, 5], flen[:, 5], 7)  # integer QUALs: exact as float32
+        if whole is not None:
+            quals, bad_qual = None, False
+        else:
+            quals, bad_qual = _lookup(enc._qual_cache, cols[5], self._qual_miss)
         flts, bad_flt = _lookup(enc._flt_cache, cols[6], self._flt_miss)
         if bad_alt or bad_qual or bad_flt:
             for values in (alt_enc, quals, flts):
                 _flag(bad, [i for i, v in enumerate(values) if v is _BAD])
-            quals = [FLOAT_MISSING if v is _BAD else v for v in quals]
+            if quals is not None:
+                quals = [FLOAT_MISSING if v is _BAD else v for v in quals]
             alt_enc = [b"" if v is _BAD else v for v in alt_enc]
             flts = [b"" if v is _BAD else v for v in flts]
-        qual_bits = np.frombuffer(b"".join(quals), "<u4")
+        if quals is None:
+            qual_bits = whole.astype("<f4").view("<u4")
+        else:
+            qual_bits = np.frombuffer(b"".join(quals), "<u4")
         # INFO
         infos = cols[7]
         if b"." in infos:
@@ -288,11 +298,10 @@ class BatchEncoder:
         enc = self.enc
         ns = enc.n_samples
         fmts = cols[8]
-        groups = dict.fromkeys(fmts)
-        if len(groups) == 1:
+        if fmts.count(fmts[0]) == len(fmts):
             plan = [(fmts[0], None)]
         else:
-            code = {f: i for i, f in enumerate(groups)}
+            code = {f: i for i, f in enumerate(dict.fromkeys(fmts))}
             codes = np.fromiter(map(code.__getitem__, fmts), np.int64, len(fmts))
             plan = [(f, np.flatnonzero(codes == i)) for f, i in code.items()]
         for fmt, rows in plan:
@@ -438,10 +447,16 @@ def _lookup(cache: dict, values: list[bytes], miss) -> tuple[list, bool]:
     """``cache[v]`` for every value, computing each distinct miss once (cache bounded), and
     whether some value is :data:`_BAD` (those are never cached: checking for them would cost a
     comparison per value on every batch)."""
-    try:
-        return list(map(cache.__getitem__, values)), False
-    except KeyError:
-        pass
+    first = values[0]
+    if values.count(first) == len(values):  # one value throughout (FILTER, FORMAT, ...)
+        got = cache.get(first)
+        if got is not None:
+            return [got] * len(values), False
+    else:
+        try:
+            return list(map(cache.__getitem__, values)), False
+        except KeyError:
+            pass
     if len(cache) > _CACHE_MAX:
         cache.clear()
     found_bad = False
@@ -457,9 +472,11 @@ def _lookup(cache: dict, values: list[bytes], miss) -> tuple[list, bool]:
     return list(map(cache.get, values, repeat(_BAD))), True
 
 
-def _digits(arr: np.ndarray, ends: np.ndarray, lengths: np.ndarray) -> np.ndarray | None:
-    """The unsigned decimal numbers of 1-10 digits ending before ``ends`` (None if any is not)."""
-    if not len(lengths) or lengths.min() < 1 or lengths.max() > 10:
+def _digits(arr: np.ndarray, ends: np.ndarray, lengths: np.ndarray, most: int = 10
+            ) -> np.ndarray | None:
+    """The unsigned decimal numbers of 1 to ``most`` digits ending before ``ends`` (None if
+    any field is not one)."""
+    if not len(lengths) or lengths.min() < 1 or lengths.max() > most:
         return None
     width = int(lengths.max())
     idx = ends[:, None] - width + np.arange(width)
