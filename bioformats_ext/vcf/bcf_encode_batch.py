@@ -69,27 +69,31 @@ class BatchEncoder:
         if not n:
             return b"", *(np.zeros(0, np.int64) for _ in range(4))
         blob = b"".join(lines) if lines[0][-1:] == b"\n" else b"\n".join(lines) + b"\n"
-        if blob.count(b"\n") != n or not blob.endswith(b"\n") or b"\r" in blob:
+        if b"\r" in blob:
             lines = [line.rstrip(b"\r\n") + b"\n" for line in lines]
             blob = b"".join(lines)
-            if blob.count(b"\n") != n:  # a line break inside a line: the per-record errors
-                return self._per_record(lines, first, np.ones(n, bool), None)
         return self.encode_text(blob, first, lines)
 
     def encode_text(self, blob: bytes, first: int, lines: list[bytes] | None = None
                     ) -> tuple[bytes, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """:meth:`encode` for VCF text: whole lines, each ending with a newline, no CR."""
-        n = blob.count(b"\n")
-        if blob[:1] == b"#" or b"\n#" in blob:
-            i = next(i for i, line in enumerate(blob.split(b"\n")) if line[:1] == b"#")
+        arr = np.frombuffer(blob, np.uint8)
+        seps = np.flatnonzero((arr == 9) | (arr == 10))  # bytes' own count/find are slower
+        newline = seps[arr[seps] == 10]
+        n = len(newline)
+        if not n or arr[-1] != 10 or (lines is not None and len(lines) != n):
+            # a list whose lines are not one per newline: each line on its own
+            n = len(lines) if lines is not None else n
+            return self._per_record(lines or _LazyLines(blob, n), first, np.ones(n, bool), None)
+        heads = arr[newline[:-1] + 1] == 35
+        if arr[0] == 35 or heads.any():
+            i = 0 if arr[0] == 35 else int(np.argmax(heads)) + 1
             raise RecordError(f"record {first + i}: header line among records", first + i)
         if lines is None:
-            lines = _LazyLines(blob)  # type: ignore[assignment]
+            lines = _LazyLines(blob, n)  # type: ignore[assignment]
         k = self.n_columns
         if not self.enc.n_samples:  # columns after INFO (an empty FORMAT) are ignored
-            k = max(blob.count(b"\t", 0, blob.index(b"\n")) + 1, 8)
-        arr = np.frombuffer(blob, np.uint8)
-        seps = np.flatnonzero((arr == 9) | (arr == 10))
+            k = max(int(np.searchsorted(seps, newline[0])) + 1, 8)
         if len(seps) != n * k or not (arr[seps[k - 1::k]] == 10).all():
             return self._per_record(lines, first, np.ones(n, bool), None)
         ends = seps.reshape(n, k)
@@ -171,7 +175,8 @@ class BatchEncoder:
             quals, bad_qual = None, False
         else:
             quals, bad_qual = _lookup(enc._qual_cache, cols[5], self._qual_miss)
-        flts, bad_flt = _lookup(enc._flt_cache, cols[6], self._flt_miss)
+        flts, bad_flt = _lookup(enc._flt_cache, cols[6], self._flt_miss,
+                                _constant(arr, ends, flen, 6))
         if bad_alt or bad_qual or bad_flt:
             for values in (alt_enc, quals, flts):
                 _flag(bad, [i for i, v in enumerate(values) if v is _BAD])
@@ -219,7 +224,8 @@ class BatchEncoder:
         l_indiv = np.zeros(n, np.int64)
         n_fmt = np.zeros(n, np.int64)
         if enc.n_samples:
-            self._format(cols, alts, bad, l_indiv, n_fmt, columns, first)
+            self._format(cols, alts, bad, l_indiv, n_fmt, columns,
+                         _constant(arr, ends, flen, 8))
         rlen = np.maximum(flen[:, 3], 1)
         heads = np.empty((n, 8), "<u4")
         heads[:, 0] = l_shared
@@ -294,11 +300,11 @@ class BatchEncoder:
         return len(self._gt_rows) - 1
 
     # -- FORMAT ---------------------------------------------------------------------------------
-    def _format(self, cols, alts, bad, l_indiv, n_fmt, columns, first) -> None:
+    def _format(self, cols, alts, bad, l_indiv, n_fmt, columns, constant: bool) -> None:
         enc = self.enc
         ns = enc.n_samples
         fmts = cols[8]
-        if fmts.count(fmts[0]) == len(fmts):
+        if constant:
             plan = [(fmts[0], None)]
         else:
             code = {f: i for i, f in enumerate(dict.fromkeys(fmts))}
@@ -429,12 +435,13 @@ class BatchEncoder:
 class _LazyLines:
     """The lines of a text batch, split only if some record needs the per-record encoder."""
 
-    def __init__(self, blob: bytes):
+    def __init__(self, blob: bytes, n: int):
         self.blob = blob
+        self.n = n
         self._lines: list[bytes] | None = None
 
     def __len__(self) -> int:
-        return self.blob.count(b"\n")
+        return self.n
 
     def __getitem__(self, i: int) -> bytes:
         if self._lines is None:
@@ -443,20 +450,18 @@ class _LazyLines:
 
 
 # -- column helpers ---------------------------------------------------------------------------
-def _lookup(cache: dict, values: list[bytes], miss) -> tuple[list, bool]:
+def _lookup(cache: dict, values: list[bytes], miss, constant: bool = False
+            ) -> tuple[list, bool]:
     """``cache[v]`` for every value, computing each distinct miss once (cache bounded), and
     whether some value is :data:`_BAD` (those are never cached: checking for them would cost a
-    comparison per value on every batch)."""
-    first = values[0]
-    if values.count(first) == len(values):  # one value throughout (FILTER, FORMAT, ...)
-        got = cache.get(first)
-        if got is not None:
-            return [got] * len(values), False
-    else:
-        try:
-            return list(map(cache.__getitem__, values)), False
-        except KeyError:
-            pass
+    comparison per value on every batch). ``constant``: every value is the same."""
+    got = cache.get(values[0]) if constant else None
+    if got is not None:
+        return [got] * len(values), False
+    try:
+        return list(map(cache.__getitem__, values)), False
+    except KeyError:
+        pass
     if len(cache) > _CACHE_MAX:
         cache.clear()
     found_bad = False
@@ -485,6 +490,18 @@ def _digits(arr: np.ndarray, ends: np.ndarray, lengths: np.ndarray, most: int = 
     if digits.min() < 0 or digits.max() > 9:
         return None
     return digits @ (10 ** np.arange(width - 1, -1, -1, dtype=np.int64))
+
+
+def _constant(arr: np.ndarray, ends: np.ndarray, flen: np.ndarray, j: int) -> bool:
+    """Whether field ``j`` has the same (short) text in every record, compared in numpy."""
+    lengths = flen[:, j]
+    width = int(lengths[0])
+    if width > 64 or (lengths != width).any():
+        return False
+    if width == 0:
+        return True
+    starts = ends[:, j] - width
+    return bool((arr[starts[:, None] + np.arange(width)] == arr[starts[0]:starts[0] + width]).all())
 
 
 def _flag(bad: np.ndarray, rows) -> None:
