@@ -67,7 +67,8 @@ class BatchEncoder:
         """``(data, sizes, tid, beg, end)`` for ``lines`` (record numbers from ``first``)."""
         n = len(lines)
         if not n:
-            return b"", *(np.zeros(0, np.int64) for _ in range(4))
+            empty = np.zeros(0, np.int64)
+            return b"", empty, empty, empty, empty
         blob = b"".join(lines) if lines[0][-1:] == b"\n" else b"\n".join(lines) + b"\n"
         if b"\r" in blob:
             lines = [line.rstrip(b"\r\n") + b"\n" for line in lines]
@@ -84,25 +85,25 @@ class BatchEncoder:
         if not n or arr[-1] != 10 or (lines is not None and len(lines) != n):
             # a list whose lines are not one per newline: each line on its own
             n = len(lines) if lines is not None else n
-            return self._per_record(lines or _LazyLines(blob, n), first, np.ones(n, bool), None)
+            return self._per_record(_LazyLines(blob, n) if lines is None else lines, first,
+                                    np.ones(n, bool), None)
         heads = arr[newline[:-1] + 1] == 35
         if arr[0] == 35 or heads.any():
             i = 0 if arr[0] == 35 else int(np.argmax(heads)) + 1
             raise RecordError(f"record {first + i}: header line among records", first + i)
-        if lines is None:
-            lines = _LazyLines(blob, n)  # type: ignore[assignment]
+        every: list[bytes] | _LazyLines = _LazyLines(blob, n) if lines is None else lines
         k = self.n_columns
         if not self.enc.n_samples:  # columns after INFO (an empty FORMAT) are ignored
             k = max(int(np.searchsorted(seps, newline[0])) + 1, 8)
         if len(seps) != n * k or not (arr[seps[k - 1::k]] == 10).all():
-            return self._per_record(lines, first, np.ones(n, bool), None)
+            return self._per_record(every, first, np.ones(n, bool), None)
         ends = seps.reshape(n, k)
         flen = np.diff(np.concatenate(([-1], seps))).reshape(n, k) - 1
         fields = blob.replace(b"\n", b"\t").split(b"\t")
         cols = [fields[j:n * k:k] for j in range(k)]
-        return self._columns(lines, first, cols, flen, ends, arr)
+        return self._columns(every, first, cols, flen, ends, arr)
 
-    def _per_record(self, lines: list[bytes], first: int, bad: np.ndarray,
+    def _per_record(self, lines: "list[bytes] | _LazyLines", first: int, bad: np.ndarray,
                     good: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
                     np.ndarray] | None):
         """Records flagged ``bad`` through the per-record encoder, merged with ``good``
@@ -175,8 +176,8 @@ class BatchEncoder:
             quals, bad_qual = None, False
         else:
             quals, bad_qual = _lookup(enc._qual_cache, cols[5], self._qual_miss)
-        flts, bad_flt = _lookup(enc._flt_cache, cols[6], self._flt_miss,
-                                _constant(arr, ends, flen, 6))
+        same_flt = _constant(arr, ends, flen, 6)
+        flts, bad_flt = _lookup(enc._flt_cache, cols[6], self._flt_miss, same_flt)
         if bad_alt or bad_qual or bad_flt:
             for values in (alt_enc, quals, flts):
                 _flag(bad, [i for i, v in enumerate(values) if v is _BAD])
@@ -215,7 +216,8 @@ class BatchEncoder:
         info_len = _row_sums(item_len, n_items)
         l_shared = (24 + id_len + ref_len + _desc_len(id_len) + _desc_len(ref_len)
                     + alt_len
-                    + np.fromiter(map(len, flts), np.int64, n) + info_len)
+                    + (len(flts[0]) if same_flt else np.fromiter(map(len, flts), np.int64, n))
+                    + info_len)
         columns: list[tuple[list, np.ndarray | None, np.ndarray | None]] = [
             (_DESCS[id_len].tolist(), None, None), (ids, None, None),
             (_DESCS[ref_len].tolist(), None, None), (cols[3], None, None),
@@ -304,6 +306,7 @@ class BatchEncoder:
         enc = self.enc
         ns = enc.n_samples
         fmts = cols[8]
+        plan: list[tuple[bytes, np.ndarray | None]]
         if constant:
             plan = [(fmts[0], None)]
         else:
@@ -404,7 +407,7 @@ class BatchEncoder:
                     index[v] = self._gt_miss(v)
             ids_l = list(map(index.__getitem__, vals))
         ids = np.array(ids_l, np.int64).reshape(m, ns)
-        rowbad = (ids < 0).any(axis=1)
+        rowbad = np.asarray((ids < 0).any(axis=1))
         ids[ids < 0] = 0
         if not self._gt_rows:
             return None
