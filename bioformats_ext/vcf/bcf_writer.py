@@ -171,31 +171,27 @@ class BcfWriter(CloseOrAbort):
     def _write_blob(self, blob: bytes) -> int:
         """Write whole VCF lines (ending with newlines) from one chunk of text."""
         if b"\r" in blob:
-            lines = blob.split(b"\n")[:-1]
-            self._write_batch(lines)
-            return len(lines)
-        try:
-            data, sizes, tid, beg, end = self._batch.encode_text(blob, self.n_records + 1)
-            self._emit_data(data, sizes, tid, beg, end)
-            self.n_records += len(sizes)
-        except BaseException:
-            self.abort()
-            raise
-        return len(sizes)
+            return self._write_batch(blob.split(b"\n")[:-1])
+        return self._write_encoded(self._batch.encode_text, blob)
 
     def _flush_buffer(self) -> None:
         if self._buffer:
             batch, self._buffer = self._buffer, []
             self._write_batch(batch)
 
-    def _write_batch(self, lines: list[bytes]) -> None:
+    def _write_batch(self, lines: list[bytes]) -> int:
+        return self._write_encoded(self._batch.encode, lines)
+
+    def _write_encoded(self, encode: Any, batch: Any) -> int:
+        """Encode a batch (lines or text) and write it; any error aborts the whole output."""
         try:
-            data, sizes, tid, beg, end = self._batch.encode(lines, self.n_records + 1)
+            data, sizes, tid, beg, end = encode(batch, self.n_records + 1)
             self._emit_data(data, sizes, tid, beg, end)
-            self.n_records += len(lines)
+            self.n_records += len(sizes)
         except BaseException:
             self.abort()
             raise
+        return len(sizes)
 
     def write_encoded(self, records: list[bytes], tid, beg, end) -> None:
         """Write ready BCF records (e.g. copied from another BCF with the same header)."""
