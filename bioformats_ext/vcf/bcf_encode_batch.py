@@ -26,6 +26,7 @@ import numpy as np
 from ..errors import RecordError
 from .bcf_encode import (FLOAT_MISSING, I32_END, I32_MISSING, BcfEncoder, enc_size,
                          enc_vint, _declared)
+from .end_rule import rlen_from_values
 
 __all__ = ["BatchEncoder"]
 
@@ -42,6 +43,7 @@ _I8 = {I32_END: -127, I32_MISSING: -128}
 _I16 = {I32_END: -32767, I32_MISSING: -32768}
 _CACHE_MAX = 1 << 16
 _BIG = 1 << 40
+_GVCF = (b"<*>", b"<NON_REF>")
 
 
 class BatchEncoder:
@@ -53,6 +55,7 @@ class BatchEncoder:
         self.n_columns = 9 + ns if ns else 8
         self._alt_enc: dict[bytes, Any] = {}
         self._items: dict[bytes, Any] = {}
+        self._end_items: dict[bytes, tuple[bytes, list[int]]] = {}
         self._gt_index: dict[bytes, int] = {}
         self._gt_one: dict[bytes, Any] = {}
         self._gt_rows: list[list[int]] = []
@@ -133,6 +136,9 @@ class BatchEncoder:
     def _columns(self, lines, first, cols, flen, ends, arr):
         enc = self.enc
         n = len(lines)
+        if len(self._end_items) > _CACHE_MAX:  # the two are cleared together
+            self._end_items.clear()
+            self._items.clear()
         bad = np.zeros(n, bool)
         # CHROM, POS
         tids_l = list(map(enc._contigs.get, cols[0]))
@@ -196,6 +202,9 @@ class BatchEncoder:
         joined = b";".join(infos)
         items = joined.split(b";")
         item_enc, bad_item = _lookup(self._items, items, self._item_miss)
+        end_rule: dict[int, list] = {}  # row -> [END, SVLEN, FORMAT/LEN] when any is given
+        if self._end_items and (b"END=" in joined or b"SVLEN=" in joined):
+            self._end_values(items, cols[7], end_rule)
         n_items = np.ones(n, np.int64)
         if len(items) != n:
             semi = np.flatnonzero(arr == 59)
@@ -227,8 +236,13 @@ class BatchEncoder:
         n_fmt = np.zeros(n, np.int64)
         if enc.n_samples:
             self._format(cols, alts, bad, l_indiv, n_fmt, columns,
-                         _constant(arr, ends, flen, 8))
+                         _constant(arr, ends, flen, 8), end_rule)
         rlen = np.maximum(flen[:, 3], 1)
+        for r, (end_v, svlen, fmt_len) in end_rule.items():
+            alt = alts[r]
+            names = [] if alt == b"." else [a.decode(errors="replace") for a in alt.split(b",")]
+            rlen[r] = rlen_from_values(int(pos0[r]), int(flen[r, 3]), names, end_v, svlen,
+                                       fmt_len)
         heads = np.empty((n, 8), "<u4")
         heads[:, 0] = l_shared
         heads[:, 1] = l_indiv
@@ -276,7 +290,11 @@ class BatchEncoder:
         if not key:
             return b""
         got = self._probe(self.enc.info_item, key, eq, val, None)
-        return _BAD if got is _BAD or got[1] is not None else got[0]
+        if got is _BAD:
+            return _BAD
+        if got[1] is not None:  # an Integer END/SVLEN: its values also set the record's rlen
+            self._end_items[item] = (key, got[1])
+        return got[0]
 
     def _gt_piece(self, v: bytes, kbytes: bytes) -> Any:
         """A one-sample record's GT bytes for the cell ``v``."""
@@ -301,8 +319,26 @@ class BatchEncoder:
         self._gt_tables = None
         return len(self._gt_rows) - 1
 
+    def _end_values(self, items: list[bytes], infos: list[bytes],
+                    end_rule: dict[int, list]) -> None:
+        """Each record's Integer END and SVLEN values (the last one given wins, as per record)."""
+        known = self._end_items
+        hit = np.flatnonzero(np.fromiter(map(known.__contains__, items), bool, len(items)))
+        if not len(hit):
+            return
+        counts = np.fromiter(map(bytes.count, infos, repeat(b";")), np.int64, len(infos)) + 1
+        row = np.repeat(np.arange(len(infos)), counts)[hit].tolist()
+        for i, r in zip(hit.tolist(), row):
+            key, ints = known[items[i]]
+            slot = end_rule.setdefault(r, [None, None, None])
+            if key == b"END":
+                slot[0] = 0 if ints[0] == I32_MISSING else ints[0]
+            else:
+                slot[1] = [None if v == I32_MISSING else v for v in ints]
+
     # -- FORMAT ---------------------------------------------------------------------------------
-    def _format(self, cols, alts, bad, l_indiv, n_fmt, columns, constant: bool) -> None:
+    def _format(self, cols, alts, bad, l_indiv, n_fmt, columns, constant: bool,
+                end_rule: dict[int, list]) -> None:
         enc = self.enc
         ns = enc.n_samples
         fmts = cols[8]
@@ -324,9 +360,10 @@ class BatchEncoder:
             except RecordError:
                 _flag(bad, rows if rows is not None else np.arange(len(fmts)))
                 continue
-            self._group(cols, alts, bad, l_indiv, n_fmt, columns, keys, specs, rows)
+            self._group(cols, alts, bad, l_indiv, n_fmt, columns, keys, specs, rows, end_rule)
 
-    def _group(self, cols, alts, bad, l_indiv, n_fmt, columns, keys, specs, rows) -> None:
+    def _group(self, cols, alts, bad, l_indiv, n_fmt, columns, keys, specs, rows,
+               end_rule: dict[int, list]) -> None:
         enc = self.enc
         ns = enc.n_samples
         nk = len(keys)
@@ -362,9 +399,17 @@ class BatchEncoder:
             vals_by_key = [flat[j::nk] for j in range(nk)]
         if colon:
             bad[idx[np.unique(np.array(colon, np.int64) // ns)]] = True
-        if b"LEN" in keys and enc._len_is_int:
-            sym = np.fromiter((b"<" in alts[i] for i in idx.tolist()), bool, m)
-            bad[idx[sym]] = True
+        if b"LEN" in keys and enc._len_is_int:  # a gVCF block's FORMAT/LEN sets its rlen
+            j = keys.index(b"LEN")
+            for at, r in enumerate(idx.tolist()):
+                if b"<" in alts[r] and any(a in _GVCF for a in alts[r].split(b",")):
+                    cells = vals_by_key[j][at * ns:(at + 1) * ns]
+                    try:
+                        lens = [0 if v in (b".", _NONE) else int(v)
+                                for c in cells for v in c.split(b",")]
+                    except ValueError:  # the LEN column will send the record back anyway
+                        lens = [0]
+                    end_rule.setdefault(r, [None, None, None])[2] = lens
         n_fmt[idx] = nk
         lengths = np.zeros(m, np.int64)
         for j, key in enumerate(keys):
