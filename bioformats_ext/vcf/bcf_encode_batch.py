@@ -532,12 +532,20 @@ def _digits(arr: np.ndarray, ends: np.ndarray, lengths: np.ndarray, most: int = 
     if not len(lengths) or lengths.min() < 1 or lengths.max() > most:
         return None
     width = int(lengths.max())
-    idx = ends[:, None] - width + np.arange(width)
-    digits = arr[idx].astype(np.int64) - 48
+    starts = ends - width
+    early = starts < 0  # only the first record or two of a batch: their windows start at 0
+    digits = _windows(arr, width)[np.maximum(starts, 0)] - np.uint8(48)  # non-digits wrap
+    if early.any():
+        digits[early] = arr[(ends[early, None] - width + np.arange(width)) % len(arr)] - 48
     digits[np.arange(width) < (width - lengths)[:, None]] = 0
-    if digits.min() < 0 or digits.max() > 9:
+    if digits.max() > 9:
         return None
     return digits @ (10 ** np.arange(width - 1, -1, -1, dtype=np.int64))
+
+
+def _windows(arr: np.ndarray, width: int) -> np.ndarray:
+    """Every ``width``-byte window of ``arr`` as a row (a view: gathering rows copies bytes only)."""
+    return np.lib.stride_tricks.sliding_window_view(arr, width)
 
 
 def _constant(arr: np.ndarray, ends: np.ndarray, flen: np.ndarray, j: int) -> bool:
@@ -548,8 +556,8 @@ def _constant(arr: np.ndarray, ends: np.ndarray, flen: np.ndarray, j: int) -> bo
         return False
     if width == 0:
         return True
-    starts = ends[:, j] - width
-    return bool((arr[starts[:, None] + np.arange(width)] == arr[starts[0]:starts[0] + width]).all())
+    rows = _windows(arr, width)[ends[:, j] - width]
+    return bool((rows == rows[0]).all())
 
 
 def _flag(bad: np.ndarray, rows) -> None:
