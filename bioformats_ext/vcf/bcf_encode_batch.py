@@ -8,11 +8,13 @@ values become numpy matrices whose per-record width and int8/int16/int32 type ar
 vectorised max/min (htslib's ``bcf_enc_vint`` rule, sentinels included), and the records are
 assembled by placing every piece at its computed position and joining once.
 
-A record whose shape the columns do not cover is handed to the per-record encoder, which
-also raises or warns exactly as before: unknown contig/key, anything that is not a plain
-number, an Integer ``END``/``SVLEN`` or a gVCF ``FORMAT/LEN`` (they change ``rlen``), sample
-cells with more fields than FORMAT. Output bytes are identical either way (tests compare both
-paths and ``bcftools view -Ou``).
+POS and integer QUALs are parsed from the text in numpy; a record with an Integer
+``END``/``SVLEN`` or a gVCF ``FORMAT/LEN`` gets its ``rlen`` from those values (the one
+per-record step, only for such records). A record whose shape the columns do not cover is
+handed to the per-record encoder, which also raises or warns exactly as before: an unknown
+contig or name, a value that is not a plain number ('+' signs, trailing junk, nan, empty), a
+sample cell with more fields than FORMAT. Output bytes are identical either way (tests compare
+both paths and ``bcftools view -Ou``).
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ __all__ = ["BatchEncoder"]
 
 _BAD: Any = object()              # "this value needs the per-record encoder"
 _DESC_MAX = 4096
-_DESCS = np.array([enc_size(i, 7) for i in range(_DESC_MAX)] + [b""], dtype=object)[:-1]
+_DESCS = np.array([enc_size(i, 7) for i in range(_DESC_MAX)], dtype=object)  # string heads
 _NONE = b"\x01"                   # a FORMAT field a sample cell leaves out (never valid text)
 _INTS = re.compile(rb"(?:[+-]?\d{1,9}|\.)(?:,(?:[+-]?\d{1,9}|\.))*")
 _NUM = rb"(?:[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|\.)"
