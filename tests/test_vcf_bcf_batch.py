@@ -180,3 +180,36 @@ def test_batch_errors_name_the_record_and_lenient_warns_once(tmp_path):
         with pytest.raises(RecordError, match=message):
             with vcf.BcfWriter(str(tmp_path / f"c{i}.bcf"), header) as w:
                 w.write_many(bad)
+
+
+@pytest.mark.parametrize("strict", [True, False])
+def test_mutated_batches_behave_as_per_record(strict):
+    """Random character mutations (digits, separators, signs, letters, tabs): the batch path
+    returns the per-record bytes, or raises the per-record error for the first bad line."""
+    import random
+
+    rng = random.Random(7 if strict else 8)
+    header, lines = _header_and_lines(51, 240, 2)
+    alphabet = b"0123456789.,;:=|/-+eEnaN<>*x \t"
+    for trial in range(60):
+        batch_lines = lines[:]
+        for _ in range(rng.randint(1, 3)):
+            i = rng.randrange(len(batch_lines))
+            line = bytearray(batch_lines[i])
+            j = rng.randrange(len(line))
+            line[j] = rng.choice(alphabet)
+            batch_lines[i] = bytes(line)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            single = BcfEncoder(VcfHeader(header), strict=strict)
+            try:
+                expect: object = b"".join(single.encode(ln, i + 1)[0]
+                                          for i, ln in enumerate(batch_lines))
+            except RecordError as e:
+                expect = str(e)
+            batch = BatchEncoder(BcfEncoder(VcfHeader(header), strict=strict))
+            try:
+                got: object = batch.encode(batch_lines, 1)[0]
+            except RecordError as e:
+                got = str(e)
+        assert got == expect, trial
