@@ -213,3 +213,18 @@ def test_mutated_batches_behave_as_per_record(strict):
             except RecordError as e:
                 got = str(e)
         assert got == expect, trial
+
+
+def test_level_0_file_equals_bcftools_ou_byte_for_byte(tmp_path):
+    """``level=0`` stores its blocks (no deflate), so the whole file, not just its content,
+    equals ``bcftools view -Ou``'s."""
+    header, lines = _header_and_lines(61, 2500, 3)
+    src = tmp_path / "s.vcf"
+    src.write_bytes(header.encode() + b"\n".join(lines) + b"\n")
+    ref = str(tmp_path / "ref.bcf")
+    bcftools.view("--no-version", "-Ou", "-o", ref, str(src), catch_stdout=False)
+    ours = str(tmp_path / "ours.bcf")
+    with vcf.BcfWriter(ours, header, index=None, level=0) as w:
+        w.write_many(lines)
+    with open(ours, "rb") as a, open(ref, "rb") as b:
+        assert a.read() == b.read()
