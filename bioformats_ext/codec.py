@@ -16,11 +16,12 @@ from typing import Any, Callable
 
 
 def backend_level(backend: str, level: int) -> int:
-    """The level ``backend`` is given for a zlib ``level`` (ISA-L has 0-3, libdeflate 1-12)."""
+    """The level ``backend`` is given for a zlib ``level`` (ISA-L has 0-3, libdeflate 0-12; 0
+    stores, as zlib's 0 and htslib's uncompressed BGZF do)."""
     if backend == "isal":
         return min(max(level, 0), 3)
     if backend in ("libdeflate", "deflate"):
-        return min(max(level, 1), 12)
+        return min(max(level, 0), 12)
     return level
 
 

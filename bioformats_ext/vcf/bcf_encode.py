@@ -100,6 +100,8 @@ class BcfEncoder:
     def __init__(self, header: VcfHeader, strict: bool = True):
         self.header = header
         self.strict = strict
+        #: set while the batch encoder tries a value: any problem raises (it then falls back)
+        self.probing = False
         self.n_samples = len(header.samples)
         self._warned: set[str] = set()
         self._contigs = {n.encode(): i for i, n in enumerate(header.contig_names) if n is not None}
@@ -126,7 +128,7 @@ class BcfEncoder:
 
     # -- problems -------------------------------------------------------------------------------
     def _lenient(self, key: str, message: str, lineno: int | None, depth: int = 0) -> None:
-        if self.strict:
+        if self.strict or self.probing:
             raise RecordError(f"line {lineno}: {message}", lineno)
         if key not in self._warned:
             self._warned.add(key)
@@ -252,34 +254,16 @@ class BcfEncoder:
                 key, eq, val = item.partition(b"=")
                 if not key:
                     continue
-                at = len(parts)
-                spec = self._info.get(key)
-                if spec is None:
-                    raise _undeclared("INFO", key, lineno)
-                kbytes, type_, _ = spec
+                enc, ints = self.info_item(key, eq, val, lineno)
+                parts.append(enc)
                 n_info += 1
-                parts.append(kbytes)
-                if not eq:
-                    if type_ != "Flag":
-                        self._lenient(f"noval:{key.decode()}", f"INFO/{key.decode()} has no value "
-                                      f"but is declared {type_}", lineno)
-                    parts.append(_NULL)
-                elif type_ in ("Flag", "String", "Character"):
-                    parts.append(enc_size(len(val), 7) + val)
-                elif type_ == "Integer":
-                    name = key.decode()
-                    vals = [self._int(v, "INFO/" + name, lineno, True) for v in val.split(b",")]
-                    parts.append(enc_int1(vals[0]) if len(vals) == 1 else enc_vint(vals))
-                    if key == b"END" and self._end_is_int:
-                        end_v = 0 if vals[0] == I32_MISSING else vals[0]
-                    elif key == b"SVLEN" and self._svlen_is_int:
-                        svlen = [None if v == I32_MISSING else v for v in vals]
+                if ints is None:
+                    if len(cache) < _CACHE_MAX:
+                        cache[item] = enc
+                elif key == b"END":
+                    end_v = 0 if ints[0] == I32_MISSING else ints[0]
                 else:
-                    name = key.decode()
-                    vals_f = [self._float(v, "INFO/" + name, lineno, True) for v in val.split(b",")]
-                    parts.append(enc_size(len(vals_f), 5) + b"".join(vals_f))
-                if key != b"END" and key != b"SVLEN" and len(cache) < _CACHE_MAX:
-                    cache[item] = b"".join(parts[at:])
+                    svlen = [None if v == I32_MISSING else v for v in ints]
             if n_info > 0xFFFF:
                 raise RecordError(f"line {lineno}: too many INFO fields", lineno)
         shared = b"".join(parts)
@@ -302,6 +286,31 @@ class BcfEncoder:
         head = _PREFIX.pack(len(shared) + 24, len(indiv), tid, pos0 & 0xFFFFFFFF,
                             rlen & 0xFFFFFFFF, qual, n_info, n_allele, (n_fmt << 24) | n_sample)
         return head + shared + indiv, tid, pos0, rlen
+
+    def info_item(self, key: bytes, eq: bytes, val: bytes, lineno: int | None
+                  ) -> tuple[bytes, list[int] | None]:
+        """One INFO ``key[=val]`` as BCF bytes, and its integer values when they feed the end
+        rule (an Integer ``END`` or ``SVLEN``; None otherwise)."""
+        spec = self._info.get(key)
+        if spec is None:
+            raise _undeclared("INFO", key, lineno)
+        kbytes, type_, _ = spec
+        if not eq:
+            if type_ != "Flag":
+                self._lenient(f"noval:{key.decode()}", f"INFO/{key.decode()} has no value "
+                              f"but is declared {type_}", lineno, depth=1)
+            return kbytes + _NULL, None
+        if type_ in ("Flag", "String", "Character"):
+            return kbytes + enc_size(len(val), 7) + val, None
+        name = "INFO/" + key.decode()
+        if type_ == "Integer":
+            vals = [self._int(v, name, lineno, True) for v in val.split(b",")]
+            enc = kbytes + (enc_int1(vals[0]) if len(vals) == 1 else enc_vint(vals))
+            special = ((key == b"END" and self._end_is_int)
+                       or (key == b"SVLEN" and self._svlen_is_int))
+            return enc, vals if special else None
+        vals_f = [self._float(v, name, lineno, True) for v in val.split(b",")]
+        return kbytes + enc_size(len(vals_f), 5) + b"".join(vals_f), None
 
     # -- FORMAT ---------------------------------------------------------------------------------
     def _format(self, f: list[bytes], lineno: int | None, alts: list[bytes]):

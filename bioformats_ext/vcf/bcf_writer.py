@@ -22,6 +22,7 @@ import numpy as np
 from ..errors import RecordError
 from ..io.atomic import AtomicFiles, CloseOrAbort
 from .bcf_encode import BcfEncoder
+from .bcf_encode_batch import BatchEncoder
 from .header import VcfHeader
 
 __all__ = ["BcfWriter", "bcf_header_bytes", "record_line"]
@@ -57,6 +58,7 @@ class BcfWriter(CloseOrAbort):
     """
 
     batch_size = 4096
+    text_chunk = 1 << 19  # bytes of VCF text a batch when reading a file object
 
     def __init__(self, target: "str | os.PathLike[str] | BinaryIO", header: "str | bytes | VcfHeader",
                  index: str | None = "csi", level: int | None = None, threads: int = 1,
@@ -73,6 +75,7 @@ class BcfWriter(CloseOrAbort):
             raise ValueError("BGZF2 files carry their index inside; no index_path")
         self.header = header if isinstance(header, VcfHeader) else VcfHeader(header)
         self.encoder = BcfEncoder(self.header, strict=strict)
+        self._batch = BatchEncoder(self.encoder)
         self.compression = compression
         self._files = AtomicFiles()
         self._buffer: list = []
@@ -131,8 +134,12 @@ class BcfWriter(CloseOrAbort):
             self._flush_buffer()
 
     def write_many(self, records: Iterable[Any]) -> int:
+        """Write records (see :meth:`write`); a binary file object of VCF data lines is read in
+        large chunks, never split into line objects (the fast path for VCF → BCF)."""
         self._flush_buffer()
         count = 0
+        if hasattr(records, "read") and hasattr(records, "readline"):
+            return self._write_text(records)
         it = iter(records)
         while True:
             batch = [r if r.__class__ is bytes else record_line(r)
@@ -142,28 +149,49 @@ class BcfWriter(CloseOrAbort):
             self._write_batch(batch)
             count += len(batch)
 
+    def _write_text(self, stream: Any) -> int:
+        count = 0
+        rest = b""
+        while True:
+            chunk = stream.read(self.text_chunk)
+            if isinstance(chunk, str):
+                chunk = chunk.encode()
+            if not chunk:
+                if rest:
+                    self._write_blob(rest + b"\n")
+                    count += 1
+                return count
+            cut = chunk.rfind(b"\n") + 1
+            if not cut:
+                rest += chunk
+                continue
+            blob, rest = rest + chunk[:cut], chunk[cut:]
+            count += self._write_blob(blob)
+
+    def _write_blob(self, blob: bytes) -> int:
+        """Write whole VCF lines (ending with newlines) from one chunk of text."""
+        if b"\r" in blob:
+            return self._write_batch(blob.split(b"\n")[:-1])
+        return self._write_encoded(self._batch.encode_text, blob)
+
     def _flush_buffer(self) -> None:
         if self._buffer:
             batch, self._buffer = self._buffer, []
             self._write_batch(batch)
 
-    def _write_batch(self, lines: list[bytes]) -> None:
+    def _write_batch(self, lines: list[bytes]) -> int:
+        return self._write_encoded(self._batch.encode, lines)
+
+    def _write_encoded(self, encode: Any, batch: Any) -> int:
+        """Encode a batch (lines or text) and write it; any error aborts the whole output."""
         try:
-            first = self.n_records + 1
-            encode = self.encoder.encode
-            n = len(lines)
-            for i, line in enumerate(lines):
-                if line[:1] == b"#":
-                    raise RecordError(f"record {first + i}: header line among records", first + i)
-            out = [encode(line, first + i) for i, line in enumerate(lines)]
-            recs, tids, begs, rlens = zip(*out) if out else ((), (), (), ())
-            beg = np.fromiter(begs, np.int64, n)
-            self._emit(list(recs), np.fromiter(tids, np.int64, n), beg,
-                       beg + np.fromiter(rlens, np.int64, n))
-            self.n_records += n
+            data, sizes, tid, beg, end = encode(batch, self.n_records + 1)
+            self._emit_data(data, sizes, tid, beg, end)
+            self.n_records += len(sizes)
         except BaseException:
             self.abort()
             raise
+        return len(sizes)
 
     def write_encoded(self, records: list[bytes], tid, beg, end) -> None:
         """Write ready BCF records (e.g. copied from another BCF with the same header)."""
@@ -177,15 +205,23 @@ class BcfWriter(CloseOrAbort):
             raise
 
     def _emit(self, recs: list[bytes], tid: np.ndarray, beg: np.ndarray, end: np.ndarray) -> None:
-        if not recs:
+        if recs:
+            self._emit_data(b"".join(recs), np.fromiter(map(len, recs), np.int64, len(recs)),
+                            tid, beg, end)
+
+    def _emit_data(self, data: bytes, sizes: np.ndarray, tid: np.ndarray, beg: np.ndarray,
+                   end: np.ndarray) -> None:
+        """Write a batch of records (``data``, their ``sizes``) and index them."""
+        if not len(sizes):
             return
         container = self.container
         if self.compression == "bgzf2":
-            container.write_records(recs, tid, beg, end)
+            view = memoryview(data)
+            bounds = np.concatenate(([0], np.cumsum(sizes))).tolist()
+            container.write_records([view[a:b] for a, b in zip(bounds, bounds[1:])],
+                                    tid, beg, end)
             return
-        data = b"".join(recs)
         if self._builder is not None:
-            sizes = np.fromiter(map(len, recs), np.int64, len(recs))
             start = container.tell_block()
             stream = (start & 0xFFFF) + np.cumsum(sizes)
             offsets = (((start >> 16) + stream // _CAP) << 16) | (stream % _CAP)
