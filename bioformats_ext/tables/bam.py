@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import RecordError
 
 from .arrow import (dictionary_column, gather_spans, require_pyarrow, select_columns,
-                    string_array_from_buffers, string_array_from_spans)
+                    span_buffers, string_array_from_buffers, string_array_from_spans, take_spans)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
 BAM_COLUMNS = ("qname", "flag", "rname", "pos", "end", "mapq", "cigar", "rnext", "pnext", "tlen",
                "seq", "qual")
 _SEQ = np.frombuffer(b"=ACMGRSVTWYHKDBN", np.uint8)
-_PAIRS = np.stack([_SEQ[np.arange(256) >> 4], _SEQ[np.arange(256) & 15]], axis=1)
+_PAIRS16 = np.ascontiguousarray(np.stack([_SEQ[np.arange(256) >> 4], _SEQ[np.arange(256) & 15]],
+                                         axis=1)).view("<u2").reshape(-1)
 #: SAM aux type letter → Arrow type name
 TAG_TYPES = {"c": "int64", "C": "int64", "s": "int64", "S": "int64", "i": "int64", "I": "int64",
              "f": "float64", "d": "float64", "A": "string", "Z": "string", "H": "string"}
@@ -62,20 +63,23 @@ def _ref_column(ids: np.ndarray, references: Sequence[str]) -> Any:
 
 
 def _sequences(cols: Any) -> Any:
-    """SEQ letters for every record, decoded nibble-pairwise in numpy into one buffer."""
-    l_seq = cols.l_seq
+    """SEQ letters for every record: the packed bytes gathered by Arrow, both nibbles of every
+    byte turned into two letters by one uint16 lookup, and the pad nibble of odd-length
+    sequences dropped by a second gather (no per-record Python)."""
+    l_seq = cols.l_seq.astype(np.int64)
     half = (l_seq + 1) // 2
     packed, _ = gather_spans(cols._u8, cols.seq_start, cols.seq_start + half)
-    letters = _PAIRS[packed].reshape(-1)  # (uint8 pairs: 2 bytes per packed byte)
-    if (l_seq % 2).any():  # drop the pad nibble of odd-length sequences
-        ends = np.cumsum(2 * half)
-        keep = np.ones(len(letters), bool)
-        keep[(ends - 1)[l_seq % 2 == 1]] = False
-        letters = letters[keep]
-    offsets = np.zeros(len(l_seq) + 1, np.int64)
-    np.cumsum(l_seq, out=offsets[1:])
-    return string_array_from_buffers(np.ascontiguousarray(letters), offsets, l_seq > 0,
-                                     validate=False)
+    letters = _PAIRS16[packed].view(np.uint8)  # 2 letters per packed byte
+    if (l_seq % 2).any():
+        starts = np.zeros(len(l_seq), np.int64)
+        np.cumsum(2 * half[:-1], out=starts[1:])
+        arr = take_spans(letters, starts, starts + l_seq)
+        values, offsets = span_buffers(arr)
+    else:
+        values = letters
+        offsets = np.zeros(len(l_seq) + 1, np.int64)
+        np.cumsum(l_seq, out=offsets[1:])
+    return string_array_from_buffers(values, offsets, l_seq > 0, validate=False)
 
 
 _CIGAR_OPS = "MIDNSHP=X"
@@ -116,20 +120,14 @@ def _cigars(cols: Any) -> Any:
 
 
 def _qualities(cols: Any) -> Any:
-    """Phred+33 text; null where the record has no qualities (l_seq 0 or 0xFF)."""
+    """Phred+33 text; null where the record has no qualities (l_seq 0 or 0xFF): gathered by
+    Arrow, 33 added over the one values buffer."""
     raw = cols._u8
-    starts, lens = cols.qual_start, cols.l_seq
-    values, offsets = gather_spans(raw, starts, starts + lens)
+    starts, lens = cols.qual_start, cols.l_seq.astype(np.int64)
     first = raw[np.minimum(starts, len(raw) - 1)] if len(raw) else np.zeros(0, np.uint8)
     present = (lens > 0) & (first != 0xFF)
-    if not present.all():  # absent qualities take no bytes in the column
-        keep = np.repeat(present, lens)
-        values = values[keep]
-        lens = np.where(present, lens, 0)
-        offsets = np.zeros(len(lens) + 1, np.int64)
-        np.cumsum(lens, out=offsets[1:])
-    return string_array_from_buffers((values + np.uint8(33)).astype(np.uint8), offsets, present,
-                                     validate=False)
+    values, offsets = gather_spans(raw, starts, starts + np.where(present, lens, 0))
+    return string_array_from_buffers(values + np.uint8(33), offsets, present, validate=False)
 
 
 def columns_to_arrow(cols: Any, references: Sequence[str], columns: Sequence[str] | None = None,
