@@ -9,8 +9,10 @@ Data (made once under benchmarks/_work/dask/, by htslib through pysam):
 
 Measured:
 
-1. ``read_*(...).compute()`` with the same partitions on one process (``scheduler="sync"``)
-   and on a ``distributed.LocalCluster(n_workers=2, threads_per_worker=1)``: the speed-up.
+1. ``read_*(...).compute()`` with the same partitions in one process (Dask's default local
+   scheduler for DataFrames, ``"threads"``; and ``"sync"``, one thread, for reference) and on
+   a ``distributed.LocalCluster(n_workers=2, threads_per_worker=1)``: the speed-up, printed
+   as a ``SPEED-UP`` line per file (target >= 1.6x on 2 cores).
 2. Over loopback HTTP (``tests/loopback.py``): requests and bytes per partition (one
    coalesced GET per partition is the design) against the plan's estimate.
 3. ``to_pandas`` throughput of our serial reader of the same columns vs oxbow (when installed).
@@ -117,6 +119,7 @@ def timed(fn, repeat: int = 2) -> tuple[float, object]:
     best = float("inf")
     out = None
     for _ in range(repeat):
+        out = None  # drop the previous result first: its memory would count against this run
         t = time.perf_counter()
         out = fn()
         best = min(best, time.perf_counter() - t)
@@ -124,30 +127,28 @@ def timed(fn, repeat: int = 2) -> tuple[float, object]:
 
 
 def speedup(name: str, make_ddf, rows: list, client) -> None:
-    """``compute()`` (every row shipped back to the client) and a reduction computed on the
-    workers (``map_partitions(len)``: decoding only), each on 1 process and on 2 workers."""
-    import uuid
-
-    def fresh(frame):
-        """The same work under new task keys, so the cluster cannot reuse a held result."""
-        return frame.map_partitions(lambda d: d, token=uuid.uuid4().hex)
-
-    def on_cluster(x):
-        fut = client.compute(x)
-        try:
-            return fut.result()
-        finally:
-            fut.release()
-
+    """The same partitions computed three ways: in one process with Dask's default local
+    scheduler for DataFrames (``"threads"``, as many threads as cores, i.e. what
+    ``read_*(...).compute()`` does without a cluster), in one process on one thread
+    (``"sync"``, a one-core reference), and on the 2-worker cluster. ``compute()`` ships every
+    row back to the client; ``compute(concatenate=False)`` joins the partitions on the client
+    instead of on a worker (one transfer instead of two); ``decode+len`` reduces on the workers
+    (``map_partitions(len)``), so only decoding is measured."""
     ddf = make_ddf()
-    t1, df1 = timed(lambda: ddf.compute(scheduler="sync"))
-    t2, df2 = timed(lambda: on_cluster(fresh(ddf)))
-    assert len(df1) == len(df2)
-    rows.append((name + " compute()", ddf.npartitions, len(df1), t1, t2, t1 / t2, load()))
-    t1, n1 = timed(lambda: ddf.map_partitions(len).compute(scheduler="sync").sum())
-    t2, n2 = timed(lambda: on_cluster(ddf.map_partitions(len, token=uuid.uuid4().hex)).sum())
-    assert n1 == n2 == len(df1)
-    rows.append((name + " decode+len", ddf.npartitions, int(n1), t1, t2, t1 / t2, load()))
+    cases = [("compute()", lambda sch: ddf.compute(scheduler=sch), len),
+             ("compute(concatenate=False)",
+              lambda sch: ddf.compute(scheduler=sch, concatenate=False), len),
+             ("decode+len", lambda sch: ddf.map_partitions(len).compute(scheduler=sch).sum(),
+              int)]
+    for label, run, size in cases:
+        t_thr, out = timed(lambda: run("threads"))
+        n = size(out)
+        out = None
+        t_sync, _ = timed(lambda: run("sync"))
+        t_two, out2 = timed(lambda: run(client))
+        assert size(out2) == n, (label, size(out2), n)
+        out2 = None
+        rows.append((f"{name} {label}", ddf.npartitions, n, t_thr, t_sync, t_two, load()))
 
 
 def http_costs(name: str, path: Path, reader, target: str, rows: list) -> None:
@@ -200,17 +201,35 @@ def main() -> None:
         bam = None
         print("# BAM skipped: bioformats_ext.bam.columns is not available")
     rows: list = []
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=40) as cluster, Client(cluster) as client:
+    import dask
+
+    # distributed starts workers with MALLOC_TRIM_THRESHOLD_=65536, which makes glibc mmap and
+    # unmap every large array: our decoders allocate tens of MB per partition, and that
+    # setting alone doubled the CPU time of a BAM partition on a worker (docs/scaling.md).
+    # ``None`` unsets it, so workers run with the same allocator as the one-process runs.
+    cfg = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+    with dask.config.set(cfg), LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                            dashboard_address=None, silence_logs=40) as cluster, \
+            Client(cluster, set_as_default=False) as client:
         speedup(f"read_vcf {args.records:,} rec", lambda: read_vcf(vcf, target_bytes=args.target),
                 rows, client)
         if bam is not None:
             speedup(f"read_bam {args.reads:,} reads",
                     lambda: read_bam(bam, target_bytes=args.target), rows, client)
-    print("\n| dataset | partitions | rows | 1 process s | 2 workers s | speed-up | load |")
-    print("|---|---|---|---|---|---|---|")
-    for name, p, n, t1, t2, s, ld in rows:
-        print(f"| {name} | {p} | {n:,} | {t1:.2f} | {t2:.2f} | {s:.2f}x | {ld} |")
+    print("\n\"1 process\" = the same read in this process with Dask's default local scheduler"
+          " (threads); \"sync\" = one thread; \"2 workers\" = LocalCluster(n_workers=2,"
+          " threads_per_worker=1). Speed-up = 1 process / 2 workers.")
+    print("\n| dataset | partitions | rows | 1 process s | sync s | 2 workers s | speed-up "
+          "| vs sync | load |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, p, n, t_thr, t_sync, t_two, ld in rows:
+        print(f"| {name} | {p} | {n:,} | {t_thr:.2f} | {t_sync:.2f} | {t_two:.2f} | "
+              f"{t_thr / t_two:.2f}x | {t_sync / t_two:.2f}x | {ld} |")
+    print()
+    for name, p, n, t_thr, t_sync, t_two, ld in rows:
+        if name.endswith(" compute()"):
+            print(f"SPEED-UP {name}: 2 worker processes vs 1 process = {t_thr / t_two:.2f}x "
+                  f"(target >= 1.6x; vs one thread {t_sync / t_two:.2f}x; {ld})")
 
     http: list = []
     http_costs("VCF.gz", vcf, read_vcf, args.target, http)
@@ -255,6 +274,11 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for what, who, n, t in peers:
         print(f"| {what} | {who} | {n:,} | {t:.2f} | {n / t / 1e6:.2f} |")
+    ours = {what: t for what, who, _, t in peers if who.startswith("bioformats_ext")}
+    for what, who, _, t in peers:
+        if who == "oxbow":
+            print(f"TO_PANDAS {what}: bioformats_ext / oxbow throughput = {t / ours[what]:.2f}x "
+                  f"({load()})")
 
 
 if __name__ == "__main__":
