@@ -105,14 +105,31 @@ def _strip_meta(text: bytes) -> bytes:
     return text[pos:]
 
 
+def _locus(chrom: Any, pos: Any, names: Sequence[str], where: str) -> Any:
+    pa = require_pyarrow()
+    import numpy as np
+    import pyarrow.compute as pc
+
+    tid = pc.index_in(chrom, value_set=pa.array(list(names), pa.string()))
+    if tid.null_count:
+        bad = pc.filter(chrom, pc.is_null(tid))[0].as_py()
+        raise RecordError(f"{where}: contig {bad!r} is not in the index")
+    t = tid.to_numpy(zero_copy_only=False).astype(np.int64)
+    p = pos.to_numpy(zero_copy_only=False).astype(np.int64)
+    return pa.array((t << 32) + p - 1)
+
+
 def vcf_text_to_arrow(text: bytes, samples: Sequence[str], columns: Sequence[str] | None = None,
                       region: tuple[str, int, int] | None = None,
                       name: str = "VCF",
-                      info: "dict[str, tuple[str, str]] | None" = None) -> "pa.Table":
+                      info: "dict[str, tuple[str, str]] | None" = None,
+                      locus: "Sequence[str] | None" = None) -> "pa.Table":
     """Data lines of a VCF (``text``; leading ``#`` lines are skipped) as a table.
 
     ``columns``: defaults to the eight fixed fields. ``region``: ``(contig, start, stop)``,
-    0-based half-open; only records overlapping it are kept (what ``fetch`` returns)."""
+    0-based half-open; only records overlapping it are kept (what ``fetch`` returns).
+    ``locus``: reference names; adds a last int64 column ``locus`` = reference number × 2**32
+    + POS - 1 (the Dask readers' sorted index)."""
     pa = require_pyarrow()
     import pyarrow.compute as pc
     from pyarrow import csv
@@ -121,8 +138,12 @@ def vcf_text_to_arrow(text: bytes, samples: Sequence[str], columns: Sequence[str
     names = [n for n in schema.names if not n.startswith("INFO/")]
     all_names = vcf_columns(samples)
     need = set(names) | ({"CHROM", "POS", "REF", "INFO"} if region is not None else set())
+    if locus is not None:
+        need |= {"CHROM", "POS"}
     if info:
         need.add("INFO")
+    if locus is not None:
+        schema = schema.append(pa.field("locus", pa.int64()))
     text = _strip_meta(text)
     if not text.strip():
         return schema.empty_table()
@@ -165,4 +186,6 @@ def vcf_text_to_arrow(text: bytes, samples: Sequence[str], columns: Sequence[str
         cols = {k: v.filter(keep) for k, v in cols.items()}
     for key, (number, kind) in (info or {}).items():
         cols[f"INFO/{key}"] = _info_column(cols["INFO"], key, number, kind)
+    if locus is not None:
+        cols["locus"] = _locus(cols["CHROM"], cols["POS"], locus, name)
     return pa.Table.from_arrays([cols[n] for n in schema.names], schema=schema)
