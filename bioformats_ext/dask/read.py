@@ -180,8 +180,9 @@ class VcfTask(RangeTask):
 
 @dataclass(frozen=True)
 class BcfTask(VcfTask):
-    """Decode one partition of a BCF: BGZF ranges → BCF records (the vcf package's decoder)
-    → VCF text → the same Arrow columns as VCF."""
+    """Decode one partition of a BCF: BGZF ranges → a columnar batch of records
+    (:mod:`bioformats_ext.vcf.bcf_table`) → the same Arrow columns as VCF. FORMAT/sample
+    columns go through VCF text made per record."""
 
     header_text: str = ""
 
@@ -189,15 +190,22 @@ class BcfTask(VcfTask):
         from ..errors import FormatError
         from ..tables.vcf import vcf_text_to_arrow
         from ..vcf.header import VcfHeader
-        from ..vcf.reader import _cut
+        from ..vcf.bcf_table import bcf_to_arrow
+        from ..vcf.reader import _cut_batch, _records
         from ..vcf.record import RecordContext
 
         data = self.bgzf_bytes(part)
         ctx = RecordContext(VcfHeader(self.header_text), True, self.location)
-        records, end = _cut(data, 0, ctx, 1)
+        batch, end = _cut_batch(data, 0, ctx, 1)
         if end != len(data):
             raise FormatError(f"{self.location}: partition {part.index} ends inside a BCF record")
-        text = "".join(f"{rec}\n" for rec in records).encode()
+        info = {k: (n, t) for k, n, t in self.info}
+        table = bcf_to_arrow(batch, self.samples, self.columns, part.region, self.location,
+                             info, self.locus)
+        if table is not None:
+            return table
+        # FORMAT/sample columns, or a record the column walk could not follow: per record
+        text = "".join(f"{rec}\n" for rec in _records(batch)).encode()
         return vcf_text_to_arrow(text, self.samples, self.columns, part.region, self.location,
                                  {k: (n, t) for k, n, t in self.info}, self.locus)
 

@@ -170,6 +170,18 @@ def vcf_text_to_arrow(text: bytes, samples: Sequence[str], columns: Sequence[str
             cols["QUAL"] = pc.if_else(missing, pa.scalar(None, pa.string()), qual).cast(pa.float64())
     except pa.ArrowInvalid as exc:
         raise RecordError(f"{name}: {exc}") from None
+    return finish_table(cols, schema, region, name, info, locus)
+
+
+def finish_table(cols: dict[str, Any], schema: "pa.Schema",
+                 region: tuple[str, int, int] | None, name: str,
+                 info: "dict[str, tuple[str, str]] | None", locus: "Sequence[str] | None"
+                 ) -> "pa.Table":
+    """Typed columns (``POS`` int64, ``QUAL`` float64, the rest text) → the table: the region's
+    overlap rule, typed ``INFO/key`` columns and ``locus``, shared by VCF text and BCF."""
+    pa = require_pyarrow()
+    import pyarrow.compute as pc
+
     if region is not None:
         contig, start, stop = region
         beg = pc.max_element_wise(pc.subtract(cols["POS"], 1), 0)
