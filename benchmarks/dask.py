@@ -15,7 +15,9 @@ Measured:
    as a ``SPEED-UP`` line per file (target >= 1.6x on 2 cores).
 2. Over loopback HTTP (``tests/loopback.py``): requests and bytes per partition (one
    coalesced GET per partition is the design) against the plan's estimate.
-3. ``to_pandas`` throughput of our serial reader of the same columns vs oxbow (when installed).
+3. ``to_pandas`` throughput of our serial reader of the same columns vs oxbow (when installed):
+   VCF.gz, the same calls as BCF (by bcftools), BAM. polars-bio is not measured: installing
+   it here would replace the environment's pyarrow with an older one.
 
 The machine has 2 cores shared with other work: the load average is printed with the numbers.
 
@@ -82,6 +84,17 @@ def make_vcf(path: Path, n: int) -> Path:
     body.sort(key=lambda ln: (order[ln.split("\t", 1)[0]], int(ln.split("\t", 2)[1])))
     path.write_text("".join(head + body))
     return Path(pysam.tabix_index(str(path), preset="vcf", force=True))
+
+
+def make_bcf(vcf: Path) -> Path:
+    """The VCF.gz as BCF, by bcftools, CSI-indexed by bcftools."""
+    import pysam.bcftools
+
+    bcf = Path(str(vcf)[:-len(".vcf.gz")] + ".bcf")
+    if not (bcf.exists() and Path(str(bcf) + ".csi").exists()):
+        pysam.bcftools.view("-Ob", "-o", str(bcf), str(vcf), catch_stdout=False)
+        pysam.bcftools.index(str(bcf))
+    return bcf
 
 
 def make_bam(path: Path, n: int) -> Path:
@@ -258,6 +271,18 @@ def main() -> None:
         peers.append(("VCF.gz fixed fields", "oxbow", len(df_ox), t_ox))
     except ImportError:
         print("# oxbow not installed: peer comparison skipped")
+    bcf = make_bcf(vcf)
+    t_c, dfc = timed(lambda: read_vcf(bcf, n=1).compute(scheduler="sync"))
+    peers.append(("BCF fixed fields", "bioformats_ext (1 process)", len(dfc), t_c))
+    dfc = None
+    try:
+        import oxbow as ox
+
+        t_co, dfco = timed(lambda: ox.from_bcf(str(bcf), info_fields=[], samples=[]).to_pandas())
+        peers.append(("BCF fixed fields", "oxbow", len(dfco), t_co))
+        dfco = None
+    except ImportError:
+        pass
     if bam is not None:
         from bioformats_ext.dask.read import read_bam as _rb
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
@@ -195,7 +196,7 @@ class BcfTask(VcfTask):
         from ..vcf.record import RecordContext
 
         data = self.bgzf_bytes(part)
-        ctx = RecordContext(VcfHeader(self.header_text), True, self.location)
+        ctx = RecordContext(_header(self.header_text), True, self.location)
         batch, end = _cut_batch(data, 0, ctx, 1)
         if end != len(data):
             raise FormatError(f"{self.location}: partition {part.index} ends inside a BCF record")
@@ -208,6 +209,15 @@ class BcfTask(VcfTask):
         text = "".join(f"{rec}\n" for rec in _records(batch)).encode()
         return vcf_text_to_arrow(text, self.samples, self.columns, part.region, self.location,
                                  {k: (n, t) for k, n, t in self.info}, self.locus)
+
+
+@lru_cache(maxsize=8)
+def _header(text: str) -> Any:
+    """A worker parses a BCF header once, not once per partition (header objects are only
+    read by the decoders)."""
+    from ..vcf.header import VcfHeader
+
+    return VcfHeader(text)
 
 
 def _bgzf2_frames(src: Any, part: Partition) -> list[bytes]:
