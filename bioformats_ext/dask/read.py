@@ -161,6 +161,7 @@ class VcfTask(RangeTask):
     container: str = "bgzf"
     info: tuple[tuple[str, str, str], ...] = ()   # (key, Number, Type) of typed INFO columns
     locus: tuple[str, ...] | None = None  # reference order of the ``locus`` index, when wanted
+    genotypes: tuple[str, ...] = ()        # samples whose GT text becomes a ``GT/sample`` column
 
     def table(self, part: Partition) -> Any:
         from ..tables.vcf import vcf_text_to_arrow
@@ -172,7 +173,7 @@ class VcfTask(RangeTask):
             text = self.bgzf_bytes(part)
         return vcf_text_to_arrow(text, self.samples, self.columns, part.region,
                                  self.location, {k: (n, t) for k, n, t in self.info},
-                                 self.locus)
+                                 self.locus, self.genotypes)
 
     def __call__(self, part: Partition) -> Any:
         return _indexed(to_pandas(self.table(part), [f"INFO/{k}" for k, _, _ in self.info]),
@@ -202,13 +203,13 @@ class BcfTask(VcfTask):
             raise FormatError(f"{self.location}: partition {part.index} ends inside a BCF record")
         info = {k: (n, t) for k, n, t in self.info}
         table = bcf_to_arrow(batch, self.samples, self.columns, part.region, self.location,
-                             info, self.locus)
+                             info, self.locus, self.genotypes)
         if table is not None:
             return table
         # FORMAT/sample columns, or a record the column walk could not follow: per record
         text = "".join(f"{rec}\n" for rec in _records(batch)).encode()
         return vcf_text_to_arrow(text, self.samples, self.columns, part.region, self.location,
-                                 {k: (n, t) for k, n, t in self.info}, self.locus)
+                                 info, self.locus, self.genotypes)
 
 
 @lru_cache(maxsize=8)
@@ -240,13 +241,16 @@ def _bgzf2_frames(src: Any, part: Partition) -> list[bytes]:
 def read_vcf(source: Any, columns: Sequence[str] | None = None, regions: Any = None,
              target_bytes: "int | str" = "128MiB", n: int | None = None,
              storage_options: dict | None = None, index: Any = None,
-             info: "Sequence[str] | str | None" = None, divisions: bool = False) -> Any:
+             info: "Sequence[str] | str | None" = None, divisions: bool = False,
+             genotypes: "bool | Sequence[str]" = False) -> Any:
     """A bgzipped, TBI/CSI-indexed VCF (or VCF in BGZF2) as a Dask DataFrame.
 
     Columns: CHROM, POS (1-based), ID, REF, ALT, QUAL, FILTER, INFO by default; ``columns``
     may also name FORMAT and samples. ``info``: INFO keys (or ``"*"``) added as typed
     ``INFO/key`` columns from the header's ``##INFO`` lines. ``regions``: records overlapping
-    each region (tabix rule). ``divisions=True`` (whole-file reads of a sorted BGZF VCF.gz or
+    each region (tabix rule). ``genotypes``: True (every sample) or sample names — their GT
+    text (``0/1``, ``1|0``; null where a record has no GT) as ``GT/sample`` columns; BCF
+    decodes them as columns. ``divisions=True`` (whole-file reads of a sorted BGZF VCF.gz or
     BCF): the index is ``locus`` = reference number × 2**32 + POS - 1 (references in the
     index's order for VCF.gz, the header's contig order for BCF) with known divisions, at one
     small read per partition while planning (see ``read_bam``).
@@ -298,17 +302,18 @@ def read_vcf(source: Any, columns: Sequence[str] | None = None, regions: Any = N
                 locus = tuple(ctx["names"])
                 parts, divs = _divided(parts, src, "bcf" if is_bcf else "vcf", locus, True,
                                        regions)
-        meta = _meta(vcf_schema(samples, columns, wanted), [f"INFO/{k}" for k in wanted],
+        gts = tuple(samples) if genotypes is True else tuple(genotypes or ())
+        meta = _meta(vcf_schema(samples, columns, wanted, gts), [f"INFO/{k}" for k in wanted],
                      divisions)
         size = src.size
     cols = None if columns is None else tuple(vcf_schema(samples, columns).names)
     info_spec = tuple((k, n_, t) for k, (n_, t) in wanted.items())
     if is_bcf:
         task: VcfTask = BcfTask(_location(source), size, storage_options, samples, cols,
-                                kind.container, info_spec, locus, header_text)
+                                kind.container, info_spec, locus, gts, header_text=header_text)
     else:
         task = VcfTask(_location(source), size, storage_options, samples, cols, kind.container,
-                       info_spec, locus)
+                       info_spec, locus, gts)
     return _from_map(dd, task, parts, meta, divs)
 
 

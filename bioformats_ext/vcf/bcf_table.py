@@ -100,14 +100,15 @@ def _miss_of(t: np.ndarray) -> np.ndarray:
 def bcf_to_arrow(batch: BcfBatch, samples: Sequence[str], columns: Sequence[str] | None,
                  region: tuple[str, int, int] | None, name: str,
                  info: "dict[str, tuple[str, str]] | None" = None,
-                 locus: "Sequence[str] | None" = None) -> "pa.Table | None":
+                 locus: "Sequence[str] | None" = None,
+                 genotypes: Sequence[str] = ()) -> "pa.Table | None":
     """The table of ``batch``'s records, or None when the per-record path must decode it
     (FORMAT/sample columns asked for, or a record the column walk could not follow)."""
     pa = require_pyarrow()
     import pyarrow.compute as pc
 
-    schema = vcf_schema(samples, columns, info)
-    names = [nm for nm in schema.names if not nm.startswith("INFO/")]
+    schema = vcf_schema(samples, columns, info, genotypes)
+    names = [nm for nm in schema.names if not nm.startswith(("INFO/", "GT/"))]
     if any(nm not in FIXED for nm in names):
         return None
     if locus is not None:
@@ -177,7 +178,66 @@ def bcf_to_arrow(batch: BcfBatch, samples: Sequence[str], columns: Sequence[str]
         if text is None:
             return None
         cols["INFO"] = text
+    for sample in genotypes:
+        gt = _gt_text(batch, list(samples).index(sample))
+        if gt is None:
+            return None
+        cols[f"GT/{sample}"] = gt
     return finish_table(cols, schema, region, name, info, locus)
+
+
+def _gt_text(batch: BcfBatch, sample: int) -> "pa.Array | None":
+    """One sample's GT as htslib writes it (``0/1``, ``1|0``, ``.``), null where the record
+    has no GT first in FORMAT; None for what the per-record path must handle (VCF >= 4.4 phasing prefixes,
+    non-integer GT, missing-value codes)."""
+    pa = require_pyarrow()
+    import pyarrow.compute as pc
+
+    from .bcf_format import _v44
+
+    header = batch.ctx.header
+    if _v44(header.fileformat):
+        return None
+    keys, types, counts, offsets, ok = batch.indiv_layout()
+    if not ok.all():
+        return None
+    n = batch.n
+    gid = header._id_index.get("GT")
+    out_valid = np.zeros(n, bool)
+    if gid is None or not len(keys) or not (keys[0] == gid).any():
+        return pa.nulls(n, pa.string())
+    # GT counts only as the first FORMAT key (the spec's rule; the VCF text path's too)
+    recs = np.flatnonzero(keys[0] == gid)
+    rows = np.zeros(len(recs), np.int64)
+    t = types[rows, recs]
+    c = counts[rows, recs]
+    ns = (batch.fixed["nfs"][recs] & 0xFFFFFF).astype(np.int64)
+    if not np.isin(t, (1, 2, 3)).all() or (ns <= sample).any():
+        return None
+    size = _TSIZE[t]
+    base = offsets[rows, recs] + sample * c * size
+    width = int(c.max()) if len(c) else 0
+    j = np.arange(width)
+    inside = j < c[:, None]
+    at = base[:, None] + j * size[:, None]
+    v = _int_at(batch.u8, np.where(inside, at, base[:, None]).reshape(-1),
+                np.repeat(size, width)).reshape(len(recs), width)
+    miss = _miss_of(t)[:, None]
+    if (inside & (v == miss)).any():
+        return None
+    ended = np.cumsum(inside & (v == miss + 1), axis=1) > 0
+    keep = inside & ~ended
+    allele = np.where((v >> 1) == 0, -1, (v >> 1) - 1)
+    text = pc.cast(pa.array(allele[keep]), pa.string())
+    text = pc.if_else(pa.array(allele[keep] < 0), pa.scalar("."), text)
+    codes = np.where(j[None, :] == 0, 0, np.where(v & 1, 1, 2))[keep]
+    sep = pa.array(["", "|", "/"], pa.string()).take(pa.array(codes.astype(np.int64)))
+    pieces = pc.binary_join_element_wise(sep, text, "")
+    per = keep.sum(axis=1)
+    joined = _join(pieces, per, "")
+    out = pa.nulls(n, pa.string())
+    out_valid[recs] = True
+    return pc.replace_with_mask(out, pa.array(out_valid), joined)
 
 
 def _ints(u8: np.ndarray, t: np.ndarray, c: np.ndarray, d: np.ndarray
