@@ -175,3 +175,32 @@ def test_generated_genotypes(tmp_path):
     text = "".join(f"{r}\n" for r in _records(batch)).encode()
     assert vcf_text_to_arrow(text, samples, FIXED, genotypes=samples).to_pylist() == \
         table.to_pylist()
+
+
+def test_corrupt_records_take_the_per_record_path(tmp_path):
+    """A record whose INFO key is not in the header, or whose n_info overruns its shared block:
+    the column path declines (None) and the per-record path raises the typed error naming it."""
+    from bioformats_ext.errors import FormatError
+    from bioformats_ext.vcf.reader import _records
+
+    vcf = tmp_path / "c.vcf"
+    vcf.write_text("##fileformat=VCFv4.2\n##contig=<ID=1,length=1000>\n"
+                   '##INFO=<ID=DP,Number=1,Type=Integer,Description="d">\n'
+                   "#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n"
+                   + "".join(f"1\t{i + 1}\t.\tA\tC\t.\tPASS\tDP={i}\n" for i in range(5)))
+    bcf = to_bcf(vcf, tmp_path)
+    batch, ctx = batch_of(bcf)
+    raw = bytearray(batch.buf)
+    o = batch.off_list[2]
+    bad_key = bytearray(raw)
+    info_at = int(batch.shared_layout()[0][2])  # record 2's first INFO key (typed int8)
+    assert bad_key[info_at] == 0x11
+    bad_key[info_at + 1] = 120                   # a dictionary index the header lacks
+    overrun = bytearray(raw)
+    overrun[o + 8 + 24:o + 8 + 26] = (500).to_bytes(2, "little")   # n_info of record 2
+    for data in (bad_key, overrun):
+        b, end = _cut_batch(bytes(data), batch.off_list[0], ctx, 1)
+        assert end == len(data) and b.n == 5
+        assert bcf_to_arrow(b, [], FIXED, None, "c.bcf") is None
+        with pytest.raises(FormatError, match="record 3"):
+            "".join(str(r) for r in _records(b))
