@@ -191,7 +191,6 @@ class BcfTask(VcfTask):
     def table(self, part: Partition) -> Any:
         from ..errors import FormatError
         from ..tables.vcf import vcf_text_to_arrow
-        from ..vcf.header import VcfHeader
         from ..vcf.bcf_table import bcf_to_arrow
         from ..vcf.reader import _cut_batch, _records
         from ..vcf.record import RecordContext
