@@ -5,8 +5,10 @@ references; null when unplaced), pos (1-based, 0 when unplaced), end (1-based in
 pysam's ``reference_end``; null where pysam gives None), mapq (uint8), cigar ("*" when none),
 rnext (dictionary; null when unplaced), pnext (1-based), tlen, seq (null when absent), qual
 (phred+33 text; null when absent), and any ``tags`` asked for as typed columns. Names,
-sequences and qualities are gathered from the record buffer into Arrow string buffers in numpy;
-only CIGAR text and tag values go through the columns API's per-record lists.
+sequences and qualities are gathered from the record buffer by Arrow ``take`` over span
+offsets; CIGAR text is built by Arrow kernels; tags come from a column-wise walk of the aux
+fields. Per-record Python remains only for CG-tag CIGARs, B-array tags and corrupt aux data
+(where the columns API names the record).
 """
 
 from __future__ import annotations
