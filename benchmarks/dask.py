@@ -310,7 +310,8 @@ def main() -> None:
         peer("BAM all fields", "bioformats_ext (1 thread)",
              lambda: read_bam(bam, target_bytes=target).compute(scheduler="sync"))
         if oxbow is not None:
-            peer("BAM all fields", "oxbow", lambda: oxbow.from_bam(str(bam), tag_defs=[]).to_pandas())
+            peer("BAM all fields", "oxbow",
+                 lambda: oxbow.from_bam(str(bam), tag_defs=[]).to_pandas())
     print(f"\n| to_pandas | reader | rows | seconds | CPU s | Mrows/s |  ({load()})")
     print("|---|---|---|---|---|---|")
     for what, who, n, t, c in peers:

@@ -70,7 +70,8 @@ def _records(reader: Any, fmt: str, names: Sequence[str], start: int, stop: int
                 pos0 = int(fields[1]) - 1
             except ValueError:
                 raise FormatError(f"{reader.source.name}: record at voffset {v} has contig "
-                                  f"{chrom!r} / POS {fields[1]!r} the index does not know") from None
+                                  f"{chrom!r} / POS {fields[1]!r} the index does not know"
+                                  ) from None
         else:
             head = reader.read(4 if fmt == "bam" else 8)
             if not head:

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 import numpy as np
 
-from ..errors import FormatError
 from ..tables.arrow import require_pyarrow, take_spans
 from ..tables.vcf import FIXED, finish_table, vcf_schema
 from .bcf_batch import _TSIZE, BcfBatch, _int_at
@@ -188,8 +187,8 @@ def bcf_to_arrow(batch: BcfBatch, samples: Sequence[str], columns: Sequence[str]
 
 def _gt_text(batch: BcfBatch, sample: int) -> "pa.Array | None":
     """One sample's GT as htslib writes it (``0/1``, ``1|0``, ``.``), null where the record
-    has no GT first in FORMAT; None for what the per-record path must handle (VCF >= 4.4 phasing prefixes,
-    non-integer GT, missing-value codes)."""
+    has no GT first in FORMAT; None for what the per-record path must handle (VCF >= 4.4
+    phasing prefixes, non-integer GT, missing-value codes)."""
     pa = require_pyarrow()
     import pyarrow.compute as pc
 
