@@ -136,6 +136,15 @@ def test_over_http_one_request_per_partition(client, files):
         gets = [r for r in srv.requests("GET")]
         assert len(gets) == ddf.npartitions
         assert frame_rows(df) == vcf_rows(vcf)
+        # known divisions over HTTP: the same cuts and rows as the local file's
+        local = read_vcf(vcf, target_bytes="20KiB", divisions=True)
+        remote = read_vcf(srv.url("calls.vcf.gz"), target_bytes="20KiB", divisions=True)
+        assert remote.divisions == local.divisions and remote.known_divisions
+        srv.clear_log()
+        got = remote.compute()
+        assert len(srv.requests("GET")) == remote.npartitions
+        assert got.index.tolist() == local.compute().index.tolist()
+        assert frame_rows(got) == vcf_rows(vcf)
         ddf = read_bigbed(srv.url("track.bb"), target_bytes="4KiB")
         srv.clear_log()
         df = ddf.compute()
