@@ -9,11 +9,15 @@ Data (made once under benchmarks/_work/dask/, by htslib through pysam):
 
 Measured:
 
-1. ``read_*(...).compute()`` with the same partitions on one process (``scheduler="sync"``)
-   and on a ``distributed.LocalCluster(n_workers=2, threads_per_worker=1)``: the speed-up.
+1. ``read_*(...).compute()`` with the same partitions in one process (Dask's default local
+   scheduler for DataFrames, ``"threads"``; and ``"sync"``, one thread, for reference) and on
+   a ``distributed.LocalCluster(n_workers=2, threads_per_worker=1)``: the speed-up, printed
+   as a ``SPEED-UP`` line per file (target >= 1.6x on 2 cores).
 2. Over loopback HTTP (``tests/loopback.py``): requests and bytes per partition (one
    coalesced GET per partition is the design) against the plan's estimate.
-3. ``to_pandas`` throughput of our serial reader of the same columns vs oxbow (when installed).
+3. ``to_pandas`` throughput of our serial reader of the same columns vs oxbow (when installed):
+   VCF.gz, the same calls as BCF (by bcftools), BAM. polars-bio is not measured: installing
+   it here would replace the environment's pyarrow with an older one.
 
 The machine has 2 cores shared with other work: the load average is printed with the numbers.
 
@@ -82,6 +86,17 @@ def make_vcf(path: Path, n: int) -> Path:
     return Path(pysam.tabix_index(str(path), preset="vcf", force=True))
 
 
+def make_bcf(vcf: Path) -> Path:
+    """The VCF.gz as BCF, by bcftools, CSI-indexed by bcftools."""
+    import pysam.bcftools
+
+    bcf = Path(str(vcf)[:-len(".vcf.gz")] + ".bcf")
+    if not (bcf.exists() and Path(str(bcf) + ".csi").exists()):
+        pysam.bcftools.view("-Ob", "-o", str(bcf), str(vcf), catch_stdout=False)
+        pysam.bcftools.index(str(bcf))
+    return bcf
+
+
 def make_bam(path: Path, n: int) -> Path:
     import pysam
 
@@ -113,41 +128,63 @@ def make_bam(path: Path, n: int) -> Path:
     return path
 
 
-def timed(fn, repeat: int = 2) -> tuple[float, object]:
+def timed(fn, repeat: int = 2, before=None, cpu=time.process_time) -> tuple[float, object]:
+    """Best wall time of ``repeat`` runs (and the result); the CPU time (``cpu`` clock) of
+    that best run is left in ``timed.cpu``."""
     best = float("inf")
     out = None
     for _ in range(repeat):
+        out = None  # drop the previous result first: its memory would count against this run
+        if before is not None:
+            before()
+        c = cpu()
         t = time.perf_counter()
         out = fn()
-        best = min(best, time.perf_counter() - t)
+        wall = time.perf_counter() - t
+        if wall < best:
+            best, timed.cpu = wall, cpu() - c  # type: ignore[attr-defined]
     return best, out
 
 
 def speedup(name: str, make_ddf, rows: list, client) -> None:
-    """``compute()`` (every row shipped back to the client) and a reduction computed on the
-    workers (``map_partitions(len)``: decoding only), each on 1 process and on 2 workers."""
-    import uuid
-
-    def fresh(frame):
-        """The same work under new task keys, so the cluster cannot reuse a held result."""
-        return frame.map_partitions(lambda d: d, token=uuid.uuid4().hex)
-
-    def on_cluster(x):
-        fut = client.compute(x)
-        try:
-            return fut.result()
-        finally:
-            fut.release()
-
+    """The same partitions computed three ways: in one process with Dask's default local
+    scheduler for DataFrames (``"threads"``, as many threads as cores, i.e. what
+    ``read_*(...).compute()`` does without a cluster), in one process on one thread
+    (``"sync"``, a one-core reference), and on the 2-worker cluster. ``compute()`` ships every
+    row back to the client; ``compute(concatenate=False)`` joins the partitions on the client
+    instead of on a worker (one transfer instead of two); ``decode+len`` reduces on the workers
+    (``map_partitions(len)``), so only decoding is measured."""
     ddf = make_ddf()
-    t1, df1 = timed(lambda: ddf.compute(scheduler="sync"))
-    t2, df2 = timed(lambda: on_cluster(fresh(ddf)))
-    assert len(df1) == len(df2)
-    rows.append((name + " compute()", ddf.npartitions, len(df1), t1, t2, t1 / t2, load()))
-    t1, n1 = timed(lambda: ddf.map_partitions(len).compute(scheduler="sync").sum())
-    t2, n2 = timed(lambda: on_cluster(ddf.map_partitions(len, token=uuid.uuid4().hex)).sum())
-    assert n1 == n2 == len(df1)
-    rows.append((name + " decode+len", ddf.npartitions, int(n1), t1, t2, t1 / t2, load()))
+
+    def settle() -> None:
+        """Wait until the scheduler has forgotten the last run's tasks: results still held
+        by a worker would otherwise be reused by the next run (same keys), skipping decoding."""
+        for _ in range(500):
+            if client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) == 0:
+                return
+            time.sleep(0.01)
+
+    cases = [("compute()", lambda sch: ddf.compute(scheduler=sch), len),
+             ("compute(concatenate=False)",
+              lambda sch: ddf.compute(scheduler=sch, concatenate=False), len),
+             ("decode+len", lambda sch: ddf.map_partitions(len).compute(scheduler=sch).sum(),
+              int)]
+    def cpu_all() -> float:
+        """CPU seconds of this process (client + scheduler) and of both workers."""
+        return time.process_time() + sum(client.run(time.process_time).values())
+
+    for label, run, size in cases:
+        t_thr, out = timed(lambda: run("threads"))
+        c_thr = timed.cpu  # type: ignore[attr-defined]
+        n = size(out)
+        out = None
+        t_sync, _ = timed(lambda: run("sync"))
+        t_two, out2 = timed(lambda: run(client), before=settle, cpu=cpu_all)
+        c_two = timed.cpu  # type: ignore[attr-defined]
+        assert size(out2) == n, (label, size(out2), n)
+        out2 = None
+        rows.append((f"{name} {label}", ddf.npartitions, n, t_thr, t_sync, t_two, c_thr, c_two,
+                     load()))
 
 
 def http_costs(name: str, path: Path, reader, target: str, rows: list) -> None:
@@ -200,17 +237,37 @@ def main() -> None:
         bam = None
         print("# BAM skipped: bioformats_ext.bam.columns is not available")
     rows: list = []
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=40) as cluster, Client(cluster) as client:
+    import dask
+
+    # distributed starts workers with MALLOC_TRIM_THRESHOLD_=65536, which makes glibc mmap and
+    # unmap every large array: our decoders allocate tens of MB per partition, and that
+    # setting alone doubled the CPU time of a BAM partition on a worker (docs/scaling.md).
+    # ``None`` unsets it, so workers run with the same allocator as the one-process runs.
+    cfg = {"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}
+    with dask.config.set(cfg), LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                            dashboard_address=None, silence_logs=40) as cluster, \
+            Client(cluster, set_as_default=False) as client:
         speedup(f"read_vcf {args.records:,} rec", lambda: read_vcf(vcf, target_bytes=args.target),
                 rows, client)
         if bam is not None:
             speedup(f"read_bam {args.reads:,} reads",
                     lambda: read_bam(bam, target_bytes=args.target), rows, client)
-    print("\n| dataset | partitions | rows | 1 process s | 2 workers s | speed-up | load |")
-    print("|---|---|---|---|---|---|---|")
-    for name, p, n, t1, t2, s, ld in rows:
-        print(f"| {name} | {p} | {n:,} | {t1:.2f} | {t2:.2f} | {s:.2f}x | {ld} |")
+    print("\n\"1 process\" = the same read in this process with Dask's default local scheduler"
+          " (threads); \"sync\" = one thread; \"2 workers\" = LocalCluster(n_workers=2,"
+          " threads_per_worker=1). Speed-up = 1 process / 2 workers.")
+    print("CPU: of this process for \"1 process\"; of this process (client and scheduler) plus "
+          "both workers for \"2 workers\".")
+    print("\n| dataset | partitions | rows | 1 process s | sync s | 2 workers s | speed-up "
+          "| vs sync | CPU 1 process s | CPU 2 workers s | load |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for name, p, n, t_thr, t_sync, t_two, c_thr, c_two, ld in rows:
+        print(f"| {name} | {p} | {n:,} | {t_thr:.2f} | {t_sync:.2f} | {t_two:.2f} | "
+              f"{t_thr / t_two:.2f}x | {t_sync / t_two:.2f}x | {c_thr:.2f} | {c_two:.2f} | {ld} |")
+    print()
+    for name, p, n, t_thr, t_sync, t_two, _c1, _c2, ld in rows:
+        if name.endswith(" compute()"):
+            print(f"SPEED-UP {name}: 2 worker processes vs 1 process = {t_thr / t_two:.2f}x "
+                  f"(target >= 1.6x; vs one thread {t_sync / t_two:.2f}x; {ld})")
 
     http: list = []
     http_costs("VCF.gz", vcf, read_vcf, args.target, http)
@@ -224,38 +281,46 @@ def main() -> None:
               f"| {dt:.2f} |")
 
     peers: list = []
-    from bioformats_ext.dask.plan import plan
-    from bioformats_ext.dask.read import VcfTask
-    from bioformats_ext.tables import to_pandas
-
-    parts = plan(vcf, n=1)
-    task = VcfTask(str(vcf), vcf.stat().st_size, None, (), None)
-    t_ours, df = timed(lambda: to_pandas(task.table(parts[0])))
-    peers.append(("VCF.gz fixed fields", "bioformats_ext (1 process)", len(df), t_ours))
+    oxbow = None
     try:
-        import oxbow as ox
-
-        t_ox, df_ox = timed(lambda: ox.from_vcf(str(vcf), info_fields=[], samples=[]).to_pandas())
-        peers.append(("VCF.gz fixed fields", "oxbow", len(df_ox), t_ox))
+        import oxbow
     except ImportError:
         print("# oxbow not installed: peer comparison skipped")
+
+    def peer(what: str, who: str, fn) -> None:
+        """Best wall time of 2 runs and the CPU time of that run (all threads)."""
+        t, df = timed(fn)
+        peers.append((what, who, len(df), t, timed.cpu))  # type: ignore[attr-defined]
+
+    # ours: the serial read (one thread, ``scheduler="sync"``) in batches of --target
+    # compressed bytes, concatenated into one frame, as the peers return one
+    target = args.target
+    peer("VCF.gz fixed fields", "bioformats_ext (1 thread)",
+         lambda: read_vcf(vcf, target_bytes=target).compute(scheduler="sync"))
+    if oxbow is not None:
+        peer("VCF.gz fixed fields", "oxbow",
+             lambda: oxbow.from_vcf(str(vcf), info_fields=[], samples=[]).to_pandas())
+    bcf = make_bcf(vcf)
+    peer("BCF fixed fields", "bioformats_ext (1 thread)",
+         lambda: read_vcf(bcf, target_bytes=target).compute(scheduler="sync"))
+    if oxbow is not None:
+        peer("BCF fixed fields", "oxbow",
+             lambda: oxbow.from_bcf(str(bcf), info_fields=[], samples=[]).to_pandas())
     if bam is not None:
-        from bioformats_ext.dask.read import read_bam as _rb
-
-        t_b, dfb = timed(lambda: _rb(bam, n=1).compute(scheduler="sync"))
-        peers.append(("BAM all fields", "bioformats_ext (1 process)", len(dfb), t_b))
-        try:
-            import oxbow as ox
-
-            t_bo, dfbo = timed(lambda: ox.from_bam(str(bam), tag_defs=[]).to_pandas())
-            peers.append(("BAM all fields", "oxbow", len(dfbo), t_bo))
-        except ImportError:
-            pass
-    print(f"\n| to_pandas | reader | rows | seconds | Mrows/s |  ({load()})")
-    print("|---|---|---|---|---|")
-    for what, who, n, t in peers:
-        print(f"| {what} | {who} | {n:,} | {t:.2f} | {n / t / 1e6:.2f} |")
-
+        peer("BAM all fields", "bioformats_ext (1 thread)",
+             lambda: read_bam(bam, target_bytes=target).compute(scheduler="sync"))
+        if oxbow is not None:
+            peer("BAM all fields", "oxbow",
+                 lambda: oxbow.from_bam(str(bam), tag_defs=[]).to_pandas())
+    print(f"\n| to_pandas | reader | rows | seconds | CPU s | Mrows/s |  ({load()})")
+    print("|---|---|---|---|---|---|")
+    for what, who, n, t, c in peers:
+        print(f"| {what} | {who} | {n:,} | {t:.2f} | {c:.2f} | {n / t / 1e6:.2f} |")
+    ours = {what: (t, c) for what, who, _, t, c in peers if who.startswith("bioformats_ext")}
+    for what, who, _, t, c in peers:
+        if who == "oxbow":
+            print(f"TO_PANDAS {what}: bioformats_ext / oxbow throughput = {t / ours[what][0]:.2f}x "
+                  f"wall, {c / ours[what][1]:.2f}x CPU ({load()})")
 
 if __name__ == "__main__":
     main()

@@ -136,6 +136,15 @@ def test_over_http_one_request_per_partition(client, files):
         gets = [r for r in srv.requests("GET")]
         assert len(gets) == ddf.npartitions
         assert frame_rows(df) == vcf_rows(vcf)
+        # known divisions over HTTP: the same cuts and rows as the local file's
+        local = read_vcf(vcf, target_bytes="20KiB", divisions=True)
+        remote = read_vcf(srv.url("calls.vcf.gz"), target_bytes="20KiB", divisions=True)
+        assert remote.divisions == local.divisions and remote.known_divisions
+        srv.clear_log()
+        got = remote.compute()
+        assert len(srv.requests("GET")) == remote.npartitions
+        assert got.index.tolist() == local.compute().index.tolist()
+        assert frame_rows(got) == vcf_rows(vcf)
         ddf = read_bigbed(srv.url("track.bb"), target_bytes="4KiB")
         srv.clear_log()
         df = ddf.compute()
@@ -405,3 +414,103 @@ def test_bcf_equals_its_vcf(client, files, tmp_path):
     got = read_vcf(bcf, regions=regions, target_bytes="8KiB").compute()
     want = read_vcf(files["vcf"], regions=regions, target_bytes="8KiB").compute()
     assert frame_rows(got) == frame_rows(want) and len(got)
+    # GT columns: BCF decodes them as columns, VCF.gz takes FORMAT's leading GT field
+    got = read_vcf(bcf, target_bytes="30KiB", genotypes=True, columns=["POS"]).compute()
+    want = read_vcf(files["vcf"], target_bytes="30KiB", genotypes=True,
+                    columns=["POS"]).compute()
+    gt_cols = [c for c in got.columns if c.startswith("GT/")]
+    assert gt_cols and got[gt_cols].notna().all().all()
+    assert got.astype(object).values.tolist() == want.astype(object).values.tolist()
+
+
+# -- known divisions on the ``locus`` index ---------------------------------------------------
+
+
+def _check_divisions(client, ddf, full):
+    """Divisions known and honoured by every partition; loc slices by division agree."""
+    import pandas as pd
+
+    assert ddf.known_divisions and ddf.index.name == "locus"
+    div = ddf.divisions
+    lo = ddf.map_partitions(lambda d: pd.Series([d.index.min() if len(d) else -1])).compute()
+    hi = ddf.map_partitions(lambda d: pd.Series([d.index.max() if len(d) else -1])).compute()
+    last = ddf.npartitions - 1
+    for i in range(ddf.npartitions):
+        assert div[i] <= lo.iloc[i]
+        assert hi.iloc[i] < div[i + 1] or (i == last and hi.iloc[i] <= div[i + 1])
+    assert full.index.is_monotonic_increasing
+    a, b = div[1] - 5, div[min(3, last)] + 7  # a slice across cuts
+    got = ddf.loc[a:b].compute()
+    assert got.index.tolist() == full.loc[a:b].index.tolist() and len(got)
+
+
+def test_bam_divisions_with_runs_of_equal_starts(client, tmp_path):
+    """Reads in runs of 40 at one start, partitions of a few KiB: cuts fall inside runs and are
+    moved past them; the frame equals pysam's reads in order, indexed by locus."""
+    import pysam
+
+    from bioformats_ext.dask import read_bam
+    from bioformats_ext.dask.divisions import locus_of
+
+    path = tmp_path / "runs.bam"
+    refs = ["chr1", "chr2", "chr3"]
+    header = {"HD": {"VN": "1.6", "SO": "coordinate"},
+              "SQ": [{"SN": c, "LN": 1_000_000} for c in refs]}
+    with pysam.AlignmentFile(str(path), "wb", header=header) as out:
+        k = 0
+        for tid in (0, 2):   # chr2 has no reads
+            for start in range(0, 200_000, 2_000):
+                for _ in range(40):
+                    a = pysam.AlignedSegment(out.header)
+                    a.query_name = f"r{k}"
+                    a.reference_id, a.reference_start = tid, start
+                    a.query_sequence = "ACGT" * 10
+                    a.cigarstring = "40M"
+                    out.write(a)
+                    k += 1
+        for j in range(30):
+            u = pysam.AlignedSegment(out.header)
+            u.query_name, u.query_sequence, u.flag = f"u{j}", "ACG", 4
+            u.reference_id = u.reference_start = -1
+            out.write(u)
+    pysam.index(str(path))
+    ddf = read_bam(path, target_bytes="6KiB", divisions=True, columns=["qname", "rname", "pos"])
+    assert ddf.npartitions >= 5
+    full = ddf.compute()
+    want = pysam_rows(path, tags=())
+    assert [(q, None if r != r else str(r), p) for q, r, p in
+            full.itertuples(index=False, name=None)] == [(w[0], w[2], w[3]) for w in want]
+    assert full.index.tolist() == [len(refs) << 32 if w[2] is None else
+                                   locus_of(refs, w[2], w[3] - 1) for w in want]
+    _check_divisions(client, ddf, full)
+    with pytest.raises(ValueError):
+        read_bam(path, regions=["chr1"], divisions=True)
+
+
+def test_vcf_and_bcf_divisions(client, tmp_path):
+    """A VCF.gz with runs of records at one POS (and its BCF): known divisions, the same rows
+    as the serial reader, loc slices equal to filtering the whole frame."""
+    import pysam
+    import pysam.bcftools
+
+    lines = ["##fileformat=VCFv4.2"] + [f"##contig=<ID=c{i},length=100000>" for i in range(4)]
+    lines.append('##INFO=<ID=DP,Number=1,Type=Integer,Description="depth">')
+    lines.append("#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO")
+    for c in (0, 1, 3):
+        for pos in range(1, 60_000, 700):
+            lines += [f"c{c}\t{pos}\tv{c}_{pos}_{j}\tA\tG\t1\tPASS\tDP={j}" for j in range(25)]
+    vcf = tmp_path / "runs.vcf"
+    vcf.write_text("\n".join(lines) + "\n")
+    gz = pysam.tabix_index(str(vcf), preset="vcf", force=True)
+    bcf = tmp_path / "runs.bcf"
+    pysam.bcftools.view("-Ob", "-o", str(bcf), gz, catch_stdout=False)
+    pysam.bcftools.index(str(bcf))
+    want = vcf_rows(gz)
+    for path in (gz, bcf):
+        ddf = read_vcf(path, target_bytes="8KiB", divisions=True)
+        assert ddf.npartitions >= 4
+        full = ddf.compute()
+        assert frame_rows(full) == want
+        refs = ["c0", "c1", "c3"] if path == gz else ["c0", "c1", "c2", "c3"]
+        assert full.index.tolist() == [(refs.index(r[0]) << 32) + r[1] - 1 for r in want]
+        _check_divisions(client, ddf, full)

@@ -67,3 +67,61 @@ def test_columns_equal_pysam(tmp_path):
         assert row["ZF"] == (pytest.approx(r.get_tag("ZF")) if r.has_tag("ZF") else None)
     sub = columns_to_arrow(cols, names, ["qname", "cigar"], sel=[len(recs) - 2])
     assert sub.to_pylist() == [{"qname": "long", "cigar": "1M1D" * 35_000}]
+
+
+def test_tag_columns_every_aux_type_equal_pysam(tmp_path):
+    """Tags walked as columns (every aux type, several fields per record, tags absent in some
+    records) equal pysam's values; B arrays take the per-record path with the same result."""
+    from bioformats_ext.tables import bam as tables_bam
+
+    path = tmp_path / "tags.bam"
+    header = {"HD": {"VN": "1.6"}, "SQ": [{"SN": "chr1", "LN": 100_000}]}
+    values = {"XC": (-100, "c"), "XU": (200, "C"), "XS": (-30000, "s"), "XT": (60000, "S"),
+              "XI": (-2_000_000_000, "i"), "XJ": (4_000_000_000, "I"), "XF": (1.5, "f"),
+              "XA": ("q", "A"), "XZ": ("some text", "Z"), "XH": ("1AE301", "H")}
+    with pysam.AlignmentFile(str(path), "wb", header=header) as out:
+        for k in range(60):
+            a = pysam.AlignedSegment(out.header)
+            a.query_name, a.query_sequence = f"r{k}", "ACGT"
+            a.reference_id, a.reference_start, a.cigarstring = 0, k, "4M"
+            for j, (tag, (v, kind)) in enumerate(values.items()):
+                if (k + j) % 3:
+                    a.set_tag(tag, v if not isinstance(v, int) else v - (k % 20 if v < 0 else 0), kind)
+            if k % 2:
+                a.set_tag("XB", array.array("h", [k, -k, 7]))
+            out.write(a)
+    cols = columns_mod.decode_columns(bam_record_bytes(path))
+    tags = tag_types(cols, [*values, "XB"])
+    assert tags["XI"] == "int64" and tags["XZ"] == "string" and tags["XB"] == "list<int64>"
+    aux = tables_bam._aux_walk(cols, list(tags))
+    assert aux is not None and len(aux["XZ"][0]) == 40
+    rows = columns_to_arrow(cols, ["chr1"], ["qname", *tags], tags).to_pylist()
+    with pysam.AlignmentFile(str(path), check_sq=False) as f:
+        recs = list(f.fetch(until_eof=True))
+    for row, r in zip(rows, recs):
+        for tag in values:
+            want = r.get_tag(tag) if r.has_tag(tag) else None
+            assert row[tag] == (pytest.approx(want) if isinstance(want, float) else want), tag
+        assert row["XB"] == (list(r.get_tag("XB")) if r.has_tag("XB") else None)
+
+
+def test_corrupt_aux_falls_back_to_the_typed_error(tmp_path):
+    from bioformats_ext.errors import BioformatsError
+    from bioformats_ext.tables import bam as tables_bam
+
+    path = tmp_path / "c.bam"
+    header = {"HD": {"VN": "1.6"}, "SQ": [{"SN": "chr1", "LN": 1000}]}
+    with pysam.AlignmentFile(str(path), "wb", header=header) as out:
+        for k in range(3):
+            a = pysam.AlignedSegment(out.header)
+            a.query_name, a.query_sequence = f"r{k}", "ACGT"
+            a.reference_id, a.reference_start, a.cigarstring = 0, k, "4M"
+            a.set_tag("NM", k, "i")
+            out.write(a)
+    raw = bytearray(bam_record_bytes(path))
+    cols = columns_mod.decode_columns(bytes(raw))
+    raw[int(cols.aux_start[1]) + 2] = ord("q")   # an aux type letter that does not exist
+    cols = columns_mod.decode_columns(bytes(raw))
+    assert tables_bam._aux_walk(cols, ["NM"]) is None
+    with pytest.raises(BioformatsError):
+        columns_to_arrow(cols, ["chr1"], ["NM"], {"NM": "int64"})

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Sequence
 
 import numpy as np
@@ -115,11 +116,37 @@ def read_bigbed(source: Any, columns: Sequence[str] | None = None, regions: Any 
     return _from_map(dd, task, parts, meta)
 
 
-def _from_map(dd: Any, task: Any, parts: list[Partition], meta: Any) -> Any:
+def _from_map(dd: Any, task: Any, parts: list[Partition], meta: Any,
+              divisions: "tuple[int, ...] | None" = None) -> Any:
     if not parts:
         return dd.from_pandas(meta, npartitions=1)
+    extra = {"divisions": divisions} if divisions else {}
     return dd.from_map(task, parts, meta=meta, enforce_metadata=False,
-                       label=type(task).__name__.lower())
+                       label=type(task).__name__.lower(), **extra)
+
+
+def _int64(values: Any) -> Any:
+    import pyarrow as pa
+
+    return pa.array(np.asarray(values, np.int64))
+
+
+def _indexed(df: Any, locus: bool) -> Any:
+    """The ``locus`` column as the index (a RangeIndex otherwise)."""
+    return df.set_index("locus") if locus else df
+
+
+def _divided(parts: list[Partition], src: Any, fmt: str, names: Sequence[str],
+             divisions: bool, regions: Any) -> tuple[list[Partition], Any]:
+    """``(parts, divisions or None)``; with ``divisions``, cuts moved off equal-locus runs."""
+    if not divisions:
+        return parts, None
+    if regions is not None:
+        raise ValueError("divisions=True needs a whole-file read (regions=None): records of "
+                         "overlapping regions are not in one sorted order")
+    from .divisions import with_divisions
+
+    return with_divisions(parts, src, fmt, names)
 
 
 # -- VCF.gz ---------------------------------------------------------------------------------------
@@ -133,6 +160,8 @@ class VcfTask(RangeTask):
     columns: tuple[str, ...] | None
     container: str = "bgzf"
     info: tuple[tuple[str, str, str], ...] = ()   # (key, Number, Type) of typed INFO columns
+    locus: tuple[str, ...] | None = None  # reference order of the ``locus`` index, when wanted
+    genotypes: tuple[str, ...] = ()        # samples whose GT text becomes a ``GT/sample`` column
 
     def table(self, part: Partition) -> Any:
         from ..tables.vcf import vcf_text_to_arrow
@@ -143,34 +172,52 @@ class VcfTask(RangeTask):
         else:
             text = self.bgzf_bytes(part)
         return vcf_text_to_arrow(text, self.samples, self.columns, part.region,
-                                 self.location, {k: (n, t) for k, n, t in self.info})
+                                 self.location, {k: (n, t) for k, n, t in self.info},
+                                 self.locus, self.genotypes)
 
     def __call__(self, part: Partition) -> Any:
-        return to_pandas(self.table(part), [f"INFO/{k}" for k, _, _ in self.info])
+        return _indexed(to_pandas(self.table(part), [f"INFO/{k}" for k, _, _ in self.info]),
+                        self.locus is not None)
 
 
 @dataclass(frozen=True)
 class BcfTask(VcfTask):
-    """Decode one partition of a BCF: BGZF ranges → BCF records (the vcf package's decoder)
-    → VCF text → the same Arrow columns as VCF."""
+    """Decode one partition of a BCF: BGZF ranges → a columnar batch of records
+    (:mod:`bioformats_ext.vcf.bcf_table`) → the same Arrow columns as VCF. FORMAT/sample
+    columns go through VCF text made per record."""
 
     header_text: str = ""
 
     def table(self, part: Partition) -> Any:
         from ..errors import FormatError
         from ..tables.vcf import vcf_text_to_arrow
-        from ..vcf.header import VcfHeader
-        from ..vcf.reader import _cut
+        from ..vcf.bcf_table import bcf_to_arrow
+        from ..vcf.reader import _cut_batch, _records
         from ..vcf.record import RecordContext
 
         data = self.bgzf_bytes(part)
-        ctx = RecordContext(VcfHeader(self.header_text), True, self.location)
-        records, end = _cut(data, 0, ctx, 1)
+        ctx = RecordContext(_header(self.header_text), True, self.location)
+        batch, end = _cut_batch(data, 0, ctx, 1)
         if end != len(data):
             raise FormatError(f"{self.location}: partition {part.index} ends inside a BCF record")
-        text = "".join(f"{rec}\n" for rec in records).encode()
+        info = {k: (n, t) for k, n, t in self.info}
+        table = bcf_to_arrow(batch, self.samples, self.columns, part.region, self.location,
+                             info, self.locus, self.genotypes)
+        if table is not None:
+            return table
+        # FORMAT/sample columns, or a record the column walk could not follow: per record
+        text = "".join(f"{rec}\n" for rec in _records(batch)).encode()
         return vcf_text_to_arrow(text, self.samples, self.columns, part.region, self.location,
-                                 {k: (n, t) for k, n, t in self.info})
+                                 info, self.locus, self.genotypes)
+
+
+@lru_cache(maxsize=8)
+def _header(text: str) -> Any:
+    """A worker parses a BCF header once, not once per partition (header objects are only
+    read by the decoders)."""
+    from ..vcf.header import VcfHeader
+
+    return VcfHeader(text)
 
 
 def _bgzf2_frames(src: Any, part: Partition) -> list[bytes]:
@@ -193,13 +240,19 @@ def _bgzf2_frames(src: Any, part: Partition) -> list[bytes]:
 def read_vcf(source: Any, columns: Sequence[str] | None = None, regions: Any = None,
              target_bytes: "int | str" = "128MiB", n: int | None = None,
              storage_options: dict | None = None, index: Any = None,
-             info: "Sequence[str] | str | None" = None) -> Any:
+             info: "Sequence[str] | str | None" = None, divisions: bool = False,
+             genotypes: "bool | Sequence[str]" = False) -> Any:
     """A bgzipped, TBI/CSI-indexed VCF (or VCF in BGZF2) as a Dask DataFrame.
 
     Columns: CHROM, POS (1-based), ID, REF, ALT, QUAL, FILTER, INFO by default; ``columns``
     may also name FORMAT and samples. ``info``: INFO keys (or ``"*"``) added as typed
     ``INFO/key`` columns from the header's ``##INFO`` lines. ``regions``: records overlapping
-    each region (tabix rule).
+    each region (tabix rule). ``genotypes``: True (every sample) or sample names — their GT
+    text (``0/1``, ``1|0``; null where a record has no GT) as ``GT/sample`` columns; BCF
+    decodes them as columns. ``divisions=True`` (whole-file reads of a sorted BGZF VCF.gz or
+    BCF): the index is ``locus`` = reference number × 2**32 + POS - 1 (references in the
+    index's order for VCF.gz, the header's contig order for BCF) with known divisions, at one
+    small read per partition while planning (see ``read_bam``).
     """
     dd = require_dask()
     from ..sniff import sniff
@@ -234,24 +287,33 @@ def read_vcf(source: Any, columns: Sequence[str] | None = None, regions: Any = N
             if missing:
                 raise KeyError(f"INFO key(s) {missing} not declared in the header")
             wanted = {k: declared[k] for k in info}
+        locus: tuple[str, ...] | None = None
+        divs = None
         if kind.container == "bgzf2":
+            if divisions:
+                raise ValueError("divisions=True is for BGZF files (VCF.gz, BCF), not BGZF2")
             parts = plan_bgzf2(src, target_bytes, n, regions)
         else:
             ctx = bgzf_context(source, src, "bcf" if is_bcf else "vcf", index, storage_options)
             parts = plan_bgzf(ctx["index"], ctx["names"], ctx["lengths"], src.size, ctx["eof"],
                               target_bytes, n, regions, references=ctx.get("references"))
-        meta = to_pandas(vcf_schema(samples, columns, wanted).empty_table(),
-                         [f"INFO/{k}" for k in wanted])
+            if divisions:
+                locus = tuple(ctx["names"])
+                parts, divs = _divided(parts, src, "bcf" if is_bcf else "vcf", locus, True,
+                                       regions)
+        gts = tuple(samples) if genotypes is True else tuple(genotypes or ())
+        meta = _meta(vcf_schema(samples, columns, wanted, gts), [f"INFO/{k}" for k in wanted],
+                     divisions)
         size = src.size
     cols = None if columns is None else tuple(vcf_schema(samples, columns).names)
     info_spec = tuple((k, n_, t) for k, (n_, t) in wanted.items())
     if is_bcf:
         task: VcfTask = BcfTask(_location(source), size, storage_options, samples, cols,
-                                kind.container, info_spec, header_text)
+                                kind.container, info_spec, locus, gts, header_text=header_text)
     else:
         task = VcfTask(_location(source), size, storage_options, samples, cols, kind.container,
-                       info_spec)
-    return _from_map(dd, task, parts, meta)
+                       info_spec, locus, gts)
+    return _from_map(dd, task, parts, meta, divs)
 
 
 # -- BAM ------------------------------------------------------------------------------------------
@@ -264,6 +326,7 @@ class BamTask(RangeTask):
     references: tuple[str, ...]
     columns: tuple[str, ...] | None
     tags: tuple[tuple[str, str], ...]
+    locus: bool = False   # add the ``locus`` column (the index when divisions are known)
 
     def table(self, part: Partition) -> Any:
         from ..bam.columns import decode_columns
@@ -277,16 +340,22 @@ class BamTask(RangeTask):
             tid = self.references.index(contig)
             sel = np.flatnonzero((cols.ref_id == tid) & (cols.pos < stop)
                                  & (cols.end_positions() > start))
-        return columns_to_arrow(cols, self.references, self.columns, dict(self.tags), sel)
+        table = columns_to_arrow(cols, self.references, self.columns, dict(self.tags), sel)
+        if self.locus:
+            from .divisions import loci
+
+            ids, pos = (cols.ref_id, cols.pos) if sel is None else (cols.ref_id[sel], cols.pos[sel])
+            table = table.append_column("locus", _int64(loci(ids, pos, len(self.references))))
+        return table
 
     def __call__(self, part: Partition) -> Any:
-        return to_pandas(self.table(part), NULLABLE_BAM)
+        return _indexed(to_pandas(self.table(part), NULLABLE_BAM), self.locus)
 
 
 def read_bam(source: Any, columns: Sequence[str] | None = None, regions: Any = None,
              target_bytes: "int | str" = "128MiB", n: int | None = None,
              storage_options: dict | None = None, index: Any = None,
-             tags: "Sequence[str] | dict[str, str]" = ()) -> Any:
+             tags: "Sequence[str] | dict[str, str]" = (), divisions: bool = False) -> Any:
     """A BAM (BAI/CSI-indexed) as a Dask DataFrame: qname, flag, rname, pos, end, mapq, cigar,
     rnext, pnext, tlen, seq, qual (see :mod:`bioformats_ext.tables.bam`) plus ``tags``.
 
@@ -294,6 +363,11 @@ def read_bam(source: Any, columns: Sequence[str] | None = None, regions: Any = N
     placed one (a last partition of kind ``"unmapped tail"``); with ``regions``, the reads
     each region's ``fetch`` returns. ``tags``: names (types taken from the first records that
     carry them) or ``{tag: "int64" | "float64" | "string" | "list<int64>" | ...}``.
+
+    ``divisions=True`` (whole-file reads of a sorted BAM): the index is ``locus`` = reference
+    id × 2**32 + 0-based start (unplaced reads: number of references × 2**32; see
+    :func:`bioformats_ext.dask.locus_of`) and the divisions are known, at the cost of one small
+    read per partition while planning (:mod:`bioformats_ext.dask.divisions`).
     """
     dd = require_dask()
     from ..bam.columns import decode_columns
@@ -313,17 +387,27 @@ def read_bam(source: Any, columns: Sequence[str] | None = None, regions: Any = N
                           target_bytes, n, regions, first_record=ctx["first_record"],
                           unmapped_tail=True)
         refs = tuple(ctx["names"])
+        parts, divs = _divided(parts, src, "bam", refs, divisions, regions)
         if not isinstance(tags, dict):
             tags = list(tags)
             sample = b""
             if tags and parts:
                 sample = b"".join(BgzfReader(src).read_ranges(list(parts[0].units)))
             tags = tag_types(decode_columns(sample), tags) if tags else {}
-        meta = to_pandas(bam_schema(refs, columns, tags).empty_table(), NULLABLE_BAM)
+        meta = _meta(bam_schema(refs, columns, tags), NULLABLE_BAM, divisions)
         size = src.size
     cols = None if columns is None else tuple(bam_schema(refs, columns, tags).names)
-    task = BamTask(_location(source), size, storage_options, refs, cols, tuple(tags.items()))
-    return _from_map(dd, task, parts, meta)
+    task = BamTask(_location(source), size, storage_options, refs, cols, tuple(tags.items()),
+                   divisions)
+    return _from_map(dd, task, parts, meta, divs)
+
+
+def _meta(schema: Any, arrow_backed: Sequence[str], locus: bool) -> Any:
+    import pyarrow as pa
+
+    if locus:
+        schema = schema.append(pa.field("locus", pa.int64()))
+    return _indexed(to_pandas(schema.empty_table(), arrow_backed), locus)
 
 
 # -- bigWig ---------------------------------------------------------------------------------------

@@ -23,40 +23,54 @@ def require_pyarrow() -> Any:
     return pyarrow
 
 
-def gather_spans(data: "bytes | np.ndarray", starts: np.ndarray, ends: np.ndarray
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """``(values, offsets)``: the bytes ``data[starts[i]:ends[i]]`` concatenated (uint8) and
-    the int64 offsets of each span in it. Spans must be sorted and disjoint; they are gathered
-    with one boolean mask (a cumulative sum of +1/-1 marks)."""
-    buf = np.frombuffer(data, np.uint8) if not isinstance(data, np.ndarray) else data
+def take_spans(data: "bytes | np.ndarray", starts: np.ndarray, ends: np.ndarray) -> "pa.Array":
+    """A binary array whose ``i``-th value is ``data[starts[i]:ends[i]]``, copied by Arrow's
+    ``take`` in C. Spans must be sorted and disjoint: the offsets ``s0, e0, s1, e1, ...`` of a
+    binary array over the whole buffer are then monotone, and the even items are the spans."""
+    pa = require_pyarrow()
+    buf = data if isinstance(data, np.ndarray) else np.frombuffer(data, np.uint8)
     starts = np.asarray(starts, np.int64)
     ends = np.asarray(ends, np.int64)
     n = len(starts)
-    lengths = ends - starts
-    offsets = np.zeros(n + 1, np.int64)
-    np.cumsum(lengths, out=offsets[1:])
-    total = int(offsets[-1]) if n else 0
-    if n and total == int(ends[-1] - starts[0]):  # one contiguous run
-        values = buf[int(starts[0]):int(ends[-1])]
-    elif total * 4 < len(buf):  # sparse spans (names in BAM records): index only them,
-        values = np.empty(total, np.uint8)  # in pieces of ~4M bytes to bound the index array
-        i = 0
-        while i < n:
-            j = int(np.searchsorted(offsets, offsets[i] + (4 << 20), "right"))
-            j = min(max(j - 1, i + 1), n)
-            a, b = int(offsets[i]), int(offsets[j])
-            idx = np.arange(a, b, dtype=np.int64)
-            idx += np.repeat(starts[i:j] - offsets[i:j], lengths[i:j])
-            values[a:b] = buf[idx]
-            i = j
-    elif n:  # dense spans (bigBed texts): one mask over the buffer
-        marks = np.zeros(len(buf) + 1, np.int8)
-        np.add.at(marks, starts, 1)
-        np.subtract.at(marks, ends, 1)
-        values = buf[np.cumsum(marks[:-1], dtype=np.int8) > 0]
-    else:
-        values = np.zeros(0, np.uint8)
-    return np.ascontiguousarray(values), offsets
+    if n == 0:
+        return pa.array([], pa.binary())
+    if bool((ends < starts).any()) or bool((starts[1:] < ends[:-1]).any()) or \
+            int(starts[0]) < 0 or int(ends[-1]) > len(buf):
+        raise FormatError("spans are not sorted, disjoint and inside the buffer")
+    large = len(buf) >= 1 << 31
+    offs = np.empty(2 * n + 1, np.int64 if large else np.int32)
+    offs[0:-1:2] = starts
+    offs[1::2] = ends
+    offs[-1] = ends[-1]
+    whole = pa.Array.from_buffers(pa.large_binary() if large else pa.binary(), 2 * n,
+                                  [None, pa.py_buffer(offs), pa.py_buffer(buf)])
+    taken = whole.take(pa.array(np.arange(0, 2 * n, 2, dtype=np.int32 if n < 1 << 30
+                                          else np.int64)))
+    if not large and int(ends.sum() - starts.sum()) >= 1 << 31:  # pragma: no cover - >2 GiB
+        taken = taken.cast(pa.large_binary())
+    return taken
+
+
+def span_buffers(arr: "pa.Array") -> tuple[np.ndarray, np.ndarray]:
+    """``(values uint8, int64 offsets from 0)`` of a binary/string array (no copy of values)."""
+    n = len(arr)
+    large = arr.type in (require_pyarrow().large_binary(), require_pyarrow().large_string())
+    bufs = arr.buffers()
+    offsets = np.frombuffer(bufs[1], np.int64 if large else np.int32)[arr.offset:arr.offset + n + 1]
+    offsets = offsets.astype(np.int64)
+    base = int(offsets[0]) if n else 0
+    values = (np.frombuffer(bufs[2], np.uint8)[base:int(offsets[-1])] if n and bufs[2] is not None
+              else np.zeros(0, np.uint8))
+    return values, offsets - base
+
+
+def gather_spans(data: "bytes | np.ndarray", starts: np.ndarray, ends: np.ndarray
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """``(values, offsets)``: the bytes ``data[starts[i]:ends[i]]`` concatenated (uint8) and
+    the int64 offsets of each span in it (spans sorted and disjoint; see :func:`take_spans`)."""
+    if len(starts) == 0:
+        return np.zeros(0, np.uint8), np.zeros(1, np.int64)
+    return span_buffers(take_spans(data, starts, ends))
 
 
 def string_array_from_buffers(values: np.ndarray, offsets: np.ndarray,
@@ -86,8 +100,12 @@ def string_array_from_spans(data: "bytes | np.ndarray", starts: np.ndarray, ends
                             where: str = "records") -> "pa.Array":
     """A UTF-8 string array whose ``i``-th value is ``data[starts[i]:ends[i]]`` (spans sorted
     and disjoint, e.g. texts inside one decompressed block); Arrow validates the UTF-8 in C."""
-    values, offsets = gather_spans(data, starts, ends)
-    return string_array_from_buffers(values, offsets, None, where)
+    pa = require_pyarrow()
+    arr = take_spans(data, starts, ends)
+    try:
+        return arr.cast(pa.large_string() if arr.type == pa.large_binary() else pa.string())
+    except pa.ArrowInvalid as exc:
+        raise FormatError(f"{where}: text is not valid UTF-8 ({exc})") from None
 
 
 def concat_string_arrays(parts: Sequence["pa.Array"]) -> "pa.Array":

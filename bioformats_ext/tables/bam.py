@@ -5,8 +5,10 @@ references; null when unplaced), pos (1-based, 0 when unplaced), end (1-based in
 pysam's ``reference_end``; null where pysam gives None), mapq (uint8), cigar ("*" when none),
 rnext (dictionary; null when unplaced), pnext (1-based), tlen, seq (null when absent), qual
 (phred+33 text; null when absent), and any ``tags`` asked for as typed columns. Names,
-sequences and qualities are gathered from the record buffer into Arrow string buffers in numpy;
-only CIGAR text and tag values go through the columns API's per-record lists.
+sequences and qualities are gathered from the record buffer by Arrow ``take`` over span
+offsets; CIGAR text is built by Arrow kernels; tags come from a column-wise walk of the aux
+fields. Per-record Python remains only for CG-tag CIGARs, B-array tags and corrupt aux data
+(where the columns API names the record).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import numpy as np
 from ..errors import RecordError
 
 from .arrow import (dictionary_column, gather_spans, require_pyarrow, select_columns,
-                    string_array_from_buffers, string_array_from_spans)
+                    span_buffers, string_array_from_buffers, string_array_from_spans, take_spans)
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -26,7 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover
 BAM_COLUMNS = ("qname", "flag", "rname", "pos", "end", "mapq", "cigar", "rnext", "pnext", "tlen",
                "seq", "qual")
 _SEQ = np.frombuffer(b"=ACMGRSVTWYHKDBN", np.uint8)
-_PAIRS = np.stack([_SEQ[np.arange(256) >> 4], _SEQ[np.arange(256) & 15]], axis=1)
+_PAIRS16 = np.ascontiguousarray(np.stack([_SEQ[np.arange(256) >> 4], _SEQ[np.arange(256) & 15]],
+                                         axis=1)).view("<u2").reshape(-1)
 #: SAM aux type letter → Arrow type name
 TAG_TYPES = {"c": "int64", "C": "int64", "s": "int64", "S": "int64", "i": "int64", "I": "int64",
              "f": "float64", "d": "float64", "A": "string", "Z": "string", "H": "string"}
@@ -62,20 +65,23 @@ def _ref_column(ids: np.ndarray, references: Sequence[str]) -> Any:
 
 
 def _sequences(cols: Any) -> Any:
-    """SEQ letters for every record, decoded nibble-pairwise in numpy into one buffer."""
-    l_seq = cols.l_seq
+    """SEQ letters for every record: the packed bytes gathered by Arrow, both nibbles of every
+    byte turned into two letters by one uint16 lookup, and the pad nibble of odd-length
+    sequences dropped by a second gather (no per-record Python)."""
+    l_seq = cols.l_seq.astype(np.int64)
     half = (l_seq + 1) // 2
     packed, _ = gather_spans(cols._u8, cols.seq_start, cols.seq_start + half)
-    letters = _PAIRS[packed].reshape(-1)  # (uint8 pairs: 2 bytes per packed byte)
-    if (l_seq % 2).any():  # drop the pad nibble of odd-length sequences
-        ends = np.cumsum(2 * half)
-        keep = np.ones(len(letters), bool)
-        keep[(ends - 1)[l_seq % 2 == 1]] = False
-        letters = letters[keep]
-    offsets = np.zeros(len(l_seq) + 1, np.int64)
-    np.cumsum(l_seq, out=offsets[1:])
-    return string_array_from_buffers(np.ascontiguousarray(letters), offsets, l_seq > 0,
-                                     validate=False)
+    letters = _PAIRS16[packed].view(np.uint8)  # 2 letters per packed byte
+    if (l_seq % 2).any():
+        starts = np.zeros(len(l_seq), np.int64)
+        np.cumsum(2 * half[:-1], out=starts[1:])
+        arr = take_spans(letters, starts, starts + l_seq)
+        values, offsets = span_buffers(arr)
+    else:
+        values = letters
+        offsets = np.zeros(len(l_seq) + 1, np.int64)
+        np.cumsum(l_seq, out=offsets[1:])
+    return string_array_from_buffers(values, offsets, l_seq > 0, validate=False)
 
 
 _CIGAR_OPS = "MIDNSHP=X"
@@ -116,20 +122,14 @@ def _cigars(cols: Any) -> Any:
 
 
 def _qualities(cols: Any) -> Any:
-    """Phred+33 text; null where the record has no qualities (l_seq 0 or 0xFF)."""
+    """Phred+33 text; null where the record has no qualities (l_seq 0 or 0xFF): gathered by
+    Arrow, 33 added over the one values buffer."""
     raw = cols._u8
-    starts, lens = cols.qual_start, cols.l_seq
-    values, offsets = gather_spans(raw, starts, starts + lens)
+    starts, lens = cols.qual_start, cols.l_seq.astype(np.int64)
     first = raw[np.minimum(starts, len(raw) - 1)] if len(raw) else np.zeros(0, np.uint8)
     present = (lens > 0) & (first != 0xFF)
-    if not present.all():  # absent qualities take no bytes in the column
-        keep = np.repeat(present, lens)
-        values = values[keep]
-        lens = np.where(present, lens, 0)
-        offsets = np.zeros(len(lens) + 1, np.int64)
-        np.cumsum(lens, out=offsets[1:])
-    return string_array_from_buffers((values + np.uint8(33)).astype(np.uint8), offsets, present,
-                                     validate=False)
+    values, offsets = gather_spans(raw, starts, starts + np.where(present, lens, 0))
+    return string_array_from_buffers(values + np.uint8(33), offsets, present, validate=False)
 
 
 def columns_to_arrow(cols: Any, references: Sequence[str], columns: Sequence[str] | None = None,
@@ -142,6 +142,8 @@ def columns_to_arrow(cols: Any, references: Sequence[str], columns: Sequence[str
     want = schema.names
     out: dict[str, Any] = {}
     n = len(cols)
+    wanted_tags = [nm for nm in want if nm not in BAM_COLUMNS]
+    aux = _aux_walk(cols, wanted_tags) if wanted_tags and n else None
     for name in want:
         if name == "qname":
             out[name] = string_array_from_spans(cols._u8, cols.name_start,
@@ -171,10 +173,18 @@ def columns_to_arrow(cols: Any, references: Sequence[str], columns: Sequence[str
         elif name == "qual":
             out[name] = _qualities(cols) if n else pa.array([], pa.string())
         else:  # a tag
-            values = cols.tag_values(name) if n else []
-            if values and isinstance(next((v for v in values if v is not None), None), tuple):
-                values = [None if v is None else list(v[1]) for v in values]
             want_type = schema.field(name).type
+            fast = aux.get(name) if aux is not None else None
+            col = _tag_column(cols, fast, want_type) if fast is not None else None
+            if col is not None:
+                out[name] = col
+                continue
+            values = cols.tag_values(name) if n else []
+            first = next((v for v in values if v is not None), None)
+            if isinstance(first, tuple):  # (subtype, values)
+                values = [None if v is None else list(v[1]) for v in values]
+            elif first is not None and not isinstance(first, (str, int, float)):
+                values = [None if v is None else list(v) for v in values]  # B: array.array
             try:
                 arr = pa.array(values)
                 out[name] = arr if arr.type == want_type else arr.cast(want_type)
@@ -182,6 +192,123 @@ def columns_to_arrow(cols: Any, references: Sequence[str], columns: Sequence[str
                 raise RecordError(f"BAM tag {name}: values do not fit {want_type} ({exc})") \
                     from None
     return pa.Table.from_arrays([out[nm] for nm in want], schema=schema)
+
+
+_AUX_SIZE = np.zeros(256, np.int64)
+for _code, _size in {"A": 1, "c": 1, "C": 1, "s": 2, "S": 2, "i": 4, "I": 4, "f": 4}.items():
+    _AUX_SIZE[ord(_code)] = _size
+_AUX_INT = {ord("c"): "<i1", ord("C"): "<u1", ord("s"): "<i2", ord("S"): "<u2", ord("i"): "<i4",
+            ord("I"): "<u4"}
+_MAX_AUX_FIELDS = 4096
+
+
+def _aux_walk(cols: Any, tags: Sequence[str]) -> "dict[str, tuple] | None":
+    """Where each wanted tag's value is, for all records at once: the aux fields are walked as
+    columns (step k moves every record past its k-th field). ``{tag: (records, type byte,
+    value offset, count)}`` (count: array length for B, text length for Z/H). None when a
+    record's aux bytes do not follow the layout: the per-record path names the fault."""
+    u8 = cols._u8
+    top = len(u8)
+    keys = {t: (ord(t[0]) << 8) | ord(t[1]) for t in tags if len(t) == 2 and t.isascii()}
+    found: dict[str, list[list[np.ndarray]]] = {t: [[], [], [], []] for t in keys}
+    rec = np.arange(len(cols))
+    cur = cols.aux_start.astype(np.int64)
+    end = cols.stop.astype(np.int64)
+    if (end > top).any():
+        return None
+    zeros: np.ndarray | None = None
+    seen = {t: np.zeros(len(cols), bool) for t in keys}
+    for _ in range(_MAX_AUX_FIELDS):
+        live = cur < end
+        if not live.all():
+            rec, cur, end = rec[live], cur[live], end[live]
+        if not len(rec):
+            break
+        if (cur + 3 > end).any():
+            return None
+        code = (u8[cur].astype(np.int64) << 8) | u8[cur + 1]
+        typ = u8[cur + 2].astype(np.int64)
+        size = _AUX_SIZE[typ]
+        at = cur + 3
+        count = np.ones(len(rec), np.int64)
+        nxt = at + size
+        text = (typ == ord("Z")) | (typ == ord("H"))
+        arr = typ == ord("B")
+        if text.any():
+            if zeros is None:
+                zeros = np.flatnonzero(u8 == 0)
+            k = np.searchsorted(zeros, at[text])
+            if (k >= len(zeros)).any():
+                return None
+            nul = zeros[k]
+            count[text] = nul - at[text]
+            nxt[text] = nul + 1
+        if arr.any():
+            sub = u8[np.minimum(at[arr], top - 1)].astype(np.int64)
+            n_items = np.zeros(int(arr.sum()), np.int64)
+            base = at[arr] + 1
+            for j in range(4):
+                n_items |= u8[np.minimum(base + j, top - 1)].astype(np.int64) << (8 * j)
+            if not (_AUX_SIZE[sub] > 0).all() or (sub == ord("A")).any():
+                return None
+            count[arr] = n_items
+            nxt[arr] = base + 4 + n_items * _AUX_SIZE[sub]
+        if ((size == 0) & ~text & ~arr).any() or (nxt > end).any():
+            return None
+        for t, key in keys.items():
+            hit = (code == key)
+            if hit.any():
+                hit &= ~seen[t][rec]  # the first field with the tag counts
+                seen[t][rec[hit]] = True
+                for lst, v in zip(found[t], (rec[hit], typ[hit], at[hit], count[hit])):
+                    lst.append(v)
+        cur = nxt
+    else:
+        return None
+    out = {}
+    for t, parts in found.items():
+        r, ty, a, c = (np.concatenate(p) if p else np.zeros(0, np.int64) for p in parts)
+        order = np.argsort(r, kind="stable")
+        out[t] = (r[order], ty[order], a[order], c[order])
+    return out
+
+
+def _tag_column(cols: Any, where: tuple, want: "pa.DataType") -> "pa.Array | None":
+    """A tag's typed column from :func:`_aux_walk`'s positions (null where absent); None
+    when its values do not fit ``want`` simply (the per-record path then decides)."""
+    pa = require_pyarrow()
+    u8 = cols._u8
+    n = len(cols)
+    rec, typ, at, count = where
+    valid = np.zeros(n, bool)
+    valid[rec] = True
+    kinds = set(np.unique(typ).tolist())
+    if not kinds:
+        return pa.nulls(n, want)
+    if pa.types.is_integer(want) and kinds <= set(_AUX_INT):
+        vals = np.zeros(n, np.int64)
+        for k in kinds:
+            m = typ == k
+            dt = np.dtype(_AUX_INT[k])
+            idx = at[m][:, None] + np.arange(dt.itemsize)
+            vals[rec[m]] = u8[idx].reshape(-1).view(dt).astype(np.int64)
+        return pa.array(vals, mask=~valid).cast(want)
+    if pa.types.is_floating(want) and kinds == {ord("f")}:
+        vals = np.zeros(n, np.float64)
+        idx = at[:, None] + np.arange(4)
+        vals[rec] = u8[idx].reshape(-1).view("<f4").astype(np.float64)
+        return pa.array(vals, mask=~valid).cast(want)
+    if pa.types.is_string(want) and kinds <= {ord("Z"), ord("H"), ord("A")}:
+        length = np.where(typ == ord("A"), 1, count)
+        texts = take_spans(u8, at, at + length)
+        try:
+            texts = texts.cast(pa.string())
+        except pa.ArrowInvalid:
+            return None
+        full = np.full(n, -1, np.int64)
+        full[rec] = np.arange(len(rec))
+        return texts.take(pa.array(full, mask=full < 0))
+    return None
 
 
 def tag_types(cols: Any, tags: Sequence[str]) -> dict[str, str]:

@@ -82,15 +82,37 @@ def vcf_columns(samples: Sequence[str]) -> list[str]:
 
 
 def vcf_schema(samples: Sequence[str], columns: Sequence[str] | None = None,
-               info: "dict[str, tuple[str, str]] | None" = None) -> "pa.Schema":
-    """``info``: ``{key: (Number, Type)}`` of the INFO keys wanted as ``INFO/key`` columns."""
+               info: "dict[str, tuple[str, str]] | None" = None,
+               genotypes: Sequence[str] = ()) -> "pa.Schema":
+    """``info``: ``{key: (Number, Type)}`` of the INFO keys wanted as ``INFO/key`` columns;
+    ``genotypes``: samples whose GT text is wanted as ``GT/sample`` columns."""
     pa = require_pyarrow()
     names = select_columns(vcf_columns(samples), list(FIXED) if columns is None else columns,
                            "VCF")
+    unknown = [s for s in genotypes if s not in samples]
+    if unknown:
+        raise KeyError(f"no sample(s) {unknown} in this VCF")
     types = {"POS": pa.int64(), "QUAL": pa.float64()}
     fields = [(n, types.get(n, pa.string())) for n in names]
     fields += [(f"INFO/{k}", _info_arrow_type(*v)) for k, v in (info or {}).items()]
+    fields += [(f"GT/{s}", pa.string()) for s in genotypes]
     return pa.schema(fields)
+
+
+def _is_extra(name: str) -> bool:
+    """Columns derived from the VCF columns (typed INFO, GT), not read as themselves."""
+    return name.startswith(("INFO/", "GT/"))
+
+
+def gt_from_text(fmt: Any, sample: Any) -> Any:
+    """The GT text of one sample column: its first ``:`` field when FORMAT starts with GT
+    (the spec puts GT first), else null."""
+    pa = require_pyarrow()
+    import pyarrow.compute as pc
+
+    first = pc.struct_field(pc.extract_regex(sample, r"^(?P<g>[^:]*)"), [0])
+    has = pc.or_(pc.equal(fmt, "GT"), pc.starts_with(fmt, "GT:"))
+    return pc.if_else(has, first, pa.scalar(None, pa.string()))
 
 
 def _strip_meta(text: bytes) -> bytes:
@@ -105,24 +127,47 @@ def _strip_meta(text: bytes) -> bytes:
     return text[pos:]
 
 
+def _locus(chrom: Any, pos: Any, names: Sequence[str], where: str) -> Any:
+    pa = require_pyarrow()
+    import numpy as np
+    import pyarrow.compute as pc
+
+    tid = pc.index_in(chrom, value_set=pa.array(list(names), pa.string()))
+    if tid.null_count:
+        bad = pc.filter(chrom, pc.is_null(tid))[0].as_py()
+        raise RecordError(f"{where}: contig {bad!r} is not in the index")
+    t = tid.to_numpy(zero_copy_only=False).astype(np.int64)
+    p = pos.to_numpy(zero_copy_only=False).astype(np.int64)
+    return pa.array((t << 32) + p - 1)
+
+
 def vcf_text_to_arrow(text: bytes, samples: Sequence[str], columns: Sequence[str] | None = None,
                       region: tuple[str, int, int] | None = None,
                       name: str = "VCF",
-                      info: "dict[str, tuple[str, str]] | None" = None) -> "pa.Table":
+                      info: "dict[str, tuple[str, str]] | None" = None,
+                      locus: "Sequence[str] | None" = None,
+                      genotypes: Sequence[str] = ()) -> "pa.Table":
     """Data lines of a VCF (``text``; leading ``#`` lines are skipped) as a table.
 
     ``columns``: defaults to the eight fixed fields. ``region``: ``(contig, start, stop)``,
-    0-based half-open; only records overlapping it are kept (what ``fetch`` returns)."""
+    0-based half-open; only records overlapping it are kept (what ``fetch`` returns).
+    ``locus``: reference names; adds a last int64 column ``locus`` = reference number × 2**32
+    + POS - 1 (the Dask readers' sorted index)."""
     pa = require_pyarrow()
     import pyarrow.compute as pc
     from pyarrow import csv
 
-    schema = vcf_schema(samples, columns, info)
-    names = [n for n in schema.names if not n.startswith("INFO/")]
+    schema = vcf_schema(samples, columns, info, genotypes)
+    names = [n for n in schema.names if not _is_extra(n)]
     all_names = vcf_columns(samples)
     need = set(names) | ({"CHROM", "POS", "REF", "INFO"} if region is not None else set())
+    need |= {"FORMAT", *genotypes} if genotypes else set()
+    if locus is not None:
+        need |= {"CHROM", "POS"}
     if info:
         need.add("INFO")
+    if locus is not None:
+        schema = schema.append(pa.field("locus", pa.int64()))
     text = _strip_meta(text)
     if not text.strip():
         return schema.empty_table()
@@ -149,6 +194,18 @@ def vcf_text_to_arrow(text: bytes, samples: Sequence[str], columns: Sequence[str
             cols["QUAL"] = pc.if_else(missing, pa.scalar(None, pa.string()), qual).cast(pa.float64())
     except pa.ArrowInvalid as exc:
         raise RecordError(f"{name}: {exc}") from None
+    return finish_table(cols, schema, region, name, info, locus)
+
+
+def finish_table(cols: dict[str, Any], schema: "pa.Schema",
+                 region: tuple[str, int, int] | None, name: str,
+                 info: "dict[str, tuple[str, str]] | None", locus: "Sequence[str] | None"
+                 ) -> "pa.Table":
+    """Typed columns (``POS`` int64, ``QUAL`` float64, the rest text) → the table: the region's
+    overlap rule, typed ``INFO/key`` columns and ``locus``, shared by VCF text and BCF."""
+    pa = require_pyarrow()
+    import pyarrow.compute as pc
+
     if region is not None:
         contig, start, stop = region
         beg = pc.max_element_wise(pc.subtract(cols["POS"], 1), 0)
@@ -165,4 +222,9 @@ def vcf_text_to_arrow(text: bytes, samples: Sequence[str], columns: Sequence[str
         cols = {k: v.filter(keep) for k, v in cols.items()}
     for key, (number, kind) in (info or {}).items():
         cols[f"INFO/{key}"] = _info_column(cols["INFO"], key, number, kind)
+    for field in schema.names:
+        if field.startswith("GT/") and field not in cols:
+            cols[field] = gt_from_text(cols["FORMAT"], cols[field[3:]])
+    if locus is not None:
+        cols["locus"] = _locus(cols["CHROM"], cols["POS"], locus, name)
     return pa.Table.from_arrays([cols[n] for n in schema.names], schema=schema)

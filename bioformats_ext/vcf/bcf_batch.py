@@ -85,6 +85,7 @@ class BcfBatch:
         self.shared_end = o + 8 + raw["l_shared"].astype(np.int64)
         self.end = self.shared_end + raw["l_indiv"].astype(np.int64)
         self._shared: tuple | None = None
+        self.fields: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._indiv: tuple | None = None
         self._info_cols: dict[str, list] = {}
         self._gt_cols: dict[int, list] = {}
@@ -137,7 +138,9 @@ class BcfBatch:
         return keys, types, counts, offsets, ok
 
     def shared_layout(self):
-        """``(info_start, keys, types, counts, offsets, ok)``; INFO arrays are (max_n_info, n)."""
+        """``(info_start, keys, types, counts, offsets, ok)``; INFO arrays are (max_n_info, n).
+        Also sets ``fields``: the ``(type, count, data offset)`` arrays of ID, each allele
+        position (count 0 past a record's alleles) and FILTER, for the table decoder."""
         if self._shared is None:
             f = self.fixed
             limit = self.shared_end
@@ -147,14 +150,18 @@ class BcfBatch:
             ok = (room >= 0) & (f["n_allele"] <= room) & (2 * f["n_info"].astype(np.int64) <= room)
             cur = self.offs + 32
             t, c, d, ok = self._desc(cur, ok, limit)  # ID
+            fields = [(t, c, d)]
             cur = d + c * _TSIZE[t]
             n_allele = np.where(ok, f["n_allele"].astype(np.int64), 0)
             for k in range(int(n_allele.max()) if self.n else 0):
                 m = k < n_allele
                 t, c, d, ok2 = self._desc(cur, ok, limit)
+                fields.append((t, np.where(m, c, 0), d))
                 ok = np.where(m, ok2, ok)
                 cur = np.where(m, d + c * _TSIZE[t], cur)
             t, c, d, ok = self._desc(cur, ok, limit)  # FILTER
+            fields.append((t, c, d))
+            self.fields = fields
             cur = d + c * _TSIZE[t]
             info_start = cur.copy()
             n_info = np.where(ok, f["n_info"].astype(np.int64), 0)
