@@ -1,0 +1,123 @@
+"""The bigWig reader's fast paths and the writer's chunked zoom levels, against pyBigWig and
+against the unchunked computation: the bedGraph window path, sub-windows of long queries, the
+LRU of inflated blocks (equal answers after eviction, a repeated window reads nothing), and
+zoom levels computed a chunk of items / summaries at a time (byte-identical levels)."""
+
+from __future__ import annotations
+
+import math
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers.bigwig import windows
+from bioformats_ext import bigwig
+from bioformats_ext.bbi import wig, wig_write, wig_zoom_stream
+from bioformats_ext.io import open_source
+
+pyBigWig = pytest.importorskip("pyBigWig")
+
+SIZES = {"chr1": 200_000, "chr2": 70_001}
+
+
+def _items(seed: int) -> list[tuple[str, int, int, float]]:
+    """Runs and gaps of every kind: contiguous runs, short and long gaps, zero-length items,
+    long items spanning many zoom bins, an item ending at the chromosome end."""
+    rng = np.random.default_rng(seed)
+    items = []
+    for chrom, size in SIZES.items():
+        pos = int(rng.integers(0, 50))
+        while True:
+            r = rng.random()
+            width = 0 if r < 0.03 else int(rng.integers(2000, 9000)) if r < 0.05 else \
+                int(rng.integers(1, 60))
+            if pos + width > size:
+                break
+            items.append((chrom, pos, pos + width, float(np.float32(rng.normal(1, 4)))))
+            pos += width
+            pos += 0 if rng.random() < 0.6 else int(rng.integers(1, 400))
+        if items[-1][2] < size:
+            items.append((chrom, items[-1][2], size, 2.5))
+    return items
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("bwfast") / "fast.bw"
+    bigwig.write(_items(3), SIZES, path, items_per_slot=64)
+    return path
+
+
+def test_subwindows_equal_pybigwig(made, monkeypatch):
+    """Long queries in sub-windows (here 997 bases, so that items and zero-length items sit
+    on sub-window edges) give pyBigWig's values and intervals."""
+    monkeypatch.setattr(wig, "SUBWINDOW", 997)
+    pb = pyBigWig.open(str(made))
+    with bigwig.open(made) as bw:
+        for chrom, size in SIZES.items():
+            assert np.array_equal(bw.values(chrom), pb.values(chrom, 0, size, numpy=True),
+                                  equal_nan=True)
+            assert bw.intervals(chrom) == tuple(pb.intervals(chrom))
+        for c, a, b in windows(SIZES, 60, 4, 20_000):
+            assert np.array_equal(bw.values(c, a, b), pb.values(c, a, b, numpy=True),
+                                  equal_nan=True), (c, a, b)
+            assert bw.intervals(c, a, b) == tuple(pb.intervals(c, a, b) or ()), (c, a, b)
+
+
+@pytest.mark.parametrize("cache", [0, 1, 3000])
+def test_values_equal_after_cache_eviction(made, cache):
+    """No cache, a cache too small for any block, a cache of a few blocks (constant
+    eviction): every window, asked twice, equals pyBigWig."""
+    pb = pyBigWig.open(str(made))
+    wins = windows(SIZES, 150, 5, 5_000)
+    with bigwig.open(made, block_cache=cache) as bw:
+        for _ in range(2):
+            for c, a, b in wins:
+                assert np.array_equal(bw.values(c, a, b), pb.values(c, a, b, numpy=True),
+                                      equal_nan=True), (c, a, b)
+                s, e, v = bw.interval_arrays(c, a, b)
+                want = pb.intervals(c, a, b) or ()
+                assert list(zip(s.tolist(), e.tolist(), v.astype(float).tolist())) == list(want)
+        if cache == 3000:
+            assert 0 < bw.reader._inflated.nbytes <= 3000
+
+
+def test_repeated_window_reads_nothing(made):
+    """A window's blocks are kept inflated: asking again (values, intervals, exact stats)
+    costs no read; a neighbouring window reads only the blocks it does not share."""
+    src = open_source(made)
+    with bigwig.open(src) as bw:
+        first = bw.values("chr1", 10_000, 30_000)
+        before = src.stats.requests
+        assert np.array_equal(bw.values("chr1", 10_000, 30_000), first, equal_nan=True)
+        bw.intervals("chr1", 10_000, 30_000)
+        bw.stats("chr1", 10_000, 30_000, nBins=5, exact=True)
+        assert src.stats.requests == before
+
+
+def _masked(data: bytes) -> tuple[bytes, tuple[float, float]]:
+    """The file with the total summary's sumData / sumSquares cut out (chunked sums add in
+    another order, so their last bits may differ), and those two values."""
+    (off,) = struct.unpack_from("<Q", data, 44)
+    sums = struct.unpack_from("<dd", data, off + 24)
+    return data[:off + 24] + data[off + 40:], sums
+
+
+def test_chunked_zoom_levels_are_byte_identical(tmp_path, monkeypatch):
+    """Zoom levels computed 41 items / 50 summaries at a time equal the one-chunk result
+    byte for byte (chains and summaries crossing chunk edges are carried over whole)."""
+    items = _items(7)
+    whole = tmp_path / "whole.bw"
+    bigwig.write(items, SIZES, whole, items_per_slot=16)
+    monkeypatch.setattr(wig_write, "CHUNK_ITEMS", 41)
+    monkeypatch.setattr(wig_zoom_stream, "SUMMARY_CHUNK", 50)
+    chunked = tmp_path / "chunked.bw"
+    bigwig.write(items, SIZES, chunked, items_per_slot=16)
+    a, sums_a = _masked(whole.read_bytes())
+    b, sums_b = _masked(chunked.read_bytes())
+    assert a == b
+    assert all(math.isclose(x, y, rel_tol=1e-12) for x, y in zip(sums_a, sums_b))
+    with bigwig.open(chunked) as bw:
+        assert len(bw.zoom_levels) >= 3
