@@ -25,7 +25,7 @@ from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
 from ..io.source import ByteSource
 from ._lru import LRU
 from .autosql import AutoSqlTable
-from .blocks import decompress
+from .wig_inflate import inflate
 from .format import BIGWIG_MAGIC
 from .reader import WINDOW_BYTES, BigBedReader, _windows
 
@@ -182,10 +182,10 @@ class BigWigReader(BigBedReader):
             todo = list(dict.fromkeys(todo))
             compressed = self.header.compressed
             limit = self._inflate_limit
+            hint = self.header.uncompressBufSize
             got: dict[int, bytes] = {}
             for (off, _size), raw in zip(todo, _read_adjacent(self.source, todo)):
-                # zlib takes any buffer; blocks.decompress is annotated for bytes only
-                data = decompress(cast(bytes, raw), limit, off) if compressed else bytes(raw)
+                data = inflate(raw, hint, limit, off) if compressed else bytes(raw)
                 got[off] = data
                 if store:
                     cache.put(off, data, len(data) + 64)
@@ -212,8 +212,9 @@ class BigWigReader(BigBedReader):
         (within the reader's bound) and parsed only as it is consumed (full scans)."""
         compressed = self.header.compressed
         limit = self._inflate_limit
+        hint = self.header.uncompressBufSize
         for (off, _size), raw in zip(todo, _read_adjacent(self.source, todo)):
-            data = decompress(cast(bytes, raw), limit, off) if compressed else bytes(raw)
+            data = inflate(raw, hint, limit, off) if compressed else bytes(raw)
             yield off, self._parse(data, off)
 
     # -- the bedGraph fast path ------------------------------------------------------------------

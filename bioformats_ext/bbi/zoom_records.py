@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import FormatError
 from ._lru import LRU
-from .blocks import decompress
+from .wig_inflate import inflate
 from .header import ZoomLevel
 from .reader import BigBedReader
 
@@ -58,7 +58,9 @@ def zoom_records(reader: BigBedReader, level: "int | ZoomLevel", cid: int, start
 
 
 def _inflate(reader: BigBedReader, raw: bytes, off: int, dtype: np.dtype) -> np.ndarray:
-    data = decompress(raw, reader._inflate_limit, off) if reader.header.compressed else raw
+    header = reader.header
+    data = inflate(raw, header.uncompressBufSize, reader._inflate_limit, off) \
+        if header.compressed else raw
     if len(data) % dtype.itemsize:
         raise FormatError("zoom block is not a whole number of records", off)
     return np.frombuffer(data, dtype)
