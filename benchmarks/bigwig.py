@@ -32,6 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bioformats_ext import bigwig  # noqa: E402
+from _timing import best  # noqa: E402
 
 warnings.simplefilter("ignore")
 CHROMS = {f"chr{i}": 60_000_000 - i * 5_000_000 for i in range(1, 9)}
@@ -115,15 +116,13 @@ def write_pybigtools(bedgraph: str, sizes: dict[str, int], out: str) -> None:
 def timed_rounds(funcs: dict[str, "callable"], rounds: int) -> dict[str, float]:
     """Best CPU time (``time.process_time``) of each function over ``rounds`` alternating
     rounds: every reader sees the same machine load."""
-    best = {name: float("inf") for name in funcs}
+    fastest = {name: float("inf") for name in funcs}
     for _ in range(rounds):
         for name, func in funcs.items():
-            t = time.process_time()
-            func()
-            best[name] = min(best[name], time.process_time() - t)
-    for name, value in best.items():
+            fastest[name] = min(fastest[name], best(func, 1, time.process_time))
+    for name, value in fastest.items():
         print(f"  {name:<28s} {value:8.3f} s CPU")
-    return best
+    return fastest
 
 
 def read_benchmarks(path: Path, nwin: int, rounds: int = 3

@@ -219,8 +219,8 @@ class BigWigReader(BigBedReader):
 
     # -- the bedGraph fast path ------------------------------------------------------------------
     def _bedgraph(self, datas: list[bytes], cid: int) -> "tuple[np.ndarray, np.ndarray] | None":
-        """``(bounds, values)`` of the blocks' items on ``cid``: ``bounds`` the int64
-        ``[s0, e0, s1, e1, ...]`` and ``values`` a (strided, file byte order) float32 view.
+        """``(bounds, values)`` of the blocks' items on ``cid``: ``bounds`` the uint32
+        ``[s0, e0, s1, e1, ...]`` and ``values`` a float32 view (both in file byte order).
         None unless every block is a well-formed bedGraph section and the bounds never
         decrease (items sorted, non-overlapping, none ending before it starts): the caller
         then takes the general path, which handles or reports the rest."""
@@ -241,7 +241,7 @@ class BigWigReader(BigBedReader):
             return _EMPTY_I, _EMPTY_F
         items = np.frombuffer(parts[0] if len(parts) == 1 else b"".join(parts), self._u4)
         items = items.reshape(-1, 3)
-        bounds = items[:, :2].astype(np.int64).ravel()
+        bounds = items[:, :2].ravel()  # a uint32 copy: callers convert only what they keep
         if bool((bounds[1:] < bounds[:-1]).any()):
             return None
         return bounds, items[:, 2].view(self._f4)
@@ -301,7 +301,8 @@ class BigWigReader(BigBedReader):
             if a > start:  # (zero-length items at ``a`` are interior here: taken)
                 lo = int(bounds[0::2].searchsorted(a))
             if hi > lo:
-                parts.append((bounds[2 * lo:2 * hi:2], bounds[2 * lo + 1:2 * hi:2],
+                parts.append((bounds[2 * lo:2 * hi:2].astype(np.int64),
+                              bounds[2 * lo + 1:2 * hi:2].astype(np.int64),
                               vals[lo:hi].astype(np.float32)))
             _keep_last(local)
         if not parts:
@@ -392,8 +393,12 @@ def _fill_sorted(bounds: np.ndarray, vals: np.ndarray, start: int, end: int) -> 
     edges[0] = start
     edges[1:-1] = bounds[2 * lo:2 * hi]
     edges[-1] = end
-    np.clip(edges, start, end, out=edges)
+    # sorted bounds: only the first item can start before the window, the last end after it
+    if edges[1] < start:
+        edges[1] = start
+    if edges[-2] > end:
+        edges[-2] = end
     table = np.empty(2 * k + 1, np.float32)
     table[0::2] = np.nan
     table[1::2] = vals[lo:hi]
-    return np.repeat(table, np.diff(edges))
+    return np.repeat(table, edges[1:] - edges[:-1])

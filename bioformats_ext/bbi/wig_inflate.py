@@ -10,8 +10,11 @@ Used for bigWig data blocks and the zoom blocks of both formats.
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 from .blocks import decompress
 
+_libdeflate: "Callable[[Any, int], Any] | None"
 try:
     from deflate import DeflateError, zlib_decompress as _libdeflate
 except ImportError:  # pragma: no cover - the fast extra is not installed
@@ -23,7 +26,7 @@ def inflate(raw: "bytes | memoryview", hint: int, limit: int, offset: int) -> by
     the expected largest size (the header's ``uncompressBufSize``)."""
     if _libdeflate is not None and 0 < hint <= limit:
         try:
-            return _libdeflate(raw, hint)
+            return _libdeflate(raw, hint)  # a bytearray: numpy and struct read it alike
         except DeflateError:
             pass
     return decompress(raw, limit, offset)  # type: ignore[arg-type]  # any buffer works
