@@ -121,3 +121,15 @@ def test_chunked_zoom_levels_are_byte_identical(tmp_path, monkeypatch):
     assert all(math.isclose(x, y, rel_tol=1e-12) for x, y in zip(sums_a, sums_b))
     with bigwig.open(chunked) as bw:
         assert len(bw.zoom_levels) >= 3
+
+
+def test_leaf_lists_equal_tree_walks(made):
+    """Local files answer regions from each chromosome's leaf items (kept as lists after one
+    walk); a plain file object walks the tree per region: both give the same blocks."""
+    with bigwig.open(made) as local, open(made, "rb") as handle, bigwig.open(handle) as walked:
+        assert local.reader._local and not walked.reader._local
+        for c, a, b in windows(SIZES, 200, 6, 30_000):
+            cid = local.reader.chrom_ids[c]
+            assert local.reader._ranges(cid, a, b) == walked.reader.rtree.ranges(cid, a, b)
+            assert np.array_equal(local.values(c, a, b), walked.values(c, a, b),
+                                  equal_nan=True)

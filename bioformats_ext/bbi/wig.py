@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import os
 import struct
+from bisect import bisect_left, bisect_right
 from typing import BinaryIO, Sequence, cast
 
 import numpy as np
 
 from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
+from ..io.base import BytesSource, LocalFileSource
 from ..io.source import ByteSource
 from ._lru import LRU
 from .autosql import AutoSqlTable
@@ -147,6 +149,8 @@ class BigWigReader(BigBedReader):
                  node_cache: int = 256, block_cache: int = 64 << 20):
         super().__init__(source, node_cache, block_cache)
         self._inflated: LRU[bytes] = LRU(1 << 20, block_cache)
+        self._local = isinstance(self.source, (LocalFileSource, BytesSource))
+        self._leaves: dict[int, tuple[list[int], ...]] = {}
         self._header_struct = section_header(self.byteorder)
         self._u4 = np.dtype(self.byteorder + "u4")
         self._f4 = np.dtype(self.byteorder + "f4")
@@ -250,12 +254,36 @@ class BigWigReader(BigBedReader):
                 local: "dict[int, bytes] | None" = None
                 ) -> "tuple[np.ndarray, np.ndarray] | None":
         """:meth:`_bedgraph` for the blocks of one region (None: use the general path)."""
-        ranges = self.rtree.ranges(cid, start, end)
+        ranges = self._ranges(cid, start, end)
         if len(ranges) > 1:
             ranges = list(dict.fromkeys(ranges))
         if not ranges:
             return _EMPTY_I, _EMPTY_F
         return self._bedgraph(self.inflated(ranges, store, local), cid)
+
+    def _ranges(self, cid: int, start: int, end: int) -> list[tuple[int, int]]:
+        """:meth:`RTree.ranges`; for local files from the chromosome's leaf items, read in
+        one walk on its first query and kept as sorted lists: a window is then two bisects,
+        no tree walk (remote files keep the per-region walk and its request budget)."""
+        if not self._local:
+            return self.rtree.ranges(cid, start, end)
+        leaves = self._leaves.get(cid)
+        if leaves is None:
+            items = self.rtree.blocks(cid, 0, self.chrom_sizes[cid])
+            skey = ((items["start_chrom"].astype(np.int64) << 32) | items["start_base"])
+            ekey = ((items["end_chrom"].astype(np.int64) << 32) | items["end_base"])
+            if len(skey) > 1 and bool((skey[1:] < skey[:-1]).any()):
+                self._local = False  # an unsorted tree: walk it per region
+                return self.rtree.ranges(cid, start, end)
+            leaves = self._leaves[cid] = (skey.tolist(), np.maximum.accumulate(ekey).tolist(),
+                                          ekey.tolist(), items["offset"].tolist(),
+                                          items["size"].tolist())
+        skeys, reach, ekeys, offsets, sizes = leaves
+        lo = (cid << 32) + start - 1
+        hi = (cid << 32) + end + 1
+        return [(offsets[i], sizes[i]) for i in range(bisect_left(reach, lo),
+                                                      bisect_right(skeys, hi))
+                if ekeys[i] >= lo]
 
     def _subwindows(self, start: int, end: int):
         """``(sub_start, sub_end, store)``: the region in SUBWINDOW pieces; only a region of
