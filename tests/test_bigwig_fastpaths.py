@@ -133,3 +133,56 @@ def test_leaf_lists_equal_tree_walks(made):
             assert local.reader._ranges(cid, a, b) == walked.reader.rtree.ranges(cid, a, b)
             assert np.array_equal(local.values(c, a, b), walked.values(c, a, b),
                                   equal_nan=True)
+
+
+def test_average_over_bed12_counts_exons_only(made, tmp_path):
+    """BED12 lines count only their blocks, as UCSC bigWigAverageOverBed: size, covered bases,
+    sum and min/max from pyBigWig's values over the exons; BED6 lines as whole intervals."""
+    pb = pyBigWig.open(str(made))
+    rng = np.random.default_rng(9)
+    lines, expect = [], []
+    for i in range(60):
+        chrom = ("chr1", "chr2")[i % 2]
+        start = int(rng.integers(0, SIZES[chrom] - 30_000))
+        if i % 3 == 0:
+            end = start + int(rng.integers(1, 5000))
+            lines.append(f"{chrom}\t{start}\t{end}\tplain{i}\t0\t+")
+            exons = [(start, end)]
+        else:
+            k = int(rng.integers(1, 6))
+            cuts = np.sort(rng.choice(np.arange(1, 30_000), 2 * k - 1, replace=False))
+            edges = [0, *cuts.tolist()]
+            exons = [(start + edges[2 * j], start + (edges[2 * j + 1] if 2 * j + 1 < len(edges)
+                                                     else 30_000)) for j in range(k)]
+            end = exons[-1][1]
+            sizes = ",".join(str(b - a) for a, b in exons)
+            starts = ",".join(str(a - start) for a, _ in exons)
+            lines.append(f"{chrom}\t{start}\t{end}\tgene{i}\t0\t+\t{start}\t{end}\t0\t{k}\t"
+                         f"{sizes},\t{starts},")
+        vals = np.concatenate([pb.values(chrom, a, b, numpy=True) for a, b in exons])
+        expect.append((sum(b - a for a, b in exons), vals.astype(np.float64)))
+    bed = tmp_path / "genes.bed"
+    bed.write_text("\n".join(lines) + "\n")
+    with bigwig.open(made) as bw:
+        rows = bw.average_over_bed(bed, min_max=True)
+    assert len(rows) == len(lines)
+    for row, (size, vals) in zip(rows, expect):
+        cov = ~np.isnan(vals)
+        assert row[1] == size and row[2] == int(cov.sum())
+        assert math.isclose(row[3], vals[cov].sum(), rel_tol=1e-9, abs_tol=1e-6)
+        if cov.any():
+            assert row[6] == vals[cov].min() and row[7] == vals[cov].max()
+        else:
+            assert math.isnan(row[6]) and math.isnan(row[7])
+
+
+def test_average_over_bed12_rejects_bad_blocks(made, tmp_path):
+    from bioformats_ext.errors import RecordError
+
+    bed = tmp_path / "bad.bed"
+    bed.write_text("chr1\t100\t500\tg\t0\t+\t100\t500\t0\t2\t50,60,\t0,\n")
+    with bigwig.open(made) as bw, pytest.raises(RecordError, match="line 1"):
+        bw.average_over_bed(bed)
+    bed.write_text("chr1\t100\t500\tg\t0\t+\t100\t500\t0\t2\t50,60,\t0,200,\n")
+    with bigwig.open(made) as bw, pytest.raises(RecordError, match="chromEnd"):
+        bw.average_over_bed(bed)
