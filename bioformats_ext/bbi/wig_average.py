@@ -104,8 +104,8 @@ def average_over_bed(bw: "BigWigFile", bed: "str | os.PathLike[str] | Iterable[t
     intervals: list[tuple[str, int, int, str]] = []
     owner: list[int] = []
     for r, (chrom, start, end, name, exons) in enumerate(rows):
-        for a, b in exons or [(start, end)]:
-            intervals.append((chrom, a, b, name))
+        for x0, x1 in exons or [(start, end)]:
+            intervals.append((chrom, x0, x1, name))
             owner.append(r)
     n = len(intervals)
     covered = np.zeros(n, np.int64)
@@ -161,13 +161,13 @@ def average_over_bed(bw: "BigWigFile", bed: "str | os.PathLike[str] | Iterable[t
                 if len(seen):
                     mins[idx_arr[j]] = seen.min()
                     maxs[idx_arr[j]] = seen.max()
-    lengths = np.array([b - a for _, a, b, _ in intervals], np.int64)
+    lengths = np.array([x1 - x0 for _, x0, x1, _ in intervals], np.int64)
     if len(rows) != n:  # BED12 lines: add up their exons (counts stay exact in float64)
         own = np.asarray(owner, np.int64)
         m = len(rows)
         lengths = np.bincount(own, lengths, m).astype(np.int64)
-        covered = np.bincount(own, covered, m).astype(np.int64)
-        sums = np.bincount(own, sums, m)
+        covered = np.rint(np.bincount(own, covered, m))  # type: ignore[assignment]
+        sums = np.bincount(own, sums, m).astype(np.float64)
         row_min = np.full(m, np.nan)
         row_max = np.full(m, np.nan)
         np.fmin.at(row_min, own, mins)  # fmin / fmax skip exons without coverage (NaN)
