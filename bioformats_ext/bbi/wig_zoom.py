@@ -10,20 +10,19 @@ items never move the grid, gaps of ``R`` or more always start a chain, and only 
 a gap shorter than ``R`` need a (Python, but short) scan. Summary statistics are then one
 ``reduceat`` per field. Higher levels merge summaries as for bigBed (``reduce_summaries``).
 
-The initial reduction is chosen as UCSC does: candidates ``max(aveSize, 10) * 4**k``, the first
-whose estimated count (its item walk without clipping) times 32 bytes, halved when compressing,
-fits in half the data size. Sums are exact (float64) until written as float32, where UCSC adds in
+Everything works a chunk of items at a time (:func:`chain_chunks`): the items still open at a
+chunk's end are carried into the next, so memory does not grow with a chromosome.
+:mod:`.wig_zoom_stream` chooses the initial reduction as UCSC does and spills the levels. Sums are exact (float64) until written as float32, where UCSC adds in
 float32; the total summary multiplies value by size in float32 and adds in double, as UCSC does.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 
-from .format import MAX_ZOOM_LEVELS, ZOOM_RECORD_SIZE
-from .write_zoom import SUMMARY_DTYPE, further_levels, res_scales
+from .write_zoom import SUMMARY_DTYPE
 
 
 def chain_starts(s: np.ndarray, e: np.ndarray, scale: int, size: int | None,
@@ -198,50 +197,3 @@ def total_summary(items: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]
     if lo == np.inf:
         return 0, 0.0, 0.0, 0.0, 0.0
     return covered, lo, hi, total, squares
-
-
-Loader = Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray]]
-
-
-def zoom_levels(chroms: list[tuple[int, int]], load: Loader, ave_size: float, data_size: int,
-                compress: bool, max_levels: int = MAX_ZOOM_LEVELS
-                ) -> list[tuple[int, np.ndarray]]:
-    """``[(reduction, summaries), ...]`` as bedGraphToBigWig writes them.
-
-    ``chroms``: ``(chrom_id, size)`` in file order; ``load(chrom_id)`` returns that chromosome's
-    ``(starts, ends, values)``, so only one chromosome's items are in memory at a time.
-    """
-    if not chroms or max_levels < 1:
-        return []
-    scales = res_scales(ave_size)
-    found: dict[tuple[int, int], np.ndarray] = {}
-
-    def count(scale: int) -> int:
-        total = 0
-        for cid, _ in chroms:
-            s, e, _v = load(cid)
-            if len(s):
-                starts = found[cid, scale] = chain_starts(s, e, scale, None)
-                total += int(_chain_bins(s, e, starts, scale)[1].sum())
-        return total
-
-    chosen = None
-    for scale in scales:
-        n = count(scale)
-        reduced = n * ZOOM_RECORD_SIZE
-        if compress:
-            reduced //= 2
-        if reduced <= data_size // 2:
-            chosen = (scale, n)
-            break
-    if chosen is None:
-        chosen = (scales[0], count(scales[0]))
-    scale, zoom_count = chosen
-    # the chains of the chosen scale are known; clipping at the chromosome end can only add a
-    # chain for a zero-length item there, so those chromosomes are walked again
-    parts = [level0(cid, *load(cid), scale, size, found.get((cid, scale)))
-             for cid, size in chroms]
-    found.clear()
-    first = np.concatenate(parts) if parts else np.zeros(0, SUMMARY_DTYPE)
-    del parts
-    return further_levels(first, scale, zoom_count, max_levels)

@@ -78,9 +78,12 @@ ChromChunks = Callable[[int], Iterable[Chunk]]
 def zoom_spills(chroms: list[tuple[int, int]], chunks: ChromChunks, ave_size: float,
                 data_size: int, compress: bool, max_levels: int = MAX_ZOOM_LEVELS,
                 spill_dir: str | None = None) -> list[tuple[int, SummarySpill]]:
-    """``[(reduction, spilled summaries), ...]`` as bedGraphToBigWig writes them (the rules of
-    :func:`~.wig_zoom.zoom_levels`); ``chunks(chrom_id)`` yields a chromosome's items in
-    chunks, ``chroms`` is ``(chrom_id, size)`` in file order."""
+    """``[(reduction, spilled summaries), ...]`` as bedGraphToBigWig writes them:
+    candidates ``max(aveSize, 10) * 4**k``, the first whose estimated count (its item walk
+    without clipping) times 32 bytes, halved when compressing, fits in half the data size;
+    then each level merges the one below at 4x the reduction until a level stops shrinking
+    (:func:`~.write_zoom.further_levels`, here on spilled summaries). ``chunks(chrom_id)``
+    yields a chromosome's items in chunks, ``chroms`` is ``(chrom_id, size)`` in file order."""
     if not chroms or max_levels < 1:
         return []
     scales = res_scales(ave_size)
