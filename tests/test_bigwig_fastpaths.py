@@ -127,12 +127,16 @@ def test_leaf_lists_equal_tree_walks(made):
     """Local files answer regions from each chromosome's leaf items (kept as lists after one
     walk); a plain file object walks the tree per region: both give the same blocks."""
     with bigwig.open(made) as local, open(made, "rb") as handle, bigwig.open(handle) as walked:
-        assert local.reader._local and not walked.reader._local
+        assert local.reader._leaves is not None and walked.reader._leaves is None
         for c, a, b in windows(SIZES, 200, 6, 30_000):
             cid = local.reader.chrom_ids[c]
             assert local.reader._ranges(cid, a, b) == walked.reader.rtree.ranges(cid, a, b)
             assert np.array_equal(local.values(c, a, b), walked.values(c, a, b),
                                   equal_nan=True)
+            for level in range(len(local.zoom_levels)):  # zoom trees likewise
+                assert local.zoom_records(level, c, a, b).tobytes() == \
+                    walked.zoom_records(level, c, a, b).tobytes()
+            assert local.stats(c, a, b, nBins=7) == walked.stats(c, a, b, nBins=7)
 
 
 def test_average_over_bed12_counts_exons_only(made, tmp_path):

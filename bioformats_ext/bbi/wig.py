@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import os
 import struct
-from bisect import bisect_left, bisect_right
 from typing import BinaryIO, Sequence, cast
 
 import numpy as np
 
 from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
-from ..io.base import BytesSource, LocalFileSource
 from ..io.source import ByteSource
 from ._lru import LRU
 from .autosql import AutoSqlTable
 from .wig_inflate import inflate
+from .wig_leaves import LeafLists, is_local
 from .format import BIGWIG_MAGIC
 from .reader import WINDOW_BYTES, BigBedReader, _windows
 
@@ -149,8 +148,8 @@ class BigWigReader(BigBedReader):
                  node_cache: int = 256, block_cache: int = 64 << 20):
         super().__init__(source, node_cache, block_cache)
         self._inflated: LRU[bytes] = LRU(1 << 20, block_cache)
-        self._local = isinstance(self.source, (LocalFileSource, BytesSource))
-        self._leaves: dict[int, tuple[list[int], ...]] = {}
+        self._leaves = LeafLists(self.rtree, self.chrom_sizes) if is_local(self.source) \
+            else None
         self._header_struct = section_header(self.byteorder)
         self._u4 = np.dtype(self.byteorder + "u4")
         self._f4 = np.dtype(self.byteorder + "f4")
@@ -262,28 +261,10 @@ class BigWigReader(BigBedReader):
         return self._bedgraph(self.inflated(ranges, store, local), cid)
 
     def _ranges(self, cid: int, start: int, end: int) -> list[tuple[int, int]]:
-        """:meth:`RTree.ranges`; for local files from the chromosome's leaf items, read in
-        one walk on its first query and kept as sorted lists: a window is then two bisects,
-        no tree walk (remote files keep the per-region walk and its request budget)."""
-        if not self._local:
+        """:meth:`RTree.ranges`; for local files from the chromosome's leaf lists."""
+        if self._leaves is None:
             return self.rtree.ranges(cid, start, end)
-        leaves = self._leaves.get(cid)
-        if leaves is None:
-            items = self.rtree.blocks(cid, 0, self.chrom_sizes[cid])
-            skey = ((items["start_chrom"].astype(np.int64) << 32) | items["start_base"])
-            ekey = ((items["end_chrom"].astype(np.int64) << 32) | items["end_base"])
-            if len(skey) > 1 and bool((skey[1:] < skey[:-1]).any()):
-                self._local = False  # an unsorted tree: walk it per region
-                return self.rtree.ranges(cid, start, end)
-            leaves = self._leaves[cid] = (skey.tolist(), np.maximum.accumulate(ekey).tolist(),
-                                          ekey.tolist(), items["offset"].tolist(),
-                                          items["size"].tolist())
-        skeys, reach, ekeys, offsets, sizes = leaves
-        lo = (cid << 32) + start - 1
-        hi = (cid << 32) + end + 1
-        return [(offsets[i], sizes[i]) for i in range(bisect_left(reach, lo),
-                                                      bisect_right(skeys, hi))
-                if ekeys[i] >= lo]
+        return self._leaves.ranges(cid, start, end)
 
     def _subwindows(self, start: int, end: int):
         """``(sub_start, sub_end, store)``: the region in SUBWINDOW pieces; only a region of

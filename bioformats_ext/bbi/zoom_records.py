@@ -11,6 +11,7 @@ import numpy as np
 from ..errors import FormatError
 from ._lru import LRU
 from .wig_inflate import inflate
+from .wig_leaves import LeafLists, is_local
 from .header import ZoomLevel
 from .reader import BigBedReader
 
@@ -25,6 +26,17 @@ def _cache(reader: BigBedReader) -> LRU:
     return cache
 
 
+def _leaf_lists(reader: BigBedReader, level: ZoomLevel) -> LeafLists:
+    """The zoom level's R-tree leaves as per-chromosome lists (local files)."""
+    lists = getattr(reader, "_zoom_leaf_lists", None)
+    if lists is None:
+        lists = reader._zoom_leaf_lists = {}  # type: ignore[attr-defined]
+    found = lists.get(level.indexOffset)
+    if found is None:
+        found = lists[level.indexOffset] = LeafLists(reader.zoom_tree(level), reader.chrom_sizes)
+    return found
+
+
 def zoom_records(reader: BigBedReader, level: "int | ZoomLevel", cid: int, start: int,
                  end: int) -> np.ndarray:
     """Zoom records of ``level`` (index into ``reader.zoom_levels`` or a ZoomLevel) that
@@ -37,7 +49,8 @@ def zoom_records(reader: BigBedReader, level: "int | ZoomLevel", cid: int, start
                              f"{len(reader.zoom_levels)}")
         level = reader.zoom_levels[index]
     dtype = reader._lay.zoom_record_dtype
-    ranges = reader.zoom_tree(level).ranges(cid, start, end)
+    ranges = _leaf_lists(reader, level).ranges(cid, start, end) if is_local(reader.source) \
+        else reader.zoom_tree(level).ranges(cid, start, end)
     if not ranges:
         return np.zeros(0, dtype)
     cache: LRU[_Block] = _cache(reader)
