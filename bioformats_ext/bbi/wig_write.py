@@ -48,7 +48,7 @@ _SECTION = section_header("<")
 _ITEM = np.dtype([("s", "<u4"), ("e", "<u4"), ("v", "<f4")])
 _BATCH = 1 << 16
 _MAX_COORD = 0xFFFFFFFF
-CHUNK_ITEMS = 1 << 18  # spilled items per chunk when computing zoom levels and summary
+CHUNK_ITEMS = 1 << 16  # spilled items per chunk when computing zoom levels and summary
 _MIN_FIXED = 8  # a fixedStep section pays off from about this many regular items
 
 
