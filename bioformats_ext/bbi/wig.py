@@ -244,7 +244,11 @@ class BigWigReader(BigBedReader):
             return _EMPTY_I, _EMPTY_F
         items = np.frombuffer(parts[0] if len(parts) == 1 else b"".join(parts), self._u4)
         items = items.reshape(-1, 3)
-        bounds = items[:, :2].ravel()  # a uint32 copy: callers convert only what they keep
+        # [s0, e0, s1, e1, ...] as uint32 (callers convert only what they keep), by two 1-D
+        # strided copies: ``items[:, :2].ravel()`` takes numpy's 2-D copy loop, 8x slower
+        bounds = np.empty(2 * len(items), self._u4)
+        bounds[0::2] = items[:, 0]
+        bounds[1::2] = items[:, 1]
         if bool((bounds[1:] < bounds[:-1]).any()):
             return None
         return bounds, items[:, 2].view(self._f4)
