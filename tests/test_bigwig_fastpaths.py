@@ -190,3 +190,22 @@ def test_average_over_bed12_rejects_bad_blocks(made, tmp_path):
     bed.write_text("chr1\t100\t500\tg\t0\t+\t100\t500\t0\t2\t50,60,\t0,200,\n")
     with bigwig.open(made) as bw, pytest.raises(RecordError, match="chromEnd"):
         bw.average_over_bed(bed)
+
+
+def test_inflater_hint_grows_and_errors_stay_typed():
+    """A block larger than the hint is inflated by the bounded path and raises the hint;
+    corrupt and oversized blocks give typed errors."""
+    import zlib
+
+    from bioformats_ext.bbi.wig_inflate import Inflater
+    from bioformats_ext.errors import FormatError
+
+    data = bytes(range(256)) * 40
+    inflate = Inflater(100, 1 << 20)
+    assert inflate(zlib.compress(data), 0) == data
+    assert inflate.hint == len(data)
+    assert inflate(zlib.compress(data[:500]), 0) == data[:500]
+    with pytest.raises(FormatError):
+        inflate(b"not a zlib stream", 7)
+    with pytest.raises(FormatError):
+        Inflater(100, 1000)(zlib.compress(data), 0)  # beyond the limit

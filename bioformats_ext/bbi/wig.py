@@ -25,7 +25,7 @@ from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
 from ..io.source import ByteSource
 from ._lru import LRU
 from .autosql import AutoSqlTable
-from .wig_inflate import inflate
+from .wig_inflate import Inflater
 from .wig_leaves import LeafLists, is_local
 from .format import BIGWIG_MAGIC
 from .reader import WINDOW_BYTES, BigBedReader, _windows
@@ -148,6 +148,7 @@ class BigWigReader(BigBedReader):
                  node_cache: int = 256, block_cache: int = 64 << 20):
         super().__init__(source, node_cache, block_cache)
         self._inflated: LRU[bytes] = LRU(1 << 20, block_cache)
+        self._inflate: Inflater | None = None
         self._leaves = LeafLists(self.rtree, self.chrom_sizes) if is_local(self.source) \
             else None
         self._header_struct = section_header(self.byteorder)
@@ -184,11 +185,10 @@ class BigWigReader(BigBedReader):
         if todo:
             todo = list(dict.fromkeys(todo))
             compressed = self.header.compressed
-            limit = self._inflate_limit
-            hint = self.header.uncompressBufSize
+            inflate = self._inflater()
             got: dict[int, bytes] = {}
             for (off, _size), raw in zip(todo, _read_adjacent(self.source, todo)):
-                data = inflate(raw, hint, limit, off) if compressed else bytes(raw)
+                data = inflate(raw, off) if compressed else bytes(raw)
                 got[off] = data
                 if store:
                     cache.put(off, data, len(data) + 64)
@@ -196,6 +196,16 @@ class BigWigReader(BigBedReader):
                 local.update(got)
             datas = [got[rng[0]] if d is None else d for d, rng in zip(datas, ranges)]
         return cast("list[bytes]", datas)
+
+    def _inflater(self) -> Inflater:
+        """The data blocks' inflater, its first hint the size of a full bedGraph section
+        (``itemsPerSlot`` items; fixedStep and variableStep sections are smaller)."""
+        if self._inflate is None:
+            per = self.rtree.items_per_slot or 0
+            guess = SECTION_HEADER_SIZE + 12 * per if per else self.header.uncompressBufSize
+            self._inflate = Inflater(min(guess, self.header.uncompressBufSize or guess),
+                                     self._inflate_limit)
+        return self._inflate
 
     def load_sections(self, ranges: Sequence[tuple[int, int]], use_cache: bool = True
                       ) -> list[Section]:
@@ -214,10 +224,9 @@ class BigWigReader(BigBedReader):
         """``(offset, Section)`` for each range: one batched read, then each block inflated
         (within the reader's bound) and parsed only as it is consumed (full scans)."""
         compressed = self.header.compressed
-        limit = self._inflate_limit
-        hint = self.header.uncompressBufSize
+        inflate = self._inflater()
         for (off, _size), raw in zip(todo, _read_adjacent(self.source, todo)):
-            data = inflate(raw, hint, limit, off) if compressed else bytes(raw)
+            data = inflate(raw, off) if compressed else bytes(raw)
             yield off, self._parse(data, off)
 
     # -- the bedGraph fast path ------------------------------------------------------------------

@@ -30,3 +30,25 @@ def inflate(raw: "bytes | memoryview", hint: int, limit: int, offset: int) -> by
         except DeflateError:
             pass
     return decompress(raw, limit, offset)  # type: ignore[arg-type]  # any buffer works
+
+
+class Inflater:
+    """:func:`inflate` with an adaptive size hint: libdeflate is much faster when its output
+    buffer is close to the block's size (measured 43 vs 66 us for a 12 KiB bigWig block with
+    a 32 KiB buffer), so the hint starts at the size a full block should have and grows to
+    any larger block seen (a block above the hint takes the bounded path once)."""
+
+    def __init__(self, guess: int, limit: int):
+        self.hint = max(1, min(guess, limit))
+        self.limit = limit
+
+    def __call__(self, raw: "bytes | memoryview", offset: int) -> bytes:
+        if _libdeflate is not None:
+            try:
+                return _libdeflate(raw, self.hint)
+            except DeflateError:
+                pass
+        data = decompress(raw, self.limit, offset)  # type: ignore[arg-type]
+        if len(data) > self.hint:
+            self.hint = len(data)
+        return data
