@@ -2,9 +2,9 @@
 
 libdeflate inflates a whole block into a buffer of known size in one call: measured 1.6x
 faster than ISA-L on bigWig zoom blocks (32 KiB of float records) and 1.1x on data blocks. It
-needs the output size up front, which the header gives (``uncompressBufSize``, the largest
-block). A block that inflates to more (some writers understate the field) or a corrupt one
-fails there and goes through :func:`~.blocks.decompress`, whose bounds and typed errors apply.
+needs the output size up front, and is fastest when that is close to the block's size; a
+block that inflates to more, or a corrupt one, fails there and goes through
+:func:`~.blocks.decompress`, whose bounds and typed errors apply.
 Used for bigWig data blocks and the zoom blocks of both formats.
 """
 
@@ -21,19 +21,8 @@ except ImportError:  # pragma: no cover - the fast extra is not installed
     _libdeflate = None
 
 
-def inflate(raw: "bytes | memoryview", hint: int, limit: int, offset: int) -> bytes:
-    """The inflated block ``raw`` (at file ``offset``): at most ``limit`` bytes, ``hint``
-    the expected largest size (the header's ``uncompressBufSize``)."""
-    if _libdeflate is not None and 0 < hint <= limit:
-        try:
-            return _libdeflate(raw, hint)  # a bytearray: numpy and struct read it alike
-        except DeflateError:
-            pass
-    return decompress(raw, limit, offset)  # type: ignore[arg-type]  # any buffer works
-
-
 class Inflater:
-    """:func:`inflate` with an adaptive size hint: libdeflate is much faster when its output
+    """Inflate blocks with an adaptive size hint: libdeflate is much faster when its output
     buffer is close to the block's size (measured 43 vs 66 us for a 12 KiB bigWig block with
     a 32 KiB buffer), so the hint starts at the size a full block should have and grows to
     any larger block seen (a block above the hint takes the bounded path once)."""

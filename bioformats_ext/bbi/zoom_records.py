@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import FormatError
 from ._lru import LRU
-from .wig_inflate import inflate
+from .wig_inflate import Inflater
 from .wig_leaves import LeafLists, is_local
 from .header import ZoomLevel
 from .reader import BigBedReader
@@ -77,8 +77,18 @@ def zoom_records(reader: BigBedReader, level: "int | ZoomLevel", cid: int, start
 
 def _inflate(reader: BigBedReader, raw: bytes, off: int, dtype: np.dtype) -> np.ndarray:
     header = reader.header
-    data = inflate(raw, header.uncompressBufSize, reader._inflate_limit, off) \
-        if header.compressed else raw
+    if header.compressed:
+        inflater = getattr(reader, "_zoom_inflater", None)
+        if inflater is None:  # first hint: a full block of the first level's slot size
+            per = reader.zoom_tree(reader.zoom_levels[0]).items_per_slot \
+                if reader.zoom_levels else 0
+            guess = dtype.itemsize * per if per else header.uncompressBufSize
+            inflater = Inflater(min(guess, header.uncompressBufSize or guess),
+                                reader._inflate_limit)
+            reader._zoom_inflater = inflater  # type: ignore[attr-defined]
+        data = inflater(raw, off)
+    else:
+        data = raw
     if len(data) % dtype.itemsize:
         raise FormatError("zoom block is not a whole number of records", off)
     return np.frombuffer(data, dtype)
