@@ -91,7 +91,9 @@ def _inflate(reader: BigBedReader, raw: bytes, off: int, dtype: np.dtype) -> np.
         data = raw
     if len(data) % dtype.itemsize:
         raise FormatError("zoom block is not a whole number of records", off)
-    return np.frombuffer(data, dtype)
+    recs = np.frombuffer(data, dtype)
+    recs.flags.writeable = False  # (libdeflate gives a bytearray) callers get cached records
+    return recs
 
 
 class _Block:
