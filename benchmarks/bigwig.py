@@ -1,13 +1,16 @@
 """bigWig benchmark: bioformats_ext.bigwig against pyBigWig (C) and pybigtools (Rust).
 
-Reading (same process, same file, warm OS cache; each reader opened fresh):
+Reading (same process, same file, warm OS cache; each reader opened fresh, so every round
+decodes its blocks cold; CPU time, best of ``--rounds`` alternating rounds):
   * values over 1,000 random 100 kb windows;
   * stats(nBins=100) over the same 1,000 windows (zoom levels, as pyBigWig chooses them);
   * values of a whole chromosome.
 Writing: a bedGraph of N intervals (default 10M), ours vs pybigtools' writer, each in a child
-process so that its peak RSS can be reported (time is measured inside the child).
+process so that its peak RSS (VmHWM) can be reported; wall and CPU time measured in the child.
+``--memory`` also writes the first 1/16, 1/4 and all of the intervals with both writers and
+prints the peak RSS of each (flat = bounded memory).
 
-    python benchmarks/bigwig.py [--intervals 10000000] [--windows 1000]
+    python benchmarks/bigwig.py [--intervals 10000000] [--windows 1000] [--memory]
 
 Ratios are ours / best peer for time (< 1 means we are faster). Load average is printed.
 """
@@ -29,6 +32,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bioformats_ext import bigwig  # noqa: E402
+from _timing import best  # noqa: E402
 
 warnings.simplefilter("ignore")
 CHROMS = {f"chr{i}": 60_000_000 - i * 5_000_000 for i in range(1, 9)}
@@ -71,20 +75,22 @@ def _hwm_kib() -> int:
 def _rss_child(func, args, queue) -> None:
     base = _hwm_kib()
     t = time.perf_counter()
+    c = time.process_time()
     func(*args)
     elapsed = time.perf_counter() - t
-    queue.put((elapsed, _hwm_kib(), base))
+    queue.put((elapsed, time.process_time() - c, _hwm_kib(), base))
 
 
-def in_child(func, *args) -> tuple[float, float, float]:
-    """(seconds, peak RSS MiB, RSS MiB before the call) of ``func(*args)`` run in a fresh child process."""
+def in_child(func, *args) -> tuple[float, float, float, float]:
+    """(wall s, CPU s of all threads, peak RSS MiB, RSS MiB before the call) of
+    ``func(*args)`` run in a fresh child process."""
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     proc = ctx.Process(target=_rss_child, args=(func, args, queue))
     proc.start()
-    elapsed, peak, base = queue.get()
+    elapsed, cpu, peak, base = queue.get()
     proc.join()
-    return elapsed, peak / 1024, base / 1024
+    return elapsed, cpu, peak / 1024, base / 1024
 
 
 def write_ours(bedgraph: str, sizes: dict[str, int], out: str) -> None:
@@ -107,17 +113,20 @@ def write_pybigtools(bedgraph: str, sizes: dict[str, int], out: str) -> None:
     pybigtools.open(out, "w").write(sizes, items())
 
 
-def timed(label: str, func, repeat: int = 1) -> float:
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        func()
-        best = min(best, time.perf_counter() - t)
-    print(f"  {label:<28s} {best:8.3f} s")
-    return best
+def timed_rounds(funcs: dict[str, "callable"], rounds: int) -> dict[str, float]:
+    """Best CPU time (``time.process_time``) of each function over ``rounds`` alternating
+    rounds: every reader sees the same machine load."""
+    fastest = {name: float("inf") for name in funcs}
+    for _ in range(rounds):
+        for name, func in funcs.items():
+            fastest[name] = min(fastest[name], best(func, 1, time.process_time))
+    for name, value in fastest.items():
+        print(f"  {name:<28s} {value:8.3f} s CPU")
+    return fastest
 
 
-def read_benchmarks(path: Path, nwin: int) -> list[tuple[str, float, float]]:
+def read_benchmarks(path: Path, nwin: int, rounds: int = 3
+                    ) -> list[tuple[str, float, float]]:
     import pyBigWig
     import pybigtools
 
@@ -147,10 +156,10 @@ def read_benchmarks(path: Path, nwin: int) -> list[tuple[str, float, float]]:
         for w in wins:
             bw.values(*w)
 
-    o = timed("bioformats_ext", ours_values, 2)
-    p = timed("pyBigWig", pbw_values, 2)
-    t = timed("pybigtools", pbt_values, 2)
-    rows.append(("values, 1,000 x 100 kb", o, min(p, t)))
+    got = timed_rounds({"bioformats_ext": ours_values, "pyBigWig": pbw_values,
+                        "pybigtools": pbt_values}, rounds)
+    rows.append(("values, 1,000 x 100 kb", got["bioformats_ext"],
+                 min(got["pyBigWig"], got["pybigtools"])))
 
     print(f"stats(nBins=100) over the same {nwin} windows")
     def ours_stats():
@@ -169,58 +178,99 @@ def read_benchmarks(path: Path, nwin: int) -> list[tuple[str, float, float]]:
         for w in wins:
             bw.values(*w, bins=100, summary="mean")
 
-    o = timed("bioformats_ext", ours_stats, 2)
-    p = timed("pyBigWig", pbw_stats, 2)
-    t = timed("pybigtools", pbt_stats, 2)
-    rows.append(("stats(nBins=100), 1,000 windows", o, min(p, t)))
+    got = timed_rounds({"bioformats_ext": ours_stats, "pyBigWig": pbw_stats,
+                        "pybigtools": pbt_stats}, 1 if nwin > 200 else rounds)
+    # pyBigWig's zoom stats take ~10-20 s here: one round for it, the others get ``rounds``
+    more = timed_rounds({"bioformats_ext": ours_stats, "pybigtools": pbt_stats}, rounds - 1) \
+        if rounds > 1 else {}
+    for name, value in more.items():
+        got[name] = min(got[name], value)
+    rows.append(("stats(nBins=100), 1,000 windows", got["bioformats_ext"],
+                 min(got["pyBigWig"], got["pybigtools"])))
 
     chrom = names[0]
     print(f"values of a whole chromosome ({chrom}, {CHROMS[chrom]:,} bases)")
-    o = timed("bioformats_ext", lambda: bigwig.open(path).values(chrom), 2)
-    p = timed("pyBigWig", lambda: pyBigWig.open(str(path)).values(chrom, 0, CHROMS[chrom],
-                                                                   numpy=True), 2)
-    t = timed("pybigtools", lambda: pybigtools.open(str(path)).values(chrom), 2)
-    rows.append(("values, whole chromosome", o, min(p, t)))
+    got = timed_rounds({
+        "bioformats_ext": lambda: bigwig.open(path).values(chrom),
+        "pyBigWig": lambda: pyBigWig.open(str(path)).values(chrom, 0, CHROMS[chrom], numpy=True),
+        "pybigtools": lambda: pybigtools.open(str(path)).values(chrom)}, rounds)
+    rows.append(("values, whole chromosome", got["bioformats_ext"],
+                 min(got["pyBigWig"], got["pybigtools"])))
     return rows
+
+
+def write_all(bg: Path, sizes: dict[str, int], tmpd: Path, n: int, ours_bw: Path
+              ) -> list[tuple[str, float, float]]:
+    print(f"writing {n:,} bedGraph intervals (child processes; wall and CPU time, peak RSS)")
+    results = {}
+    for label, func, out in (("bioformats_ext (zlib)", write_ours, ours_bw),
+                             ("bioformats_ext (isal)", write_ours_isal, tmpd / "isal.bw"),
+                             ("pybigtools", write_pybigtools, tmpd / "pbt.bw")):
+        elapsed, cpu, peak, base = in_child(func, str(bg), sizes, str(out))
+        results[label] = (elapsed, cpu)
+        print(f"  {label:<24s} {elapsed:7.2f} s wall {cpu:7.2f} s CPU   peak RSS {peak:5.0f} MiB "
+              f"(after imports {base:4.0f})   {out.stat().st_size / 1e6:6.1f} MB")
+    rows = []
+    for kind in ("zlib", "isal"):
+        ours = results[f"bioformats_ext ({kind})"]
+        rows.append((f"write bedGraph ({kind}), wall", ours[0], results["pybigtools"][0]))
+        rows.append((f"write bedGraph ({kind}), CPU", ours[1], results["pybigtools"][1]))
+    return rows
+
+
+def memory_scaling(bg: Path, sizes: dict[str, int], tmpd: Path, n: int) -> None:
+    """Peak RSS of both writers on the first n/16, n/4 and n intervals."""
+    print("peak RSS while writing 1x / 4x / 16x inputs (prefixes of the bedGraph)")
+    for parts in (16, 4, 1):
+        want = n // parts
+        part = tmpd / f"part{parts}.bedGraph"
+        if parts == 1:
+            part = bg
+        else:
+            with open(bg) as src, open(part, "w") as dst:
+                for i, line in enumerate(src):
+                    if i >= want:
+                        break
+                    dst.write(line)
+        line = f"  {want:>11,} intervals:"
+        for label, func in (("ours", write_ours), ("pybigtools", write_pybigtools)):
+            _elapsed, _cpu, peak, _base = in_child(func, str(part), sizes, str(tmpd / "m.bw"))
+            line += f"  {label} {peak:5.0f} MiB"
+        print(line)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--intervals", type=int, default=10_000_000)
     ap.add_argument("--windows", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--skip-write", action="store_true")
+    ap.add_argument("--memory", action="store_true",
+                    help="also report peak RSS of both writers on 1x/4x/16x inputs")
+    ap.add_argument("--workdir", help="keep (and reuse) the bedGraph here instead of a temp dir")
     args = ap.parse_args()
     print(f"load average before: {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as tmp:
-        tmpd = Path(tmp)
-        bg = tmpd / "in.bedGraph"
+        tmpd = Path(args.workdir or tmp)
+        tmpd.mkdir(parents=True, exist_ok=True)
+        bg = tmpd / f"in{args.intervals}.bedGraph"
         t = time.perf_counter()
-        sizes = make_bedgraph(bg, args.intervals)
+        if not bg.exists():
+            make_bedgraph(bg, args.intervals)
+        sizes = CHROMS
         with open(bg) as handle:
             n = sum(1 for _ in handle)
         print(f"bedGraph: {n:,} intervals, {bg.stat().st_size / 1e6:.0f} MB "
-              f"(made in {time.perf_counter() - t:.1f} s)")
+              f"(ready in {time.perf_counter() - t:.1f} s)")
         rows: list[tuple[str, float, float]] = []
         ours_bw = tmpd / "ours.bw"
         if not args.skip_write:
-            print(f"writing {n:,} bedGraph intervals (child processes; time, peak RSS)")
-            results = {}
-            for label, func, out in (("bioformats_ext (zlib)", write_ours, ours_bw),
-                                     ("bioformats_ext (isal)", write_ours_isal,
-                                      tmpd / "isal.bw"),
-                                     ("pybigtools", write_pybigtools, tmpd / "pbt.bw")):
-                elapsed, peak, base = in_child(func, str(bg), sizes, str(out))
-                results[label] = (elapsed, peak)
-                print(f"  {label:<28s} {elapsed:8.2f} s   peak RSS {peak:7.0f} MiB "
-                      f"(after imports {base:4.0f})   "
-                      f"{out.stat().st_size / 1e6:6.1f} MB")
-            rows.append(("write bedGraph (zlib)", results["bioformats_ext (zlib)"][0],
-                         results["pybigtools"][0]))
-            rows.append(("write bedGraph (isal)", results["bioformats_ext (isal)"][0],
-                         results["pybigtools"][0]))
+            rows += write_all(bg, sizes, tmpd, n, ours_bw)
         else:
             write_ours(str(bg), sizes, str(ours_bw))
-        rows += read_benchmarks(ours_bw, args.windows)
+        if args.memory:
+            memory_scaling(bg, sizes, tmpd, n)
+        rows += read_benchmarks(ours_bw, args.windows, args.rounds)
     print(f"load average after: {os.getloadavg()}")
     print()
     print(f"{'benchmark':<34s} {'ours s':>9s} {'best peer s':>12s} {'ratio':>7s}")

@@ -114,8 +114,11 @@ class BigWigFile(BBIFile):
         """Per-base values of ``chrom:start-end`` as float32 numpy (NaN where uncovered),
         like pyBigWig's ``values(..., numpy=True)``."""
         _, cid, start, end = self._region(chrom, start, end, region)
-        s, e, v = self._arrays(cid, start, end)
-        return fill_values(s, e, v, start, end)
+        out = self._reader.values(cid, start, end)
+        if out is None:  # not plain sorted bedGraph sections
+            s, e, v = self._reader._region_arrays_general(cid, start, end)
+            out = fill_values(s, e, v, start, end)
+        return out
 
     def intervals(self, chrom: str | None = None, start: int | None = None,
                   end: int | None = None, *, region: str | None = None

@@ -21,29 +21,61 @@ if TYPE_CHECKING:
 RESULT_FIELDS = ("name", "size", "covered", "sum", "mean0", "mean")
 
 
-def read_bed_intervals(path: "str | os.PathLike[str]") -> list[tuple[str, int, int, str]]:
-    """(chrom, start, end, name) of a BED file; name defaults to ``chrom:start-end``
-    (1-based), as there is nothing better to call an unnamed interval."""
-    out = []
+Interval = tuple[str, int, int, str, "list[tuple[int, int]] | None"]
+
+
+def _blocks(words: list[bytes], start: int, end: int, where: str, lineno: int
+            ) -> list[tuple[int, int]] | None:
+    """The exons of a BED12 line as absolute ``(start, end)``, checked as bedToBigBed
+    checks them (counts agree, blocks sorted, inside the line, the last ending at its end)."""
+    if len(words) < 12:
+        return None
+    try:
+        count = int(words[9])
+        sizes = [int(x) for x in words[10].rstrip(b",").split(b",")] if count else []
+        starts = [int(x) for x in words[11].rstrip(b",").split(b",")] if count else []
+    except ValueError:
+        raise RecordError(f"{where} line {lineno}: blockCount/blockSizes/blockStarts are not "
+                          "integers", lineno) from None
+    if count < 1 or len(sizes) != count or len(starts) != count:
+        raise RecordError(f"{where} line {lineno}: blockCount {count} does not match "
+                          f"{len(sizes)} blockSizes and {len(starts)} blockStarts", lineno)
+    blocks = [(start + a, start + a + b) for a, b in zip(starts, sizes)]
+    prev = start
+    for a, b in blocks:
+        if a < prev or b < a:
+            raise RecordError(f"{where} line {lineno}: blocks overlap, are unsorted or "
+                              "have negative sizes", lineno)
+        prev = b
+    if starts[0] != 0 or blocks[-1][1] != end:
+        raise RecordError(f"{where} line {lineno}: blocks must start at chromStart and end "
+                          "at chromEnd", lineno)
+    return blocks
+
+
+def read_bed_intervals(path: "str | os.PathLike[str]") -> list[Interval]:
+    """(chrom, start, end, name, exons) of a BED file; name defaults to ``chrom:start-end``
+    (1-based), as there is nothing better to call an unnamed interval; ``exons`` are the
+    BED12 blocks (absolute), None for lines with fewer columns."""
+    out: list[Interval] = []
+    where = os.fspath(path)
     with open(path, "rb") as handle:
         for lineno, line in enumerate(handle, 1):
             words = line.split()
             if not words or words[0].startswith(b"#") or words[0] in (b"track", b"browser"):
                 continue
             if len(words) < 3:
-                raise RecordError(f"{os.fspath(path)} line {lineno}: expected at least 3 "
-                                  "columns", lineno)
+                raise RecordError(f"{where} line {lineno}: expected at least 3 columns", lineno)
             try:
                 start, end = int(words[1]), int(words[2])
             except ValueError:
-                raise RecordError(f"{os.fspath(path)} line {lineno}: start/end are not "
-                                  "integers", lineno) from None
+                raise RecordError(f"{where} line {lineno}: start/end are not integers",
+                                  lineno) from None
             if start < 0 or end < start:
-                raise RecordError(f"{os.fspath(path)} line {lineno}: bad interval "
-                                  f"{start}-{end}", lineno)
+                raise RecordError(f"{where} line {lineno}: bad interval {start}-{end}", lineno)
             chrom = words[0].decode()
             name = words[3].decode() if len(words) > 3 else f"{chrom}:{start + 1}-{end}"
-            out.append((chrom, start, end, name))
+            out.append((chrom, start, end, name, _blocks(words, start, end, where, lineno)))
     return out
 
 
@@ -53,19 +85,28 @@ def average_over_bed(bw: "BigWigFile", bed: "str | os.PathLike[str] | Iterable[t
     (``mean0`` = sum / size, ``mean`` = sum / covered bases, 0 when nothing is covered), plus
     ``min`` and ``max`` of the covered values with ``min_max`` (NaN when none).
 
-    ``bed``: a BED path or ``(chrom, start, end[, name])`` tuples. Chromosomes missing from the
-    bigWig count as uncovered (as UCSC does), or raise with ``skip_unknown=False``.
+    ``bed``: a BED path or ``(chrom, start, end[, name])`` tuples. As in UCSC
+    bigWigAverageOverBed, a BED12 line counts only the bases of its blocks (exons): its size
+    is their total. Chromosomes missing from the bigWig count as uncovered (as UCSC does), or
+    raise with ``skip_unknown=False``.
     """
     if isinstance(bed, (str, os.PathLike)):
-        intervals = read_bed_intervals(bed)
+        rows = read_bed_intervals(bed)
     else:
-        intervals = []
+        rows = []
         for i, rec in enumerate(bed):
             chrom, start, end = rec[0], int(rec[1]), int(rec[2])
             name = rec[3] if len(rec) > 3 else f"{chrom}:{start + 1}-{end}"
             if start < 0 or end < start:
                 raise RecordError(f"interval {i + 1}: bad interval {chrom}:{start}-{end}", i + 1)
-            intervals.append((chrom, start, end, name))
+            rows.append((chrom, start, end, name, None))
+    # every exon (or whole line) is an interval; the rows add their intervals up at the end
+    intervals: list[tuple[str, int, int, str]] = []
+    owner: list[int] = []
+    for r, (chrom, start, end, name, exons) in enumerate(rows):
+        for x0, x1 in exons or [(start, end)]:
+            intervals.append((chrom, x0, x1, name))
+            owner.append(r)
     n = len(intervals)
     covered = np.zeros(n, np.int64)
     sums = np.zeros(n)
@@ -120,9 +161,21 @@ def average_over_bed(bw: "BigWigFile", bed: "str | os.PathLike[str] | Iterable[t
                 if len(seen):
                     mins[idx_arr[j]] = seen.min()
                     maxs[idx_arr[j]] = seen.max()
+    lengths = np.array([x1 - x0 for _, x0, x1, _ in intervals], np.int64)
+    if len(rows) != n:  # BED12 lines: add up their exons (counts stay exact in float64)
+        own = np.asarray(owner, np.int64)
+        m = len(rows)
+        lengths = np.bincount(own, lengths, m).astype(np.int64)
+        covered = np.rint(np.bincount(own, covered, m))  # type: ignore[assignment]
+        sums = np.bincount(own, sums, m).astype(np.float64)
+        row_min = np.full(m, np.nan)
+        row_max = np.full(m, np.nan)
+        np.fmin.at(row_min, own, mins)  # fmin / fmax skip exons without coverage (NaN)
+        np.fmax.at(row_max, own, maxs)
+        mins, maxs = row_min, row_max
     out = []
-    for i, (chrom, start, end, name) in enumerate(intervals):
-        size = end - start
+    for i, (_chrom, _start, _end, name, _exons) in enumerate(rows):
+        size = int(lengths[i])
         c = int(covered[i])
         t = float(sums[i])
         row = (name, size, c, t, t / size if size else 0.0, t / c if c else 0.0)

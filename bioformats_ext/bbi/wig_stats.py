@@ -89,8 +89,8 @@ def _zoom_pieces(starts: np.ndarray, ends: np.ndarray, edges: np.ndarray
     count = edges[:-1].searchsorted(ends, "left") - first
     if len(count) < 2 or int(count.max()) > 2 or bool((starts[1:] < starts[:-1]).any()):
         return _pieces(starts, ends, edges)
-    two = np.flatnonzero(count == 2)
-    one = np.flatnonzero(count > 0)
+    two = (count == 2).nonzero()[0]
+    one = (count > 0).nonzero()[0]
     return np.concatenate([two, one]), np.concatenate([first[two] + 1, first[one]])
 
 
@@ -139,10 +139,11 @@ def exact_stats(starts: np.ndarray, ends: np.ndarray, values: np.ndarray, start:
 def _scalar(lo: np.ndarray, hi: np.ndarray, vs: np.ndarray, ve: np.ndarray) -> np.ndarray:
     """libBigWig ``getScalar``: how much of a zoom record counts for the bin ``[lo, hi)``."""
     width = (ve - vs).astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        left = np.where(ve > lo, (ve - lo) / width, 0.0)
-        inside = np.where(ve < hi, 1.0, (hi - vs) / width)
-        return np.where(vs <= lo, left, np.where(vs < hi, inside, 0.0))
+    if not width.all():  # a zero-width record never uses its ratio (0 or 1 below)
+        width[width == 0] = 1.0
+    left = np.where(ve > lo, (ve - lo) / width, 0.0)
+    inside = np.where(ve < hi, 1.0, (hi - vs) / width)
+    return np.where(vs <= lo, left, np.where(vs < hi, inside, 0.0))
 
 
 def zoom_stats(records: np.ndarray, start: int, end: int, nbins: int, kind: str) -> np.ndarray:
@@ -154,16 +155,18 @@ def zoom_stats(records: np.ndarray, start: int, end: int, nbins: int, kind: str)
     vs = records["start"].astype(np.int64)
     ve = records["end"].astype(np.int64)
     # candidates by standard overlap, widened by one base for zero-width records
+    # (every candidate meets libBigWig's own test, ``lo <= s < hi or s <= lo < e``: a
+    # candidate has s < hi and, unless s >= lo, e > lo)
     item, b = _zoom_pieces(vs, np.maximum(ve, vs + 1), edges)
-    lo, hi = edges[b], edges[b + 1]
-    s, e = vs[item], ve[item]
-    keep = ((lo <= s) & (hi > s)) | ((lo < e) & (lo >= s))
-    if not bool(keep.all()):
-        item, b, lo, hi, s, e = item[keep], b[keep], lo[keep], hi[keep], s[keep], e[keep]
     if not len(item):
         return out
-    scalar = _scalar(lo, hi, s, e)
+    lo, hi = edges[b], edges[b + 1]
+    scalar = _scalar(lo, hi, vs[item], ve[item])
     valid = records["valid"][item].astype(np.float64)
+    if kind == "mean":  # the common case, without the errstate / present-bin overhead
+        cov = np.bincount(b, valid * scalar, nbins)
+        total = np.bincount(b, records["sum"][item].astype(np.float64) * scalar, nbins)
+        return np.divide(total, cov, out=out, where=cov != 0)
     present = np.bincount(b, minlength=nbins) > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         if kind in ("mean", "std", "coverage"):

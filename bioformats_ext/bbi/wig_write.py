@@ -32,11 +32,12 @@ from .format import (BIGWIG_MAGIC, HEADER_SIZE, MAX_ZOOM_LEVELS, TOTAL_SUMMARY_S
                      ZOOM_HEADER_SIZE, ZOOM_RECORD_SIZE, layouts)
 from .header import Header, TotalSummary, pack_zoom_headers
 from .wig import BEDGRAPH, FIXEDSTEP, section_header
-from .wig_zoom import total_summary, zoom_levels
+from .wig_zoom import total_summary
+from .wig_zoom_stream import write_level, zoom_spills
 from .bedgraph import iter_bedgraph
 from .staged import StagedWriter
 from .write import read_chrom_sizes, zlib_compressor
-from .write_layout import chrom_tree_bytes, zoom_level_bytes
+from .write_layout import chrom_tree_bytes
 from .write_trees import rtree_bytes
 
 __all__ = ["BigWigWriter", "write"]
@@ -47,6 +48,7 @@ _SECTION = section_header("<")
 _ITEM = np.dtype([("s", "<u4"), ("e", "<u4"), ("v", "<f4")])
 _BATCH = 1 << 16
 _MAX_COORD = 0xFFFFFFFF
+CHUNK_ITEMS = 1 << 16  # spilled items per chunk when computing zoom levels and summary
 _MIN_FIXED = 8  # a fixedStep section pays off from about this many regular items
 
 
@@ -82,6 +84,7 @@ class BigWigWriter(StagedWriter):
             self._atomic = None
             self._out = target
             spill_dir = None
+        self._spill_dir = spill_dir
         self._data = tempfile.TemporaryFile(dir=spill_dir)
         self._items = tempfile.TemporaryFile(dir=spill_dir)
         threads = threads if threads is not None else min(4, os.cpu_count() or 1)
@@ -390,10 +393,15 @@ class BigWigWriter(StagedWriter):
         if self._atomic is not None:
             self._atomic.discard()
 
-    def _chrom_items(self, first: int, count: int):
-        self._items.seek(first * _ITEM.itemsize)
-        raw = np.frombuffer(self._items.read(count * _ITEM.itemsize), _ITEM)
-        return raw["s"].astype(np.int64), raw["e"].astype(np.int64), raw["v"]
+    def _chrom_chunks(self, cid: int):
+        """A chromosome's spilled items, ``CHUNK_ITEMS`` at a time (memory stays flat)."""
+        _name, _size, first, count = self._chroms[cid]
+        size = _ITEM.itemsize
+        for i in range(first, first + count, CHUNK_ITEMS):
+            self._items.seek(i * size)
+            raw = np.frombuffer(self._items.read(min(CHUNK_ITEMS, first + count - i) * size),
+                                _ITEM)
+            yield raw["s"].astype(np.int64), raw["e"].astype(np.int64), raw["v"]
 
     def _finish(self) -> None:
         self._end_chrom()
@@ -412,23 +420,25 @@ class BigWigWriter(StagedWriter):
                    ).astype(np.uint64) if len(sizes) else np.zeros(0, np.uint64)
         index = rtree_bytes(self._sec_chrom, self._sec_start, self._sec_end, offsets,
                             header.fullIndexOffset, header.fullIndexOffset, self.block_size, 1)
-        # zoom levels and total summary, one chromosome's items in memory at a time
-        spans = [(first, count) for _name, _size, first, count in self._chroms]
-        summary = TotalSummary(*total_summary(self._chrom_items(*span) for span in spans))
+        # zoom levels and total summary from the spilled items, a chunk at a time; the
+        # levels themselves go to a temporary file
+        chroms = range(len(self._chroms))
+        summary = TotalSummary(*total_summary(
+            chunk for cid in chroms for chunk in self._chrom_chunks(cid)))
         ave = self._bases / self._count if self._count else 0.0
-        levels = zoom_levels([(cid, c[1]) for cid, c in enumerate(self._chroms)],
-                             lambda cid: self._chrom_items(*spans[cid]),
-                             ave, header.fullIndexOffset - header.fullDataOffset,
-                             self.compress, self.max_zoom_levels) if self._count else []
+        levels = zoom_spills([(cid, c[1]) for cid, c in enumerate(self._chroms)],
+                             self._chrom_chunks, ave,
+                             header.fullIndexOffset - header.fullDataOffset,
+                             self.compress, self.max_zoom_levels,
+                             self._spill_dir) if self._count else []
         pos = header.fullIndexOffset + len(index)
-        zoom_parts, zoom_headers = [], []
+        zoom_headers = []
         compress = self._compressor.map if self._compressor is not None else None
-        for reduction, summ in levels:
-            part, level = zoom_level_bytes(summ, reduction, pos, self.block_size,
-                                           self.items_per_slot, compress)
-            zoom_parts.append(part)
-            zoom_headers.append(level)
-            pos += len(part)
+        zoom_file = tempfile.TemporaryFile(dir=self._spill_dir)
+        for reduction, spill in levels:
+            zoom_headers.append(write_level(spill, reduction, pos + zoom_file.tell(), zoom_file,
+                                            self.block_size, self.items_per_slot, compress))
+            spill.close()
         header.zoomLevels = len(levels)
         if self.compress:
             header.uncompressBufSize = max(self._max_section,
@@ -444,8 +454,9 @@ class BigWigWriter(StagedWriter):
         shutil.copyfileobj(self._data, out, 1 << 20)
         self._data.close()
         out.write(index)
-        for part in zoom_parts:
-            out.write(part)
+        zoom_file.seek(0)
+        shutil.copyfileobj(zoom_file, out, 1 << 20)
+        zoom_file.close()
         out.write(struct.pack("<I", BIGWIG_MAGIC))
         self._items.close()
         if self._compressor is not None:

@@ -10,24 +10,25 @@ items never move the grid, gaps of ``R`` or more always start a chain, and only 
 a gap shorter than ``R`` need a (Python, but short) scan. Summary statistics are then one
 ``reduceat`` per field. Higher levels merge summaries as for bigBed (``reduce_summaries``).
 
-The initial reduction is chosen as UCSC does: candidates ``max(aveSize, 10) * 4**k``, the first
-whose estimated count (its item walk without clipping) times 32 bytes, halved when compressing,
-fits in half the data size. Sums are exact (float64) until written as float32, where UCSC adds in
+Everything works a chunk of items at a time (:func:`chain_chunks`): the items still open at a
+chunk's end are carried into the next, so memory does not grow with a chromosome.
+:mod:`.wig_zoom_stream` chooses the initial reduction as UCSC does and spills the levels. Sums are exact (float64) until written as float32, where UCSC adds in
 float32; the total summary multiplies value by size in float32 and adds in double, as UCSC does.
 """
 
 from __future__ import annotations
 
-from typing import Callable, Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 
-from .format import MAX_ZOOM_LEVELS, ZOOM_RECORD_SIZE
-from .write_zoom import SUMMARY_DTYPE, further_levels, res_scales
+from .write_zoom import SUMMARY_DTYPE
 
 
-def chain_starts(s: np.ndarray, e: np.ndarray, scale: int, size: int | None) -> np.ndarray:
-    """Indices of the items that anchor a new summary chain (always includes 0)."""
+def chain_starts(s: np.ndarray, e: np.ndarray, scale: int, size: int | None,
+                 anchor: int | None = None) -> np.ndarray:
+    """Indices of the items that anchor a new summary chain (always includes 0; ``anchor``:
+    the first item continues a chain anchored there, from an earlier chunk)."""
     n = len(s)
     if not n:
         return np.zeros(0, np.int64)
@@ -42,6 +43,8 @@ def chain_starts(s: np.ndarray, e: np.ndarray, scale: int, size: int | None) -> 
     seg_of = np.searchsorted(seg_first, unsure, "right") - 1
     breaks = [0, *definite.tolist()]
     seg_anchor = s[seg_first].tolist()
+    if anchor is not None:
+        seg_anchor[0] = anchor
     cur = -1
     a = 0
     limit = size if size is not None else 1 << 62
@@ -62,31 +65,42 @@ def chain_starts(s: np.ndarray, e: np.ndarray, scale: int, size: int | None) -> 
     return out
 
 
-def _chain_bins(s: np.ndarray, e: np.ndarray, starts: np.ndarray, scale: int
-                ) -> tuple[np.ndarray, np.ndarray]:
+def _chain_bins(s: np.ndarray, e: np.ndarray, starts: np.ndarray, scale: int,
+                anchor: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(anchor, number of summaries) of each chain."""
     eff = np.where(e > s, e, s + 1)
     anchors = s[starts]
+    if anchor is not None and len(anchors):
+        anchors[0] = anchor
     reach = np.maximum.reduceat(eff, starts) if len(starts) else eff[:0]
     nbins = np.maximum(1, -(-(reach - anchors) // scale))
     return anchors, nbins
 
 
 def level0(chrom_id: int, s: np.ndarray, e: np.ndarray, v: np.ndarray, scale: int,
-           size: int, starts: np.ndarray | None = None) -> np.ndarray:
-    """Level-0 summaries (``SUMMARY_DTYPE``) of one chromosome's items (``starts``: the
-    chain starts without clipping, when already known)."""
+           size: int, starts: np.ndarray | None = None, anchor: int | None = None,
+           lo: int | None = None, hi: int | None = None) -> np.ndarray:
+    """Level-0 summaries (``SUMMARY_DTYPE``) of items of one chromosome (``starts``: their
+    chain starts, when already known). A chunk of a longer run (:func:`chain_chunks`) passes
+    the anchor of the chain its first item continues and keeps the summaries starting in
+    ``[lo, hi)``: every summary is then computed from all its items, in one chunk."""
     if not len(s):
         return np.zeros(0, SUMMARY_DTYPE)
     if starts is None or (s[-1] == e[-1] == size):
-        starts = chain_starts(s, e, scale, size)
-    anchors, nbins = _chain_bins(s, e, starts, scale)
+        starts = chain_starts(s, e, scale, size, anchor)
+    anchors, nbins = _chain_bins(s, e, starts, scale, anchor)
+    if lo is not None:  # the carried chain's summaries before ``lo`` are already out
+        skip = (lo - int(anchors[0])) // scale
+        anchors[0] = lo
+        nbins[0] -= skip
     chain = np.repeat(np.arange(len(anchors)), nbins)
     k = np.arange(len(chain)) - np.repeat(np.cumsum(nbins) - nbins, nbins)
     bin_start = anchors[chain] + k * scale
     bin_end = np.minimum(bin_start + scale, size)
     first = np.searchsorted(bin_start, s, "right") - 1
     last = np.where(e > s, np.searchsorted(bin_start, e - 1, "right") - 1, first)
+    if lo is not None:  # items carried over start before ``lo``
+        np.maximum(first, 0, out=first)
     count = last - first + 1
     item = np.repeat(np.arange(len(s)), count)
     b = np.repeat(first, count) + (np.arange(len(item)) - np.repeat(np.cumsum(count) - count,
@@ -104,7 +118,64 @@ def level0(chrom_id: int, s: np.ndarray, e: np.ndarray, v: np.ndarray, scale: in
     out["max"] = np.maximum.reduceat(val, firsts)
     out["sum"] = np.add.reduceat(val * overlap, firsts)
     out["sum_squares"] = np.add.reduceat(val * val * overlap, firsts)
+    if hi is not None:
+        out = out[out["start"] < hi]
     return out
+
+
+Chunk = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def chain_chunks(chunks: Iterable[Chunk], scale: int, size: int | None):
+    """``(s, e, v, starts, anchor, lo, hi)`` per chunk of one chromosome's items: the chunk
+    with the items still open from the chunk before (those reaching its last summary, always
+    at least its last item, which decides whether the next item starts a chain), their chain
+    starts, the carried chain's anchor, and the summaries this chunk completes, ``[lo, hi)``
+    (None: unbounded). Only a chunk and its carried items are in memory."""
+    it = iter(chunks)
+    cur = next(it, None)
+    pend: Chunk | None = None
+    anchor: int | None = None
+    lo: int | None = None
+    while cur is not None:
+        nxt = next(it, None)
+        s, e, v = cur
+        if pend is not None:
+            s, e, v = (np.concatenate([p, c]) for p, c in zip(pend, cur))
+        starts = chain_starts(s, e, scale, size, anchor)
+        if nxt is None:
+            yield s, e, v, starts, anchor, lo, None
+            return
+        eff = np.where(e > s, e, s + 1)  # nondecreasing for sorted, non-overlapping items
+        last = anchor if len(starts) == 1 and anchor is not None else int(s[starts[-1]])
+        top = int(eff[-1])
+        hi = last + (top - 1 - last) // scale * scale  # the last summary's start
+        yield s, e, v, starts, anchor, lo, hi
+        k = int(eff.searchsorted(hi, "right"))
+        pend = (s[k:], e[k:], v[k:])
+        anchor, lo = last, hi
+        cur = nxt
+
+
+def count_chunked(chunks: Iterable[Chunk], scale: int) -> int:
+    """Summaries of one chromosome at ``scale`` without clipping (UCSC's size estimate)."""
+    total = 0
+    for s, e, _v, starts, anchor, lo, hi in chain_chunks(chunks, scale, None):
+        anchors, nbins = _chain_bins(s, e, starts, scale, anchor)
+        n = int(nbins.sum())
+        if lo is not None:
+            n -= (lo - int(anchors[0])) // scale
+        if hi is not None:
+            n -= int(nbins[-1]) - (hi - int(anchors[-1])) // scale
+        total += n
+    return total
+
+
+def level0_chunked(chrom_id: int, chunks: Iterable[Chunk], scale: int, size: int
+                   ) -> Iterator[np.ndarray]:
+    """Level-0 summaries of one chromosome, a chunk at a time."""
+    for s, e, v, starts, anchor, lo, hi in chain_chunks(chunks, scale, size):
+        yield level0(chrom_id, s, e, v, scale, size, starts, anchor, lo, hi)
 
 
 def total_summary(items: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]
@@ -126,50 +197,3 @@ def total_summary(items: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]
     if lo == np.inf:
         return 0, 0.0, 0.0, 0.0, 0.0
     return covered, lo, hi, total, squares
-
-
-Loader = Callable[[int], tuple[np.ndarray, np.ndarray, np.ndarray]]
-
-
-def zoom_levels(chroms: list[tuple[int, int]], load: Loader, ave_size: float, data_size: int,
-                compress: bool, max_levels: int = MAX_ZOOM_LEVELS
-                ) -> list[tuple[int, np.ndarray]]:
-    """``[(reduction, summaries), ...]`` as bedGraphToBigWig writes them.
-
-    ``chroms``: ``(chrom_id, size)`` in file order; ``load(chrom_id)`` returns that chromosome's
-    ``(starts, ends, values)``, so only one chromosome's items are in memory at a time.
-    """
-    if not chroms or max_levels < 1:
-        return []
-    scales = res_scales(ave_size)
-    found: dict[tuple[int, int], np.ndarray] = {}
-
-    def count(scale: int) -> int:
-        total = 0
-        for cid, _ in chroms:
-            s, e, _v = load(cid)
-            if len(s):
-                starts = found[cid, scale] = chain_starts(s, e, scale, None)
-                total += int(_chain_bins(s, e, starts, scale)[1].sum())
-        return total
-
-    chosen = None
-    for scale in scales:
-        n = count(scale)
-        reduced = n * ZOOM_RECORD_SIZE
-        if compress:
-            reduced //= 2
-        if reduced <= data_size // 2:
-            chosen = (scale, n)
-            break
-    if chosen is None:
-        chosen = (scales[0], count(scales[0]))
-    scale, zoom_count = chosen
-    # the chains of the chosen scale are known; clipping at the chromosome end can only add a
-    # chain for a zero-length item there, so those chromosomes are walked again
-    parts = [level0(cid, *load(cid), scale, size, found.get((cid, scale)))
-             for cid, size in chroms]
-    found.clear()
-    first = np.concatenate(parts) if parts else np.zeros(0, SUMMARY_DTYPE)
-    del parts
-    return further_levels(first, scale, zoom_count, max_levels)

@@ -19,7 +19,7 @@ The output columns are:
    mean - average over just covered bases
 options:
    -minMax - include two additional columns containing the min and max observed in the area.
-(BED12 blocks are not split: each line counts as one interval.)"""
+(BED12 lines count only the bases of their blocks, as UCSC does.)"""
 
 
 def bigwigaverageoverbed(argv: list[str]) -> int:
