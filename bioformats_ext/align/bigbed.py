@@ -480,11 +480,18 @@ class AlignmentIterator(interfaces.AlignmentIterator):
 
 def _is_minus(strands: list[str]) -> np.ndarray:
     """Which records are on the minus strand: one byte comparison per record when every
-    strand is one ASCII character (as BED requires), else a comparison per string."""
-    joined = "".join(strands)
-    if len(joined) == len(strands) and joined.isascii():
-        return np.frombuffer(joined.encode(), np.uint8) == ord("-")
-    return np.fromiter(map("-".__eq__, strands), bool, len(strands))
+    strand is one ASCII character (as BED requires), else a comparison per string.
+
+    The strands come from a tab split, so they hold no tab: joined with tabs, every field is
+    one character exactly when the tabs sit at every odd position (a length check alone
+    would let "" and "--" pass as two characters)."""
+    n = len(strands)
+    joined = "\t".join(strands)
+    if n and len(joined) == 2 * n - 1 and joined.isascii():
+        codes = np.frombuffer(joined.encode(), np.uint8)
+        if bool((codes[1::2] == 9).all()):
+            return codes[0::2] == ord("-")
+    return np.fromiter(map("-".__eq__, strands), bool, n)
 
 
 def _query_seqs(cache: dict[int, Seq], lengths: list[int]) -> list[Seq]:
