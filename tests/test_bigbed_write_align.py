@@ -219,3 +219,37 @@ def test_bedtobigbed_bed_plus_with_extra_indices_matches_ucsc(tmp_path):
                    "-extraIndex=name,geneSymbol", str(bed), str(_sizes_of(ucsc, tmp_path)),
                    str(out)])
     assert rc == 0 and out.read_bytes() == raw
+
+
+def test_threads_give_the_same_bytes_and_restore_the_switch_interval():
+    """Compressing on threads (with the GIL handed over quickly meanwhile) writes exactly the
+    bytes of the single-threaded writer, and the interpreter's switch interval is restored
+    when the last threaded writer closes or aborts."""
+    import random
+
+    from Bio.Align import Alignment
+    from Bio.Seq import Seq
+    from Bio.SeqRecord import SeqRecord
+    import numpy as np
+
+    rng = random.Random(5)
+    target = SeqRecord(Seq(None, length=10_000_000), id="chr1")
+    items = []
+    for i, start in enumerate(sorted(rng.randrange(9_000_000) for _ in range(6000))):
+        size = rng.randrange(20, 900)
+        query = SeqRecord(Seq(None, length=size), id=f"q{i}")
+        a = Alignment([target, query], np.array([[start, start + size], [0, size]]))
+        a.score = rng.randrange(1000)
+        items.append(a)
+    before = sys.getswitchinterval()
+    outputs = {}
+    for threads in (1, 2, 3):
+        out = io.BytesIO()
+        AlignmentWriter(out, targets=[target], bedN=6, threads=threads).write(items)
+        outputs[threads] = out.getvalue()
+        assert sys.getswitchinterval() == before
+    assert outputs[1] == outputs[2] == outputs[3]
+    assert len(list(bigbed.open(io.BytesIO(outputs[2])).records())) == len(items)
+    with pytest.raises(SortOrderError):
+        AlignmentWriter(io.BytesIO(), targets=[target], bedN=6, threads=2).write(items[::-1])
+    assert sys.getswitchinterval() == before
