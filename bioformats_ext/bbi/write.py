@@ -80,11 +80,11 @@ class _PipelinedCompressor(BlockCompressor[bytes]):
     """The shared :class:`BlockCompressor`, with the GIL handed over quickly while it runs.
 
     A compressing thread releases the GIL inside zlib but must take it back to return each
-    block (~50 kB, ~3 ms of deflate); while the main thread encodes the next batch in Python it
-    gives the GIL up only every switch interval, 5 ms by default, so each worker would idle
-    about as long as it compresses and a second core gained little. With 0.5 ms the workers
-    stay busy and encoding overlaps compression. Process-wide, so it is reference-counted and
-    restored when the last threaded writer closes."""
+    block (~50 kB, ~3 ms of deflate); while the main thread runs Python code it gives the GIL
+    up only when asked and the asking thread has waited a switch interval, 5 ms by default - so
+    a worker could idle longer than it compresses. With 0.5 ms that wait is short. The interval
+    is process-wide, so it is reference-counted and restored when the last threaded writer
+    closes or aborts (a writer dropped without either leaves it at 0.5 ms)."""
 
     def __init__(self, func: Callable[[bytes], bytes], threads: int, window: int):
         super().__init__(func, threads, window)
