@@ -249,6 +249,9 @@ def test_threads_give_the_same_bytes_and_restore_the_switch_interval():
         outputs[threads] = out.getvalue()
         assert sys.getswitchinterval() == before
     assert outputs[1] == outputs[2] == outputs[3]
+    via_bio = io.BytesIO()  # Bio.Align.write passes the keyword on to our writer
+    Align.write(items, via_bio, "bigBed", targets=[target], bedN=6, threads=2)
+    assert via_bio.getvalue() == outputs[1]
     assert len(list(bigbed.open(io.BytesIO(outputs[2])).records())) == len(items)
     with pytest.raises(SortOrderError):
         AlignmentWriter(io.BytesIO(), targets=[target], bedN=6, threads=2).write(items[::-1])
