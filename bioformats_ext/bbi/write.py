@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import os
 import struct
-import sys
 import tempfile
-import threading
 from collections.abc import Iterable, Mapping
 from itertools import islice
 from typing import Any, BinaryIO, Callable, Union, cast
@@ -67,45 +65,6 @@ def zlib_compressor(compress: Union[bool, str]) -> "Callable[[bytes], bytes] | N
         raise ValueError(f"compress must be True, False, 'zlib', 'libdeflate' or 'isal', "
                          f"not {compress!r}")
     return deflate_codec(backend, 6).zlib_compress
-
-
-#: GIL switch interval while compression threads run (CPython's default is 5 ms).
-_HANDOFF_INTERVAL = 0.0005
-_handoff_lock = threading.Lock()
-_handoff_users = 0
-_handoff_saved = 0.005
-
-
-class _PipelinedCompressor(BlockCompressor[bytes]):
-    """The shared :class:`BlockCompressor`, with the GIL handed over quickly while it runs.
-
-    A compressing thread releases the GIL inside zlib but must take it back to return each
-    block (~50 kB, ~3 ms of deflate); while the main thread runs Python code it gives the GIL
-    up only when asked and the asking thread has waited a switch interval, 5 ms by default - so
-    a worker could idle longer than it compresses. With 0.5 ms that wait is short. The interval
-    is process-wide, so it is reference-counted and restored when the last threaded writer
-    closes or aborts (a writer dropped without either leaves it at 0.5 ms)."""
-
-    def __init__(self, func: Callable[[bytes], bytes], threads: int, window: int):
-        super().__init__(func, threads, window)
-        self._handoff = threads > 1
-        if self._handoff:
-            global _handoff_users, _handoff_saved
-            with _handoff_lock:
-                if not _handoff_users:
-                    _handoff_saved = sys.getswitchinterval()
-                    sys.setswitchinterval(min(_handoff_saved, _HANDOFF_INTERVAL))
-                _handoff_users += 1
-
-    def close(self) -> None:
-        super().close()
-        if self._handoff:
-            global _handoff_users
-            self._handoff = False
-            with _handoff_lock:
-                _handoff_users -= 1
-                if not _handoff_users:
-                    sys.setswitchinterval(_handoff_saved)
 
 
 class EncodedRecords:
@@ -210,7 +169,7 @@ class BigBedWriter(FileLayout, StagedWriter):
         self._overlap_slack = 1 if allow_1bp_overlap else 0  # bedToBigBed -allow1bpOverlap
         threads = threads if threads is not None else min(4, os.cpu_count() or 1)
         self._compressor: BlockCompressor[bytes] | None = (
-            _PipelinedCompressor(self._zcompress, threads, window=32)
+            BlockCompressor(self._zcompress, threads, window=32)
             if self._zcompress is not None else None)
         # state
         self._chroms: list[tuple[str, int]] = []  # (name, size) by chrom id
