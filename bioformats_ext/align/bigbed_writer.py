@@ -39,9 +39,10 @@ class AlignmentWriter(interfaces.AlignmentWriter):
         ``bedN``: number of standard BED columns (3-12); ``declaration``: autoSql table (needed
         for extra columns, which come from ``alignment.annotations``); ``targets``: SeqRecords
         with the chromosome sizes (default ``alignments.targets``); ``compress``: zlib blocks;
-        ``extraIndex``: names of string columns to index; ``threads``: threads compressing
-        blocks while the main one encodes the next batch (default: up to 4, one per core; 1
-        compresses inline).
+        ``extraIndex``: names of string columns to index; ``threads``: as for
+        :class:`~bioformats_ext.bbi.write.BigBedWriter` - blocks are compressed on a thread pool
+        while this thread encodes the next batch (default up to 4, one per core; 1 compresses
+        inline).
 
         Left unset, ``bedN``, ``declaration`` and ``extraIndex`` come from the alignments when
         they carry them (a bigBed iterator does), so writing what was read makes a copy with
