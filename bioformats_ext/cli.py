@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"bioformats-ext: command {name!r} is not available in this build", file=sys.stderr)
         return 1
-    from .bgzf.reader import strict_eof
+    from .bgzf.strict import strict_eof  # not the reader: `CMD --help` stays light
 
     try:
         with strict_eof():  # our CLI refuses truncated BGZF input (the library only warns)

@@ -198,3 +198,54 @@ def test_many_records_match_biopython(bed12_file, build_path):
         assert len(got) == len(expected)
         for a, b in zip(got, expected):
             assert_same_alignment(a, b, f"{chrom}:{start}-{end}")
+
+
+def test_score_column_rules_match_the_per_record_rule():
+    """The column-wise score parser (integers first, "135.0" as an integer, floats, then text)
+    gives exactly what the per-record rule gives, value by value."""
+    columns = [
+        ["390.0", "65.0", "0.0", "1000.0"],
+        ["1", "2", "-3", "+4"],
+        ["1.05", "2.0", "3"],
+        ["1e3", "10.0", "2.50"],
+        ["-0.0", "5.0"],
+        ["99999999999999999999", "1"],        # beyond int64: numpy would saturate
+        ["-99999999999999999999.0", "1.0"],
+        ["abc.0", "1"],                         # text stays text
+        [".0", "1.0"],
+        ["nan", "inf", "1"],
+        ["1.0", "0x10"],
+    ]
+    for column in columns:
+        got = our_bigbed._scores(column)
+        expected = [our_bigbed._score(v) for v in column]
+        assert repr(got) == repr(expected), column  # repr: nan == nan, and int vs float
+
+
+def test_minus_strand_column_fallback():
+    assert our_bigbed._is_minus(["+", "-", ".", "-"]).tolist() == [False, True, False, True]
+    # not one character each (a malformed file): compared string by string
+    assert our_bigbed._is_minus(["+", "--", "-", ""]).tolist() == [False, False, True, False]
+    assert our_bigbed._is_minus(["é", "-"]).tolist() == [False, True]
+
+
+def test_query_sequences_shared_and_bounded(monkeypatch):
+    monkeypatch.setattr(our_bigbed, "_SEQ_CACHE", 3)
+    cache: dict = {}
+    seqs = our_bigbed._query_seqs(cache, [5, 7, 5, 9, 11, 7, 13, 11])
+    assert [len(s) for s in seqs] == [5, 7, 5, 9, 11, 7, 13, 11]
+    assert seqs[0] is seqs[2] and seqs[1] is seqs[5] and seqs[4] is seqs[7]
+    assert len(cache) == 3  # bounded; lengths past the bound are shared within the batch only
+    again = our_bigbed._query_seqs(cache, [5, 7, 9])
+    assert all(a is cache[len(a)] for a in again)
+
+
+def test_for_loop_rewinds_and_shares_position_with_next():
+    alignments = our_bigbed.AlignmentIterator(UCSC / "bed12.bb")
+    first = next(alignments)
+    names = [a.query.id for a in alignments]  # a for loop starts again from the top
+    assert len(names) == 2 and names[0] == first.query.id
+    loop = iter(alignments)
+    assert next(loop).query.id == names[0]
+    assert next(alignments).query.id == names[1]  # the same position as the loop
+    assert next(loop, None) is None

@@ -56,3 +56,13 @@ def test_lazy_packages_export_every_public_name(package):
     namespace: dict = {}
     exec(f"from {package} import *", namespace)
     assert set(module.__all__) <= set(namespace)
+
+
+def test_help_of_a_command_loads_no_codec_or_reader():
+    """``CMD --help`` parses options and exits: the BGZF reader, codecs and tabix presets (and
+    the dataclasses/inspect they pull in) wait until a command really runs."""
+    loaded = _modules_after("from bioformats_ext.cli import main\n"
+                            "try:\n    main(['index', '--help'])\nexcept SystemExit:\n    pass")
+    assert "bioformats_ext.bgzf.strict" in loaded  # sanity: the CLI did run
+    assert not {"bioformats_ext.bgzf.reader", "bioformats_ext.codec",
+                "bioformats_ext.index.tabix_conf", "dataclasses"} & loaded

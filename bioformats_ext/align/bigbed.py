@@ -35,6 +35,10 @@ __all__ = ["AlignmentIterator", "AlignmentWriter", "AutoSQLTable", "AutoSqlTable
 
 _BATCH_RECORDS = 4096     # records built per column-wise pass
 _FAST_MIN_RECORDS = 48    # below this the per-record path is cheaper
+#: Query sequences (``Seq(None, length)``) are shared between records of equal length; a
+#: transcript set has a few thousand distinct lengths, and each cached entry costs ~160 bytes,
+#: so this bounds the cache at ~5 MB while making a fresh Seq per record rare.
+_SEQ_CACHE = 1 << 15
 
 
 
@@ -78,15 +82,28 @@ def _score(word: str):
     return int(value) if value.is_integer() else value
 
 
-def _parse_column(column: list[str], dtype) -> np.ndarray | None:
-    """A whole column of numbers parsed in C (None if any value is not a plain number)."""
+_INT64_EDGES = (np.iinfo(np.int64).min, np.iinfo(np.int64).max)
+
+
+def _parse_text(text: str, n: int, dtype) -> np.ndarray | None:
+    """``n`` comma-separated numbers parsed in C (None unless exactly ``n`` plain numbers)."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
-            values = np.fromstring(",".join(column), dtype=dtype, sep=",")
+            values = np.fromstring(text, dtype=dtype, sep=",")
         except (ValueError, DeprecationWarning):
             return None
-    return values if len(values) == len(column) else None
+    if len(values) != n:
+        return None
+    if dtype is np.int64 and n and (values.min() == _INT64_EDGES[0] or
+                                    values.max() == _INT64_EDGES[1]):
+        return None  # numpy saturates out-of-range integers: let Python's int() decide
+    return values
+
+
+def _parse_column(column: list[str], dtype) -> np.ndarray | None:
+    """A whole column of numbers parsed in C (None if any value is not a plain number)."""
+    return _parse_text(",".join(column), len(column), dtype)
 
 
 def _ints(column: list[str]) -> list[int]:
@@ -97,11 +114,22 @@ def _ints(column: list[str]) -> list[int]:
 
 
 def _scores(column: list[str]) -> list:
-    """A column of scores: ints where integral (also "135.0"), floats, or the text as is."""
-    values = _parse_column(column, np.float64)
+    """A column of scores: ints where integral (also "135.0"), floats, or the text as is.
+
+    numpy's float parser is ~7x slower than its integer one, and Biopython's writer stores
+    integral scores as "135.0": such a column is parsed as integers with each ".0" dropped
+    (a score like "1.05" or "1e3" keeps the column on the float path)."""
+    text = ",".join(column)
+    n = len(column)
+    values = _parse_text(text, n, np.int64)
+    if values is None and ".0" in text:
+        values = _parse_text((text + ",").replace(".0,", ","), n, np.int64)
+    if values is not None:
+        return values.tolist()
+    values = _parse_text(text, n, np.float64)
     if values is None:
         return list(map(_score, column))
-    if np.all(np.isfinite(values)) and np.all(values == np.floor(values)):
+    if np.all(np.abs(values) < 2.0 ** 62) and np.all(values == np.floor(values)):
         return values.astype(np.int64).tolist()
     return [int(v) if v.is_integer() else v for v in values.tolist()]
 
@@ -192,6 +220,13 @@ class AlignmentIterator(interfaces.AlignmentIterator):
 
     def __next__(self) -> Alignment:
         return next(self._data)
+
+    def __iter__(self) -> Iterator[Alignment]:
+        """Rewind (as Biopython's ``__iter__`` does) and hand out the underlying iterator, so a
+        ``for`` loop pulls Alignments in C rather than through :meth:`__next__` per record.
+        It shares state with this object: ``next(self)`` continues where the loop stopped."""
+        self.rewind()
+        return self._data
 
     def search(self, chromosome: str | None = None, start: int | None = None,
                end: int | None = None) -> Iterator[Alignment]:
@@ -340,15 +375,16 @@ class AlignmentIterator(interfaces.AlignmentIterator):
                 coords_all[:, 1, 1] = qsizes
                 bounds = None
             if bedN > 5:
-                minus = np.fromiter(map("-".__eq__, cols[2]), bool, n)
+                minus = _is_minus(cols[2])
                 if minus.any():
                     if bounds is None:
                         q = coords_all[minus, 1, :]
                         coords_all[minus, 1, :] = qsizes[minus][:, None] - q
                     else:
-                        per_col = np.repeat(minus, np.diff(bounds))
-                        qrep = np.repeat(qsizes, np.diff(bounds))
-                        coords_all[per_col, 1] = qrep[per_col] - coords_all[per_col, 1]
+                        widths = np.diff(bounds)
+                        q = coords_all[:, 1]
+                        np.subtract(np.repeat(qsizes, widths), q, out=q,
+                                    where=np.repeat(minus, widths))
             if bedN > 4:
                 scores = _scores(cols[1])
             if bedN > 6:
@@ -371,19 +407,9 @@ class AlignmentIterator(interfaces.AlignmentIterator):
             if len(annotations) != n:  # ragged columns: the per-record path names the record
                 return None
         qnames = cols[0] if bedN > 3 else [None] * n
-        seqs = self._seqs
-        lengths, which = np.unique(qsizes, return_inverse=True)
-        if len(lengths) and int(lengths[0]) < 0:  # impossible record: the per-record path
-            return None                            # raises the typed error naming it
-        distinct = []
-        for q in lengths.tolist():
-            seq = seqs.get(q)
-            if seq is None:
-                seq = Seq(None, length=q)
-                if len(seqs) < 4096:
-                    seqs[q] = seq
-            distinct.append(seq)
-        seq_objs = [distinct[i] for i in which.tolist()]
+        if n and int(qsizes.min()) < 0:  # impossible record: the per-record path
+            return None                    # raises the typed error naming it
+        seq_objs = _query_seqs(self._seqs, qsizes.tolist())
         if bounds is None:
             coords = list(coords_all)
         else:
@@ -427,7 +453,7 @@ class AlignmentIterator(interfaces.AlignmentIterator):
             seq = seqs.get(qsize)
             if seq is None:
                 seq = Seq(None, length=qsize)
-                if len(seqs) < 4096:
+                if len(seqs) < _SEQ_CACHE:
                     seqs[qsize] = seq
             query = new_record(SeqRecord)
             query.__dict__ = {
@@ -450,6 +476,42 @@ class AlignmentIterator(interfaces.AlignmentIterator):
             alignment.__dict__ = d
             append(alignment)
         return out
+
+
+def _is_minus(strands: list[str]) -> np.ndarray:
+    """Which records are on the minus strand: one byte comparison per record when every
+    strand is one ASCII character (as BED requires), else a comparison per string.
+
+    The strands come from a tab split, so they hold no tab: joined with tabs, every field is
+    one character exactly when the tabs sit at every odd position (a length check alone
+    would let "" and "--" pass as two characters)."""
+    n = len(strands)
+    joined = "\t".join(strands)
+    if n and len(joined) == 2 * n - 1 and joined.isascii():
+        codes = np.frombuffer(joined.encode(), np.uint8)
+        if bool((codes[1::2] == 9).all()):
+            return codes[0::2] == ord("-")
+    return np.fromiter(map("-".__eq__, strands), bool, n)
+
+
+def _query_seqs(cache: dict[int, Seq], lengths: list[int]) -> list[Seq]:
+    """One ``Seq(None, length)`` per record, shared between records of equal length (looked
+    up in C; only lengths not yet cached build new objects). Seq defines ``==`` on content,
+    so misses are found by KeyError, not by searching the list for None."""
+    try:
+        return list(map(cache.__getitem__, lengths))
+    except KeyError:
+        pass
+    lookup = cache
+    for q in set(lengths).difference(cache):
+        seq = Seq(None, length=q)
+        if len(cache) < _SEQ_CACHE:
+            cache[q] = seq
+        else:  # cache full: this batch's extra lengths live in a copy, dropped afterwards
+            if lookup is cache:
+                lookup = dict(cache)
+            lookup[q] = seq
+    return list(map(lookup.__getitem__, lengths))
 
 
 def _emit_bed12(tlist, qnames, seq_objs, coords, scores, thick_starts, thick_ends, rgbs

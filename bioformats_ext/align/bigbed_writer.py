@@ -33,13 +33,16 @@ class AlignmentWriter(interfaces.AlignmentWriter):
 
     def __init__(self, target, bedN: int | None = None, declaration: AutoSqlTable | None = None,
                  targets=None, compress: bool = True, extraIndex=None,
-                 zero_length_bases: int = 0):
+                 zero_length_bases: int = 0, threads: int | None = None):
         """Create the writer (``target``: path or binary file object).
 
         ``bedN``: number of standard BED columns (3-12); ``declaration``: autoSql table (needed
         for extra columns, which come from ``alignment.annotations``); ``targets``: SeqRecords
         with the chromosome sizes (default ``alignments.targets``); ``compress``: zlib blocks;
-        ``extraIndex``: names of string columns to index.
+        ``extraIndex``: names of string columns to index; ``threads``: as for
+        :class:`~bioformats_ext.bbi.write.BigBedWriter` - blocks are compressed on a thread pool
+        while this thread encodes the next batch (default up to 4, one per core; 1 compresses
+        inline).
 
         Left unset, ``bedN``, ``declaration`` and ``extraIndex`` come from the alignments when
         they carry them (a bigBed iterator does), so writing what was read makes a copy with
@@ -66,6 +69,7 @@ class AlignmentWriter(interfaces.AlignmentWriter):
         # 0: zero-length items cover nothing in zoom levels / total summary (bedToBigBed);
         # 1: they cover one base (Biopython's writer)
         self.zero_length_bases = zero_length_bases
+        self.threads = threads
         self.itemsPerSlot = 512
         self.blockSize = 256
 
@@ -96,7 +100,7 @@ class AlignmentWriter(interfaces.AlignmentWriter):
         writer = BigBedWriter(stream, sizes, autosql=declaration, bed_type=self.bedN,
                               extra_index=self.extraIndexNames, compress=self.compress,
                               block_size=self.blockSize, items_per_slot=self.itemsPerSlot,
-                              zero_length_bases=self.zero_length_bases)
+                              zero_length_bases=self.zero_length_bases, threads=self.threads)
         try:
             for chroms, starts, ends, rests, values in _paused(
                     _bed_batches(alignments, self.bedN, declaration)):

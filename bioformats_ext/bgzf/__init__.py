@@ -14,12 +14,13 @@ _EXPORTS = {
     "MAX_BLOCK_DATA": ".blocks",
     "MAX_BLOCK_SIZE": ".blocks",
     "pack_block": ".blocks",
-    "strict_eof": ".reader",
+    "strict_eof": ".strict",
 }
 
 if TYPE_CHECKING:  # the real imports, for type checkers
     from .writer import BgzfWriter
-    from .reader import BgzfReader, strict_eof
+    from .reader import BgzfReader
+    from .strict import strict_eof
     from .blocks import EOF_BLOCK, MAX_BLOCK_DATA, MAX_BLOCK_SIZE, pack_block
 
 __getattr__, __dir__ = lazy_exports(globals(), _EXPORTS)

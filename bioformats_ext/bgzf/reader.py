@@ -8,9 +8,7 @@ block; no per-byte Python work.
 
 from __future__ import annotations
 
-import contextvars
 import warnings
-from contextlib import contextmanager
 from typing import Iterator, Sequence
 
 from ..codec import deflate_codec
@@ -18,28 +16,12 @@ from ..errors import FormatError, TruncatedFileError, TruncatedFileWarning
 from ..io.base import LineReader
 from ..io.source import ByteSource, open_source
 from .blocks import EOF_BLOCK, MAX_BLOCK_SIZE, block_spans, parse_header, unpack_block
+from .strict import _STRICT_EOF, strict_eof  # noqa: F401  (strict_eof re-exported)
 
 # Streaming reads start small and double up to _CHUNK: reading just a header (BAM, VCF) over the
 # network then costs one small request, while a full scan soon reads 4 MiB at a time.
 _FIRST_CHUNK = 1 << 16
 _CHUNK = 1 << 22
-
-#: Strict mode: a BGZF stream read to its end without the EOF block raises TruncatedFileError
-#: instead of warning. A context variable so that library users keep htslib's lenient default
-#: while our CLI (``bioformats_ext.cli.main``) is strict.
-_STRICT_EOF: contextvars.ContextVar[bool] = contextvars.ContextVar("bgzf_strict_eof",
-                                                                  default=False)
-
-
-@contextmanager
-def strict_eof(enabled: bool = True) -> Iterator[None]:
-    """``with strict_eof():`` -- BGZF files missing their EOF marker are errors inside."""
-    token = _STRICT_EOF.set(enabled)
-    try:
-        yield
-    finally:
-        _STRICT_EOF.reset(token)
-
 
 def missing_eof(name: str) -> None:
     """Report a BGZF stream that ends without the EOF block: warn as htslib does, or raise in

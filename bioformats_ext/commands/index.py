@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import sys
 
+from typing import TYPE_CHECKING
+
 from ..errors import BioformatsError
-from ..index.tabix_conf import PRESETS, TBX_GENERIC, TBX_UCSC, TabixConfig
 from ._options import ArgumentParser, progress_position
 
+
+if TYPE_CHECKING:
+    from ..index.tabix_conf import TabixConfig
 
 _Parser = ArgumentParser  # one-line usage errors, exit status 2
 
@@ -50,6 +54,8 @@ def samtools_index(argv: list[str]) -> int:
 
 def tabix(argv: list[str]) -> int:
     """Index a bgzipped, sorted tab-delimited file: ``tabix [-p PRESET] [-C] [-f] file.gz``."""
+    from ..index.tabix_conf import PRESETS  # `index` does not need it (fast start-up)
+
     p = _Parser(prog="bioformats-ext tabix", description="Index a BGZF-compressed TAB-delimited file.")
     p.add_argument("-p", "--preset", choices=sorted(PRESETS), help="gff, bed, sam or vcf")
     p.add_argument("-s", "--sequence", type=int, help="column number for sequence names")
@@ -81,6 +87,8 @@ def tabix(argv: list[str]) -> int:
 
 
 def _config(args, p) -> TabixConfig:
+    from ..index.tabix_conf import PRESETS, TBX_GENERIC, TBX_UCSC, TabixConfig
+
     if args.preset:
         base = PRESETS[args.preset]
     else:
