@@ -230,6 +230,25 @@ def test_huge_pos_is_a_record_error_in_index_tabix_and_vcf_writer(tmp_path):
     assert not (tmp_path / "y.vcf.gz").exists()
 
 
+def test_non_utf8_chrom_is_a_numbered_record_error_in_index_tabix_and_vcf_writer(tmp_path):
+    """Found by the fuzz campaign: the batch interval scan handed a non-UTF-8 CHROM to the
+    builder, which raised UnicodeDecodeError instead of the per-line rule's RecordError."""
+    from bioformats_ext.tabix import index_tabix
+    from bioformats_ext.vcf import VcfWriter
+
+    good = "chr1\t5\t.\tA\tC\t.\t.\t.\n"
+    bad = b"\xffchr\t9\t.\tA\tC\t.\t.\t.\n"
+    plain = tmp_path / "x.vcf"
+    plain.write_bytes(HEADER.encode() + good.encode() + bad)
+    pysam.tabix_compress(str(plain), str(plain) + ".gz")
+    with pytest.raises(RecordError, match="line 5: sequence name is not UTF-8"):
+        index_tabix(str(plain) + ".gz", "vcf")
+    with pytest.raises(BioformatsError, match="line 5"):  # the writer knows the contigs
+        with VcfWriter(tmp_path / "y.vcf.gz", HEADER, index="tbi") as w:
+            w.write_many([good.encode(), bad])
+    assert not (tmp_path / "y.vcf.gz").exists()
+
+
 # ----------------------------------------------------------------------------- defect 4
 
 def test_bgzf2_seek_table_entry_of_size_zero_is_refused(tmp_path):

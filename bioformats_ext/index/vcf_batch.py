@@ -153,6 +153,7 @@ def scan_intervals(scan: VcfScan, first_lineno: int, lines: "list[bytes] | None"
     end = np.where(scan.reflen > 0, beg + scan.reflen, np.maximum(scan.pos, 1))
     special = np.union1d(np.flatnonzero(~ok), scan.rule_rows)
     runs = NameRuns(scan.name_runs())
+    _check_names(runs, first_lineno)
     if len(special):
         names = None
         starts, stops, t0 = scan.starts, scan.stops, scan.t0
@@ -172,6 +173,18 @@ def scan_intervals(scan: VcfScan, first_lineno: int, lines: "list[bytes] | None"
         if names is not None:
             runs = NameRuns(_runs_of_list(names))
     return runs, beg, end
+
+
+def _check_names(runs: NameRuns, first_lineno: int) -> None:
+    """The per-line rule's UTF-8 check (:func:`parse_line`), once per CHROM run: a name that
+    is not UTF-8 is a numbered :class:`RecordError`, never a decode error from the builder."""
+    line = first_lineno
+    for name, count in zip(runs[0], runs[1].tolist()):
+        try:
+            name.decode()
+        except UnicodeDecodeError:
+            raise RecordError(f"line {line}: sequence name is not UTF-8", line) from None
+        line += count
 
 
 def _runs_of_list(names: list[bytes]) -> tuple[list[bytes], np.ndarray]:
