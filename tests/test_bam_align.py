@@ -31,7 +31,13 @@ def files(tmp_path_factory):
     return sam, bam
 
 
-def test_parse_equals_biopython_sam(files):
+@pytest.mark.parametrize("short_path", [True, False])
+def test_parse_equals_biopython_sam(files, monkeypatch, short_path):
+    """Both paths of ``iter_alignments``: the inline short path and the public-constructor
+    fallback used when Biopython's objects change shape."""
+    from bioformats_ext.align import bam_convert
+    if not short_path:
+        monkeypatch.setattr(bam_convert, "_FAST", False)
     sam, bam = files
     expected = Align.parse(str(sam), "sam")
     got = Align.parse(str(bam), "bam")

@@ -149,7 +149,12 @@ def _read_tags(raw: bytes, number: int, has_cg: bool) -> tuple[Any, Any, dict[st
 def iter_alignments(batches: Iterable[BamColumns], names: list[str], targets: list[SeqRecord],
                     target_indices: dict[str, int]) -> Iterator[Alignment]:
     """One ``Alignment`` per record of every batch (see the module docstring), made one at a
-    time so that a consumer that drops them keeps the heap (and the collector's work) small."""
+    time so that a consumer that drops them keeps the heap (and the collector's work) small.
+
+    The short path sets the query ``SeqRecord``'s attributes inline, as ``align/bigbed.py``'s hot
+    loops do and for the same reason (a helper call per record costs more than the stores);
+    ``_FAST``/``_ALIGNMENT_FAST`` fall back to the public constructors if Biopython's objects
+    change shape, and the tests compare both paths with Biopython's own parser."""
     if not (_FAST and _ALIGNMENT_FAST):
         for cols in batches:
             if len(cols):
