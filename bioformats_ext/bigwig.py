@@ -24,6 +24,7 @@ from .bbi.header import TotalSummary, ZoomLevel
 from .bbi.wig import BigWigReader
 from .bbi.wig_stats import check_region, choose_zoom, exact_stats, stat_type, to_list, zoom_stats
 from .bbi.wig_write import BigWigWriter, write
+from .bbi.zoom_bins import window_stats
 from .bbi.zoom_records import zoom_records
 from .errors import RegionError
 from .io.source import ByteSource
@@ -72,6 +73,7 @@ class BigWigFile(BBIFile):
 
     def __init__(self, source: "str | os.PathLike[str] | BinaryIO | ByteSource", **options):
         self._reader = BigWigReader(source, **options)
+        self._zoom_memo: dict[tuple[int, int], ZoomLevel | None] = {}
 
     # -- metadata (chroms, header, zoom_levels, source, close: BBIFile) -----------------------
     def summary(self) -> dict:
@@ -146,14 +148,29 @@ class BigWigFile(BBIFile):
         if nbins < 1:
             raise ValueError("nBins must be at least 1")
         _, cid, start, end = self._region(chrom, start, end, region)
-        level = None if exact else choose_zoom(self._reader.zoom_levels, start, end, nbins)
+        level = None if exact else self._zoom_for(end - start, nbins)
         if level is None:
             s, e, v = self._arrays(cid, start, end)
             out = exact_stats(s, e, v, start, end, nbins, kind)
         else:
-            recs = zoom_records(self._reader, level, cid, start, end)
-            out = zoom_stats(recs, start, end, nbins, kind)
+            out = window_stats(self._reader, level, cid, start, end, nbins, kind)
+            if out is None:  # not the common shape: the general rule
+                recs = zoom_records(self._reader, level, cid, start, end)
+                out = zoom_stats(recs, start, end, nbins, kind)
         return out if numpy else to_list(out)
+
+    def _zoom_for(self, width: int, nbins: int) -> ZoomLevel | None:
+        """:func:`~.bbi.wig_stats.choose_zoom`, remembered per (width, bins): a scan asks
+        for the same window shape many times."""
+        memo = self._zoom_memo
+        key = (width, nbins)
+        try:
+            return memo[key]
+        except KeyError:
+            if len(memo) > 256:
+                memo.clear()
+            found = memo[key] = choose_zoom(self._reader.zoom_levels, 0, width, nbins)
+            return found
 
     def zoom_records(self, level: "int | ZoomLevel", chrom: str | None = None,
                      start: int | None = None, end: int | None = None, *,
