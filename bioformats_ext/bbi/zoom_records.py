@@ -148,14 +148,16 @@ class ZoomBlock:
         self.starts = rows[1]
         self.ends = rows[2]
         n = rows.shape[1]
-        c = rows[0]
-        first = int(c[0]) if n else -1
-        self.chrom = first if n and bool((c == first).all()) else -1
-        self.simple = self.chrom >= 0 and (n == 1 or bool((rows[1:3, 1:] >= rows[1:3, :-1])
-                                                            .all()))
-        # the widest record, 0 when one is empty or ends before its start (for window_stats)
-        width = rows[2].astype(np.int64) - rows[1] if n else rows[2]
-        self.widest = int(width.max()) if n and int(width.min()) > 0 else 0
+        # chrom, start and end never decrease and the first chrom is the last: one chromosome,
+        # sorted both ways
+        self.simple = n > 0 and bool(rows[0, 0] == rows[0, -1]) and \
+            (n == 1 or bool((rows[:3, 1:] >= rows[:3, :-1]).all()))
+        self.chrom = int(rows[0, 0]) if self.simple else -1
+        self.widest = 0  # the widest record; 0 when one is empty or ends before its start
+        if self.simple:
+            width = rows[2] - rows[1]  # (uint32: an end before its start wraps to a huge width)
+            width -= 1  # ... and so does an empty record
+            self.widest = int(width.max()) + 1
 
     @property
     def nbytes(self) -> int:
