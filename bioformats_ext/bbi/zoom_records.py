@@ -42,32 +42,27 @@ def _leaf_lists(reader: BigBedReader, level: ZoomLevel) -> LeafLists:
 def zoom_blocks(reader: BigBedReader, level: ZoomLevel, cid: int, start: int, end: int
                 ) -> "list[ZoomBlock]":
     """The decoded blocks of ``level`` that may hold records overlapping ``cid:start-end``, in
-    file order; the ones not cached are read (one batched read when there are several) and
-    inflated once."""
-    ranges = _leaf_lists(reader, level).ranges(cid, start, end) if is_local(reader.source) \
+    file order; the ones not cached are read and inflated once (a local file block by block
+    into a reused buffer, a remote one in one batched read)."""
+    local = is_local(reader.source)
+    ranges = _leaf_lists(reader, level).ranges(cid, start, end) if local \
         else reader.zoom_tree(level).ranges(cid, start, end)
     if not ranges:
         return []
     cache: LRU[ZoomBlock] = _cache(reader)
-    if len(ranges) == 1:  # the common case of a window query: no batching to arrange
-        off, size = ranges[0]
+    if len(ranges) > 1:
+        ranges = list(dict.fromkeys(ranges))
+        todo = [r for r in ranges if cache.get(r[0]) is None]
+        if len(todo) > 1 and not local:
+            for (off, _size), raw in zip(todo, reader.source.read_many(todo)):
+                new = _decode(reader, raw, off)
+                cache.put(off, new, new.nbytes)
+    out = []
+    for off, size in ranges:
         block = cache.get(off)
-        if block is None:
+        if block is None:  # not read yet, or evicted by a huge query
             block = _decode(reader, _read_scratch(reader, off, size), off)
             cache.put(off, block, block.nbytes)
-        return [block]
-    unique = list(dict.fromkeys(ranges))
-    todo = [r for r in unique if cache.get(r[0]) is None]
-    fresh: dict[int, ZoomBlock] = {}
-    if todo:
-        for (off, _size), raw in zip(todo, reader.source.read_many(todo)):
-            fresh[off] = new = _decode(reader, raw, off)
-            cache.put(off, new, new.nbytes)
-    out = []
-    for off, size in unique:
-        block = fresh.get(off) or cache.get(off)
-        if block is None:  # evicted by a huge query: read it again
-            block = _decode(reader, reader.source.read(off, size), off)
         out.append(block)
     return out
 
