@@ -149,6 +149,7 @@ class BigWigFile(BBIFile):
             raise ValueError("nBins must be at least 1")
         _, cid, start, end = self._region(chrom, start, end, region)
         level = None if exact else self._zoom_for(end - start, nbins)
+        out: np.ndarray | None
         if level is None:
             s, e, v = self._arrays(cid, start, end)
             out = exact_stats(s, e, v, start, end, nbins, kind)
