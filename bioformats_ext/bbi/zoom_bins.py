@@ -71,28 +71,21 @@ def window_stats(reader: BigBedReader, level: ZoomLevel, cid: int, start: int, e
         return out
     if len(pieces) == 1:
         block, lo, hi = pieces[0]
-        vs = block.starts[lo:hi]
-        width = block.ends[lo:hi] - vs
-        cols = np.empty((rows, hi - lo))
-        cols[0] = block.rows[3, lo:hi]
-        if rows > 1:
-            cols[1:] = block.floats()[6:5 + rows, lo:hi]
+        recs = block.rows[:, lo:hi]
     else:
-        vs = np.concatenate([b.starts[lo:hi] for b, lo, hi in pieces])
-        width = np.concatenate([b.ends[lo:hi] for b, lo, hi in pieces]) - vs
-        cols = np.empty((rows, len(vs)))
-        at = 0
-        for block, lo, hi in pieces:
-            cols[0, at:at + hi - lo] = block.rows[3, lo:hi]
-            if rows > 1:
-                cols[1:, at:at + hi - lo] = block.floats()[6:5 + rows, lo:hi]
-            at += hi - lo
+        recs = np.concatenate([b.rows[:, lo:hi] for b, lo, hi in pieces], axis=1)
+    vs = recs[1]
     edges = start + offsets  # uint32, as the starts: no conversion in the search
     slot = edges.searchsorted(vs, "right")  # bin of the start, + 1 (0: starts before the window)
-    frac = np.empty((2, len(vs)))
-    np.minimum((edges[slot] - vs) / width, 1.0, out=frac[1])  # (edges[slot] > vs: no wrap)
+    frac = np.empty((2, len(vs)))  # [tail, head] fractions of each record
+    np.divide(edges[slot] - vs, recs[2] - vs, out=frac[1])  # (edges[slot] > vs: no wrap)
+    np.minimum(frac[1], 1.0, out=frac[1])
     np.subtract(1.0, frac[1], out=frac[0])
-    weights = cols[:, None, :] * frac  # (rows, [tail, head], records)
+    weights = np.empty((rows, 2, len(vs)))  # (column, [tail, head], record)
+    np.multiply(recs[3], frac, out=weights[0])
+    floats = recs[6:8].view(np.float32)  # sum, sum of squares
+    for row in range(1, rows):
+        np.multiply(floats[row - 1], frac, out=weights[row])
     sums = np.bincount((slot + _offsets(rows, nbins)).ravel(), weights.ravel(),
                        rows * (nbins + 2)).reshape(rows, nbins + 2)[:, 1:nbins + 1]
     cov = sums[0]
