@@ -205,3 +205,44 @@ def test_read_into_is_a_checked_positional_read(tmp_path):
     src.close()
     with pytest.raises(ValueError):  # closed: the read fails, never reads another file's fd
         src.read_into(0, buf)
+
+
+def test_stats_many_equals_stats_window_by_window(files):
+    from bioformats_ext.errors import RegionError, UnknownReferenceError
+
+    rng = np.random.default_rng(8)
+    for path in files:
+        with bigwig.open(path) as ob:
+            names = list(ob.chroms)
+            chroms, starts, ends = [], [], []
+            for i in range(120):
+                c = names[int(rng.integers(len(names)))]
+                size = ob.chroms[c]
+                width = min(size, (1_000, 20_000, 100_000, 333_333)[i % 4])
+                a = int(rng.integers(0, size - width + 1)) if i % 5 else \
+                    (0 if i % 2 else size - width)  # some windows at the chromosome ends
+                chroms.append(c)
+                starts.append(a)
+                ends.append(a + width)
+            for kind in STATS:
+                for nbins in (1, 10, 100):
+                    for exact in (False, True):
+                        got = ob.stats_many(chroms, starts, ends, type=kind, nBins=nbins,
+                                            exact=exact)
+                        assert got.shape == (len(starts), nbins)
+                        for row, c, a, b in zip(got, chroms, starts, ends):
+                            want = ob.stats(c, a, b, type=kind, nBins=nbins, exact=exact)
+                            assert all(same(x, None if np.isnan(y) else y)
+                                       for x, y in zip(want, row.tolist())), (c, a, b, kind)
+            c = max(names, key=ob.chroms.get)
+            size = ob.chroms[c]
+            one = ob.stats_many(c, [0, size // 2], [size // 2, size], nBins=2)
+            assert one.shape == (2, 2)
+            assert np.array_equal(one[1], ob.stats(c, size // 2, size, nBins=2, numpy=True),
+                                  equal_nan=True)
+            with pytest.raises(RegionError, match="window 2"):
+                ob.stats_many(c, [0, 2], [size, 1])
+            with pytest.raises(UnknownReferenceError):
+                ob.stats_many(["nope"], [0], [10])
+            with pytest.raises(ValueError):
+                ob.stats_many([c, c], [0], [10])

@@ -25,6 +25,7 @@ from .reader import BigBedReader
 from .wig_stats import bin_offsets
 from .zoom_records import zoom_blocks
 
+CHUNK = 32  # windows per search / bincount in windows_stats
 FAST_KINDS = {"mean": 2, "coverage": 1, "std": 3}  # columns needed: valid, sum, sum_squares
 _OFFSETS: dict[tuple[int, int], np.ndarray] = {}
 
@@ -43,14 +44,10 @@ def _offsets(rows: int, nbins: int) -> np.ndarray:
     return found
 
 
-def window_stats(reader: BigBedReader, level: ZoomLevel, cid: int, start: int, end: int,
-                 nbins: int, kind: str) -> "np.ndarray | None":
-    """Per-bin ``kind`` (mean, std or coverage) of ``cid:start-end`` from ``level``, equal to
-    :func:`~.wig_stats.zoom_stats` on the same records; None when the fast rules do not hold."""
-    rows = FAST_KINDS.get(kind)
-    offsets = bin_offsets(end - start, nbins)
-    if rows is None or offsets is None:
-        return None
+def _window_rows(reader: BigBedReader, level: ZoomLevel, cid: int, start: int, end: int,
+                 nbins: int) -> "np.ndarray | None":
+    """The (8, m) uint32 rows of the records of ``cid:start-end`` (m may be 0), or None when
+    the fast rules do not hold for them."""
     narrowest = (end - start) // nbins - 1  # bin widths differ by at most one (and rounding)
     pieces = []
     key_lo = np.uint32(start)  # (a uint32 key searches the uint32 rows ~2x faster)
@@ -65,20 +62,23 @@ def window_stats(reader: BigBedReader, level: ZoomLevel, cid: int, start: int, e
         if hi > lo:
             if not 0 < block.widest <= narrowest:
                 return None
-            pieces.append((block, lo, hi))
-    out = np.full(nbins, np.nan)
-    if not pieces:
-        return out
+            pieces.append(block.rows[:, lo:hi])
     if len(pieces) == 1:
-        block, lo, hi = pieces[0]
-        recs = block.rows[:, lo:hi]
-    else:
-        recs = np.concatenate([b.rows[:, lo:hi] for b, lo, hi in pieces], axis=1)
+        return pieces[0]
+    return np.concatenate(pieces, axis=1) if pieces else _NO_ROWS
+
+
+_NO_ROWS = np.zeros((8, 0), np.uint32)
+
+
+def _sums(recs: np.ndarray, next_edge: np.ndarray, slot: np.ndarray, rows: int, nbins: int,
+          window: "np.ndarray | None" = None, nwin: int = 1) -> np.ndarray:
+    """(nwin, rows, nbins) sums of the records' valid / sum / sum-of-squares columns, each
+    record split into head and tail by ``next_edge`` (the first bin edge after its start,
+    in bin ``slot - 1``); ``window``: each record's window, when there are several."""
     vs = recs[1]
-    edges = start + offsets  # uint32, as the starts: no conversion in the search
-    slot = edges.searchsorted(vs, "right")  # bin of the start, + 1 (0: starts before the window)
     frac = np.empty((2, len(vs)))  # [tail, head] fractions of each record
-    np.divide(edges[slot] - vs, recs[2] - vs, out=frac[1])  # (edges[slot] > vs: no wrap)
+    np.divide(next_edge - vs, recs[2] - vs, out=frac[1])  # (next_edge > vs: no wrap)
     np.minimum(frac[1], 1.0, out=frac[1])
     np.subtract(1.0, frac[1], out=frac[0])
     weights = np.empty((rows, 2, len(vs)))  # (column, [tail, head], record)
@@ -86,16 +86,86 @@ def window_stats(reader: BigBedReader, level: ZoomLevel, cid: int, start: int, e
     floats = recs[6:8].view(np.float32)  # sum, sum of squares
     for row in range(1, rows):
         np.multiply(floats[row - 1], frac, out=weights[row])
-    sums = np.bincount((slot + _offsets(rows, nbins)).ravel(), weights.ravel(),
-                       rows * (nbins + 2)).reshape(rows, nbins + 2)[:, 1:nbins + 1]
-    cov = sums[0]
+    index = slot + _offsets(rows, nbins)
+    span = rows * (nbins + 2)
+    if window is not None:
+        index += window * span
+    sums = np.bincount(index.ravel(), weights.ravel(), nwin * span)
+    return sums.reshape(nwin, rows, nbins + 2)[:, :, 1:nbins + 1]
+
+
+def _finish(sums: np.ndarray, widths: np.ndarray, kind: str) -> np.ndarray:
+    """The statistic from (..., rows, nbins) sums, NaN where libBigWig has no value."""
+    cov = sums[..., 0, :]
+    out = np.full(cov.shape, np.nan)
     if kind == "mean":
-        return np.divide(sums[1], cov, out=out, where=cov != 0)
+        return np.divide(sums[..., 1, :], cov, out=out, where=cov != 0)
     if kind == "coverage":
-        return np.divide(cov, np.diff(edges.astype(np.int64)), out=out, where=cov != 0)
-    total, ssq = sums[1], sums[2]
+        return np.divide(cov, widths, out=out, where=cov != 0)
+    total, ssq = sums[..., 1, :], sums[..., 2, :]
     with np.errstate(divide="ignore", invalid="ignore"):
         diff = (ssq - total * total / cov) / np.where(cov > 1, cov - 1, 1)
         res = np.where(np.abs(diff) > 1e-8, np.sqrt(diff), 0.0)
     np.copyto(out, res, where=cov > 1)
     return out
+
+
+def window_stats(reader: BigBedReader, level: ZoomLevel, cid: int, start: int, end: int,
+                 nbins: int, kind: str) -> "np.ndarray | None":
+    """Per-bin ``kind`` (mean, std or coverage) of ``cid:start-end`` from ``level``, equal to
+    :func:`~.wig_stats.zoom_stats` on the same records; None when the fast rules do not hold."""
+    rows = FAST_KINDS.get(kind)
+    offsets = bin_offsets(end - start, nbins)
+    if rows is None or offsets is None:
+        return None
+    recs = _window_rows(reader, level, cid, start, end, nbins)
+    if recs is None:
+        return None
+    if not recs.shape[1]:
+        return np.full(nbins, np.nan)
+    edges = start + offsets  # uint32, as the starts: no conversion in the search
+    slot = edges.searchsorted(recs[1], "right")  # bin of the start + 1 (0: before the window)
+    sums = _sums(recs, edges[slot], slot, rows, nbins)[0]
+    if kind == "mean":  # the usual case, without _finish's generality
+        cov = sums[0]
+        return np.divide(sums[1], cov, out=np.full(nbins, np.nan), where=cov != 0)
+    return _finish(sums, np.diff(offsets.astype(np.int64)), kind)
+
+
+def windows_stats(reader: BigBedReader, level: ZoomLevel, cids: np.ndarray, starts: np.ndarray,
+                  width: int, nbins: int, kind: str) -> "tuple[np.ndarray, np.ndarray] | None":
+    """:func:`window_stats` of many windows of one ``width`` (one zoom level, one set of bin
+    offsets): the records of all windows go through one search and one ``bincount``. Returns
+    ``(out, done)``: (k, nbins) results and which windows were done (the others need the
+    general rule); None when the kind or bin count has no fast path."""
+    rows = FAST_KINDS.get(kind)
+    offsets = bin_offsets(width, nbins)
+    if rows is None or offsets is None:
+        return None
+    k = len(starts)
+    out = np.full((k, nbins), np.nan)
+    done = np.zeros(k, bool)
+    widths = np.diff(offsets.astype(np.int64))
+    table = offsets.astype(np.int64)
+    for first in range(0, k, CHUNK):  # small temporaries: their memory is reused
+        parts: list[np.ndarray] = []
+        owner: list[int] = []
+        for i in range(first, min(k, first + CHUNK)):
+            recs = _window_rows(reader, level, int(cids[i]), int(starts[i]),
+                                int(starts[i]) + width, nbins)
+            if recs is None:
+                continue
+            done[i] = True
+            if recs.shape[1]:
+                parts.append(recs)
+                owner.append(i - first)
+        if not parts:
+            continue
+        window = np.repeat(np.array(owner), [p.shape[1] for p in parts])
+        recs = np.concatenate(parts, axis=1)
+        base = starts[first + window]
+        rel = recs[1].astype(np.int64) - base  # the start within its window (< 0: before it)
+        slot = table.searchsorted(rel, "right")
+        sums = _sums(recs, base + table[slot], slot, rows, nbins, window, owner[-1] + 1)
+        out[first + np.array(owner)] = _finish(sums[owner], widths, kind)
+    return out, done
