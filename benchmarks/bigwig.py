@@ -3,7 +3,8 @@
 Reading (same process, same file, warm OS cache; each reader opened fresh, so every round
 decodes its blocks cold; CPU time, best of ``--rounds`` alternating rounds):
   * values over 1,000 random 100 kb windows;
-  * stats(nBins=100) over the same 1,000 windows (zoom levels, as pyBigWig chooses them);
+  * stats(nBins=100) over the same 1,000 windows (zoom levels, as pyBigWig chooses them),
+    window by window, and ours also as one ``stats_many`` call;
   * values of a whole chromosome.
 Writing: a bedGraph of N intervals (default 10M), ours vs pybigtools' writer, each in a child
 process so that its peak RSS (VmHWM) can be reported; wall and CPU time measured in the child.
@@ -186,6 +187,18 @@ def read_benchmarks(path: Path, nwin: int, rounds: int = 3
     for name, value in more.items():
         got[name] = min(got[name], value)
     rows.append(("stats(nBins=100), 1,000 windows", got["bioformats_ext"],
+                 min(got["pyBigWig"], got["pybigtools"])))
+
+    print(f"stats_many(nBins=100): the same {nwin} windows in one call (ours only; the peers' "
+          "per-window loops above are the reference)")
+    names_, starts_, ends_ = [w[0] for w in wins], [w[1] for w in wins], [w[2] for w in wins]
+
+    def ours_many():
+        with bigwig.open(path) as bw:
+            bw.stats_many(names_, starts_, ends_, nBins=100)
+
+    many = timed_rounds({"bioformats_ext stats_many": ours_many}, rounds)
+    rows.append(("stats_many(nBins=100), batch API", many["bioformats_ext stats_many"],
                  min(got["pyBigWig"], got["pybigtools"])))
 
     chrom = names[0]
