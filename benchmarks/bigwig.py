@@ -11,7 +11,7 @@ process so that its peak RSS (VmHWM) can be reported; wall and CPU time measured
 ``--memory`` also writes the first 1/16, 1/4 and all of the intervals with both writers and
 prints the peak RSS of each (flat = bounded memory).
 
-    python benchmarks/bigwig.py [--intervals 10000000] [--windows 1000] [--memory]
+    python benchmarks/bigwig.py [--intervals 10000000] [--windows 1000] [--memory] [--average]
 
 Ratios are ours / best peer for time (< 1 means we are faster). Load average is printed.
 """
@@ -252,6 +252,51 @@ def memory_scaling(bg: Path, sizes: dict[str, int], tmpd: Path, n: int) -> None:
         print(line)
 
 
+def average_ours(path: str, bed: str) -> None:
+    with bigwig.open(path) as bw:
+        bw.average_over_bed(bed, min_max=True)
+
+
+def average_pybigwig(path: str, bed: str) -> None:
+    import pyBigWig
+
+    bw = pyBigWig.open(path)
+    with open(bed) as handle:
+        for line in handle:
+            c, a, b, _name = line.split("\t")
+            bw.stats(c, int(a), int(b), type="mean", exact=True)
+            bw.stats(c, int(a), int(b), type="coverage", exact=True)
+            bw.stats(c, int(a), int(b), type="min", exact=True)
+            bw.stats(c, int(a), int(b), type="max", exact=True)
+
+
+def average_benchmark(path: Path, tmpd: Path, n: int = 5_000) -> list[tuple[str, float, float]]:
+    """bigWigAverageOverBed over ``n`` random intervals (0-200 kb), then the same plus one
+    line covering the largest chromosome: peak RSS must not grow with the data it reads.
+    The peer is pyBigWig's exact stats, per interval (mean, coverage, min, max)."""
+    rng = np.random.default_rng(5)
+    names = list(CHROMS)
+    bed = tmpd / "avg.bed"
+    with open(bed, "w") as out:
+        for i in range(n):
+            c = names[int(rng.integers(len(names)))]
+            a = int(rng.integers(0, CHROMS[c] - 200_000))
+            out.write(f"{c}\t{a}\t{a + int(rng.integers(1, 200_000))}\tr{i}\n")
+    whole = tmpd / "avg_whole.bed"
+    whole.write_text(bed.read_text() + f"{names[0]}\t0\t{CHROMS[names[0]]}\twhole\n")
+    print(f"average_over_bed, {n:,} random intervals (child processes; CPU s, peak RSS)")
+    got = {}
+    for label, func, target in (("bioformats_ext", average_ours, bed),
+                                ("bioformats_ext +whole chrom", average_ours, whole),
+                                ("pyBigWig exact stats", average_pybigwig, bed)):
+        _wall, cpu, peak, base = in_child(func, str(path), str(target))
+        got[label] = cpu
+        print(f"  {label:<28s} {cpu:7.2f} s CPU   peak RSS {peak:5.0f} MiB (after imports "
+              f"{base:4.0f})")
+    return [("average_over_bed, 5,000 intervals", got["bioformats_ext"],
+             got["pyBigWig exact stats"])]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--intervals", type=int, default=10_000_000)
@@ -260,6 +305,9 @@ def main() -> None:
     ap.add_argument("--skip-write", action="store_true")
     ap.add_argument("--memory", action="store_true",
                     help="also report peak RSS of both writers on 1x/4x/16x inputs")
+    ap.add_argument("--average", action="store_true",
+                    help="also time average_over_bed (and its peak RSS with a whole-chromosome "
+                         "line) against pyBigWig's per-interval exact stats")
     ap.add_argument("--workdir", help="keep (and reuse) the bedGraph here instead of a temp dir")
     args = ap.parse_args()
     print(f"load average before: {os.getloadavg()}")
@@ -284,6 +332,8 @@ def main() -> None:
         if args.memory:
             memory_scaling(bg, sizes, tmpd, n)
         rows += read_benchmarks(ours_bw, args.windows, args.rounds)
+        if args.average:
+            rows += average_benchmark(ours_bw, tmpd)
     print(f"load average after: {os.getloadavg()}")
     print()
     print(f"{'benchmark':<34s} {'ours s':>9s} {'best peer s':>12s} {'ratio':>7s}")
