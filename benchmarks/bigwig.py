@@ -188,6 +188,7 @@ def read_benchmarks(path: Path, nwin: int, rounds: int = 3
         got[name] = min(got[name], value)
     rows.append(("stats(nBins=100), 1,000 windows", got["bioformats_ext"],
                  min(got["pyBigWig"], got["pybigtools"])))
+    stats_breakdown(path, wins)
 
     print(f"stats_many(nBins=100): the same {nwin} windows in one call (ours only; the peers' "
           "per-window loops above are the reference)")
@@ -250,6 +251,71 @@ def memory_scaling(bg: Path, sizes: dict[str, int], tmpd: Path, n: int) -> None:
             _elapsed, _cpu, peak, _base = in_child(func, str(part), sizes, str(tmpd / "m.bw"))
             line += f"  {label} {peak:5.0f} MiB"
         print(line)
+
+
+def stats_breakdown(path: Path, wins: list[tuple[str, int, int]]) -> None:
+    """Where the per-window stats loop goes: blocks inflated, decoding (inflating included),
+    the rest; then the loop again with every block cached, and pybigtools on one cached
+    window repeated (its per-window floor). Wall clock, best of 5."""
+    import importlib
+
+    import pybigtools
+
+    records = importlib.import_module("bioformats_ext.bbi.zoom_records")
+    spent = {"inflate": 0.0, "decode": 0.0, "blocks": 0}
+    clock = time.perf_counter
+    inflate, decode = records.Inflater.__call__, records._decode
+
+    def timed_inflate(self, raw, off):
+        t = clock()
+        try:
+            return inflate(self, raw, off)
+        finally:
+            spent["inflate"] += clock() - t
+
+    def timed_decode(*args):
+        t = clock()
+        try:
+            return decode(*args)
+        finally:
+            spent["decode"] += clock() - t
+            spent["blocks"] += 1
+
+    records.Inflater.__call__, records._decode = timed_inflate, timed_decode
+    try:
+        rounds = []
+        for _ in range(5):
+            spent.update(inflate=0.0, decode=0.0, blocks=0)
+            t = clock()
+            bw = bigwig.open(path)
+            for w in wins:
+                bw.stats(*w, nBins=100, numpy=True)
+            cold = clock() - t
+            t = clock()
+            for w in wins:
+                bw.stats(*w, nBins=100, numpy=True)
+            rounds.append((cold, dict(spent), clock() - t))
+            bw.close()
+    finally:
+        records.Inflater.__call__, records._decode = inflate, decode
+    cold, got, warm = min(rounds, key=lambda r: r[0])
+    n = got["blocks"]
+    print(f"stats breakdown (wall, best of 5): {cold * 1e3:.1f} ms for {len(wins)} windows; "
+          f"{n} zoom blocks decoded in {got['decode'] * 1e3:.1f} ms (inflating "
+          f"{got['inflate'] * 1e3:.1f} ms = {got['inflate'] / max(n, 1) * 1e6:.0f} us a block, "
+          f"the rest {(got['decode'] - got['inflate']) / max(n, 1) * 1e6:.0f} us a block); "
+          f"everything else {(cold - got['decode']) * 1e3:.1f} ms")
+    print(f"  the same windows, every block cached: {warm / len(wins) * 1e6:.1f} us a window")
+    pbt = pybigtools.open(str(path))
+    w = wins[0]
+    pbt.values(*w, bins=100, summary="mean")
+    best_ = float("inf")
+    for _ in range(5):
+        t = clock()
+        for _ in range(500):
+            pbt.values(*w, bins=100, summary="mean")
+        best_ = min(best_, (clock() - t) / 500)
+    print(f"  pybigtools, one cached window repeated: {best_ * 1e6:.1f} us a window")
 
 
 def average_ours(path: str, bed: str) -> None:
