@@ -1,7 +1,7 @@
-"""Binned mean / std / coverage of one window from zoom records, in a dozen numpy calls.
+"""Binned mean / std / coverage from zoom records, for one window or many of one width.
 
 ``stats(..., nBins=100)`` over many windows is dominated by per-window overhead, so the usual
-case gets a path of its own. It holds when the window's records come from blocks of one
+case gets a path of its own (and ``stats_many`` a batched one). It holds when the window's records come from blocks of one
 chromosome with sorted starts and ends (:class:`~.zoom_records.ZoomBlock` ``simple``) and no
 record is empty or wider than the narrowest bin; then a record meets at most two bins, and
 libBigWig's ``getScalar`` (see :mod:`.wig_stats`) reduces to:
@@ -27,20 +27,20 @@ from .zoom_records import zoom_blocks
 
 CHUNK = 32  # windows per search / bincount in windows_stats
 FAST_KINDS = {"mean": 2, "coverage": 1, "std": 3}  # columns needed: valid, sum, sum_squares
-_OFFSETS: dict[tuple[int, int], np.ndarray] = {}
+_POSITIONS: dict[tuple[int, int], np.ndarray] = {}
 
 
 def _offsets(rows: int, nbins: int) -> np.ndarray:
     """bincount positions added to a record's start bin, shape (rows, 2, 1): per column a
     block of ``nbins + 2`` slots (slot ``j + 1`` is bin ``j``), tails one slot after heads."""
     key = (rows, nbins)
-    found = _OFFSETS.get(key)
+    found = _POSITIONS.get(key)
     if found is None:
         base = np.arange(rows, dtype=np.int64) * (nbins + 2)
         found = np.stack([base + 1, base], axis=1)[:, :, None]  # [tail, head] per column
-        if len(_OFFSETS) > 64:
-            _OFFSETS.clear()
-        _OFFSETS[key] = found
+        if len(_POSITIONS) > 64:
+            _POSITIONS.clear()
+        _POSITIONS[key] = found
     return found
 
 
