@@ -480,16 +480,30 @@ class IndexBuilder:
             m = n_mapped(0, n)
             self._n_mapped += m
             self._n_unmapped += n - m
-        # linear index, per reference run: windows are ascending unless a record spans several
+        # linear index, per reference run: a slot takes the start of the first record reaching
+        # its window (-1 if that record starts beyond it)
         bounds = [0] + heads.tolist() + [n]
-        for lo, hi in zip(bounds[:-1], bounds[1:]):
+        cuts = np.searchsorted(B, bounds).tolist() if not len(odd) else []
+        for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
             t = int(tid[lo])
             lin = self._linear.get(t)
             if lin is None:
                 lin = self._linear[t] = LinearSlots()
-            cm = w1[lo:hi] if not len(odd) else np.maximum.accumulate(w1[lo:hi])
-            top = int(cm[-1])
             have = len(lin)
+            if not len(odd):
+                # one window per record, ascending: each new window's first record starts a
+                # segment, so the slots are scattered from the segment starts alone
+                top = int(w0[hi - 1])
+                if top >= have:
+                    rows = B[cuts[k]:cuts[k + 1]]
+                    win = w0[rows]
+                    j = int(np.searchsorted(win, have))
+                    vals = np.full(top + 1 - have, -1, dtype=np.int64)
+                    vals[win[j:] - have] = starts[rows[j:]]
+                    lin.append_array(vals)
+                continue
+            cm = np.maximum.accumulate(w1[lo:hi])
+            top = int(cm[-1])
             if top >= have:
                 W = np.arange(have, top + 1, dtype=np.int64)
                 i = np.searchsorted(cm, W, side="left")
