@@ -192,10 +192,10 @@ class IndexBuilder:
         a sorted batch (where the reference changes) serves :meth:`push_many` of the same,
         unchanged arrays."""
         self._checked = None
-        columns = int64_columns(tids, begs, ends)
-        heads = self.order.check(*columns, numbers, describe)
+        tid, beg, end = int64_columns(tids, begs, ends)
+        heads = self.order.check(tid, beg, end, numbers, describe)
         if heads is not None:
-            self._checked = ((tids, begs, ends), columns, heads)
+            self._checked = ((tids, begs, ends), (tid, beg, end), heads)
 
     def _check_unchecked(self, tid, beg, end, numbers: RecordNumbers | None) -> None:
         done = self.order.n_checked - self.n_records  # of this push, already checked

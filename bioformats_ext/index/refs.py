@@ -30,7 +30,7 @@ class RefIndex:
     int64 array (:meth:`linear_array`) and becomes a list when read.
     """
 
-    __slots__ = ("_bins", "_loffsets", "_linear", "arrays")
+    __slots__ = ("_bins", "_loffsets", "_linear_list", "_linear_arr", "arrays")
 
     def __init__(self, bins: "dict[int, list[tuple[int, int]]] | None" = None,
                  linear: "list[int] | np.ndarray | None" = None,
@@ -38,7 +38,9 @@ class RefIndex:
                  arrays: "tuple[np.ndarray, ...] | None" = None):
         self._bins = bins if bins is not None or arrays is not None else {}
         self._loffsets = loffsets if loffsets is not None or arrays is not None else {}
-        self._linear: "list[int] | np.ndarray" = linear if linear is not None else []
+        self._linear_arr: np.ndarray | None = linear if isinstance(linear, np.ndarray) else None
+        self._linear_list: list[int] | None = None if self._linear_arr is not None else \
+            (linear if linear is not None else [])  # type: ignore[assignment]
         self.arrays = arrays
 
     def _materialise(self) -> None:
@@ -72,18 +74,21 @@ class RefIndex:
 
     @property
     def linear(self) -> list[int]:
-        if isinstance(self._linear, np.ndarray):
-            self._linear = self._linear.tolist()
-        return self._linear
+        if self._linear_list is None:
+            self._linear_list = [] if self._linear_arr is None else self._linear_arr.tolist()
+            self._linear_arr = None
+        return self._linear_list
 
     @linear.setter
-    def linear(self, value: "list[int] | np.ndarray") -> None:
-        self._linear = value
+    def linear(self, value: list[int]) -> None:
+        self._linear_list, self._linear_arr = value, None
 
     def linear_array(self) -> np.ndarray:
         """The linear index as little-endian int64 (no list made on the way)."""
-        lin = self._linear if isinstance(self._linear, np.ndarray) else self.linear
-        return np.asarray(lin, dtype="<i8")
+        arr = getattr(self, "_linear_arr", None)  # (unset in subclasses with their own storage)
+        if arr is not None:
+            return arr.astype("<i8", copy=False)
+        return np.asarray(self.linear, dtype="<i8")
 
     def add_bin(self, b: int, chunks: list[tuple[int, int]], loffset: int = 0) -> None:
         """Add bin ``b`` (above every bin present, e.g. the pseudo-bin) in either form."""
