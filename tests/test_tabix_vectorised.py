@@ -208,6 +208,28 @@ def test_sparse_positions_equal_flatnonzero():
             assert sparse_positions(buf[1:], 60).tolist() == np.flatnonzero(buf[1:] == 60).tolist()
 
 
+@pytest.mark.parametrize("long_alt", [False, True])
+def test_gvcf_lines_found_in_alt_columns_of_any_length(long_alt):
+    """``VcfScan.rule_rows`` holds every line with a ``<*>`` / ``<NON_REF>`` ALT allele,
+    whether ALT columns are short (gathered from the ALT spans) or long (whole-batch scan)."""
+    from bioformats_ext.index.vcf_batch import VcfScan
+
+    rng = random.Random(24)
+    alts = ["A", "<DEL>", "<*>", "A,<NON_REF>", "<NON_REF>", "T,<*>,G", "<DUP:TANDEM>"]
+    if long_alt:
+        alts += ["C" * 300, "<NON_REF>," + "G" * 200]
+    for _ in range(50):
+        lines = []
+        for i in range(rng.randint(1, 60)):
+            alt = rng.choice(alts)
+            info = rng.choice(["DP=3", "NOTE=<*>", "."])
+            tail = rng.choice(["", "\tGT:LEN\t0/1:40", "\tGT\t0/1:<*>"])
+            lines.append(f"chr1\t{i + 1}\tid\tA\t{alt}\t.\tPASS\t{info}{tail}\n".encode())
+        want = {i for i, line in enumerate(lines)
+                if {b"<*>", b"<NON_REF>"} & set(line.split(b"\t")[4].split(b","))}
+        assert want <= set(VcfScan.of_lines(lines).rule_rows.tolist()), lines
+
+
 def test_query_many_regions_equals_htslib(tmp_path):
     """Query mode filters the blobs of many regions in one numpy pass (TBI read into arrays);
     its lines equal htslib's for END / SVLEN / gVCF / CRLF / 4-column lines, region by region,

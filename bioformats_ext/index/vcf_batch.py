@@ -65,6 +65,7 @@ class VcfScan:
         last_byte = max(len(buf) - 1, 0)
         tabs = np.flatnonzero(buf == 9)
         top = len(tabs) - 1
+        self._tabs: np.ndarray | None = None
         if top < 0 or not n:
             zero = np.zeros(n, np.int64)
             self.t0 = self.t1 = self.t2 = self.t3 = starts
@@ -72,6 +73,7 @@ class VcfScan:
             self.pos, self.pos_ok, self.reflen = zero, np.zeros(n, bool), zero
         else:
             k = np.searchsorted(tabs, starts)
+            self._tabs, self._k = tabs, k  # (rule_rows finds each line's ALT column with them)
             t0, t1, t2, t3, t6 = (tabs[np.minimum(k + j, top)] for j in (0, 1, 2, 3, 6))
             self.t0, self.t1, self.t2, self.t3 = t0, t1, t2, t3
             self.cols_ok = (k + 3 <= top) & (t3 < stops)            # >= 4 columns
@@ -108,12 +110,30 @@ class VcfScan:
         """Lines the full end rule must see (only the co-index asks: found on first use)."""
         if self._rule_rows is None:
             buf, last_byte = self.buf, max(len(self.buf) - 1, 0)
-            lt = sparse_positions(buf, 60)  # '<': gVCF <*> and <NON_REF>
+            lt = self._alt_angles()  # '<': gVCF <*> and <NON_REF>
             c1 = buf[np.minimum(lt + 1, last_byte)]
             c2 = buf[np.minimum(lt + 2, last_byte)]
             gvcf = ((c1 == 42) & (c2 == 62)) | ((c1 == 78) & (c2 == 79))
             self._rule_rows = _rows_of(self.stops, np.concatenate((self._keys, lt[gvcf])))
         return self._rule_rows
+
+    def _alt_angles(self) -> np.ndarray:
+        """Offsets of ``<`` in ALT columns, where gVCF alleles are. Gathered from the ALT
+        spans (4th to 5th tab) of lines whose ALT has 3+ bytes, so many samples per line
+        cost nothing here; a scan of the whole batch when those spans are long."""
+        buf = self.buf
+        if self._tabs is None:
+            return sparse_positions(buf, 60)
+        first = self.t3 + 1
+        size = np.minimum(self._tabs[np.minimum(self._k + 4, len(self._tabs) - 1)],
+                          self.stops) - first
+        rows = np.flatnonzero(size >= 3)  # '<*>' needs three
+        size = size[rows]
+        total = int(size.sum())
+        if 8 * total > len(buf):  # (index arrays of 8 bytes per byte gathered)
+            return sparse_positions(buf, 60)
+        at = np.repeat(first[rows] - (np.cumsum(size) - size), size) + np.arange(total)
+        return at[buf[at] == 60]
 
     @classmethod
     def of_lines(cls, lines: list[bytes]) -> "VcfScan":
