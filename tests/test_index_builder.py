@@ -262,3 +262,22 @@ def test_checked_push_many_sort_error_names_the_record():
                     np.array([400, 500, 600]))
     assert info.value.record == 6
     assert b.n_records == 3
+
+
+@pytest.mark.parametrize("ascending", [True, False])
+def test_sort_chunks_equals_three_key_sort(ascending):
+    """finish's one-key stable sort gives lexsort's (reference, bin, start) order when starts
+    ascend (pushes in file order); otherwise it takes lexsort itself."""
+    from bioformats_ext.index.refs import sort_chunks
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        n = int(rng.integers(0, 300))
+        ct = rng.integers(-1, 4, n)
+        cb = rng.integers(0, 37449, n) // int(rng.choice([1, 5000]))
+        cu = np.cumsum(rng.integers(0, 3, n)) if ascending else rng.integers(0, 50, n)
+        cv = cu + rng.integers(0, 9, n)
+        order = np.lexsort((cu, cb, ct))
+        got = sort_chunks(ct, cb, cu, cv, 37449)
+        for a, b in zip(got, (ct[order], cb[order], cu[order], cv[order])):
+            assert a.tolist() == b.tolist()

@@ -24,36 +24,15 @@ import numpy as np
 
 from ..errors import RecordError
 from .sortorder import RecordNumbers, SortOrder, int64_columns
-from .binning import bin_first, bin_limit, n_bins, pseudo_bin, reg2bin, reg2bin_array
+from .binning import (bin_first, bin_limit, csi_depth_for, n_bins, pseudo_bin, reg2bin,
+                      reg2bin_array, tabix_csi_depth)
 from .refs import (HTS_MIN_MARKER_DIST, LinearSlots, RefIndex, backfill, finish_ref,
-                   group_starts)
+                   group_starts, sort_chunks)
 from .tabix_conf import TabixConfig, get_config
 
 __all__ = ["IndexBuilder", "RefIndex", "ReferenceNames", "HTS_MIN_MARKER_DIST", "csi_depth_for",
            "tabix_csi_depth"]
 _NO_BIN = -1
-
-
-def csi_depth_for(max_ref_len: int, min_shift: int = 14) -> int:
-    """samtools' CSI depth: smallest n with ``max_ref_len + 256 <= 2**(min_shift + 3n)``."""
-    limit = max_ref_len + 256
-    depth, s = 0, 1 << min_shift
-    while limit > s:
-        depth += 1
-        s <<= 3
-    return depth
-
-
-def tabix_csi_depth(min_shift: int = 14, max_ref_len: int | None = None) -> int:
-    """tabix/bcftools' CSI depth: start at ``(31 - min_shift + 2) // 3`` and grow to fit
-    ``max_ref_len`` (from ``##contig`` / ``@SQ`` lengths; 100 Gbp when unknown)."""
-    depth = (31 - min_shift + 2) // 3
-    limit = (max_ref_len or 100 * 1024 ** 3) + 256
-    s = bin_limit(min_shift, depth)
-    while limit > s:
-        depth += 1
-        s <<= 3
-    return depth
 
 
 class ReferenceNames:
@@ -556,7 +535,7 @@ class IndexBuilder:
 
             cu, cv = translate(cu), translate(cv)
             final_voffset = int(translate(final_voffset))
-        ct, cb, cu, cv = _sort_chunks(ct, cb, cu, cv, self.n_bins)
+        ct, cb, cu, cv = sort_chunks(ct, cb, cu, cv, self.n_bins)
         tids = sorted(set(ct[group_starts(ct)].tolist()) | set(self._meta) | set(self._linear))
         cuts = np.searchsorted(ct, tids + [1 << 62]).tolist()
         refs: dict[int, RefIndex] = {}
@@ -606,18 +585,3 @@ class IndexBuilder:
         from .serialize import save
 
         return save(self, path, names, n_refs)
-
-
-def _sort_chunks(ct: np.ndarray, cb: np.ndarray, cu: np.ndarray, cv: np.ndarray,
-                 nb: int) -> tuple[np.ndarray, ...]:
-    """Chunks ordered by (reference, bin, start). They are pushed in file order, so starts
-    already ascend: a stable sort on one (reference, bin) key then gives the same order as a
-    three-key sort, for much less (the general sort when starts do not ascend)."""
-    if len(ct) < 2:
-        return ct, cb, cu, cv
-    if (bool((cu[1:] >= cu[:-1]).all()) and int(ct.min()) >= -1 and int(cb.min()) >= 0
-            and int(cb.max()) <= nb and int(ct.max()) < (1 << 62) // (nb + 2)):
-        order = np.argsort((ct + 1) * (nb + 2) + cb, kind="stable")
-    else:
-        order = np.lexsort((cu, cb, ct))
-    return ct[order], cb[order], cu[order], cv[order]
