@@ -25,8 +25,9 @@ _I32 = struct.Struct("<i")
 _U64 = struct.Struct("<Q")
 
 
-def _ref_bytes(ref, csi: bool) -> bytes:
-    """One reference's bins (and BAI/TBI linear index), written as one array of u64 words.
+def _ref_parts(ref, csi: bool) -> list:
+    """One reference's bins (and BAI/TBI linear index), laid out as one array of u64 words;
+    returned as buffers (bytes and arrays) for one join of the whole index.
 
     After ``n_bin`` every field pair lines up on 8 bytes: a BAI/TBI bin header is
     ``bin | n_chunk << 32`` (one word), a CSI one ``bin | loffset << 32`` and
@@ -34,7 +35,7 @@ def _ref_bytes(ref, csi: bool) -> bytes:
     gathered into numpy once and laid out with two scatters: no per-bin array, bytes or pack.
     """
     if ref is None:
-        return _I32.pack(0) if csi else b"\0" * 8
+        return [_I32.pack(0) if csi else b"\0" * 8]
     if ref.arrays is not None:  # a builder's reference: straight from its arrays
         a_bins, counts, beg, end, a_loff = ref.arrays
         nb = len(a_bins)
@@ -67,11 +68,11 @@ def _ref_bytes(ref, csi: bool) -> bytes:
         words[at] = bins | n32
     is_chunk[at] = False
     words[is_chunk] = flat
-    parts = [_I32.pack(nb), words.tobytes()]
+    parts = [_I32.pack(nb), words]
     if not csi:
-        linear = ref.linear_array()
-        parts += (_I32.pack(len(linear)), linear.tobytes())
-    return b"".join(parts)
+        linear = np.ascontiguousarray(ref.linear_array())
+        parts += (_I32.pack(len(linear)), linear)
+    return parts
 
 
 def _ref_order(builder, names: Sequence[str] | None, n_refs: int | None, tabix) -> tuple[list[int], list[str] | None]:
@@ -91,11 +92,12 @@ def _ref_order(builder, names: Sequence[str] | None, n_refs: int | None, tabix) 
     return list(range(n)), None
 
 
-def _body(builder, tids: list[int], csi: bool) -> bytes:
+def _body(builder, tids: list[int], csi: bool) -> list:
+    """Every reference's buffers and the n_no_coor trailer (joined once by the caller)."""
     refs = builder.refs
-    parts = [_ref_bytes(refs.get(t), csi) for t in tids]
+    parts = [part for t in tids for part in _ref_parts(refs.get(t), csi)]
     parts.append(_U64.pack(builder.n_no_coor))
-    return b"".join(parts)
+    return parts
 
 
 def _names_blob(names: list[str]) -> bytes:
@@ -105,7 +107,7 @@ def _names_blob(names: list[str]) -> bytes:
 def write_bai(builder, stream: BinaryIO, n_refs: int | None) -> None:
     builder.require_finished()
     tids, _ = _ref_order(builder, None, n_refs, None)
-    stream.write(b"BAI\1" + _I32.pack(len(tids)) + _body(builder, tids, csi=False))
+    stream.write(b"".join([b"BAI\1", _I32.pack(len(tids)), *_body(builder, tids, csi=False)]))
 
 
 def write_tbi(builder, stream: BinaryIO, names: Sequence[str] | None = None) -> None:
@@ -115,8 +117,8 @@ def write_tbi(builder, stream: BinaryIO, names: Sequence[str] | None = None) -> 
         raise RecordError("TBI needs a tabix configuration (IndexBuilder.tbi(preset))")
     tids, out_names = _ref_order(builder, names, None, conf)
     blob = _names_blob(out_names or [])
-    payload = b"TBI\1" + _I32.pack(len(tids)) + conf.pack(len(blob)) + blob + _body(builder, tids, csi=False)
-    _bgzf(stream, payload)
+    _bgzf(stream, b"".join([b"TBI\1", _I32.pack(len(tids)), conf.pack(len(blob)), blob,
+                            *_body(builder, tids, csi=False)]))
 
 
 def write_csi(builder, stream: BinaryIO, names: Sequence[str] | None = None,
@@ -130,7 +132,7 @@ def write_csi(builder, stream: BinaryIO, names: Sequence[str] | None = None,
     else:
         aux = b""
     head = b"CSI\1" + struct.pack("<iiI", builder.min_shift, builder.depth, len(aux)) + aux
-    _bgzf(stream, head + _I32.pack(len(tids)) + _body(builder, tids, csi=True))
+    _bgzf(stream, b"".join([head, _I32.pack(len(tids)), *_body(builder, tids, csi=True)]))
 
 
 def _bgzf(stream: BinaryIO, payload: bytes) -> None:
