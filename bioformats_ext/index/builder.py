@@ -396,7 +396,8 @@ class IndexBuilder:
         s = self.min_shift
         w0 = beg >> s
         w1 = (end - 1) >> s
-        odd = np.flatnonzero(w0 != w1)
+        spans = w0 != w1
+        odd = np.flatnonzero(spans) if spans.any() else heads[:0]
         bins = w0 + self._leaf_first
         if len(odd):
             e = np.maximum(end[odd], 1)

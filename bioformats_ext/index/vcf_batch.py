@@ -124,9 +124,15 @@ class VcfScan:
         buf = self.buf
         if self._tabs is None:
             return sparse_positions(buf, 60)
+        tabs = self._tabs
         first = self.t3 + 1
-        size = np.minimum(self._tabs[np.minimum(self._k + 4, len(self._tabs) - 1)],
-                          self.stops) - first
+        fifth = self._k + 4  # each line's 5th tab ends its ALT
+        if int(fifth[-1]) >= len(tabs):  # (k ascends: only the last lines may lack one)
+            np.minimum(fifth, len(tabs) - 1, out=fifth)
+        size = tabs[fifth]
+        if not self.well_formed:  # (a validated line has 8+ columns: its 5th tab is its own)
+            np.minimum(size, self.stops, out=size)
+        size -= first
         rows = np.flatnonzero(size >= 3)  # '<*>' needs three
         size = size[rows]
         total = int(size.sum())
