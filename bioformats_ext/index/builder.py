@@ -208,12 +208,13 @@ class IndexBuilder:
             lin = self._linear.get(tid)
             if lin is None:
                 lin = self._linear[tid] = LinearSlots()
-            n = len(lin)
+            tail = lin.tail
+            n = lin.size + len(tail)
             if w1 >= n:
                 if w0 > n:
-                    lin.extend([-1] * (w0 - n))
+                    tail.extend([-1] * (w0 - n))
                     n = w0
-                lin.extend([last_off] * (w1 + 1 - n))
+                tail.extend([last_off] * (w1 + 1 - n))
         else:
             self.n_no_coor += 1
         s = self.min_shift

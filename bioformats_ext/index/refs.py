@@ -112,38 +112,36 @@ class RefIndex:
 
 class LinearSlots:
     """One reference's linear index while pushing: slot values (-1 = unset) appended in order,
-    as int64 arrays (batches) or ints (scalar pushes)."""
+    as int64 arrays (batches) or ints into ``tail`` (scalar pushes, which read ``size +
+    len(tail)`` and extend ``tail`` themselves: no method call per record)."""
 
-    __slots__ = ("_parts", "_tail", "_size")
+    __slots__ = ("parts", "tail", "size")
 
     def __init__(self) -> None:
-        self._parts: list[np.ndarray] = []
-        self._tail: list[int] = []
-        self._size = 0
+        self.parts: list[np.ndarray] = []
+        self.tail: list[int] = []
+        self.size = 0  # slots in ``parts``
 
     def __len__(self) -> int:
-        return self._size + len(self._tail)
-
-    def extend(self, values: list[int]) -> None:
-        self._tail.extend(values)
+        return self.size + len(self.tail)
 
     def append_array(self, values: np.ndarray) -> None:
         self._flush()
-        self._parts.append(values)
-        self._size += len(values)
+        self.parts.append(values)
+        self.size += len(values)
 
     def _flush(self) -> None:
-        if self._tail:
-            self._parts.append(np.array(self._tail, dtype=np.int64))
-            self._size += len(self._tail)
-            self._tail = []
+        if self.tail:
+            self.parts.append(np.array(self.tail, dtype=np.int64))
+            self.size += len(self.tail)
+            self.tail = []
 
     def array(self) -> np.ndarray:
         """All slots as one (new) int64 array."""
         self._flush()
-        if not self._parts:
+        if not self.parts:
             return np.zeros(0, dtype=np.int64)
-        return np.concatenate(self._parts).astype(np.int64, copy=False)
+        return np.concatenate(self.parts).astype(np.int64, copy=False)
 
 
 def backfill(arr: np.ndarray) -> np.ndarray:
