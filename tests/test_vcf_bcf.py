@@ -435,3 +435,32 @@ def test_text_records_bad_values(tmp_path):
     with pytest.raises(RecordError, match="line 7: POS 'p'"):
         second.pos
     assert second.samples["S"]["GT"] == (0,) and second.samples["S"].phased
+
+
+@pytest.mark.parametrize("n_sample", [0, 2, 4])
+def test_record_sample_count_unlike_header_is_typed(data, tmp_path, n_sample):
+    """A record whose n_sample differs from the header's sample count: asking for a sample's
+    FORMAT value is a FormatError naming the file and record (found by fuzzing: it was an
+    IndexError, or another sample's values)."""
+    from bioformats_ext.bgzf import BgzfWriter
+    from bioformats_ext.errors import FormatError
+
+    _, header, lines, _, _, _ = data
+    base = str(tmp_path / "base.bcf")
+    with vcf.BcfWriter(base, header, index=None) as w:
+        w.write_many(lines[:5])
+    raw = bytearray(_decompressed(base))
+    first = 9 + int.from_bytes(raw[5:9], "little")   # magic + l_text + text
+    # fixed part after l_shared, l_indiv: chrom, pos, rlen, qual, n_info|n_allele<<16 (4 B each),
+    # then n_sample (24 bits) | n_fmt << 24
+    at = first + 8 + 20
+    assert int.from_bytes(raw[at:at + 3], "little") == 3
+    raw[at:at + 3] = n_sample.to_bytes(3, "little")
+    path = str(tmp_path / "bad.bcf")
+    w = BgzfWriter(path)
+    w.write(bytes(raw))
+    w.close()
+    with vcf.open(path) as f:
+        rec = next(iter(f))
+        with pytest.raises(FormatError, match=r"bad\.bcf.*record 1.*samples"):
+            [dict(s) for s in rec.samples.values()]

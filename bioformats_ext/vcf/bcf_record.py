@@ -324,6 +324,9 @@ class BcfRecord(VariantRecord):
         off = self._shared_end
         end = self._off + self._n
         ns = self._fixed[7]
+        if self._fixed[6] and ns != self._ctx.n_samples:  # sample i would read another's values
+            raise FormatError(f"{self._ctx.name}: {self._where}: record has {ns} samples, the "
+                              f"header {self._ctx.n_samples}")
         d = {}
         try:
             for _ in range(self._fixed[6]):
