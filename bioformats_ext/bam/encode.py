@@ -69,7 +69,8 @@ class SamEncoder:
         return hit
 
     def encode(self, lines: Sequence[bytes], first_record: int = 0) -> EncodedBatch:
-        """Encode SAM lines (bytes, no header lines). ``first_record`` numbers error messages.
+        """Encode SAM lines (bytes, no header lines). ``first_record`` is how many records came
+        before them: errors name records from ``first_record + 1`` (1-based).
 
         The vectorised :func:`~bioformats_ext.bam.sam_batch.encode_lines` does the work; lines
         it leaves (rare shapes such as > 65535 CIGAR ops, or bad lines) go through
@@ -103,10 +104,10 @@ class SamEncoder:
         try:
             return self._encode(lines)
         except (ValueError, KeyError, IndexError, TypeError, struct.error, OverflowError) as exc:
-            for i, line in enumerate(lines):
-                self.encode_one(line, first_record + i)
-            raise RecordError(f"SAM records {first_record}..{first_record + len(lines) - 1}: "
-                              f"{exc}", first_record) from None
+            for i, line in enumerate(lines):  # records are numbered from 1 in errors
+                self.encode_one(line, first_record + i + 1)
+            raise RecordError(f"SAM records {first_record + 1}..{first_record + len(lines)}: "
+                              f"{exc}", first_record + 1) from None
 
     def _encode(self, lines: Sequence[bytes]) -> EncodedBatch:
         n = len(lines)
@@ -174,7 +175,8 @@ class SamEncoder:
                             np.maximum(end, 1), ~unmapped)
 
     def encode_one(self, line: bytes, number: int = 0) -> bytes:
-        """Encode one line with full checks, raising :class:`RecordError` naming it."""
+        """Encode one line with full checks, raising :class:`RecordError` naming it ``number``
+        (1-based)."""
         try:
             return self._encode([line]).data
         except (ValueError, KeyError, IndexError, TypeError, struct.error, OverflowError) as exc:

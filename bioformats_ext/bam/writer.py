@@ -74,9 +74,9 @@ class BamWriter(BatchedRecordWriter):
     def _fast_batch(self, batch: list) -> "list[bytes] | None":
         kinds = set(map(type, batch))
         if kinds == {bytes}:
-            return batch
+            return _Lines(batch)
         if kinds == {str}:
-            return [line.encode() for line in batch]
+            return _Lines([line.encode() for line in batch])
         if kinds == {BamRecord}:
             return _Records(batch)  # copied as stored by _write_lines
         if len(kinds) == 1:
@@ -143,6 +143,8 @@ class BamWriter(BatchedRecordWriter):
             kind = type(lines)
             if kind is _Records:
                 batch = encode_mixed(self._encoder, lines, out.n_records)
+            elif kind is _Lines:
+                batch = self._encoder.encode(lines, out.n_records)
             else:
                 kinds = set(map(type, lines)) if kind is not _Segments else {_Segments}
                 if kind is _Segments or (len(kinds) == 1 and _is_segment_type(next(iter(kinds)))):
@@ -183,6 +185,10 @@ class BamWriter(BatchedRecordWriter):
         if self._segments is not None:
             self._segments.close()
             self._segments = None
+
+
+class _Lines(list):
+    """A batch known to hold only SAM lines as bytes."""
 
 
 class _Segments(list):
