@@ -244,3 +244,15 @@ def test_uniform_columns_bad_value_is_numbered(tmp_path, bad, message):
             writer.write_many(lines)
     assert info.value.record == 3211
     assert not (tmp_path / "e.bam").exists()
+
+
+@pytest.mark.parametrize("tail", ["AS", "AS:i", "A", ""])
+def test_uniform_columns_short_last_field_at_end_of_batch(tmp_path, tail):
+    """A tag field shorter than its ``TG:T:`` prefix on the batch's last line (found by the
+    fuzzer: the column check read past the joined text)."""
+    lines = _uniform_lines(50)
+    lines[-1] = lines[-1].rsplit("\t", 1)[0] + "\t" + tail
+    with pytest.raises(RecordError) as info:
+        with BamWriter(str(tmp_path / "e.bam"), REFS) as writer:
+            writer.write_many(lines)
+    assert info.value.record == 50

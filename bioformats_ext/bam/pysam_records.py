@@ -110,7 +110,8 @@ class SegmentEncoder:
         view = memoryview(self._raw)[:length]
         if os.preadv(fd, [view], 0) != length:
             return None
-        return unwrap_stored(view, int(sizes.sum())), sizes
+        stream = unwrap_stored(view, int(sizes.sum()))
+        return None if stream is None else (stream, sizes)
 
     def close(self) -> None:
         if self._file is not None:

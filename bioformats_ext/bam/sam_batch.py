@@ -276,9 +276,10 @@ def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes],
     np.copyto(pair_idx, pairs, casting="safe")                # fresh 8-byte-per-pair array
     seq4 = np.take(_SEQ_PAIRS, pair_idx, out=scratch.get("seq4", len(pairs), np.uint8))
     # one source buffer: headers, CIGARs, sequences, qualities, input, tag parts, 0, 0xff...
-    generic = isinstance(tags, Tags)
+    generic = tags if isinstance(tags, Tags) else None
     parts = [fixed.view(np.uint8), cig.packed.view(np.uint8), seq4, None, a,
-             tags.ext.reshape(-1) if generic else _NONE, tags.blob if generic else _NONE,
+             _NONE if generic is None else generic.ext.reshape(-1),
+             _NONE if generic is None else generic.blob,
              np.zeros(1, np.uint8),
              np.full(int(lseq.max(initial=0)), 0xFF, np.uint8)]
     at = np.cumsum([0] + [len(p) if p is not None else len(sq_arr) for p in parts])
@@ -305,17 +306,17 @@ def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes],
     copy_ranges(out, src, CIG + 4 * cig.first, 4 * ncig, at_cigar)
     copy_ranges(out, src, SEQ + (sq_at >> 1), half, at_seq)
     copy_ranges(out, src, np.where(qual_star, FF, QUAL + sq_at + (ql_s - ss)), lseq, at_qual)
-    if not generic:
+    if isinstance(tags, UniformTags):
         tags.emit(out, at_qual + lseq)
-    elif len(tags.line):
-        body_len = tags.body_len + tags.nul
-        tag_len = tags.ext_len + body_len
+    elif generic is not None and len(generic.line):
+        body_len = generic.body_len + generic.nul
+        tag_len = generic.ext_len + body_len
         tag_at = np.cumsum(tag_len) - tag_len          # offset among all tags of the batch
-        first_tag = np.cumsum(tags.count) - tags.count
-        at = (at_qual + lseq)[tags.line] + tag_at - tag_at[first_tag[tags.line]]
-        copy_ranges(out, src, EXT + 8 * np.arange(len(tags.line)), tags.ext_len, at)
-        copy_ranges(out, src, np.where(tags.from_blob, BLOB, TXT) + tags.body, body_len,
-                    at + tags.ext_len)
+        first_tag = np.cumsum(generic.count) - generic.count
+        at = (at_qual + lseq)[generic.line] + tag_at - tag_at[first_tag[generic.line]]
+        copy_ranges(out, src, EXT + 8 * np.arange(len(generic.line)), generic.ext_len, at)
+        copy_ranges(out, src, np.where(generic.from_blob, BLOB, TXT) + generic.body, body_len,
+                    at + generic.ext_len)
     data = out.tobytes()
     return EncodedBatch(data, block_size + 4, tid, np.maximum(pos, 0), np.maximum(end, 1),
                         ~unmapped)

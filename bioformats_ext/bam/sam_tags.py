@@ -17,6 +17,8 @@ character) and give the same bytes; lines they cannot encode are left to the per
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .sam_fields import encode_tag
@@ -63,7 +65,7 @@ class UniformTags:
         c = int(nfields[0]) - 11
         if c <= 0 or (nfields != nfields[0]).any():
             return None
-        columns = []
+        columns: list[tuple[str, Any, Any, Any]] = []   # (type, head or words, start, length)
         out_len = np.zeros(n, np.int64)
         for k in range(c):
             j = first + 11 + k                 # the separator ending tag field k of each line
@@ -71,7 +73,9 @@ class UniformTags:
             tl = sep[j] - ts
             if int(tl[0]) < 5:
                 return None
-            prefix = words_ending(a, ts + 5) >> _U(24)   # the 5 bytes "TG:T:" of each line
+            # the 5 bytes "TG:T:" of each line (a field shorter than 5 at the end of the text
+            # reads the final newline there instead, so it cannot match line 0's)
+            prefix = words_ending(a, np.minimum(ts + 5, len(a))) >> _U(24)
             p0 = int(prefix[0])
             if (prefix != prefix[0]).any() or (p0 >> 16) & 0xFF != _COLON or \
                     (p0 >> 32) & 0xFF != _COLON:
