@@ -38,7 +38,6 @@ from .text_columns import _U, _eight_digits, copy_ranges, parse_ints, words_endi
 
 _MAX_CIGAR_OPS = 0xFFFF
 _TAB, _NL, _CR, _STAR = 9, 10, 13, 42
-_NONE = np.zeros(0, np.uint8)
 
 _seq = bytearray([15] * 256)  # SAM letter -> 4-bit code (htslib: unknown and '.' are N = 15)
 for _code, _letter in enumerate(SEQ_CODES):
@@ -265,35 +264,19 @@ def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes],
     ncig = cig.ncig
     fixed, block_size, end, unmapped = fixed_headers(tid, pos, mapq, flag, ncig, cig.rlen, lname,
                                                      lseq, tags.out_len, ntid, npos, tlen)
-    # SEQ, tab, QUAL of each line, copied as one range each, padded to an even length (with the
-    # byte after), so in the joined copy every line starts on an even offset: packing pairs of
-    # the whole copy packs each sequence (an odd one gets the tab as its zero pad nibble)
-    span = (ql_s + ql - ss + 1) & ~1
-    sq_at = np.cumsum(span) - span
-    sq_arr = scratch.assemble(a, ss, span, "sq")
-    pairs = sq_arr.view("<u2")
+    # SEQ of each line copied as one range, padded to an even length with the byte after it (the
+    # tab, whose code is the zero pad nibble htslib writes): packing byte pairs of the copy packs
+    # every sequence
+    s_arr = scratch.assemble(a, ss, half << 1, "seq")
+    pairs = s_arr.view("<u2")
     pair_idx = scratch.get("pair_idx", len(pairs), np.intp)  # the take's index, without a
     np.copyto(pair_idx, pairs, casting="safe")                # fresh 8-byte-per-pair array
     seq4 = np.take(_SEQ_PAIRS, pair_idx, out=scratch.get("seq4", len(pairs), np.uint8))
-    # one source buffer: headers, CIGARs, sequences, qualities, input, tag parts, 0, 0xff...
-    generic = tags if isinstance(tags, Tags) else None
-    parts = [fixed.view(np.uint8), cig.packed.view(np.uint8), seq4, None, a,
-             _NONE if generic is None else generic.ext.reshape(-1),
-             _NONE if generic is None else generic.blob,
-             np.zeros(1, np.uint8),
-             np.full(int(lseq.max(initial=0)), 0xFF, np.uint8)]
-    at = np.cumsum([0] + [len(p) if p is not None else len(sq_arr) for p in parts])
-    src = scratch.get("src", int(at[-1]), np.uint8)
-    for k, p in enumerate(parts):
-        if p is None:  # qualities: the SEQ-QUAL copy minus 33
-            np.subtract(sq_arr, np.uint8(33), out=src[at[k]:at[k + 1]])
-        else:
-            src[at[k]:at[k + 1]] = p
-    HDR, CIG, SEQ, QUAL, TXT, EXT, BLOB, ZERO, FF = at[:9].tolist()
-    src[TXT + sep] = 0  # in the text copy, a name or Z value is followed by its NUL terminator
-    # the output, field by field: each field's ranges of ``src`` copied to their place in every
-    # record (header, name + NUL, CIGAR, SEQ, QUAL, then per tag its head or whole encoding from
-    # ``ext``/``blob`` and its value [+ NUL] from the text)
+    qual_len = np.where(qual_star, 0, lseq)    # QUAL minus 33 ('*': 0xFF, below)
+    q_arr = scratch.assemble(a, ql_s, qual_len, "qual")
+    np.subtract(q_arr, np.uint8(33), out=q_arr)
+    # the output, field by field: each field's ranges copied from its source to their place in
+    # every record (header, name + NUL, CIGAR, SEQ, QUAL, then the tags)
     size = block_size + 4
     rec = np.cumsum(size) - size
     out = scratch.get("out", int(size.sum()), np.uint8)
@@ -301,22 +284,30 @@ def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes],
     at_cigar = at_name + lname
     at_seq = at_cigar + 4 * ncig
     at_qual = at_seq + half
-    copy_ranges(out, src, HDR + 36 * np.arange(n), np.full(n, 36), rec)
-    copy_ranges(out, src, TXT + qs, lname, at_name)
-    copy_ranges(out, src, CIG + 4 * cig.first, 4 * ncig, at_cigar)
-    copy_ranges(out, src, SEQ + (sq_at >> 1), half, at_seq)
-    copy_ranges(out, src, np.where(qual_star, FF, QUAL + sq_at + (ql_s - ss)), lseq, at_qual)
+    copy_ranges(out, fixed.view(np.uint8), 36 * np.arange(n), np.full(n, 36), rec)
+    copy_ranges(out, a, qs, lname - 1, at_name)
+    out[at_cigar - 1] = 0                      # the name's NUL
+    copy_ranges(out, cig.packed.view(np.uint8), 4 * cig.first, 4 * ncig, at_cigar)
+    copy_ranges(out, seq4, np.cumsum(half) - half, half, at_seq)
+    copy_ranges(out, q_arr, np.cumsum(qual_len) - qual_len, qual_len, at_qual)
+    no_qual = np.flatnonzero(qual_star & (lseq > 0))
+    if len(no_qual):
+        ff = np.full(int(lseq[no_qual].max()), 0xFF, np.uint8)
+        copy_ranges(out, ff, np.zeros(len(no_qual), np.int64), lseq[no_qual], at_qual[no_qual])
     if isinstance(tags, UniformTags):
         tags.emit(out, at_qual + lseq)
-    elif generic is not None and len(generic.line):
-        body_len = generic.body_len + generic.nul
-        tag_len = generic.ext_len + body_len
+    elif len(tags.line):
+        tag_len = tags.ext_len + tags.body_len + tags.nul
         tag_at = np.cumsum(tag_len) - tag_len          # offset among all tags of the batch
-        first_tag = np.cumsum(generic.count) - generic.count
-        at = (at_qual + lseq)[generic.line] + tag_at - tag_at[first_tag[generic.line]]
-        copy_ranges(out, src, EXT + 8 * np.arange(len(generic.line)), generic.ext_len, at)
-        copy_ranges(out, src, np.where(generic.from_blob, BLOB, TXT) + generic.body, body_len,
-                    at + generic.ext_len)
+        first_tag = np.cumsum(tags.count) - tags.count
+        at = (at_qual + lseq)[tags.line] + tag_at - tag_at[first_tag[tags.line]]
+        copy_ranges(out, tags.ext.reshape(-1), 8 * np.arange(len(tags.line)), tags.ext_len, at)
+        at = at + tags.ext_len
+        for source, which in ((a, ~tags.from_blob), (tags.blob, tags.from_blob)):
+            k = np.flatnonzero(which)
+            if len(k):
+                copy_ranges(out, source, tags.body[k], tags.body_len[k], at[k])
+        out[(at + tags.body_len)[tags.nul == 1]] = 0   # Z values end in NUL
     data = out.tobytes()
     return EncodedBatch(data, block_size + 4, tid, np.maximum(pos, 0), np.maximum(end, 1),
                         ~unmapped)
