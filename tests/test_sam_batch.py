@@ -256,3 +256,19 @@ def test_uniform_columns_short_last_field_at_end_of_batch(tmp_path, tail):
         with BamWriter(str(tmp_path / "e.bam"), REFS) as writer:
             writer.write_many(lines)
     assert info.value.record == 50
+
+
+def test_reference_names_of_every_length(tmp_path):
+    """RNAME / RNEXT runs compared as words (up to 16 bytes) or byte rows (longer): names that
+    differ only in their first or last byte, of 1 to 28 bytes, in runs and alone."""
+    names = ["x", "y", "chr1", "chrEmpty", "chrEmptz", "NC_000001.11", "MC_000001.11",
+             "chrUn_KI270302v1", "chrUn_KI270302v2", "a_very_long_reference_name_1",
+             "b_very_long_reference_name_1"]
+    header = "".join(f"@SQ\tSN:{n}\tLN:100000\n" for n in names)
+    lines = []
+    for k, name in enumerate(names):
+        for j in range(1 + 3 * (k % 3)):
+            mate = names[(k + j) % len(names)] if j % 2 else "="
+            lines.append(f"r{k}_{j}\t0\t{name}\t{10 + j}\t60\t4M\t{mate}\t{20 + j}\t0\tACGT\tIIII")
+    batch = SamEncoder(BamHeader.from_text(header)).encode([ln.encode() for ln in lines])
+    assert b"".join(batch.records) == _htslib_records(tmp_path, header, lines)

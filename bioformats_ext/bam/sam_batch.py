@@ -68,10 +68,12 @@ def _name_ids(joined: bytes, a: np.ndarray, start: np.ndarray, length: np.ndarra
         tail = np.minimum(length, 8)  # the last <= 8 bytes, then the <= 8 before them
         keep = _U(64) - _U(8) * tail.astype(np.uint64)
         low = words_ending(a, end) >> keep
-        head = np.maximum(length - 8, 0)
-        high = words_ending(a, end - tail) >> (_U(64) - _U(8) * head.astype(np.uint64))
-        high[head == 0] = 0  # a shift by 64 is undefined
-        change[1:] = (low[1:] != low[:-1]) | (high[1:] != high[:-1]) | (length[1:] != length[:-1])
+        change[1:] = (low[1:] != low[:-1]) | (length[1:] != length[:-1])
+        if w > 8:
+            head = np.maximum(length - 8, 0)
+            high = words_ending(a, end - tail) >> (_U(64) - _U(8) * head.astype(np.uint64))
+            high[head == 0] = 0  # a shift by 64 is undefined
+            change[1:] |= high[1:] != high[:-1]
     else:
         cols = np.arange(w, dtype=np.int64)
         rows = np.where(cols < length[:, None], a[np.minimum(start[:, None] + cols, len(a) - 1)],
