@@ -31,7 +31,7 @@ _INT_WIDTH = np.array([1, 2, 4, 0], np.int64)
 _INT_TYPE = np.array([list(b"CSI\0"), list(b"csi\0")], np.uint8)  # [negative][size class]
 
 
-def _int_words(tag: int, v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _int_words(tag: "int | np.ndarray", v: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(words, widths, ok)`` of integer tag values ``v``: per value one little-endian word of
     the two tag letters (``tag``, or per value), htslib's type letter and the value's low bytes;
     ``widths`` is its byte count (1, 2, 4), ``ok`` false where no 32-bit type holds it."""
@@ -65,40 +65,47 @@ class UniformTags:
         c = int(nfields[0]) - 11
         if c <= 0 or (nfields != nfields[0]).any():
             return None
+        j = first[:, None] + (11 + np.arange(c))   # the separator ending each tag field
+        ts = sep[j - 1] + 1                         # (line, column)
+        tl = sep[j] - ts
+        if int(tl[0].min()) < 5:
+            return None
+        # the 5 bytes "TG:T:" of every field (a field shorter than 5 at the end of the text reads
+        # the final newline there instead, so it cannot match line 0's), one column each
+        prefix = words_ending(a, np.minimum(ts + 5, len(a)).reshape(-1)).reshape(n, c) >> _U(24)
+        if (prefix != prefix[0]).any():
+            return None   # equal to line 0's (separator-free) prefixes: every tl >= 5
         columns: list[tuple[str, Any, Any, Any]] = []   # (type, head or words, start, length)
         out_len = np.zeros(n, np.int64)
-        for k in range(c):
-            j = first + 11 + k                 # the separator ending tag field k of each line
-            ts = sep[j - 1] + 1
-            tl = sep[j] - ts
-            if int(tl[0]) < 5:
+        ints: list[int] = []
+        for k, p0 in enumerate(prefix[0].tolist()):
+            if (p0 >> 16) & 0xFF != _COLON or (p0 >> 32) & 0xFF != _COLON:
                 return None
-            # the 5 bytes "TG:T:" of each line (a field shorter than 5 at the end of the text
-            # reads the final newline there instead, so it cannot match line 0's)
-            prefix = words_ending(a, np.minimum(ts + 5, len(a))) >> _U(24)
-            p0 = int(prefix[0])
-            if (prefix != prefix[0]).any() or (p0 >> 16) & 0xFF != _COLON or \
-                    (p0 >> 32) & 0xFF != _COLON:
-                return None   # equal to line 0's (separator-free) prefix: every tl >= 5
             tag, kind = p0 & 0xFFFF, chr((p0 >> 24) & 0xFF)
             head = tag | ((p0 >> 24) & 0xFF) << 16   # tag letters + type, as stored
             if kind == "Z":
-                columns.append(("Z", head, ts + 5, tl - 5))
-                out_len += tl - 1              # 3 + value + NUL
+                columns.append(("Z", head, ts[:, k] + 5, tl[:, k] - 5))
+                out_len += tl[:, k] - 1              # 3 + value + NUL
             elif kind == "A":
-                if (tl != 6).any():
+                if (tl[:, k] != 6).any():
                     return None
-                columns.append(("A", head, ts + 5, None))
+                columns.append(("A", head, ts[:, k] + 5, None))
                 out_len += 4
             elif kind == "i":
-                v, ok = parse_ints(a, ts + 5, tl - 5)
-                words, width, fits = _int_words(tag, v)
-                if not (ok & fits).all():
-                    return None
-                columns.append(("i", words, None, 3 + width))
-                out_len += 3 + width
+                ints.append(k)
+                columns.append(("i", tag, k, None))  # values below, all integer columns at once
             else:
                 return None
+        if ints:
+            v, ok = parse_ints(a, (ts[:, ints] + 5).T.reshape(-1), (tl[:, ints] - 5).T.reshape(-1))
+            tags = np.repeat(np.array([columns[k][1] for k in ints], np.uint64), n)
+            words, width, fits = _int_words(tags, v)
+            if not (ok & fits).all():
+                return None
+            for m, k in enumerate(ints):
+                w = width[m * n:(m + 1) * n]
+                columns[k] = ("i", words[m * n:(m + 1) * n], None, 3 + w)
+                out_len += 3 + w
         return cls(a, columns, out_len)
 
     def emit(self, out: np.ndarray, at: np.ndarray) -> None:
