@@ -24,7 +24,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .columns import FIXED_DTYPE, BamColumns, _byte_rows, _validate
+from .columns import FIXED_DTYPE, BamColumns, _byte_rows
 from .sam_fields import EncodedBatch
 
 __all__ = ["SegmentEncoder"]
@@ -81,11 +81,16 @@ class SegmentEncoder:
                 return None
             fixed = _byte_rows(u8, 36)[offset].view(FIXED_DTYPE)
             cols = BamColumns(data, u8, offset, fixed, len(u8))
-            if not (cols.stop - cols.offset == sizes).all():
-                return None
-            _validate(cols, fixed, len(self.names))
-        except ValueError:  # FormatError and its kin: let the text route name the record
+        except ValueError:
             return None
+        # htslib wrote these bytes from the segments as they are (that is the point); what the
+        # index needs must still hold: reference ids of the header, parts within each record
+        n_refs = len(self.names)
+        need = 36 + cols.l_read_name + 4 * cols.n_cigar + ((cols.l_seq + 1) >> 1) + cols.l_seq
+        if not ((cols.stop - cols.offset == sizes).all() and (need <= sizes).all()
+                and (cols.ref_id >= -1).all() and (cols.ref_id < n_refs).all()
+                and (cols.next_ref_id >= -1).all() and (cols.next_ref_id < n_refs).all()):
+            return None  # let the text route apply its rules and name the record
         return EncodedBatch(data, sizes, cols.ref_id, np.maximum(cols.pos, 0),
                             np.maximum(cols.end_positions(), 1), (cols.flag & 4) == 0)
 
