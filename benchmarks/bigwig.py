@@ -3,14 +3,15 @@
 Reading (same process, same file, warm OS cache; each reader opened fresh, so every round
 decodes its blocks cold; CPU time, best of ``--rounds`` alternating rounds):
   * values over 1,000 random 100 kb windows;
-  * stats(nBins=100) over the same 1,000 windows (zoom levels, as pyBigWig chooses them);
+  * stats(nBins=100) over the same 1,000 windows (zoom levels, as pyBigWig chooses them),
+    window by window, and ours also as one ``stats_many`` call;
   * values of a whole chromosome.
 Writing: a bedGraph of N intervals (default 10M), ours vs pybigtools' writer, each in a child
 process so that its peak RSS (VmHWM) can be reported; wall and CPU time measured in the child.
 ``--memory`` also writes the first 1/16, 1/4 and all of the intervals with both writers and
 prints the peak RSS of each (flat = bounded memory).
 
-    python benchmarks/bigwig.py [--intervals 10000000] [--windows 1000] [--memory]
+    python benchmarks/bigwig.py [--intervals 10000000] [--windows 1000] [--memory] [--average]
 
 Ratios are ours / best peer for time (< 1 means we are faster). Load average is printed.
 """
@@ -187,6 +188,19 @@ def read_benchmarks(path: Path, nwin: int, rounds: int = 3
         got[name] = min(got[name], value)
     rows.append(("stats(nBins=100), 1,000 windows", got["bioformats_ext"],
                  min(got["pyBigWig"], got["pybigtools"])))
+    stats_breakdown(path, wins)
+
+    print(f"stats_many(nBins=100): the same {nwin} windows in one call (ours only; the peers' "
+          "per-window loops above are the reference)")
+    names_, starts_, ends_ = [w[0] for w in wins], [w[1] for w in wins], [w[2] for w in wins]
+
+    def ours_many():
+        with bigwig.open(path) as bw:
+            bw.stats_many(names_, starts_, ends_, nBins=100)
+
+    many = timed_rounds({"bioformats_ext stats_many": ours_many}, rounds)
+    rows.append(("stats_many(nBins=100), batch API", many["bioformats_ext stats_many"],
+                 min(got["pyBigWig"], got["pybigtools"])))
 
     chrom = names[0]
     print(f"values of a whole chromosome ({chrom}, {CHROMS[chrom]:,} bases)")
@@ -239,6 +253,116 @@ def memory_scaling(bg: Path, sizes: dict[str, int], tmpd: Path, n: int) -> None:
         print(line)
 
 
+def stats_breakdown(path: Path, wins: list[tuple[str, int, int]]) -> None:
+    """Where the per-window stats loop goes: blocks inflated, decoding (inflating included),
+    the rest; then the loop again with every block cached, and pybigtools on one cached
+    window repeated (its per-window floor). Wall clock, best of 5."""
+    import importlib
+
+    import pybigtools
+
+    records = importlib.import_module("bioformats_ext.bbi.zoom_records")
+    spent = {"inflate": 0.0, "decode": 0.0, "blocks": 0}
+    clock = time.perf_counter
+    inflate, decode = records.Inflater.__call__, records._decode
+
+    def timed_inflate(self, raw, off):
+        t = clock()
+        try:
+            return inflate(self, raw, off)
+        finally:
+            spent["inflate"] += clock() - t
+
+    def timed_decode(*args):
+        t = clock()
+        try:
+            return decode(*args)
+        finally:
+            spent["decode"] += clock() - t
+            spent["blocks"] += 1
+
+    records.Inflater.__call__, records._decode = timed_inflate, timed_decode
+    try:
+        rounds = []
+        for _ in range(5):
+            spent.update(inflate=0.0, decode=0.0, blocks=0)
+            t = clock()
+            bw = bigwig.open(path)
+            for w in wins:
+                bw.stats(*w, nBins=100, numpy=True)
+            cold = clock() - t
+            t = clock()
+            for w in wins:
+                bw.stats(*w, nBins=100, numpy=True)
+            rounds.append((cold, dict(spent), clock() - t))
+            bw.close()
+    finally:
+        records.Inflater.__call__, records._decode = inflate, decode
+    cold, got, warm = min(rounds, key=lambda r: r[0])
+    n = got["blocks"]
+    print(f"stats breakdown (wall, best of 5): {cold * 1e3:.1f} ms for {len(wins)} windows; "
+          f"{n} zoom blocks decoded in {got['decode'] * 1e3:.1f} ms (inflating "
+          f"{got['inflate'] * 1e3:.1f} ms = {got['inflate'] / max(n, 1) * 1e6:.0f} us a block, "
+          f"the rest {(got['decode'] - got['inflate']) / max(n, 1) * 1e6:.0f} us a block); "
+          f"everything else {(cold - got['decode']) * 1e3:.1f} ms")
+    print(f"  the same windows, every block cached: {warm / len(wins) * 1e6:.1f} us a window")
+    pbt = pybigtools.open(str(path))
+    w = wins[0]
+    pbt.values(*w, bins=100, summary="mean")
+    best_ = float("inf")
+    for _ in range(5):
+        t = clock()
+        for _ in range(500):
+            pbt.values(*w, bins=100, summary="mean")
+        best_ = min(best_, (clock() - t) / 500)
+    print(f"  pybigtools, one cached window repeated: {best_ * 1e6:.1f} us a window")
+
+
+def average_ours(path: str, bed: str) -> None:
+    with bigwig.open(path) as bw:
+        bw.average_over_bed(bed, min_max=True)
+
+
+def average_pybigwig(path: str, bed: str) -> None:
+    import pyBigWig
+
+    bw = pyBigWig.open(path)
+    with open(bed) as handle:
+        for line in handle:
+            c, a, b, _name = line.split("\t")
+            bw.stats(c, int(a), int(b), type="mean", exact=True)
+            bw.stats(c, int(a), int(b), type="coverage", exact=True)
+            bw.stats(c, int(a), int(b), type="min", exact=True)
+            bw.stats(c, int(a), int(b), type="max", exact=True)
+
+
+def average_benchmark(path: Path, tmpd: Path, n: int = 5_000) -> list[tuple[str, float, float]]:
+    """bigWigAverageOverBed over ``n`` random intervals (0-200 kb), then the same plus one
+    line covering the largest chromosome: peak RSS must not grow with the data it reads.
+    The peer is pyBigWig's exact stats, per interval (mean, coverage, min, max)."""
+    rng = np.random.default_rng(5)
+    names = list(CHROMS)
+    bed = tmpd / "avg.bed"
+    with open(bed, "w") as out:
+        for i in range(n):
+            c = names[int(rng.integers(len(names)))]
+            a = int(rng.integers(0, CHROMS[c] - 200_000))
+            out.write(f"{c}\t{a}\t{a + int(rng.integers(1, 200_000))}\tr{i}\n")
+    whole = tmpd / "avg_whole.bed"
+    whole.write_text(bed.read_text() + f"{names[0]}\t0\t{CHROMS[names[0]]}\twhole\n")
+    print(f"average_over_bed, {n:,} random intervals (child processes; CPU s, peak RSS)")
+    got = {}
+    for label, func, target in (("bioformats_ext", average_ours, bed),
+                                ("bioformats_ext +whole chrom", average_ours, whole),
+                                ("pyBigWig exact stats", average_pybigwig, bed)):
+        _wall, cpu, peak, base = in_child(func, str(path), str(target))
+        got[label] = cpu
+        print(f"  {label:<28s} {cpu:7.2f} s CPU   peak RSS {peak:5.0f} MiB (after imports "
+              f"{base:4.0f})")
+    return [("average_over_bed, 5,000 intervals", got["bioformats_ext"],
+             got["pyBigWig exact stats"])]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--intervals", type=int, default=10_000_000)
@@ -247,6 +371,9 @@ def main() -> None:
     ap.add_argument("--skip-write", action="store_true")
     ap.add_argument("--memory", action="store_true",
                     help="also report peak RSS of both writers on 1x/4x/16x inputs")
+    ap.add_argument("--average", action="store_true",
+                    help="also time average_over_bed (and its peak RSS with a whole-chromosome "
+                         "line) against pyBigWig's per-interval exact stats")
     ap.add_argument("--workdir", help="keep (and reuse) the bedGraph here instead of a temp dir")
     args = ap.parse_args()
     print(f"load average before: {os.getloadavg()}")
@@ -271,6 +398,8 @@ def main() -> None:
         if args.memory:
             memory_scaling(bg, sizes, tmpd, n)
         rows += read_benchmarks(ours_bw, args.windows, args.rounds)
+        if args.average:
+            rows += average_benchmark(ours_bw, tmpd)
     print(f"load average after: {os.getloadavg()}")
     print()
     print(f"{'benchmark':<34s} {'ours s':>9s} {'best peer s':>12s} {'ratio':>7s}")

@@ -15,7 +15,7 @@ samtools style) works too.
 from __future__ import annotations
 
 import os
-from typing import BinaryIO, Iterable, Iterator
+from typing import BinaryIO, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -24,6 +24,7 @@ from .bbi.header import TotalSummary, ZoomLevel
 from .bbi.wig import BigWigReader
 from .bbi.wig_stats import check_region, choose_zoom, exact_stats, stat_type, to_list, zoom_stats
 from .bbi.wig_write import BigWigWriter, write
+from .bbi.zoom_bins import window_stats, windows_stats
 from .bbi.zoom_records import zoom_records
 from .errors import RegionError
 from .io.source import ByteSource
@@ -72,6 +73,7 @@ class BigWigFile(BBIFile):
 
     def __init__(self, source: "str | os.PathLike[str] | BinaryIO | ByteSource", **options):
         self._reader = BigWigReader(source, **options)
+        self._zoom_memo: dict[tuple[int, int], ZoomLevel | None] = {}
 
     # -- metadata (chroms, header, zoom_levels, source, close: BBIFile) -----------------------
     def summary(self) -> dict:
@@ -146,14 +148,76 @@ class BigWigFile(BBIFile):
         if nbins < 1:
             raise ValueError("nBins must be at least 1")
         _, cid, start, end = self._region(chrom, start, end, region)
-        level = None if exact else choose_zoom(self._reader.zoom_levels, start, end, nbins)
+        level = None if exact else self._zoom_for(end - start, nbins)
+        out: np.ndarray | None
         if level is None:
             s, e, v = self._arrays(cid, start, end)
             out = exact_stats(s, e, v, start, end, nbins, kind)
         else:
-            recs = zoom_records(self._reader, level, cid, start, end)
-            out = zoom_stats(recs, start, end, nbins, kind)
+            out = window_stats(self._reader, level, cid, start, end, nbins, kind)
+            if out is None:  # not the common shape: the general rule
+                recs = zoom_records(self._reader, level, cid, start, end)
+                out = zoom_stats(recs, start, end, nbins, kind)
         return out if numpy else to_list(out)
+
+    def stats_many(self, chroms: "str | Sequence[str]", starts: "Sequence[int] | np.ndarray",
+                   ends: "Sequence[int] | np.ndarray", type: str = "mean",  # noqa: A002
+                   nBins: int = 1, exact: bool = False) -> np.ndarray:
+        """:meth:`stats` (``numpy=True``) of many windows at once: a ``(windows, nBins)``
+        float64 array, NaN where pyBigWig gives None; the same numbers as calling
+        :meth:`stats` window by window. ``chroms`` is one name or one per window. Windows of
+        equal width share their zoom level and bin offsets, so their zoom-based mean, std
+        and coverage go through one search and one ``bincount`` for all of them."""
+        kind = stat_type(type)
+        nbins = int(nBins) or 1
+        if nbins < 1:
+            raise ValueError("nBins must be at least 1")
+        a = np.asarray(starts, np.int64).reshape(-1)
+        b = np.asarray(ends, np.int64).reshape(-1)
+        names = [chroms] * len(a) if isinstance(chroms, str) else list(chroms)
+        if not len(names) == len(a) == len(b):
+            raise ValueError(f"{len(names)} chromosomes, {len(a)} starts and {len(b)} ends: "
+                             "one of each per window")
+        reader = self._reader
+        ids = {c: reader.chrom_id(c) for c in dict.fromkeys(names)}  # unknown: typed error
+        cids = np.array([ids[c] for c in names], np.int64)
+        sizes = np.asarray(reader.chrom_sizes, np.int64)[cids] if len(cids) else cids
+        bad = np.flatnonzero((a < 0) | (b <= a) | (b > sizes))
+        if len(bad):
+            i = int(bad[0])
+            try:
+                check_region(names[i], int(a[i]), int(b[i]), int(sizes[i]))
+            except RegionError as exc:
+                raise RegionError(f"window {i + 1}: {exc}") from None
+        out = np.full((len(a), nbins), np.nan)
+        todo = np.ones(len(a), bool)
+        if not exact and len(a):
+            widths = b - a
+            for width in np.unique(widths).tolist():
+                level = self._zoom_for(width, nbins)
+                group = np.flatnonzero(widths == width)
+                got = None if level is None else \
+                    windows_stats(reader, level, cids[group], a[group], width, nbins, kind)
+                if got is not None:
+                    out[group] = got[0]
+                    todo[group] = ~got[1]
+        for i in np.flatnonzero(todo).tolist():
+            out[i] = self.stats(names[i], int(a[i]), int(b[i]), type=kind, nBins=nbins,
+                                exact=exact, numpy=True)
+        return out
+
+    def _zoom_for(self, width: int, nbins: int) -> ZoomLevel | None:
+        """:func:`~.bbi.wig_stats.choose_zoom`, remembered per (width, bins): a scan asks
+        for the same window shape many times."""
+        memo = self._zoom_memo
+        key = (width, nbins)
+        try:
+            return memo[key]
+        except KeyError:
+            if len(memo) > 256:
+                memo.clear()
+            found = memo[key] = choose_zoom(self._reader.zoom_levels, 0, width, nbins)
+            return found
 
     def zoom_records(self, level: "int | ZoomLevel", chrom: str | None = None,
                      start: int | None = None, end: int | None = None, *,

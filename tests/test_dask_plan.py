@@ -170,3 +170,68 @@ def test_unplaced_only_bam_is_one_unmapped_tail(tmp_path):
     with pysam.AlignmentFile(str(src)) as f, pysam.AlignmentFile(str(tmp_path / "out.bam")) as g:
         assert [r.to_string() for r in f.fetch(until_eof=True)] == \
             [r.to_string() for r in g.fetch(until_eof=True)]
+
+
+def _cuts_by_rule(index, tid):
+    """The record starts a reference offers for cutting, written as the rule reads: every
+    bin chunk start inside the reference (position: the lowest first base of the bins naming
+    it), then every linear-index entry no bin names (position: its first window)."""
+    from bioformats_ext.index.binning import bin_bot
+
+    ref = index.refs[tid]
+    real = {b: c for b, c in ref.bins.items() if b != index.pseudo_bin}
+    if not real:
+        return None
+    meta = ref.bins.get(index.pseudo_bin)
+    if meta:
+        off_beg, off_end = meta[0]
+    else:
+        off_beg = min(u for c in real.values() for u, _ in c)
+        off_end = max(v for c in real.values() for _, v in c)
+    cuts = {off_beg: 0}
+    for b, chunks in real.items():
+        pos = bin_bot(b, index.depth) << index.min_shift
+        for u, _ in chunks:
+            if off_beg <= u < off_end:
+                cuts[u] = min(cuts.get(u, pos), pos)
+    for w, off in enumerate(ref.linear or ()):
+        if off_beg <= off < off_end and off not in cuts:
+            cuts[off] = w << index.min_shift
+    return off_beg, off_end, cuts
+
+
+@pytest.mark.parametrize("kind", ["tbi", "csi", "bai", "bam-csi", "dicts"])
+def test_vectorised_cuts_equal_the_rule(tmp_path, kind):
+    """The planner's one-numpy-pass cuts equal the per-bin rule on indexes htslib wrote
+    (TBI, CSI of a VCF; BAI, CSI of a BAM), and on references given as dicts (a builder's)."""
+    import types
+
+    from helpers import write_bam
+
+    from bioformats_ext.dask.plan import _ref_cuts
+    from bioformats_ext.index import read_index
+
+    contigs = [("chr1", 3_000_000, 4000), ("chr2", 500_000, 300), ("chrM", 16_000, 20)]
+    if kind in ("tbi", "csi"):
+        gz = write_vcf_gz(tmp_path / "x.vcf", contigs, seed=3, csi=kind == "csi")
+        index = read_index(str(gz) + "." + kind)
+    else:
+        bam = write_bam(tmp_path / "x.bam", n_big=6000, n_small=40, seed=4, csi=kind == "bam-csi")
+        index = read_index(str(bam) + (".csi" if kind == "bam-csi" else ".bai"))
+    if kind == "dicts":
+        refs = [types.SimpleNamespace(bins=r.bins, linear=r.linear) for r in index.refs]
+        index = types.SimpleNamespace(refs=refs, pseudo_bin=index.pseudo_bin,
+                                      min_shift=index.min_shift, depth=index.depth)
+    checked = 0
+    for tid in range(len(index.refs)):
+        want = _cuts_by_rule(index, tid)
+        got = _ref_cuts(index, tid)
+        if want is None:
+            assert got is None
+            continue
+        off_beg, off_end, starts, at = got
+        assert (off_beg, off_end) == want[:2]
+        assert dict(zip(starts.tolist(), at.tolist())) == want[2]
+        assert starts.tolist() == sorted(want[2])
+        checked += len(want[2])
+    assert checked > 10

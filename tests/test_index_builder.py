@@ -179,3 +179,105 @@ def test_tabix_names_and_empty_refs():
     out = io.BytesIO()
     v.write_tbi(out, names=["a", "b", "c"])
     assert read_index(out.getvalue()).names == ["b"]   # VCF: only references holding records
+
+
+def _sorted_records(rng, tids, n, p_long, unplaced):
+    """Sorted (tid, beg, end, voffset, mapped) records, mostly within one 16 kb window
+    (the common leaf-bin case); ``p_long`` of them span windows; zero-length ones at 0."""
+    recs = []
+    off = 1 << 16
+    for tid in tids:
+        pos = 0
+        for k in range(n):
+            pos += int(rng.choice([0, 1, 700, 5_000, 40_000])) if k else int(rng.choice([0, 0, 2]))
+            if rng.random() < p_long:
+                length = int(rng.choice([20_000, 300_000, 3_000_000]))
+            else:
+                length = int(rng.choice([0, 1, 3]))
+            off += int(rng.integers(1, 30_000))
+            recs.append((tid, pos, pos + length, off, bool(rng.random() > 0.1)))
+    for _ in range(unplaced):
+        off += 100
+        recs.append((-1, -1, 0, off, False))
+    return recs, off + 7
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 9), min_size=1, max_size=4, unique=True), st.integers(0, 2**31),
+       st.integers(1, 300), st.sampled_from([0.0, 0.01, 0.3]), st.integers(0, 3),
+       st.lists(st.integers(0, 10_000), max_size=4), st.sampled_from(["bai", "csi", "tbi"]),
+       st.sampled_from(["int64", "int32", "list"]), st.booleans())
+def test_checked_push_many_equals_push(tids, seed, n, p_long, unplaced, cuts, fmt, kind,
+                                       with_mapped):
+    """The writers' order — ``check`` a batch, write it, ``push_many`` the same arrays (which
+    reuses the check's reference-change rows and takes the leaf-bin path) — builds the index
+    that scalar pushes build, for every column type and with records spanning bins."""
+    rng = np.random.default_rng(seed)
+    recs, final = _sorted_records(rng, sorted(tids), n, p_long, unplaced)
+
+    def make():
+        if fmt == "bai":
+            return IndexBuilder.bai(10, offset0=1 << 16)
+        if fmt == "tbi":
+            return IndexBuilder.tbi("bed", offset0=1 << 16)
+        return IndexBuilder.csi(12, depth=7, offset0=1 << 16)
+
+    one = make()
+    for r in recs:
+        one.push(*(r if with_mapped else r[:4]))
+    one.finish(final)
+    many = make()
+    bounds = [0] + sorted(set(c % (len(recs) + 1) for c in cuts)) + [len(recs)]
+    for lo, hi in zip(bounds, bounds[1:]):
+        if hi <= lo:
+            continue
+        t, b, e, v, m = (list(c) for c in zip(*recs[lo:hi]))
+        if kind != "list":
+            t, b, e = (np.array(c, dtype=kind) for c in (t, b, e))
+        many.check(t, b, e)
+        many.push_many(t, b, e, np.array(v), np.array(m) if with_mapped else None)
+    many.finish(final)
+    assert one.refs == many.refs
+    assert one.n_no_coor == many.n_no_coor == unplaced
+    if fmt != "tbi":
+        a, b = io.BytesIO(), io.BytesIO()
+        (one.write_bai if fmt == "bai" else one.write_csi)(a)
+        (many.write_bai if fmt == "bai" else many.write_csi)(b)
+        assert a.getvalue() == b.getvalue()
+
+
+def test_checked_push_many_sort_error_names_the_record():
+    """An unsorted batch fails in ``check`` (before anything is written) with the typed,
+    1-based error, and a later ``push_many`` of unchecked records still checks them."""
+    b = IndexBuilder.bai(2)
+    b.check(np.array([0, 0, 0]), np.array([10, 20, 30]), np.array([11, 21, 31]))
+    b.push_many(np.array([0, 0, 0]), np.array([10, 20, 30]), np.array([11, 21, 31]),
+                np.array([100, 200, 300]))
+    with pytest.raises(SortOrderError) as info:
+        b.check(np.array([0, 0, 0]), np.array([40, 35, 50]), np.array([41, 36, 51]))
+    assert info.value.record == 5
+    assert "position 35 after 40" in str(info.value)
+    with pytest.raises(SortOrderError) as info:
+        b.push_many(np.array([0, 1, 0]), np.array([40, 1, 50]), np.array([41, 2, 51]),
+                    np.array([400, 500, 600]))
+    assert info.value.record == 6
+    assert b.n_records == 3
+
+
+@pytest.mark.parametrize("ascending", [True, False])
+def test_sort_chunks_equals_three_key_sort(ascending):
+    """finish's one-key stable sort gives lexsort's (reference, bin, start) order when starts
+    ascend (pushes in file order); otherwise it takes lexsort itself."""
+    from bioformats_ext.index.refs import sort_chunks
+
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        n = int(rng.integers(0, 300))
+        ct = rng.integers(-1, 4, n)
+        cb = rng.integers(0, 37449, n) // int(rng.choice([1, 5000]))
+        cu = np.cumsum(rng.integers(0, 3, n)) if ascending else rng.integers(0, 50, n)
+        cv = cu + rng.integers(0, 9, n)
+        order = np.lexsort((cu, cb, ct))
+        got = sort_chunks(ct, cb, cu, cv, 37449)
+        for a, b in zip(got, (ct[order], cb[order], cu[order], cv[order])):
+            assert a.tolist() == b.tolist()

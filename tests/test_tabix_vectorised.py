@@ -164,6 +164,72 @@ def test_batch_intervals_equal_per_line_rule_with_sv_and_gvcf():
         assert [(n.decode(), int(b), int(e)) for n, b, e in zip(names, beg, end)] == want
 
 
+def test_validated_batch_intervals_equal_per_line_rule():
+    """After the writer's validation (``check_vcf_lines``) passes a batch, the interval rule
+    reuses its verdict (no column tests again, CHROM runs kept on the scan) and still equals
+    ``parse_line`` on lines with SVLEN, gVCF ``<*>``/``<NON_REF>`` with FORMAT/LEN and END."""
+    from bioformats_ext.index.tabix_conf import get_config, parse_line
+    from bioformats_ext.index.vcf_batch import VcfScan, scan_intervals
+    from bioformats_ext.vcf.validate import _check_line, check_vcf_lines
+
+    conf = get_config("vcf")
+    rng = random.Random(23)
+    validated = 0
+    for _ in range(300):
+        lines, size = [], rng.randint(1, 40)
+        for line in _odd_vcf_lines(rng, 400):
+            try:
+                _check_line(line, 1, None)
+            except Exception:  # noqa: BLE001 - only lines the writer accepts
+                continue
+            lines.append(line)
+            if len(lines) == size:
+                break
+        scan = VcfScan.of_lines(lines)
+        check_vcf_lines(lines, None, 1, scan)
+        assert scan.well_formed
+        validated += 1
+        runs, beg, end = scan_intervals(scan, 1, lines)
+        want = [parse_line(conf, line, 1 + i) for i, line in enumerate(lines)]
+        assert [(n.decode(), int(b), int(e)) for n, b, e in zip(runs.expand(), beg, end)] == want
+    assert validated == 300
+
+
+def test_sparse_positions_equal_flatnonzero():
+    import numpy as np
+
+    from bioformats_ext.index.vcf_batch import sparse_positions
+
+    rng = np.random.default_rng(5)
+    for n in (0, 1, 7, 8, 9, 15, 16, 17, 1000, 4099):
+        for p in (0.0, 0.001, 0.1, 0.5, 1.0):
+            buf = np.where(rng.random(n) < p, 60, 61).astype(np.uint8)
+            assert sparse_positions(buf, 60).tolist() == np.flatnonzero(buf == 60).tolist()
+            assert sparse_positions(buf[1:], 60).tolist() == np.flatnonzero(buf[1:] == 60).tolist()
+
+
+@pytest.mark.parametrize("long_alt", [False, True])
+def test_gvcf_lines_found_in_alt_columns_of_any_length(long_alt):
+    """``VcfScan.rule_rows`` holds every line with a ``<*>`` / ``<NON_REF>`` ALT allele,
+    whether ALT columns are short (gathered from the ALT spans) or long (whole-batch scan)."""
+    from bioformats_ext.index.vcf_batch import VcfScan
+
+    rng = random.Random(24)
+    alts = ["A", "<DEL>", "<*>", "A,<NON_REF>", "<NON_REF>", "T,<*>,G", "<DUP:TANDEM>"]
+    if long_alt:
+        alts += ["C" * 300, "<NON_REF>," + "G" * 200]
+    for _ in range(50):
+        lines = []
+        for i in range(rng.randint(1, 60)):
+            alt = rng.choice(alts)
+            info = rng.choice(["DP=3", "NOTE=<*>", "."])
+            tail = rng.choice(["", "\tGT:LEN\t0/1:40", "\tGT\t0/1:<*>"])
+            lines.append(f"chr1\t{i + 1}\tid\tA\t{alt}\t.\tPASS\t{info}{tail}\n".encode())
+        want = {i for i, line in enumerate(lines)
+                if {b"<*>", b"<NON_REF>"} & set(line.split(b"\t")[4].split(b","))}
+        assert want <= set(VcfScan.of_lines(lines).rule_rows.tolist()), lines
+
+
 def test_query_many_regions_equals_htslib(tmp_path):
     """Query mode filters the blobs of many regions in one numpy pass (TBI read into arrays);
     its lines equal htslib's for END / SVLEN / gVCF / CRLF / 4-column lines, region by region,

@@ -1,9 +1,11 @@
 """``bigWigAverageOverBed`` in one call: sum, coverage and means over every interval of a BED.
 
 The intervals are grouped by chromosome; for each chromosome the R-tree is asked for every
-interval's blocks, the union is read in one batched request and decoded once, and then every
-interval's numbers come from prefix sums over the (sorted, non-overlapping) items: no per-interval
-reads and no per-base arrays.
+interval's blocks, and the union is read in file order in bounded batches (``BATCH_BYTES`` of
+compressed blocks, each read as one batched request and decoded once, shared by every interval
+it reaches): every interval's numbers are the sum of its parts from each batch, taken from prefix
+sums over the batch's (sorted, non-overlapping) items. No per-interval reads, no per-base arrays,
+and memory bounded by one batch however large a chromosome or an interval.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from typing import TYPE_CHECKING, Iterable
 import numpy as np
 
 from ..errors import RecordError, UnknownReferenceError
+from .reader import _windows
 
 if TYPE_CHECKING:
     from ..bigwig import BigWigFile
 
 RESULT_FIELDS = ("name", "size", "covered", "sum", "mean0", "mean")
+BATCH_BYTES = 2 << 20  # compressed block bytes read and decoded at a time
 
 
 Interval = tuple[str, int, int, str, "list[tuple[int, int]] | None"]
@@ -121,46 +125,15 @@ def average_over_bed(bw: "BigWigFile", bed: "str | os.PathLike[str] | Iterable[t
             if not skip_unknown:
                 raise UnknownReferenceError(f"chromosome {chrom!r} is not in this bigWig")
             continue
-        cid = reader.chrom_ids[chrom]
-        a = np.array([intervals[i][1] for i in idx], np.int64)
-        b = np.array([intervals[i][2] for i in idx], np.int64)
-        ranges: dict[tuple[int, int], None] = {}
-        for lo, hi in zip(a.tolist(), b.tolist()):
-            if hi > lo:
-                ranges.update(dict.fromkeys(reader.rtree.ranges(cid, lo, hi)))
-        secs = [sec for sec in reader.load_sections(sorted(ranges)) if sec.chrom == cid]
-        if not secs:
-            continue
-        s = np.concatenate([x.starts for x in secs])
-        e = np.concatenate([x.ends for x in secs])
-        v = np.concatenate([x.values for x in secs]).astype(np.float64)
-        if len(s) > 1 and bool((s[1:] < s[:-1]).any()):
-            order = np.argsort(s, kind="stable")
-            s, e, v = s[order], e[order], v[order]
-        length = (e - s).astype(np.float64)
-        cum_len = np.concatenate([[0.0], np.cumsum(length)])
-        cum_sum = np.concatenate([[0.0], np.cumsum(length * v)])
-        lo = np.searchsorted(e, a, "right")
-        hi = np.maximum(np.searchsorted(s, b, "left"), lo)
-        cov = cum_len[hi] - cum_len[lo]
-        tot = cum_sum[hi] - cum_sum[lo]
-        some = hi > lo
-        first = np.where(some, lo, 0)
-        last = np.where(some, hi - 1, 0)
-        cut_l = np.where(some, np.maximum(a - s[first], 0), 0)
-        cut_r = np.where(some, np.maximum(e[last] - b, 0), 0)
-        cov -= cut_l + cut_r
-        tot -= cut_l * v[first] + cut_r * v[last]
         idx_arr = np.asarray(idx)
+        cov, tot, lo_v, hi_v = _chromosome(reader, reader.chrom_ids[chrom],
+                                           np.array([intervals[i][1] for i in idx], np.int64),
+                                           np.array([intervals[i][2] for i in idx], np.int64),
+                                           min_max)
         covered[idx_arr] = np.rint(cov).astype(np.int64)
         sums[idx_arr] = tot
-        if min_max and bool(some.any()):
-            k = np.flatnonzero(some)
-            for j, (x, y) in zip(k.tolist(), zip(lo[k].tolist(), hi[k].tolist())):
-                seen = v[x:y][length[x:y] > 0]  # zero-length items cover no base
-                if len(seen):
-                    mins[idx_arr[j]] = seen.min()
-                    maxs[idx_arr[j]] = seen.max()
+        mins[idx_arr] = lo_v
+        maxs[idx_arr] = hi_v
     lengths = np.array([x1 - x0 for _, x0, x1, _ in intervals], np.int64)
     if len(rows) != n:  # BED12 lines: add up their exons (counts stay exact in float64)
         own = np.asarray(owner, np.int64)
@@ -181,3 +154,72 @@ def average_over_bed(bw: "BigWigFile", bed: "str | os.PathLike[str] | Iterable[t
         row = (name, size, c, t, t / size if size else 0.0, t / c if c else 0.0)
         out.append(row + (float(mins[i]), float(maxs[i])) if min_max else row)
     return out
+
+
+def _chromosome(reader, cid: int, a: np.ndarray, b: np.ndarray, min_max: bool
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Covered bases, sums, min and max (NaN when uncovered) of the intervals ``[a, b)`` of
+    one chromosome. The blocks any interval needs are read in file order, in batches of at
+    most BATCH_BYTES (compressed; a bigger block alone): each batch's items give each
+    interval they reach its part of the numbers, from prefix sums over the batch. An item
+    lies in one block, so the parts add up to the whole, and memory holds one batch however
+    large the chromosome or the intervals."""
+    n = len(a)
+    cov_acc = np.zeros(n)
+    tot_acc = np.zeros(n)
+    mins = np.full(n, np.nan)
+    maxs = np.full(n, np.nan)
+    wanted: dict[tuple[int, int], None] = {}
+    for lo, hi in zip(a.tolist(), b.tolist()):
+        if hi > lo:
+            wanted.update(dict.fromkeys(reader.rtree.ranges(cid, lo, hi)))
+    if not wanted:
+        return cov_acc, tot_acc, mins, maxs
+    # intervals by start, with the running maximum of their ends: the intervals that may reach
+    # a batch's items are one slice of them (then filtered by end)
+    order = np.argsort(a, kind="stable")
+    sorted_a = a[order]
+    reach = np.maximum.accumulate(b[order])
+    carry = (0.0, 0.0)
+    for batch, _ in _windows(sorted(wanted), BATCH_BYTES, BATCH_BYTES):
+        secs = [sec for sec in reader.load_sections(batch, use_cache=False)
+                if sec.chrom == cid and len(sec)]
+        if not secs:
+            continue
+        s = np.concatenate([x.starts for x in secs])
+        e = np.concatenate([x.ends for x in secs])
+        v = np.concatenate([x.values for x in secs]).astype(np.float64)
+        if len(s) > 1 and bool((s[1:] < s[:-1]).any()):
+            sort = np.argsort(s, kind="stable")
+            s, e, v = s[sort], e[sort], v[sort]
+        cand = order[int(reach.searchsorted(s[0], "left")):
+                     int(sorted_a.searchsorted(e.max(), "right"))]
+        cand = cand[b[cand] >= s[0]]
+        length = (e - s).astype(np.float64)
+        # the prefix sums carry on from the batch before: the same float64 values as over the
+        # whole chromosome at once (an interval inside one batch gets the very same numbers)
+        cum_len = np.cumsum(np.concatenate([[carry[0]], length]))
+        cum_sum = np.cumsum(np.concatenate([[carry[1]], length * v]))
+        carry = (float(cum_len[-1]), float(cum_sum[-1]))
+        if not len(cand):
+            continue
+        ca, cb = a[cand], b[cand]
+        lo = np.searchsorted(e, ca, "right")
+        hi = np.maximum(np.searchsorted(s, cb, "left"), lo)
+        cov = cum_len[hi] - cum_len[lo]
+        tot = cum_sum[hi] - cum_sum[lo]
+        some = hi > lo
+        first = np.where(some, lo, 0)
+        last = np.where(some, hi - 1, 0)
+        cut_l = np.where(some, np.maximum(ca - s[first], 0), 0)
+        cut_r = np.where(some, np.maximum(e[last] - cb, 0), 0)
+        cov_acc[cand] += cov - (cut_l + cut_r)
+        tot_acc[cand] += tot - (cut_l * v[first] + cut_r * v[last])
+        if min_max and bool(some.any()):
+            k = np.flatnonzero(some)
+            for j, x, y in zip(cand[k].tolist(), lo[k].tolist(), hi[k].tolist()):
+                seen = v[x:y][length[x:y] > 0]  # zero-length items cover no base
+                if len(seen):
+                    mins[j] = np.fmin(mins[j], seen.min())
+                    maxs[j] = np.fmax(maxs[j], seen.max())
+    return cov_acc, tot_acc, mins, maxs

@@ -35,24 +35,38 @@ def stat_type(name: str) -> str:
                          "coverage, sum") from None
 
 
+def bin_offsets(width: int, nbins: int) -> "np.ndarray | None":
+    """``edges - start`` of :func:`bin_edges` as uint32, for any window of ``width`` bases
+    (remembered: a scan asks for the same shape many times); None when ``nbins >= 2**18``.
+
+    Then ``start + trunc(step) == trunc(start + step)`` in double: a step that is not a whole
+    number is at least ``1 / nbins`` from one, far more than the rounding of the sum (below
+    ``2**-19`` for uint32 coordinates)."""
+    key = (width, nbins)
+    found = _OFFSETS.get(key)
+    if found is None:
+        if nbins >= 1 << 18 or width >= 1 << 32:
+            return None
+        found = ((width * np.arange(nbins + 1, dtype=np.float64)) / nbins).astype(np.uint32)
+        if len(_OFFSETS) > 64:
+            _OFFSETS.clear()
+        _OFFSETS[key] = found
+    return found
+
+
 def bin_edges(start: int, end: int, nbins: int) -> np.ndarray:
-    """libBigWig's bin boundaries (``nbins + 1`` of them)."""
-    key = (end - start, nbins)
-    steps = _STEPS.get(key)
-    if steps is None:
-        # the float offsets depend only on the width and bin count: compute them once for
-        # the many equal-width windows of a typical scan
-        steps = np.concatenate([[0.0], ((end - start) * np.arange(1, nbins + 1,
-                                                                   dtype=np.float64)) / nbins])
-        if len(_STEPS) > 64:
-            _STEPS.clear()
-        _STEPS[key] = steps
+    """libBigWig's bin boundaries (``nbins + 1`` of them, int64): ``start + (uint32)((double)
+    (end - start) * i / nbins)``."""
+    offsets = bin_offsets(end - start, nbins)
+    if offsets is not None:
+        return start + offsets.astype(np.int64)
+    steps = ((end - start) * np.arange(nbins + 1, dtype=np.float64)) / nbins
     edges = (start + steps).astype(np.int64)
     edges[0] = start
     return edges
 
 
-_STEPS: dict[tuple[int, int], np.ndarray] = {}
+_OFFSETS: dict[tuple[int, int], np.ndarray] = {}
 
 
 def choose_zoom(levels: list[ZoomLevel], start: int, end: int, nbins: int) -> ZoomLevel | None:

@@ -75,35 +75,68 @@ def _leaf_units(leaves: np.ndarray) -> list[Unit]:
 # -- BGZF: BAI / CSI / TBI ------------------------------------------------------------------------
 
 
-def _ref_cuts(index: Any, tid: int) -> tuple[int, int, dict[int, int]] | None:
-    """``(off_beg, off_end, {record-start voffset: approximate position})`` of a reference,
-    from its pseudo-bin, bin chunk starts and linear index — all of them record starts."""
-    from ..index.binning import bin_bot
+def _ref_arrays(ref: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Bin ids, chunk counts per bin, chunks (n x 2 voffsets) and linear index of a reference:
+    the arrays of an index read from disk, or built from a builder's dicts."""
+    if getattr(ref, "_ids", None) is not None:
+        lin = ref._lin if ref._lin is not None else np.zeros(0, np.uint64)
+        return ref._ids, ref._counts, ref._chunks, lin
+    items = list(ref.bins.items())
+    ids = np.array([b for b, _ in items], np.int64)
+    counts = np.array([len(c) for _, c in items], np.int64)
+    chunks = np.array([x for _, c in items for pair in c for x in pair], np.uint64).reshape(-1, 2)
+    return ids, counts, chunks, np.array(ref.linear or (), np.uint64)
 
-    ref = index.refs[tid]
-    if not ref.bins:
+
+def _bin_bots(bins: np.ndarray, depth: int) -> np.ndarray:
+    """First linear-index window of each bin (vectorised :func:`..index.binning.bin_bot`)."""
+    from ..index.binning import bin_first
+
+    firsts = np.array([bin_first(level) for level in range(depth + 1)], np.int64)
+    level = np.searchsorted(firsts, bins, side="right") - 1
+    return (bins - firsts[level]) << (3 * (depth - level))
+
+
+def _ref_cuts(index: Any, tid: int) -> tuple[int, int, np.ndarray, np.ndarray] | None:
+    """``(off_beg, off_end, starts, positions)`` of a reference: record-start voffsets inside
+    it (sorted, unique) and an approximate position for each, from its pseudo-bin, bin chunk
+    starts (the bin's first base) and linear index (the window's first base).
+
+    A start named by several bins gets the lowest of their positions; a linear-index window
+    only adds starts no bin names, at its first window. One numpy pass per reference: a whole
+    genome's index plans without building Python objects per bin."""
+    ids, counts, chunks, lin = _ref_arrays(index.refs[tid])
+    if not len(ids):
         return None
-    pseudo = index.pseudo_bin
-    meta = ref.bins.get(pseudo)
-    real = {b: c for b, c in ref.bins.items() if b != pseudo}
-    if not real:
+    of_chunk = np.repeat(ids.astype(np.int64), counts)
+    meta = of_chunk == index.pseudo_bin
+    real = ~meta
+    if not real.any():
         return None
-    if meta:
-        off_beg, off_end = meta[0]
+    begs = chunks[real, 0].astype(np.int64)
+    if meta.any():
+        off_beg, off_end = (int(x) for x in chunks[np.flatnonzero(meta)[0]])
     else:
-        off_beg = min(u for c in real.values() for u, _ in c)
-        off_end = max(v for c in real.values() for _, v in c)
-    cuts: dict[int, int] = {off_beg: 0}
+        off_beg, off_end = int(begs.min()), int(chunks[real, 1].max())
     shift = index.min_shift
-    for b, chunks in real.items():
-        pos = bin_bot(b, index.depth) << shift
-        for u, _ in chunks:
-            if off_beg <= u < off_end:
-                cuts[u] = min(cuts.get(u, pos), pos)
-    for w, off in enumerate(ref.linear or ()):
-        if off_beg <= off < off_end and off not in cuts:
-            cuts[off] = w << shift
-    return off_beg, off_end, cuts
+    pos = _bin_bots(of_chunk[real], index.depth) << shift
+    inside = (begs >= off_beg) & (begs < off_end)
+    offs = np.concatenate([[off_beg], begs[inside]])
+    pos = np.concatenate([[0], pos[inside]])
+    order = np.lexsort((pos, offs))
+    offs, pos = offs[order], pos[order]
+    first = np.ones(len(offs), bool)
+    first[1:] = offs[1:] != offs[:-1]
+    offs, pos = offs[first], pos[first]
+    lin = lin.astype(np.int64)
+    if len(lin):
+        uniq, at = np.unique(lin, return_index=True)  # each offset at its first window
+        new = (uniq >= off_beg) & (uniq < off_end) & ~np.isin(uniq, offs)
+        offs = np.concatenate([offs, uniq[new]])
+        pos = np.concatenate([pos, at[new].astype(np.int64) << shift])
+        order = np.argsort(offs, kind="stable")
+        offs, pos = offs[order], pos[order]
+    return off_beg, off_end, offs, pos
 
 
 def _span(u: int, v: int, size: int) -> tuple[int, int]:
@@ -172,10 +205,14 @@ def plan_bgzf(index: Any, names: Sequence[str], lengths: Sequence[int], file_siz
             info = _ref_cuts(index, tid) if tid < len(index.refs) else None
             chunks = index.query(tid, r.start, stop) if info else []
             units: list[Unit] = []
+            starts, at = (info[2], info[3]) if info else (np.zeros(0, np.int64),) * 2
             for u, v in chunks:
-                inner = sorted(c for c in (info[2] if info else {}) if u < c < v)
+                lo, hi = np.searchsorted(starts, [u, v], side="right")
+                inner = starts[lo:hi - (hi > lo and starts[hi - 1] == v)].tolist()
+                known = dict(zip(starts.tolist()[lo - 1 if lo else 0:hi],
+                                 at.tolist()[lo - 1 if lo else 0:hi]))
                 edges = [u, *inner, v]
-                pos = [info[2].get(e, r.start) if info else r.start for e in edges]
+                pos = [known.get(e, r.start) for e in edges]
                 units += _interval_units(tid, edges, pos, stop, file_size)
             per_region.append((r, stop, units))
         target = _target(sum(u.nbytes for _, _, us in per_region for u in us), target_bytes, n)
@@ -188,11 +225,9 @@ def plan_bgzf(index: Any, names: Sequence[str], lengths: Sequence[int], file_siz
         info = _ref_cuts(index, tid)
         if info is None:
             continue
-        off_beg, off_end, cuts = info
-        edges = sorted(cuts)
-        pos = [cuts[e] for e in edges]
-        for i in range(1, len(pos)):  # positions never go backwards within a reference
-            pos[i] = max(pos[i], pos[i - 1])
+        off_beg, off_end, starts, at = info
+        edges = starts.tolist()
+        pos = np.maximum.accumulate(at).tolist()  # never backwards within a reference
         units += _interval_units(tid, edges + [off_end], pos, lengths[tid] or pos[-1], file_size)
         last_end = off_end if last_end is None else max(last_end, off_end)
     units.sort(key=lambda u: u.key[0])  # type: ignore[index]

@@ -102,3 +102,25 @@ def reg2bin_array(beg: np.ndarray, end: np.ndarray, min_shift: int = 14,
     out = firsts[level] + (beg >> shift)
     out[root] = 0
     return out
+
+
+def csi_depth_for(max_ref_len: int, min_shift: int = 14) -> int:
+    """samtools' CSI depth: smallest n with ``max_ref_len + 256 <= 2**(min_shift + 3n)``."""
+    limit = max_ref_len + 256
+    depth, s = 0, 1 << min_shift
+    while limit > s:
+        depth += 1
+        s <<= 3
+    return depth
+
+
+def tabix_csi_depth(min_shift: int = 14, max_ref_len: int | None = None) -> int:
+    """tabix/bcftools' CSI depth: start at ``(31 - min_shift + 2) // 3`` and grow to fit
+    ``max_ref_len`` (from ``##contig`` / ``@SQ`` lengths; 100 Gbp when unknown)."""
+    depth = (31 - min_shift + 2) // 3
+    limit = (max_ref_len or 100 * 1024 ** 3) + 256
+    s = bin_limit(min_shift, depth)
+    while limit > s:
+        depth += 1
+        s <<= 3
+    return depth

@@ -24,33 +24,15 @@ import numpy as np
 
 from ..errors import RecordError
 from .sortorder import RecordNumbers, SortOrder, int64_columns
-from .binning import bin_first, bin_limit, n_bins, pseudo_bin, reg2bin, reg2bin_array
+from .binning import (bin_first, bin_limit, csi_depth_for, n_bins, pseudo_bin, reg2bin,
+                      reg2bin_array, tabix_csi_depth)
+from .refs import (HTS_MIN_MARKER_DIST, LinearSlots, RefIndex, backfill, finish_ref,
+                   group_starts, sort_chunks)
 from .tabix_conf import TabixConfig, get_config
 
-HTS_MIN_MARKER_DIST = 0x10000
+__all__ = ["IndexBuilder", "RefIndex", "ReferenceNames", "HTS_MIN_MARKER_DIST", "csi_depth_for",
+           "tabix_csi_depth"]
 _NO_BIN = -1
-
-
-def csi_depth_for(max_ref_len: int, min_shift: int = 14) -> int:
-    """samtools' CSI depth: smallest n with ``max_ref_len + 256 <= 2**(min_shift + 3n)``."""
-    limit = max_ref_len + 256
-    depth, s = 0, 1 << min_shift
-    while limit > s:
-        depth += 1
-        s <<= 3
-    return depth
-
-
-def tabix_csi_depth(min_shift: int = 14, max_ref_len: int | None = None) -> int:
-    """tabix/bcftools' CSI depth: start at ``(31 - min_shift + 2) // 3`` and grow to fit
-    ``max_ref_len`` (from ``##contig`` / ``@SQ`` lengths; 100 Gbp when unknown)."""
-    depth = (31 - min_shift + 2) // 3
-    limit = (max_ref_len or 100 * 1024 ** 3) + 256
-    s = bin_limit(min_shift, depth)
-    while limit > s:
-        depth += 1
-        s <<= 3
-    return depth
 
 
 class ReferenceNames:
@@ -87,79 +69,6 @@ class ReferenceNames:
         return list(self._names)
 
 
-class RefIndex:
-    """Finished index data of one reference (the comparison-friendly representation).
-
-    ``bins`` maps bin id -> list of ``(beg, end)`` virtual-offset chunks (the pseudo-bin included,
-    its second "chunk" being ``(n_mapped, n_unmapped)``); ``loffsets`` maps bin -> CSI loffset;
-    ``linear`` is the back-filled linear index (empty for CSI files read back).
-
-    A builder's references also carry ``arrays`` — ``(bin ids, chunks per bin, chunk begins,
-    chunk ends, loffsets)`` in ascending bin order — which serialisation uses directly; the dicts
-    are made from them only when read (a sparse VCF has a bin per record, so building them for
-    every write would cost more than the rest of the index). Reading ``bins`` or ``loffsets``
-    drops ``arrays`` (the dicts may then be changed).
-    """
-
-    __slots__ = ("_bins", "_loffsets", "linear", "arrays")
-
-    def __init__(self, bins: "dict[int, list[tuple[int, int]]] | None" = None,
-                 linear: "list[int] | None" = None, loffsets: "dict[int, int] | None" = None,
-                 arrays: "tuple[np.ndarray, ...] | None" = None):
-        self._bins = bins if bins is not None or arrays is not None else {}
-        self._loffsets = loffsets if loffsets is not None or arrays is not None else {}
-        self.linear: list[int] = linear if linear is not None else []
-        self.arrays = arrays
-
-    def _materialise(self) -> None:
-        if self.arrays is not None:
-            bins, counts, beg, end, loff = (a.tolist() for a in self.arrays)
-            cuts = np.cumsum([0] + counts).tolist()
-            pairs = list(zip(beg, end))
-            self._bins = {b: pairs[cuts[k]:cuts[k + 1]] for k, b in enumerate(bins)}
-            self._loffsets = dict(zip(bins, loff))
-            self.arrays = None
-
-    @property
-    def bins(self) -> dict[int, list[tuple[int, int]]]:
-        self._materialise()
-        return self._bins  # type: ignore[return-value]
-
-    @bins.setter
-    def bins(self, value: dict[int, list[tuple[int, int]]]) -> None:
-        self._materialise()
-        self._bins = value
-
-    @property
-    def loffsets(self) -> dict[int, int]:
-        self._materialise()
-        return self._loffsets  # type: ignore[return-value]
-
-    @loffsets.setter
-    def loffsets(self, value: dict[int, int]) -> None:
-        self._materialise()
-        self._loffsets = value
-
-    def add_bin(self, b: int, chunks: list[tuple[int, int]], loffset: int = 0) -> None:
-        """Add bin ``b`` (above every bin present, e.g. the pseudo-bin) in either form."""
-        if self.arrays is None:
-            self.bins[b] = chunks
-            self.loffsets[b] = loffset
-            return
-        bins, counts, beg, end, loff = self.arrays
-        self.arrays = (np.append(bins, b), np.append(counts, len(chunks)),
-                       np.append(beg, [c[0] for c in chunks]), np.append(end, [c[1] for c in chunks]),
-                       np.append(loff, loffset))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, RefIndex):
-            return NotImplemented
-        return (self.bins, self.linear, self.loffsets) == (other.bins, other.linear, other.loffsets)
-
-    def __repr__(self) -> str:
-        return f"RefIndex(bins={self.bins!r}, linear={self.linear!r}, loffsets={self.loffsets!r})"
-
-
 class IndexBuilder:
     """Accumulates (tid, beg, end, voffset) pushes; serialises BAI, TBI or CSI after :meth:`finish`."""
 
@@ -192,7 +101,10 @@ class IndexBuilder:
         self._cu: list[int] = []
         self._cv: list[int] = []
         self._meta: dict[int, tuple[int, int, int, int]] = {}  # tid -> off_beg, off_end, mapped, unmapped
-        self._linear: dict[int, list[int]] = {}                 # tid -> slots (-1 = unset)
+        self._linear: dict[int, LinearSlots] = {}               # tid -> slots (-1 = unset)
+        # the last batch check() passed on the common path: (its arguments, their int64
+        # columns, reference-change rows), for push_many of the same arrays
+        self._checked: tuple | None = None
         self.reference_names = ReferenceNames()
         self.refs: dict[int, RefIndex] | None = None             # set by finish()
         self.final_voffset: int | None = None
@@ -255,8 +167,14 @@ class IndexBuilder:
     def check(self, tids, begs, ends, describe=None, numbers: RecordNumbers | None = None) -> None:
         """Validate the next records *before* they are written (htslib's
         ``hts_idx_check_range``): a typed, 1-based numbered error for the first bad one.
-        Records checked here are not checked again when pushed."""
-        self.order.check(tids, begs, ends, numbers, describe)
+        Records checked here are not checked again when pushed; what the check learnt about
+        a sorted batch (where the reference changes) serves :meth:`push_many` of the same,
+        unchanged arrays."""
+        self._checked = None
+        tid, beg, end = int64_columns(tids, begs, ends)
+        heads = self.order.check(tid, beg, end, numbers, describe)
+        if heads is not None:
+            self._checked = ((tids, begs, ends), (tid, beg, end), heads)
 
     def _check_unchecked(self, tid, beg, end, numbers: RecordNumbers | None) -> None:
         done = self.order.n_checked - self.n_records  # of this push, already checked
@@ -289,13 +207,14 @@ class IndexBuilder:
             w0, w1 = beg >> s, (end - 1) >> s
             lin = self._linear.get(tid)
             if lin is None:
-                lin = self._linear[tid] = []
-            n = len(lin)
+                lin = self._linear[tid] = LinearSlots()
+            tail = lin.tail
+            n = lin.size + len(tail)
             if w1 >= n:
                 if w0 > n:
-                    lin.extend([-1] * (w0 - n))
+                    tail.extend([-1] * (w0 - n))
                     n = w0
-                lin.extend([last_off] * (w1 + 1 - n))
+                tail.extend([last_off] * (w1 + 1 - n))
         else:
             self.n_no_coor += 1
         s = self.min_shift
@@ -348,8 +267,15 @@ class IndexBuilder:
         n = len(tid)
         if n == 0:
             return
+        checked, self._checked = self._checked, None
+        if (checked is not None and all(a is b for a, b in zip(checked[0], (tids, begs, ends)))
+                and len(checked[2]) <= n == len(checked[1][0])
+                and self.order.n_checked - self.n_records == n):
+            _, (tid, beg, end), heads = checked  # check() saw exactly this batch
+            self._push_sorted(tid, beg, end, voff, mapped, heads)
+            return
         try:
-            beg, end = int64_columns(begs, ends, copy=True)  # clamped in place below
+            beg, end = int64_columns(begs, ends)
         except OverflowError:  # a text coordinate beyond 64 bits: name the record
             bad = next(i for i, (b, e) in enumerate(zip(begs, ends))
                        if not (-(1 << 63) <= int(b) < 1 << 63 and -(1 << 63) <= int(e) < 1 << 63))
@@ -359,6 +285,12 @@ class IndexBuilder:
                               f"{self.max_pos})", number) from None
         if not len(beg) == n:
             raise ValueError("push_many: arrays differ in length")
+        if self.order.n_checked <= self.n_records:  # not checked yet (raises for a bad record)
+            heads = self.order.check(tid, beg, end, numbers)
+            if heads is not None:
+                self._push_sorted(tid, beg, end, voff, mapped, heads)
+                return
+        beg, end = beg.copy(), end.copy()  # clamped in place below
         mapped_arr = np.ones(n, dtype=bool) if mapped is None else np.asarray(mapped, dtype=bool)
         unplaced = tid < 0
         any_unplaced = bool(unplaced.any())
@@ -436,7 +368,7 @@ class IndexBuilder:
                 continue
             lin = self._linear.get(t)
             if lin is None:
-                lin = self._linear[t] = []
+                lin = self._linear[t] = LinearSlots()
             w0 = beg[lo:hi] >> s
             w1 = (end[lo:hi] - 1) >> s
             cm = np.maximum.accumulate(w1)
@@ -445,9 +377,118 @@ class IndexBuilder:
             if top >= have:
                 W = np.arange(have, top + 1, dtype=np.int64)
                 i = np.searchsorted(cm, W, side="left")
-                vals = np.where(w0[i] <= W, starts[lo:hi][i], -1)
-                lin.extend(vals.tolist())
+                lin.append_array(np.where(w0[i] <= W, starts[lo:hi][i], -1))
         self.n_no_coor += int(np.count_nonzero(unplaced)) if any_unplaced else 0
+        self._last_tid = int(tid[-1])
+        self._last_bin = int(bins[-1])
+        self._last_off = int(voff[-1])
+        self._last_coor = int(beg[-1])
+        self.n_records += n
+
+    def _push_sorted(self, tid: np.ndarray, beg: np.ndarray, end: np.ndarray, voff: np.ndarray,
+                     mapped, heads: np.ndarray) -> None:
+        """:meth:`push_many` of a batch the sort check passed on its common path: every record
+        placed, starts >= 0 ascending within each reference run, ``heads`` the rows where the
+        reference changes. The same state machine with less work: most records lie in one
+        leaf bin (``beg >> min_shift`` is their linear window and bin), so only the others
+        (and ends <= 0, which htslib raises to 1) take :func:`reg2bin_array`; per-reference
+        counts and the linear index are computed per run, not per record."""
+        n = len(tid)
+        s = self.min_shift
+        w0 = beg >> s
+        w1 = (end - 1) >> s
+        spans = w0 != w1
+        odd = np.flatnonzero(spans) if spans.any() else heads[:0]
+        bins = w0 + self._leaf_first
+        if len(odd):
+            e = np.maximum(end[odd], 1)
+            w1[odd] = (e - 1) >> s
+            bins[odd] = reg2bin_array(beg[odd], e, s, self.depth)
+        marr = None if mapped is None else np.asarray(mapped, dtype=bool)
+
+        def n_mapped(lo: int, hi: int) -> int:
+            return hi - lo if marr is None else int(np.count_nonzero(marr[lo:hi]))
+
+        starts = np.empty(n, dtype=np.int64)
+        starts[0] = self._last_off
+        starts[1:] = voff[:-1]
+        first_new = int(tid[0]) != self._last_tid
+        seg = np.empty(n, dtype=bool)
+        seg[0] = first_new or int(bins[0]) != self._last_bin
+        np.not_equal(bins[1:], bins[:-1], out=seg[1:])
+        seg[heads] = True
+        B = np.flatnonzero(seg)
+        if len(B):
+            # chunks closed at each segment start: the previous segment's (tid, bin, start)
+            self._flush_scalar_chunks()
+            prev = B[:-1]
+            keep = 0 if self._save_bin != _NO_BIN else 1
+            self._chunk_batches.append((
+                np.concatenate(([self._save_tid], tid[prev]))[keep:],
+                np.concatenate(([self._save_bin], bins[prev]))[keep:],
+                np.concatenate(([self._save_off], starts[prev]))[keep:], starts[B][keep:]))
+            # pseudo-bin data at every reference change
+            changes = ([0] if first_new else []) + heads.tolist()
+            lo = 0
+            for k, t_at in enumerate(changes):
+                nm = n_mapped(lo, t_at)
+                nu = t_at - lo - nm
+                if k == 0:
+                    if self._save_bin == _NO_BIN and t_at == 0:
+                        lo = t_at
+                        continue
+                    nm += self._n_mapped
+                    nu += self._n_unmapped
+                    prev_tid = self._save_tid if t_at == 0 else int(tid[t_at - 1])
+                    off_beg = self._off_beg
+                else:
+                    prev_tid = int(tid[t_at - 1])
+                    off_beg = int(starts[lo])
+                self._meta[prev_tid] = (off_beg, int(starts[t_at]), nm, nu)
+                lo = t_at
+            if changes:
+                self._off_beg = int(starts[lo])
+                self._n_mapped = n_mapped(lo, n)
+                self._n_unmapped = n - lo - self._n_mapped
+            else:
+                m = n_mapped(0, n)
+                self._n_mapped += m
+                self._n_unmapped += n - m
+            last = int(B[-1])
+            self._save_tid, self._save_bin, self._save_off = (int(tid[last]), int(bins[last]),
+                                                              int(starts[last]))
+        else:
+            m = n_mapped(0, n)
+            self._n_mapped += m
+            self._n_unmapped += n - m
+        # linear index, per reference run: a slot takes the start of the first record reaching
+        # its window (-1 if that record starts beyond it)
+        bounds = [0] + heads.tolist() + [n]
+        cuts = np.searchsorted(B, bounds).tolist() if not len(odd) else []
+        for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:])):
+            t = int(tid[lo])
+            lin = self._linear.get(t)
+            if lin is None:
+                lin = self._linear[t] = LinearSlots()
+            have = len(lin)
+            if not len(odd):
+                # one window per record, ascending: each new window's first record starts a
+                # segment, so the slots are scattered from the segment starts alone
+                top = int(w0[hi - 1])
+                if top >= have:
+                    rows = B[cuts[k]:cuts[k + 1]]
+                    win = w0[rows]
+                    j = int(np.searchsorted(win, have))
+                    vals = np.full(top + 1 - have, -1, dtype=np.int64)
+                    vals[win[j:] - have] = starts[rows[j:]]
+                    lin.append_array(vals)
+                continue
+            cm = np.maximum.accumulate(w1[lo:hi])
+            top = int(cm[-1])
+            if top >= have:
+                W = np.arange(have, top + 1, dtype=np.int64)
+                i = np.searchsorted(cm, W, side="left")
+                lin.append_array(np.where(w0[lo:hi][i] <= W, starts[lo:hi][i], -1))
         self._last_tid = int(tid[-1])
         self._last_bin = int(bins[-1])
         self._last_off = int(voff[-1])
@@ -496,19 +537,18 @@ class IndexBuilder:
 
             cu, cv = translate(cu), translate(cv)
             final_voffset = int(translate(final_voffset))
-        order = np.lexsort((cu, cb, ct))  # per reference, per bin, by start (push order)
-        ct, cb, cu, cv = ct[order], cb[order], cu[order], cv[order]
-        tids = sorted(set(np.unique(ct).tolist()) | set(self._meta) | set(self._linear))
-        cuts = np.searchsorted(ct, tids + [1 << 62])
+        ct, cb, cu, cv = sort_chunks(ct, cb, cu, cv, self.n_bins)
+        tids = sorted(set(ct[group_starts(ct)].tolist()) | set(self._meta) | set(self._linear))
+        cuts = np.searchsorted(ct, tids + [1 << 62]).tolist()
         refs: dict[int, RefIndex] = {}
         for k, tid in enumerate(tids):
-            lo, hi = int(cuts[k]), int(cuts[k + 1])
-            lin = np.array(self._linear.get(tid, []), dtype=np.int64)
+            lo, hi = cuts[k], cuts[k + 1]
+            slots = self._linear.get(tid)
+            lin = slots.array() if slots is not None else np.zeros(0, dtype=np.int64)
             if translate is not None and len(lin):
                 set_ = lin >= 0
                 lin[set_] = translate(lin[set_])
-            lin = _backfill(lin)
-            refs[tid] = _finish_ref(cb[lo:hi], cu[lo:hi], cv[lo:hi], lin, self.depth, self.n_bins)
+            refs[tid] = finish_ref(cb[lo:hi], cu[lo:hi], cv[lo:hi], backfill(lin), self.depth)
             meta = self._meta.get(tid)
             if meta is not None:
                 ob, oe, nm, nu = meta
@@ -547,83 +587,3 @@ class IndexBuilder:
         from .serialize import save
 
         return save(self, path, names, n_refs)
-
-
-def _backfill(arr: np.ndarray) -> np.ndarray:
-    """Unset slots (-1) take the value of the next set slot to their right."""
-    if len(arr) == 0:
-        return arr
-    idx = np.where(arr >= 0, np.arange(len(arr)), len(arr))
-    nxt = np.minimum.accumulate(idx[::-1])[::-1]
-    ok = nxt < len(arr)
-    out = arr.copy()
-    out[ok] = arr[nxt[ok]]
-    return out
-
-
-def _bin_bot_array(bins: np.ndarray, depth: int) -> np.ndarray:
-    firsts = np.array([bin_first(level) for level in range(depth + 2)], dtype=np.int64)
-    level = np.searchsorted(firsts, bins, side="right") - 1
-    return (bins - firsts[level]) << (3 * (depth - level))
-
-
-def _segmented_cummax(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Running maximum of ``values`` restarted wherever ``keys`` (sorted) changes."""
-    if len(values) == 0:
-        return values
-    uniq, rank = np.unique(values, return_inverse=True)
-    seg = np.concatenate(([0], np.cumsum(keys[1:] != keys[:-1])))
-    combined = np.maximum.accumulate(seg * len(uniq) + rank)
-    return uniq[combined - seg * len(uniq)]
-
-
-def _finish_ref(cb: np.ndarray, cu: np.ndarray, cv: np.ndarray, lin: np.ndarray, depth: int,
-                nb: int) -> RefIndex:
-    """htslib's update_loff + compress_binning for one reference, vectorised.
-
-    ``cb, cu, cv`` are the reference's chunks sorted by (bin, start). Levels are processed from the
-    deepest up: a bin whose chunks span < 64 KiB of compressed file and whose parent bin exists
-    moves its chunks to the parent. Then chunks meeting in one BGZF block are merged per bin.
-    """
-    if len(cb) == 0:
-        return RefIndex(linear=lin.tolist())
-    # loffsets, from the linear index, for every bin present before compression
-    present = np.unique(cb)
-    bots = _bin_bot_array(present, depth)
-    safe = np.minimum(bots, max(len(lin) - 1, 0))
-    loffs = np.where(bots < len(lin), lin[safe] if len(lin) else 0, 0)
-    firsts = [bin_first(level) for level in range(depth + 2)]
-    for level in range(depth, 0, -1):
-        starts = np.flatnonzero(np.concatenate(([True], cb[1:] != cb[:-1])))
-        ends = np.append(starts[1:], len(cb)) - 1
-        bins = cb[starts]
-        at_level = (bins >= firsts[level]) & (bins < firsts[level + 1])
-        if not at_level.any():
-            continue
-        span = (cv[ends] >> 16) - (cu[starts] >> 16)
-        parents = (bins - 1) >> 3
-        has_parent = np.isin(parents, bins)
-        move = at_level & (span < HTS_MIN_MARKER_DIST) & has_parent
-        if move.any():
-            counts = ends - starts + 1
-            per_chunk = np.repeat(move, counts)
-            cb = cb.copy()
-            cb[per_chunk] = np.repeat(parents[move], counts[move])
-            order = np.lexsort((cu, cb))
-            cb, cu, cv = cb[order], cu[order], cv[order]
-    # merge adjacent chunks that meet in one BGZF block
-    # running max of chunk ends per bin: the ends themselves when they ascend within each bin,
-    # as chunks of one file never overlap (the general rule only for other input)
-    same_bin = cb[1:] == cb[:-1]
-    cm = cv if bool((cv[1:] >= cv[:-1])[same_bin].all()) else _segmented_cummax(cb, cv)
-    new_bin = np.concatenate(([True], cb[1:] != cb[:-1]))
-    starts_group = new_bin.copy()
-    starts_group[1:] |= (cm[:-1] >> 16) < (cu[1:] >> 16)
-    g = np.flatnonzero(starts_group)
-    g_end = np.append(g[1:], len(cb)) - 1
-    mb, mu, mv = cb[g], cu[g], cm[g_end]
-    first = np.flatnonzero(np.concatenate(([True], mb[1:] != mb[:-1])))
-    ubins = mb[first]
-    counts = np.diff(np.append(first, len(mb)))
-    loff = loffs[np.searchsorted(present, ubins)]
-    return RefIndex(linear=lin.tolist(), arrays=(ubins, counts, mu, mv, loff))

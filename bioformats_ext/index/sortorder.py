@@ -102,14 +102,23 @@ class SortOrder:
 
     def check(self, tids: Sequence[int] | np.ndarray, begs: Sequence[int] | np.ndarray,
               ends: Sequence[int] | np.ndarray, numbers: RecordNumbers | None = None,
-              describe: Callable[[int], str] | None = None, advance: bool = True) -> None:
+              describe: Callable[[int], str] | None = None,
+              advance: bool = True) -> np.ndarray | None:
         """Raise for the first record of the batch that breaks the rule; else (``advance``)
         move the state past the batch. ``numbers`` defaults to the running 1-based count;
-        ``describe(i)`` adds record i's text to the message."""
+        ``describe(i)`` adds record i's text to the message.
+
+        Returns, when the batch took the common path (every record placed, starts >= 0; see
+        :meth:`_check_sorted`), the rows ``i >= 1`` where the reference changes (the index
+        builder's pushes reuse them); else None."""
         tid, beg, end = int64_columns(tids, begs, ends)
         n = len(tid)
         if n == 0:
-            return
+            return None
+        if advance and self.ordered and not self._unplaced:
+            heads = self._check_sorted(tid, beg, end)
+            if heads is not None:
+                return heads
         placed = tid >= 0
         failures: list[tuple[int, type[RecordError], str]] = []
 
@@ -140,6 +149,47 @@ class SortOrder:
             raise RecordError(text, numbers[i])
         if advance:
             self._advance(tid, beg, placed)
+        return None
+
+    def _check_sorted(self, tid: np.ndarray, beg: np.ndarray, end: np.ndarray
+                      ) -> np.ndarray | None:
+        """The whole rule for a batch whose records are all placed with starts >= 0 (a sorted
+        file's batches), as a few passes over the arrays: starts may only decrease where the
+        reference changes, each reference starting there is new (increasing when ``strict``),
+        ends are within range and not before starts. Returns the reference-change rows and
+        moves the state on; None (state untouched) when the batch is not of that kind or
+        breaks the rule: the general pass then decides, and words the error."""
+        heads = np.flatnonzero(tid[1:] != tid[:-1]) + 1
+        down = np.flatnonzero(beg[1:] < beg[:-1]) + 1
+        if len(down) and not np.isin(down, heads).all():
+            return None
+        run_tids = [int(tid[0])] + tid[heads].tolist()
+        # each run ascends, so its first start is its least: all starts >= 0, no clamping
+        if min(run_tids) < 0 or int(beg[0]) < 0 or (len(heads) and int(beg[heads].min()) < 0):
+            return None
+        if self.end_before_start == "error" and bool((end < beg).any()):
+            return None
+        if self.max_pos is not None:  # ends >= starts here unless allowed otherwise
+            top = int(end.max()) if self.end_before_start == "error" else \
+                max(int(end.max()), int(beg.max()))
+            if top > self.max_pos:
+                return None
+        last = self._last_tid
+        new = run_tids if run_tids[0] != last else run_tids[1:]
+        if run_tids[0] == last:
+            prev = max(self._last_beg, 0) if self.negative_start == "clamp" else self._last_beg
+            if int(beg[0]) < prev:
+                return None
+        if self.strict:
+            if any(b <= a for a, b in zip([last] + new, new)):
+                return None
+        elif len(set(new)) < len(new) or not self._seen.isdisjoint(new):
+            return None
+        self._seen.update(new)
+        self._last_tid = int(tid[-1])
+        self._last_beg = int(beg[-1])
+        self.n_checked += len(tid)
+        return heads
 
     def _check_order(self, tid: np.ndarray, beg: np.ndarray, placed: np.ndarray, n: int,
                      first: Callable[..., None]) -> None:

@@ -24,8 +24,22 @@ _NAME_MATRIX_WIDTH = 64  # longer CHROM names are compared as bytes, one line at
 
 
 def _rows_of(stops: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Line index of each byte offset ``at`` (``stops``: where each line ends, exclusive)."""
-    return np.unique(np.searchsorted(stops, at, side="right"))
+    """Line index of each byte offset ``at`` (``stops``: where each line ends, exclusive),
+    sorted, once each (``np.unique`` costs 100x more on these few thousand rows)."""
+    rows = np.sort(np.searchsorted(stops, at, side="right"))
+    return rows[np.concatenate(([True], rows[1:] != rows[:-1]))] if len(rows) else rows
+
+
+def sparse_positions(buf: np.ndarray, byte: int) -> np.ndarray:
+    """``np.flatnonzero(buf == byte)`` for a byte that is rare in ``buf`` (``<`` in VCF text):
+    the zero test runs on 8-byte words, then only words holding a hit are looked into; a third
+    of the cost of ``flatnonzero`` over every byte of a batch."""
+    hit = buf == byte
+    whole = len(hit) - len(hit) % 8
+    packed = hit[:whole].view(np.uint64)
+    words = np.flatnonzero(packed != 0)  # (numpy's nonzero is fast on bool arrays only)
+    j = np.flatnonzero(packed[words].view(np.bool_))
+    return np.concatenate((words[j >> 3] * 8 + (j & 7), np.flatnonzero(hit[whole:]) + whole))
 
 
 class VcfScan:
@@ -51,6 +65,7 @@ class VcfScan:
         last_byte = max(len(buf) - 1, 0)
         tabs = np.flatnonzero(buf == 9)
         top = len(tabs) - 1
+        self._tabs: np.ndarray | None = None
         if top < 0 or not n:
             zero = np.zeros(n, np.int64)
             self.t0 = self.t1 = self.t2 = self.t3 = starts
@@ -58,6 +73,7 @@ class VcfScan:
             self.pos, self.pos_ok, self.reflen = zero, np.zeros(n, bool), zero
         else:
             k = np.searchsorted(tabs, starts)
+            self._tabs, self._k = tabs, k  # (rule_rows finds each line's ALT column with them)
             t0, t1, t2, t3, t6 = (tabs[np.minimum(k + j, top)] for j in (0, 1, 2, 3, 6))
             self.t0, self.t1, self.t2, self.t3 = t0, t1, t2, t3
             self.cols_ok = (k + 3 <= top) & (t3 < stops)            # >= 4 columns
@@ -84,18 +100,46 @@ class VcfScan:
         self.end_rows = _rows_of(stops, eq[end_key])
         self._keys = eq[end_key | len_key]
         self._rule_rows: np.ndarray | None = None
+        #: every line has 8+ columns, a POS of digits and a non-empty REF: set by a caller
+        #: that checked so (the VCF writer's validation), for :func:`scan_intervals`
+        self.well_formed = False
+        self._name_runs: tuple[list[bytes], np.ndarray] | None = None
 
     @property
     def rule_rows(self) -> np.ndarray:
         """Lines the full end rule must see (only the co-index asks: found on first use)."""
         if self._rule_rows is None:
             buf, last_byte = self.buf, max(len(self.buf) - 1, 0)
-            lt = np.flatnonzero(buf == 60)  # '<': gVCF <*> and <NON_REF>
+            lt = self._alt_angles()  # '<': gVCF <*> and <NON_REF>
             c1 = buf[np.minimum(lt + 1, last_byte)]
             c2 = buf[np.minimum(lt + 2, last_byte)]
             gvcf = ((c1 == 42) & (c2 == 62)) | ((c1 == 78) & (c2 == 79))
             self._rule_rows = _rows_of(self.stops, np.concatenate((self._keys, lt[gvcf])))
         return self._rule_rows
+
+    def _alt_angles(self) -> np.ndarray:
+        """Offsets of ``<`` in ALT columns, where gVCF alleles are. Gathered from the ALT
+        spans (4th to 5th tab) of lines whose ALT has 3+ bytes, so many samples per line
+        cost nothing here; a scan of the whole batch when those spans are long."""
+        buf = self.buf
+        if self._tabs is None:
+            return sparse_positions(buf, 60)
+        tabs = self._tabs
+        first = self.t3 + 1
+        fifth = self._k + 4  # each line's 5th tab ends its ALT
+        if int(fifth[-1]) >= len(tabs):  # (k ascends: only the last lines may lack one)
+            np.minimum(fifth, len(tabs) - 1, out=fifth)
+        size = tabs[fifth]
+        if not self.well_formed:  # (a validated line has 8+ columns: its 5th tab is its own)
+            np.minimum(size, self.stops, out=size)
+        size -= first
+        rows = np.flatnonzero(size >= 3)  # '<*>' needs three
+        size = size[rows]
+        total = int(size.sum())
+        if 8 * total > len(buf):  # (index arrays of 8 bytes per byte gathered)
+            return sparse_positions(buf, 60)
+        at = np.repeat(first[rows] - (np.cumsum(size) - size), size) + np.arange(total)
+        return at[buf[at] == 60]
 
     @classmethod
     def of_lines(cls, lines: list[bytes]) -> "VcfScan":
@@ -104,7 +148,15 @@ class VcfScan:
     def name_runs(self, rows: "np.ndarray | None" = None) -> tuple[list[bytes], np.ndarray]:
         """CHROM of ``rows`` (default: every line) as runs: ``(names, run_lengths)``, one
         ``bytes`` per run of equal names (a sorted VCF changes CHROM rarely). Compared as a
-        small byte matrix, not a slice per line."""
+        small byte matrix, not a slice per line. Every line's runs are kept: the writer's
+        validation and its co-index both ask."""
+        if rows is None:
+            if self._name_runs is None:
+                self._name_runs = self._runs_of(None)
+            return self._name_runs
+        return self._runs_of(rows)
+
+    def _runs_of(self, rows: "np.ndarray | None") -> tuple[list[bytes], np.ndarray]:
         begin = self.starts if rows is None else self.starts[rows]
         stop = np.where(self.t0 < self.stops, self.t0, self.stops)
         stop = stop if rows is None else stop[rows]
@@ -148,10 +200,16 @@ def scan_intervals(scan: VcfScan, first_lineno: int, lines: "list[bytes] | None"
     per-line rule, which also raises the typed, numbered error for bad lines. ``lines`` (the
     batch's lines, for those) is optional: they are cut from the scan's bytes otherwise.
     """
-    ok = scan.cols_ok & scan.pos_ok
     beg = np.maximum(scan.pos - 1, 0)
-    end = np.where(scan.reflen > 0, beg + scan.reflen, np.maximum(scan.pos, 1))
-    special = np.union1d(np.flatnonzero(~ok), scan.rule_rows)
+    end = beg + scan.reflen
+    if scan.well_formed:  # validated: no odd line, no empty REF
+        special = scan.rule_rows
+    else:
+        odd = np.flatnonzero(~(scan.cols_ok & scan.pos_ok))
+        short = np.flatnonzero(scan.reflen <= 0)
+        if len(short):
+            end[short] = np.maximum(scan.pos[short], 1)
+        special = np.union1d(odd, scan.rule_rows) if len(odd) else scan.rule_rows
     runs = NameRuns(scan.name_runs())
     _check_names(runs, first_lineno)
     if len(special):

@@ -78,6 +78,13 @@ class ByteSource:
         """Bytes for each ``(offset, length)``; remote sources coalesce these into few requests."""
         return [self.read(offset, length) for offset, length in ranges]
 
+    def read_into(self, offset: int, buffer: memoryview) -> None:
+        """Fill ``buffer`` with the ``len(buffer)`` bytes at ``offset`` (same rules as
+        :meth:`read`). For a hot loop of block reads: a local file fills a reused buffer with
+        one ``preadv`` instead of allocating a fresh ``bytes`` each time, which was measured
+        ~10 us per 22 KiB block (the new pages' faults) against ~2 us."""
+        buffer[:] = self.read(offset, len(buffer))
+
     def close(self) -> None:
         pass
 
@@ -103,6 +110,8 @@ class FileObjectSource(ByteSource):
             here = handle.tell()
             self._size = handle.seek(0, io.SEEK_END)
             handle.seek(here)
+        self._fd: int | None = None  # set by LocalFileSource (a file object's fileno() may
+        # not address the bytes its seek/read do: gzip.GzipFile)
 
     @property
     def size(self) -> int:
@@ -116,7 +125,20 @@ class FileObjectSource(ByteSource):
         self.stats.bytes_fetched += len(data)
         return data
 
+    def read_into(self, offset: int, buffer: memoryview) -> None:
+        length = len(buffer)
+        fd = self._fd
+        if fd is None or offset < 0 or offset + length > self.size or not length:
+            buffer[:] = self.read(offset, length)  # its checks and typed errors
+            return
+        got = os.preadv(fd, [buffer], offset)  # no seek: no lock needed
+        if got != length:
+            raise TruncatedFileError(f"{self.name}: short read ({got} of {length})", offset)
+        self.stats.requests += 1
+        self.stats.bytes_fetched += got
+
     def close(self) -> None:
+        self._fd = None  # its number may be reused by the next file opened
         if self._owned:
             self._handle.close()
 
@@ -127,6 +149,8 @@ class LocalFileSource(FileObjectSource):
     def __init__(self, path: str | os.PathLike[str]):
         path = os.fspath(path)
         super().__init__(open(path, "rb"), name=path, owned=True)
+        if hasattr(os, "preadv"):  # POSIX: positional reads for read_into
+            self._fd = self._handle.fileno()
 
 
 class BytesSource(ByteSource):

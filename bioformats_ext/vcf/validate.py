@@ -38,12 +38,13 @@ def check_vcf_lines(lines: list[bytes], contigs: "Collection[bytes] | None",
     buf = scan.buf
     starts = scan.starts
     meta = buf[np.minimum(starts, max(len(buf) - 1, 0))] == 35 if len(buf) else np.ones(n, bool)
-    bad = ~meta & ~(scan.ntabs_ok & scan.pos_ok & (scan.reflen >= 1) & (scan.t0 > starts))
+    columns_ok = scan.ntabs_ok & scan.pos_ok & (scan.reflen >= 1) & (scan.t0 > starts)
+    bad = ~meta & ~columns_ok
     candidates: set[int] = set(np.flatnonzero(bad)[:1].tolist())
     if contigs is not None:
         rows = np.flatnonzero(~meta & ~bad)
         if len(rows):
-            names, counts = scan.name_runs(rows)
+            names, counts = scan.name_runs(None if len(rows) == n else rows)  # kept for the index
             heads = np.cumsum(counts) - counts
             for name, head in zip(names, heads.tolist()):
                 if name not in contigs:
@@ -53,6 +54,8 @@ def check_vcf_lines(lines: list[bytes], contigs: "Collection[bytes] | None",
     for i in sorted(candidates):
         if not meta[i]:
             _check_line(lines[i], first_line + i, contigs)
+    # every line passed the column tests: the co-index's interval rule need not repeat them
+    scan.well_formed = bool(columns_ok.all())
     return scan
 
 
