@@ -199,3 +199,45 @@ def test_read_ranges_one_request():
     got = r.read_ranges(ranges)
     assert src.stats.requests == len(ranges)  # one read_many (BytesSource serves each range)
     assert got == [b"".join(recs[10:20]), b"".join(recs[1000:2500]), b"".join(recs[2990:])]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("kind", [bytes, bytearray, memoryview])
+def test_write_records_batches_equal_write_record(threads, kind):
+    """write_records (whole blocks compressed straight from the caller's buffer) lays out
+    blocks and reports record ends exactly as write_record one by one: records that fill a
+    block exactly, records larger than a block, batches ending mid-block; a caller's mutable
+    buffer may be reused after the call, even while threads compress."""
+    rng = random.Random(7)
+    sizes = [rng.randrange(1, 3000) for _ in range(400)]
+    sizes[50:53] = [MAX_BLOCK_DATA - 100, 100, 70_000]  # exactly full, then one over a block
+    sizes[200] = 2 * MAX_BLOCK_DATA + 5
+    recs = [rng.randbytes(n) for n in sizes]
+    ref = io.BytesIO()
+    w = BgzfWriter(ref, backend="zlib")
+    ends: list[int] = []
+    for r in recs:
+        w.write_record(r)
+        ends.append(w.tell_block())
+    w.close()
+    for i, end in enumerate(ends[:-1]):  # htslib's bgzf_flush_try + hts_idx_amend_last: a
+        if end & 0xFFFF and (end & 0xFFFF) + sizes[i + 1] > MAX_BLOCK_DATA:  # record followed
+            ends[i] = ((end >> 16) + 1) << 16  # by a flush ends at the next block's start
+    if ends[-1] & 0xFFFF:  # sam_idx_save: the flush at close moves the last record's end too
+        ends[-1] = ((ends[-1] >> 16) + 1) << 16
+    buf = io.BytesIO()
+    w = BgzfWriter(buf, backend="zlib", threads=threads)
+    got, amended = [], {}
+    w.on_amend = lambda end: amended.__setitem__(len(got) - 1, end)
+    cuts = [0, 1, 37, 52, 53, 54, 199, 201, 202, 330, 400]
+    for lo, hi in zip(cuts, cuts[1:]):
+        data = kind(b"".join(recs[lo:hi])) if kind is not memoryview else \
+            memoryview(bytearray(b"".join(recs[lo:hi])))
+        got.extend(w.write_records(data, [len(r) for r in recs[lo:hi]]).tolist())
+        if isinstance(data, (bytearray, memoryview)):
+            data[:] = bytes(len(data))  # the caller reuses its buffer
+    w.close()
+    for i, end in amended.items():
+        got[i] = end
+    assert buf.getvalue() == ref.getvalue()
+    assert got == ends

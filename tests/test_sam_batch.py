@@ -201,3 +201,74 @@ def test_mutated_lines_match_the_per_line_encoder():
         except RecordError as exc:
             got = str(exc)
         assert got == expected, (trial, batch)
+
+
+def _uniform_lines(n: int) -> list[str]:
+    ints = [-2147483648, -32769, -32768, -129, -128, -1, 0, 1, 255, 256, 65535, 65536,
+            2147483647, 4294967295]
+    return [f"c{i}\t0\tchr1\t{10 + i}\t60\t4M\t*\t0\t0\tACGT\tIIII\tNM:i:{ints[i % len(ints)]}"
+            f"\tXA:A:{'ACGT='[i % 5]}\tRG:Z:{'g' * (i % 4)}\tAS:i:{i}" for i in range(n)]
+
+
+def test_uniform_tag_columns_byte_identical(tmp_path, monkeypatch):
+    """Lines that all carry the same tags take the column route (bam/sam_tags.py): every integer
+    type and sign within one column, empty and longer Z values, A values; a column whose type
+    changes on one line sends the batch to the per-tag route, with the same bytes."""
+    from bioformats_ext.bam import sam_tags
+
+    emitted = []
+    emit = sam_tags.UniformTags.emit
+    monkeypatch.setattr(sam_tags.UniformTags, "emit",
+                        lambda self, out, at: (emitted.append(len(at)), emit(self, out, at)))
+    header = _header_text()
+    lines = _uniform_lines(3000)
+    batch = SamEncoder(BamHeader.from_text(header)).encode([ln.encode() for ln in lines])
+    assert b"".join(batch.records) == _htslib_records(tmp_path, header, lines)
+    assert emitted == [3000]
+    lines[1234] = lines[1234].replace("RG:Z:", "RG:i:7\tXX:Z:")
+    batch = SamEncoder(BamHeader.from_text(header)).encode([ln.encode() for ln in lines])
+    assert b"".join(batch.records) == _htslib_records(tmp_path, header, lines)
+    assert emitted == [3000]
+
+
+@pytest.mark.parametrize("bad, message", [("NM:i:4294967296", "out of range"),
+                                          ("NM:i:12x", "invalid literal"),
+                                          ("XA:A:qq", "A tag")])
+def test_uniform_columns_bad_value_is_numbered(tmp_path, bad, message):
+    lines = _uniform_lines(5000)
+    field = bad.split(":")[0]
+    lines[3210] = "\t".join(bad if f.startswith(field + ":") else f
+                            for f in lines[3210].split("\t"))
+    with pytest.raises(RecordError, match=message) as info:
+        with BamWriter(str(tmp_path / "e.bam"), REFS) as writer:
+            writer.write_many(lines)
+    assert info.value.record == 3211
+    assert not (tmp_path / "e.bam").exists()
+
+
+@pytest.mark.parametrize("tail", ["AS", "AS:i", "A", ""])
+def test_uniform_columns_short_last_field_at_end_of_batch(tmp_path, tail):
+    """A tag field shorter than its ``TG:T:`` prefix on the batch's last line (found by the
+    fuzzer: the column check read past the joined text)."""
+    lines = _uniform_lines(50)
+    lines[-1] = lines[-1].rsplit("\t", 1)[0] + "\t" + tail
+    with pytest.raises(RecordError) as info:
+        with BamWriter(str(tmp_path / "e.bam"), REFS) as writer:
+            writer.write_many(lines)
+    assert info.value.record == 50
+
+
+def test_reference_names_of_every_length(tmp_path):
+    """RNAME / RNEXT runs compared as words (up to 16 bytes) or byte rows (longer): names that
+    differ only in their first or last byte, of 1 to 28 bytes, in runs and alone."""
+    names = ["x", "y", "chr1", "chrEmpty", "chrEmptz", "NC_000001.11", "MC_000001.11",
+             "chrUn_KI270302v1", "chrUn_KI270302v2", "a_very_long_reference_name_1",
+             "b_very_long_reference_name_1"]
+    header = "".join(f"@SQ\tSN:{n}\tLN:100000\n" for n in names)
+    lines = []
+    for k, name in enumerate(names):
+        for j in range(1 + 3 * (k % 3)):
+            mate = names[(k + j) % len(names)] if j % 2 else "="
+            lines.append(f"r{k}_{j}\t0\t{name}\t{10 + j}\t60\t4M\t{mate}\t{20 + j}\t0\tACGT\tIIII")
+    batch = SamEncoder(BamHeader.from_text(header)).encode([ln.encode() for ln in lines])
+    assert b"".join(batch.records) == _htslib_records(tmp_path, header, lines)

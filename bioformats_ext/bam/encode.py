@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import struct
 from operator import attrgetter
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -69,7 +69,8 @@ class SamEncoder:
         return hit
 
     def encode(self, lines: Sequence[bytes], first_record: int = 0) -> EncodedBatch:
-        """Encode SAM lines (bytes, no header lines). ``first_record`` numbers error messages.
+        """Encode SAM lines (bytes, no header lines). ``first_record`` is how many records came
+        before them: errors name records from ``first_record + 1`` (1-based).
 
         The vectorised :func:`~bioformats_ext.bam.sam_batch.encode_lines` does the work; lines
         it leaves (rare shapes such as > 65535 CIGAR ops, or bad lines) go through
@@ -103,10 +104,10 @@ class SamEncoder:
         try:
             return self._encode(lines)
         except (ValueError, KeyError, IndexError, TypeError, struct.error, OverflowError) as exc:
-            for i, line in enumerate(lines):
-                self.encode_one(line, first_record + i)
-            raise RecordError(f"SAM records {first_record}..{first_record + len(lines) - 1}: "
-                              f"{exc}", first_record) from None
+            for i, line in enumerate(lines):  # records are numbered from 1 in errors
+                self.encode_one(line, first_record + i + 1)
+            raise RecordError(f"SAM records {first_record + 1}..{first_record + len(lines)}: "
+                              f"{exc}", first_record + 1) from None
 
     def _encode(self, lines: Sequence[bytes]) -> EncodedBatch:
         n = len(lines)
@@ -174,7 +175,8 @@ class SamEncoder:
                             np.maximum(end, 1), ~unmapped)
 
     def encode_one(self, line: bytes, number: int = 0) -> bytes:
-        """Encode one line with full checks, raising :class:`RecordError` naming it."""
+        """Encode one line with full checks, raising :class:`RecordError` naming it ``number``
+        (1-based)."""
         try:
             return self._encode([line]).data
         except (ValueError, KeyError, IndexError, TypeError, struct.error, OverflowError) as exc:
@@ -229,7 +231,6 @@ def encode_mixed(encoder: SamEncoder, items: Sequence[object], first_record: int
     parts: list[EncodedBatch] = []
     run: list[bytes] = []
     same_refs: dict[int, bool] = {}
-    ends_of: dict[int, np.ndarray] = {}
 
     def flush(at: int) -> None:
         if run:
@@ -244,21 +245,9 @@ def encode_mixed(encoder: SamEncoder, items: Sequence[object], first_record: int
         return known
 
     k, n = 0, len(items)
-    try:  # all records views of decoded batches (BamWriter.write_many of our records)
-        batches = list(map(_BATCH_OF, items))
-        rows = list(map(_ROW_OF, items))
-    except AttributeError:
-        batches = []
-    if batches and all(hasattr(b, "cols") and stored(b.header) for b in dict.fromkeys(batches)):
-        ids = np.fromiter(map(id, batches), np.int64, n)
-        cuts = [0] + (np.flatnonzero(ids[1:] != ids[:-1]) + 1).tolist() + [n]
-        for lo, hi in zip(cuts, cuts[1:]):
-            shared = batches[lo]
-            ends = ends_of.get(id(shared))
-            if ends is None:
-                ends = ends_of[id(shared)] = shared.cols.end_positions()
-            parts.append(_copy_stored(shared.cols, ends, rows[lo:hi]))
-        return concat_batches(parts)
+    stored_batches = _stored_runs(items, stored)
+    if stored_batches is not None:  # all records views of decoded batches (write_many of ours)
+        return concat_batches([_copy_stored(batch.cols, rows) for batch, rows in stored_batches])
     while k < n:
         item = items[k]
         shared = getattr(item, "_b", None)
@@ -267,10 +256,8 @@ def encode_mixed(encoder: SamEncoder, items: Sequence[object], first_record: int
             j = k
             while j < n and getattr(items[j], "_b", None) is shared:
                 j += 1
-            ends = ends_of.get(id(shared))
-            if ends is None:
-                ends = ends_of[id(shared)] = shared.cols.end_positions()
-            parts.append(_copy_stored(shared.cols, ends, [x._i for x in items[k:j]]))  # type: ignore[attr-defined]
+            rows = np.fromiter(map(_ROW_OF, items[k:j]), np.int64, j - k)
+            parts.append(_copy_stored(shared.cols, rows))
             k = j
             continue
         if hasattr(item, "to_bytes") and stored(getattr(item, "header", None)):
@@ -291,18 +278,50 @@ _BATCH_OF = attrgetter("_b")  # a BamRecord's RecordBatch and row in it
 _ROW_OF = attrgetter("_i")
 
 
-def _copy_stored(cols: "object", ends: np.ndarray, rows: list[int]) -> EncodedBatch:
-    """Records ``rows`` of a decoded batch (``BamColumns``) as stored, with their index keys."""
-    idx = np.asarray(rows, np.int64)
-    offset = cols.offset[idx]  # type: ignore[attr-defined]
-    stop = cols.stop[idx]  # type: ignore[attr-defined]
-    sizes = stop - offset
-    if len(idx) and bool((offset[1:] == stop[:-1]).all()):  # one run of stored bytes
-        data = cols._u8[int(offset[0]):int(stop[-1])].tobytes()  # type: ignore[attr-defined]
+def _stored_runs(items: Sequence[object], stored: "Callable[[object], bool]"
+                 ) -> "list[tuple[Any, np.ndarray]] | None":
+    """``[(RecordBatch, rows), ...]`` when every item is a view of a decoded batch whose header
+    has the writer's references (else None): consecutive views of one batch form one run. A
+    few C-level passes over the items (no per-record Python): ``list.count`` finds the usual
+    case of one batch by identity."""
+    n = len(items)
+    if not n:
+        return None
+    try:
+        batches = list(map(_BATCH_OF, items))
+        rows = np.fromiter(map(_ROW_OF, items), np.int64, n)
+    except (AttributeError, TypeError):
+        return None
+    first = batches[0]
+    if batches.count(first) == n:
+        heads = [first]
+        cuts = [0, n]
     else:
-        data = cols._gather(offset, sizes)[0].tobytes()  # type: ignore[attr-defined]
-    pos = cols.pos[idx].astype(np.int64)  # type: ignore[attr-defined]
-    end = ends[idx].astype(np.int64)
-    return EncodedBatch(data, sizes.astype(np.int64), cols.ref_id[idx].astype(np.int64),  # type: ignore[attr-defined]
-                        np.maximum(pos, 0), np.maximum(end, 1),
-                        (cols.flag[idx] & 4) == 0)  # type: ignore[attr-defined]
+        ids = np.fromiter(map(id, batches), np.int64, n)
+        cuts = [0] + (np.flatnonzero(ids[1:] != ids[:-1]) + 1).tolist() + [n]
+        heads = [batches[lo] for lo in cuts[:-1]]
+    if not all(hasattr(b, "cols") and stored(b.header) for b in dict.fromkeys(heads)):
+        return None
+    return [(heads[k], rows[lo:hi]) for k, (lo, hi) in enumerate(zip(cuts, cuts[1:]))]
+
+
+def _copy_stored(cols: "Any", rows: np.ndarray) -> EncodedBatch:
+    """Records ``rows`` of a decoded batch (``BamColumns``) as stored, with their index keys
+    (a run of consecutive rows is sliced, not gathered)."""
+    lo, hi = int(rows[0]), int(rows[-1]) + 1
+    if hi - lo == len(rows) and bool((rows[1:] - rows[:-1] == 1).all()):
+        pick: "slice | np.ndarray" = slice(lo, hi)
+        end = cols.end_positions(np.arange(lo, hi))
+    else:
+        pick = rows
+        end = cols.end_positions(rows)
+    offset = cols.offset[pick]
+    stop = cols.stop[pick]
+    sizes = stop - offset
+    if bool((offset[1:] == stop[:-1]).all()):  # one run of stored bytes
+        data = cols._u8[int(offset[0]):int(stop[-1])].tobytes()
+    else:
+        data = cols._gather(offset, sizes)[0].tobytes()
+    return EncodedBatch(data, sizes.astype(np.int64), cols.ref_id[pick].astype(np.int64),
+                        np.maximum(cols.pos[pick].astype(np.int64), 0),
+                        np.maximum(end.astype(np.int64), 1), (cols.flag[pick] & 4) == 0)

@@ -31,12 +31,13 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
-from .sam_fields import CIGAR_OPS, SEQ_CODES, EncodedBatch, encode_tag, fixed_headers
+from .sam_fields import CIGAR_OPS, SEQ_CODES, EncodedBatch, fixed_headers
+from .sam_tags import Tags, UniformTags
+from .text_columns import _U, _eight_digits, copy_ranges, parse_ints, words_ending
 
 _MAX_CIGAR_OPS = 0xFFFF
-_TAB, _NL, _CR, _STAR, _COLON, _MINUS = 9, 10, 13, 42, 58, 45
+_TAB, _NL, _CR, _STAR = 9, 10, 13, 42
 
 _seq = bytearray([15] * 256)  # SAM letter -> 4-bit code (htslib: unknown and '.' are N = 15)
 for _code, _letter in enumerate(SEQ_CODES):
@@ -50,74 +51,34 @@ _CIGAR_LUT = np.full(256, -1, np.int8)  # op letter -> code; digits -2; anything
 for _code, _letter in enumerate(CIGAR_OPS):
     _CIGAR_LUT[_letter] = _code
 _CIGAR_LUT[48:58] = -2
-_INT_WIDTH = np.array([1, 2, 4, 0], np.int64)
-_INT_TYPE = np.array([list(b"CSI\0"), list(b"csi\0")], np.uint8)  # [negative][size class]
 _REF = np.array([c in b"MDN=X" for c in CIGAR_OPS], np.int64)
 _QUERY = np.array([c in b"MIS=X" for c in CIGAR_OPS], np.int64)
-
-
-_U = np.uint64
-_ZEROS8 = _U(0x3030303030303030)
-_LOW = np.array([(1 << (8 * (8 - k))) - 1 if k < 8 else 0 for k in range(9)], np.uint64)
-
-
-def _eight_digits(words: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Values of the last ``count`` (0..8) ASCII digits of little-endian 8-byte ``words`` (the
-    bytes before them ignored), with SWAR arithmetic: pairs, then quads, then the octet."""
-    low = _LOW[count]
-    w = (words & ~low) | (_ZEROS8 & low)       # bytes before the number read as '0'
-    ok = ((w & _U(0xF0F0F0F0F0F0F0F0))
-          | (((w + _U(0x0606060606060606)) & _U(0xF0F0F0F0F0F0F0F0)) >> _U(4))) \
-        == _U(0x3333333333333333)
-    v = w - _ZEROS8
-    v = (v * _U(10) + (v >> _U(8))) & _U(0x00FF00FF00FF00FF)
-    v = (v * _U(100) + (v >> _U(16))) & _U(0x0000FFFF0000FFFF)
-    v = (v * _U(10000) + (v >> _U(32))) & _U(0xFFFFFFFF)
-    return v.astype(np.int64), ok
-
-
-def _words_ending(a: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """The 8 bytes before each ``end`` as little-endian uint64 (bytes before 0 read as 0): one
-    gather from an overlapping (stride 1) uint64 view of ``a``."""
-    if len(a) < 8 or (len(end) and int(end.min()) < 8):
-        a = np.concatenate((np.zeros(8, np.uint8), a))
-        end = end + 8
-    words = np.ndarray((len(a) - 7,), "<u8", a, 0, (1,))
-    return words[end - 8]
-
-
-def parse_ints(a: np.ndarray, start: np.ndarray, length: np.ndarray,
-               max_digits: int = 16) -> tuple[np.ndarray, np.ndarray]:
-    """``(values, ok)`` of the decimal fields ``a[start:start+length]`` (optional leading '-');
-    ``ok`` is false where a field is empty, longer than ``max_digits`` (<= 16) or not
-    ``-?[0-9]+``. Eight digits at a time in one uint64 each."""
-    n = len(start)
-    if n == 0:
-        return np.zeros(0, np.int64), np.zeros(0, bool)
-    neg = (a[start] == _MINUS) & (length > 0)
-    dl = length - neg
-    ok = (dl >= 1) & (dl <= min(max_digits, 16))
-    end = start + length
-    values, good = _eight_digits(_words_ending(a, end), np.minimum(dl, 8))
-    ok &= good
-    long_ = np.flatnonzero(ok & (dl > 8))
-    if len(long_):
-        high, good = _eight_digits(_words_ending(a, end[long_] - 8), np.minimum(dl[long_] - 8, 8))
-        ok[long_] &= good
-        values[long_] += high * 100_000_000
-    return np.where(neg, -values, values), ok
 
 
 def _name_ids(joined: bytes, a: np.ndarray, start: np.ndarray, length: np.ndarray,
               lookup: Callable[[bytes], int]) -> np.ndarray:
     """Ids of the names ``a[start:start+length]``, looking up only the first of each run of
-    equal consecutive names (KeyError for a name ``lookup`` does not know)."""
+    equal consecutive names (KeyError for a name ``lookup`` does not know). Names of up to 16
+    bytes (the usual ``chr1``, ``=``, ``NC_000001.11``) are compared as two words each."""
     n = len(start)
     w = int(length.max())
-    cols = np.arange(w, dtype=np.int64)
-    rows = np.where(cols < length[:, None], a[np.minimum(start[:, None] + cols, len(a) - 1)], 0)
     change = np.ones(n, bool)
-    change[1:] = (rows[1:] != rows[:-1]).any(axis=1) | (length[1:] != length[:-1])
+    if w <= 16 and int(length.min()) >= 1:
+        end = start + length
+        tail = np.minimum(length, 8)  # the last <= 8 bytes, then the <= 8 before them
+        keep = _U(64) - _U(8) * tail.astype(np.uint64)
+        low = words_ending(a, end) >> keep
+        change[1:] = (low[1:] != low[:-1]) | (length[1:] != length[:-1])
+        if w > 8:
+            head = np.maximum(length - 8, 0)
+            high = words_ending(a, end - tail) >> (_U(64) - _U(8) * head.astype(np.uint64))
+            high[head == 0] = 0  # a shift by 64 is undefined
+            change[1:] |= high[1:] != high[:-1]
+    else:
+        cols = np.arange(w, dtype=np.int64)
+        rows = np.where(cols < length[:, None], a[np.minimum(start[:, None] + cols, len(a) - 1)],
+                        0)
+        change[1:] = (rows[1:] != rows[:-1]).any(axis=1) | (length[1:] != length[:-1])
     heads = np.flatnonzero(change)
     ids = [lookup(joined[s:s + ln]) for s, ln in zip(start[heads].tolist(), length[heads].tolist())]
     return np.repeat(np.array(ids, np.int64), np.diff(np.append(heads, n)))
@@ -146,51 +107,6 @@ class Scratch:
         if total:
             copy_ranges(out, src, starts, lengths, np.cumsum(lengths) - lengths)
         return out
-
-
-def copy_ranges(out: np.ndarray, src: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
-                dst: np.ndarray) -> None:
-    """``out[dst[i]:dst[i] + lengths[i]] = src[starts[i]:starts[i] + lengths[i]]`` for all i.
-
-    Ranges of one length are copied together as rows of overlapping (stride 1) 2-D views of
-    ``src`` and ``out``: numpy copies each row as a block, ~20x cheaper than an index per byte.
-    Mixed lengths are grouped with a stable radix sort of their 16-bit values; ranges of 64 KiB
-    and more (long reads) are copied one slice each.
-    """
-    if not len(lengths):
-        return
-    lo_len, hi_len = int(lengths.min()), int(lengths.max())
-    if lo_len == hi_len:  # one length (the usual case for a field of a batch)
-        if lo_len:
-            _copy_rows(out, src, starts, dst, lo_len)
-        return
-    huge = np.flatnonzero(lengths > 0xFFFF)
-    for k in huge.tolist():
-        a, n, d = int(starts[k]), int(lengths[k]), int(dst[k])
-        out[d:d + n] = src[a:a + n]
-    key = np.minimum(lengths, 0xFFFF).astype(np.uint16)
-    order = np.argsort(key, kind="stable")  # radix sort for 16-bit keys
-    sorted_key = key[order]
-    cuts = np.flatnonzero(sorted_key[1:] != sorted_key[:-1]) + 1
-    groups = np.concatenate(([0], cuts, [len(order)])).tolist()
-    for lo, hi in zip(groups, groups[1:]):
-        n = int(sorted_key[lo])
-        sel = order[lo:hi]
-        if n == 0xFFFF:  # the key of longer ranges too, copied above
-            sel = sel[lengths[sel] == n]
-        if n and len(sel):
-            _copy_rows(out, src, starts[sel], dst[sel], n)
-
-
-def _copy_rows(out: np.ndarray, src: np.ndarray, starts: np.ndarray, dst: np.ndarray,
-               n: int) -> None:
-    if n > 0xFFFF:
-        for a, d in zip(starts.tolist(), dst.tolist()):
-            out[d:d + n] = src[a:a + n]
-        return
-    rows_in = as_strided(src, (len(src) - n + 1, n), (1, 1), writeable=False)
-    rows_out = as_strided(out, (len(out) - n + 1, n), (1, 1))
-    rows_out[dst] = rows_in[starts]
 
 
 class _Cigars:
@@ -251,7 +167,7 @@ class _Cigars:
         ln = length[live]
         if not len(live) or int(ln.min()) < 2 or int(ln.max()) > 8:
             return False
-        words = _words_ending(a, start[live] + ln)
+        words = words_ending(a, start[live] + ln)
         code = _CIGAR_LUT[(words >> _U(56)).astype(np.uint8)]
         lens, ok = _eight_digits(words << _U(8), ln - 1)
         if not (ok.all() and (code >= 0).all()):
@@ -279,7 +195,7 @@ def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes],
     """
     n = len(lines)
     scratch = scratch or Scratch()
-    joined = b"\n".join(lines) + b"\n"
+    joined = b"\n".join([*lines, b""])       # one copy, newline-terminated
     a = np.frombuffer(joined, np.uint8)
     sep = np.flatnonzero(a < 14)              # tab, newline, CR (and invalid control bytes)
     kind = a[sep]
@@ -337,7 +253,9 @@ def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes],
     bad |= ((pos < -1) | (pos >= 1 << 31) | (mapq < 0) | (mapq > 255) | (flag < 0)
             | (flag > 0xFFFF) | (npos < -1) | (npos >= 1 << 31)
             | (tlen < -(1 << 31)) | (tlen >= 1 << 31))
-    tags = _Tags(joined, a, sep, first, nfields, n)
+    tags: "Tags | UniformTags | None" = UniformTags.build(a, sep, first, nfields, n)
+    if tags is None:
+        tags = Tags(joined, a, sep, first, nfields, n)
     if tags.bad is None:
         return None
     bad |= tags.bad
@@ -348,32 +266,19 @@ def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes],
     ncig = cig.ncig
     fixed, block_size, end, unmapped = fixed_headers(tid, pos, mapq, flag, ncig, cig.rlen, lname,
                                                      lseq, tags.out_len, ntid, npos, tlen)
-    # SEQ, tab, QUAL of each line, copied as one range each, padded to an even length (with the
-    # byte after), so in the joined copy every line starts on an even offset: packing pairs of
-    # the whole copy packs each sequence (an odd one gets the tab as its zero pad nibble)
-    span = (ql_s + ql - ss + 1) & ~1
-    sq_at = np.cumsum(span) - span
-    sq_arr = scratch.assemble(a, ss, span, "sq")
-    pairs = sq_arr.view("<u2")
+    # SEQ of each line copied as one range, padded to an even length with the byte after it (the
+    # tab, whose code is the zero pad nibble htslib writes): packing byte pairs of the copy packs
+    # every sequence
+    s_arr = scratch.assemble(a, ss, half << 1, "seq")
+    pairs = s_arr.view("<u2")
     pair_idx = scratch.get("pair_idx", len(pairs), np.intp)  # the take's index, without a
     np.copyto(pair_idx, pairs, casting="safe")                # fresh 8-byte-per-pair array
     seq4 = np.take(_SEQ_PAIRS, pair_idx, out=scratch.get("seq4", len(pairs), np.uint8))
-    # one source buffer: headers, CIGARs, sequences, qualities, input, tag parts, 0, 0xff...
-    parts = [fixed.view(np.uint8), cig.packed.view(np.uint8), seq4, None, a,
-             tags.ext.reshape(-1), tags.blob, np.zeros(1, np.uint8),
-             np.full(int(lseq.max(initial=0)), 0xFF, np.uint8)]
-    at = np.cumsum([0] + [len(p) if p is not None else len(sq_arr) for p in parts])
-    src = scratch.get("src", int(at[-1]), np.uint8)
-    for k, p in enumerate(parts):
-        if p is None:  # qualities: the SEQ-QUAL copy minus 33
-            np.subtract(sq_arr, np.uint8(33), out=src[at[k]:at[k + 1]])
-        else:
-            src[at[k]:at[k + 1]] = p
-    HDR, CIG, SEQ, QUAL, TXT, EXT, BLOB, ZERO, FF = at[:9].tolist()
-    src[TXT + sep] = 0  # in the text copy, a name or Z value is followed by its NUL terminator
-    # the output, field by field: each field's ranges of ``src`` copied to their place in every
-    # record (header, name + NUL, CIGAR, SEQ, QUAL, then per tag its head or whole encoding from
-    # ``ext``/``blob`` and its value [+ NUL] from the text)
+    qual_len = np.where(qual_star, 0, lseq)    # QUAL minus 33 ('*': 0xFF, below)
+    q_arr = scratch.assemble(a, ql_s, qual_len, "qual")
+    np.subtract(q_arr, np.uint8(33), out=q_arr)
+    # the output, field by field: each field's ranges copied from its source to their place in
+    # every record (header, name + NUL, CIGAR, SEQ, QUAL, then the tags)
     size = block_size + 4
     rec = np.cumsum(size) - size
     out = scratch.get("out", int(size.sum()), np.uint8)
@@ -381,111 +286,32 @@ def encode_lines(tids: dict[bytes, int], lines: Sequence[bytes],
     at_cigar = at_name + lname
     at_seq = at_cigar + 4 * ncig
     at_qual = at_seq + half
-    copy_ranges(out, src, HDR + 36 * np.arange(n), np.full(n, 36), rec)
-    copy_ranges(out, src, TXT + qs, lname, at_name)
-    copy_ranges(out, src, CIG + 4 * cig.first, 4 * ncig, at_cigar)
-    copy_ranges(out, src, SEQ + (sq_at >> 1), half, at_seq)
-    copy_ranges(out, src, np.where(qual_star, FF, QUAL + sq_at + (ql_s - ss)), lseq, at_qual)
-    if len(tags.line):
-        body_len = tags.body_len + tags.nul
-        tag_len = tags.ext_len + body_len
+    copy_ranges(out, fixed.view(np.uint8), 36 * np.arange(n), np.full(n, 36), rec)
+    copy_ranges(out, a, qs, lname - 1, at_name)
+    out[at_cigar - 1] = 0                      # the name's NUL
+    copy_ranges(out, cig.packed.view(np.uint8), 4 * cig.first, 4 * ncig, at_cigar)
+    copy_ranges(out, seq4, np.cumsum(half) - half, half, at_seq)
+    copy_ranges(out, q_arr, np.cumsum(qual_len) - qual_len, qual_len, at_qual)
+    no_qual = np.flatnonzero(qual_star & (lseq > 0))
+    if len(no_qual):
+        ff = np.full(int(lseq[no_qual].max()), 0xFF, np.uint8)
+        copy_ranges(out, ff, np.zeros(len(no_qual), np.int64), lseq[no_qual], at_qual[no_qual])
+    if isinstance(tags, UniformTags):
+        tags.emit(out, at_qual + lseq)
+    elif len(tags.line):
+        tag_len = tags.ext_len + tags.body_len + tags.nul
         tag_at = np.cumsum(tag_len) - tag_len          # offset among all tags of the batch
         first_tag = np.cumsum(tags.count) - tags.count
         at = (at_qual + lseq)[tags.line] + tag_at - tag_at[first_tag[tags.line]]
-        copy_ranges(out, src, EXT + 8 * np.arange(len(tags.line)), tags.ext_len, at)
-        copy_ranges(out, src, np.where(tags.from_blob, BLOB, TXT) + tags.body, body_len,
-                    at + tags.ext_len)
+        copy_ranges(out, tags.ext.reshape(-1), 8 * np.arange(len(tags.line)), tags.ext_len, at)
+        at = at + tags.ext_len
+        for source, which in ((a, ~tags.from_blob), (tags.blob, tags.from_blob)):
+            k = np.flatnonzero(which)
+            if len(k):
+                copy_ranges(out, source, tags.body[k], tags.body_len[k], at[k])
+        out[(at + tags.body_len)[tags.nul == 1]] = 0   # Z values end in NUL
     data = out.tobytes()
     return EncodedBatch(data, block_size + 4, tid, np.maximum(pos, 0), np.maximum(end, 1),
                         ~unmapped)
 
 
-class _Tags:
-    """The optional fields (11th column on) of every line of a batch, as output segments.
-
-    Each tag becomes two segments: ``ext_len`` bytes of its row in ``ext`` (tag, type and, for
-    ``i``, the little-endian value), and ``body_len`` bytes at ``body`` in the input text (``Z``,
-    ``A``; plus ``nul``, 1 for ``Z``, whose NUL the caller puts in its copy of the text) or in
-    ``blob`` (other types, encoded by :func:`encode_tag`). ``bad`` marks lines left to the
-    per-line encoder (None: leave the whole batch to it).
-    """
-
-    def __init__(self, joined: bytes, a: np.ndarray, sep: np.ndarray, first: np.ndarray,
-                 nfields: np.ndarray, n: int):
-        count = np.maximum(nfields - 11, 0)
-        self.bad: np.ndarray | None = np.zeros(n, bool)
-        # a 12th field that is empty (a trailing tab) means no tags, as for the per-line encoder
-        has = count > 0
-        if has.any():
-            lone = has & (count == 1)
-            e = sep[np.minimum(first + 11, len(sep) - 1)]
-            empty = lone & (e - sep[np.minimum(first + 10, len(sep) - 1)] - 1 == 0)
-            count = np.where(empty, 0, count)
-        self.count = count
-        total = int(count.sum())
-        self.line = np.repeat(np.arange(n), count)
-        tag_first = np.cumsum(count) - count
-        self.rank = np.arange(total) - tag_first[self.line]
-        j = first[self.line] + 11 + self.rank      # the separator ending each tag field
-        ts = sep[j - 1] + 1
-        tl = sep[j] - ts
-        self.ext = np.zeros((total, 8), np.uint8)
-        self.ext_len = np.zeros(total, np.int64)
-        self.body = np.zeros(total, np.int64)
-        self.body_len = np.zeros(total, np.int64)
-        self.nul = np.zeros(total, np.int64)
-        self.from_blob = np.zeros(total, bool)
-        self.blob = np.zeros(0, np.uint8)
-        self.out_len = np.zeros(n, np.int64)
-        if total == 0:
-            return
-        shape_ok = tl >= 5
-        tsc = np.minimum(ts, len(a) - 5)
-        shape_ok &= (a[tsc + 2] == _COLON) & (a[tsc + 4] == _COLON)
-        kind = np.where(shape_ok, a[tsc + 3], 0)
-        type_byte = kind.astype("<u8")
-        payload = np.zeros(total, "<u8")
-        self.ext_len[:] = 3
-        zt = kind == ord("Z")
-        self.body[zt] = ts[zt] + 5
-        self.body_len[zt] = tl[zt] - 5
-        self.nul[zt] = 1
-        at = kind == ord("A")
-        self.body[at] = ts[at] + 5
-        self.body_len[at] = 1
-        bad_tag = ~shape_ok | (at & (tl != 6))
-        it = np.flatnonzero(kind == ord("i"))
-        if len(it):
-            v, ok = parse_ints(a, ts[it] + 5, tl[it] - 5)
-            neg = v < 0
-            # size class 0/1/2 = 1/2/4 bytes, 3 = out of range; the type letter by sign and class
-            k = np.where(neg, (v < -0x80).view(np.int8) + (v < -0x8000) + (v < -(1 << 31)),
-                         (v > 0xFF).view(np.int8) + (v > 0xFFFF) + (v > 0xFFFFFFFF))
-            width = _INT_WIDTH[k]
-            bad_tag[it] |= ~ok | (k == 3)
-            type_byte[it] = _INT_TYPE[neg.view(np.int8), k]
-            payload[it] = v.astype("<i8").view("<u8") & _U(0xFFFFFFFF)  # the low bytes, LE
-            self.ext_len[it] = 3 + width
-        # one little-endian word per tag: 2 tag letters, type, value
-        words = (a[tsc].astype("<u8") | (a[tsc + 1].astype("<u8") << _U(8))
-                 | (type_byte << _U(16)) | (payload << _U(24)))
-        self.ext = words.view(np.uint8).reshape(total, 8)
-        other = np.flatnonzero(shape_ok & ~zt & ~at & (kind != ord("i")))
-        if len(other):  # f, H, B (and unknown types): the per-tag encoder, checked there
-            pieces = []
-            try:
-                for s, ln in zip(ts[other].tolist(), tl[other].tolist()):
-                    pieces.append(encode_tag(joined[s:s + ln]))
-            except (ValueError, OverflowError):
-                self.bad = None
-                return
-            plen = np.fromiter(map(len, pieces), np.int64, len(pieces))
-            self.blob = np.frombuffer(b"".join(pieces), np.uint8)
-            self.ext_len[other] = 0
-            self.from_blob[other] = True
-            self.body[other] = np.cumsum(plen) - plen
-            self.body_len[other] = plen
-        if bad_tag.any():
-            self.bad |= np.bincount(self.line, bad_tag, minlength=n) > 0
-        self.out_len = np.bincount(self.line, self.ext_len + self.body_len + self.nul,
-                                   minlength=n).astype(np.int64)

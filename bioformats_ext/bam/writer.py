@@ -14,6 +14,7 @@ from typing import Any, BinaryIO
 from ..coindex import BatchedRecordWriter, IndexedOutput
 from ..index import IndexBuilder
 from .encode import SamEncoder, encode_mixed, to_sam_bytes
+from .pysam_records import SegmentEncoder
 from .record import BamRecord
 from .header import BamHeader
 
@@ -42,6 +43,7 @@ class BamWriter(BatchedRecordWriter):
         self.min_shift = min_shift
         self._encoder = SamEncoder(self.header)
         self._alignment_writer: Any = None  # Bio.Align.sam.AlignmentWriter, made on first use
+        self._segments: SegmentEncoder | None = None  # pysam segments' route, made on first use
         self._buffer: list[bytes] = []
         n_refs = len(self.header.names)
         max_len = self.header.max_length
@@ -72,14 +74,16 @@ class BamWriter(BatchedRecordWriter):
     def _fast_batch(self, batch: list) -> "list[bytes] | None":
         kinds = set(map(type, batch))
         if kinds == {bytes}:
-            return batch
+            return _Lines(batch)
         if kinds == {str}:
-            return [line.encode() for line in batch]
+            return _Lines([line.encode() for line in batch])
         if kinds == {BamRecord}:
-            return batch  # copied as stored by _write_lines
-        if len(kinds) == 1:  # e.g. pysam AlignedSegments: SAM text from their to_string()
+            return _Records(batch)  # copied as stored by _write_lines
+        if len(kinds) == 1:
             kind = next(iter(kinds))
-            to_string = getattr(kind, "to_string", None)
+            if _is_segment_type(kind):  # pysam AlignedSegments: htslib's bytes (_write_lines)
+                return _Segments(batch)
+            to_string = getattr(kind, "to_string", None)  # other objects: their SAM text
             if callable(to_string) and not issubclass(kind, (bytes, str, BamRecord)):
                 return list(map(str.encode, map(to_string, batch)))
         return None
@@ -135,16 +139,64 @@ class BamWriter(BatchedRecordWriter):
     def _write_lines(self, lines: list[Any]) -> None:
         out = self._out
         try:
-            if any(issubclass(kind, BamRecord) for kind in set(map(type, lines))):
+            batch = None
+            kind = type(lines)
+            if kind is _Records:
                 batch = encode_mixed(self._encoder, lines, out.n_records)
-            else:
+            elif kind is _Lines:
                 batch = self._encoder.encode(lines, out.n_records)
+            else:
+                kinds = set(map(type, lines)) if kind is not _Segments else {_Segments}
+                if kind is _Segments or (len(kinds) == 1 and _is_segment_type(next(iter(kinds)))):
+                    batch = self._segment_encoder().encode(lines)
+                    kinds = set(map(type, lines)) if batch is None else kinds
+                if batch is None:
+                    if any(issubclass(k, BamRecord) for k in kinds):
+                        batch = encode_mixed(self._encoder, lines, out.n_records)
+                    else:
+                        if kinds - {bytes}:  # pysam segments left to the text route
+                            lines = [to_sam_bytes(x) for x in lines]
+                        batch = self._encoder.encode(lines, out.n_records)
             _check_within_references(batch, self.header.lengths, lines, out.n_records)
             out.write_batch(batch.data, batch.sizes, batch.tid, batch.beg, batch.end, batch.mapped,
                             lambda i: _describe(lines[i]))
         except BaseException:
             self.abort()
             raise
+
+    def _segment_encoder(self) -> SegmentEncoder:
+        if self._segments is None:
+            self._segments = SegmentEncoder(self.header.names, self.header.lengths)
+        return self._segments
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._release()
+
+    def abort(self) -> None:
+        try:
+            super().abort()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._segments is not None:
+            self._segments.close()
+            self._segments = None
+
+
+class _Lines(list):
+    """A batch known to hold only SAM lines as bytes."""
+
+
+class _Segments(list):
+    """A batch known to hold only pysam ``AlignedSegment`` objects."""
+
+
+class _Records(list):
+    """A batch known to hold only ``BamRecord`` objects (no second type scan)."""
 
 
 class _Rows:
@@ -157,8 +209,19 @@ class _Rows:
         return BamRecord(self._batch, i)
 
 
+def _is_segment_type(kind: type) -> bool:
+    """pysam's ``AlignedSegment`` (or a subclass), recognised without importing pysam."""
+    return any(k.__name__ == "AlignedSegment" and k.__module__.startswith("pysam")
+               for k in kind.__mro__)
+
+
 def _describe(item: Any) -> str:
-    text = item.to_string() if isinstance(item, BamRecord) else item.decode(errors="replace")
+    if isinstance(item, BamRecord):
+        text = item.to_string()
+    elif isinstance(item, (bytes, bytearray)):
+        text = bytes(item).decode(errors="replace")
+    else:
+        text = to_sam_bytes(item).decode(errors="replace")
     return text[:120].rstrip()
 
 

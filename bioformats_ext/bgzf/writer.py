@@ -123,29 +123,40 @@ class BgzfWriter(CloseOrAbort):
         n = len(sizes)
         if n == 0:
             return np.zeros(0, np.int64)
+        if self.threads > 1 and not isinstance(data, bytes):
+            data = bytes(data)  # blocks below are compressed from views of it, on the pool
         self._amend_before(int(sizes[0]))
         cum = np.zeros(n + 1, np.int64)
         np.cumsum(sizes, out=cum[1:])
         offsets = np.empty(n, np.int64)
         view = memoryview(data)
         block, fill = self._n_blocks, len(self._buf)
+        ends = cum.tolist()
         i = 0
         while i < n:
             j = int(np.searchsorted(cum, cum[i] + cap - fill, side="right")) - 1
             if j > i:  # records i..j-1 fit in this block
-                offsets[i:j] = (block << 16) + fill + (cum[i + 1:j + 1] - cum[i])
-                self.write(view[cum[i]:cum[j]])
-                fill += int(cum[j] - cum[i])
-                if fill == cap:  # exactly full: the writer ships it, offset is next block's start
+                a, b = ends[i], ends[j]
+                offsets[i:j] = (block << 16) + fill + (cum[i + 1:j + 1] - a)
+                fill += b - a
+                if fill == cap or j < n:  # the block is complete: record j does not fit
+                    if self._buf:
+                        self._buf += view[a:b]
+                        self._submit()
+                    else:  # straight from the caller's bytes: no copy into the block buffer
+                        self._submit_data(view[a:b])
+                    if fill == cap:  # exactly full: the offset is the next block's start
+                        offsets[j - 1] = (block + 1) << 16
                     block, fill = block + 1, 0
-                    offsets[j - 1] = block << 16
+                else:
+                    self._buf += view[a:b]
                 i = j
             elif fill:
                 self._submit()
                 block, fill = block + 1, 0
             else:  # a record larger than a block
                 size = int(sizes[i])
-                self.write(view[cum[i]:cum[i + 1]])
+                self.write(view[ends[i]:ends[i + 1]])
                 block, fill = block + size // cap, size % cap
                 offsets[i] = (block << 16) | fill
                 i += 1
@@ -173,8 +184,12 @@ class BgzfWriter(CloseOrAbort):
     def _submit(self) -> None:
         data = bytes(self._buf)
         self._buf.clear()
+        self._submit_data(data)
+
+    def _submit_data(self, data: "bytes | memoryview") -> None:
+        """Queue one block's payload (immutable while it may be in flight on the pool)."""
         self._n_blocks += 1
-        self._compressor.submit(data)
+        self._compressor.submit(data)  # type: ignore[arg-type]
         self._write_ready(block=False)
 
     def _write_ready(self, block: bool) -> None:
