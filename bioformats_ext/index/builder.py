@@ -18,7 +18,7 @@ with numpy over whole batches. Both may be mixed.
 
 from __future__ import annotations
 
-from typing import BinaryIO, Sequence
+from typing import BinaryIO, Callable, Sequence
 
 import numpy as np
 
@@ -256,6 +256,38 @@ class IndexBuilder:
         self._last_off = voffset
 
     # -- vectorised push ----------------------------------------------------------------------
+    def _close_references(self, changes: list[int], tid: np.ndarray, starts: np.ndarray,
+                          n_mapped: Callable[[int, int], int]) -> None:
+        """Pseudo-bin data (offsets, mapped / unmapped counts) of every reference a batch
+        closes: ``changes`` are the rows where the reference changes (0 when the batch's
+        first row already does), ``n_mapped(lo, hi)`` counts the mapped rows in ``[lo, hi)``;
+        then carry the open reference's counts into the next batch."""
+        n = len(tid)
+        lo = 0
+        for k, t_at in enumerate(changes):
+            nm = n_mapped(lo, t_at)
+            nu = t_at - lo - nm
+            if k == 0:
+                if self._save_bin == _NO_BIN and t_at == 0:
+                    continue  # nothing was open before this batch
+                nm += self._n_mapped
+                nu += self._n_unmapped
+                prev_tid = self._save_tid if t_at == 0 else int(tid[t_at - 1])
+                off_beg = self._off_beg
+            else:
+                prev_tid = int(tid[t_at - 1])
+                off_beg = int(starts[lo])
+            self._meta[prev_tid] = (off_beg, int(starts[t_at]), nm, nu)
+            lo = t_at
+        if changes:
+            self._off_beg = int(starts[lo])
+            self._n_mapped = n_mapped(lo, n)
+            self._n_unmapped = n - lo - self._n_mapped
+        else:
+            m = n_mapped(0, n)
+            self._n_mapped += m
+            self._n_unmapped += n - m
+
     def push_many(self, tids, begs, ends, voffsets, mapped=None,
                   numbers: RecordNumbers | None = None) -> None:
         """:meth:`push` for whole arrays at once (numpy; same result as pushing one by one).
@@ -324,33 +356,9 @@ class IndexBuilder:
             self._flush_scalar_chunks()
             self._chunk_batches.append((prev_t[keep], prev_b[keep], prev_u[keep], starts[B][keep]))
             # pseudo-bin data at every reference change
-            T = np.flatnonzero(tid_change)
-            if len(T):
-                m_cum = np.concatenate(([0], np.cumsum(mapped_arr)))
-                bounds = np.concatenate(([0], T))
-                for k, t_at in enumerate(T):
-                    lo = bounds[k]
-                    nm = int(m_cum[t_at] - m_cum[lo])
-                    nu = int(t_at - lo) - nm
-                    if k == 0:
-                        if self._save_bin == _NO_BIN and t_at == 0:
-                            continue
-                        nm += self._n_mapped
-                        nu += self._n_unmapped
-                        prev_tid = self._save_tid if t_at == 0 else int(tid[t_at - 1])
-                        off_beg = self._off_beg
-                    else:
-                        prev_tid = int(tid[t_at - 1])
-                        off_beg = int(starts[T[k - 1]])
-                    self._meta[prev_tid] = (int(off_beg), int(starts[t_at]), nm, nu)
-                last_t = T[-1]
-                self._off_beg = int(starts[last_t])
-                tail = mapped_arr[last_t:]
-                self._n_mapped = int(tail.sum())
-                self._n_unmapped = len(tail) - self._n_mapped
-            else:
-                self._n_mapped += int(mapped_arr.sum())
-                self._n_unmapped += n - int(mapped_arr.sum())
+            m_cum = np.concatenate(([0], np.cumsum(mapped_arr)))
+            self._close_references(np.flatnonzero(tid_change).tolist(), tid, starts,
+                                   lambda lo, hi: int(m_cum[hi] - m_cum[lo]))
             lb = B[-1]
             self._save_tid, self._save_bin, self._save_off = int(tid[lb]), int(bins[lb]), int(starts[lb])
         else:
@@ -428,32 +436,8 @@ class IndexBuilder:
                 np.concatenate(([self._save_bin], bins[prev]))[keep:],
                 np.concatenate(([self._save_off], starts[prev]))[keep:], starts[B][keep:]))
             # pseudo-bin data at every reference change
-            changes = ([0] if first_new else []) + heads.tolist()
-            lo = 0
-            for k, t_at in enumerate(changes):
-                nm = n_mapped(lo, t_at)
-                nu = t_at - lo - nm
-                if k == 0:
-                    if self._save_bin == _NO_BIN and t_at == 0:
-                        lo = t_at
-                        continue
-                    nm += self._n_mapped
-                    nu += self._n_unmapped
-                    prev_tid = self._save_tid if t_at == 0 else int(tid[t_at - 1])
-                    off_beg = self._off_beg
-                else:
-                    prev_tid = int(tid[t_at - 1])
-                    off_beg = int(starts[lo])
-                self._meta[prev_tid] = (off_beg, int(starts[t_at]), nm, nu)
-                lo = t_at
-            if changes:
-                self._off_beg = int(starts[lo])
-                self._n_mapped = n_mapped(lo, n)
-                self._n_unmapped = n - lo - self._n_mapped
-            else:
-                m = n_mapped(0, n)
-                self._n_mapped += m
-                self._n_unmapped += n - m
+            self._close_references(([0] if first_new else []) + heads.tolist(), tid, starts,
+                                   n_mapped)
             last = int(B[-1])
             self._save_tid, self._save_bin, self._save_off = (int(tid[last]), int(bins[last]),
                                                               int(starts[last]))
