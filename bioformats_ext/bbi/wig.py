@@ -399,9 +399,15 @@ def _overlapping(bounds: np.ndarray, start: int, end: int) -> tuple[int, int]:
     ``[s0, e0, s1, e1, ...]``: the first boundary after ``start`` lies in (odd index) or
     after (even) the first such item; the first boundary at or after ``end`` likewise.
     Zero-length items at either edge do not overlap, as in libBigWig."""
-    p = int(bounds.searchsorted(start, "right"))
-    q = int(bounds.searchsorted(end, "left"))
+    # (keys of the bounds' type: a Python int key makes numpy search an int64 copy, ~3x slower)
+    p = int(bounds.searchsorted(_key(start), "right"))
+    q = int(bounds.searchsorted(_key(end), "left"))
     return p // 2, max(p // 2, (q + 1) // 2)
+
+
+def _key(x: int) -> "np.uint32 | int":
+    """``x`` as a uint32 search key when it is one."""
+    return np.uint32(x) if 0 <= x <= 0xFFFFFFFF else x
 
 
 def _fill_sorted(bounds: np.ndarray, vals: np.ndarray, start: int, end: int) -> np.ndarray:

@@ -59,13 +59,15 @@ def _window_cols(reader: BigBedReader, level: ZoomLevel, cid: int, start: int, e
     :attr:`~.zoom_records.ZoomBlock.cols`), or None when the fast rules do not hold for
     them."""
     pieces = []
+    key_lo = np.uint32(start)  # (a Python int key would search an int64 copy of the rows)
+    key_hi = np.uint32(end)
     for block in zoom_blocks(reader, level, cid, start, end, False):
         if not block.simple:
             return None
         if block.chrom != cid:
             continue
-        lo = int(block.ends.searchsorted(start, "right"))
-        hi = int(block.starts.searchsorted(end, "left"))
+        lo = int(block.ends.searchsorted(key_lo, "right"))
+        hi = int(block.starts.searchsorted(key_hi, "left"))
         if hi > lo:
             if not 0 < block.widest <= narrowest:
                 return None
