@@ -137,9 +137,9 @@ class ZoomBlock:
     sum and sum of squares (rows 0 and 1 are :attr:`starts` and :attr:`ends`, binary-searched
     per window). ``words``: every field, a native uint32 (n, 8) view of the inflated bytes
     (chrom, start, end, valid, then the float32 bits of min, max, sum, sum of squares), kept
-    only when ``full``: a block kept for the fast statistics holds 20 of the 32 bytes of a
-    record, and fresh memory costs a page fault per 4 KiB (measured 13 us for a 32 KiB block,
-    a quarter of its inflating). ``simple``: one chromosome, starts and ends sorted; then two
+    when ``full`` or not ``simple``: a block kept for the fast statistics holds 20 of the 32
+    bytes of a record, and fresh memory costs a page fault per 4 KiB (measured 13 us for a
+    32 KiB block, a quarter of its inflating). ``simple``: one chromosome, starts and ends sorted; then two
     binary searches find a window's records; ``widest``: the widest record then (2**32 when
     one is empty or ends before its start), else 0."""
 
@@ -147,12 +147,9 @@ class ZoomBlock:
 
     def __init__(self, data: "bytes | bytearray | memoryview", dtype: np.dtype,
                  full: bool = True):
-        if full and isinstance(data, memoryview):  # a reused buffer (uncompressed file)
-            data = bytes(data)
         words = np.frombuffer(data, dtype["chrom"]).reshape(-1, 8)
         if not words.dtype.isnative:
             words = words.astype(np.uint32)
-        self.words: np.ndarray | None = words if full else None
         self._dtype = dtype
         self.cols = cols = words.T[_FAST]  # one gather into contiguous rows
         self.starts = starts = cols[0]
@@ -161,11 +158,14 @@ class ZoomBlock:
         chroms = words[:, 0]
         # one chromosome, starts and ends never decrease
         self.simple = n > 0 and (n == 1 or (
-            bool((chroms == chroms[0]).all()) and bool((starts[1:] >= starts[:-1]).all())
-            and bool((ends[1:] >= ends[:-1]).all())))
+            bool((chroms == chroms[0]).all()) and bool((cols[:2, 1:] >= cols[:2, :-1]).all())))
         self.chrom = int(chroms[0]) if self.simple else -1
         # (uint32: an empty record, or one ending before its start, wraps to a huge width)
         self.widest = int((ends - starts - np.uint32(1)).max()) + 1 if self.simple else 0
+        self.words: np.ndarray | None = None
+        if full or not self.simple:  # (the fast path never takes a block that is not simple)
+            self.words = words.copy() if isinstance(data, memoryview) else words  # (a reused
+            # buffer: an uncompressed file's)
 
     @property
     def nbytes(self) -> int:
