@@ -154,6 +154,7 @@ class BigWigReader(BigBedReader):
         self._header_struct = section_header(self.byteorder)
         self._u4 = np.dtype(self.byteorder + "u4")
         self._f4 = np.dtype(self.byteorder + "f4")
+        self._item = np.dtype([("bounds", self.byteorder + "u8"), ("value", self._f4)])
 
     def _read_autosql(self) -> AutoSqlTable:
         self.autosql_text = None
@@ -251,16 +252,14 @@ class BigWigReader(BigBedReader):
                                               SECTION_HEADER_SIZE + 12 * count])
         if not parts:
             return _EMPTY_I, _EMPTY_F
-        items = np.frombuffer(parts[0] if len(parts) == 1 else b"".join(parts), self._u4)
-        items = items.reshape(-1, 3)
-        # [s0, e0, s1, e1, ...] as uint32 (callers convert only what they keep), by two 1-D
-        # strided copies: ``items[:, :2].ravel()`` takes numpy's 2-D copy loop, 8x slower
-        bounds = np.empty(2 * len(items), self._u4)
-        bounds[0::2] = items[:, 0]
-        bounds[1::2] = items[:, 1]
+        items = np.frombuffer(parts[0] if len(parts) == 1 else b"".join(parts), self._item)
+        # [s0, e0, s1, e1, ...] as uint32 (callers convert only what they keep), by one strided
+        # copy of each item's first 8 bytes (a byte copy: any byte order): 2x faster than two
+        # 4-byte copies, 8x faster than ``[:, :2].ravel()`` (numpy's 2-D copy loop)
+        bounds = items["bounds"].copy().view(self._u4)
         if bool((bounds[1:] < bounds[:-1]).any()):
             return None
-        return bounds, items[:, 2].view(self._f4)
+        return bounds, items["value"]
 
     def _window(self, cid: int, start: int, end: int, store: bool,
                 local: "dict[int, bytes] | None" = None
@@ -399,9 +398,15 @@ def _overlapping(bounds: np.ndarray, start: int, end: int) -> tuple[int, int]:
     ``[s0, e0, s1, e1, ...]``: the first boundary after ``start`` lies in (odd index) or
     after (even) the first such item; the first boundary at or after ``end`` likewise.
     Zero-length items at either edge do not overlap, as in libBigWig."""
-    p = int(bounds.searchsorted(start, "right"))
-    q = int(bounds.searchsorted(end, "left"))
+    # (keys of the bounds' type: a Python int key makes numpy search an int64 copy, ~3x slower)
+    p = int(bounds.searchsorted(_key(start), "right"))
+    q = int(bounds.searchsorted(_key(end), "left"))
     return p // 2, max(p // 2, (q + 1) // 2)
+
+
+def _key(x: int) -> "np.uint32 | int":
+    """``x`` as a uint32 search key when it is one."""
+    return np.uint32(x) if 0 <= x <= 0xFFFFFFFF else x
 
 
 def _fill_sorted(bounds: np.ndarray, vals: np.ndarray, start: int, end: int) -> np.ndarray:

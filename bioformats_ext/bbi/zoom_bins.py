@@ -27,32 +27,41 @@ from .zoom_records import zoom_blocks
 
 CHUNK = 32  # windows per search / bincount in windows_stats
 FAST_KINDS = {"mean": 2, "coverage": 1, "std": 3}  # columns needed: valid, sum, sum_squares
-_POSITIONS: dict[tuple[int, int], np.ndarray] = {}
+Plan = tuple[np.ndarray, int, np.ndarray, np.ndarray]
+_PLANS: dict[tuple[int, int], Plan] = {}
 
 
-def _offsets(rows: int, nbins: int) -> np.ndarray:
-    """bincount positions added to a record's start bin, shape (rows, 2, 1): per column a
-    block of ``nbins + 2`` slots (slot ``j + 1`` is bin ``j``), tails one slot after heads."""
-    key = (rows, nbins)
-    found = _POSITIONS.get(key)
+def _plan(width: int, nbins: int) -> "Plan | None":
+    """What every window of ``width`` bases in ``nbins`` bins shares (remembered: a scan asks
+    for the same shape many times): the uint32 bin offsets, the narrowest bin minus one, the
+    bin widths, and the bincount positions added to a record's start bin, shape (3, 2, 1):
+    per column a block of ``nbins + 2`` slots (slot ``j + 1`` is bin ``j``), tails one slot
+    after heads. None when the bins have no fast path."""
+    key = (width, nbins)
+    found = _PLANS.get(key)
     if found is None:
-        base = np.arange(rows, dtype=np.int64) * (nbins + 2)
-        found = np.stack([base + 1, base], axis=1)[:, :, None]  # [tail, head] per column
-        if len(_POSITIONS) > 64:
-            _POSITIONS.clear()
-        _POSITIONS[key] = found
+        offsets = bin_offsets(width, nbins)
+        if offsets is None:
+            return None
+        base = np.arange(3, dtype=np.int64) * (nbins + 2)
+        positions = np.stack([base + 1, base], axis=1)[:, :, None]  # [tail, head] per column
+        found = (offsets, width // nbins - 1,  # bin widths differ by at most one (rounding)
+                 np.diff(offsets.astype(np.int64)), positions)
+        if len(_PLANS) > 64:
+            _PLANS.clear()
+        _PLANS[key] = found
     return found
 
 
-def _window_rows(reader: BigBedReader, level: ZoomLevel, cid: int, start: int, end: int,
-                 nbins: int) -> "np.ndarray | None":
-    """The (8, m) uint32 rows of the records of ``cid:start-end`` (m may be 0), or None when
-    the fast rules do not hold for them."""
-    narrowest = (end - start) // nbins - 1  # bin widths differ by at most one (and rounding)
+def _window_cols(reader: BigBedReader, level: ZoomLevel, cid: int, start: int, end: int,
+                 narrowest: int) -> "np.ndarray | None":
+    """The records of ``cid:start-end`` as (5, m) uint32 rows (m may be 0; see
+    :attr:`~.zoom_records.ZoomBlock.cols`), or None when the fast rules do not hold for
+    them."""
     pieces = []
-    key_lo = np.uint32(start)  # (a uint32 key searches the uint32 rows ~2x faster)
+    key_lo = np.uint32(start)  # (a Python int key would search an int64 copy of the rows)
     key_hi = np.uint32(end)
-    for block in zoom_blocks(reader, level, cid, start, end):
+    for block in zoom_blocks(reader, level, cid, start, end, False):
         if not block.simple:
             return None
         if block.chrom != cid:
@@ -62,36 +71,36 @@ def _window_rows(reader: BigBedReader, level: ZoomLevel, cid: int, start: int, e
         if hi > lo:
             if not 0 < block.widest <= narrowest:
                 return None
-            pieces.append(block.rows[:, lo:hi])
+            pieces.append(block.cols[:, lo:hi])
     if len(pieces) == 1:
         return pieces[0]
-    return np.concatenate(pieces, axis=1) if pieces else _NO_ROWS
+    return np.concatenate(pieces, axis=1) if pieces else _NO_COLS
 
 
-_NO_ROWS = np.zeros((8, 0), np.uint32)
+_NO_COLS = np.zeros((5, 0), np.uint32)
 
 
-def _sums(recs: np.ndarray, next_edge: np.ndarray, slot: np.ndarray, rows: int, nbins: int,
-          window: "np.ndarray | None" = None, nwin: int = 1) -> np.ndarray:
-    """(nwin, rows, nbins) sums of the records' valid / sum / sum-of-squares columns, each
-    record split into head and tail by ``next_edge`` (the first bin edge after its start,
-    in bin ``slot - 1``); ``window``: each record's window, when there are several."""
-    vs = recs[1]
+def _sums(cols: np.ndarray, next_edge: np.ndarray, slot: np.ndarray, rows: int,
+          nbins: int, positions: np.ndarray, window: "np.ndarray | None" = None,
+          nwin: int = 1) -> np.ndarray:
+    """Flat sums (``nwin`` blocks of ``rows`` blocks of ``nbins + 2`` slots) of the records'
+    valid / sum / sum-of-squares columns, each record split into head and tail by
+    ``next_edge`` (the first bin edge after its start, in bin ``slot - 1``); ``window``:
+    each record's window, when there are several."""
+    vs = cols[0]
     frac = np.empty((2, len(vs)))  # [tail, head] fractions of each record
-    np.divide(next_edge - vs, recs[2] - vs, out=frac[1])  # (next_edge > vs: no wrap)
-    np.minimum(frac[1], 1.0, out=frac[1])
-    np.subtract(1.0, frac[1], out=frac[0])
+    head = frac[1]
+    np.divide(next_edge - vs, cols[1] - vs, out=head)  # (next_edge > vs: no wrap)
+    np.minimum(head, 1.0, out=head)
+    np.subtract(1.0, head, out=frac[0])
     weights = np.empty((rows, 2, len(vs)))  # (column, [tail, head], record)
-    np.multiply(recs[3], frac, out=weights[0])
-    floats = recs[6:8].view(np.float32)  # sum, sum of squares
-    for row in range(1, rows):
-        np.multiply(floats[row - 1], frac, out=weights[row])
-    index = slot + _offsets(rows, nbins)
-    span = rows * (nbins + 2)
+    np.multiply(cols[2], frac, out=weights[0])
+    if rows > 1:  # sum (and sum of squares): the float32 rows 3 (and 4)
+        np.multiply(cols[3:2 + rows, None].view(np.float32), frac, out=weights[1:])
+    index = slot + positions[:rows]
     if window is not None:
-        index += window * span
-    sums = np.bincount(index.ravel(), weights.ravel(), nwin * span)
-    return sums.reshape(nwin, rows, nbins + 2)[:, :, 1:nbins + 1]
+        index += window * (rows * (nbins + 2))
+    return np.bincount(index.ravel(), weights.ravel(), nwin * rows * (nbins + 2))
 
 
 def _finish(sums: np.ndarray, widths: np.ndarray, kind: str) -> np.ndarray:
@@ -115,21 +124,25 @@ def window_stats(reader: BigBedReader, level: ZoomLevel, cid: int, start: int, e
     """Per-bin ``kind`` (mean, std or coverage) of ``cid:start-end`` from ``level``, equal to
     :func:`~.wig_stats.zoom_stats` on the same records; None when the fast rules do not hold."""
     rows = FAST_KINDS.get(kind)
-    offsets = bin_offsets(end - start, nbins)
-    if rows is None or offsets is None:
+    plan = _plan(end - start, nbins)
+    if rows is None or plan is None:
         return None
-    recs = _window_rows(reader, level, cid, start, end, nbins)
-    if recs is None:
+    offsets, narrowest, widths, positions = plan
+    cols = _window_cols(reader, level, cid, start, end, narrowest)
+    if cols is None:
         return None
-    if not recs.shape[1]:
+    if not cols.shape[1]:
         return np.full(nbins, np.nan)
-    edges = start + offsets  # uint32, as the starts: no conversion in the search
-    slot = edges.searchsorted(recs[1], "right")  # bin of the start + 1 (0: before the window)
-    sums = _sums(recs, edges[slot], slot, rows, nbins)[0]
+    edges = offsets + start  # uint32, as the starts: no conversion in the search
+    slot = edges.searchsorted(cols[0], "right")  # bin of the start + 1 (0: before it)
+    sums = _sums(cols, edges.take(slot), slot, rows, nbins, positions)
     if kind == "mean":  # the usual case, without _finish's generality
-        cov = sums[0]
-        return np.divide(sums[1], cov, out=np.full(nbins, np.nan), where=cov != 0)
-    return _finish(sums, np.diff(offsets.astype(np.int64)), kind)
+        cov = sums[1:nbins + 1]
+        if cov.all():  # every bin covered (the usual case): one division, nothing to mask
+            return sums[nbins + 3:2 * nbins + 3] / cov
+        return np.divide(sums[nbins + 3:2 * nbins + 3], cov, out=np.full(nbins, np.nan),
+                         where=cov != 0)
+    return _finish(sums.reshape(rows, nbins + 2)[:, 1:nbins + 1], widths, kind)
 
 
 def windows_stats(reader: BigBedReader, level: ZoomLevel, cids: np.ndarray, starts: np.ndarray,
@@ -139,33 +152,34 @@ def windows_stats(reader: BigBedReader, level: ZoomLevel, cids: np.ndarray, star
     ``(out, done)``: (k, nbins) results and which windows were done (the others need the
     general rule); None when the kind or bin count has no fast path."""
     rows = FAST_KINDS.get(kind)
-    offsets = bin_offsets(width, nbins)
-    if rows is None or offsets is None:
+    plan = _plan(width, nbins)
+    if rows is None or plan is None:
         return None
+    offsets, narrowest, widths, positions = plan
     k = len(starts)
     out = np.full((k, nbins), np.nan)
     done = np.zeros(k, bool)
-    widths = np.diff(offsets.astype(np.int64))
     table = offsets.astype(np.int64)
     for first in range(0, k, CHUNK):  # small temporaries: their memory is reused
         parts: list[np.ndarray] = []
         owner: list[int] = []
         for i in range(first, min(k, first + CHUNK)):
-            recs = _window_rows(reader, level, int(cids[i]), int(starts[i]),
-                                int(starts[i]) + width, nbins)
-            if recs is None:
+            a = int(starts[i])
+            got = _window_cols(reader, level, int(cids[i]), a, a + width, narrowest)
+            if got is None:
                 continue
             done[i] = True
-            if recs.shape[1]:
-                parts.append(recs)
+            if got.shape[1]:
+                parts.append(got)
                 owner.append(i - first)
         if not parts:
             continue
         window = np.repeat(np.array(owner), [p.shape[1] for p in parts])
-        recs = np.concatenate(parts, axis=1)
+        cols = np.concatenate(parts, axis=1)
         base = starts[first + window]
-        rel = recs[1].astype(np.int64) - base  # the start within its window (< 0: before it)
+        rel = cols[0].astype(np.int64) - base  # the start within its window (< 0: before)
         slot = table.searchsorted(rel, "right")
-        sums = _sums(recs, base + table[slot], slot, rows, nbins, window, owner[-1] + 1)
+        sums = _sums(cols, base + table[slot], slot, rows, nbins, positions, window,
+                     owner[-1] + 1).reshape(-1, rows, nbins + 2)[:, :, 1:nbins + 1]
         out[first + np.array(owner)] = _finish(sums[owner], widths, kind)
     return out, done

@@ -39,11 +39,12 @@ def _leaf_lists(reader: BigBedReader, level: ZoomLevel) -> LeafLists:
     return found
 
 
-def zoom_blocks(reader: BigBedReader, level: ZoomLevel, cid: int, start: int, end: int
-                ) -> "list[ZoomBlock]":
+def zoom_blocks(reader: BigBedReader, level: ZoomLevel, cid: int, start: int, end: int,
+                full: bool = True) -> "list[ZoomBlock]":
     """The decoded blocks of ``level`` that may hold records overlapping ``cid:start-end``, in
     file order; the ones not cached are read and inflated once (a local file block by block
-    into a reused buffer, a remote one in one batched read)."""
+    into a reused buffer, a remote one in one batched read). ``full``: with every field of
+    the records (:attr:`ZoomBlock.words`), read again for a block cached without them."""
     local = is_local(reader.source)
     ranges = _leaf_lists(reader, level).ranges(cid, start, end) if local \
         else reader.zoom_tree(level).ranges(cid, start, end)
@@ -52,16 +53,17 @@ def zoom_blocks(reader: BigBedReader, level: ZoomLevel, cid: int, start: int, en
     cache: LRU[ZoomBlock] = _cache(reader)
     if len(ranges) > 1:
         ranges = list(dict.fromkeys(ranges))
-        todo = [r for r in ranges if cache.get(r[0]) is None]
-        if len(todo) > 1 and not local:
+        todo = [] if local else [r for r in ranges if cache.get(r[0]) is None]
+        if len(todo) > 1:
             for (off, _size), raw in zip(todo, reader.source.read_many(todo)):
-                new = _decode(reader, raw, off)
+                new = _decode(reader, raw, off, full)
                 cache.put(off, new, new.nbytes)
     out = []
     for off, size in ranges:
         block = cache.get(off)
-        if block is None:  # not read yet, or evicted by a huge query
-            block = _decode(reader, _read_scratch(reader, off, size), off)
+        if block is None or (full and block.words is None):  # not read yet, evicted by a
+            # huge query, or read for the fast statistics only
+            block = _decode(reader, _read_scratch(reader, off, size), off, full)
             cache.put(off, block, block.nbytes)
         out.append(block)
     return out
@@ -105,7 +107,8 @@ def zoom_records(reader: BigBedReader, level: "int | ZoomLevel", cid: int, start
     return np.concatenate([p.view(raw) for p in parts]).view(dtype)
 
 
-def _decode(reader: BigBedReader, raw: "bytes | memoryview", off: int) -> "ZoomBlock":
+def _decode(reader: BigBedReader, raw: "bytes | memoryview", off: int, full: bool = True
+            ) -> "ZoomBlock":
     dtype = reader._lay.zoom_record_dtype
     header = reader.header
     if header.compressed:
@@ -122,52 +125,51 @@ def _decode(reader: BigBedReader, raw: "bytes | memoryview", off: int) -> "ZoomB
         data = raw
     if len(data) % dtype.itemsize:
         raise FormatError("zoom block is not a whole number of records", off)
-    return ZoomBlock(data, dtype)
+    return ZoomBlock(data, dtype, full)
+
+
+_FAST = np.array([1, 2, 3, 6, 7])  # start, end, valid, sum, sum of squares
 
 
 class ZoomBlock:
-    """One decoded zoom block, kept as a native uint32 (8, n) array: row ``i`` is field ``i``
-    of every record (chrom, start, end, valid, then the float32 bits of min, max, sum, sum of
-    squares). Rows are contiguous, so starts and ends are binary-searched in place, and the
-    inflated bytes are dropped (their memory is reused by the next inflate: fresh pages cost
-    a fault each, which showed in profiles). ``simple``: one chromosome, starts and ends
-    sorted; then two binary searches find a window's records. The structured records are
-    rebuilt only when asked for (:meth:`overlap`, the generic statistics)."""
+    """One decoded zoom block. ``cols``: what the fast statistics need (:mod:`.zoom_bins`), a
+    native uint32 (5, n) array of contiguous rows: start, end, valid and the float32 bits of
+    sum and sum of squares (rows 0 and 1 are :attr:`starts` and :attr:`ends`, binary-searched
+    per window). ``words``: every field, a native uint32 (n, 8) view of the inflated bytes
+    (chrom, start, end, valid, then the float32 bits of min, max, sum, sum of squares), kept
+    when ``full`` or not ``simple``: a block kept for the fast statistics holds 20 of the 32
+    bytes of a record, and fresh memory costs a page fault per 4 KiB (measured 13 us for a
+    32 KiB block, a quarter of its inflating). ``simple``: one chromosome, starts and ends sorted; then two
+    binary searches find a window's records; ``widest``: the widest record then (2**32 when
+    one is empty or ends before its start), else 0."""
 
-    __slots__ = ("rows", "starts", "ends", "chrom", "simple", "widest", "_dtype")
+    __slots__ = ("cols", "starts", "ends", "chrom", "simple", "widest", "words", "_dtype")
 
-    def __init__(self, data: "bytes | bytearray | memoryview", dtype: np.dtype):
+    def __init__(self, data: "bytes | bytearray | memoryview", dtype: np.dtype,
+                 full: bool = True):
         words = np.frombuffer(data, dtype["chrom"]).reshape(-1, 8)
-        self.rows = rows = words.T.astype(np.uint32, order="C")  # native, whatever the file
+        if not words.dtype.isnative:
+            words = words.astype(np.uint32)
         self._dtype = dtype
-        self.starts = rows[1]
-        self.ends = rows[2]
-        n = rows.shape[1]
-        # chrom, start and end never decrease and the first chrom is the last: one chromosome,
-        # sorted both ways
-        self.simple = n > 0 and bool(rows[0, 0] == rows[0, -1]) and \
-            (n == 1 or bool((rows[:3, 1:] >= rows[:3, :-1]).all()))
-        self.chrom = int(rows[0, 0]) if self.simple else -1
-        self.widest = 0  # the widest record; 0 when one is empty or ends before its start
-        if self.simple:
-            width = rows[2] - rows[1]  # (uint32: an end before its start wraps to a huge width)
-            width -= 1  # ... and so does an empty record
-            self.widest = int(width.max()) + 1
+        self.cols = cols = words.T[_FAST]  # one gather into contiguous rows
+        self.starts = starts = cols[0]
+        self.ends = ends = cols[1]
+        n = len(starts)
+        chroms = words[:, 0]
+        # one chromosome, starts and ends never decrease
+        self.simple = n > 0 and (n == 1 or (
+            bool((chroms == chroms[0]).all()) and bool((cols[:2, 1:] >= cols[:2, :-1]).all())))
+        self.chrom = int(chroms[0]) if self.simple else -1
+        # (uint32: an empty record, or one ending before its start, wraps to a huge width)
+        self.widest = int((ends - starts - np.uint32(1)).max()) + 1 if self.simple else 0
+        self.words: np.ndarray | None = None
+        if full or not self.simple:  # (the fast path never takes a block that is not simple)
+            self.words = words.copy() if isinstance(data, memoryview) else words  # (a reused
+            # buffer: an uncompressed file's)
 
     @property
     def nbytes(self) -> int:
-        return self.rows.nbytes + 128
-
-    @property
-    def recs(self) -> np.ndarray:
-        """The records as the file stores them (a structured array, built on each call: the
-        block keeps only its rows)."""
-        dtype = self._dtype
-        return self.rows.T.astype(dtype["chrom"], order="C").view(dtype).reshape(-1)
-
-    def floats(self) -> np.ndarray:
-        """The rows as float32 (meaningful for rows 4-7: min, max, sum, sum of squares)."""
-        return self.rows.view(np.float32)
+        return self.cols.nbytes + (0 if self.words is None else self.words.nbytes) + 128
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         """Index range of the records overlapping ``[start, end)`` (``simple`` blocks)."""
@@ -175,14 +177,16 @@ class ZoomBlock:
         return lo, max(lo, int(self.starts.searchsorted(end, "left")))
 
     def overlap(self, cid: int, start: int, end: int) -> np.ndarray:
-        """The records overlapping ``cid:start-end``."""
+        """The records overlapping ``cid:start-end`` (a ``full`` block)."""
         dtype = self._dtype
-        rows = self.rows
+        words = self.words
+        if words is None:
+            raise ValueError("zoom block read without all its fields")
         if self.simple:
             if self.chrom != cid:
                 return np.zeros(0, dtype)
             lo, hi = self.span(start, end)
-            rows = rows[:, lo:hi]
+            words = words[lo:hi]
         else:
-            rows = rows[:, (rows[0] == cid) & (self.starts < end) & (self.ends > start)]
-        return rows.T.astype(dtype["chrom"], order="C").view(dtype).reshape(-1)
+            words = words[(words[:, 0] == cid) & (self.starts < end) & (self.ends > start)]
+        return words.astype(dtype["chrom"]).view(dtype).reshape(-1)
