@@ -15,6 +15,14 @@ from bioformats_ext.index import IndexBuilder, read_index
 from bioformats_ext.index.builder import csi_depth_for, tabix_csi_depth
 
 
+def _with_unplaced(recs, off, unplaced):
+    """``recs`` followed by ``unplaced`` unplaced records, and the stream's final voffset."""
+    for _ in range(unplaced):
+        off += 100
+        recs.append((-1, -1, 0, off, False))
+    return recs, off + 7
+
+
 def _stream(draw_tids, rng, n, unplaced):
     """A sorted record stream: (tid, beg, end, voffset, mapped)."""
     recs = []
@@ -26,10 +34,7 @@ def _stream(draw_tids, rng, n, unplaced):
             length = int(rng.choice([0, 1, 100, 20_000, 300_000]))
             off += int(rng.integers(1, 30_000))
             recs.append((tid, pos, pos + length, off, bool(rng.random() > 0.1)))
-    for _ in range(unplaced):
-        off += 100
-        recs.append((-1, -1, 0, off, False))
-    return recs, off + 7
+    return _with_unplaced(recs, off, unplaced)
 
 
 def _build(recs, final, cuts, fmt="bai", scalar_first=0):
@@ -196,10 +201,7 @@ def _sorted_records(rng, tids, n, p_long, unplaced):
                 length = int(rng.choice([0, 1, 3]))
             off += int(rng.integers(1, 30_000))
             recs.append((tid, pos, pos + length, off, bool(rng.random() > 0.1)))
-    for _ in range(unplaced):
-        off += 100
-        recs.append((-1, -1, 0, off, False))
-    return recs, off + 7
+    return _with_unplaced(recs, off, unplaced)
 
 
 @settings(max_examples=60, deadline=None)

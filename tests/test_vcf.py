@@ -90,6 +90,16 @@ def test_record_forms(tmp_path, vcf_data):
     assert list(VcfReader(path)) == lines[:300]
 
 
+def _assert_sort_error_names(tmp_path, header, bad, culprit):
+    """Writing ``bad`` raises SortOrderError naming record ``culprit`` (0-based here, 1-based
+    in the error, with its ID) and leaves no file behind."""
+    with pytest.raises(SortOrderError) as info:
+        _write(tmp_path / "bad.vcf.gz", header, bad, index="tbi")
+    assert info.value.record == culprit + 1  # 1-based
+    assert bad[culprit].split("\t")[2] in str(info.value)
+    assert os.listdir(tmp_path) == []
+
+
 def _write(path, header, lines, **options):
     with VcfWriter(str(path), header, **options) as writer:
         writer.write_many(lines)
@@ -108,11 +118,7 @@ def test_sort_errors_leave_no_files(tmp_path, vcf_data, case):
     else:
         bad = by_chrom["1"][:5] + [by_chrom["1"][0]]
         culprit = 5
-    with pytest.raises(SortOrderError) as info:
-        _write(tmp_path / "bad.vcf.gz", header, bad, index="tbi")
-    assert info.value.record == culprit + 1  # 1-based
-    assert bad[culprit].split("\t")[2] in str(info.value)
-    assert os.listdir(tmp_path) == []
+    _assert_sort_error_names(tmp_path, header, bad, culprit)
 
 
 @pytest.mark.parametrize("case", ["position", "chrom_returns"])
@@ -132,11 +138,7 @@ def test_sort_error_in_a_later_batch_names_the_line_and_leaves_nothing(tmp_path,
     else:  # the first contig's first record again, after the others began
         culprit = next(i for i in range(2300, len(lines)) if chrom[i] != chrom[0])
         bad.insert(culprit, lines[0])
-    with pytest.raises(SortOrderError) as info:
-        _write(tmp_path / "bad.vcf.gz", header, bad, index="tbi")
-    assert info.value.record == culprit + 1  # 1-based
-    assert bad[culprit].split("\t")[2] in str(info.value)
-    assert os.listdir(tmp_path) == []
+    _assert_sort_error_names(tmp_path, header, bad, culprit)
 
 
 @pytest.mark.parametrize("index", ["tbi", "csi"])
