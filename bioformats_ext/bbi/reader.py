@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from itertools import chain, repeat
-from typing import BinaryIO, Iterator, Sequence
+from typing import BinaryIO, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -67,6 +67,9 @@ class BigBedReader(RegionReader):
     def __init__(self, source: "str | os.PathLike[str] | BinaryIO | ByteSource",
                  node_cache: int = 256, block_cache: int = 64 << 20):
         self._owns_source = not isinstance(source, ByteSource)
+        #: called once by :meth:`close` (caches that upper layers hang on the reader, such
+        #: as the zoom blocks, drop their contents and give back their memory)
+        self.on_close: list[Callable[[], None]] = []
         self.source = open_source(source)
         try:
             self._open(node_cache, block_cache)
@@ -437,5 +440,8 @@ class BigBedReader(RegionReader):
     def close(self) -> None:
         src = getattr(self, "source", None)
         self._closed = True
+        hooks, self.on_close = getattr(self, "on_close", []), []
+        for hook in hooks:
+            hook()
         if src is not None and self._owns_source:
             src.close()

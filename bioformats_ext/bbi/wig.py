@@ -24,6 +24,7 @@ import numpy as np
 from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
 from ..io.source import ByteSource
 from ._lru import LRU
+from .slabs import SlabArena
 from .autosql import AutoSqlTable
 from .wig_inflate import Inflater
 from .wig_leaves import LeafLists, is_local
@@ -148,6 +149,12 @@ class BigWigReader(BigBedReader):
                  node_cache: int = 256, block_cache: int = 64 << 20):
         super().__init__(source, node_cache, block_cache)
         self._inflated: LRU[bytes] = LRU(1 << 20, block_cache)
+        self._arena = SlabArena(block_cache)  # the cached blocks' memory (see .slabs)
+
+        def drop() -> None:
+            self._inflated.clear()
+            self._arena.release()
+        self.on_close.append(drop)
         self._inflate: Inflater | None = None
         self._leaves = LeafLists(self.rtree, self.chrom_sizes) if is_local(self.source) \
             else None
@@ -190,9 +197,10 @@ class BigWigReader(BigBedReader):
             got: dict[int, bytes] = {}
             for (off, _size), raw in zip(todo, _read_adjacent(self.source, todo)):
                 data = inflate(raw, off) if compressed else bytes(raw)
-                got[off] = data
-                if store:
+                if store:  # kept: into recycled memory
+                    data = self._arena.copy(data)  # type: ignore[assignment]
                     cache.put(off, data, len(data) + 64)
+                got[off] = data
             if local is not None:
                 local.update(got)
             datas = [got[rng[0]] if d is None else d for d, rng in zip(datas, ranges)]
