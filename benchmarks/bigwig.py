@@ -126,7 +126,28 @@ def timed_rounds(funcs: dict[str, "callable"], rounds: int) -> dict[str, float]:
     return fastest
 
 
-def read_benchmarks(path: Path, nwin: int, rounds: int = 3
+def paired(label: str, ours, peer, pairs: int) -> None:
+    """``pairs`` back-to-back runs of ours then the peer (CPU time), and the median of the
+    per-pair ratios: on a shared VM the peers' best single round moves by +-10 % with the
+    machine's page-fault cost, and a ratio of neighbouring runs is steadier than min / min."""
+    ratios = []
+    faults: tuple[list[int], list[int]] = ([], [])
+    for _ in range(pairs):
+        times = []
+        for func, got in ((ours, faults[0]), (peer, faults[1])):
+            before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+            times.append(best(func, 1, time.process_time))
+            got.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+        ratios.append(times[0] / times[1])
+    ratios.sort()
+    mid = len(ratios) // 2
+    print(f"PAIRED {label}: median ours / pybigtools = {ratios[mid]:.2f} over "
+          f"{pairs} alternating pairs (min {ratios[0]:.2f}, max {ratios[-1]:.2f}; minor page "
+          f"faults a run: ours {sorted(faults[0])[mid]:,}, pybigtools "
+          f"{sorted(faults[1])[mid]:,}; load {os.getloadavg()[0]:.2f})")
+
+
+def read_benchmarks(path: Path, nwin: int, rounds: int = 3, pairs: int = 7
                     ) -> list[tuple[str, float, float]]:
     import pyBigWig
     import pybigtools
@@ -161,6 +182,8 @@ def read_benchmarks(path: Path, nwin: int, rounds: int = 3
                         "pybigtools": pbt_values}, rounds)
     rows.append(("values, 1,000 x 100 kb", got["bioformats_ext"],
                  min(got["pyBigWig"], got["pybigtools"])))
+    if pairs:
+        paired("values, 1,000 x 100 kb", ours_values, pbt_values, pairs)
 
     print(f"stats(nBins=100) over the same {nwin} windows")
     def ours_stats():
@@ -188,6 +211,8 @@ def read_benchmarks(path: Path, nwin: int, rounds: int = 3
         got[name] = min(got[name], value)
     rows.append(("stats(nBins=100), 1,000 windows", got["bioformats_ext"],
                  min(got["pyBigWig"], got["pybigtools"])))
+    if pairs:
+        paired("stats(nBins=100), 1,000 windows", ours_stats, pbt_stats, pairs)
     stats_breakdown(path, wins)
 
     print(f"stats_many(nBins=100): the same {nwin} windows in one call (ours only; the peers' "
@@ -201,6 +226,9 @@ def read_benchmarks(path: Path, nwin: int, rounds: int = 3
     many = timed_rounds({"bioformats_ext stats_many": ours_many}, rounds)
     rows.append(("stats_many(nBins=100), batch API", many["bioformats_ext stats_many"],
                  min(got["pyBigWig"], got["pybigtools"])))
+    if pairs:
+        paired("stats_many(nBins=100) vs pybigtools' per-window loop", ours_many, pbt_stats,
+               pairs)
 
     chrom = names[0]
     print(f"values of a whole chromosome ({chrom}, {CHROMS[chrom]:,} bases)")
@@ -368,6 +396,8 @@ def main() -> None:
     ap.add_argument("--intervals", type=int, default=10_000_000)
     ap.add_argument("--windows", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--pairs", type=int, default=7,
+                    help="alternating ours/pybigtools pairs for values and stats (0: skip)")
     ap.add_argument("--skip-write", action="store_true")
     ap.add_argument("--memory", action="store_true",
                     help="also report peak RSS of both writers on 1x/4x/16x inputs")
@@ -397,7 +427,7 @@ def main() -> None:
             write_ours(str(bg), sizes, str(ours_bw))
         if args.memory:
             memory_scaling(bg, sizes, tmpd, n)
-        rows += read_benchmarks(ours_bw, args.windows, args.rounds)
+        rows += read_benchmarks(ours_bw, args.windows, args.rounds, args.pairs)
         if args.average:
             rows += average_benchmark(ours_bw, tmpd)
     print(f"load average after: {os.getloadavg()}")
