@@ -85,3 +85,32 @@ def test_ucsc_bigwigs_over_http(server, path):
         for region in windows(local.chroms, 20, 5, 20_000):
             assert np.array_equal(remote.values(*region), local.values(*region), equal_nan=True)
             assert remote.stats(*region, nBins=3) == local.stats(*region, nBins=3)
+
+
+def test_stats_many_over_http_reads_blocks_in_runs(server, deep):
+    """stats_many over HTTP equals the local answer, and reads each chunk's zoom blocks in
+    runs of back-to-back blocks: fewer requests than windows (window by window, each cold
+    window costs at least one)."""
+    server.files["deep.bw"] = deep.read_bytes()
+    rng = np.random.default_rng(8)
+    with bigwig.open(deep) as local:
+        chroms = sorted(local.chroms)
+        names, starts, ends = [], [], []
+        for _ in range(64):
+            c = chroms[int(rng.integers(len(chroms)))]
+            a = int(rng.integers(0, local.chroms[c] - 50_000))
+            names.append(c)
+            starts.append(a)
+            ends.append(a + 50_000)
+        want = local.stats_many(names, starts, ends, nBins=10)
+        level = local._zoom_for(50_000, 10)
+        assert level is not None
+        blocks = {r for c, a, b in zip(names, starts, ends)
+                  for r in local.reader.zoom_tree(level).ranges(local.reader.chrom_id(c), a, b)}
+    source = open_source(server.url("deep.bw"), block_size=512, merge_gap=0, max_readahead=0)
+    with bigwig.open(source) as remote:
+        got = remote.stats_many(names, starts, ends, nBins=10)
+        requests = source.stats.requests
+    assert np.array_equal(got, want, equal_nan=True)
+    assert len(blocks) > 20
+    assert requests < len(names) / 2, (requests, len(names), len(blocks))

@@ -150,3 +150,33 @@ def test_blocks_kept_for_the_fast_path_are_read_again_for_every_field(tmp_path):
             assert np.array_equal(have, want[i])
             assert all(b.words is not None for b in zoom_blocks(reader, level, 0, 100_000,
                                                                 400_000))
+
+
+def _same_block(got: ZoomBlock, want: ZoomBlock, name: str) -> None:
+    assert np.array_equal(got.cols, want.cols), name
+    assert np.array_equal(got.starts, want.starts) and np.array_equal(got.ends, want.ends)
+    assert (got.simple, got.chrom, got.widest) == (want.simple, want.chrom, want.widest), name
+    assert (got.words is None) == (want.words is None), name
+    if want.words is not None:
+        assert np.array_equal(got.words, want.words), name
+
+
+@pytest.mark.parametrize("order", ["<", ">"])
+def test_group_decoding_equals_block_by_block(order):
+    """zoom_batch.decode_group (many blocks per numpy pass, used by stats_many) builds the
+    same blocks as ZoomBlock one at a time, whatever the neighbours in its group: every
+    shape, in every order, with empty blocks between them, in both byte orders."""
+    from bioformats_ext.bbi.slabs import SlabArena
+    from bioformats_ext.bbi.zoom_batch import decode_group
+
+    dtype = layouts(order).zoom_record_dtype
+    rng = np.random.default_rng(21)
+    shapes = list(_shapes(rng).items()) + [("empty", np.zeros(0, DTYPE))]
+    datas = {name: recs.astype(dtype).tobytes() for name, recs in shapes}
+    for trial in range(12):
+        names = [shapes[i][0] for i in rng.permutation(len(shapes))][:1 + trial % len(shapes)]
+        arena = SlabArena(64 << 20) if trial % 2 else None
+        got = decode_group([datas[n] for n in names], dtype, arena)
+        assert len(got) == len(names)
+        for name, block in zip(names, got):
+            _same_block(block, ZoomBlock(bytearray(datas[name]), dtype, False), name)

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..codec import zlib_module
 from ..errors import FormatError, TruncatedFileError
+from ..io.source import ByteSource
 
 _zlib = zlib_module()  # ISA-L when installed: same format, about twice as fast
 
@@ -330,3 +331,26 @@ def parse_run(data: bytes, byteorder: str, offset: int = 0) -> Block:
     block = Block(words[rec].astype(np.int64), start, end, data, rest_start, term, offset)
     block._rests = rests
     return block
+
+
+def read_adjacent(source: ByteSource, ranges: list[tuple[int, int]]) -> list[memoryview]:
+    """The bytes of each range, with runs of back-to-back ranges (a window's blocks usually
+    are) fetched in one read: one system call (or request) per run instead of one per block.
+    Callers bound the total: a run is read whole."""
+    runs: list[list[int]] = []  # [offset, size, number of ranges]
+    for off, size in ranges:
+        if runs and runs[-1][0] + runs[-1][1] == off:
+            runs[-1][1] += size
+            runs[-1][2] += 1
+        else:
+            runs.append([off, size, 1])
+    if len(runs) == len(ranges):
+        return [memoryview(raw) for raw in source.read_many(ranges)]
+    out: list[memoryview] = []
+    it = iter(ranges)
+    for (roff, _rsize, count), raw in zip(runs, source.read_many([(r[0], r[1]) for r in runs])):
+        view = memoryview(raw)
+        for _ in range(count):
+            off, size = next(it)
+            out.append(view[off - roff:off - roff + size])
+    return out

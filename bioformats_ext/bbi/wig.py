@@ -26,6 +26,7 @@ from ..io.source import ByteSource
 from ._lru import LRU
 from .slabs import SlabArena
 from .autosql import AutoSqlTable
+from .blocks import read_adjacent
 from .wig_inflate import Inflater
 from .wig_leaves import LeafLists, is_local
 from .format import BIGWIG_MAGIC
@@ -102,28 +103,6 @@ def parse_section(data: bytes, byteorder: str, offset: int = 0) -> Section:
     return Section(chrom, starts, ends, values, kind)
 
 
-def _read_adjacent(source: ByteSource, ranges: list[tuple[int, int]]) -> list[memoryview]:
-    """The bytes of each range, with runs of back-to-back ranges (a window's blocks usually
-    are) fetched in one read: one system call per run instead of one per block."""
-    runs: list[list[int]] = []  # [offset, size, number of ranges]
-    for off, size in ranges:
-        if runs and runs[-1][0] + runs[-1][1] == off:
-            runs[-1][1] += size
-            runs[-1][2] += 1
-        else:
-            runs.append([off, size, 1])
-    if len(runs) == len(ranges):
-        return [memoryview(raw) for raw in source.read_many(ranges)]
-    out: list[memoryview] = []
-    it = iter(ranges)
-    for (roff, _rsize, count), raw in zip(runs, source.read_many([(r[0], r[1]) for r in runs])):
-        view = memoryview(raw)
-        for _ in range(count):
-            off, size = next(it)
-            out.append(view[off - roff:off - roff + size])
-    return out
-
-
 SUBWINDOW = 1 << 20
 """Long queries are answered in sub-windows of this many bases: the blocks, item arrays and
 temporaries of one sub-window are all that is held besides the answer, whatever the
@@ -195,7 +174,7 @@ class BigWigReader(BigBedReader):
             compressed = self.header.compressed
             inflate = self._inflater()
             got: dict[int, bytes] = {}
-            for (off, _size), raw in zip(todo, _read_adjacent(self.source, todo)):
+            for (off, _size), raw in zip(todo, read_adjacent(self.source, todo)):
                 data = inflate(raw, off) if compressed else bytes(raw)
                 if store:  # kept: into recycled memory
                     data = self._arena.copy(data)  # type: ignore[assignment]
@@ -234,7 +213,7 @@ class BigWigReader(BigBedReader):
         (within the reader's bound) and parsed only as it is consumed (full scans)."""
         compressed = self.header.compressed
         inflate = self._inflater()
-        for (off, _size), raw in zip(todo, _read_adjacent(self.source, todo)):
+        for (off, _size), raw in zip(todo, read_adjacent(self.source, todo)):
             data = inflate(raw, off) if compressed else bytes(raw)
             yield off, self._parse(data, off)
 

@@ -23,7 +23,8 @@ import numpy as np
 from .header import ZoomLevel
 from .reader import BigBedReader
 from .wig_stats import bin_offsets
-from .zoom_records import zoom_blocks
+from .zoom_batch import prefetch
+from .zoom_records import block_ranges, zoom_blocks
 
 CHUNK = 32  # windows per search / bincount in windows_stats
 FAST_KINDS = {"mean": 2, "coverage": 1, "std": 3}  # columns needed: valid, sum, sum_squares
@@ -160,10 +161,15 @@ def windows_stats(reader: BigBedReader, level: ZoomLevel, cids: np.ndarray, star
     out = np.full((k, nbins), np.nan)
     done = np.zeros(k, bool)
     table = offsets.astype(np.int64)
+    # in file order: neighbouring windows share blocks, and a chunk's blocks are read in runs
+    order = np.lexsort((starts, cids))
     for first in range(0, k, CHUNK):  # small temporaries: their memory is reused
+        chunk = order[first:first + CHUNK].tolist()
+        prefetch(reader, level, [rng for i in chunk for rng in block_ranges(
+            reader, level, int(cids[i]), int(starts[i]), int(starts[i]) + width)])
         parts: list[np.ndarray] = []
         owner: list[int] = []
-        for i in range(first, min(k, first + CHUNK)):
+        for j, i in enumerate(chunk):
             a = int(starts[i])
             got = _window_cols(reader, level, int(cids[i]), a, a + width, narrowest)
             if got is None:
@@ -171,15 +177,15 @@ def windows_stats(reader: BigBedReader, level: ZoomLevel, cids: np.ndarray, star
             done[i] = True
             if got.shape[1]:
                 parts.append(got)
-                owner.append(i - first)
+                owner.append(j)
         if not parts:
             continue
         window = np.repeat(np.array(owner), [p.shape[1] for p in parts])
         cols = np.concatenate(parts, axis=1)
-        base = starts[first + window]
+        base = starts[np.array(chunk)[window]]
         rel = cols[0].astype(np.int64) - base  # the start within its window (< 0: before)
         slot = table.searchsorted(rel, "right")
         sums = _sums(cols, base + table[slot], slot, rows, nbins, positions, window,
                      owner[-1] + 1).reshape(-1, rows, nbins + 2)[:, :, 1:nbins + 1]
-        out[first + np.array(owner)] = _finish(sums[owner], widths, kind)
+        out[np.array(chunk)[owner]] = _finish(sums[owner], widths, kind)
     return out, done

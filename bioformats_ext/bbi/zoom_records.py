@@ -47,6 +47,15 @@ def _leaf_lists(reader: BigBedReader, level: ZoomLevel) -> LeafLists:
     return found
 
 
+def block_ranges(reader: BigBedReader, level: ZoomLevel, cid: int, start: int, end: int
+                 ) -> list[tuple[int, int]]:
+    """``(offset, size)`` of the blocks of ``level`` that may hold records overlapping
+    ``cid:start-end``, in file order (local files: from the chromosome's leaf lists)."""
+    if is_local(reader.source):
+        return _leaf_lists(reader, level).ranges(cid, start, end)
+    return reader.zoom_tree(level).ranges(cid, start, end)
+
+
 def zoom_blocks(reader: BigBedReader, level: ZoomLevel, cid: int, start: int, end: int,
                 full: bool = True) -> "list[ZoomBlock]":
     """The decoded blocks of ``level`` that may hold records overlapping ``cid:start-end``, in
@@ -115,8 +124,9 @@ def zoom_records(reader: BigBedReader, level: "int | ZoomLevel", cid: int, start
     return np.concatenate([p.view(raw) for p in parts]).view(dtype)
 
 
-def _decode(reader: BigBedReader, raw: "bytes | memoryview", off: int, full: bool = True
-            ) -> "ZoomBlock":
+def inflated(reader: BigBedReader, raw: "bytes | memoryview", off: int
+             ) -> "bytes | memoryview":
+    """A zoom block's records (inflated when the file is compressed), checked to be whole."""
     dtype = reader._lay.zoom_record_dtype
     header = reader.header
     if header.compressed:
@@ -133,7 +143,13 @@ def _decode(reader: BigBedReader, raw: "bytes | memoryview", off: int, full: boo
         data = raw
     if len(data) % dtype.itemsize:
         raise FormatError("zoom block is not a whole number of records", off)
-    return ZoomBlock(data, dtype, full, getattr(reader, "_zoom_arena", None))
+    return data
+
+
+def _decode(reader: BigBedReader, raw: "bytes | memoryview", off: int, full: bool = True
+            ) -> "ZoomBlock":
+    return ZoomBlock(inflated(reader, raw, off), reader._lay.zoom_record_dtype, full,
+                     getattr(reader, "_zoom_arena", None))
 
 
 _FAST = np.array([1, 2, 3, 6, 7])  # start, end, valid, sum, sum of squares
@@ -177,6 +193,22 @@ class ZoomBlock:
         if full or not self.simple:  # (the fast path never takes a block that is not simple)
             self.words = words.copy() if isinstance(data, memoryview) else words  # (a reused
             # buffer: an uncompressed file's)
+
+    @classmethod
+    def from_parts(cls, cols: np.ndarray, dtype: np.dtype, simple: bool, chrom: int,
+                   widest: int, words: "np.ndarray | None") -> "ZoomBlock":
+        """A block decoded elsewhere (:mod:`.zoom_batch`, many blocks per numpy call), with
+        the same fields and rules as :meth:`__init__`."""
+        self = cls.__new__(cls)
+        self._dtype = dtype
+        self.cols = cols
+        self.starts = cols[0]
+        self.ends = cols[1]
+        self.simple = simple
+        self.chrom = chrom if simple else -1
+        self.widest = widest if simple else 0
+        self.words = words
+        return self
 
     @property
     def nbytes(self) -> int:
