@@ -142,12 +142,23 @@ def _bigwig_steps(files: Files) -> list[Step]:
                     bw.stats(chrom, 0, size, type=kind, nBins=5)
                 bw.stats(chrom, 0, min(size, 50_000), nBins=3, exact=True)
 
-    return [open_, intervals, stats]
+    def stats_many() -> None:
+        # a fresh reader: its zoom blocks go through the batch decoder, not the cache
+        with BigWigFile(path) as bw:
+            for chrom, size in list(bw.chroms.items())[:2]:
+                if size > 0:
+                    starts = [size * k // 8 for k in range(7)]
+                    width = max(1, size // 8)
+                    for kind in ("mean", "std"):
+                        bw.stats_many(chrom, starts, [a + width for a in starts], type=kind,
+                                      nBins=4)
+
+    return [open_, intervals, stats, stats_many]
 
 
 register(Target("bigwig", seeds.bigwig_seeds, {"x.bw": mutate.BIGWIG}, _bigwig_steps,
                 weight=2, owner="bigwig reader",
-                notes="BigWigFile open/intervals/values/stats (zoom and exact)"))
+                notes="BigWigFile open/intervals/values/stats (zoom and exact), stats_many"))
 
 
 # ----------------------------------------------------------------------------- BGZF
