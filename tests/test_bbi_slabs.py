@@ -53,6 +53,16 @@ def test_release_recycles_only_unreferenced_slabs():
     assert id(reused.base) == slab and slabs._pool == []
 
 
+def test_buffers_made_from_a_copy_keep_their_slab_out_of_the_pool():
+    arena = SlabArena(64 << 20)
+    view = arena.copy(b"x" * 1000)  # a memoryview, as the bigWig data-block cache keeps
+    values = np.frombuffer(view, np.uint8)[10:20]  # what a reader may hand out from it
+    del view
+    arena.release()
+    assert slabs._pool == []
+    assert bytes(values) == b"x" * 10
+
+
 def test_copy_is_an_equal_buffer():
     arena = SlabArena(64 << 20)
     data = bytes(range(256)) * 10
