@@ -88,3 +88,12 @@ def test_a_closed_bigwig_gives_its_slabs_back(tmp_path):
         assert np.array_equal(bw.values("chr1", 500_000, 600_000), want_values,
                               equal_nan=True)
         assert any(p not in slabs._pool for p in pooled)
+
+
+def test_clear_pool_frees_what_closed_readers_left():
+    arena = SlabArena(64 << 20)
+    arena.empty((10,), np.uint8)
+    arena.release()
+    assert len(slabs._pool) == 1
+    assert slabs.clear_pool() == SLAB_BYTES + 64
+    assert slabs._pool == [] and slabs.clear_pool() == 0

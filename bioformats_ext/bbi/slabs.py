@@ -6,7 +6,8 @@ inflating it. The C and Rust readers pay the same, but a reader that caches deco
 it for all of them on every open. A reader therefore carves its cached columns out of 4 MiB
 slabs that go back to a small process-wide pool when the reader is closed, so the next reader
 (a script reopening a file per batch of windows, a service opening many tracks) reuses warm
-pages. A slab that something outside the reader still points at is not recycled.
+pages. A slab that something outside the reader still points at is not recycled. The pool
+holds at most 64 MiB; :func:`clear_pool` frees it.
 """
 
 from __future__ import annotations
@@ -82,3 +83,12 @@ def _take_slab() -> np.ndarray:
         if _pool:
             return _pool.pop()
     return np.empty(SLAB_BYTES + _ALIGN, np.uint8)
+
+
+def clear_pool() -> int:
+    """Free the pooled slabs (what closed readers left for the next one); returns how many
+    bytes were held. For a long process that is done with bigWig/bigBed reading."""
+    with _pool_lock:
+        held = sum(slab.nbytes for slab in _pool)
+        _pool.clear()
+    return held
