@@ -52,13 +52,6 @@ class SlabArena:
             slab = self._slabs[-1]
         return slab[pos:pos + nbytes].view(dt).reshape(shape)
 
-    def copy(self, data: "bytes | memoryview") -> memoryview:
-        """``data`` copied into the arena (a memcpy, cheaper than the faults of the fresh
-        pages the bytes object came in)."""
-        out = memoryview(self.empty((len(data),), np.uint8))  # type: ignore[arg-type]
-        out[:] = data
-        return out
-
     def release(self) -> None:
         """Give the slabs back to the pool; call when nothing cached points into them."""
         with self._lock:

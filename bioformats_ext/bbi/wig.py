@@ -24,7 +24,6 @@ import numpy as np
 from ..errors import FormatError, TruncatedFileError, UnknownReferenceError
 from ..io.source import ByteSource
 from ._lru import LRU
-from .slabs import SlabArena
 from .autosql import AutoSqlTable
 from .blocks import read_adjacent
 from .wig_inflate import Inflater
@@ -128,12 +127,7 @@ class BigWigReader(BigBedReader):
                  node_cache: int = 256, block_cache: int = 64 << 20):
         super().__init__(source, node_cache, block_cache)
         self._inflated: LRU[bytes] = LRU(1 << 20, block_cache)
-        self._arena = SlabArena(block_cache)  # the cached blocks' memory (see .slabs)
-
-        def drop() -> None:
-            self._inflated.clear()
-            self._arena.release()
-        self.on_close.append(drop)
+        self.on_close.append(self._inflated.clear)
         self._inflate: Inflater | None = None
         self._leaves = LeafLists(self.rtree, self.chrom_sizes) if is_local(self.source) \
             else None
@@ -176,10 +170,9 @@ class BigWigReader(BigBedReader):
             got: dict[int, bytes] = {}
             for (off, _size), raw in zip(todo, read_adjacent(self.source, todo)):
                 data = inflate(raw, off) if compressed else bytes(raw)
-                if store:  # kept: into recycled memory
-                    data = self._arena.copy(data)  # type: ignore[assignment]
-                    cache.put(off, data, len(data) + 64)
                 got[off] = data
+                if store:
+                    cache.put(off, data, len(data) + 64)
             if local is not None:
                 local.update(got)
             datas = [got[rng[0]] if d is None else d for d, rng in zip(datas, ranges)]
