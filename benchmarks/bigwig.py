@@ -94,6 +94,57 @@ def in_child(func, *args) -> tuple[float, float, float, float]:
     return elapsed, cpu, peak / 1024, base / 1024
 
 
+def _fresh_stats_child(who: str, path: str, wins: list, rounds: int, queue) -> None:
+    """``rounds`` rounds of the 1,000-window stats loop in this (new) process: CPU time and
+    minor page faults of each round."""
+    import warnings
+
+    warnings.simplefilter("ignore")
+    if who == "pybigtools":
+        import pybigtools
+
+        def run() -> None:
+            bw = pybigtools.open(path)
+            for w in wins:
+                bw.values(*w, bins=100, summary="mean")
+    else:
+        def run() -> None:
+            with bigwig.open(path) as bw:
+                for w in wins:
+                    bw.stats(*w, nBins=100, numpy=True)
+    out = []
+    for _ in range(rounds):
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        c = time.process_time()
+        run()
+        out.append((time.process_time() - c,
+                    resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults))
+    queue.put(out)
+
+
+def fresh_stats(path: Path, wins: list, rounds: int = 5, processes: int = 3) -> None:
+    """The stats loop in new processes (a short script's situation: no warm freed memory),
+    alternating ours and pybigtools: median CPU and page faults of rounds 2.. (round 1 also
+    pays imports and first opens)."""
+    ctx = mp.get_context("spawn")
+    got: dict[str, list] = {"bioformats_ext": [], "pybigtools": []}
+    for _ in range(processes):
+        for who in got:
+            queue = ctx.Queue()
+            proc = ctx.Process(target=_fresh_stats_child,
+                               args=(who, str(path), wins, rounds, queue))
+            proc.start()
+            got[who] += queue.get()[1:]
+            proc.join()
+    med = {who: (float(np.median([c for c, _ in v])), int(np.median([f for _, f in v])))
+           for who, v in got.items()}
+    print(f"FRESH stats(nBins=100), 1,000 windows, new processes: ours {med['bioformats_ext'][0]:.3f}"
+          f" s CPU ({med['bioformats_ext'][1]:,} minor faults a round), pybigtools "
+          f"{med['pybigtools'][0]:.3f} s ({med['pybigtools'][1]:,}): ratio "
+          f"{med['bioformats_ext'][0] / med['pybigtools'][0]:.2f} (medians of "
+          f"{len(got['pybigtools'])} rounds; load {os.getloadavg()[0]:.2f})")
+
+
 def write_ours(bedgraph: str, sizes: dict[str, int], out: str) -> None:
     bigwig.write(bedgraph, sizes, out)
 
@@ -214,6 +265,8 @@ def read_benchmarks(path: Path, nwin: int, rounds: int = 3, pairs: int = 7
     if pairs:
         paired("stats(nBins=100), 1,000 windows", ours_stats, pbt_stats, pairs)
     stats_breakdown(path, wins)
+    if pairs:
+        fresh_stats(path, wins)
 
     print(f"stats_many(nBins=100): the same {nwin} windows in one call (ours only; the peers' "
           "per-window loops above are the reference)")
